@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { runJob } from '@mpiaas/runtime';
+import { loadLocalConfig } from '../local-config';
+import { RankOutputWriter } from '../output/rank-output-writer';
+
+interface ExecOptions {
+  np: number;
+  tagOutput: boolean;
+  timeout?: number;
+  python?: string;
+}
+
+function positiveInteger(name: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
+    return parsed;
+  };
+}
+
+function positiveSeconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('seconds must be a number > 0');
+  return parsed;
+}
+
+/** `mpiaas exec`: the local launcher, this host's mpirun. */
+export function execCommand(): Command {
+  return new Command('exec')
+    .description('run an mpi4py script on N local ranks (like mpirun); rank traffic goes through Redis')
+    .argument('<script>', 'the Python script')
+    .argument('[args...]', 'arguments passed to the script')
+    .requiredOption('-n, --np <N>', 'number of ranks', positiveInteger('N'))
+    .option('--tag-output', 'prefix every line with [1,rank]<stream>: as mpirun does', false)
+    .option('--timeout <seconds>', 'kill every rank after this long (exit code 124)', positiveSeconds)
+    .option('--python <path>', 'interpreter for the ranks (default: $MPIAAS_PYTHON or python3; needs numpy)')
+    .passThroughOptions()
+    .addHelpText('after', '\nExample:\n  $ mpiaas exec -n 4 examples/pi.py\n  $ mpiaas exec -n 2 --tag-output --timeout 60 job.py --steps 10')
+    .action(async (script: string, args: string[], options: ExecOptions) => {
+      const scriptPath = path.resolve(script);
+      if (!existsSync(scriptPath)) {
+        process.stderr.write(`mpiaas: cannot open script ${script}: no such file\n`);
+        process.exit(2);
+      }
+      const config = loadLocalConfig();
+      const writer = new RankOutputWriter({ stdout: process.stdout, stderr: process.stderr }, options.tagOutput);
+      const cancel = new AbortController();
+      let interrupts = 0;
+      process.on('SIGINT', () => {
+        if (++interrupts > 1) process.exit(130);
+        cancel.abort();
+      });
+      process.on('SIGTERM', () => cancel.abort());
+
+      const outcome = await runJob({
+        np: options.np,
+        script: scriptPath,
+        args,
+        python: options.python ?? config.python,
+        cwd: process.cwd(),
+        inheritEnv: true,
+        ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout * 1000 }),
+        redisUrl: config.redisUrl,
+        keyPrefix: config.keyPrefix,
+        stdin: process.stdin,
+        signal: cancel.signal,
+        onOutput: (rank, stream, chunk) => writer.write(rank, stream, chunk),
+      });
+      writer.flush();
+      if (outcome.status !== 'SUCCEEDED') {
+        process.stderr.write(`mpiaas: job ${outcome.status}: ${outcome.reason ?? ''}\n`);
+      }
+      process.stdout.write('', () => process.exit(outcome.exitCode));
+    });
+}

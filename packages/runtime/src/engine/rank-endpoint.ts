@@ -1,0 +1,244 @@
+import type { Duplex } from 'node:stream';
+import { encodeFrame, FrameDecoder, splitParts, type Frame } from '../protocol/frame';
+import { PROTOCOL_VERSION } from '../protocol/version';
+import type { CompletedRequest, Completion, RankRequest, WaitMode } from '../protocol/rank-messages';
+import type { Envelope, EnvelopeHeader } from '../redis/envelope';
+import { Collectives } from './collectives';
+import { CommunicatorTable } from './communicators';
+import { P2PMatcher, type IncomingMessage } from './p2p-matcher';
+
+/** What an endpoint needs from the agent that hosts it. */
+export interface EndpointPorts {
+  deliver(header: EnvelopeHeader, body?: Buffer): void;
+  arrive(ctx: string, seq: number, group: readonly number[], arrivals: number, release: EnvelopeHeader): void;
+  /** The rank called MPI_Abort. */
+  abort(rank: number, code: number): void;
+  /** The rank broke the protocol; the job must fail with this message. */
+  protocolError(rank: number, message: string): void;
+}
+
+export interface EndpointIdentity {
+  rank: number;
+  size: number;
+  jobId: string;
+  host: string;
+}
+
+type Call = Extract<RankRequest, { op: 'wait' | 'test' | 'probe' | 'hello' }>;
+
+/**
+ * The agent's side of one rank: decodes the rank's requests from its socket, runs
+ * point-to-point matching and collectives for it, and answers its calls in order.
+ */
+export class RankEndpoint {
+  private readonly decoder = new FrameDecoder();
+  private readonly comms: CommunicatorTable;
+  private readonly matcher = new P2PMatcher();
+  private readonly collectives: Collectives;
+  /** Requests started and not yet reported complete. */
+  private readonly active = new Set<number>();
+  private readonly completed = new Map<number, CompletedRequest>();
+  /** Sync sends waiting for their ack, by sync id. */
+  private readonly syncSends = new Map<string, number>();
+  /** The call the rank is blocked in, if any; later frames wait behind it. */
+  private blockedIn: Call | undefined;
+  private readonly backlog: Frame[] = [];
+  finalized = false;
+
+  constructor(
+    private readonly identity: EndpointIdentity,
+    private readonly socket: Duplex,
+    private readonly ports: EndpointPorts,
+  ) {
+    this.comms = new CommunicatorTable(identity.rank, identity.size);
+    this.collectives = new Collectives({
+      deliver: (header, body) => ports.deliver(header, body),
+      arrive: (ctx, seq, group, release) => ports.arrive(ctx, seq, group, 1, release),
+      complete: (req, parts) => this.complete(req, { req, kind: 'coll', counts: parts.map((p) => p.length) }, parts),
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // A rank that dies closes the socket; its exit status, not this, decides the job.
+    socket.on('error', () => undefined);
+  }
+
+  /** An envelope for this rank arrived from Redis. */
+  receive(envelope: Envelope): void {
+    const { header, body } = envelope;
+    switch (header.t) {
+      case 'p':
+        return this.onMessage({
+          ctx: header.c,
+          source: header.s,
+          tag: header.g,
+          body,
+          senderWorld: header.w,
+          ...(header.y === undefined ? {} : { syncId: header.y }),
+        });
+      case 'c':
+        return this.collectives.arrive(header.c, header.q, header.s, body);
+      case 'a': {
+        const req = this.syncSends.get(header.y);
+        if (req === undefined) return;
+        this.syncSends.delete(header.y);
+        return this.complete(req, { req, kind: 'send' }, []);
+      }
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (error) {
+      return this.ports.protocolError(this.identity.rank, `unreadable frame: ${(error as Error).message}`);
+    }
+    for (const frame of frames) {
+      if (this.blockedIn) this.backlog.push(frame);
+      else this.handle(frame);
+    }
+  }
+
+  private handle(frame: Frame): void {
+    const request = frame.header as unknown as RankRequest;
+    try {
+      this.dispatch(request, frame.body);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (isCall(request)) this.reply({ error: message });
+      else this.ports.protocolError(this.identity.rank, `${request.op}: ${message}`);
+    }
+  }
+
+  private dispatch(request: RankRequest, body: Buffer): void {
+    const me = this.identity.rank;
+    switch (request.op) {
+      case 'hello':
+        if (request.v !== PROTOCOL_VERSION) {
+          throw new Error(`protocol version ${request.v} is not supported (agent speaks ${PROTOCOL_VERSION})`);
+        }
+        return this.reply({ ...this.identity, v: PROTOCOL_VERSION });
+      case 'comm':
+        return this.comms.add(request.ctx, request.group, me);
+      case 'free':
+        return this.comms.remove(request.ctx);
+      case 'send':
+        return this.sendMessage(request.ctx, request.dest, request.tag, body);
+      case 'isend': {
+        if (!request.sync) return this.sendMessage(request.ctx, request.dest, request.tag, body);
+        const syncId = `${me}:${request.req}`;
+        this.active.add(request.req);
+        this.syncSends.set(syncId, request.req);
+        return this.sendMessage(request.ctx, request.dest, request.tag, body, syncId);
+      }
+      case 'irecv': {
+        this.comms.get(request.ctx);
+        this.active.add(request.req);
+        const msg = this.matcher.post({ req: request.req, ctx: request.ctx, source: request.source, tag: request.tag });
+        if (msg) this.completeReceive(request.req, msg);
+        return;
+      }
+      case 'icoll': {
+        const comm = this.comms.get(request.ctx);
+        const root = request.root ?? 0;
+        if (root < 0 || root >= comm.group.length) throw new Error(`root ${root} is out of range`);
+        this.active.add(request.req);
+        return this.collectives.start(request.req, comm, request.coll, root, splitParts(body, request.parts ?? []));
+      }
+      case 'wait':
+      case 'test':
+        for (const req of request.reqs) {
+          if (!this.active.has(req)) throw new Error(`request ${req} is not active`);
+        }
+        if (!this.answerWait(request.reqs, request.mode, request.op === 'test')) this.blockedIn = request;
+        return;
+      case 'cancel':
+        if (this.matcher.cancel(request.req)) this.complete(request.req, { req: request.req, kind: 'cancelled' }, []);
+        return;
+      case 'probe': {
+        this.comms.get(request.ctx);
+        const msg = this.matcher.probe(request.ctx, request.source, request.tag);
+        if (msg) return this.reply(probeReply(msg));
+        if (!request.block) return this.reply({ found: false });
+        this.blockedIn = request;
+        return;
+      }
+      case 'abort':
+        return this.ports.abort(me, request.code);
+      case 'finalize':
+        this.finalized = true;
+        return;
+    }
+  }
+
+  private sendMessage(ctx: string, dest: number, tag: number, body: Buffer, syncId?: string): void {
+    const comm = this.comms.get(ctx);
+    const to = comm.group[dest];
+    if (to === undefined) throw new Error(`destination rank ${dest} is out of range (size ${comm.group.length})`);
+    const header: EnvelopeHeader = { t: 'p', d: [to], c: ctx, s: comm.rank, w: this.identity.rank, g: tag };
+    if (syncId !== undefined) header.y = syncId;
+    this.ports.deliver(header, body);
+  }
+
+  private onMessage(msg: IncomingMessage): void {
+    const recv = this.matcher.arrive(msg);
+    if (recv) return this.completeReceive(recv.req, msg);
+    const probe = this.blockedIn;
+    if (probe?.op === 'probe' && this.matcher.probe(probe.ctx, probe.source, probe.tag) === msg) {
+      this.unblock(probeReply(msg));
+    }
+  }
+
+  private completeReceive(req: number, msg: IncomingMessage): void {
+    if (msg.syncId !== undefined) this.ports.deliver({ t: 'a', d: [msg.senderWorld], y: msg.syncId });
+    this.complete(req, { req, kind: 'recv', source: msg.source, tag: msg.tag, count: msg.body.length }, [msg.body]);
+  }
+
+  private complete(req: number, completion: Completion, parts: Buffer[]): void {
+    this.completed.set(req, { completion, parts });
+    const blocked = this.blockedIn;
+    if (blocked?.op === 'wait' && this.answerWait(blocked.reqs, blocked.mode, false)) this.unblock();
+  }
+
+  /** Replies to a wait/test if it can be answered now; returns whether it was. */
+  private answerWait(reqs: number[], mode: WaitMode, isTest: boolean): boolean {
+    const ready = reqs.filter((req) => this.completed.has(req));
+    let report: number[];
+    if (reqs.length === 0) report = [];
+    else if (mode === 'all') report = ready.length === reqs.length ? reqs : [];
+    else if (mode === 'any') report = ready.slice(0, 1);
+    else report = ready;
+    if (report.length === 0 && reqs.length > 0 && !isTest) return false;
+    const done: Completion[] = [];
+    const parts: Buffer[] = [];
+    for (const req of report) {
+      const result = this.completed.get(req) as CompletedRequest;
+      this.completed.delete(req);
+      this.active.delete(req);
+      done.push(result.completion);
+      parts.push(...result.parts);
+    }
+    this.reply({ done, parts: parts.map((p) => p.length) }, parts);
+    return true;
+  }
+
+  private unblock(reply?: object): void {
+    this.blockedIn = undefined;
+    if (reply) this.reply(reply);
+    while (!this.blockedIn && this.backlog.length > 0) this.handle(this.backlog.shift() as Frame);
+  }
+
+  private reply(header: object, parts: Buffer[] = []): void {
+    const buffers = encodeFrame(header, parts);
+    this.socket.cork();
+    for (const buffer of buffers) this.socket.write(buffer);
+    process.nextTick(() => this.socket.uncork());
+  }
+}
+
+function isCall(request: RankRequest): request is Call {
+  return request.op === 'wait' || request.op === 'test' || request.op === 'probe' || request.op === 'hello';
+}
+
+function probeReply(msg: IncomingMessage): object {
+  return { found: true, source: msg.source, tag: msg.tag, count: msg.body.length };
+}

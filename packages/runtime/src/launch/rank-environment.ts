@@ -1,0 +1,43 @@
+import { SHIM_PATH } from '../shim-path';
+
+/**
+ * Variables a rank never inherits: anything of mpiaas's own configuration and the usual
+ * names of database and Redis credentials. Ranks are untrusted code.
+ */
+const WITHHELD = /^(MPIAAS_|REDIS|DATABASE_URL$|PG[A-Z]+$|POSTGRES)/;
+
+export interface RankEnvironmentOptions {
+  rank: number;
+  size: number;
+  jobId: string;
+  /** The launcher's own environment, passed through minus withheld names (local `exec`). */
+  inherited?: NodeJS.ProcessEnv;
+  /** Variables the job asked for; they win over inherited ones. */
+  extra?: Record<string, string>;
+}
+
+/** The environment of one rank: what the job may see plus what the runtime needs. */
+export function rankEnvironment(options: RankEnvironmentOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(options.inherited ?? { PATH: process.env.PATH })) {
+    if (!WITHHELD.test(name)) env[name] = value;
+  }
+  Object.assign(env, options.extra);
+  const rank = String(options.rank);
+  const size = String(options.size);
+  return {
+    ...env,
+    PYTHONPATH: env.PYTHONPATH ? `${SHIM_PATH}:${env.PYTHONPATH}` : SHIM_PATH,
+    PYTHONUNBUFFERED: '1',
+    MPIAAS_RANK: rank,
+    MPIAAS_SIZE: size,
+    MPIAAS_JOB_ID: options.jobId,
+    MPIAAS_PROTOCOL: '1',
+    // The names Open MPI and MPICH set, for scripts that read them before importing mpi4py.
+    OMPI_COMM_WORLD_RANK: rank,
+    OMPI_COMM_WORLD_SIZE: size,
+    OMPI_COMM_WORLD_LOCAL_RANK: rank,
+    PMI_RANK: rank,
+    PMI_SIZE: size,
+  };
+}

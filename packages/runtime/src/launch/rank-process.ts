@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Duplex, Readable } from 'node:stream';
+
+export interface RankSpawnOptions {
+  rank: number;
+  python: string;
+  script: string;
+  args: readonly string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Wire the launcher's stdin to this rank (rank 0 under mpirun); others read /dev/null. */
+  stdin?: Readable;
+}
+
+/** Exit of a rank: a code, or the signal that killed it. */
+export interface RankExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** One running rank: `python3 -u script.py` with its agent channel on fd 3. */
+export class RankProcess {
+  readonly child: ChildProcess;
+  readonly channel: Duplex;
+  /** Resolves when the rank's process exits. */
+  readonly exited: Promise<RankExit>;
+  /** Resolves when its output streams are drained (or the process could not start). */
+  readonly closed: Promise<void>;
+  exit: RankExit | undefined;
+
+  constructor(readonly options: RankSpawnOptions) {
+    // fd 3 'pipe' is an AF_UNIX socket pair: the rank's only way to its agent.
+    this.child = spawn(options.python, ['-u', options.script, ...options.args], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+      // Its own process group, so a kill reaches whatever the script forked.
+      detached: true,
+    });
+    this.channel = this.child.stdio[3] as Duplex;
+    this.exited = new Promise((resolve) => {
+      this.child.once('error', (error) => {
+        this.exit = { code: 127, signal: null };
+        this.child.stderr?.emit('data', Buffer.from(`cannot start ${options.python}: ${error.message}\n`));
+        resolve(this.exit);
+      });
+      this.child.once('exit', (code, signal) => {
+        this.exit ??= { code, signal };
+        resolve(this.exit);
+      });
+    });
+    this.closed = new Promise((resolve) => {
+      this.child.once('close', () => resolve());
+      this.child.once('error', () => resolve());
+    });
+    if (options.stdin && this.child.stdin) {
+      const stdin = this.child.stdin;
+      stdin.on('error', () => undefined);
+      options.stdin.pipe(stdin);
+    }
+  }
+
+  get running(): boolean {
+    return this.exit === undefined;
+  }
+
+  /** Signals the rank's whole process group, if the rank is still running. */
+  kill(signal: NodeJS.Signals): void {
+    if (this.running) this.killGroup(signal);
+  }
+
+  /** Signals the rank's process group even after the rank itself exited (its leftovers). */
+  killGroup(signal: NodeJS.Signals): void {
+    if (this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, signal);
+    } catch {
+      // The group is already gone.
+    }
+  }
+}

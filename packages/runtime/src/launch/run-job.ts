@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { constants as osConstants } from 'node:os';
+import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { RankEndpoint } from '../engine/rank-endpoint';
+import { JobKeys } from '../redis/job-keys';
+import { RedisTransport } from '../redis/redis-transport';
+import type { JobOutcome, JobOutcomeStatus } from './job-outcome';
+import { OutputTail } from './output-tail';
+import { rankEnvironment } from './rank-environment';
+import { RankProcess } from './rank-process';
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface RunJobOptions {
+  /** Names the job's Redis keys; a fresh UUID when absent. */
+  jobId?: string;
+  np: number;
+  /** Path of the script, as the rank's python3 will see it (relative to `cwd`). */
+  script: string;
+  args?: readonly string[];
+  /** Interpreter for the ranks; it needs numpy for the buffer API. */
+  python: string;
+  cwd: string;
+  /** Pass the caller's environment to the ranks (minus credentials), as mpirun does. */
+  inheritEnv?: boolean;
+  env?: Record<string, string>;
+  /** Wall-clock limit of the whole job, ms. */
+  timeoutMs?: number;
+  redisUrl: string;
+  /** Prefix of every Redis key, e.g. "mpi:". */
+  keyPrefix: string;
+  /** Stdin for rank 0. */
+  stdin?: Readable;
+  onOutput?(rank: number, stream: OutputStream, chunk: Buffer): void;
+  /** Aborting it cancels the job. */
+  signal?: AbortSignal;
+  /** Grace between SIGTERM and SIGKILL when ranks are stopped, ms. @defaultValue 1000 */
+  killGraceMs?: number;
+}
+
+const STDERR_TAIL_BYTES = 4096;
+const EXIT_TIMED_OUT = 124;
+const EXIT_CANCELLED = 130;
+
+interface Verdict {
+  status: Exclude<JobOutcomeStatus, 'SUCCEEDED'>;
+  exitCode: number;
+  reason: string;
+  failedRank?: number;
+  infrastructure?: boolean;
+}
+
+/**
+ * Runs one job on this host: np ranks of the script, all hosted by one agent whose rank
+ * traffic goes through Redis. Resolves when every rank has exited and the job's Redis keys
+ * are gone. Follows mpirun: the first rank to fail takes the whole job down.
+ */
+export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
+  const jobId = options.jobId ?? randomUUID();
+  const keys = new JobKeys(options.keyPrefix, jobId);
+  const killGraceMs = options.killGraceMs ?? 1000;
+  const redisOptions = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: true };
+  const commands = new Redis(options.redisUrl, redisOptions);
+  const blocking = new Redis(options.redisUrl, redisOptions);
+  await Promise.all([commands.connect(), blocking.connect()]);
+
+  let verdict: Verdict | undefined;
+  const ranks: RankProcess[] = [];
+  const endpoints: RankEndpoint[] = [];
+  const tails = Array.from({ length: options.np }, () => new OutputTail(STDERR_TAIL_BYTES));
+  const startedAt = new Date();
+  const finishedAt: (Date | undefined)[] = [];
+  let killTimer: NodeJS.Timeout | undefined;
+
+  const stopAll = (): void => {
+    for (const rank of ranks) rank.kill('SIGTERM');
+    killTimer ??= setTimeout(() => ranks.forEach((rank) => rank.kill('SIGKILL')), killGraceMs);
+  };
+  const fail = (next: Verdict): void => {
+    if (verdict) return;
+    verdict = next;
+    stopAll();
+  };
+
+  const transport = new RedisTransport({
+    commands,
+    blocking,
+    keys,
+    agent: 0,
+    placement: Array.from({ length: options.np }, () => 0),
+    ttlMs: Math.max(3_600_000, (options.timeoutMs ?? 0) * 2),
+    onEnvelope: (envelope) => {
+      for (const rank of envelope.header.d) endpoints[rank]?.receive(envelope);
+    },
+    onFault: (error) =>
+      fail({ status: 'FAILED', exitCode: 1, reason: `lost Redis: ${error.message}`, infrastructure: true }),
+  });
+  transport.start();
+
+  const host = os.hostname();
+  for (let rank = 0; rank < options.np; rank++) {
+    const process_ = new RankProcess({
+      rank,
+      python: options.python,
+      script: options.script,
+      args: options.args ?? [],
+      cwd: options.cwd,
+      env: rankEnvironment({
+        rank,
+        size: options.np,
+        jobId,
+        ...(options.inheritEnv ? { inherited: process.env } : {}),
+        ...(options.env ? { extra: options.env } : {}),
+      }),
+      ...(rank === 0 && options.stdin ? { stdin: options.stdin } : {}),
+    });
+    ranks.push(process_);
+    for (const stream of ['stdout', 'stderr'] as const) {
+      process_.child[stream]?.on('data', (chunk: Buffer) => {
+        if (stream === 'stderr') tails[rank]?.push(chunk);
+        options.onOutput?.(rank, stream, chunk);
+      });
+    }
+    endpoints.push(
+      new RankEndpoint({ rank, size: options.np, jobId, host }, process_.channel, {
+        deliver: (header, body) => transport.deliver(header, body),
+        arrive: (ctx, seq, group, arrivals, release) => transport.arrive(ctx, seq, group, arrivals, release),
+        abort: (from, code) =>
+          fail({ status: 'FAILED', exitCode: code, reason: `rank ${from} called MPI_Abort with code ${code}`, failedRank: from }),
+        protocolError: (from, message) => {
+          options.onOutput?.(from, 'stderr', Buffer.from(`mpiaas: ${message}\n`));
+          fail({ status: 'FAILED', exitCode: 1, reason: `rank ${from}: ${message}`, failedRank: from });
+        },
+      }),
+    );
+    void process_.exited.then((exit) => {
+      finishedAt[rank] = new Date();
+      if (exit.code === 0) return;
+      const reason =
+        exit.signal !== null ? `rank ${rank} was killed by signal ${exit.signal}` : `rank ${rank} exited with code ${exit.code}`;
+      const exitCode = exit.signal !== null ? 128 + (osConstants.signals[exit.signal] ?? 0) : (exit.code ?? 1);
+      fail({ status: 'FAILED', exitCode, reason, failedRank: rank });
+    });
+  }
+
+  const timeout =
+    options.timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () =>
+            fail({
+              status: 'TIMED_OUT',
+              exitCode: EXIT_TIMED_OUT,
+              reason: `time limit of ${options.timeoutMs! / 1000}s exceeded`,
+            }),
+          options.timeoutMs,
+        );
+  const onCancel = (): void => fail({ status: 'CANCELLED', exitCode: EXIT_CANCELLED, reason: 'cancelled' });
+  if (options.signal?.aborted) onCancel();
+  options.signal?.addEventListener('abort', onCancel, { once: true });
+
+  try {
+    await Promise.all(ranks.map((rank) => rank.exited));
+  } finally {
+    clearTimeout(timeout);
+    clearTimeout(killTimer);
+    options.signal?.removeEventListener('abort', onCancel);
+    // Reap whatever a rank left behind in its process group, then let the output drain.
+    for (const rank of ranks) rank.killGroup('SIGKILL');
+    await Promise.race([Promise.all(ranks.map((rank) => rank.closed)), delay(2000)]);
+    await transport.stop();
+    await deleteJobKeys(commands, keys);
+    await commands.quit();
+  }
+
+  const outcome: JobOutcome = {
+    status: verdict?.status ?? 'SUCCEEDED',
+    exitCode: verdict?.exitCode ?? 0,
+    ranks: ranks.map((rank, index) => ({
+      rank: index,
+      exitCode: rank.exit?.code ?? null,
+      signal: rank.exit?.signal ?? null,
+      startedAt,
+      finishedAt: finishedAt[index],
+    })),
+  };
+  if (verdict) {
+    outcome.reason = verdict.reason;
+    if (verdict.infrastructure) outcome.infrastructure = true;
+    if (verdict.failedRank !== undefined) {
+      outcome.failedRank = verdict.failedRank;
+      outcome.stderrTail = tails[verdict.failedRank]?.text() ?? '';
+    }
+  }
+  return outcome;
+}
+
+/** Removes every key of the job, whatever state the job ended in. */
+export async function deleteJobKeys(redis: Redis, keys: JobKeys): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', keys.pattern(), 'COUNT', 1000);
+    if (found.length > 0) await redis.unlink(...found);
+    cursor = next;
+  } while (cursor !== '0');
+}

@@ -1,0 +1,43 @@
+/** Typed headers of the rank ⇄ agent protocol; PROTOCOL.md is the prose version. */
+
+/** -1 on the wire, as in the shim: MPI.ANY_SOURCE / MPI.ANY_TAG. */
+export const ANY = -1;
+
+export type CollectiveKind = 'barrier' | 'bcast' | 'gather' | 'scatter' | 'allgather' | 'alltoall';
+export type WaitMode = 'all' | 'any' | 'some';
+
+export type RankRequest =
+  | { op: 'hello'; v: number }
+  | { op: 'comm'; ctx: string; group: number[] }
+  | { op: 'free'; ctx: string }
+  | { op: 'send'; ctx: string; dest: number; tag: number }
+  | { op: 'isend'; req: number; ctx: string; dest: number; tag: number; sync: boolean }
+  | { op: 'irecv'; req: number; ctx: string; source: number; tag: number }
+  | { op: 'icoll'; req: number; ctx: string; coll: CollectiveKind; root?: number; parts?: number[] }
+  | { op: 'wait'; reqs: number[]; mode: WaitMode }
+  | { op: 'test'; reqs: number[]; mode: WaitMode }
+  | { op: 'cancel'; req: number }
+  | { op: 'probe'; ctx: string; source: number; tag: number; block: boolean }
+  | { op: 'abort'; code: number }
+  | { op: 'finalize' };
+
+export type Completion =
+  | { req: number; kind: 'recv'; source: number; tag: number; count: number }
+  | { req: number; kind: 'send' }
+  | { req: number; kind: 'coll'; counts: number[] }
+  | { req: number; kind: 'cancelled' };
+
+/** A finished request with the bytes it carries back to the rank (recv: one part; coll: many). */
+export interface CompletedRequest {
+  completion: Completion;
+  parts: Buffer[];
+}
+
+export const COLLECTIVE_KINDS: readonly CollectiveKind[] = [
+  'barrier',
+  'bcast',
+  'gather',
+  'scatter',
+  'allgather',
+  'alltoall',
+];

@@ -1,0 +1,26 @@
+/**
+ * Redis names of one job. Every key carries the job id as a hash tag (`{jobId}`), so all
+ * keys of a job live in one Redis Cluster slot and one Lua script may touch several.
+ */
+export class JobKeys {
+  readonly base: string;
+
+  constructor(prefix: string, readonly jobId: string) {
+    this.base = `${prefix}{${jobId}}:`;
+  }
+
+  /** Inbox list of one agent: every envelope for the ranks it hosts. */
+  mailbox(agent: number): string {
+    return `${this.base}mb:${agent}`;
+  }
+
+  /** Arrival counter of one barrier (communicator context + collective sequence number). */
+  barrier(ctx: string, seq: number): string {
+    return `${this.base}bar:${ctx}:${seq}`;
+  }
+
+  /** Pattern matching every key of the job, for cleanup. */
+  pattern(): string {
+    return `${this.base.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
+  }
+}

@@ -1,0 +1,69 @@
+# Shared by the setup, quick-start and test scripts: small, idempotent steps that install
+# and start only what is missing on a Debian machine.
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root (or sudo) for: $*" >&2; return 1; fi
+}
+
+APT_UPDATED=
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_node_deps() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm dependencies"
+    npm ci --no-audit --no-fund
+  fi
+}
+
+ensure_redis() {
+  if ! command -v redis-server >/dev/null; then apt_install redis-server redis-tools; fi
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    log "starting redis on 127.0.0.1:6379"
+    as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no \
+      --maxmemory-policy noeviction
+    for _ in $(seq 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+}
+
+ensure_postgres() {
+  if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql; fi
+  if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+    log "starting postgres on 127.0.0.1:5432"
+    local version; version=$(ls /etc/postgresql | sort -V | tail -1)
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    for _ in $(seq 50); do pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && break; sleep 0.2; done
+  fi
+}
+
+# Picks the interpreter for ranks: $MPIAAS_PYTHON, else python3 when it has numpy, else
+# Debian's python3 with python3-numpy. Exports MPIAAS_PYTHON.
+ensure_python() {
+  local candidate
+  for candidate in "${MPIAAS_PYTHON:-}" python3 /usr/bin/python3; do
+    [ -n "$candidate" ] || continue
+    if "$candidate" -c 'import numpy' >/dev/null 2>&1; then export MPIAAS_PYTHON="$candidate"; return 0; fi
+  done
+  apt_install python3 python3-numpy
+  export MPIAAS_PYTHON=/usr/bin/python3
+}
+
+# Real Open MPI and mpi4py, the reference the differential tests and benchmarks compare with.
+ensure_reference_mpi() {
+  apt_install openmpi-bin python3-mpi4py python3-numpy
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+}
+
+ensure_build() {
+  log "building"
+  npm run --silent build
+}
