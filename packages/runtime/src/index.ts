@@ -3,3 +3,4 @@ export type { JobOutcome, JobOutcomeStatus, RankOutcome } from './launch/job-out
 export { JobKeys } from './redis/job-keys';
 export { PROTOCOL_VERSION } from './protocol/version';
 export { SHIM_PATH } from './shim-path';
+export { evictionPolicyWarning } from './redis/eviction-policy';

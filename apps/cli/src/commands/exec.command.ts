@@ -10,6 +10,7 @@ interface ExecOptions {
   tagOutput: boolean;
   timeout?: number;
   python?: string;
+  agents: number;
 }
 
 function positiveInteger(name: string) {
@@ -36,6 +37,7 @@ export function execCommand(): Command {
     .option('--tag-output', 'prefix every line with [1,rank]<stream>: as mpirun does', false)
     .option('--timeout <seconds>', 'kill every rank after this long (exit code 124)', positiveSeconds)
     .option('--python <path>', 'interpreter for the ranks (default: $MPIAAS_PYTHON or python3; needs numpy)')
+    .option('--agents <K>', 'spread the ranks over K agents, each with its own Redis connections, as on K hosts', positiveInteger('K'), 1)
     .passThroughOptions()
     .addHelpText('after', '\nExample:\n  $ mpiaas exec -n 4 examples/pi.py\n  $ mpiaas exec -n 2 --tag-output --timeout 60 job.py --steps 10')
     .action(async (script: string, args: string[], options: ExecOptions) => {
@@ -61,12 +63,14 @@ export function execCommand(): Command {
         python: options.python ?? config.python,
         cwd: process.cwd(),
         inheritEnv: true,
+        agents: options.agents,
         ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout * 1000 }),
         redisUrl: config.redisUrl,
         keyPrefix: config.keyPrefix,
         stdin: process.stdin,
         signal: cancel.signal,
         onOutput: (rank, stream, chunk) => writer.write(rank, stream, chunk),
+        onWarning: (message) => process.stderr.write(`mpiaas: warning: ${message}\n`),
       });
       writer.flush();
       if (outcome.status !== 'SUCCEEDED') {

@@ -1,16 +1,19 @@
 import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder, splitParts, type Frame } from '../protocol/frame';
 import { PROTOCOL_VERSION } from '../protocol/version';
-import type { CompletedRequest, Completion, RankRequest, WaitMode } from '../protocol/rank-messages';
+import type { CollectiveKind, CompletedRequest, Completion, RankRequest, WaitMode } from '../protocol/rank-messages';
 import type { Envelope, EnvelopeHeader } from '../redis/envelope';
-import { Collectives } from './collectives';
-import { CommunicatorTable } from './communicators';
+import { collectiveResult, resultWithoutOthers } from './collective-results';
+import type { CollectiveRendezvous } from './collective-rendezvous';
+import { CommunicatorTable, type Communicator } from './communicators';
 import { P2PMatcher, type IncomingMessage } from './p2p-matcher';
 
 /** What an endpoint needs from the agent that hosts it. */
 export interface EndpointPorts {
-  deliver(header: EnvelopeHeader, body?: Buffer): void;
-  arrive(ctx: string, seq: number, group: readonly number[], arrivals: number, release: EnvelopeHeader): void;
+  /** Sends a point-to-point envelope or an ack through Redis. */
+  deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void;
+  /** The agent's collective engine, shared by the ranks it hosts. */
+  collectives: CollectiveRendezvous;
   /** The rank called MPI_Abort. */
   abort(rank: number, code: number): void;
   /** The rank broke the protocol; the job must fail with this message. */
@@ -24,6 +27,9 @@ export interface EndpointIdentity {
   host: string;
 }
 
+/** Replies up to this size are copied into one buffer before writing. */
+const COALESCE_LIMIT = 64 * 1024;
+
 type Call = Extract<RankRequest, { op: 'wait' | 'test' | 'probe' | 'hello' }>;
 
 /**
@@ -34,7 +40,6 @@ export class RankEndpoint {
   private readonly decoder = new FrameDecoder();
   private readonly comms: CommunicatorTable;
   private readonly matcher = new P2PMatcher();
-  private readonly collectives: Collectives;
   /** Requests started and not yet reported complete. */
   private readonly active = new Set<number>();
   private readonly completed = new Map<number, CompletedRequest>();
@@ -51,11 +56,6 @@ export class RankEndpoint {
     private readonly ports: EndpointPorts,
   ) {
     this.comms = new CommunicatorTable(identity.rank, identity.size);
-    this.collectives = new Collectives({
-      deliver: (header, body) => ports.deliver(header, body),
-      arrive: (ctx, seq, group, release) => ports.arrive(ctx, seq, group, 1, release),
-      complete: (req, parts) => this.complete(req, { req, kind: 'coll', counts: parts.map((p) => p.length) }, parts),
-    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // A rank that dies closes the socket; its exit status, not this, decides the job.
     socket.on('error', () => undefined);
@@ -74,8 +74,8 @@ export class RankEndpoint {
           senderWorld: header.w,
           ...(header.y === undefined ? {} : { syncId: header.y }),
         });
-      case 'c':
-        return this.collectives.arrive(header.c, header.q, header.s, body);
+      case 'g':
+        return;
       case 'a': {
         const req = this.syncSends.get(header.y);
         if (req === undefined) return;
@@ -142,7 +142,7 @@ export class RankEndpoint {
         const root = request.root ?? 0;
         if (root < 0 || root >= comm.group.length) throw new Error(`root ${root} is out of range`);
         this.active.add(request.req);
-        return this.collectives.start(request.req, comm, request.coll, root, splitParts(body, request.parts ?? []));
+        return this.startCollective(request.req, comm, request.coll, root, splitParts(body, request.parts ?? []));
       }
       case 'wait':
       case 'test':
@@ -170,11 +170,28 @@ export class RankEndpoint {
     }
   }
 
+  private startCollective(req: number, comm: Communicator, kind: CollectiveKind, root: number, parts: Buffer[]): void {
+    const seq = comm.collectives++;
+    const me = comm.rank;
+    const finish = (result: Buffer[]): void =>
+      this.complete(req, { req, kind: 'coll', counts: result.map((part) => part.length) }, result);
+    if (comm.group.length === 1) return finish(collectiveResult(kind, root, me, [parts]));
+    const early = resultWithoutOthers(kind, root, me, parts);
+    this.ports.collectives.contribute(
+      comm,
+      seq,
+      me,
+      parts,
+      early ? undefined : (all) => finish(collectiveResult(kind, root, me, all)),
+    );
+    if (early) finish(early);
+  }
+
   private sendMessage(ctx: string, dest: number, tag: number, body: Buffer, syncId?: string): void {
     const comm = this.comms.get(ctx);
     const to = comm.group[dest];
     if (to === undefined) throw new Error(`destination rank ${dest} is out of range (size ${comm.group.length})`);
-    const header: EnvelopeHeader = { t: 'p', d: [to], c: ctx, s: comm.rank, w: this.identity.rank, g: tag };
+    const header: EnvelopeHeader & { d: number } = { t: 'p', d: to, c: ctx, s: comm.rank, w: this.identity.rank, g: tag };
     if (syncId !== undefined) header.y = syncId;
     this.ports.deliver(header, body);
   }
@@ -189,7 +206,7 @@ export class RankEndpoint {
   }
 
   private completeReceive(req: number, msg: IncomingMessage): void {
-    if (msg.syncId !== undefined) this.ports.deliver({ t: 'a', d: [msg.senderWorld], y: msg.syncId });
+    if (msg.syncId !== undefined) this.ports.deliver({ t: 'a', d: msg.senderWorld, y: msg.syncId });
     this.complete(req, { req, kind: 'recv', source: msg.source, tag: msg.tag, count: msg.body.length }, [msg.body]);
   }
 
@@ -228,10 +245,16 @@ export class RankEndpoint {
   }
 
   private reply(header: object, parts: Buffer[] = []): void {
+    // One write per reply: small replies are joined (cheaper than a writev of pieces), big
+    // payloads are written as they are, without a copy.
     const buffers = encodeFrame(header, parts);
-    this.socket.cork();
+    let total = 0;
+    for (const buffer of buffers) total += buffer.length;
+    if (total <= COALESCE_LIMIT) {
+      this.socket.write(Buffer.concat(buffers, total));
+      return;
+    }
     for (const buffer of buffers) this.socket.write(buffer);
-    process.nextTick(() => this.socket.uncork());
   }
 }
 

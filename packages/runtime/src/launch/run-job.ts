@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { RankEndpoint } from '../engine/rank-endpoint';
+import type { Redis } from 'ioredis';
+import { evictionPolicyWarning } from '../redis/eviction-policy';
 import { JobKeys } from '../redis/job-keys';
-import { RedisTransport } from '../redis/redis-transport';
+import { startHostedAgent, type HostedAgent } from './hosted-agent';
 import type { JobOutcome, JobOutcomeStatus } from './job-outcome';
 import { OutputTail } from './output-tail';
 import { rankEnvironment } from './rank-environment';
@@ -32,9 +31,16 @@ export interface RunJobOptions {
   redisUrl: string;
   /** Prefix of every Redis key, e.g. "mpi:". */
   keyPrefix: string;
+  /**
+   * How many agents share the ranks (round-robin). Each has its own Redis connections and
+   * inbox, exactly as agents on different hosts would. @defaultValue 1
+   */
+  agents?: number;
   /** Stdin for rank 0. */
   stdin?: Readable;
   onOutput?(rank: number, stream: OutputStream, chunk: Buffer): void;
+  /** Told of conditions that do not stop the job (e.g. a Redis that may evict keys). */
+  onWarning?(message: string): void;
   /** Aborting it cancels the job. */
   signal?: AbortSignal;
   /** Grace between SIGTERM and SIGKILL when ranks are stopped, ms. @defaultValue 1000 */
@@ -44,6 +50,8 @@ export interface RunJobOptions {
 const STDERR_TAIL_BYTES = 4096;
 const EXIT_TIMED_OUT = 124;
 const EXIT_CANCELLED = 130;
+/** Keys outlive any job by this much at least, in case cleanup never runs. */
+const MIN_KEY_TTL_MS = 3_600_000;
 
 interface Verdict {
   status: Exclude<JobOutcomeStatus, 'SUCCEEDED'>;
@@ -54,53 +62,60 @@ interface Verdict {
 }
 
 /**
- * Runs one job on this host: np ranks of the script, all hosted by one agent whose rank
- * traffic goes through Redis. Resolves when every rank has exited and the job's Redis keys
- * are gone. Follows mpirun: the first rank to fail takes the whole job down.
+ * Runs one job on this host: np ranks of the script, served by agents whose rank traffic
+ * goes through Redis. Resolves when every rank has exited and the job's Redis keys are
+ * gone. Follows mpirun: the first rank to fail takes the whole job down.
  */
 export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   const jobId = options.jobId ?? randomUUID();
   const keys = new JobKeys(options.keyPrefix, jobId);
-  const killGraceMs = options.killGraceMs ?? 1000;
-  const redisOptions = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: true };
-  const commands = new Redis(options.redisUrl, redisOptions);
-  const blocking = new Redis(options.redisUrl, redisOptions);
-  await Promise.all([commands.connect(), blocking.connect()]);
+  const agentCount = Math.max(1, Math.min(options.agents ?? 1, options.np));
+  const placement = Array.from({ length: options.np }, (_, rank) => rank % agentCount);
 
   let verdict: Verdict | undefined;
   const ranks: RankProcess[] = [];
-  const endpoints: RankEndpoint[] = [];
-  const tails = Array.from({ length: options.np }, () => new OutputTail(STDERR_TAIL_BYTES));
-  const startedAt = new Date();
-  const finishedAt: (Date | undefined)[] = [];
   let killTimer: NodeJS.Timeout | undefined;
-
-  const stopAll = (): void => {
-    for (const rank of ranks) rank.kill('SIGTERM');
-    killTimer ??= setTimeout(() => ranks.forEach((rank) => rank.kill('SIGKILL')), killGraceMs);
-  };
   const fail = (next: Verdict): void => {
     if (verdict) return;
     verdict = next;
-    stopAll();
+    for (const rank of ranks) rank.kill('SIGTERM');
+    killTimer = setTimeout(() => ranks.forEach((rank) => rank.kill('SIGKILL')), options.killGraceMs ?? 1000);
   };
 
-  const transport = new RedisTransport({
-    commands,
-    blocking,
-    keys,
-    agent: 0,
-    placement: Array.from({ length: options.np }, () => 0),
-    ttlMs: Math.max(3_600_000, (options.timeoutMs ?? 0) * 2),
-    onEnvelope: (envelope) => {
-      for (const rank of envelope.header.d) endpoints[rank]?.receive(envelope);
-    },
-    onFault: (error) =>
-      fail({ status: 'FAILED', exitCode: 1, reason: `lost Redis: ${error.message}`, infrastructure: true }),
-  });
-  transport.start();
+  const agents: HostedAgent[] = [];
+  try {
+    for (let agent = 0; agent < agentCount; agent++) {
+      agents.push(
+        await startHostedAgent({
+          redisUrl: options.redisUrl,
+          keys,
+          agent,
+          placement,
+          ttlMs: Math.max(MIN_KEY_TTL_MS, (options.timeoutMs ?? 0) * 2),
+          hooks: {
+            abort: (from, code) =>
+              fail({ status: 'FAILED', exitCode: code, reason: `rank ${from} called MPI_Abort with code ${code}`, failedRank: from }),
+            protocolError: (from, message) => {
+              options.onOutput?.(from, 'stderr', Buffer.from(`mpiaas: ${message}\n`));
+              fail({ status: 'FAILED', exitCode: 1, reason: `rank ${from}: ${message}`, failedRank: from });
+            },
+          },
+          onFault: (error) =>
+            fail({ status: 'FAILED', exitCode: 1, reason: `lost Redis: ${error.message}`, infrastructure: true }),
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(agents.map((agent) => agent.stop()));
+    throw error;
+  }
+  const redis = (agents[0] as HostedAgent).commands;
+  const warning = await evictionPolicyWarning(redis);
+  if (warning) options.onWarning?.(warning);
 
-  const host = os.hostname();
+  const tails = Array.from({ length: options.np }, () => new OutputTail(STDERR_TAIL_BYTES));
+  const startedAt = new Date();
+  const finishedAt: (Date | undefined)[] = [];
   for (let rank = 0; rank < options.np; rank++) {
     const process_ = new RankProcess({
       rank,
@@ -124,18 +139,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
         options.onOutput?.(rank, stream, chunk);
       });
     }
-    endpoints.push(
-      new RankEndpoint({ rank, size: options.np, jobId, host }, process_.channel, {
-        deliver: (header, body) => transport.deliver(header, body),
-        arrive: (ctx, seq, group, arrivals, release) => transport.arrive(ctx, seq, group, arrivals, release),
-        abort: (from, code) =>
-          fail({ status: 'FAILED', exitCode: code, reason: `rank ${from} called MPI_Abort with code ${code}`, failedRank: from }),
-        protocolError: (from, message) => {
-          options.onOutput?.(from, 'stderr', Buffer.from(`mpiaas: ${message}\n`));
-          fail({ status: 'FAILED', exitCode: 1, reason: `rank ${from}: ${message}`, failedRank: from });
-        },
-      }),
-    );
+    agents[placement[rank] as number]?.agent.attach(rank, process_.channel);
     void process_.exited.then((exit) => {
       finishedAt[rank] = new Date();
       if (exit.code === 0) return;
@@ -151,11 +155,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
       ? undefined
       : setTimeout(
           () =>
-            fail({
-              status: 'TIMED_OUT',
-              exitCode: EXIT_TIMED_OUT,
-              reason: `time limit of ${options.timeoutMs! / 1000}s exceeded`,
-            }),
+            fail({ status: 'TIMED_OUT', exitCode: EXIT_TIMED_OUT, reason: `time limit of ${options.timeoutMs! / 1000}s exceeded` }),
           options.timeoutMs,
         );
   const onCancel = (): void => fail({ status: 'CANCELLED', exitCode: EXIT_CANCELLED, reason: 'cancelled' });
@@ -171,11 +171,22 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     // Reap whatever a rank left behind in its process group, then let the output drain.
     for (const rank of ranks) rank.killGroup('SIGKILL');
     await Promise.race([Promise.all(ranks.map((rank) => rank.closed)), delay(2000)]);
-    await transport.stop();
-    await deleteJobKeys(commands, keys);
-    await commands.quit();
+    // Agent 0 cleans up last, after the others' in-flight commands have drained.
+    await Promise.all(agents.slice(1).map((agent) => agent.stop()));
+    await deleteJobKeys(redis, keys);
+    await agents[0]?.stop();
   }
 
+  return outcomeOf(verdict, ranks, tails, startedAt, finishedAt);
+}
+
+function outcomeOf(
+  verdict: Verdict | undefined,
+  ranks: readonly RankProcess[],
+  tails: readonly OutputTail[],
+  startedAt: Date,
+  finishedAt: readonly (Date | undefined)[],
+): JobOutcome {
   const outcome: JobOutcome = {
     status: verdict?.status ?? 'SUCCEEDED',
     exitCode: verdict?.exitCode ?? 0,

@@ -1,26 +1,29 @@
 /**
  * The unit of rank traffic stored in an agent's inbox: `u32 LE headerLen | JSON | body`.
- * One envelope may address several ranks (`d`), so a fan-out is stored once per agent.
  */
 
 export type EnvelopeHeader =
-  /** Point-to-point message from comm rank `s` (world rank `w`) with `tag`; `y` asks for a sync ack. */
-  | { t: 'p'; d: number[]; c: string; s: number; w: number; g: number; y?: string }
-  /** Collective contribution number `q` on context `c` from comm rank `s` (-1: a barrier release). */
-  | { t: 'c'; d: number[]; c: string; q: number; s: number }
-  /** Acknowledges that sync send `y` was matched. */
-  | { t: 'a'; d: number[]; y: string };
+  /** Point-to-point message to world rank `d` from comm rank `s` (world rank `w`); `y` asks for a sync ack. */
+  | { t: 'p'; d: number; c: string; s: number; w: number; g: number; y?: string }
+  /** Acknowledges to world rank `d` that its sync send `y` was matched. */
+  | { t: 'a'; d: number; y: string }
+  /**
+   * One agent's bundle for collective number `q` on context `c`: the contributions of the
+   * ranks it hosts, `m` = [[comm rank, [part lengths]], ...], parts back to back in the body.
+   * `n` is how many agents take part, so a receiver knows when it has every bundle.
+   */
+  | { t: 'g'; c: string; q: number; a: number; n: number; m: [number, number[]][] };
 
 export interface Envelope {
   header: EnvelopeHeader;
   body: Buffer;
 }
 
-export function encodeEnvelope(header: EnvelopeHeader, body?: Buffer): Buffer {
+export function encodeEnvelope(header: EnvelopeHeader, body: readonly Buffer[] = []): Buffer {
   const json = Buffer.from(JSON.stringify(header));
   const prefix = Buffer.allocUnsafe(4);
   prefix.writeUInt32LE(json.length, 0);
-  return body && body.length > 0 ? Buffer.concat([prefix, json, body]) : Buffer.concat([prefix, json]);
+  return Buffer.concat([prefix, json, ...body]);
 }
 
 export function decodeEnvelope(raw: Buffer): Envelope {

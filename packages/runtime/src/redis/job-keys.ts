@@ -14,9 +14,9 @@ export class JobKeys {
     return `${this.base}mb:${agent}`;
   }
 
-  /** Arrival counter of one barrier (communicator context + collective sequence number). */
-  barrier(ctx: string, seq: number): string {
-    return `${this.base}bar:${ctx}:${seq}`;
+  /** Hash gathering the agents' bundles of one collective (context + sequence number). */
+  collective(ctx: string, seq: number): string {
+    return `${this.base}coll:${ctx}:${seq}`;
   }
 
   /** Pattern matching every key of the job, for cleanup. */

@@ -13,20 +13,22 @@ return #KEYS
 `;
 
 /**
- * KEYS[1]: barrier counter, KEYS[2..]: inboxes of the agents hosting the group.
- * ARGV: group size, ttl ms, how many arrivals this call brings, release envelope.
- * The arrival that completes the count deletes the counter and releases everyone.
+ * One agent's bundle for one collective. KEYS[1]: the collective's hash, KEYS[2..]: inboxes
+ * of the other agents taking part. ARGV: number of agents, ttl ms, this agent's index, bundle.
+ * The agent whose bundle completes the set gets every bundle back as the reply (no second
+ * trip), and the others get them pushed to their inboxes; until then the reply is nil.
  */
-export const ARRIVE_SCRIPT = `
-local n = redis.call('INCRBY', KEYS[1], ARGV[3])
-if n >= tonumber(ARGV[1]) then
-  redis.call('DEL', KEYS[1])
-  for i = 2, #KEYS do
-    redis.call('RPUSH', KEYS[i], ARGV[4])
-    redis.call('PEXPIRE', KEYS[i], ARGV[2])
-  end
-  return 1
+export const RENDEZVOUS_SCRIPT = `
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+if redis.call('HLEN', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return false
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 0
+local bundles = redis.call('HVALS', KEYS[1])
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do
+  redis.call('RPUSH', KEYS[i], unpack(bundles))
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+end
+return bundles
 `;

@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeHeader } from './envelope';
 import type { JobKeys } from './job-keys';
-import { ARRIVE_SCRIPT, DELIVER_SCRIPT } from './lua-scripts';
+import { DELIVER_SCRIPT, RENDEZVOUS_SCRIPT } from './lua-scripts';
 
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
 const POP_BATCH = 512;
 
 interface ScriptedRedis extends Redis {
   mpiDeliver(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
-  mpiArrive(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
+  mpiRendezvousBuffer(numKeys: number, ...args: (string | Buffer | number)[]): Promise<Buffer[] | null>;
 }
 
 export interface RedisTransportOptions {
@@ -29,9 +29,8 @@ export interface RedisTransportOptions {
 }
 
 /**
- * Moves envelopes between agents through Redis. Each agent owns one inbox list; an envelope
- * is pushed once to the inbox of every agent hosting one of its destinations, and each
- * pusher's envelopes land in order, which gives MPI's non-overtaking rule per sender.
+ * Moves envelopes between agents through Redis. Each agent owns one inbox list; a sender's
+ * envelopes land in an inbox in the order sent, which gives MPI's non-overtaking rule.
  */
 export class RedisTransport {
   private readonly redis: ScriptedRedis;
@@ -42,7 +41,7 @@ export class RedisTransport {
     const redis = options.commands as ScriptedRedis;
     if (typeof redis.mpiDeliver !== 'function') {
       redis.defineCommand('mpiDeliver', { lua: DELIVER_SCRIPT });
-      redis.defineCommand('mpiArrive', { lua: ARRIVE_SCRIPT });
+      redis.defineCommand('mpiRendezvous', { lua: RENDEZVOUS_SCRIPT });
     }
     this.redis = redis;
   }
@@ -52,31 +51,36 @@ export class RedisTransport {
     this.pumping = this.pump();
   }
 
-  /** Sends an envelope to every rank in `header.d`. Fire-and-forget; failures go to onFault. */
-  deliver(header: EnvelopeHeader, body?: Buffer): void {
-    const inboxes = this.inboxesOf(header.d);
+  /** Sends a point-to-point envelope (or an ack) to world rank `header.d`. Fire-and-forget. */
+  deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void {
+    const inbox = this.options.keys.mailbox(this.options.placement[header.d] as number);
     this.redis
-      .mpiDeliver(inboxes.length, ...inboxes, this.options.ttlMs, encodeEnvelope(header, body))
+      .mpiDeliver(1, inbox, this.options.ttlMs, encodeEnvelope(header, body ? [body] : []))
       .catch((error: Error) => this.fault(error));
   }
 
   /**
-   * Counts `arrivals` ranks into barrier (`ctx`, `seq`) of a group of `group` world ranks;
-   * the last arrival releases the whole group with `release`.
+   * Adds this agent's bundle to collective (`ctx`, `seq`) shared by `agents`. Resolves with
+   * every agent's bundle if this one completed the set; otherwise with null, and the bundles
+   * arrive later through the inbox.
    */
-  arrive(ctx: string, seq: number, group: readonly number[], arrivals: number, release: EnvelopeHeader): void {
-    const inboxes = this.inboxesOf(group);
-    this.redis
-      .mpiArrive(
-        1 + inboxes.length,
-        this.options.keys.barrier(ctx, seq),
-        ...inboxes,
-        group.length,
+  async rendezvous(ctx: string, seq: number, agents: readonly number[], bundle: Buffer): Promise<Envelope[] | null> {
+    const others = agents.filter((agent) => agent !== this.options.agent).map((agent) => this.options.keys.mailbox(agent));
+    try {
+      const bundles = await this.redis.mpiRendezvousBuffer(
+        1 + others.length,
+        this.options.keys.collective(ctx, seq),
+        ...others,
+        agents.length,
         this.options.ttlMs,
-        arrivals,
-        encodeEnvelope(release),
-      )
-      .catch((error: Error) => this.fault(error));
+        this.options.agent,
+        bundle,
+      );
+      return bundles ? bundles.map(decodeEnvelope) : null;
+    } catch (error) {
+      this.fault(error as Error);
+      return null;
+    }
   }
 
   /** Stops the inbox loop. Safe to call more than once. */
@@ -84,12 +88,6 @@ export class RedisTransport {
     this.stopped = true;
     this.options.blocking.disconnect();
     await this.pumping;
-  }
-
-  private inboxesOf(worldRanks: readonly number[]): string[] {
-    const agents = new Set<number>();
-    for (const rank of worldRanks) agents.add(this.options.placement[rank] as number);
-    return [...agents].map((agent) => this.options.keys.mailbox(agent));
   }
 
   private async pump(): Promise<void> {

@@ -1,0 +1,59 @@
+import type { Duplex } from 'node:stream';
+import type { Envelope } from '../redis/envelope';
+import type { RedisTransport } from '../redis/redis-transport';
+import { CollectiveRendezvous } from './collective-rendezvous';
+import { RankEndpoint } from './rank-endpoint';
+
+export interface AgentHooks {
+  /** A rank called MPI_Abort. */
+  abort(rank: number, code: number): void;
+  /** A rank broke the protocol. */
+  protocolError(rank: number, message: string): void;
+}
+
+export interface AgentOptions {
+  /** This agent's index among the job's agents. */
+  agent: number;
+  /** Agent index hosting each world rank. */
+  placement: readonly number[];
+  jobId: string;
+  host: string;
+  transport: RedisTransport;
+  hooks: AgentHooks;
+}
+
+/**
+ * One job's agent on one host: the endpoints of the ranks it hosts and the collective
+ * engine they share, wired to the Redis transport.
+ */
+export class Agent {
+  private readonly endpoints = new Map<number, RankEndpoint>();
+  private readonly collectives: CollectiveRendezvous;
+
+  constructor(private readonly options: AgentOptions) {
+    this.collectives = new CollectiveRendezvous(options.agent, options.placement, options.transport);
+  }
+
+  /** Serves world rank `rank` over its channel socket. */
+  attach(rank: number, channel: Duplex): RankEndpoint {
+    const { transport, hooks } = this.options;
+    const endpoint = new RankEndpoint(
+      { rank, size: this.options.placement.length, jobId: this.options.jobId, host: this.options.host },
+      channel,
+      {
+        deliver: (header, body) => transport.deliver(header, body),
+        collectives: this.collectives,
+        abort: (from, code) => hooks.abort(from, code),
+        protocolError: (from, message) => hooks.protocolError(from, message),
+      },
+    );
+    this.endpoints.set(rank, endpoint);
+    return endpoint;
+  }
+
+  /** Routes an envelope from this agent's inbox. */
+  onEnvelope(envelope: Envelope): void {
+    if (envelope.header.t === 'g') this.collectives.onBundle(envelope);
+    else this.endpoints.get(envelope.header.d)?.receive(envelope);
+  }
+}

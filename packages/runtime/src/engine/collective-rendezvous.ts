@@ -1,0 +1,107 @@
+import type { Envelope } from '../redis/envelope';
+import { encodeEnvelope } from '../redis/envelope';
+import type { Communicator } from './communicators';
+
+/** The Redis side of a rendezvous (RedisTransport.rendezvous). */
+export interface RendezvousPort {
+  rendezvous(ctx: string, seq: number, agents: readonly number[], bundle: Buffer): Promise<Envelope[] | null>;
+}
+
+/** Receives every member's parts, indexed by comm rank. */
+type ResultHandler = (all: Buffer[][]) => void;
+
+interface PendingCollective {
+  localMembers: number;
+  agents: number[];
+  contributions: Map<number, Buffer[]>;
+  handlers: ResultHandler[];
+  bundles: Map<number, Envelope>;
+  sent: boolean;
+}
+
+/**
+ * Runs collectives at the agent level: the contributions of all ranks this agent hosts go
+ * to Redis as one bundle, in one round trip. The agent completing the set gets every bundle
+ * in the reply; the others find them in their inboxes. So a barrier or an allreduce costs
+ * each agent one Redis round trip, whatever the number of its ranks.
+ */
+export class CollectiveRendezvous {
+  private readonly pending = new Map<string, PendingCollective>();
+
+  constructor(
+    private readonly agent: number,
+    private readonly placement: readonly number[],
+    private readonly port: RendezvousPort,
+  ) {}
+
+  /**
+   * Adds comm rank `rank`'s parts to collective `seq` of `comm`; `onResult` (if any) is
+   * called with every member's parts once all have contributed.
+   */
+  contribute(comm: Communicator, seq: number, rank: number, parts: Buffer[], onResult?: ResultHandler): void {
+    const key = `${comm.ctx}#${seq}`;
+    const op = this.pendingFor(key, comm);
+    op.contributions.set(rank, parts);
+    if (onResult) op.handlers.push(onResult);
+    if (op.contributions.size === op.localMembers) this.send(key, comm.ctx, seq, op);
+  }
+
+  /** A bundle pushed to this agent's inbox by the agent that completed a collective. */
+  onBundle(envelope: Envelope): void {
+    if (envelope.header.t !== 'g') return;
+    const key = `${envelope.header.c}#${envelope.header.q}`;
+    const op = this.pending.get(key);
+    if (!op) return;
+    op.bundles.set(envelope.header.a, envelope);
+    this.finishIfComplete(key, op);
+  }
+
+  private pendingFor(key: string, comm: Communicator): PendingCollective {
+    let op = this.pending.get(key);
+    if (!op) {
+      const hosts = comm.group.map((world) => this.placement[world] as number);
+      op = {
+        localMembers: hosts.filter((host) => host === this.agent).length,
+        agents: [...new Set(hosts)],
+        contributions: new Map(),
+        handlers: [],
+        bundles: new Map(),
+        sent: false,
+      };
+      this.pending.set(key, op);
+    }
+    return op;
+  }
+
+  private send(key: string, ctx: string, seq: number, op: PendingCollective): void {
+    op.sent = true;
+    const members: [number, number[]][] = [];
+    const body: Buffer[] = [];
+    for (const [rank, parts] of op.contributions) {
+      members.push([rank, parts.map((part) => part.length)]);
+      body.push(...parts);
+    }
+    const bundle = encodeEnvelope({ t: 'g', c: ctx, q: seq, a: this.agent, n: op.agents.length, m: members }, body);
+    void this.port.rendezvous(ctx, seq, op.agents, bundle).then((bundles) => {
+      if (!bundles) return;
+      for (const envelope of bundles) {
+        if (envelope.header.t === 'g') op.bundles.set(envelope.header.a, envelope);
+      }
+      this.finishIfComplete(key, op);
+    });
+  }
+
+  private finishIfComplete(key: string, op: PendingCollective): void {
+    if (!op.sent || op.bundles.size < op.agents.length) return;
+    this.pending.delete(key);
+    const all: Buffer[][] = [];
+    for (const { header, body } of op.bundles.values()) {
+      if (header.t !== 'g') continue;
+      let offset = 0;
+      for (const [rank, lengths] of header.m) {
+        all[rank] = lengths.map((length) => body.subarray(offset, (offset += length)));
+      }
+    }
+    for (const handler of op.handlers) handler(all);
+  }
+}

@@ -1,0 +1,37 @@
+import { Redis } from 'ioredis';
+
+/**
+ * Opens a connection for the runtime and waits until it is ready. A Redis that cannot be
+ * reached at start is a clear error naming the URL, not a retry loop.
+ */
+export async function connectRedis(url: string, name: string): Promise<Redis> {
+  let lastError: Error | undefined;
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectionName: name,
+    // Rank traffic must not be dropped or reordered by client-side retries: a command waits
+    // for the connection instead of failing after N attempts.
+    maxRetriesPerRequest: null,
+  });
+  // Connection errors surface through the commands that fail; keep them off the console.
+  redis.on('error', (error: Error) => (lastError = error));
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    const reason = lastError?.message ?? (error as Error).message;
+    throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${reason}`);
+  }
+  return redis;
+}
+
+/** The URL without its password, fit for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<invalid URL>';
+  }
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { fixture, keysUnder, mpiaasExec } from './support/mpiaas-exec';
+
+/** mpirun's rule: once one rank fails, every other rank is gone within 2 seconds. */
+const KILL_WINDOW_MS = 2000;
+
+describe('mpiaas exec: failure semantics like mpirun', () => {
+  it('fails the job when a rank raises, naming the rank, and kills the others', async () => {
+    const run = await mpiaasExec(['-n', '4', fixture('raise_on_rank1.py')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('ValueError: rank 1 gives up');
+    expect(run.stderr).toMatch(/job FAILED: rank 1 exited with code 1/);
+    expect(run.elapsedMs).toBeLessThan(10_000);
+    expect(await keysUnder(run.prefix)).toEqual([]);
+  });
+
+  it('ends the job with the code given to Abort', async () => {
+    const run = await mpiaasExec(['-n', '3', fixture('abort.py')]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/rank 0 called MPI_Abort with code 3/);
+    expect(await keysUnder(run.prefix)).toEqual([]);
+  });
+
+  it('kills every rank at --timeout and exits 124', async () => {
+    const run = await mpiaasExec(['-n', '2', '--timeout', '1', fixture('sleep_forever.py')]);
+    expect(run.code).toBe(124);
+    expect(run.stdout).toContain('rank 0 started');
+    expect(run.stderr).toMatch(/TIMED_OUT: time limit of 1s exceeded/);
+    expect(run.elapsedMs).toBeLessThan(1000 + KILL_WINDOW_MS + 3000);
+    expect(await keysUnder(run.prefix)).toEqual([]);
+  });
+
+  it('reports a rank killed by a signal as 128 + signal', async () => {
+    const run = await mpiaasExec(['-n', '3', fixture('killed_rank.py')]);
+    expect(run.code).toBe(137);
+    expect(run.stderr).toMatch(/rank 2 was killed by signal SIGKILL/);
+    expect(await keysUnder(run.prefix)).toEqual([]);
+  });
+
+  it("exits with a rank's own non-zero status", async () => {
+    const run = await mpiaasExec(['-n', '2', fixture('exit_code.py')]);
+    expect(run.code).toBe(5);
+    expect(run.stderr).toMatch(/rank 0 exited with code 5/);
+  });
+});
+
+describe('mpiaas exec: what a rank sees', () => {
+  it('forwards stdin to rank 0 (input() works)', async () => {
+    const run = await mpiaasExec(['-n', '3', fixture('stdin_bcast.py')], { stdin: '42\n' });
+    expect(run.code).toBe(0);
+    for (const rank of [0, 1, 2]) expect(run.stdout).toContain(`rank ${rank} got 42`);
+  });
+
+  it('never passes Redis or database credentials to ranks, but passes the job its variables', async () => {
+    const run = await mpiaasExec(['-n', '2', fixture('environment.py')], {
+      env: { REDIS_URL: 'redis://secret', DATABASE_URL: 'postgres://secret', PGPASSWORD: 'x', JOB_VAR: 'visible' },
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('rank 1 OMPI_COMM_WORLD_RANK=1 secrets=[]');
+    expect(run.stdout).toContain('rank 0 JOB_VAR=visible');
+  });
+
+  it('prefixes lines like mpirun --tag-output', async () => {
+    const run = await mpiaasExec(['-n', '2', '--tag-output', fixture('environment.py')]);
+    expect(run.stdout).toContain('[1,1]<stdout>:rank 1 JOB_VAR=None');
+  });
+
+  it('says clearly when the script does not exist', async () => {
+    const run = await mpiaasExec(['-n', '2', 'no/such/script.py']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('mpiaas: cannot open script no/such/script.py: no such file\n');
+  });
+
+  it('says clearly when Redis cannot be reached', async () => {
+    const run = await mpiaasExec(['-n', '1', fixture('exit_code.py')], {
+      env: { MPIAAS_REDIS_URL: 'redis://:hunter2@127.0.0.1:1' },
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('mpiaas: cannot connect to Redis at redis://:***@127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1\n');
+  });
+});
