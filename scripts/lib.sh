@@ -43,6 +43,12 @@ ensure_postgres() {
     as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
     for _ in $(seq 50); do pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && break; sleep 0.2; done
   fi
+  # Debian's own cluster asks for a password on 127.0.0.1: give the postgres role the one the
+  # default DATABASE_URL carries (a trust cluster ignores it). Local development only.
+  if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then
+    log "setting the local postgres role's password for development"
+    as_root su postgres -c "psql -q -c \"ALTER ROLE postgres PASSWORD 'postgres'\"" >/dev/null
+  fi
 }
 
 # Picks the interpreter for ranks: $MPIAAS_PYTHON, else python3 when it has numpy, else

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 command -v node >/dev/null || apt_install nodejs npm
 ensure_node_deps
 ensure_redis
+ensure_postgres
 ensure_python
 ensure_build
 log "ready (ranks use $MPIAAS_PYTHON)"

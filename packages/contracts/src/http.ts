@@ -1,0 +1,81 @@
+import type { JobStatus } from './job-status';
+
+/** Body of POST /jobs. */
+export interface CreateJobRequest {
+  script: string;
+  np: number;
+  args?: string[];
+  env?: Record<string, string>;
+  timeoutSeconds?: number;
+  name?: string;
+  labels?: Record<string, string>;
+}
+
+export interface RankView {
+  rank: number;
+  exitCode: number | null;
+  signal: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  stdoutBytes: number;
+  stderrBytes: number;
+  /** Output past the per-rank cap was dropped (a marker line says so in the log). */
+  truncated: boolean;
+}
+
+/** A job as the api returns it. Dates are ISO-8601 strings. */
+export interface JobView {
+  id: string;
+  name: string | null;
+  labels: Record<string, string>;
+  status: JobStatus;
+  /** Why the job ended as it did, e.g. "rank 2 exited with code 1"; null while it runs or on success. */
+  reason: string | null;
+  np: number;
+  args: string[];
+  timeoutSeconds: number;
+  exitCode: number | null;
+  failedRank: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  ranks: RankView[];
+}
+
+export interface JobPage {
+  items: JobView[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export type LogStreamName = 'stdout' | 'stderr';
+
+export interface LogItem {
+  rank: number;
+  stream: LogStreamName;
+  /** Position of this chunk in its rank's stream, from 0. */
+  seq: number;
+  text: string;
+}
+
+export interface LogPage {
+  items: LogItem[];
+  /** Pass as `cursor` to continue after the last item; null when nothing more is stored yet. */
+  nextCursor: string | null;
+}
+
+/** The one error body of every failed request. */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+  correlationId: string;
+}
+
+/** Server-Sent Events of GET /jobs/{id}/events: `event:` names and their `data:` JSON. */
+export type JobEvent =
+  | { event: 'status'; data: { status: JobStatus; reason: string | null; exitCode: number | null } }
+  | { event: 'log'; data: LogItem };
+
+export const CORRELATION_HEADER = 'x-correlation-id';
+export const IDEMPOTENCY_HEADER = 'idempotency-key';

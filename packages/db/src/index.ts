@@ -1,0 +1,15 @@
+export { createPrismaClient, type CreatePrismaClientOptions } from './client';
+export {
+  migrate,
+  readMigrations,
+  migrationChecksum,
+  MigrationError,
+  DEFAULT_MIGRATIONS_DIR,
+  type MigrateOptions,
+  type MigrateResult,
+  type MigrationFile,
+} from './migrate';
+// The generated client: the class, the Prisma namespace (input types, errors, JsonValue, ...),
+// the enums (values and types) and the model types.
+export { PrismaClient, Prisma, JobStatus, LogStream } from './generated/prisma/client.js';
+export type { Job, JobRank, LogChunk, JobTransition, ApiKey } from './generated/prisma/client.js';
