@@ -36,6 +36,8 @@ export interface JobView {
   timeoutSeconds: number;
   exitCode: number | null;
   failedRank: number | null;
+  /** Last lines of the failed rank's stderr (FAILED jobs). */
+  stderrTail: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -60,8 +62,11 @@ export interface LogItem {
 
 export interface LogPage {
   items: LogItem[];
-  /** Pass as `cursor` to continue after the last item; null when nothing more is stored yet. */
-  nextCursor: string | null;
+  /**
+   * Pass as `cursor` to continue after the last item returned — also to poll for lines
+   * stored later (it equals the cursor given when no item was returned).
+   */
+  nextCursor: string;
 }
 
 /** The one error body of every failed request. */

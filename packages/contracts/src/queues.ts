@@ -20,3 +20,11 @@ export interface RunJobPayload {
   /** The HTTP request's correlation id, carried into the worker's logs. */
   correlationId?: string;
 }
+
+/**
+ * Redis pub/sub channel on which the api tells workers to act on a running job; the
+ * database stays the source of truth (`cancelRequested`), this only makes it immediate.
+ */
+export const controlChannel = (queuePrefix: string): string => `${queuePrefix}:control`;
+
+export type ControlMessage = { type: 'cancel'; jobId: string };

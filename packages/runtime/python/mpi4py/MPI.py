@@ -1,0 +1,34 @@
+"""mpi4py.MPI for mpiaas: re-exports the shim's modules under mpi4py's names."""
+
+from ._errors import *                      # noqa: F401,F403  (error classes, Exception)
+from ._errors import Get_error_string, Get_error_class, ERR_LASTCODE  # noqa: F401
+from ._datatypes import *                   # noqa: F401,F403  (Datatype, INT, DOUBLE, ...)
+from ._datatypes import _typedict, _typedict_c, _typedict_f, _typecode  # noqa: F401
+from ._buffers import IN_PLACE, BOTTOM      # noqa: F401
+from ._ops import *                         # noqa: F401,F403  (Op, SUM, ..., MAXLOC)
+from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED  # noqa: F401
+from ._request import Request, Prequest, REQUEST_NULL  # noqa: F401
+from ._group import Group, GROUP_NULL, GROUP_EMPTY, IDENT, CONGRUENT, SIMILAR, UNEQUAL  # noqa
+from ._comm import (Comm, Intracomm, Message, COMM_NULL, COMM_WORLD, COMM_SELF,  # noqa: F401
+                    ROOT)
+from ._topology import Topocomm, Cartcomm, Compute_dims, CART, GRAPH, DIST_GRAPH  # noqa
+from ._env import *                         # noqa: F401,F403
+from ._env import _abort                    # noqa: F401
+from ._unsupported import (Win, File, Intercomm, Graphcomm, Distgraphcomm,  # noqa: F401
+                           WIN_NULL, FILE_NULL, Open_port, Close_port, Lookup_name,
+                           Publish_name, Unpublish_name, MODE_RDONLY, MODE_RDWR,
+                           MODE_WRONLY, MODE_CREATE, MODE_EXCL, MODE_DELETE_ON_CLOSE,
+                           MODE_UNIQUE_OPEN, MODE_SEQUENTIAL, MODE_APPEND, MODE_NOCHECK,
+                           MODE_NOSTORE, MODE_NOPUT, MODE_NOPRECEDE, MODE_NOSUCCEED,
+                           LOCK_EXCLUSIVE, LOCK_SHARED)
+
+MESSAGE_NULL = Message()
+MESSAGE_NO_PROC = Message._noproc()
+COMM_TYPE_SHARED = 0
+DISTRIBUTE_BLOCK, DISTRIBUTE_CYCLIC, DISTRIBUTE_NONE, DISTRIBUTE_DFLT_DARG = 0, 1, 2, -1
+ORDER_C, ORDER_FORTRAN, ORDER_F = 0, 1, 1
+COMBINER_NAMED = 0
+UNWEIGHTED = WEIGHTS_EMPTY = None
+OP_NULL = OP_NULL  # noqa: F405
+memory = memoryview
+buffer = memoryview

@@ -1,0 +1,51 @@
+"""mpiaas shim of *MPI for Python*: the mpi4py API in pure Python.
+
+Each rank talks to its mpiaas agent over fd 3 (see ../../PROTOCOL.md); there is no MPI
+library underneath.  `from mpi4py import MPI` stays cheap: numpy and the socket are only
+touched when a script actually needs them.
+"""
+
+__version__ = '3.1.4'
+__author__ = 'mpiaas (API of mpi4py by Lisandro Dalcin)'
+
+__all__ = ['MPI']
+
+
+class Rc:
+    """Runtime configuration options (accepted for compatibility; mostly advisory here)."""
+
+    initialize = True
+    threads = True
+    thread_level = 'multiple'
+    finalize = None
+    fast_reduce = True
+    recv_mprobe = True
+    errors = 'exception'
+
+    def __init__(self, **kwargs):
+        self(**kwargs)
+
+    def __call__(self, **kwargs):
+        for key in kwargs:
+            if not hasattr(self, key):
+                raise TypeError("unexpected argument '{0}'".format(key))
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    def __repr__(self):
+        return '<{0}.rc>'.format(__name__)
+
+
+rc = Rc()
+__import__('sys').modules[__name__ + '.rc'] = rc
+
+
+def get_include():
+    """There are no C headers in the shim; kept for API compatibility."""
+    from os.path import join, dirname
+    return join(dirname(__file__), 'include')
+
+
+def get_config():
+    """Describe the (virtual) MPI implementation."""
+    return {'mpicc': '', 'mpiaas': 'true'}

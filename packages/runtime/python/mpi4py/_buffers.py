@@ -1,0 +1,203 @@
+"""Buffer specifications of the upper-case API, as mpi4py 3.1 parses them.
+
+    A                            count and type from the buffer itself
+    [A, T]                       count = len(A in bytes) // T.extent (no casting, ever)
+    [A, count, T]                explicit count (per block, for Scatter/Gather/...)
+    [A, (count, displ), T]       explicit count and displacement (in elements)
+    [A, counts, T]               vector calls: per-rank counts, packed displacements
+    [A, (counts, displs), T]     vector calls: per-rank counts and displacements
+    [A, counts, displs, T]
+
+A is anything exporting the buffer protocol (numpy array, array.array, bytes, bytearray,
+memoryview...).  Everything is reduced to a 1-D byte memoryview of the user's memory, so
+sends hand the kernel the user's bytes and receives land directly in the user's buffer.
+"""
+
+from ._datatypes import Datatype, lookup_format, asdatatype, BYTE
+
+
+class _Constant(int):
+    """IN_PLACE / BOTTOM: named sentinels (ints, like mpi4py's)."""
+
+    def __new__(cls, value, name):
+        self = int.__new__(cls, value)
+        self._name = name
+        return self
+
+    def __repr__(self):
+        return self._name
+
+    __str__ = __repr__
+
+
+IN_PLACE = _Constant(1, 'IN_PLACE')
+BOTTOM = _Constant(0, 'BOTTOM')
+
+
+def _is_in_place(obj):
+    return obj is None or obj is IN_PLACE
+
+
+def getbuffer(obj, readonly):
+    """(1-D byte memoryview, buffer format) of obj."""
+    mv = memoryview(obj)
+    if not readonly and mv.readonly:
+        raise BufferError('Object is not writable.')
+    fmt = mv.format
+    if mv.ndim == 1 and fmt == 'B':
+        return mv, fmt
+    if not mv.c_contiguous:
+        if mv.f_contiguous and hasattr(obj, 'T'):    # Fortran-ordered numpy array
+            mv = memoryview(obj.T)
+        else:
+            raise BufferError('buffer is not contiguous')
+    return mv.cast('B'), fmt
+
+
+def _datatype_of(fmt, o_type):
+    if o_type is None:
+        dt = lookup_format(fmt)
+        return BYTE if dt is None else dt
+    if type(o_type) is Datatype:
+        return o_type
+    return asdatatype(o_type)
+
+
+def _unpack(msg):
+    """(buf, count, displ, type) from a message spec (None where absent)."""
+    if isinstance(msg, (list, tuple)):
+        n = len(msg)
+        if n == 2:
+            return msg[0], None, None, msg[1]
+        if n == 3:
+            o_buf, o_count, o_type = msg
+            if isinstance(o_count, tuple) and len(o_count) == 2:
+                return o_buf, o_count[0], o_count[1], o_type
+            return o_buf, o_count, None, o_type
+        if n == 4:
+            return msg[0], msg[1], msg[2], msg[3]
+        raise ValueError('message: expecting 2 to 4 items')
+    try:
+        memoryview(msg)
+    except TypeError:
+        raise TypeError('message: expecting buffer or list/tuple') from None
+    return msg, None, None, None
+
+
+def _infer_count(nbytes, dt, blocks):
+    ext = dt._extent
+    if nbytes % ext:
+        raise ValueError('message: cannot infer count, buffer length %d is not a multiple '
+                         'of datatype extent %d (lb:0, ub:%d)' % (nbytes, ext, ext))
+    n = nbytes // ext
+    if n % blocks:
+        raise ValueError('message: cannot infer count, number of entries %d is not a '
+                         'multiple of required number of blocks %d' % (n, blocks))
+    return n // blocks
+
+
+def message(msg, readonly, blocks=1):
+    """Parse a simple message: (bytes view of count*blocks elements, count, datatype).
+
+    count is per block (Scatter/Gather/Alltoall pass blocks=comm size)."""
+    if type(msg) is not list and type(msg) is not tuple:
+        # fast path: a bare buffer
+        try:
+            mv, fmt = getbuffer(msg, readonly)
+        except TypeError:
+            raise TypeError('message: expecting buffer or list/tuple') from None
+        dt = lookup_format(fmt) or BYTE
+        ext = dt._extent
+        nb = len(mv)
+        if nb % ext or (nb // ext) % blocks:
+            return mv, _infer_count(nb, dt, blocks), dt
+        return mv, nb // ext // blocks, dt
+    o_buf, o_count, o_displ, o_type = _unpack(msg)
+    mv, fmt = getbuffer(o_buf, readonly)
+    dt = _datatype_of(fmt, o_type)
+    ext = dt._extent
+    if o_count is None:
+        count = _infer_count(len(mv), dt, blocks) if len(mv) else 0
+    else:
+        count = int(o_count)
+        if count < 0:
+            raise ValueError('message: negative count %d' % count)
+    start = 0
+    if o_displ is not None:
+        displ = int(o_displ)
+        if displ < 0:
+            raise ValueError('message: negative diplacement %d' % displ)
+        start = displ * ext
+    end = start + count * blocks * ext
+    if end > len(mv):
+        raise ValueError('message: buffer length %d is too small for %d entries of '
+                         'extent %d' % (len(mv), count * blocks, ext))
+    if start or end != len(mv):
+        mv = mv[start:end]
+    return mv, count, dt
+
+
+def message_vector(msg, readonly, blocks):
+    """Parse a vector message: (whole bytes view, counts, displs, datatype), counts and
+    displacements in elements of the datatype."""
+    o_buf, o_counts, o_displs, o_type = _unpack(msg)
+    mv, fmt = getbuffer(o_buf, readonly)
+    dt = _datatype_of(fmt, o_type)
+    if o_counts is None:
+        c = _infer_count(len(mv), dt, blocks) if len(mv) else 0
+        counts = [c] * blocks
+        displs = [c * i for i in range(blocks)]
+    elif isinstance(o_counts, int) or hasattr(o_counts, '__index__'):
+        c = int(o_counts)
+        counts = [c] * blocks
+        displs = [c * i for i in range(blocks)] if o_displs is None else None
+    else:
+        counts = [int(x) for x in o_counts]
+        if len(counts) != blocks:
+            raise ValueError('expecting %d items, got %d' % (blocks, len(counts)))
+        displs = None
+    if displs is None:
+        if o_displs is None:
+            displs, acc = [], 0
+            for c in counts:
+                displs.append(acc)
+                acc += c
+        elif isinstance(o_displs, int):
+            displs = [int(o_displs)] * blocks
+        else:
+            displs = [int(x) for x in o_displs]
+            if len(displs) != blocks:
+                raise ValueError('expecting %d items, got %d' % (blocks, len(displs)))
+    ext = dt._extent
+    nb = len(mv)
+    for c, d in zip(counts, displs):
+        if c and (d + c) * ext > nb:
+            raise ValueError('message: buffer length %d is too small for %d entries at '
+                             'displacement %d (extent %d)' % (nb, c, d, ext))
+    return mv, counts, displs, dt
+
+
+def message_w(msg, readonly, blocks):
+    """Alltoallw spec [A, (counts, displs), types]: displacements are in BYTES and each
+    peer has its own datatype. Returns (bytes view, byte offsets, byte lengths, types)."""
+    if not isinstance(msg, (list, tuple)) or len(msg) not in (3, 4):
+        raise ValueError('message: expecting 3 to 4 items')
+    if len(msg) == 3:
+        o_buf, (o_counts, o_displs), o_types = msg
+    else:
+        o_buf, o_counts, o_displs, o_types = msg
+    mv, fmt = getbuffer(o_buf, readonly)
+    counts = [int(x) for x in o_counts]
+    if isinstance(o_types, (list, tuple)):
+        types = [asdatatype(t) for t in o_types]
+    else:
+        types = [asdatatype(o_types)] * blocks
+    if o_displs is None:
+        displs, acc = [], 0
+        for c, t in zip(counts, types):
+            displs.append(acc)
+            acc += c * t._extent
+    else:
+        displs = [int(x) for x in o_displs]
+    lens = [c * t._extent for c, t in zip(counts, types)]
+    return mv, displs, lens, types

@@ -1,0 +1,303 @@
+"""The rank's only way out: framed requests to the mpiaas agent over fd 3 (PROTOCOL.md).
+
+Frame: u32 LE frameLen | u32 LE headerLen | JSON header | body.
+
+Design notes (performance):
+* Headers are built by callers as bytes (`%`-formatting of precomputed templates); JSON
+  encoding is never on the hot path.  Replies are parsed with json.loads (C scanner).
+* A frame is written with one sendmsg([prefix+header, body...]) so large buffers are not
+  concatenated; one-way frames that may be delayed (comm, free) are queued and ride along
+  with the next write, and a blocking call writes its one-way + wait frames together.
+* Reply bodies are consumed by the request that owns them (`readinto` straight into the
+  user's buffer); only the bytes that arrived together with the header are copied.
+* The socket is connected lazily, so `from mpi4py import MPI` costs no round trip.
+"""
+
+import os
+import sys
+from _struct import Struct
+
+_II = Struct('<II')
+_pack_ii = _II.pack
+_unpack_ii = _II.unpack_from
+
+_IOV_MAX = 512          # stay well below the kernel's IOV_MAX (1024)
+_RBUF = 1 << 16         # read buffer: header + small bodies arrive in one recv
+
+
+def frame(header, bodylen=0):
+    """prefix + header bytes for a frame whose body (written separately) has bodylen bytes."""
+    return _pack_ii(4 + len(header) + bodylen, len(header)) + header
+
+
+class Channel:
+    """fd-3 connection to the agent; one instance per process (`channel`)."""
+
+    def __init__(self):
+        self.sock = None
+        self.info = None            # hello reply
+        self.pending = {}           # req id -> Request waiting for an agent completion
+        self.outq = []              # queued one-way frames (sent before the next write)
+        self.next_req = 1
+        self.finalized = False
+        self.fd = 3
+        self._rbuf = bytearray(_RBUF)
+        self._rmv = memoryview(self._rbuf)
+        self._rpos = 0
+        self._rend = 0
+        self._loads = None
+        self._lock = None
+
+    # -- connection -------------------------------------------------------------------
+    def connect(self):
+        import _socket
+        import _thread
+        from json import loads
+        if 'MPIAAS_PROTOCOL' not in os.environ:
+            raise RuntimeError('mpi4py (mpiaas): this process was not started by an mpiaas '
+                               'agent, so it cannot communicate (no MPIAAS_PROTOCOL)')
+        self._loads = loads
+        self._lock = _thread.allocate_lock()
+        try:
+            sock = _socket.socket(fileno=self.fd)
+        except OSError as exc:
+            self.finalized = True       # nobody to say goodbye to at exit
+            sys.stderr.write('mpi4py (mpiaas): no agent socket on fd %d (%s); run this '
+                             'script through mpiaas\n' % (self.fd, exc))
+            raise SystemExit(1)
+        sock.setblocking(True)
+        self.sock = sock
+        self._sendmsg = sock.sendmsg
+        self._recv_into = sock.recv_into
+        info = self.call([frame(b'{"op":"hello","v":1}')])
+        self.info = info
+        return info
+
+    def ensure(self):
+        if self.sock is None:
+            self.connect()
+
+    def new_req(self):
+        n = self.next_req
+        self.next_req = n + 1
+        return n
+
+    # -- writing ----------------------------------------------------------------------
+    def oneway_later(self, data):
+        """Queue a one-way frame that can wait for the next write (comm, free)."""
+        self.outq.append(data)
+
+    def write(self, bufs):
+        """Write frames (a list of bytes-like pieces) with as few syscalls as possible."""
+        if self.sock is None:
+            self.connect()
+        if self.outq:
+            bufs = self.outq + bufs
+            self.outq = []
+        try:
+            if len(bufs) <= _IOV_MAX:
+                total = sum(map(len, bufs))     # pieces are bytes or 1-D byte views
+                sent = self._sendmsg(bufs)
+                if sent == total:
+                    return
+            else:
+                sent = 0
+            self._write_slow(bufs, sent)
+        except (BrokenPipeError, ConnectionResetError):
+            self.agent_gone()
+
+    def _write_slow(self, bufs, skip):
+        # partial write or too many pieces: walk the list, sending at most _IOV_MAX at once
+        views = []
+        for b in bufs:
+            m = memoryview(b).cast('B') if not isinstance(b, (bytes, bytearray)) else memoryview(b)
+            n = len(m)
+            if skip >= n:
+                skip -= n
+                continue
+            if skip:
+                m = m[skip:]
+                skip = 0
+            views.append(m)
+        while views:
+            sent = self._sendmsg(views[:_IOV_MAX])
+            while sent:
+                n = len(views[0])
+                if sent >= n:
+                    sent -= n
+                    views.pop(0)
+                else:
+                    views[0] = views[0][sent:]
+                    sent = 0
+
+    def flush(self):
+        if self.outq and self.sock is not None:
+            self.write([])
+
+    # -- reading ----------------------------------------------------------------------
+    def agent_gone(self):
+        """EOF or broken pipe on fd 3: the agent is gone, so is this rank (status 1)."""
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:
+            pass
+        os._exit(1)
+
+    def _fill(self, n):
+        """Make at least n bytes available in the read buffer."""
+        if self._rend - self._rpos >= n:
+            return
+        if self._rpos + n > len(self._rbuf):
+            avail = self._rend - self._rpos
+            if n > len(self._rbuf):
+                nb = bytearray(max(n, 2 * len(self._rbuf)))
+                nb[:avail] = self._rmv[self._rpos:self._rend]
+                self._rbuf = nb
+                self._rmv = memoryview(nb)
+            else:
+                self._rbuf[:avail] = self._rmv[self._rpos:self._rend]
+            self._rpos = 0
+            self._rend = avail
+        recv_into = self._recv_into
+        mv = self._rmv
+        while self._rend - self._rpos < n:
+            try:
+                k = recv_into(mv[self._rend:])
+            except ConnectionResetError:
+                k = 0
+            if not k:
+                self.agent_gone()
+            self._rend += k
+
+    def read_reply(self):
+        """Read one reply header; its body is left for readinto/read/skip."""
+        self._fill(8)
+        flen, hlen = _unpack_ii(self._rbuf, self._rpos)
+        self._rpos += 8
+        self._fill(hlen)
+        p = self._rpos
+        hdr = self._loads(self._rbuf[p:p + hlen].decode())
+        self._rpos = p + hlen
+        self.body_left = flen - 4 - hlen
+        return hdr
+
+    def readinto(self, dst):
+        """Fill the writable byte memoryview dst from the reply body."""
+        n = len(dst)
+        if not n:
+            return
+        self.body_left -= n
+        avail = self._rend - self._rpos
+        if avail:
+            k = n if n < avail else avail
+            p = self._rpos
+            dst[:k] = self._rmv[p:p + k]
+            self._rpos = p + k
+            if k == n:
+                return
+            dst = dst[k:]
+            n -= k
+        # the rest goes straight into the destination: no intermediate copy
+        recv_into = self._recv_into
+        while n:
+            try:
+                k = recv_into(dst, n)
+            except ConnectionResetError:
+                k = 0
+            if not k:
+                self.agent_gone()
+            n -= k
+            if n:
+                dst = dst[k:]
+
+    def read(self, n):
+        """The next n body bytes (bytes-like)."""
+        avail = self._rend - self._rpos
+        if n <= avail:
+            p = self._rpos
+            self._rpos = p + n
+            self.body_left -= n
+            return bytes(self._rmv[p:p + n])
+        out = bytearray(n)
+        self.readinto(memoryview(out))
+        return out
+
+    def skip(self, n):
+        while n:
+            k = n if n < 1 << 20 else 1 << 20
+            self.readinto(memoryview(bytearray(k)))
+            n -= k
+
+    # -- calls ------------------------------------------------------------------------
+    def call(self, bufs):
+        """Write frames ending with one call; return the reply header (body unread)."""
+        lock = self._lock
+        if lock is None:
+            self.connect()
+            lock = self._lock
+        lock.acquire()
+        try:
+            self.write(bufs)
+            hdr = self.read_reply()
+            err = hdr.get('error')
+            if err is not None:
+                if self.body_left:
+                    self.skip(self.body_left)
+                from ._errors import agent_error
+                raise agent_error(err)
+            return hdr
+        finally:
+            lock.release()
+
+    def complete(self, bufs):
+        """A wait/test call: hand every completion (and its body parts) to its request."""
+        lock = self._lock
+        if lock is None:
+            self.connect()
+            lock = self._lock
+        lock.acquire()
+        try:
+            self.write(bufs)
+            hdr = self.read_reply()
+            err = hdr.get('error')
+            if err is not None:
+                if self.body_left:
+                    self.skip(self.body_left)
+                from ._errors import agent_error
+                raise agent_error(err)
+            done = hdr['done']
+            pending = self.pending
+            for comp in done:
+                req = pending.pop(comp['req'], None)
+                if req is None:     # not ours (should not happen): drop its bytes
+                    kind = comp.get('kind')
+                    if kind == 'recv':
+                        self.skip(comp.get('count', 0))
+                    elif kind == 'coll':
+                        self.skip(sum(comp.get('counts', ())))
+                    continue
+                req._complete(comp, self)
+            if self.body_left:
+                self.skip(self.body_left)
+            return done
+        finally:
+            lock.release()
+
+
+channel = Channel()
+
+_WAIT_ONE = b'{"op":"wait","reqs":[%d],"mode":"all"}'
+
+
+def wait_frames(ids, mode):
+    """The frame of a wait call for these request ids."""
+    if len(ids) == 1 and mode == 'all':
+        return frame(_WAIT_ONE % ids[0])
+    return frame(b'{"op":"wait","reqs":[%s],"mode":"%s"}' % (
+        ','.join(map(str, ids)).encode(), mode.encode()))
+
+
+def test_frames(ids, mode):
+    return frame(b'{"op":"test","reqs":[%s],"mode":"%s"}' % (
+        ','.join(map(str, ids)).encode(), mode.encode()))

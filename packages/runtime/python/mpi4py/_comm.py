@@ -1,0 +1,1096 @@
+"""Communicators: point-to-point and collective operations over the agent.
+
+A communicator is a context id (`ctx`, its own message space at the agent) plus the list
+of COMM_WORLD ranks of its members.  Request headers are %-formatted from byte templates
+precomputed per communicator; the agent only moves bytes, so everything MPI-typed
+(datatypes, reductions, in-place variants) is resolved here.
+"""
+
+import os
+
+from ._channel import channel, frame, _pack_ii, _WAIT_ONE, wait_frames
+from ._buffers import message, message_vector, message_w, IN_PLACE, BOTTOM
+from ._errors import (Exception as MPIException, ERR_RANK, ERR_TAG, ERR_ROOT, ERR_COMM,
+                      ERR_TRUNCATE, ERR_ARG, ERR_TOPOLOGY, ERR_DIMS)
+from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED
+from ._request import Request, RecvRequest, SyncSendRequest, CollRequest, Prequest, _unpickle
+from ._ops import SUM, Op, fold_objects, fold_buffers
+from ._group import Group, IDENT, CONGRUENT, SIMILAR, UNEQUAL
+from ._unsupported import unsupported
+
+TAG_UB = 2147483647     # attribute value (Open MPI's)
+ROOT = -4
+
+_dumps = None
+
+
+def _pickle(obj):
+    global _dumps
+    if _dumps is None:
+        from pickle import dumps, HIGHEST_PROTOCOL
+        _dumps = lambda o: dumps(o, HIGHEST_PROTOCOL)
+    return _dumps(obj)
+
+
+def _in_place(buf):
+    return buf is None or buf is IN_PLACE
+
+
+def _bad(errorclass):
+    raise MPIException(errorclass)
+
+
+def _truncated():
+    raise MPIException(ERR_TRUNCATE)
+
+
+class Comm:
+    """MPI.Comm (base of Intracomm)."""
+
+    def __init__(self, comm=None):
+        if isinstance(comm, Comm):
+            self.__dict__.update(comm.__dict__)
+        else:
+            self._ctx = None
+            self._rank = UNDEFINED
+            self._size = UNDEFINED
+            self._group = ()
+            self._kids = None
+            self._name = ['MPI_COMM_NULL']
+            self._attrs = None
+
+    def _setup(self, ctx, group, myworld, name=''):
+        """Attach to context ctx with members group (COMM_WORLD ranks)."""
+        self._ctx = ctx
+        self._group = tuple(group)
+        self._size = len(group)
+        self._rank = self._group.index(myworld)
+        self._kids = [0]            # communicators created from this one (shared by copies)
+        self._name = [name]
+        self._attrs = {}
+        c = ctx.encode()
+        self._t_send = b'{"op":"send","ctx":"' + c + b'","dest":%d,"tag":%d}'
+        self._t_isend = b'{"op":"isend","req":%d,"ctx":"' + c + b'","dest":%d,"tag":%d,"sync":true}'
+        self._t_irecv = b'{"op":"irecv","req":%d,"ctx":"' + c + b'","source":%d,"tag":%d}'
+        self._t_probe = b'{"op":"probe","ctx":"' + c + b'","source":%d,"tag":%d,"block":%s}'
+        self._t_coll = b'{"op":"icoll","req":%d,"ctx":"' + c + b'","coll":"%s","parts":[%s]}'
+        self._t_rcoll = (b'{"op":"icoll","req":%d,"ctx":"' + c +
+                         b'","coll":"%s","root":%d,"parts":[%s]}')
+        return self
+
+    # -- identity ---------------------------------------------------------------------
+    def __eq__(self, other):
+        if not isinstance(other, Comm):
+            return NotImplemented
+        return self._ctx == other._ctx
+
+    def __ne__(self, other):
+        r = self.__eq__(other)
+        return r if r is NotImplemented else not r
+
+    def __hash__(self):
+        return hash(self._ctx)
+
+    def __bool__(self):
+        return self._ctx is not None
+
+    def _chk(self):
+        if self._ctx is None:
+            raise MPIException(ERR_COMM)
+
+    def Get_rank(self):
+        self._chk()
+        return self._rank
+
+    def Get_size(self):
+        self._chk()
+        return self._size
+
+    rank = property(Get_rank)
+    size = property(Get_size)
+
+    def Get_group(self):
+        self._chk()
+        return Group(_ranks=self._group, _me=_world_rank)
+
+    group = property(Get_group)
+
+    def Get_name(self):
+        return self._name[0] if self._ctx is not None else 'MPI_COMM_NULL'
+
+    def Set_name(self, name):
+        self._name[0] = str(name)
+
+    name = property(Get_name, Set_name)
+
+    def Is_inter(self):
+        return False
+
+    def Is_intra(self):
+        return True
+
+    is_inter = property(Is_inter)
+    is_intra = property(Is_intra)
+
+    def Get_topology(self):
+        return UNDEFINED
+
+    topology = property(lambda self: self.Get_topology())
+
+    @classmethod
+    def Compare(cls, comm1, comm2):
+        if comm1._ctx == comm2._ctx:
+            return IDENT
+        if comm1._group == comm2._group:
+            return CONGRUENT
+        if set(comm1._group) == set(comm2._group):
+            return SIMILAR
+        return UNEQUAL
+
+    @classmethod
+    def Get_parent(cls):
+        return COMM_NULL
+
+    def py2f(self):
+        return hash(self._ctx) & 0x7fffffff
+
+    # -- attributes -------------------------------------------------------------------
+    def Get_attr(self, keyval):
+        self._chk()
+        if keyval == 0:             # TAG_UB
+            return TAG_UB
+        if keyval == 1:             # HOST
+            return PROC_NULL
+        if keyval == 2:             # IO
+            return ANY_SOURCE
+        if keyval == 3:             # WTIME_IS_GLOBAL
+            return 0
+        if keyval == 4:             # APPNUM
+            return 0
+        if keyval == 5:             # LASTUSEDCODE
+            from ._errors import _last_used
+            return _last_used[0]
+        if keyval == 6:             # UNIVERSE_SIZE
+            return _world_size
+        return self._attrs.get(keyval)
+
+    def Set_attr(self, keyval, attrval):
+        self._chk()
+        self._attrs[keyval] = attrval
+
+    def Delete_attr(self, keyval):
+        self._chk()
+        self._attrs.pop(keyval, None)
+
+    @classmethod
+    def Create_keyval(cls, copy_fn=None, delete_fn=None, nopython=False):
+        _keyvals[0] += 1
+        return _keyvals[0]
+
+    @classmethod
+    def Free_keyval(cls, keyval):
+        return -1
+
+    def Get_info(self):
+        from ._env import Info
+        return Info()
+
+    def Set_info(self, info):
+        pass
+
+    def Get_errhandler(self):
+        from ._env import ERRORS_RETURN
+        return ERRORS_RETURN
+
+    def Set_errhandler(self, errhandler):
+        pass
+
+    def Call_errhandler(self, errorcode):
+        raise MPIException(errorcode)
+
+    # -- checks -----------------------------------------------------------------------
+    def _dest(self, dest):
+        if dest < 0 or dest >= self._size:
+            if self._ctx is None:
+                _bad(ERR_COMM)
+            _bad(ERR_RANK)
+
+    def _src(self, source):
+        if (source < 0 or source >= self._size) and source != ANY_SOURCE:
+            if self._ctx is None:
+                _bad(ERR_COMM)
+            _bad(ERR_RANK)
+
+    def _root(self, root):
+        if self._ctx is None:
+            _bad(ERR_COMM)
+        if root < 0 or root >= self._size:
+            _bad(ERR_ROOT)
+
+    # -- point to point: internals ------------------------------------------------------
+    def _send(self, mv, dest, tag):
+        if tag < 0 or tag > TAG_UB:
+            _bad(ERR_TAG)
+        h = self._t_send % (dest, tag)
+        channel.write([_pack_ii(4 + len(h) + len(mv), len(h)) + h, mv])
+
+    def _isend_sync(self, mv, dest, tag, req):
+        if tag < 0 or tag > TAG_UB:
+            _bad(ERR_TAG)
+        n = req._post()
+        h = self._t_isend % (n, dest, tag)
+        return [_pack_ii(4 + len(h) + len(mv), len(h)) + h, mv]
+
+    def _irecv(self, req, source, tag):
+        if tag < ANY_TAG or tag > TAG_UB:
+            _bad(ERR_TAG)
+        n = req._post()
+        return frame(self._t_irecv % (n, source, tag))
+
+    def _recv(self, req, source, tag, status, extra=None):
+        """Blocking receive: irecv + wait written together; returns the finished value."""
+        if source == PROC_NULL:
+            if status is not None:
+                status._set(PROC_NULL, ANY_TAG, 0)
+            if extra:
+                channel.write(extra)
+            return None
+        self._src(source)
+        f = self._irecv(req, source, tag) + frame(_WAIT_ONE % req._id)
+        if extra:
+            extra.append(f)
+            channel.complete(extra)
+        else:
+            channel.complete([f])
+        return req._result(req._finish(status))
+
+    # -- point to point: buffers ------------------------------------------------------
+    def Send(self, buf, dest, tag=0):
+        if dest == PROC_NULL:
+            return
+        self._dest(dest)
+        self._send(message(buf, True)[0], dest, tag)
+
+    Bsend = Send
+    Rsend = Send
+
+    def Ssend(self, buf, dest, tag=0):
+        if dest == PROC_NULL:
+            return
+        self._dest(dest)
+        req = SyncSendRequest()
+        bufs = self._isend_sync(message(buf, True)[0], dest, tag, req)
+        bufs.append(frame(_WAIT_ONE % req._id))
+        channel.complete(bufs)
+        req._finish(None)
+
+    def Recv(self, buf, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        if source == PROC_NULL:
+            if status is not None:
+                status._set(PROC_NULL, ANY_TAG, 0)
+            return
+        mv = message(buf, False)[0]
+        self._recv(RecvRequest(mv), source, tag, status)
+
+    def Isend(self, buf, dest, tag=0):
+        if dest != PROC_NULL:
+            self._dest(dest)
+            self._send(message(buf, True)[0], dest, tag)
+        return Request()._local()
+
+    Ibsend = Isend
+    Irsend = Isend
+
+    def Issend(self, buf, dest, tag=0):
+        if dest == PROC_NULL:
+            return Request()._local()
+        self._dest(dest)
+        req = SyncSendRequest()
+        channel.write(self._isend_sync(message(buf, True)[0], dest, tag, req))
+        return req
+
+    def Irecv(self, buf, source=ANY_SOURCE, tag=ANY_TAG):
+        if source == PROC_NULL:
+            return Request()._local(PROC_NULL, ANY_TAG, 0)
+        self._src(source)
+        req = RecvRequest(message(buf, False)[0])
+        channel.write([self._irecv(req, source, tag)])
+        return req
+
+    def Sendrecv(self, sendbuf, dest, sendtag=0, recvbuf=None, source=ANY_SOURCE,
+                 recvtag=ANY_TAG, status=None):
+        extra = []
+        if dest != PROC_NULL:
+            self._dest(dest)
+            if sendtag < 0 or sendtag > TAG_UB:
+                _bad(ERR_TAG)
+            mv = message(sendbuf, True)[0]
+            h = self._t_send % (dest, sendtag)
+            extra = [_pack_ii(4 + len(h) + len(mv), len(h)) + h, mv]
+        if source != PROC_NULL:
+            rmv = message(recvbuf, False)[0]
+            self._recv(RecvRequest(rmv), source, recvtag, status, extra)
+        else:
+            self._recv(None, PROC_NULL, recvtag, status, extra)
+
+    def Sendrecv_replace(self, buf, dest, sendtag=0, source=ANY_SOURCE, recvtag=ANY_TAG,
+                         status=None):
+        # the send bytes are in the kernel before anything is read back into buf
+        mv = message(buf, False)[0] if (dest != PROC_NULL or source != PROC_NULL) else None
+        extra = []
+        if dest != PROC_NULL:
+            self._dest(dest)
+            if sendtag < 0 or sendtag > TAG_UB:
+                _bad(ERR_TAG)
+            h = self._t_send % (dest, sendtag)
+            extra = [_pack_ii(4 + len(h) + len(mv), len(h)) + h, mv]
+        if source != PROC_NULL:
+            self._recv(RecvRequest(mv), source, recvtag, status, extra)
+        else:
+            self._recv(None, PROC_NULL, recvtag, status, extra)
+
+    def Send_init(self, buf, dest, tag=0):
+        return Prequest(lambda: self.Isend(buf, dest, tag))
+
+    Bsend_init = Send_init
+    Rsend_init = Send_init
+
+    def Ssend_init(self, buf, dest, tag=0):
+        return Prequest(lambda: self.Issend(buf, dest, tag))
+
+    def Recv_init(self, buf, source=ANY_SOURCE, tag=ANY_TAG):
+        return Prequest(lambda: self.Irecv(buf, source, tag))
+
+    # -- probes -----------------------------------------------------------------------
+    def _probe(self, source, tag, block, status):
+        if source == PROC_NULL:
+            if status is not None:
+                status._set(PROC_NULL, ANY_TAG, 0)
+            return True
+        self._src(source)
+        if tag < ANY_TAG or tag > TAG_UB:
+            _bad(ERR_TAG)
+        hdr = channel.call([frame(self._t_probe % (source, tag,
+                                                   b'true' if block else b'false'))])
+        found = hdr.get('found')
+        if found and status is not None:
+            status._set(hdr['source'], hdr['tag'], hdr['count'])
+        return bool(found)
+
+    def Probe(self, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        return self._probe(source, tag, True, status)
+
+    def Iprobe(self, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        return self._probe(source, tag, False, status)
+
+    probe = Probe
+    iprobe = Iprobe
+
+    def Mprobe(self, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        return self._mprobe(source, tag, True, status, False)
+
+    def Improbe(self, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        return self._mprobe(source, tag, False, status, False)
+
+    def mprobe(self, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        return self._mprobe(source, tag, True, status, True)
+
+    def improbe(self, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        return self._mprobe(source, tag, False, status, True)
+
+    def _mprobe(self, source, tag, block, status, pickled):
+        """Matched probe = probe, then at once an irecv for exactly (source, tag): MPI's
+        non-overtaking order makes that irecv match the probed message."""
+        st = Status()
+        if not self._probe(source, tag, block, st):
+            return None
+        if status is not None:
+            status._set(st.source, st.tag, st._count)
+        if st.source == PROC_NULL:
+            return Message._noproc()
+        req = RecvRequest(None, pickled)
+        channel.write([self._irecv(req, st.source, st.tag)])
+        return Message(_req=req, _status=st)
+
+    # -- point to point: Python objects -------------------------------------------------
+    def send(self, obj, dest, tag=0):
+        if dest == PROC_NULL:
+            return
+        self._dest(dest)
+        self._send(_pickle(obj), dest, tag)
+
+    bsend = send
+
+    def ssend(self, obj, dest, tag=0):
+        if dest == PROC_NULL:
+            return
+        self._dest(dest)
+        req = SyncSendRequest()
+        bufs = self._isend_sync(_pickle(obj), dest, tag, req)
+        bufs.append(frame(_WAIT_ONE % req._id))
+        channel.complete(bufs)
+        req._finish(None)
+
+    def recv(self, buf=None, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        if source == PROC_NULL:
+            if status is not None:
+                status._set(PROC_NULL, ANY_TAG, 0)
+            return None
+        dst = None if buf is None else message(buf, False)[0]
+        return self._recv(RecvRequest(dst, True), source, tag, status)
+
+    def isend(self, obj, dest, tag=0):
+        if dest != PROC_NULL:
+            self._dest(dest)
+            self._send(_pickle(obj), dest, tag)
+        return Request()._local()
+
+    ibsend = isend
+
+    def issend(self, obj, dest, tag=0):
+        if dest == PROC_NULL:
+            return Request()._local()
+        self._dest(dest)
+        req = SyncSendRequest()
+        channel.write(self._isend_sync(_pickle(obj), dest, tag, req))
+        return req
+
+    def irecv(self, buf=None, source=ANY_SOURCE, tag=ANY_TAG):
+        if source == PROC_NULL:
+            return RecvRequest(None, True)._local(PROC_NULL, ANY_TAG, 0)
+        self._src(source)
+        dst = None if buf is None else message(buf, False)[0]
+        req = RecvRequest(dst, True)
+        channel.write([self._irecv(req, source, tag)])
+        return req
+
+    def sendrecv(self, sendobj, dest, sendtag=0, recvbuf=None, source=ANY_SOURCE,
+                 recvtag=ANY_TAG, status=None):
+        extra = []
+        if dest != PROC_NULL:
+            self._dest(dest)
+            if sendtag < 0 or sendtag > TAG_UB:
+                _bad(ERR_TAG)
+            data = _pickle(sendobj)
+            h = self._t_send % (dest, sendtag)
+            extra = [_pack_ii(4 + len(h) + len(data), len(h)) + h, data]
+        if source == PROC_NULL:
+            return self._recv(None, PROC_NULL, recvtag, status, extra)
+        dst = None if recvbuf is None else message(recvbuf, False)[0]
+        return self._recv(RecvRequest(dst, True), source, recvtag, status, extra)
+
+    # -- collectives: engine ----------------------------------------------------------
+    def _coll(self, coll, root, parts, handler, block):
+        """Start collective `coll` with contribution `parts`; handler(counts, ch) consumes
+        the result parts.  Blocking: icoll + wait in one write, returns handler's value."""
+        self._chk()
+        req = CollRequest(handler)
+        n = req._post()
+        lens = ','.join([str(len(p)) for p in parts]).encode()
+        if root is None:
+            h = self._t_coll % (n, coll, lens)
+        else:
+            h = self._t_rcoll % (n, coll, root, lens)
+        total = 0
+        for p in parts:
+            total += len(p)
+        bufs = [_pack_ii(4 + len(h) + total, len(h)) + h]
+        bufs.extend(parts)
+        if not block:
+            channel.write(bufs)
+            return req
+        bufs.append(frame(_WAIT_ONE % n))
+        channel.complete(bufs)
+        return req._finish(None)
+
+    # -- collectives: Python objects ----------------------------------------------------
+    def barrier(self):
+        self._coll(b'barrier', None, [], _nothing, True)
+
+    def Barrier(self):
+        self._coll(b'barrier', None, [], _nothing, True)
+
+    def Ibarrier(self):
+        return self._coll(b'barrier', None, [], _nothing, False)
+
+    def bcast(self, obj, root=0):
+        self._root(root)
+        if self._rank == root:
+            data = _pickle(obj)
+            return self._coll(b'bcast', root, [data],
+                              lambda counts, ch: _unpickle(data), True)
+        return self._coll(b'bcast', root, [], _load_one, True)
+
+    def gather(self, sendobj, root=0):
+        self._root(root)
+        handler = _load_all if self._rank == root else _nothing
+        return self._coll(b'gather', root, [_pickle(sendobj)], handler, True)
+
+    def scatter(self, sendobj, root=0):
+        self._root(root)
+        parts = []
+        if self._rank == root:
+            parts = [_pickle(o) for o in _items(sendobj, self._size)]
+        return self._coll(b'scatter', root, parts, _load_one, True)
+
+    def allgather(self, sendobj):
+        return self._coll(b'allgather', None, [_pickle(sendobj)], _load_all, True)
+
+    def alltoall(self, sendobj):
+        parts = [_pickle(o) for o in _items(sendobj, self._size)]
+        return self._coll(b'alltoall', None, parts, _load_all, True)
+
+    def reduce(self, sendobj, op=SUM, root=0):
+        values = self.gather(sendobj, root)
+        if self._rank != root:
+            return None
+        return fold_objects(op, values)
+
+    def allreduce(self, sendobj, op=SUM):
+        return fold_objects(op, self.allgather(sendobj))
+
+    def scan(self, sendobj, op=SUM):
+        values = self.allgather(sendobj)
+        return fold_objects(op, values[:self._rank + 1])
+
+    def exscan(self, sendobj, op=SUM):
+        values = self.allgather(sendobj)
+        if self._rank == 0:
+            return None
+        return fold_objects(op, values[:self._rank])
+
+    # -- collectives: buffers ---------------------------------------------------------
+    def _bcast(self, buf, root, block):
+        self._root(root)
+        if self._rank == root:
+            mv = message(buf, True)[0]
+            return self._coll(b'bcast', root, [mv], _nothing, block)
+        mv = message(buf, False)[0]
+        return self._coll(b'bcast', root, [], _into_one(mv), block)
+
+    def _gather(self, sendbuf, recvbuf, root, block, vector):
+        self._root(root)
+        size, rank = self._size, self._rank
+        if rank != root:
+            smv = message(sendbuf, True)[0]
+            return self._coll(b'gather', root, [smv], _nothing, block)
+        slots = self._slots(recvbuf, False, vector)
+        smv = slots[rank] if _in_place(sendbuf) else message(sendbuf, True)[0]
+        if len(smv) != len(slots[rank]) and not vector:
+            _bad_counts(len(smv), len(slots[rank]))
+        return self._coll(b'gather', root, [smv], _into_slots(slots), block)
+
+    def _slots(self, buf, readonly, vector):
+        """Per-rank byte views of a Gather/Scatter/Allgather/Alltoall(v) buffer."""
+        size = self._size
+        if vector:
+            mv, counts, displs, dt = message_vector(buf, readonly, size)
+            ext = dt._extent
+            return [mv[d * ext:(d + c) * ext] for c, d in zip(counts, displs)]
+        mv, count, dt = message(buf, readonly, size)
+        b = count * dt._extent
+        return [mv[i * b:(i + 1) * b] for i in range(size)]
+
+    def _scatter(self, sendbuf, recvbuf, root, block, vector):
+        self._root(root)
+        rank = self._rank
+        parts = []
+        if rank == root:
+            parts = self._slots(sendbuf, True, vector)
+            if _in_place(recvbuf):
+                return self._coll(b'scatter', root, parts, _skip_all, block)
+        rmv = message(recvbuf, False)[0]
+        return self._coll(b'scatter', root, parts, _into_one(rmv), block)
+
+    def _allgather(self, sendbuf, recvbuf, block, vector):
+        slots = self._slots(recvbuf, False, vector)
+        me = slots[self._rank]
+        smv = me if _in_place(sendbuf) else message(sendbuf, True)[0]
+        if len(smv) != len(me) and not vector:
+            _bad_counts(len(smv), len(me))
+        return self._coll(b'allgather', None, [smv], _into_slots(slots), block)
+
+    def _alltoall(self, sendbuf, recvbuf, block, vector):
+        rslots = self._slots(recvbuf, False, vector)
+        if _in_place(sendbuf):
+            # parts are written to the socket before anything is read back into recvbuf
+            sslots = rslots
+        else:
+            sslots = self._slots(sendbuf, True, vector)
+        return self._coll(b'alltoall', None, sslots, _into_slots(rslots), block)
+
+    def _alltoallw(self, sendbuf, recvbuf, block):
+        size = self._size
+        rmv, rdispls, rlens, _ = message_w(recvbuf, False, size)
+        rslots = [rmv[d:d + n] for d, n in zip(rdispls, rlens)]
+        if _in_place(sendbuf):
+            sslots = rslots
+        else:
+            smv, sdispls, slens, _ = message_w(sendbuf, True, size)
+            sslots = [smv[d:d + n] for d, n in zip(sdispls, slens)]
+        return self._coll(b'alltoall', None, sslots, _into_slots(rslots), block)
+
+    def _reduce(self, sendbuf, recvbuf, op, root, block):
+        self._root(root)
+        if self._rank != root:
+            smv, count, dt = message(sendbuf, True)
+            return self._coll(b'gather', root, [smv], _nothing, block)
+        rmv, count, dt = message(recvbuf, False)
+        smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
+        if len(smv) != len(rmv):
+            _bad_counts(len(smv) // dt._extent, count)
+        return self._coll(b'gather', root, [smv], _folder(op, rmv, dt, count, None), block)
+
+    def _allreduce(self, sendbuf, recvbuf, op, block, upto=None):
+        rmv, count, dt = message(recvbuf, False)
+        smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
+        if len(smv) != len(rmv):
+            _bad_counts(len(smv) // dt._extent, count)
+        return self._coll(b'allgather', None, [smv], _folder(op, rmv, dt, count, upto),
+                          block)
+
+    def _reduce_scatter(self, sendbuf, recvbuf, recvcounts, op, block):
+        size = self._size
+        if recvcounts is None:      # Reduce_scatter_block
+            if _in_place(sendbuf):
+                mv, count, dt = message(recvbuf, False, size)
+                smv = mv[:count * dt._extent * size]
+            else:
+                mv, count, dt = message(recvbuf, False)
+                smv = message(sendbuf, True)[0]
+            counts = [count] * size
+        else:
+            counts = [int(c) for c in recvcounts]
+            if len(counts) != size:
+                raise ValueError('expecting %d items, got %d' % (size, len(counts)))
+            mv, _c, dt = message(recvbuf, False)
+            # in place: the whole recvbuf is the contribution, the result lands at its start
+            smv = mv if _in_place(sendbuf) else message(sendbuf, True)[0]
+            count = counts[self._rank]
+        ext = dt._extent
+        parts, off = [], 0
+        for c in counts:
+            parts.append(smv[off * ext:(off + c) * ext])
+            off += c
+        if off * ext > len(smv):
+            raise ValueError('message: send buffer too small for the receive counts')
+        return self._coll(b'alltoall', None, parts, _folder(SUM if op is None else op,
+                                                            mv, dt, count, None), block)
+
+    # -- collectives: public upper-case ---------------------------------------------------
+    def Bcast(self, buf, root=0):
+        self._bcast(buf, root, True)
+
+    def Ibcast(self, buf, root=0):
+        return self._bcast(buf, root, False)
+
+    def Gather(self, sendbuf, recvbuf, root=0):
+        self._gather(sendbuf, recvbuf, root, True, False)
+
+    def Igather(self, sendbuf, recvbuf, root=0):
+        return self._gather(sendbuf, recvbuf, root, False, False)
+
+    def Gatherv(self, sendbuf, recvbuf, root=0):
+        self._gather(sendbuf, recvbuf, root, True, True)
+
+    def Igatherv(self, sendbuf, recvbuf, root=0):
+        return self._gather(sendbuf, recvbuf, root, False, True)
+
+    def Scatter(self, sendbuf, recvbuf, root=0):
+        self._scatter(sendbuf, recvbuf, root, True, False)
+
+    def Iscatter(self, sendbuf, recvbuf, root=0):
+        return self._scatter(sendbuf, recvbuf, root, False, False)
+
+    def Scatterv(self, sendbuf, recvbuf, root=0):
+        self._scatter(sendbuf, recvbuf, root, True, True)
+
+    def Iscatterv(self, sendbuf, recvbuf, root=0):
+        return self._scatter(sendbuf, recvbuf, root, False, True)
+
+    def Allgather(self, sendbuf, recvbuf):
+        self._allgather(sendbuf, recvbuf, True, False)
+
+    def Iallgather(self, sendbuf, recvbuf):
+        return self._allgather(sendbuf, recvbuf, False, False)
+
+    def Allgatherv(self, sendbuf, recvbuf):
+        self._allgather(sendbuf, recvbuf, True, True)
+
+    def Iallgatherv(self, sendbuf, recvbuf):
+        return self._allgather(sendbuf, recvbuf, False, True)
+
+    def Alltoall(self, sendbuf, recvbuf):
+        self._alltoall(sendbuf, recvbuf, True, False)
+
+    def Ialltoall(self, sendbuf, recvbuf):
+        return self._alltoall(sendbuf, recvbuf, False, False)
+
+    def Alltoallv(self, sendbuf, recvbuf):
+        self._alltoall(sendbuf, recvbuf, True, True)
+
+    def Ialltoallv(self, sendbuf, recvbuf):
+        return self._alltoall(sendbuf, recvbuf, False, True)
+
+    def Alltoallw(self, sendbuf, recvbuf):
+        self._alltoallw(sendbuf, recvbuf, True)
+
+    def Ialltoallw(self, sendbuf, recvbuf):
+        return self._alltoallw(sendbuf, recvbuf, False)
+
+    def Reduce(self, sendbuf, recvbuf, op=SUM, root=0):
+        self._reduce(sendbuf, recvbuf, op, root, True)
+
+    def Ireduce(self, sendbuf, recvbuf, op=SUM, root=0):
+        return self._reduce(sendbuf, recvbuf, op, root, False)
+
+    def Allreduce(self, sendbuf, recvbuf, op=SUM):
+        self._allreduce(sendbuf, recvbuf, op, True)
+
+    def Iallreduce(self, sendbuf, recvbuf, op=SUM):
+        return self._allreduce(sendbuf, recvbuf, op, False)
+
+    def Reduce_scatter_block(self, sendbuf, recvbuf, op=SUM):
+        self._reduce_scatter(sendbuf, recvbuf, None, op, True)
+
+    def Ireduce_scatter_block(self, sendbuf, recvbuf, op=SUM):
+        return self._reduce_scatter(sendbuf, recvbuf, None, op, False)
+
+    def Reduce_scatter(self, sendbuf, recvbuf, recvcounts=None, op=SUM):
+        if recvcounts is None:
+            recvcounts = self.allgather(message(recvbuf, False)[1])
+        self._reduce_scatter(sendbuf, recvbuf, recvcounts, op, True)
+
+    def Ireduce_scatter(self, sendbuf, recvbuf, recvcounts=None, op=SUM):
+        if recvcounts is None:
+            recvcounts = self.allgather(message(recvbuf, False)[1])
+        return self._reduce_scatter(sendbuf, recvbuf, recvcounts, op, False)
+
+    def Scan(self, sendbuf, recvbuf, op=SUM):
+        self._allreduce(sendbuf, recvbuf, op, True, self._rank + 1)
+
+    def Iscan(self, sendbuf, recvbuf, op=SUM):
+        return self._allreduce(sendbuf, recvbuf, op, False, self._rank + 1)
+
+    def Exscan(self, sendbuf, recvbuf, op=SUM):
+        self._allreduce(sendbuf, recvbuf, op, True, self._rank)
+
+    def Iexscan(self, sendbuf, recvbuf, op=SUM):
+        return self._allreduce(sendbuf, recvbuf, op, False, self._rank)
+
+    # -- communicator management --------------------------------------------------------
+    def _child_ctx(self, suffix=''):
+        self._kids[0] += 1
+        return '%s.%d%s' % (self._ctx, self._kids[0], suffix)
+
+    def _register(self, cls, ctx, group):
+        """New communicator: tell the agent (one-way, rides with the next write)."""
+        comm = cls()._setup(ctx, group, _world_rank)
+        body = ('{"op":"comm","ctx":"%s","group":[%s]}' % (
+            ctx, ','.join(map(str, group)))).encode()
+        channel.oneway_later(frame(body))
+        return comm
+
+    def Dup(self, info=None):
+        self._chk()
+        return self._register(type(self), self._child_ctx(), self._group)._copy_topo(self)
+
+    Clone = Dup
+
+    def Dup_with_info(self, info):
+        return self.Dup()
+
+    def _copy_topo(self, other):
+        return self
+
+    def Split(self, color=0, key=0):
+        self._chk()
+        pairs = self.allgather((color, key))
+        ctx = self._child_ctx()
+        if color == UNDEFINED:
+            return Intracomm(COMM_NULL)
+        members = sorted((k, r) for r, (c, k) in enumerate(pairs) if c == color)
+        group = [self._group[r] for _, r in members]
+        return self._register(Intracomm, '%s.%d' % (ctx, color), group)
+
+    def Split_type(self, split_type, key=0, info=None):
+        if split_type == UNDEFINED:
+            return self.Split(UNDEFINED, key)
+        from ._env import Get_processor_name
+        hosts = self.allgather(Get_processor_name())
+        return self.Split(hosts.index(hosts[self._rank]), key)
+
+    def Create(self, group):
+        self._chk()
+        ctx = self._child_ctx()
+        ranks = group._ranks
+        if _world_rank not in ranks:
+            return Intracomm(COMM_NULL)
+        return self._register(Intracomm, ctx, ranks)
+
+    def Create_group(self, group, tag=0):
+        self._chk()
+        ranks = group._ranks
+        if _world_rank not in ranks:
+            return Intracomm(COMM_NULL)
+        key = (tag, ranks)
+        n = _group_counts[key] = _group_counts.get(key, 0) + 1
+        ctx = '%s.g%d.%s.%d' % (self._ctx, tag, '-'.join(map(str, ranks)), n)
+        return self._register(Intracomm, ctx, ranks)
+
+    def Free(self):
+        self._chk()
+        if self._ctx != 'w' and self._ctx != 's%d' % _world_rank:   # the agent's own
+            channel.oneway_later(frame(('{"op":"free","ctx":"%s"}' % self._ctx).encode()))
+        self._ctx = None
+        self._rank = self._size = UNDEFINED
+
+    def Disconnect(self):
+        self.Free()
+
+    def Abort(self, errorcode=0):
+        from ._env import _abort
+        _abort(errorcode)
+
+    # -- unsupported --------------------------------------------------------------------
+    def Create_intercomm(self, *args, **kwargs):
+        unsupported('Intracomm.Create_intercomm')
+
+    def Create_graph(self, *args, **kwargs):
+        unsupported('Intracomm.Create_graph')
+
+    def Create_dist_graph(self, *args, **kwargs):
+        unsupported('Intracomm.Create_dist_graph')
+
+    def Create_dist_graph_adjacent(self, *args, **kwargs):
+        unsupported('Intracomm.Create_dist_graph_adjacent')
+
+    def Spawn(self, *args, **kwargs):
+        unsupported('Intracomm.Spawn')
+
+    def Spawn_multiple(self, *args, **kwargs):
+        unsupported('Intracomm.Spawn_multiple')
+
+    def Accept(self, *args, **kwargs):
+        unsupported('Intracomm.Accept')
+
+    def Connect(self, *args, **kwargs):
+        unsupported('Intracomm.Connect')
+
+    def Create_cart(self, dims, periods=None, reorder=False):
+        from ._topology import create_cart
+        return create_cart(self, dims, periods, reorder)
+
+
+Comm.__module__ = 'mpi4py.MPI'
+
+
+class Intracomm(Comm):
+    """MPI.Intracomm."""
+
+
+Intracomm.__module__ = 'mpi4py.MPI'
+
+
+class Message:
+    """MPI.Message from Mprobe/Improbe: a posted receive for the probed message."""
+
+    def __init__(self, message=None, _req=None, _status=None):
+        if isinstance(message, Message):
+            _req, _status = message._req, message._status
+        self._req = _req
+        self._status = _status
+        self._noproc_flag = False
+
+    @classmethod
+    def _noproc(cls):
+        m = cls()
+        m._noproc_flag = True
+        return m
+
+    def __bool__(self):
+        return self._req is not None or self._noproc_flag
+
+    def __eq__(self, other):
+        if not isinstance(other, Message):
+            return NotImplemented
+        return self is other or (not self and not other) or \
+            (self._noproc_flag and other._noproc_flag)
+
+    def __hash__(self):
+        return id(self)
+
+    def _take(self):
+        req = self._req
+        self._req = None
+        self._noproc_flag = False
+        return req
+
+    def Recv(self, buf, status=None):
+        noproc = self._noproc_flag
+        req = self._take()
+        if req is None:
+            if status is not None:
+                status._set(PROC_NULL if noproc else ANY_SOURCE, ANY_TAG, 0)
+            return
+        _copy_into(req, message(buf, False)[0], status)
+
+    def Irecv(self, buf):
+        self.Recv(buf)
+        return Request()._local()
+
+    def recv(self, status=None):
+        noproc = self._noproc_flag
+        req = self._take()
+        if req is None:
+            if status is not None:
+                status._set(PROC_NULL if noproc else ANY_SOURCE, ANY_TAG, 0)
+            return None
+        return req.wait(status)
+
+    def irecv(self):
+        noproc = self._noproc_flag
+        req = self._take()
+        if req is None:
+            return RecvRequest(None, True)._local(PROC_NULL if noproc else ANY_SOURCE,
+                                                  ANY_TAG, 0)
+        return req
+
+    @classmethod
+    def Probe(cls, comm, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        return comm.Mprobe(source, tag, status)
+
+    @classmethod
+    def Iprobe(cls, comm, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        return comm.Improbe(source, tag, status)
+
+    @classmethod
+    def probe(cls, comm, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        return comm.mprobe(source, tag, status)
+
+    @classmethod
+    def iprobe(cls, comm, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        return comm.improbe(source, tag, status)
+
+
+Message.__module__ = 'mpi4py.MPI'
+
+
+def _copy_into(req, dst, status):
+    """Message.Recv: the matched payload arrived in fresh memory; copy it into dst."""
+    if not req._done:
+        channel.complete([wait_frames([req._id], 'all')])
+    req._active = False
+    data, req._obj = req._obj, None
+    n = req._count
+    if status is not None:
+        status._set(req._src, req._tag, min(n, len(dst)))
+    if n > len(dst):
+        dst[:] = data[:len(dst)]
+        _truncated()
+    dst[:n] = data
+
+
+# -- handlers: consume the result parts of a collective ------------------------------------
+def _nothing(counts, ch):
+    for c in counts:
+        if c:
+            ch.skip(c)
+    return None
+
+
+_skip_all = _nothing
+
+
+def _load_one(counts, ch):
+    return _unpickle(ch.read(counts[0]))
+
+
+def _load_all(counts, ch):
+    read = ch.read
+    return [_unpickle(read(c)) for c in counts]
+
+
+def _into_one(dst):
+    def handler(counts, ch):
+        n = counts[0]
+        if n > len(dst):
+            ch.readinto(dst)
+            ch.skip(n - len(dst))
+            _truncated()
+        ch.readinto(dst[:n] if n < len(dst) else dst)
+    return handler
+
+
+def _into_slots(slots):
+    def handler(counts, ch):
+        bad = False
+        for dst, n in zip(slots, counts):
+            if n > len(dst):
+                ch.readinto(dst)
+                ch.skip(n - len(dst))
+                bad = True
+            elif n:
+                ch.readinto(dst[:n] if n < len(dst) else dst)
+        if bad:
+            _truncated()
+    return handler
+
+
+def _folder(op, out, dt, count, upto):
+    """Reduction handler: read the parts (in rank order) into one scratch buffer, then fold
+    parts[:upto] (all when upto is None) into out; upto == 0 (Exscan at rank 0) leaves out
+    untouched."""
+    nbytes = count * dt._extent
+
+    def handler(counts, ch):
+        total = 0
+        for c in counts:
+            total += c
+        scratch = bytearray(total)
+        ch.readinto(memoryview(scratch))
+        for c in counts:
+            if c != nbytes:
+                _bad_counts(c // max(dt._extent, 1), count)
+        k = len(counts) if upto is None else upto
+        if k <= 0:
+            return None
+        fold_buffers(op, memoryview(scratch)[:k * nbytes], out, dt, count)
+        return None
+    return handler
+
+
+def _bad_counts(scount, rcount):
+    raise ValueError('mismatch in send count %d and receive count %d' % (scount, rcount))
+
+
+def _items(seq, size):
+    if seq is None:
+        seq = [None] * size
+    seq = list(seq)
+    if len(seq) != size:
+        raise ValueError('expecting %d items, got %d' % (size, len(seq)))
+    return seq
+
+
+# -- the predefined communicators ------------------------------------------------------
+def _env_int(*names, default):
+    for n in names:
+        v = os.environ.get(n)
+        if v:
+            try:
+                return int(v)
+            except ValueError:
+                pass
+    return default
+
+
+_world_rank = _env_int('MPIAAS_RANK', 'OMPI_COMM_WORLD_RANK', 'PMI_RANK', default=0)
+_world_size = _env_int('MPIAAS_SIZE', 'OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', default=1)
+_keyvals = [100]
+_group_counts = {}
+
+COMM_NULL = Comm()
+COMM_WORLD = Intracomm()._setup('w', range(_world_size), _world_rank, 'MPI_COMM_WORLD')
+COMM_SELF = Intracomm()._setup('s%d' % _world_rank, [_world_rank], _world_rank,
+                               'MPI_COMM_SELF')

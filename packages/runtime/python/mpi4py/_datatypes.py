@@ -1,0 +1,288 @@
+"""Predefined MPI datatypes (LP64 sizes, as Open MPI on x86-64 Linux reports them).
+
+A datatype here is only a description: a size/extent for counting elements in a buffer, a
+buffer-format typechar (mpi4py's `_typedict`), and a numpy dtype for reductions.  Bytes
+are never converted: `[int64_array, MPI.INT]` moves the array's bytes as 2x as many INTs.
+"""
+
+from ._unsupported import unsupported
+
+# pair types used by MAXLOC/MINLOC: (value dtype, padded extent)
+_PAIRS = {
+    'MPI_FLOAT_INT': ('f4', 8), 'MPI_DOUBLE_INT': ('f8', 16), 'MPI_LONG_INT': ('i8', 16),
+    'MPI_2INT': ('i4', 8), 'MPI_SHORT_INT': ('i2', 8), 'MPI_LONG_DOUBLE_INT': ('g', 32),
+}
+
+
+class Datatype:
+    """An MPI datatype (only predefined, contiguous ones are supported)."""
+
+    def __init__(self, datatype=None, _spec=None):
+        if _spec is None and isinstance(datatype, Datatype):
+            _spec = (datatype._name, datatype._size, datatype._extent, datatype._tc,
+                     datatype._np)
+        if _spec is None:
+            _spec = ('MPI_DATATYPE_NULL', 0, 0, None, None)
+        self._name, self._size, self._extent, self._tc, self._np = _spec
+        self._label = self._name
+        self._null = _spec[0] == 'MPI_DATATYPE_NULL'
+        self._npdtype = None
+
+    # -- identity ---------------------------------------------------------------------
+    def __eq__(self, other):
+        if not isinstance(other, Datatype):
+            return NotImplemented
+        return self._name == other._name
+
+    def __ne__(self, other):
+        if not isinstance(other, Datatype):
+            return NotImplemented
+        return self._name != other._name
+
+    def __hash__(self):
+        return hash(self._name)
+
+    def __bool__(self):
+        return not self._null
+
+    # -- sizes ------------------------------------------------------------------------
+    def Get_size(self):
+        return self._size
+
+    def Get_extent(self):
+        return (0, self._extent)
+
+    def Get_true_extent(self):
+        return (0, self._size)
+
+    size = property(Get_size)
+    extent = property(lambda self: self._extent)
+    lb = property(lambda self: 0)
+    ub = property(lambda self: self._extent)
+    true_extent = property(lambda self: self._size)
+    true_lb = property(lambda self: 0)
+    true_ub = property(lambda self: self._size)
+
+    def Get_name(self):
+        return self._label if not self._null else ''
+
+    def Set_name(self, name):
+        self._label = name
+
+    name = property(Get_name, Set_name)
+
+    is_named = property(lambda self: True)
+    is_predefined = property(lambda self: True)
+
+    def Get_envelope(self):
+        return (0, 0, 0, 0)     # (num_integers, num_addresses, num_datatypes, MPI_COMBINER_NAMED)
+
+    envelope = property(Get_envelope)
+    combiner = property(lambda self: 0)
+
+    def Commit(self):
+        return self
+
+    def Free(self):
+        pass
+
+    def Dup(self):
+        return Datatype(self)
+
+    def py2f(self):
+        return id(self) & 0x7fffffff
+
+    # -- numpy view for reductions (numpy imported only when a reduction needs it) ----
+    def _dtype(self):
+        dt = self._npdtype
+        if dt is None:
+            import numpy
+            if self._name in _PAIRS:
+                v, ext = _PAIRS[self._name]
+                dt = numpy.dtype({'names': ['v', 'i'], 'formats': [v, 'i4'],
+                                  'offsets': [0, numpy.dtype(v).itemsize], 'itemsize': ext})
+            elif self._np is None:
+                dt = numpy.dtype('V%d' % max(self._extent, 1))
+            else:
+                dt = numpy.dtype(self._np)
+            self._npdtype = dt
+        return dt
+
+    # -- derived datatypes: not supported --------------------------------------------
+    def Create_contiguous(self, count):
+        unsupported('Datatype.Create_contiguous')
+
+    def Create_vector(self, count, blocklength, stride):
+        unsupported('Datatype.Create_vector')
+
+    def Create_hvector(self, count, blocklength, stride):
+        unsupported('Datatype.Create_hvector')
+
+    def Create_indexed(self, blocklengths, displacements):
+        unsupported('Datatype.Create_indexed')
+
+    def Create_hindexed(self, blocklengths, displacements):
+        unsupported('Datatype.Create_hindexed')
+
+    def Create_indexed_block(self, blocklength, displacements):
+        unsupported('Datatype.Create_indexed_block')
+
+    def Create_hindexed_block(self, blocklength, displacements):
+        unsupported('Datatype.Create_hindexed_block')
+
+    def Create_subarray(self, sizes, subsizes, starts, order=0):
+        unsupported('Datatype.Create_subarray')
+
+    def Create_darray(self, *args, **kwargs):
+        unsupported('Datatype.Create_darray')
+
+    def Create_resized(self, lb, extent):
+        unsupported('Datatype.Create_resized')
+
+    @classmethod
+    def Create_struct(cls, blocklengths, displacements, datatypes):
+        unsupported('Datatype.Create_struct')
+
+    def Pack(self, *args, **kwargs):
+        unsupported('Datatype.Pack')
+
+    def Unpack(self, *args, **kwargs):
+        unsupported('Datatype.Unpack')
+
+    def Pack_size(self, *args, **kwargs):
+        unsupported('Datatype.Pack_size')
+
+
+Datatype.__module__ = 'mpi4py.MPI'
+
+# name, size, extent, typechar (mpi4py _typecode), numpy dtype for reductions
+_SPECS = [
+    ('DATATYPE_NULL', 'MPI_DATATYPE_NULL', 0, 0, None, None),
+    ('PACKED', 'MPI_PACKED', 1, 1, 'B', 'u1'),
+    ('BYTE', 'MPI_BYTE', 1, 1, 'B', 'u1'),
+    ('AINT', 'MPI_AINT', 8, 8, 'p', 'i8'),
+    ('OFFSET', 'MPI_OFFSET', 8, 8, 'p', 'i8'),
+    ('COUNT', 'MPI_COUNT', 8, 8, 'p', 'i8'),
+    ('CHAR', 'MPI_CHAR', 1, 1, 'c', 'i1'),
+    ('WCHAR', 'MPI_WCHAR', 4, 4, 'U', 'i4'),
+    ('SIGNED_CHAR', 'MPI_SIGNED_CHAR', 1, 1, 'b', 'i1'),
+    ('SHORT', 'MPI_SHORT', 2, 2, 'h', 'i2'),
+    ('INT', 'MPI_INT', 4, 4, 'i', 'i4'),
+    ('LONG', 'MPI_LONG', 8, 8, 'l', 'i8'),
+    ('LONG_LONG', 'MPI_LONG_LONG_INT', 8, 8, 'q', 'i8'),
+    ('UNSIGNED_CHAR', 'MPI_UNSIGNED_CHAR', 1, 1, 'B', 'u1'),
+    ('UNSIGNED_SHORT', 'MPI_UNSIGNED_SHORT', 2, 2, 'H', 'u2'),
+    ('UNSIGNED', 'MPI_UNSIGNED', 4, 4, 'I', 'u4'),
+    ('UNSIGNED_LONG', 'MPI_UNSIGNED_LONG', 8, 8, 'L', 'u8'),
+    ('UNSIGNED_LONG_LONG', 'MPI_UNSIGNED_LONG_LONG', 8, 8, 'Q', 'u8'),
+    ('FLOAT', 'MPI_FLOAT', 4, 4, 'f', 'f4'),
+    ('DOUBLE', 'MPI_DOUBLE', 8, 8, 'd', 'f8'),
+    ('LONG_DOUBLE', 'MPI_LONG_DOUBLE', 16, 16, 'g', 'g'),
+    ('C_BOOL', 'MPI_C_BOOL', 1, 1, '?', '?'),
+    ('INT8_T', 'MPI_INT8_T', 1, 1, 'i1', 'i1'),
+    ('INT16_T', 'MPI_INT16_T', 2, 2, 'i2', 'i2'),
+    ('INT32_T', 'MPI_INT32_T', 4, 4, 'i4', 'i4'),
+    ('INT64_T', 'MPI_INT64_T', 8, 8, 'i8', 'i8'),
+    ('UINT8_T', 'MPI_UINT8_T', 1, 1, 'u1', 'u1'),
+    ('UINT16_T', 'MPI_UINT16_T', 2, 2, 'u2', 'u2'),
+    ('UINT32_T', 'MPI_UINT32_T', 4, 4, 'u4', 'u4'),
+    ('UINT64_T', 'MPI_UINT64_T', 8, 8, 'u8', 'u8'),
+    ('C_COMPLEX', 'MPI_C_COMPLEX', 8, 8, 'F', 'c8'),
+    ('C_DOUBLE_COMPLEX', 'MPI_C_DOUBLE_COMPLEX', 16, 16, 'D', 'c16'),
+    ('C_LONG_DOUBLE_COMPLEX', 'MPI_C_LONG_DOUBLE_COMPLEX', 32, 32, 'G', 'G'),
+    ('CXX_BOOL', 'MPI_CXX_BOOL', 1, 1, '?', '?'),
+    ('CXX_FLOAT_COMPLEX', 'MPI_CXX_FLOAT_COMPLEX', 8, 8, 'F', 'c8'),
+    ('CXX_DOUBLE_COMPLEX', 'MPI_CXX_DOUBLE_COMPLEX', 16, 16, 'D', 'c16'),
+    ('CXX_LONG_DOUBLE_COMPLEX', 'MPI_CXX_LONG_DOUBLE_COMPLEX', 32, 32, 'G', 'G'),
+    ('SHORT_INT', 'MPI_SHORT_INT', 6, 8, None, None),
+    ('INT_INT', 'MPI_2INT', 8, 8, None, None),
+    ('LONG_INT', 'MPI_LONG_INT', 12, 16, None, None),
+    ('FLOAT_INT', 'MPI_FLOAT_INT', 8, 8, None, None),
+    ('DOUBLE_INT', 'MPI_DOUBLE_INT', 12, 16, None, None),
+    ('LONG_DOUBLE_INT', 'MPI_LONG_DOUBLE_INT', 20, 32, None, None),
+    ('CHARACTER', 'MPI_CHARACTER', 1, 1, 'c', 'i1'),
+    ('LOGICAL', 'MPI_LOGICAL', 4, 4, None, 'i4'),
+    ('INTEGER', 'MPI_INTEGER', 4, 4, 'i', 'i4'),
+    ('REAL', 'MPI_REAL', 4, 4, 'f', 'f4'),
+    ('DOUBLE_PRECISION', 'MPI_DOUBLE_PRECISION', 8, 8, 'd', 'f8'),
+    ('COMPLEX', 'MPI_COMPLEX', 8, 8, 'F', 'c8'),
+    ('DOUBLE_COMPLEX', 'MPI_DOUBLE_COMPLEX', 16, 16, 'D', 'c16'),
+    ('LOGICAL1', 'MPI_LOGICAL1', 1, 1, None, 'i1'),
+    ('LOGICAL2', 'MPI_LOGICAL2', 2, 2, None, 'i2'),
+    ('LOGICAL4', 'MPI_LOGICAL4', 4, 4, None, 'i4'),
+    ('LOGICAL8', 'MPI_LOGICAL8', 8, 8, None, 'i8'),
+    ('INTEGER1', 'MPI_INTEGER1', 1, 1, 'i1', 'i1'),
+    ('INTEGER2', 'MPI_INTEGER2', 2, 2, 'i2', 'i2'),
+    ('INTEGER4', 'MPI_INTEGER4', 4, 4, 'i4', 'i4'),
+    ('INTEGER8', 'MPI_INTEGER8', 8, 8, 'i8', 'i8'),
+    ('REAL4', 'MPI_REAL4', 4, 4, 'f4', 'f4'),
+    ('REAL8', 'MPI_REAL8', 8, 8, 'f8', 'f8'),
+    ('REAL16', 'MPI_REAL16', 16, 16, 'f16', 'g'),
+    ('COMPLEX8', 'MPI_COMPLEX8', 8, 8, 'c8', 'c8'),
+    ('COMPLEX16', 'MPI_COMPLEX16', 16, 16, 'c16', 'c16'),
+    ('COMPLEX32', 'MPI_COMPLEX32', 32, 32, 'c32', 'G'),
+]
+
+__all__ = ['Datatype']
+for _spec in _SPECS:
+    globals()[_spec[0]] = Datatype(_spec=_spec[1:])
+    __all__.append(_spec[0])
+
+# aliases (same object, as in mpi4py)
+_ALIASES = {
+    'UNSIGNED_INT': 'UNSIGNED', 'SIGNED_SHORT': 'SHORT', 'SIGNED_INT': 'INT',
+    'SIGNED_LONG': 'LONG', 'SIGNED_LONG_LONG': 'LONG_LONG', 'BOOL': 'C_BOOL',
+    'SINT8_T': 'INT8_T', 'SINT16_T': 'INT16_T', 'SINT32_T': 'INT32_T', 'SINT64_T': 'INT64_T',
+    'TWOINT': 'INT_INT', 'C_FLOAT_COMPLEX': 'C_COMPLEX', 'F_BOOL': 'LOGICAL',
+    'F_INT': 'INTEGER', 'F_FLOAT': 'REAL', 'F_DOUBLE': 'DOUBLE_PRECISION',
+    'F_COMPLEX': 'COMPLEX', 'F_FLOAT_COMPLEX': 'COMPLEX', 'F_DOUBLE_COMPLEX': 'DOUBLE_COMPLEX',
+    'LONG_LONG_INT': 'LONG_LONG',
+}
+for _a, _b in _ALIASES.items():
+    globals()[_a] = globals()[_b]
+    __all__.append(_a)
+
+# buffer format typechar -> datatype (mpi4py's MPI._typedict)
+_g = globals()
+_typedict = {
+    '?': _g['C_BOOL'], 'c': _g['CHAR'], 'S': _g['CHAR'], 'S1': _g['CHAR'], 's': _g['CHAR'],
+    '1s': _g['CHAR'], 'b': _g['SIGNED_CHAR'], 'h': _g['SHORT'], 'i': _g['INT'],
+    'l': _g['LONG'], 'q': _g['LONG_LONG'], 'B': _g['UNSIGNED_CHAR'],
+    'H': _g['UNSIGNED_SHORT'], 'I': _g['UNSIGNED'], 'L': _g['UNSIGNED_LONG'],
+    'Q': _g['UNSIGNED_LONG_LONG'], 'f': _g['FLOAT'], 'd': _g['DOUBLE'],
+    'g': _g['LONG_DOUBLE'], 'Zf': _g['C_COMPLEX'], 'Zd': _g['C_DOUBLE_COMPLEX'],
+    'F': _g['C_COMPLEX'], 'D': _g['C_DOUBLE_COMPLEX'], 'Zg': _g['C_LONG_DOUBLE_COMPLEX'],
+    'G': _g['C_LONG_DOUBLE_COMPLEX'], 'b1': _g['C_BOOL'], 'i1': _g['INT8_T'],
+    'u1': _g['UINT8_T'], 'i2': _g['INT16_T'], 'u2': _g['UINT16_T'], 'i4': _g['INT32_T'],
+    'u4': _g['UINT32_T'], 'i8': _g['INT64_T'], 'u8': _g['UINT64_T'], 'f4': _g['FLOAT'],
+    'c8': _g['C_COMPLEX'], 'f8': _g['DOUBLE'], 'c16': _g['C_DOUBLE_COMPLEX'],
+    'f16': _g['LONG_DOUBLE'], 'c32': _g['C_LONG_DOUBLE_COMPLEX'], 'n': _g['COUNT'],
+    'N': _g['UNSIGNED_LONG'], 'p': _g['AINT'], 'P': _g['UNSIGNED_LONG'], 'U': _g['WCHAR'],
+    'U1': _g['WCHAR'], 'u': _g['UINT16_T'], '1u': _g['UINT16_T'], 'w': _g['WCHAR'],
+    '1w': _g['WCHAR'],
+}
+_typedict_c = {'c': _g['CHAR']}
+_typedict_f = {}
+del _g, _a, _b, _spec
+
+
+def _typecode(datatype):
+    """The buffer typechar of a predefined datatype (None if it has none)."""
+    return datatype._tc
+
+
+def lookup_format(fmt):
+    """Datatype for a buffer format string (memoryview.format), or None if unknown."""
+    dt = _typedict.get(fmt)
+    if dt is None and fmt:
+        # numpy/struct prefixes: native '@'/'=' or little-endian '<' (we are on x86-64)
+        if fmt[0] in '@=<':
+            dt = _typedict.get(fmt[1:])
+    return dt
+
+
+def asdatatype(obj):
+    """Datatype from a Datatype or a typechar string (as mpi4py accepts)."""
+    if isinstance(obj, Datatype):
+        return obj
+    return _typedict[obj]       # KeyError for anything else, like mpi4py

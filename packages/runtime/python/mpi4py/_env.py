@@ -1,0 +1,190 @@
+"""Process-level MPI calls: init/finalize, timers, versions, abort, processor name."""
+
+import atexit
+import os
+import sys
+import time
+
+from ._channel import channel, frame
+
+THREAD_SINGLE, THREAD_FUNNELED, THREAD_SERIALIZED, THREAD_MULTIPLE = 0, 1, 2, 3
+VERSION, SUBVERSION = 3, 1
+MAX_PROCESSOR_NAME = MAX_ERROR_STRING = MAX_LIBRARY_VERSION_STRING = 256
+MAX_OBJECT_NAME = 64
+BSEND_OVERHEAD = 128
+KEYVAL_INVALID = -1
+TAG_UB, HOST, IO, WTIME_IS_GLOBAL, APPNUM, LASTUSEDCODE, UNIVERSE_SIZE = 0, 1, 2, 3, 4, 5, 6
+ABORT_GRACE = 5.0       # seconds to wait for the agent's kill after an abort
+_state = {'init': True, 'final': False, 'thread': THREAD_MULTIPLE}
+_start = time.perf_counter
+
+
+def Init():
+    _state['init'] = True
+
+
+def Init_thread(required=THREAD_MULTIPLE):
+    _state['init'] = True
+    return THREAD_MULTIPLE
+
+
+def Is_initialized():
+    return _state['init']
+
+
+def Is_finalized():
+    return _state['final']
+
+
+def Query_thread():
+    return THREAD_MULTIPLE
+
+
+def Is_thread_main():
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+def Finalize():
+    """Tell the agent this rank is done (once); implicit at exit."""
+    if _state['final']:
+        return
+    _state['final'] = True
+    if channel.sock is None:
+        channel.connect()
+    channel.write([frame(b'{"op":"finalize"}')])
+
+
+def _at_exit():
+    # only a rank started by an agent has someone to say goodbye to
+    if channel.finalized:
+        return
+    if not _state['final'] and (channel.sock is not None or 'MPIAAS_PROTOCOL' in os.environ):
+        try:
+            Finalize()
+        except BaseException:
+            pass
+
+
+atexit.register(_at_exit)
+
+Wtime = time.perf_counter
+
+
+def Wtick():
+    return 1e-9
+
+
+def Get_processor_name():
+    channel.ensure()
+    host = channel.info.get('host') if channel.info else None
+    if not host:
+        import socket
+        host = socket.gethostname()
+    return host
+
+
+def Get_version():
+    return (3, 1)
+
+
+def Get_library_version():
+    return 'mpiaas (mpi4py-compatible shim, MPI 3.1 subset), protocol v1'
+
+
+def get_vendor():
+    return ('mpiaas', (1, 0, 0))
+
+
+def Pcontrol(level):
+    pass
+
+
+def _abort(errorcode=0):
+    """MPI_Abort: tell the agent, then wait to be killed (exit errorcode if not)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        pass
+    try:
+        channel.write([frame(b'{"op":"abort","code":%d}' % int(errorcode))])
+    except Exception:
+        pass
+    deadline = time.monotonic() + ABORT_GRACE
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    os._exit(int(errorcode) & 0xff if errorcode else 1)
+
+
+def Attach_buffer(buf):
+    """Bsend copies into the agent at once: the attached buffer is only remembered."""
+    _attached[0] = buf
+
+
+def Detach_buffer():
+    buf, _attached[0] = _attached[0], None
+    return buf
+
+
+_attached = [None]
+
+
+def Alloc_mem(size, info=None):
+    return memoryview(bytearray(size))
+
+
+def Free_mem(mem):
+    pass
+
+
+def Get_address(location):
+    raise NotImplementedError('MPI.Get_address is not supported by mpiaas')
+
+
+class Info(dict):
+    """MPI.Info as a plain dict (hints are ignored)."""
+
+    @classmethod
+    def Create(cls):
+        return cls()
+
+    def Free(self):
+        self.clear()
+
+    def Dup(self):
+        return Info(self)
+
+    def Get(self, key, maxlen=-1):
+        return self.get(key)
+
+    def Set(self, key, value):
+        self[key] = value
+
+    def Delete(self, key):
+        del self[key]
+
+    def Get_nkeys(self):
+        return len(self)
+
+    def Get_nthkey(self, n):
+        return list(self)[n]
+
+
+Info.__module__ = 'mpi4py.MPI'
+INFO_NULL = Info()
+INFO_ENV = Info()
+
+
+class Errhandler:
+    def __init__(self, name=''):
+        self._name = name
+
+    def Free(self):
+        pass
+
+
+Errhandler.__module__ = 'mpi4py.MPI'
+ERRHANDLER_NULL = Errhandler()
+ERRORS_RETURN = Errhandler('ERRORS_RETURN')
+ERRORS_ARE_FATAL = Errhandler('ERRORS_ARE_FATAL')

@@ -1,0 +1,282 @@
+"""Reduction operations.
+
+The agent only moves bytes; every fold happens here, in rank order, so all ranks of an
+allreduce compute the identical result.  Python objects (lower-case API) are folded with
+the same functions mpi4py 3.1 uses; buffers (upper-case API) with numpy ufuncs (numpy is
+imported on the first buffer reduction only).
+"""
+
+from ._errors import Exception as MPIException, ERR_OP
+
+
+def _maxloc(x, y):
+    u, i = x
+    v, j = y
+    if u > v:
+        return u, i
+    if v > u:
+        return v, j
+    return (v, j) if j < i else (u, i)
+
+
+def _minloc(x, y):
+    u, i = x
+    v, j = y
+    if u < v:
+        return u, i
+    if v < u:
+        return v, j
+    return (v, j) if j < i else (u, i)
+
+
+_PYFUNCS = {
+    'MAX': lambda x, y: y if y > x else x,
+    'MIN': lambda x, y: y if y < x else x,
+    'SUM': lambda x, y: x + y,
+    'PROD': lambda x, y: x * y,
+    'LAND': lambda x, y: bool(x and y),
+    'BAND': lambda x, y: x & y,
+    'LOR': lambda x, y: bool(x or y),
+    'BOR': lambda x, y: x | y,
+    'LXOR': lambda x, y: bool((x or y) and not (x and y)),
+    'BXOR': lambda x, y: x ^ y,
+    'MAXLOC': _maxloc,
+    'MINLOC': _minloc,
+    'REPLACE': lambda x, y: y,
+    'NO_OP': lambda x, y: x,
+}
+
+_UFUNCS = {'MAX': 'maximum', 'MIN': 'minimum', 'SUM': 'add', 'PROD': 'multiply',
+           'LAND': 'logical_and', 'LOR': 'logical_or', 'LXOR': 'logical_xor',
+           'BAND': 'bitwise_and', 'BOR': 'bitwise_or', 'BXOR': 'bitwise_xor'}
+
+
+class Op:
+    """An MPI reduction operation; callable on Python objects like mpi4py's Op."""
+
+    def __init__(self, op=None):
+        if isinstance(op, Op):
+            self.__dict__.update(op.__dict__)
+        else:
+            self._name = None       # predefined name ('SUM', ...) or None
+            self._func = None       # user function f(inbuf, inoutbuf, datatype)
+            self._commute = False
+
+    def __eq__(self, other):
+        if not isinstance(other, Op):
+            return NotImplemented
+        if self._name is not None or other._name is not None:
+            return self._name == other._name
+        return self._func is other._func
+
+    def __ne__(self, other):
+        r = self.__eq__(other)
+        return r if r is NotImplemented else not r
+
+    def __hash__(self):
+        return hash(self._name) if self._name is not None else id(self)
+
+    def __bool__(self):
+        return self._name is not None or self._func is not None
+
+    def __call__(self, x, y):
+        """Apply the op to two Python objects (what the lower-case reductions do)."""
+        if self._name is not None:
+            return _PYFUNCS[self._name](x, y)
+        if self._func is not None:
+            return self._func(x, y, None)
+        raise ValueError('cannot call a null Op')
+
+    @classmethod
+    def Create(cls, function, commute=False):
+        op = cls()
+        op._func = function
+        op._commute = bool(commute)
+        return op
+
+    def Free(self):
+        if self._name is None:
+            self._func = None
+
+    def Is_commutative(self):
+        return self._commute
+
+    is_commutative = property(Is_commutative)
+    is_predefined = property(lambda self: self._name is not None or self._func is None)
+
+    def Reduce_local(self, inbuf, inoutbuf):
+        """inoutbuf = inbuf op inoutbuf (buffers)."""
+        from ._buffers import message
+        imv, icount, idt = message(inbuf, True)
+        omv, ocount, odt = message(inoutbuf, False)
+        if icount != ocount:
+            raise ValueError('mismatch in inbuf count %d and inoutbuf count %d'
+                             % (icount, ocount))
+        apply_buffers(self, imv, omv, odt, ocount)
+
+    def py2f(self):
+        return id(self) & 0x7fffffff
+
+
+Op.__module__ = 'mpi4py.MPI'
+
+
+def _predefined(name, commute=True):
+    op = Op()
+    op._name = name
+    op._commute = commute
+    return op
+
+
+OP_NULL = Op()
+MAX = _predefined('MAX')
+MIN = _predefined('MIN')
+SUM = _predefined('SUM')
+PROD = _predefined('PROD')
+LAND = _predefined('LAND')
+BAND = _predefined('BAND')
+LOR = _predefined('LOR')
+BOR = _predefined('BOR')
+LXOR = _predefined('LXOR')
+BXOR = _predefined('BXOR')
+MAXLOC = _predefined('MAXLOC')
+MINLOC = _predefined('MINLOC')
+REPLACE = _predefined('REPLACE', False)
+NO_OP = _predefined('NO_OP', False)
+
+__all__ = ['Op', 'OP_NULL', 'MAX', 'MIN', 'SUM', 'PROD', 'LAND', 'BAND', 'LOR', 'BOR',
+           'LXOR', 'BXOR', 'MAXLOC', 'MINLOC', 'REPLACE', 'NO_OP']
+
+
+# -- Python objects ---------------------------------------------------------------------
+def fold_objects(op, values):
+    """values[0] op values[1] op ... (left to right); op is an Op or any callable."""
+    it = iter(values)
+    acc = next(it)
+    for v in it:
+        acc = op(acc, v)
+    return acc
+
+
+def prefix_objects(op, values, upto):
+    """Fold of values[0..upto] inclusive (scan); None for upto < 0 (exscan on rank 0)."""
+    if upto < 0:
+        return None
+    return fold_objects(op, values[:upto + 1])
+
+
+# -- buffers ----------------------------------------------------------------------------
+def _np():
+    import numpy
+    return numpy
+
+
+def _loc(np, a, b, op):
+    """MAXLOC/MINLOC of structured (v, i) arrays: b wins on a better value or equal value
+    with a smaller index."""
+    av, bv = a['v'], b['v']
+    better = (bv > av) if op is MAXLOC or op._name == 'MAXLOC' else (bv < av)
+    take = better | ((bv == av) & (b['i'] < a['i']))
+    out = a.copy()
+    out[take] = b[take]
+    return out
+
+
+def _check(op, dt):
+    name = op._name
+    if name is None:
+        return
+    kind = dt._dtype().kind
+    pair = dt._dtype().names is not None
+    if name in ('MAXLOC', 'MINLOC'):
+        if not pair:
+            raise MPIException(ERR_OP)
+    elif pair or kind == 'V':
+        if name not in ('REPLACE', 'NO_OP'):
+            raise MPIException(ERR_OP)
+    elif name in ('BAND', 'BOR', 'BXOR') and kind not in 'iub':
+        raise MPIException(ERR_OP)
+    elif name in ('MAX', 'MIN') and kind == 'c':
+        raise MPIException(ERR_OP)
+
+
+def fold_buffers(op, parts, out, dt, count):
+    """out = parts[0] op parts[1] op ... ; parts are byte buffers of count elements of dt,
+    in rank order (or one contiguous buffer holding them back to back); out is a writable
+    byte memoryview."""
+    nbytes = count * dt._extent
+    name = op._name
+    if isinstance(parts, (list, tuple)):
+        nparts = len(parts)
+        get = parts.__getitem__
+    else:
+        whole = memoryview(parts)
+        nparts = len(whole) // nbytes if nbytes else 0
+        get = lambda i: whole[i * nbytes:(i + 1) * nbytes]
+    if nparts == 0 or nbytes == 0:
+        return
+    if name == 'NO_OP':
+        out[:nbytes] = get(0)
+        return
+    if name == 'REPLACE':
+        out[:nbytes] = get(nparts - 1)
+        return
+    if name is None:
+        _fold_user(op, [get(i) for i in range(nparts)], out, dt, count)
+        return
+    _check(op, dt)
+    np = _np()
+    dtype = dt._dtype()
+    res = np.frombuffer(out, dtype=dtype, count=count)
+    if name in ('MAXLOC', 'MINLOC'):
+        acc = np.frombuffer(get(0), dtype=dtype, count=count)
+        for i in range(1, nparts):
+            acc = _loc(np, acc, np.frombuffer(get(i), dtype=dtype, count=count), op)
+        res[...] = acc
+        return
+    ufunc = getattr(np, _UFUNCS[name])
+    if not isinstance(parts, (list, tuple)):
+        stack = np.frombuffer(whole, dtype=dtype, count=nparts * count).reshape(nparts, count)
+        r = ufunc.reduce(stack, axis=0)
+    else:
+        r = np.frombuffer(get(0), dtype=dtype, count=count)
+        if nparts == 1:
+            r = r.copy()
+        for i in range(1, nparts):
+            r = ufunc(r, np.frombuffer(get(i), dtype=dtype, count=count))
+    if r.dtype != dtype:
+        r = r.astype(dtype)
+    res[...] = r
+
+
+def _fold_user(op, parts, out, dt, count):
+    """User op f(inbuf, inoutbuf, datatype) computes inoutbuf = inbuf op inoutbuf; a left
+    fold acc op p is therefore f(acc, copy_of_p) with the copy becoming the new acc."""
+    func = op._func
+    if func is None:
+        raise MPIException(ERR_OP)
+    nbytes = count * dt._extent
+    acc = bytearray(parts[0][:nbytes])
+    for p in parts[1:]:
+        tmp = bytearray(p[:nbytes])
+        func(memoryview(acc), memoryview(tmp), dt)
+        acc = tmp
+    out[:nbytes] = acc
+
+
+def apply_buffers(op, inbuf, inoutbuf, dt, count):
+    """inoutbuf = inbuf op inoutbuf (Reduce_local)."""
+    nbytes = count * dt._extent
+    if op._name is None:
+        func = op._func
+        if func is None:
+            raise MPIException(ERR_OP)
+        func(inbuf, inoutbuf, dt)
+        return
+    tmp = bytes(inoutbuf[:nbytes])
+    fold_buffers(op, [inbuf, tmp], inoutbuf, dt, count)
+
+
+def as_op(op):
+    """Ops and plain Python callables are both accepted by lower-case reductions."""
+    return op

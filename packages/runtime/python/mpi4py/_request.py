@@ -1,0 +1,483 @@
+"""Requests: local bookkeeping for operations the agent completes.
+
+A request is pending (its id is in channel.pending, the agent will report it), done (the
+agent's completion arrived, possibly during someone else's wait/test, or it completed
+locally: eager sends, PROC_NULL), or null (its completion has been handed to the user;
+it then compares equal to REQUEST_NULL).  Completions carry their payload: receives and
+collectives read it from the socket straight into the destination the request holds.
+"""
+
+from ._channel import channel, wait_frames, test_frames, frame
+from ._errors import Exception as MPIException, ERR_IN_STATUS, ERR_TRUNCATE
+from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED
+
+_loads = None
+
+
+def _unpickle(data):
+    global _loads
+    if _loads is None:
+        from pickle import loads
+        _loads = loads
+    return _loads(data)
+
+
+class Request:
+    """MPI.Request."""
+
+    def __init__(self, request=None):
+        self._active = False
+        self._done = False
+        self._id = None
+        self._persistent = False
+        self._src = ANY_SOURCE
+        self._tag = ANY_TAG
+        self._count = 0
+        self._err = 0
+        self._cancelled = False
+        self._obj = None
+        if isinstance(request, Request):
+            self.__dict__.update(request.__dict__)
+
+    # -- identity ---------------------------------------------------------------------
+    def _isnull(self):
+        return not self._active and not self._persistent
+
+    def __eq__(self, other):
+        if not isinstance(other, Request):
+            return NotImplemented
+        return self is other or (self._isnull() and other._isnull())
+
+    def __ne__(self, other):
+        r = self.__eq__(other)
+        return r if r is NotImplemented else not r
+
+    def __hash__(self):
+        return id(self)
+
+    def __bool__(self):
+        return not self._isnull()
+
+    # -- lifecycle helpers (used by _comm) -------------------------------------------
+    def _post(self):
+        """Register as pending with a fresh agent request id; returns the id."""
+        n = channel.next_req
+        channel.next_req = n + 1
+        self._id = n
+        self._active = True
+        self._done = False
+        self._err = 0
+        self._cancelled = False
+        self._obj = None
+        channel.pending[n] = self
+        return n
+
+    def _local(self, src=ANY_SOURCE, tag=ANY_TAG, count=0, obj=None):
+        """Completed without the agent (eager send, PROC_NULL)."""
+        self._id = None
+        self._active = True
+        self._done = True
+        self._src, self._tag, self._count, self._err = src, tag, count, 0
+        self._cancelled = False
+        self._obj = obj
+        return self
+
+    def _complete(self, comp, ch):
+        """Agent completion (called by the channel, which reads the payload with us)."""
+        kind = comp['kind']
+        if kind == 'cancelled':
+            self._cancelled = True
+            self._src, self._tag, self._count = ANY_SOURCE, ANY_TAG, 0
+        else:
+            self._on_complete(comp, ch)
+        self._done = True
+        self._id = None
+
+    def _on_complete(self, comp, ch):
+        pass
+
+    def _fill(self, status):
+        if status is not None:
+            status.source = self._src
+            status.tag = self._tag
+            status.error = self._err
+            status._count = self._count
+            status._cancelled = self._cancelled
+
+    def _finish(self, status):
+        """Hand the completion to the user: fill status, become null/inactive."""
+        self._fill(status)
+        self._active = False
+        if self._err:
+            err, self._err = self._err, 0
+            raise MPIException(err)
+        obj, self._obj = self._obj, None
+        return obj
+
+    def _result(self, obj):
+        return obj
+
+    # -- MPI API ----------------------------------------------------------------------
+    def Wait(self, status=None):
+        if not self._active:
+            _empty(status)
+            return True
+        if not self._done:
+            channel.complete([wait_frames([self._id], 'all')])
+        self._finish(status)
+        return True
+
+    def Test(self, status=None):
+        if not self._active:
+            _empty(status)
+            return True
+        if not self._done:
+            channel.complete([test_frames([self._id], 'all')])
+            if not self._done:
+                return False
+        self._finish(status)
+        return True
+
+    def Get_status(self, status=None):
+        """Like Test, but the request stays as it is."""
+        if not self._active:
+            _empty(status)
+            return True
+        if not self._done:
+            channel.complete([test_frames([self._id], 'all')])
+            if not self._done:
+                return False
+        self._fill(status)
+        return True
+
+    get_status = Get_status
+
+    def Cancel(self):
+        if self._active and not self._done and self._id is not None:
+            channel.write([frame(b'{"op":"cancel","req":%d}' % self._id)])
+
+    cancel = Cancel
+
+    def Free(self):
+        if self._id is not None:
+            channel.pending.pop(self._id, None)
+        self._active = False
+        self._persistent = False
+        self._id = None
+
+    def wait(self, status=None):
+        if not self._active:
+            _empty(status)
+            return None
+        if not self._done:
+            channel.complete([wait_frames([self._id], 'all')])
+        return self._result(self._finish(status))
+
+    def test(self, status=None):
+        if not self._active:
+            _empty(status)
+            return (True, None)
+        if not self._done:
+            channel.complete([test_frames([self._id], 'all')])
+            if not self._done:
+                return (False, None)
+        return (True, self._result(self._finish(status)))
+
+    def py2f(self):
+        return id(self) & 0x7fffffff
+
+    # -- many requests ----------------------------------------------------------------
+    @classmethod
+    def Waitall(cls, requests, statuses=None):
+        _drive(requests, 'all', True)
+        _finish_all(requests, statuses, range(len(requests)))
+        return True
+
+    @classmethod
+    def waitall(cls, requests, statuses=None):
+        _drive(requests, 'all', True)
+        return _finish_all(requests, statuses, range(len(requests)), objects=True)
+
+    @classmethod
+    def Testall(cls, requests, statuses=None):
+        if not _drive(requests, 'all', False):
+            return False
+        _finish_all(requests, statuses, range(len(requests)))
+        return True
+
+    @classmethod
+    def testall(cls, requests, statuses=None):
+        if not _drive(requests, 'all', False):
+            return (False, None)
+        return (True, _finish_all(requests, statuses, range(len(requests)), objects=True))
+
+    @classmethod
+    def Waitany(cls, requests, status=None):
+        i = _any(requests, True)
+        if i == UNDEFINED:
+            _empty(status)
+            return UNDEFINED
+        requests[i]._finish(status)
+        return i
+
+    @classmethod
+    def waitany(cls, requests, status=None):
+        i = _any(requests, True)
+        if i == UNDEFINED:
+            _empty(status)
+            return (UNDEFINED, None)
+        r = requests[i]
+        return (i, r._result(r._finish(status)))
+
+    @classmethod
+    def Testany(cls, requests, status=None):
+        i = _any(requests, False)
+        if i is None:
+            return (UNDEFINED, False)
+        if i == UNDEFINED:
+            _empty(status)
+            return (UNDEFINED, True)
+        requests[i]._finish(status)
+        return (i, True)
+
+    @classmethod
+    def testany(cls, requests, status=None):
+        i = _any(requests, False)
+        if i is None:
+            return (UNDEFINED, False, None)
+        if i == UNDEFINED:
+            _empty(status)
+            return (UNDEFINED, True, None)
+        r = requests[i]
+        return (i, True, r._result(r._finish(status)))
+
+    @classmethod
+    def Waitsome(cls, requests, statuses=None):
+        idx = _some(requests, True)
+        if idx is None:
+            return None
+        _finish_all(requests, statuses, idx)
+        return idx
+
+    @classmethod
+    def Testsome(cls, requests, statuses=None):
+        idx = _some(requests, False)
+        if idx is None:
+            return None
+        _finish_all(requests, statuses, idx)
+        return idx
+
+    @classmethod
+    def waitsome(cls, requests, statuses=None):
+        idx = _some(requests, True)
+        if idx is None:
+            return (None, None)
+        return (idx, _finish_all(requests, statuses, idx, objects=True))
+
+    @classmethod
+    def testsome(cls, requests, statuses=None):
+        idx = _some(requests, False)
+        if idx is None:
+            return (None, None)
+        return (idx, _finish_all(requests, statuses, idx, objects=True))
+
+
+Request.__module__ = 'mpi4py.MPI'
+
+
+def _empty(status):
+    if status is not None:
+        status._set(ANY_SOURCE, ANY_TAG, 0)
+
+
+def _drive(requests, mode, block):
+    """Ask the agent about the pending requests; True if all are done afterwards."""
+    ids = [r._id for r in requests if r._active and not r._done]
+    if not ids:
+        return True
+    if block:
+        channel.complete([wait_frames(ids, mode)])
+    else:
+        channel.complete([test_frames(ids, mode)])
+    for r in requests:
+        if r._active and not r._done:
+            return False
+    return True
+
+
+def _any(requests, block):
+    """Index of a done request, UNDEFINED if none is active, None if none done (test)."""
+    active = False
+    for i, r in enumerate(requests):
+        if r._active:
+            if r._done:
+                return i
+            active = True
+    if not active:
+        return UNDEFINED
+    ids = [r._id for r in requests if r._active and not r._done]
+    channel.complete([(wait_frames if block else test_frames)(ids, 'any')])
+    for i, r in enumerate(requests):
+        if r._active and r._done:
+            return i
+    return None
+
+
+def _some(requests, block):
+    """Indices of done requests (waiting for at least one if block); None if no active."""
+    act = [r for r in requests if r._active]
+    if not act:
+        return None
+    if not any(r._done for r in act):
+        ids = [r._id for r in act]
+        channel.complete([(wait_frames if block else test_frames)(ids, 'some')])
+    return [i for i, r in enumerate(requests) if r._active and r._done]
+
+
+def _finish_all(requests, statuses, indices, objects=False):
+    """Finish the given requests; errors surface as ERR_IN_STATUS (statuses say which)."""
+    if statuses is not None and len(statuses) < len(requests):
+        statuses += [Status() for _ in range(len(requests) - len(statuses))]
+    objs = []
+    failed = False
+    for i in indices:
+        r = requests[i]
+        st = statuses[i] if statuses is not None else None
+        if not r._active:
+            _empty(st)
+            objs.append(None)
+            continue
+        err = r._err
+        r._err = 0
+        r._fill(st)
+        r._active = False
+        obj, r._obj = r._obj, None
+        if err:
+            failed = failed or err
+            if st is not None:
+                st.error = err
+            objs.append(None)
+        else:
+            objs.append(r._result(obj) if objects else None)
+    if failed:
+        raise MPIException(ERR_IN_STATUS if len(indices) > 1 else failed)
+    return objs if objects else None
+
+
+class RecvRequest(Request):
+    """A receive: the payload goes into `dst` (a byte view of the user's buffer) or, with
+    no buffer, into fresh memory; pickled (lower-case) payloads are unpickled on wait."""
+
+    def __init__(self, dst=None, pickled=False):
+        Request.__init__(self)
+        self._dst = dst
+        self._pickled = pickled
+
+    def _on_complete(self, comp, ch):
+        n = comp['count']
+        self._src = comp['source']
+        self._tag = comp['tag']
+        dst = self._dst
+        if dst is None:
+            self._obj = ch.read(n) if n else b''
+            self._count = n
+            return
+        cap = len(dst)
+        if n <= cap:
+            ch.readinto(dst[:n] if n < cap else dst)
+            self._count = n
+            self._obj = dst[:n] if self._pickled else None
+        else:
+            ch.readinto(dst)
+            ch.skip(n - cap)
+            self._count = cap
+            self._err = ERR_TRUNCATE
+
+    def _result(self, obj):
+        if self._pickled:
+            if obj is None or not len(obj):
+                return None
+            return _unpickle(obj)
+        return None
+
+
+class SyncSendRequest(Request):
+    """Issend: done once the agent reports the receiver matched it."""
+
+    def _on_complete(self, comp, ch):
+        self._src, self._tag, self._count = ANY_SOURCE, ANY_TAG, 0
+
+
+class CollRequest(Request):
+    """A collective: `handler(counts, ch)` consumes the result parts and returns the
+    value (lower-case result or None); it runs when the completion arrives."""
+
+    def __init__(self, handler=None):
+        Request.__init__(self)
+        self._handler = handler
+
+    def _on_complete(self, comp, ch):
+        self._src, self._tag, self._count = ANY_SOURCE, ANY_TAG, 0
+        try:
+            self._obj = self._handler(comp['counts'], ch)
+        except BaseException as exc:
+            # the reply must still be drained by the channel; surface error at finish
+            self._obj = None
+            self._exc = exc
+
+    def _finish(self, status):
+        exc = getattr(self, '_exc', None)
+        if exc is not None:
+            self._exc = None
+            self._active = False
+            self._fill(status)
+            raise exc
+        return Request._finish(self, status)
+
+
+class Prequest(Request):
+    """Persistent request (Send_init/Recv_init): Start() re-issues the operation."""
+
+    def __init__(self, starter=None):
+        Request.__init__(self)
+        self._starter = starter
+        self._persistent = True
+        self._inner = None
+
+    def Start(self):
+        inner = self._starter()
+        self._inner = inner
+        # adopt the started request's state; completions are routed to us
+        self._active = True
+        self._done = inner._done
+        self._id = inner._id
+        self._src, self._tag, self._count = inner._src, inner._tag, inner._count
+        if inner._id is not None:
+            channel.pending[inner._id] = self
+
+    def _complete(self, comp, ch):
+        inner = self._inner
+        inner._complete(comp, ch)
+        self._done = True
+        self._id = None
+        self._src, self._tag, self._count = inner._src, inner._tag, inner._count
+        self._err, inner._err = inner._err, 0
+        self._cancelled = inner._cancelled
+        self._obj = inner._obj
+
+    def _result(self, obj):
+        return self._inner._result(obj) if self._inner is not None else None
+
+    @classmethod
+    def Startall(cls, requests):
+        for r in requests:
+            r.Start()
+
+    def Free(self):
+        Request.Free(self)
+        self._starter = None
+
+
+Prequest.__module__ = 'mpi4py.MPI'
+
+REQUEST_NULL = Request()

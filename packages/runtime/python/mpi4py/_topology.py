@@ -1,0 +1,159 @@
+"""Cartesian topologies: a Cartcomm is an ordinary communicator (own ctx) plus dims and
+periods; coordinates are row-major as in MPI.  Graph topologies are not supported."""
+
+from ._comm import Intracomm, COMM_NULL, _world_rank
+from ._errors import Exception as MPIException, ERR_RANK, ERR_DIMS, ERR_ARG, ERR_TOPOLOGY
+from ._status import PROC_NULL, UNDEFINED
+
+CART, GRAPH, DIST_GRAPH = 1, 2, 3
+
+
+class Topocomm(Intracomm):
+    """MPI.Topocomm."""
+
+
+class Cartcomm(Topocomm):
+    """MPI.Cartcomm."""
+
+    def _copy_topo(self, other):
+        self._dims = list(other._dims)
+        self._periods = list(other._periods)
+        return self
+
+    def Get_topology(self):
+        return CART
+
+    def Get_dim(self):
+        return len(self._dims)
+
+    ndim = property(Get_dim)
+    dim = property(Get_dim)
+
+    def Get_topo(self):
+        return (list(self._dims), list(self._periods), self.Get_coords(self._rank))
+
+    topo = property(Get_topo)
+    dims = property(lambda self: list(self._dims))
+    periods = property(lambda self: list(self._periods))
+    coords = property(lambda self: self.Get_coords(self._rank))
+
+    def Get_coords(self, rank):
+        if rank < 0 or rank >= self._size:
+            raise MPIException(ERR_RANK)
+        coords = []
+        for d in reversed(self._dims):
+            coords.append(rank % d)
+            rank //= d
+        return coords[::-1]
+
+    def Get_cart_rank(self, coords):
+        rank = 0
+        for c, d, p in zip(coords, self._dims, self._periods):
+            if p:
+                c %= d
+            elif c < 0 or c >= d:
+                raise MPIException(ERR_RANK)
+            rank = rank * d + c
+        return rank
+
+    def Shift(self, direction, disp):
+        if direction < 0 or direction >= len(self._dims):
+            raise MPIException(ERR_DIMS)
+        coords = self.Get_coords(self._rank)
+
+        def neighbour(delta):
+            c = list(coords)
+            c[direction] += delta
+            d = self._dims[direction]
+            if not self._periods[direction] and (c[direction] < 0 or c[direction] >= d):
+                return PROC_NULL
+            return self.Get_cart_rank(c)
+        return (neighbour(-disp), neighbour(disp))
+
+    def Sub(self, remain_dims):
+        coords = self.Get_coords(self._rank)
+        color = 0
+        dims, periods = [], []
+        for c, d, p, keep in zip(coords, self._dims, self._periods, remain_dims):
+            if keep:
+                dims.append(d)
+                periods.append(p)
+            else:
+                color = color * d + c
+        sub = self.Split(color, self._rank)
+        cart = Cartcomm(sub)
+        cart._dims, cart._periods = dims, periods
+        return cart
+
+    def Map(self, dims, periods=None):
+        n = 1
+        for d in dims:
+            n *= d
+        return self._rank if self._rank < n else UNDEFINED
+
+
+Topocomm.__module__ = Cartcomm.__module__ = 'mpi4py.MPI'
+
+
+def create_cart(comm, dims, periods=None, reorder=False):
+    """Intracomm.Create_cart: ranks beyond prod(dims) get COMM_NULL (no reordering)."""
+    comm._chk()
+    dims = [int(d) for d in dims]
+    if periods is None:
+        periods = [False] * len(dims)
+    periods = [int(bool(p)) for p in periods]
+    if len(periods) != len(dims):
+        raise MPIException(ERR_ARG)
+    n = 1
+    for d in dims:
+        if d <= 0:
+            raise MPIException(ERR_DIMS)
+        n *= d
+    if n > comm._size:
+        raise MPIException(ERR_ARG)
+    ctx = comm._child_ctx()
+    if comm._rank >= n:
+        return Cartcomm(COMM_NULL)
+    cart = comm._register(Cartcomm, ctx, comm._group[:n])
+    cart._dims, cart._periods = dims, periods
+    return cart
+
+
+def Compute_dims(nnodes, dims):
+    """Balanced factorisation of nnodes over the zero entries of dims (non-increasing)."""
+    if isinstance(dims, int):
+        dims = [0] * dims
+    dims = [int(d) for d in dims]
+    fixed = 1
+    for d in dims:
+        if d < 0:
+            raise MPIException(ERR_DIMS)
+        if d:
+            fixed *= d
+    free = [i for i, d in enumerate(dims) if d == 0]
+    if fixed == 0 or nnodes % fixed:
+        raise MPIException(ERR_DIMS)
+    rest = nnodes // fixed
+    if not free:
+        if rest != 1:
+            raise MPIException(ERR_DIMS)
+        return dims
+    factors, p, m = [], 2, rest
+    while p * p <= m:
+        while m % p == 0:
+            factors.append(p)
+            m //= p
+        p += 1
+    if m > 1:
+        factors.append(m)
+    sizes = [1] * len(free)
+    for f in sorted(factors, reverse=True):
+        i = sizes.index(min(sizes))
+        sizes[i] *= f
+    sizes.sort(reverse=True)
+    for i, s in zip(free, sizes):
+        dims[i] = s
+    return dims
+
+
+_ = (_world_rank, ERR_TOPOLOGY)

@@ -1,0 +1,72 @@
+"""Parts of MPI that mpiaas does not provide: every entry point raises NotImplementedError
+naming the call, so a script fails loudly at the first unsupported use (not at import)."""
+
+
+def unsupported(what):
+    raise NotImplementedError('MPI.%s is not supported by mpiaas' % what)
+
+
+def _stub(qualname):
+    def method(*args, **kwargs):
+        unsupported(qualname)
+    method.__name__ = qualname.rsplit('.', 1)[-1]
+    return method
+
+
+def _make(name, methods, classmethods=()):
+    ns = {'__module__': 'mpi4py.MPI',
+          '__doc__': 'MPI.%s: not supported by mpiaas.' % name}
+    for m in methods:
+        ns[m] = _stub('%s.%s' % (name, m))
+    for m in classmethods:
+        ns[m] = classmethod(_cm_stub('%s.%s' % (name, m)))
+    ns['__init__'] = lambda self, *a, **k: None
+    return type(name, (), ns)
+
+
+def _cm_stub(qualname):
+    def method(cls, *args, **kwargs):
+        unsupported(qualname)
+    method.__name__ = qualname.rsplit('.', 1)[-1]
+    return method
+
+
+Win = _make('Win', ['Free', 'Put', 'Get', 'Accumulate', 'Get_accumulate', 'Fence', 'Lock',
+                    'Unlock', 'Lock_all', 'Unlock_all', 'Flush', 'Start', 'Complete',
+                    'Post', 'Wait', 'Get_group', 'Get_attr', 'tomemory'],
+            ['Create', 'Allocate', 'Allocate_shared', 'Create_dynamic'])
+File = _make('File', ['Close', 'Read', 'Write', 'Read_at', 'Write_at', 'Read_all',
+                      'Write_all', 'Read_at_all', 'Write_at_all', 'Set_view', 'Get_size',
+                      'Seek', 'Sync', 'Set_size'],
+             ['Open', 'Delete'])
+Intercomm = _make('Intercomm', ['Merge', 'Get_remote_group', 'Get_remote_size'])
+Graphcomm = _make('Graphcomm', ['Get_neighbors', 'Get_topo'])
+Distgraphcomm = _make('Distgraphcomm', ['Get_dist_neighbors'])
+
+WIN_NULL = Win()
+FILE_NULL = File()
+
+MODE_RDONLY, MODE_RDWR, MODE_WRONLY, MODE_CREATE, MODE_EXCL = 2, 8, 4, 1, 64
+MODE_DELETE_ON_CLOSE, MODE_UNIQUE_OPEN, MODE_SEQUENTIAL, MODE_APPEND = 16, 32, 256, 128
+MODE_NOCHECK, MODE_NOSTORE, MODE_NOPUT, MODE_NOPRECEDE, MODE_NOSUCCEED = 1, 2, 4, 8, 16
+LOCK_EXCLUSIVE, LOCK_SHARED = 1, 2
+
+
+def Open_port(*args, **kwargs):
+    unsupported('Open_port')
+
+
+def Close_port(*args, **kwargs):
+    unsupported('Close_port')
+
+
+def Lookup_name(*args, **kwargs):
+    unsupported('Lookup_name')
+
+
+def Publish_name(*args, **kwargs):
+    unsupported('Publish_name')
+
+
+def Unpublish_name(*args, **kwargs):
+    unsupported('Unpublish_name')

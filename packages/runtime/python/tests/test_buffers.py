@@ -1,0 +1,119 @@
+"""Buffer specifications: parsing, counts, displacements, no casting."""
+import array
+import unittest
+
+from mpi4py import MPI
+from mpi4py._buffers import message, message_vector, message_w, getbuffer
+
+try:
+    import numpy as np
+except ImportError:     # pragma: no cover
+    np = None
+
+
+class TestMessage(unittest.TestCase):
+
+    def test_bare_buffers(self):
+        mv, count, dt = message(bytearray(8), False)
+        self.assertEqual((len(mv), count, dt), (8, 8, MPI.UNSIGNED_CHAR))
+        mv, count, dt = message(array.array('i', [1, 2, 3]), True)
+        self.assertEqual((len(mv), count, dt), (12, 3, MPI.INT))
+        mv, count, dt = message(array.array('d', [1.0]), True)
+        self.assertEqual((count, dt), (1, MPI.DOUBLE))
+        mv, count, dt = message(b'abc', True)
+        self.assertEqual((count, mv.tobytes()), (3, b'abc'))
+
+    @unittest.skipIf(np is None, 'numpy')
+    def test_numpy_types(self):
+        for code, dt in [('i', MPI.INT), ('l', MPI.LONG), ('f', MPI.FLOAT), ('d', MPI.DOUBLE),
+                         ('F', MPI.C_FLOAT_COMPLEX), ('D', MPI.C_DOUBLE_COMPLEX),
+                         ('?', MPI.C_BOOL), ('b', MPI.SIGNED_CHAR), ('h', MPI.SHORT)]:
+            mv, count, got = message(np.zeros(5, dtype=code), False)
+            self.assertEqual((count, got), (5, dt), code)
+        mv, count, dt = message(np.zeros((3, 4)), False)
+        self.assertEqual((count, len(mv)), (12, 96))
+        mv, count, dt = message(np.zeros((3, 4), order='F'), False)
+        self.assertEqual(count, 12)
+
+    @unittest.skipIf(np is None, 'numpy')
+    def test_type_given_no_cast(self):
+        a = np.arange(4, dtype='int64')
+        mv, count, dt = message([a, MPI.INT], True)
+        # 8 bytes/elem moved untouched: twice as many INTs
+        self.assertEqual((count, dt, mv.tobytes()), (8, MPI.INT, a.tobytes()))
+        mv, count, dt = message([a, 'i'], True)
+        self.assertEqual((count, dt), (8, MPI.INT))
+
+    def test_count_and_displacement(self):
+        buf = bytearray(range(16))
+        mv, count, dt = message([buf, 2, MPI.INT], True)
+        self.assertEqual((count, mv.tobytes()), (2, bytes(range(8))))
+        mv, count, dt = message([buf, (2, 1), MPI.INT], True)
+        self.assertEqual(mv.tobytes(), bytes(range(4, 12)))
+        mv, count, dt = message([buf, 1, 2, MPI.INT], True)
+        self.assertEqual(mv.tobytes(), bytes(range(8, 12)))
+        with self.assertRaises(ValueError):
+            message([buf, 5, MPI.INT], True)
+
+    def test_blocks(self):
+        mv, count, dt = message([bytearray(24), MPI.INT], False, 3)
+        self.assertEqual((count, len(mv)), (2, 24))
+        with self.assertRaisesRegex(ValueError, 'not a multiple of required number of blocks'):
+            message([bytearray(20), MPI.INT], False, 3)
+
+    def test_errors_like_mpi4py(self):
+        with self.assertRaisesRegex(ValueError, 'message: expecting 2 to 4 items'):
+            message((b'ab', 1, 2, 3, 4), True)
+        with self.assertRaisesRegex(TypeError, 'message: expecting buffer or list/tuple'):
+            message(1, True)
+        with self.assertRaises(KeyError):
+            message([bytearray(8), MPI.INT, 7], True)
+        with self.assertRaisesRegex(ValueError, r'buffer length 7 is not a multiple of '
+                                    r'datatype extent 4 \(lb:0, ub:4\)'):
+            message([bytearray(7), MPI.INT], True)
+        with self.assertRaisesRegex(BufferError, 'Object is not writable.'):
+            message(b'xx', False)
+
+    def test_getbuffer_is_a_view(self):
+        buf = bytearray(4)
+        mv, fmt = getbuffer(buf, False)
+        mv[0] = 7
+        self.assertEqual(buf[0], 7)
+
+
+class TestMessageVector(unittest.TestCase):
+
+    def test_counts_displs(self):
+        buf = bytearray(40)
+        mv, counts, displs, dt = message_vector([buf, ([1, 2, 3], [0, 2, 5]), MPI.INT], False, 3)
+        self.assertEqual((counts, displs, dt), ([1, 2, 3], [0, 2, 5], MPI.INT))
+        mv, counts, displs, dt = message_vector([buf, [1, 2, 3], [0, 2, 5], MPI.INT], False, 3)
+        self.assertEqual((counts, displs), ([1, 2, 3], [0, 2, 5]))
+
+    def test_packed_displs(self):
+        mv, counts, displs, dt = message_vector([bytearray(24), [1, 2, 3], MPI.INT], True, 3)
+        self.assertEqual(displs, [0, 1, 3])
+        mv, counts, displs, dt = message_vector([bytearray(24), ([1, 2, 3], None), MPI.INT],
+                                                True, 3)
+        self.assertEqual(displs, [0, 1, 3])
+
+    def test_inferred_and_scalar(self):
+        mv, counts, displs, dt = message_vector([bytearray(24), MPI.INT], True, 3)
+        self.assertEqual((counts, displs), ([2, 2, 2], [0, 2, 4]))
+        mv, counts, displs, dt = message_vector([bytearray(24), 1, MPI.INT], True, 3)
+        self.assertEqual((counts, displs), ([1, 1, 1], [0, 1, 2]))
+
+    def test_errors(self):
+        with self.assertRaisesRegex(ValueError, 'expecting 3 items, got 2'):
+            message_vector([bytearray(24), [1, 2], MPI.INT], True, 3)
+        with self.assertRaises(ValueError):
+            message_vector([bytearray(8), [1, 2], MPI.INT], True, 2)
+
+    def test_alltoallw(self):
+        mv, displs, lens, types = message_w(
+            [bytearray(24), ([1, 2], [0, 8]), [MPI.INT, MPI.DOUBLE]], True, 2)
+        self.assertEqual((displs, lens), ([0, 8], [4, 16]))
+
+
+if __name__ == '__main__':
+    unittest.main()
