@@ -8,6 +8,11 @@ export interface RankSpawnOptions {
   args: readonly string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * Command the interpreter is started through, e.g. `['prlimit', '--as=…', '--']` to
+   * set limits or `['unshare', '--net', …, '--']` to take the network away.
+   */
+  wrapper?: readonly string[];
   /** Wire the launcher's stdin to this rank (rank 0 under mpirun); others read /dev/null. */
   stdin?: Readable;
 }
@@ -30,7 +35,8 @@ export class RankProcess {
 
   constructor(readonly options: RankSpawnOptions) {
     // fd 3 'pipe' is an AF_UNIX socket pair: the rank's only way to its agent.
-    this.child = spawn(options.python, ['-u', options.script, ...options.args], {
+    const [command, ...args] = [...(options.wrapper ?? []), options.python, '-u', options.script, ...options.args];
+    this.child = spawn(command as string, args, {
       cwd: options.cwd,
       env: options.env,
       stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],

@@ -22,6 +22,8 @@ export interface RunJobOptions {
   args?: readonly string[];
   /** Interpreter for the ranks; it needs numpy for the buffer API. */
   python: string;
+  /** Command each rank's interpreter is started through (limits, isolation); see RankSpawnOptions. */
+  wrapper?: readonly string[];
   cwd: string;
   /** Pass the caller's environment to the ranks (minus credentials), as mpirun does. */
   inheritEnv?: boolean;
@@ -120,6 +122,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     const process_ = new RankProcess({
       rank,
       python: options.python,
+      ...(options.wrapper ? { wrapper: options.wrapper } : {}),
       script: options.script,
       args: options.args ?? [],
       cwd: options.cwd,

@@ -1,0 +1,51 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const bytes = z.coerce.number().int().positive();
+
+/** Everything the worker reads from its environment, validated once at boot. */
+const WorkerConfigSchema = z.object({
+  DATABASE_URL: z.string().url().default('postgresql://postgres:postgres@127.0.0.1:5432/mpiaas'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix; the api must use the same. */
+  QUEUE_PREFIX: z.string().min(1).default('mpiaas'),
+  /** Prefix of the rank-traffic keys (`<prefix>{jobId}:…`). */
+  MPIAAS_REDIS_PREFIX: z.string().min(1).default('mpi:'),
+  /** Rank slots of this worker: a job of np ranks takes np of them. */
+  SLOTS: z.coerce.number().int().positive().default(2 * os.availableParallelism()),
+  MPIAAS_PYTHON: z.string().min(1).default('python3'),
+  /** Address-space limit of each rank (RLIMIT_AS). */
+  RANK_MEMORY_BYTES: bytes.default(2 * 1024 ** 3),
+  /** Largest file a rank may write (RLIMIT_FSIZE). */
+  RANK_FILE_SIZE_BYTES: bytes.default(1024 ** 3),
+  /** Open files per rank (RLIMIT_NOFILE). */
+  RANK_OPEN_FILES: z.coerce.number().int().positive().default(1024),
+  /** 'none' takes the network away from ranks (they need none), 'auto' does so when the kernel allows. */
+  RANK_NETWORK: z.enum(['auto', 'none', 'host']).default('auto'),
+  /** Per-rank cap of stored output (stdout + stderr). */
+  LOG_CAP_BYTES: bytes.default(8 * 1024 ** 2),
+  /** How often buffered output is written to Postgres. */
+  LOG_FLUSH_MS: z.coerce.number().int().positive().default(100),
+  /** On SIGTERM, how long running jobs may go on before they are requeued. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(30),
+  /** Where each job gets a fresh working directory. */
+  WORK_DIR: z.string().default(path.join(os.tmpdir(), 'mpiaas-work')),
+  WORKER_ID: z.string().default(`${os.hostname()}-${process.pid}`),
+  /** What to do when Redis may evict keys: 'warn' or 'refuse' to start. */
+  REDIS_EVICTION_CHECK: z.enum(['warn', 'refuse']).default('warn'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
+
+export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const parsed = WorkerConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid worker configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,160 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JobStatus, LogStream, type Job, type PrismaClient } from '@mpiaas/db';
+import type { JobOutcome } from '@mpiaas/runtime';
+import type { OutputRecord, OutputTotals } from '../logs/output-batcher';
+import { PRISMA } from '../common/prisma.provider';
+
+export type ClaimResult =
+  | { kind: 'claimed'; job: Job; retried: boolean }
+  /** Gone, already final, or cancelled before it started: nothing to run. */
+  | { kind: 'skipped'; why: string };
+
+/** The worker's access to the job records: every Prisma call of the worker is here. */
+@Injectable()
+export class JobExecutionRepository {
+  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+
+  async ranksOf(jobId: string): Promise<number | undefined> {
+    const job = await this.prisma.job.findUnique({ where: { id: jobId }, select: { np: true } });
+    return job?.np;
+  }
+
+  /**
+   * Marks the job RUNNING on this worker and creates its rank rows. A job found RUNNING is a
+   * retry after a lost worker: what the lost attempt stored is cleared first.
+   */
+  async claim(jobId: string, workerId: string): Promise<ClaimResult> {
+    return this.prisma.$transaction(async (tx) => {
+      const [locked] = await tx.$queryRaw<{ status: JobStatus; cancel_requested: boolean }[]>`
+        SELECT status, cancel_requested FROM jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
+      if (!locked) return { kind: 'skipped', why: 'no such job' };
+      if (locked.status !== JobStatus.QUEUED && locked.status !== JobStatus.RUNNING) {
+        return { kind: 'skipped', why: `already ${locked.status}` };
+      }
+      const now = new Date();
+      if (locked.cancel_requested) {
+        await tx.job.update({
+          where: { id: jobId },
+          data: { status: JobStatus.CANCELLED, reason: 'cancelled by user', finishedAt: now },
+        });
+        await tx.jobTransition.create({ data: { jobId, status: JobStatus.CANCELLED, reason: 'cancelled by user' } });
+        return { kind: 'skipped', why: 'cancelled before it started' };
+      }
+      const retried = locked.status === JobStatus.RUNNING;
+      if (retried) {
+        await tx.logChunk.deleteMany({ where: { jobId } });
+        await tx.jobRank.deleteMany({ where: { jobId } });
+      }
+      const job = await tx.job.update({
+        where: { id: jobId },
+        data: { status: JobStatus.RUNNING, startedAt: now, workerId, attempts: { increment: 1 }, reason: null },
+      });
+      await tx.jobRank.createMany({
+        data: Array.from({ length: job.np }, (_, rank) => ({ jobId, rank, startedAt: now })),
+      });
+      await tx.jobTransition.create({
+        data: { jobId, status: JobStatus.RUNNING, reason: retried ? 'restarted after its worker was lost' : null },
+      });
+      return { kind: 'claimed', job, retried };
+    });
+  }
+
+  async insertLogs(jobId: string, records: readonly OutputRecord[]): Promise<void> {
+    await this.prisma.logChunk.createMany({
+      data: records.map((r) => ({
+        jobId,
+        rank: r.rank,
+        stream: r.stream === 'stdout' ? LogStream.STDOUT : LogStream.STDERR,
+        seq: r.seq,
+        text: r.text,
+      })),
+      // A flush retried after a lost reply must not fail on rows that did land.
+      skipDuplicates: true,
+    });
+  }
+
+  async isCancelRequested(jobId: string): Promise<boolean> {
+    const job = await this.prisma.job.findUnique({ where: { id: jobId }, select: { cancelRequested: true } });
+    return job?.cancelRequested ?? false;
+  }
+
+  /** Stores the outcome: the job's final status, each rank's exit and output totals. */
+  async finish(jobId: string, outcome: JobOutcome, totals: (rank: number) => OutputTotals): Promise<void> {
+    const reason = outcome.reason ?? null;
+    await this.prisma.$transaction(async (tx) => {
+      const updated = await tx.job.updateMany({
+        where: { id: jobId, status: JobStatus.RUNNING },
+        data: {
+          status: outcome.status,
+          reason,
+          exitCode: outcome.exitCode,
+          failedRank: outcome.failedRank ?? null,
+          stderrTail: lastLines(outcome.stderrTail, STDERR_TAIL_LINES),
+          finishedAt: new Date(),
+        },
+      });
+      if (updated.count === 0) return;
+      for (const rank of outcome.ranks) {
+        const t = totals(rank.rank);
+        await tx.jobRank.update({
+          where: { jobId_rank: { jobId, rank: rank.rank } },
+          data: {
+            exitCode: rank.exitCode,
+            signal: rank.signal,
+            finishedAt: rank.finishedAt ?? new Date(),
+            stdoutBytes: BigInt(t.stdoutBytes),
+            stderrBytes: BigInt(t.stderrBytes),
+            truncated: t.truncated,
+          },
+        });
+      }
+      await tx.jobTransition.create({ data: { jobId, status: outcome.status, reason } });
+    });
+  }
+
+  /** Puts a running job back in the queue's hands (its worker is going away). */
+  async requeue(jobId: string, reason: string): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      const updated = await tx.job.updateMany({
+        where: { id: jobId, status: JobStatus.RUNNING },
+        data: { status: JobStatus.QUEUED, reason, workerId: null },
+      });
+      if (updated.count > 0) await tx.jobTransition.create({ data: { jobId, status: JobStatus.QUEUED, reason } });
+    });
+  }
+
+  /** Fails a job that cannot run any more for reasons of the infrastructure, unless already final. */
+  async failUnlessFinal(jobId: string, reason: string): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      const updated = await tx.job.updateMany({
+        where: { id: jobId, status: { in: [JobStatus.QUEUED, JobStatus.RUNNING] } },
+        data: { status: JobStatus.FAILED, reason, finishedAt: new Date() },
+      });
+      if (updated.count === 0) return false;
+      await tx.jobTransition.create({ data: { jobId, status: JobStatus.FAILED, reason } });
+      return true;
+    });
+  }
+
+  /** RUNNING jobs not touched for `olderThanMs`: candidates for the reconciler. */
+  async staleRunning(olderThanMs: number): Promise<{ id: string }[]> {
+    return this.prisma.job.findMany({
+      where: { status: JobStatus.RUNNING, updatedAt: { lt: new Date(Date.now() - olderThanMs) } },
+      select: { id: true },
+      take: 100,
+    });
+  }
+
+  /** Marks a running job as alive (the reconciler looks for jobs nobody touches). */
+  async touch(jobId: string): Promise<void> {
+    await this.prisma.job.updateMany({ where: { id: jobId, status: JobStatus.RUNNING }, data: { updatedAt: new Date() } });
+  }
+}
+
+const STDERR_TAIL_LINES = 20;
+
+/** The last `count` lines of `text`, or null when there is nothing to show. */
+function lastLines(text: string | undefined, count: number): string | null {
+  const trimmed = text?.trimEnd();
+  return trimmed ? trimmed.split('\n').slice(-count).join('\n') : null;
+}

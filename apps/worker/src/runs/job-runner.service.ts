@@ -1,0 +1,124 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { RunJobPayload } from '@mpiaas/contracts';
+import { runJob, type JobOutcome } from '@mpiaas/runtime';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
+import { LogSink } from '../logs/log-sink';
+import { ActiveRuns, type StopReason } from './active-runs';
+import { JobExecutionRepository } from './job-execution.repository';
+import { JobWorkspace } from './job-workspace';
+import { RANK_WRAPPER } from './rank-wrapper.provider';
+
+/** How often a running job checks the database for a cancel request it may have missed. */
+const CANCEL_POLL_MS = 2000;
+
+/** The job must go back to the queue (its worker is shutting down); BullMQ retries it. */
+export class RequeueError extends Error {}
+
+/** Environment every rank gets in the service, under the job's own variables. */
+function serviceEnvironment(workDir: string): Record<string, string> {
+  return {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: workDir,
+    TMPDIR: workDir,
+    LANG: 'C.UTF-8',
+  };
+}
+
+/**
+ * Runs one queued job to its end: claims it, runs its ranks in a fresh directory, streams
+ * their output into Postgres and stores the outcome. A failing script is an outcome, not
+ * an error: only infrastructure faults throw (and are retried by the queue).
+ */
+@Injectable()
+export class JobRunner {
+  private readonly logger = new Logger(JobRunner.name);
+
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @Inject(RANK_WRAPPER) private readonly wrapper: string[],
+    private readonly jobs: JobExecutionRepository,
+    private readonly active: ActiveRuns,
+  ) {}
+
+  /** Ranks the job asks for, to reserve its slots before claiming it (undefined: no such job). */
+  ranksOf(jobId: string): Promise<number | undefined> {
+    return this.jobs.ranksOf(jobId);
+  }
+
+  async run(payload: RunJobPayload): Promise<void> {
+    const { jobId } = payload;
+    const claim = await this.jobs.claim(jobId, this.config.WORKER_ID);
+    if (claim.kind === 'skipped') {
+      this.logger.log(`job ${jobId} skipped: ${claim.why}`);
+      return;
+    }
+    const { job } = claim;
+    this.logger.log(
+      `job ${jobId} started: np=${job.np}${claim.retried ? ' (retry)' : ''} correlationId=${payload.correlationId ?? '-'}`,
+    );
+    const controller = new AbortController();
+    const sink = new LogSink(jobId, this.jobs, { capBytes: this.config.LOG_CAP_BYTES, flushMs: this.config.LOG_FLUSH_MS }, this.logger);
+    const workspace = await JobWorkspace.create(this.config.WORK_DIR, jobId, job.script);
+    const cancelPoll = setInterval(() => void this.pollCancel(jobId, controller), CANCEL_POLL_MS);
+    const running = runJob({
+      jobId,
+      np: job.np,
+      script: workspace.scriptPath,
+      args: job.args,
+      python: this.config.MPIAAS_PYTHON,
+      wrapper: this.wrapper,
+      cwd: workspace.dir,
+      env: { ...serviceEnvironment(workspace.dir), ...(job.env as Record<string, string>) },
+      timeoutMs: job.timeoutSeconds * 1000,
+      redisUrl: this.config.REDIS_URL,
+      keyPrefix: this.config.MPIAAS_REDIS_PREFIX,
+      signal: controller.signal,
+      onOutput: (rank, stream, chunk) => sink.push(rank, stream, chunk),
+      onWarning: (message) => this.logger.warn(`job ${jobId}: ${message}`),
+    });
+    this.active.add(jobId, controller, running.catch(() => undefined));
+
+    let outcome: JobOutcome;
+    try {
+      outcome = await running;
+    } catch (error) {
+      // The runtime itself failed (Redis unreachable): not the script's fault.
+      await sink.close().catch(() => undefined);
+      await this.jobs.requeue(jobId, `infrastructure fault: ${(error as Error).message}`);
+      throw error;
+    } finally {
+      clearInterval(cancelPoll);
+      this.active.remove(jobId);
+      await workspace.remove();
+    }
+
+    // Every line is stored before the final status, so a follower that sees it has it all.
+    await sink.close();
+    const stopped = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
+    if (stopped === 'shutdown') {
+      await this.jobs.requeue(jobId, 'its worker shut down before it finished');
+      throw new RequeueError(`job ${jobId} requeued: worker shutting down`);
+    }
+    if (stopped === 'cancel') outcome.reason = 'cancelled by user';
+    if (outcome.infrastructure) {
+      await this.jobs.requeue(jobId, outcome.reason ?? 'infrastructure fault');
+      throw new Error(`job ${jobId}: ${outcome.reason}`);
+    }
+    await this.jobs.finish(jobId, outcome, (rank) => sink.totals(rank));
+    this.logger.log(`job ${jobId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
+  }
+
+  /** The queue gave up on a job (attempts exhausted, stalled too often): fail it for good. */
+  async giveUp(jobId: string, why: string): Promise<void> {
+    if (await this.jobs.failUnlessFinal(jobId, why)) this.logger.warn(`job ${jobId} FAILED: ${why}`);
+  }
+
+  private async pollCancel(jobId: string, controller: AbortController): Promise<void> {
+    try {
+      await this.jobs.touch(jobId);
+      if (!controller.signal.aborted && (await this.jobs.isCancelRequested(jobId))) controller.abort('cancel');
+    } catch (error) {
+      this.logger.warn(`job ${jobId}: cannot check for cancellation: ${(error as Error).message}`);
+    }
+  }
+}

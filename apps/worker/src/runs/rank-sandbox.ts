@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process';
+import type { WorkerConfig } from '../config/worker-config';
+
+const UNSHARE_NET = ['unshare', '--user', '--net', '--map-current-user', '--'];
+
+/** Whether this kernel lets us start a process in a network namespace of its own. */
+export function canIsolateNetwork(): boolean {
+  const probe = spawnSync(UNSHARE_NET[0] as string, [...UNSHARE_NET.slice(1), 'true'], { stdio: 'ignore', timeout: 5000 });
+  return probe.status === 0;
+}
+
+/**
+ * The command every rank's interpreter is started through: resource limits (prlimit), and
+ * — where the kernel allows — a network namespace with no interface but loopback, so a
+ * script cannot reach Redis, Postgres or anything else; ranks talk only to their agent
+ * over the socket they inherit.
+ */
+export function rankWrapper(config: WorkerConfig, isolateNetwork: boolean): string[] {
+  const limits = [
+    'prlimit',
+    `--as=${config.RANK_MEMORY_BYTES}`,
+    `--fsize=${config.RANK_FILE_SIZE_BYTES}`,
+    `--nofile=${config.RANK_OPEN_FILES}`,
+    '--core=0',
+    '--',
+  ];
+  return isolateNetwork ? [...UNSHARE_NET, ...limits] : limits;
+}

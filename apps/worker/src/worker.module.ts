@@ -1,0 +1,42 @@
+import { Module } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { QueueName } from '@mpiaas/contracts';
+import { PrismaShutdown, prismaProvider } from './common/prisma.provider';
+import { RedisPolicyCheck } from './common/redis-policy.check';
+import { WORKER_CONFIG, type WorkerConfig } from './config/worker-config';
+import { ControlListener } from './control/control-listener';
+import { RunJobProcessor } from './queue/run-job.processor';
+import { Reconciler } from './reconcile/reconciler.service';
+import { ActiveRuns } from './runs/active-runs';
+import { JobExecutionRepository } from './runs/job-execution.repository';
+import { JobRunner } from './runs/job-runner.service';
+import { rankWrapperProvider } from './runs/rank-wrapper.provider';
+
+/** The worker process: a BullMQ consumer with no HTTP server. */
+@Module({})
+export class WorkerModule {
+  static forConfig(config: WorkerConfig) {
+    const configProvider = { provide: WORKER_CONFIG, useValue: config };
+    return {
+      module: WorkerModule,
+      imports: [
+        BullModule.forRoot({ connection: { url: config.REDIS_URL }, prefix: config.QUEUE_PREFIX }),
+        BullModule.registerQueue({ name: QueueName.MpiJobs }),
+      ],
+      providers: [
+        configProvider,
+        prismaProvider,
+        PrismaShutdown,
+        RedisPolicyCheck,
+        rankWrapperProvider,
+        ActiveRuns,
+        JobExecutionRepository,
+        JobRunner,
+        RunJobProcessor,
+        ControlListener,
+        Reconciler,
+      ],
+      exports: [JobRunner, Reconciler, ActiveRuns],
+    };
+  }
+}

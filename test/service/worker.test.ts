@@ -1,0 +1,122 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobStatus } from '@mpiaas/db';
+import { loadWorkerConfig } from '../../apps/worker/src/config/worker-config';
+import { Reconciler } from '../../apps/worker/src/reconcile/reconciler.service';
+import { canIsolateNetwork } from '../../apps/worker/src/runs/rank-sandbox';
+import { createWorker } from '../../apps/worker/src/worker-app';
+import { keysUnder } from '../support/mpiaas-exec';
+import { ServiceHarness } from '../support/service-harness';
+
+const LOG_CAP = 64 * 1024;
+let harness: ServiceHarness;
+let worker: INestApplicationContext;
+
+beforeAll(async () => {
+  harness = await ServiceHarness.start();
+  const config = loadWorkerConfig({
+    ...process.env,
+    ...harness.env({ SLOTS: '8', LOG_FLUSH_MS: '50', LOG_CAP_BYTES: String(LOG_CAP), RANK_MEMORY_BYTES: String(1024 ** 3) }),
+  });
+  worker = await createWorker(config, false);
+});
+
+afterAll(async () => {
+  await worker?.close();
+  await harness?.stop();
+});
+
+describe('worker: runs queued jobs on the ranked runtime', () => {
+  it('runs the tutorial hello at np 4 and stores every rank’s output', async () => {
+    const id = await harness.submit(
+      'from mpi4py import MPI\ncomm = MPI.COMM_WORLD\nprint(f"Hello! I\'m rank {comm.rank} from {comm.size}")\ncomm.Barrier()\n',
+      4,
+    );
+    const job = await harness.waitForStatus(id);
+    expect(job).toMatchObject({ status: JobStatus.SUCCEEDED, exitCode: 0, reason: null, attempts: 1 });
+    const ranks = await harness.prisma.jobRank.findMany({ where: { jobId: id }, orderBy: { rank: 'asc' } });
+    expect(ranks.map((r) => r.exitCode)).toEqual([0, 0, 0, 0]);
+    for (const rank of [0, 1, 2, 3]) {
+      expect(await harness.stdout(id, rank)).toBe(`Hello! I'm rank ${rank} from 4\n`);
+      expect(ranks[rank]?.stdoutBytes).toBe(BigInt(`Hello! I'm rank ${rank} from 4\n`.length));
+    }
+    const transitions = await harness.prisma.jobTransition.findMany({ where: { jobId: id }, orderBy: { id: 'asc' } });
+    expect(transitions.map((t) => t.status)).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED']);
+    expect(await keysUnder(harness.rankPrefix)).toEqual([]);
+  });
+
+  it('fails a job whose rank raises, naming the rank with its stderr tail', async () => {
+    const id = await harness.submit(
+      'from mpi4py import MPI\ncomm = MPI.COMM_WORLD\ncomm.Barrier()\nif comm.rank == 1:\n    raise RuntimeError("bad input on rank 1")\ncomm.recv(source=1)\n',
+      3,
+    );
+    const job = await harness.waitForStatus(id);
+    expect(job).toMatchObject({ status: JobStatus.FAILED, exitCode: 1, failedRank: 1, reason: 'rank 1 exited with code 1' });
+    expect(job.stderrTail).toContain('RuntimeError: bad input on rank 1');
+  });
+
+  it('ends a job past its time limit as TIMED_OUT', async () => {
+    const id = await harness.submit('import time\nprint("started", flush=True)\ntime.sleep(60)\n', 2, { timeoutSeconds: 1 });
+    const job = await harness.waitForStatus(id);
+    expect(job).toMatchObject({ status: JobStatus.TIMED_OUT, exitCode: 124 });
+    expect(await harness.stdout(id, 0)).toBe('started\n');
+  });
+
+  it('cancels a running job: its ranks are stopped and it ends CANCELLED', async () => {
+    const id = await harness.submit('import time\nprint("working", flush=True)\ntime.sleep(60)\n', 2);
+    await harness.waitForStatus(id, [JobStatus.RUNNING]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const asked = Date.now();
+    await harness.cancel(id);
+    const job = await harness.waitForStatus(id);
+    expect(job).toMatchObject({ status: JobStatus.CANCELLED, reason: 'cancelled by user' });
+    expect(Date.now() - asked).toBeLessThan(5000);
+  });
+
+  it('gives ranks the job’s variables and no credentials, and no network where the kernel allows', async () => {
+    const id = await harness.submit(
+      [
+        'import os, socket',
+        'print(sorted(k for k in os.environ if "REDIS" in k or "DATABASE" in k or k.startswith("PG")))',
+        'print(os.environ["GREETING"])',
+        's = socket.socket()',
+        's.settimeout(2)',
+        'print("redis reachable" if s.connect_ex(("127.0.0.1", 6379)) == 0 else "redis unreachable")',
+      ].join('\n'),
+      1,
+      { env: { GREETING: 'hi' } },
+    );
+    await harness.waitForStatus(id);
+    const out = await harness.stdout(id, 0);
+    expect(out).toContain('[]\nhi\n');
+    if (canIsolateNetwork()) expect(out).toContain('redis unreachable');
+  });
+
+  it('caps stored output per rank and marks the rank truncated', async () => {
+    const id = await harness.submit('import sys\nfor i in range(20000):\n    print("x" * 20)\n', 1);
+    await harness.waitForStatus(id);
+    const out = await harness.stdout(id, 0);
+    expect(out.length).toBeLessThanOrEqual(LOG_CAP + 200);
+    expect(out).toContain('[mpiaas: output of rank 0 truncated after 65536 bytes]');
+    const rank = await harness.prisma.jobRank.findUniqueOrThrow({ where: { jobId_rank: { jobId: id, rank: 0 } } });
+    expect(rank.truncated).toBe(true);
+  });
+
+  it('enforces the memory limit on each rank', async () => {
+    const id = await harness.submit('import numpy\nblock = numpy.ones(2 * 1024**3, dtype=numpy.uint8)\nprint("allocated")\n', 1);
+    const job = await harness.waitForStatus(id);
+    expect(job.status).toBe(JobStatus.FAILED);
+    expect(job.stderrTail).toContain('MemoryError');
+  });
+
+  it('fails a RUNNING job the queue no longer holds with reason "worker lost"', async () => {
+    const orphan = await harness.prisma.job.create({
+      data: { script: 'pass', np: 1, timeoutSeconds: 60, status: JobStatus.RUNNING, startedAt: new Date() },
+    });
+    const failed = await worker.get(Reconciler).reconcile(0);
+    expect(failed).toBeGreaterThanOrEqual(1);
+    const job = await harness.prisma.job.findUniqueOrThrow({ where: { id: orphan.id } });
+    expect(job.status).toBe(JobStatus.FAILED);
+    expect(job.reason).toMatch(/^worker lost/);
+  });
+});
