@@ -53,7 +53,9 @@ export class Agent {
 
   /** Routes an envelope from this agent's inbox. */
   onEnvelope(envelope: Envelope): void {
-    if (envelope.header.t === 'g') this.collectives.onBundle(envelope);
-    else this.endpoints.get(envelope.header.d)?.receive(envelope);
+    const { header } = envelope;
+    if (header.t === 'g') this.collectives.onBundle(envelope);
+    // Pointers ('x') are resolved by the transport before they get here.
+    else if (header.t !== 'x') this.endpoints.get(header.d)?.receive(envelope);
   }
 }

@@ -74,7 +74,8 @@ export class RankEndpoint {
           senderWorld: header.w,
           ...(header.y === undefined ? {} : { syncId: header.y }),
         });
-      case 'g':
+      case 'g': // collective bundles go to the agent's CollectiveRendezvous
+      case 'x': // pointers are resolved by the transport
         return;
       case 'a': {
         const req = this.syncSends.get(header.y);

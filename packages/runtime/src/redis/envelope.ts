@@ -12,7 +12,13 @@ export type EnvelopeHeader =
    * ranks it hosts, `m` = [[comm rank, [part lengths]], ...], parts back to back in the body.
    * `n` is how many agents take part, so a receiver knows when it has every bundle.
    */
-  | { t: 'g'; c: string; q: number; a: number; n: number; m: [number, number[]][] };
+  | { t: 'g'; c: string; q: number; a: number; n: number; m: [number, number[]][] }
+  /**
+   * Stands for a large envelope stored on its own at key `k` (lists and Lua scripts copy
+   * what they hold; a plain string key moves a large payload in and out once). `r` agents
+   * read it; the last one deletes it.
+   */
+  | { t: 'x'; k: string; r: number };
 
 export interface Envelope {
   header: EnvelopeHeader;
@@ -30,4 +36,10 @@ export function decodeEnvelope(raw: Buffer): Envelope {
   const headerLength = raw.readUInt32LE(0);
   const header = JSON.parse(raw.toString('utf8', 4, 4 + headerLength)) as EnvelopeHeader;
   return { header, body: raw.subarray(4 + headerLength) };
+}
+
+/** The envelope's kind, read without parsing its header. */
+export function peekKind(raw: Buffer): string {
+  // The header is JSON starting with {"t":"<kind>" — JSON.stringify keeps key order.
+  return String.fromCharCode(raw[10] as number);
 }

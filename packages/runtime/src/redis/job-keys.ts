@@ -19,6 +19,11 @@ export class JobKeys {
     return `${this.base}coll:${ctx}:${seq}`;
   }
 
+  /** A large envelope stored on its own (see the 'x' envelope); `id` is unique per agent. */
+  payload(agent: number, id: number): string {
+    return `${this.base}pl:${agent}:${id}`;
+  }
+
   /** Pattern matching every key of the job, for cleanup. */
   pattern(): string {
     return `${this.base.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;

@@ -32,3 +32,17 @@ for i = 2, #KEYS do
 end
 return bundles
 `;
+
+/**
+ * KEYS[1]: read counter, KEYS[2]: a stored large envelope. ARGV: readers, ttl ms. Counts one
+ * more reader; the last one deletes both keys.
+ */
+export const RELEASE_SCRIPT = `
+local n = redis.call('INCR', KEYS[1])
+if n >= tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1], KEYS[2])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return n
+`;

@@ -1,14 +1,21 @@
 import type { Redis } from 'ioredis';
-import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeHeader } from './envelope';
+import { decodeEnvelope, encodeEnvelope, peekKind, type Envelope, type EnvelopeHeader } from './envelope';
 import type { JobKeys } from './job-keys';
-import { DELIVER_SCRIPT, RENDEZVOUS_SCRIPT } from './lua-scripts';
+import { DELIVER_SCRIPT, RELEASE_SCRIPT, RENDEZVOUS_SCRIPT } from './lua-scripts';
 
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
 const POP_BATCH = 512;
 
+/**
+ * Envelopes above this size travel as a plain string key plus a small pointer: Lua and
+ * list operations copy their arguments several times, a SET/GET pair moves them once.
+ */
+const LARGE_ENVELOPE_BYTES = 64 * 1024;
+
 interface ScriptedRedis extends Redis {
   mpiDeliver(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
   mpiRendezvousBuffer(numKeys: number, ...args: (string | Buffer | number)[]): Promise<Buffer[] | null>;
+  mpiRelease(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
 }
 
 export interface RedisTransportOptions {
@@ -36,12 +43,14 @@ export class RedisTransport {
   private readonly redis: ScriptedRedis;
   private stopped = false;
   private pumping: Promise<void> | undefined;
+  private nextPayloadId = 0;
 
   constructor(private readonly options: RedisTransportOptions) {
     const redis = options.commands as ScriptedRedis;
     if (typeof redis.mpiDeliver !== 'function') {
       redis.defineCommand('mpiDeliver', { lua: DELIVER_SCRIPT });
       redis.defineCommand('mpiRendezvous', { lua: RENDEZVOUS_SCRIPT });
+      redis.defineCommand('mpiRelease', { lua: RELEASE_SCRIPT });
     }
     this.redis = redis;
   }
@@ -54,9 +63,8 @@ export class RedisTransport {
   /** Sends a point-to-point envelope (or an ack) to world rank `header.d`. Fire-and-forget. */
   deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void {
     const inbox = this.options.keys.mailbox(this.options.placement[header.d] as number);
-    this.redis
-      .mpiDeliver(1, inbox, this.options.ttlMs, encodeEnvelope(header, body ? [body] : []))
-      .catch((error: Error) => this.fault(error));
+    const envelope = this.stored(encodeEnvelope(header, body ? [body] : []), 1);
+    this.redis.mpiDeliver(1, inbox, this.options.ttlMs, envelope).catch((error: Error) => this.fault(error));
   }
 
   /**
@@ -74,9 +82,9 @@ export class RedisTransport {
         agents.length,
         this.options.ttlMs,
         this.options.agent,
-        bundle,
+        this.stored(bundle, agents.length),
       );
-      return bundles ? bundles.map(decodeEnvelope) : null;
+      return bundles ? await Promise.all(bundles.map(async (raw) => decodeEnvelope(await this.resolve(raw)))) : null;
     } catch (error) {
       this.fault(error as Error);
       return null;
@@ -101,8 +109,42 @@ export class RedisTransport {
         return;
       }
       if (!Array.isArray(reply)) continue;
-      for (const raw of reply[1] as Buffer[]) this.options.onEnvelope(decodeEnvelope(raw));
+      try {
+        for (const raw of reply[1] as Buffer[]) {
+          // Pointers are resolved in line, so envelopes stay in the order they were sent.
+          const envelope = peekKind(raw) === 'x' ? await this.resolve(raw) : raw;
+          this.options.onEnvelope(decodeEnvelope(envelope));
+        }
+      } catch (error) {
+        this.fault(error as Error);
+        return;
+      }
     }
+  }
+
+  /** What to push for an envelope: itself, or — if large — a pointer to a key holding it. */
+  private stored(envelope: Buffer, readers: number): Buffer {
+    if (envelope.length <= LARGE_ENVELOPE_BYTES) return envelope;
+    const key = this.options.keys.payload(this.options.agent, this.nextPayloadId++);
+    // Sent on the same connection before the pointer, so Redis holds it before anyone can see the pointer.
+    this.redis.set(key, envelope, 'PX', this.options.ttlMs).catch((error: Error) => this.fault(error));
+    return encodeEnvelope({ t: 'x', k: key, r: readers });
+  }
+
+  /** The envelope a pointer stands for (fetched from Redis), or `raw` itself. */
+  private async resolve(raw: Buffer): Promise<Buffer> {
+    if (peekKind(raw) !== 'x') return raw;
+    const pointer = decodeEnvelope(raw).header as Extract<EnvelopeHeader, { t: 'x' }>;
+    let stored: Buffer | null;
+    if (pointer.r <= 1) {
+      stored = await this.redis.getdelBuffer(pointer.k);
+    } else {
+      const fetched = this.redis.getBuffer(pointer.k);
+      const released = this.redis.mpiRelease(2, `${pointer.k}:n`, pointer.k, pointer.r, this.options.ttlMs);
+      [stored] = await Promise.all([fetched, released]);
+    }
+    if (!stored) throw new Error(`stored envelope ${pointer.k} is missing`);
+    return stored;
   }
 
   private fault(error: Error): void {
