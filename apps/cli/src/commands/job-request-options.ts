@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ENV_NAME_PATTERN, type CreateJobRequest } from '@mpiaas/contracts';
+
+export interface JobRequestFlags {
+  np: number;
+  timeout?: number;
+  name?: string;
+  label: Record<string, string>;
+  env: Record<string, string>;
+}
+
+function positiveInteger(what: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`${what} must be a whole number ≥ 1`);
+    return parsed;
+  };
+}
+
+function keyValue(kind: string, check?: (key: string) => string | undefined) {
+  return (value: string, previous: Record<string, string> = {}): Record<string, string> => {
+    const at = value.indexOf('=');
+    if (at <= 0) throw new InvalidArgumentError(`${kind} must look like KEY=VALUE`);
+    const key = value.slice(0, at);
+    const problem = check?.(key);
+    if (problem) throw new InvalidArgumentError(problem);
+    return { ...previous, [key]: value.slice(at + 1) };
+  };
+}
+
+/** The options `run` and `submit` share: what the job is. */
+export function addJobRequestOptions(command: Command): Command {
+  return command
+    .argument('<script>', 'the mpi4py script to run')
+    .argument('[args...]', 'arguments for the script (put them after --)')
+    .requiredOption('-n, --np <N>', 'number of ranks', positiveInteger('N'))
+    .option('--timeout <seconds>', 'time limit of the job (server default: 600)', positiveInteger('seconds'))
+    .option('--name <name>', 'a name to find the job by')
+    .addOption(new Option('--label <key=value>', 'a label (repeatable)').argParser(keyValue('a label')).default({}, 'none'))
+    .addOption(
+      new Option('--env <NAME=VALUE>', 'an environment variable for the ranks (repeatable)')
+        .argParser(keyValue('an env variable', (key) => (ENV_NAME_PATTERN.test(key) ? undefined : `env name ${key} must match ${ENV_NAME_PATTERN}`)))
+        .default({}, 'none'),
+    );
+}
+
+/** Reads the script and builds the POST /jobs body. */
+export async function buildJobRequest(script: string, args: string[], flags: JobRequestFlags): Promise<CreateJobRequest> {
+  let text: string;
+  try {
+    text = await readFile(script, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`cannot read script ${script}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  const request: CreateJobRequest = { script: text, np: flags.np };
+  if (args.length > 0) request.args = args;
+  if (flags.timeout !== undefined) request.timeoutSeconds = flags.timeout;
+  if (flags.name !== undefined) request.name = flags.name;
+  if (Object.keys(flags.label).length > 0) request.labels = flags.label;
+  if (Object.keys(flags.env).length > 0) request.env = flags.env;
+  return request;
+}
