@@ -32,7 +32,7 @@ export class WorkerModule {
         ActiveRuns,
         JobExecutionRepository,
         JobRunner,
-        RunJobProcessor,
+        RunJobProcessor.register(config),
         ControlListener,
         Reconciler,
       ],

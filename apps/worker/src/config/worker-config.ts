@@ -29,6 +29,13 @@ const WorkerConfigSchema = z.object({
   LOG_FLUSH_MS: z.coerce.number().int().positive().default(100),
   /** On SIGTERM, how long running jobs may go on before they are requeued. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(30),
+  /**
+   * How long a worker's hold on a job lasts without renewal (renewed at half this). If the
+   * worker dies, the job is given to another worker within about this plus the stall interval.
+   */
+  QUEUE_LOCK_MS: z.coerce.number().int().positive().default(30_000),
+  /** How often each worker looks for jobs whose worker died. */
+  QUEUE_STALLED_INTERVAL_MS: z.coerce.number().int().positive().default(15_000),
   /** Where each job gets a fresh working directory. */
   WORK_DIR: z.string().default(path.join(os.tmpdir(), 'mpiaas-work')),
   WORKER_ID: z.string().default(`${os.hostname()}-${process.pid}`),

@@ -15,7 +15,6 @@ const NO_SLOT_DELAY_MS = 250;
  * process dies, another worker's stall check puts the job back in the queue (once), and
  * JobRunner restarts it from scratch.
  */
-@Processor(QueueName.MpiJobs, { autorun: false, lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 1 })
 export class RunJobProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(RunJobProcessor.name);
   private readonly slots: SlotPool;
@@ -63,6 +62,20 @@ export class RunJobProcessor extends WorkerHost implements OnApplicationBootstra
     } finally {
       this.slots.release(taken);
     }
+  }
+
+  /**
+   * Registers the class as the queue's processor with options from the config (decorator
+   * arguments are fixed at load time otherwise). A stalled job is retried once.
+   */
+  static register(config: WorkerConfig): typeof RunJobProcessor {
+    Processor(QueueName.MpiJobs, {
+      autorun: false,
+      lockDuration: config.QUEUE_LOCK_MS,
+      stalledInterval: config.QUEUE_STALLED_INTERVAL_MS,
+      maxStalledCount: 1,
+    })(RunJobProcessor);
+    return RunJobProcessor;
   }
 
   @OnWorkerEvent('failed')
