@@ -61,7 +61,8 @@ export class JobRunner {
     const workspace = await JobWorkspace.create(this.config.WORK_DIR, jobId, job.script);
     const cancelPoll = setInterval(() => void this.pollCancel(jobId, controller), CANCEL_POLL_MS);
     const running = runJob({
-      jobId,
+      // Per attempt: a retried job must not meet the rank traffic its lost attempt left in Redis.
+      jobId: `${jobId}.${job.attempts}`,
       np: job.np,
       script: workspace.scriptPath,
       args: job.args,

@@ -1,0 +1,74 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobView } from '@mpiaas/contracts';
+import { ServiceStack } from '../support/service-stack';
+
+let stack: ServiceStack;
+
+beforeAll(async () => {
+  // Short queue locks so a dead worker's job is noticed within seconds, not half a minute.
+  stack = await ServiceStack.start({
+    workers: 2,
+    workerEnv: { SLOTS: '2', QUEUE_LOCK_MS: '2000', QUEUE_STALLED_INTERVAL_MS: '1000', SHUTDOWN_GRACE_SECONDS: '10' },
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function submit(script: string, np: number): Promise<string> {
+  return ((await request(stack.url).post('/jobs').send({ script, np }).expect(201)).body as JobView).id;
+}
+
+async function waitFor(id: string, done: (job: JobView) => boolean, timeoutMs = 30_000): Promise<JobView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await request(stack.url).get(`/jobs/${id}`).expect(200)).body as JobView;
+    if (done(job)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} is ${job.status}\n${stack.logs()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const isFinal = (job: JobView): boolean => !['QUEUED', 'RUNNING'].includes(job.status);
+
+describe('workers sharing the queue', () => {
+  it('spreads jobs over both workers, each within its rank slots', async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, () => submit('import time\nfrom mpi4py import MPI\nMPI.COMM_WORLD.Barrier()\ntime.sleep(0.5)\n', 2)),
+    );
+    for (const id of ids) expect(await waitFor(id, isFinal)).toMatchObject({ status: 'SUCCEEDED' });
+    const rows = await stack.harness.prisma.job.findMany({ where: { id: { in: ids } }, select: { workerId: true } });
+    expect(new Set(rows.map((r) => r.workerId)).size).toBe(2);
+  });
+
+  it('restarts the job of a worker killed mid-job on the other worker', async () => {
+    const id = await submit('import time\nprint("working", flush=True)\ntime.sleep(2)\nprint("done")\n', 1);
+    await waitFor(id, (job) => job.status === 'RUNNING');
+    const { workerId } = await stack.harness.prisma.job.findUniqueOrThrow({ where: { id } });
+    const victim = stack.processes.find((p) => p.name === workerId);
+    expect(victim, `no process named ${workerId}`).toBeDefined();
+    victim?.kill('SIGKILL');
+    await victim?.exited;
+
+    const final = await waitFor(id, isFinal, 40_000);
+    expect(final, stack.logs()).toMatchObject({ status: 'SUCCEEDED' });
+    const row = await stack.harness.prisma.job.findUniqueOrThrow({ where: { id } });
+    expect(row.attempts).toBe(2);
+    expect(row.workerId).not.toBe(workerId);
+    const stdout = (await request(stack.url).get(`/jobs/${id}/ranks/0/stdout`).expect(200)).text;
+    expect(stdout).toBe('working\ndone\n');
+    stack.startWorker();
+  });
+
+  it('lets a running job finish when its worker gets SIGTERM, then the worker exits', async () => {
+    const id = await submit('import time\ntime.sleep(1)\nprint("finished")\n', 1);
+    await waitFor(id, (job) => job.status === 'RUNNING');
+    const { workerId } = await stack.harness.prisma.job.findUniqueOrThrow({ where: { id } });
+    const worker = stack.processes.find((p) => p.name === workerId);
+    worker?.kill('SIGTERM');
+    expect(await waitFor(id, isFinal)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await worker?.exited).toBe(0);
+  });
+});

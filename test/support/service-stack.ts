@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { REPO_ROOT } from './mpiaas-exec';
+import { ServiceHarness } from './service-harness';
+
+const API_MAIN = path.join(REPO_ROOT, 'apps', 'api', 'dist', 'main.js');
+const WORKER_MAIN = path.join(REPO_ROOT, 'apps', 'worker', 'dist', 'main.js');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** A process of the stack, with its output kept for failure messages. */
+export class StackProcess {
+  output = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}
+
+/**
+ * The whole service as separate processes, as deployed: one api and `workers` workers on
+ * a private database and private Redis prefixes.
+ */
+export class ServiceStack {
+  readonly processes: StackProcess[] = [];
+  private constructor(
+    readonly harness: ServiceHarness,
+    readonly url: string,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async start(options: { workers?: number; workerEnv?: Record<string, string> } = {}): Promise<ServiceStack> {
+    const harness = await ServiceHarness.start();
+    const port = await freePort();
+    const env = harness.env({ PORT: String(port), ...options.workerEnv });
+    const stack = new ServiceStack(harness, `http://127.0.0.1:${port}`, env);
+    stack.spawn('api', API_MAIN);
+    for (let i = 0; i < (options.workers ?? 1); i++) stack.startWorker();
+    await stack.waitReady();
+    return stack;
+  }
+
+  startWorker(extra: Record<string, string> = {}): StackProcess {
+    return this.spawn(`worker${this.processes.length}`, WORKER_MAIN, extra);
+  }
+
+  async stop(): Promise<void> {
+    for (const process_ of this.processes) process_.kill('SIGTERM');
+    await Promise.race([Promise.all(this.processes.map((p) => p.exited)), delay(15_000)]);
+    for (const process_ of this.processes) process_.kill('SIGKILL');
+    await this.harness.stop();
+  }
+
+  /** Everything the processes printed, for a failing test's message. */
+  logs(): string {
+    return this.processes.map((p) => `--- ${p.name}\n${p.output}`).join('\n');
+  }
+
+  private spawn(name: string, main: string, extra: Record<string, string> = {}): StackProcess {
+    const child = spawn(process.execPath, [main], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...this.env, WORKER_ID: name, ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stackProcess = new StackProcess(name, child);
+    this.processes.push(stackProcess);
+    return stackProcess;
+  }
+
+  private async waitReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const response = await fetch(`${this.url}/readyz`);
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await delay(100);
+    }
+    throw new Error(`the api did not become ready in ${timeoutMs} ms\n${this.logs()}`);
+  }
+}
