@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO_ROOT } from '../support/mpiaas-exec';
-import { ServiceStack } from '../support/service-stack';
+import { freePort, ServiceStack } from '../support/service-stack';
 
 let stack: ServiceStack;
 
@@ -102,9 +102,10 @@ describe('mpiaas CLI against the real service', () => {
   });
 
   it('says what is wrong in one line: server down, bad request, unknown job, missing file', async () => {
-    const down = await mpiaas(['list'], 'http://127.0.0.1:9');
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const down = await mpiaas(['list'], nobody);
     expect(down.code).toBe(1);
-    expect(down.stderr).toBe('mpiaas: cannot reach the mpiaas server at http://127.0.0.1:9: ECONNREFUSED\n');
+    expect(down.stderr).toBe(`mpiaas: cannot reach the mpiaas server at ${nobody}: ECONNREFUSED\n`);
 
     const tooMany = await mpiaas(['submit', '-n', '100000', 'examples/hello.py']);
     expect(tooMany.code).toBe(1);

@@ -69,6 +69,7 @@ describe('workers sharing the queue', () => {
     const worker = stack.processes.find((p) => p.name === workerId);
     worker?.kill('SIGTERM');
     expect(await waitFor(id, isFinal)).toMatchObject({ status: 'SUCCEEDED' });
-    expect(await worker?.exited).toBe(0);
+    // Nest re-raises SIGTERM once it has shut down cleanly, so "SIGTERM" is a clean end here.
+    expect([0, 'SIGTERM']).toContain(await worker?.exited);
   });
 });

@@ -227,7 +227,7 @@ export function tail(text: string, chars = 2000): string {
 
 export function describeRun(label: string, result: RunResult): string {
   const how = result.spawnError
-    ? `could not start (${result.spawnError})`
+    ? `could not run (${result.spawnError})`
     : result.timedOut
       ? `timed out after ${Math.round(result.ms)} ms`
       : result.signal

@@ -8,7 +8,7 @@ import { ServiceHarness } from './service-harness';
 const API_MAIN = path.join(REPO_ROOT, 'apps', 'api', 'dist', 'main.js');
 const WORKER_MAIN = path.join(REPO_ROOT, 'apps', 'worker', 'dist', 'main.js');
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -21,7 +21,8 @@ async function freePort(): Promise<number> {
 /** A process of the stack, with its output kept for failure messages. */
 export class StackProcess {
   output = '';
-  readonly exited: Promise<number | null>;
+  /** Resolves with the exit code, or the signal's name if a signal ended it. */
+  readonly exited: Promise<number | string>;
 
   constructor(
     readonly name: string,
@@ -29,7 +30,7 @@ export class StackProcess {
   ) {
     child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   }
 
   kill(signal: NodeJS.Signals): void {

@@ -1,0 +1,49 @@
+import { STATUS_CODES } from 'node:http';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import type { ErrorBody } from '@mpiaas/contracts';
+import { currentCorrelationId } from './request-context';
+import type { RequestWithId } from './correlation-id.middleware';
+
+/**
+ * The one error body of the api. HttpExceptions keep their status and message (validation
+ * lists every broken rule); anything else is a 500 that says nothing about the cause, which
+ * is logged with the request's correlation id instead.
+ */
+@Catch()
+export class ApiErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ApiErrorFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<RequestWithId>();
+    const res = http.getResponse<Response>();
+    const correlationId = req.id ?? currentCorrelationId() ?? 'unknown';
+
+    let statusCode = 500;
+    let message: ErrorBody['message'] = 'Internal server error';
+    if (exception instanceof HttpException) {
+      statusCode = exception.getStatus();
+      message = messageOf(exception);
+    }
+    if (statusCode >= 500 && !(exception instanceof HttpException)) {
+      this.logger.error(exception instanceof Error ? exception : String(exception));
+    }
+    // A stream (SSE, plain-text log) that fails after its headers went out can only be cut.
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, correlationId };
+    res.status(statusCode).json(body);
+  }
+}
+
+function messageOf(exception: HttpException): ErrorBody['message'] {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (typeof message === 'string') return message;
+  if (Array.isArray(message) && message.every((m) => typeof m === 'string')) return message;
+  return exception.message;
+}

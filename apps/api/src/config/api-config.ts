@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+const envSchema = z
+  .object({
+    PORT: int(1, 65_535, 3000),
+    DATABASE_URL: z
+      .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+      .default('postgresql://postgres:postgres@127.0.0.1:5432/mpiaas'),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).default('redis://127.0.0.1:6379'),
+    // '{…}' allowed: Redis Cluster users put the prefix in a hash tag.
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'must be 1-64 letters, digits or _ . - { }')
+      .default('mpiaas'),
+    MAX_NP: int(1, 4096, 64),
+    DEFAULT_TIMEOUT_SECONDS: int(1, 31 * 86_400, 600),
+    MAX_TIMEOUT_SECONDS: int(1, 31 * 86_400, 86_400),
+    BODY_LIMIT: z
+      .string()
+      .regex(/^\d+(b|kb|mb)$/i, 'must be a size such as 2mb, 512kb or 100000b')
+      .default('2mb'),
+    REDIS_TIMEOUT_MS: int(50, 60_000, 5000),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  })
+  .refine((env) => env.DEFAULT_TIMEOUT_SECONDS <= env.MAX_TIMEOUT_SECONDS, {
+    path: ['DEFAULT_TIMEOUT_SECONDS'],
+    message: 'must not be greater than MAX_TIMEOUT_SECONDS',
+  });
+
+/** The api's whole configuration, read from the environment once at boot. */
+export interface ApiConfig {
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  /** BullMQ key prefix; also names the control channel (`<prefix>:control`). */
+  queuePrefix: string;
+  /** Largest `np` a job may ask for. */
+  maxNp: number;
+  /** `timeoutSeconds` of a job that gives none. */
+  defaultTimeoutSeconds: number;
+  maxTimeoutSeconds: number;
+  /** Largest JSON body, in body-parser's notation ('2mb'); the script is JSON-escaped in it. */
+  bodyLimit: string;
+  /** How long a request waits on Redis (enqueue, publish, readiness) before giving up, ms. */
+  redisTimeoutMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** Injection token of the ApiConfig. */
+export const API_CONFIG = Symbol('ApiConfig');
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Validates the environment (all problems at once) and returns the typed config. An empty
+ * variable counts as unset, so `PORT=` in a .env file means the default.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): ApiConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    maxNp: e.MAX_NP,
+    defaultTimeoutSeconds: e.DEFAULT_TIMEOUT_SECONDS,
+    maxTimeoutSeconds: e.MAX_TIMEOUT_SECONDS,
+    bodyLimit: e.BODY_LIMIT,
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,71 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import { type CreateJobRequest, ENV_NAME_PATTERN, JOB_LIMITS, LABEL_KEY_PATTERN } from '@mpiaas/contracts';
+import { MaxFromConfig } from '../validation/configured-max.validator';
+import { MaxUtf8Bytes } from '../validation/max-utf8-bytes.validator';
+import { IsEnvMap, IsLabelMap } from '../validation/string-map.validator';
+
+const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
+
+/** Body of POST /jobs. Bounds set by the server's config (MAX_NP, ...) are checked too. */
+export class CreateJobDto implements CreateJobRequest {
+  @ApiProperty({
+    description: `An unmodified mpi4py script (Python source); at most ${JOB_LIMITS.maxScriptBytes} bytes of UTF-8.`,
+    example: 'from mpi4py import MPI\nprint(MPI.COMM_WORLD.Get_rank())\n',
+  })
+  @IsString()
+  @IsNotEmpty()
+  @MaxUtf8Bytes(JOB_LIMITS.maxScriptBytes)
+  script!: string;
+
+  @ApiProperty({ type: 'integer', description: 'Number of ranks, 1..MAX_NP (server config).', minimum: 1, example: 4 })
+  @IsInt()
+  @Min(1)
+  @MaxFromConfig('maxNp')
+  np!: number;
+
+  @ApiPropertyOptional({
+    description: `sys.argv[1:] of every rank; at most ${JOB_LIMITS.maxArgs}, each at most ${JOB_LIMITS.maxArgBytes} bytes.`,
+    type: [String],
+    maxItems: JOB_LIMITS.maxArgs,
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(JOB_LIMITS.maxArgs)
+  @IsString({ each: true })
+  @MaxUtf8Bytes(JOB_LIMITS.maxArgBytes, { each: true })
+  args?: string[];
+
+  @ApiPropertyOptional({
+    ...STRING_MAP,
+    description: `Extra environment of every rank; names match ${ENV_NAME_PATTERN.source}, runtime names are reserved.`,
+    example: { OMP_NUM_THREADS: '1' },
+  })
+  @IsOptional()
+  @IsObject()
+  @IsEnvMap()
+  env?: Record<string, string>;
+
+  @ApiPropertyOptional({ type: 'integer', description: 'Wall-clock limit, seconds; 1..MAX_TIMEOUT_SECONDS, default DEFAULT_TIMEOUT_SECONDS.', minimum: 1 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @MaxFromConfig('maxTimeoutSeconds')
+  timeoutSeconds?: number;
+
+  @ApiPropertyOptional({ maxLength: JOB_LIMITS.maxNameLength, example: 'pi estimate' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(JOB_LIMITS.maxNameLength)
+  name?: string;
+
+  @ApiPropertyOptional({
+    ...STRING_MAP,
+    description: `Keys match ${LABEL_KEY_PATTERN.source}; at most ${JOB_LIMITS.maxLabels} labels.`,
+    example: { team: 'hpc' },
+  })
+  @IsOptional()
+  @IsObject()
+  @IsLabelMap()
+  labels?: Record<string, string>;
+}

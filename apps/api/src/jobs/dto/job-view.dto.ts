@@ -1,0 +1,35 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { JOB_STATUSES, type JobStatus, type JobView, type RankView } from '@mpiaas/contracts';
+
+// Response shapes for the OpenAPI document; the api returns the contracts' plain objects.
+
+export class RankViewDto implements RankView {
+  @ApiProperty() rank!: number;
+  @ApiProperty({ type: Number, nullable: true }) exitCode!: number | null;
+  @ApiProperty({ type: String, nullable: true, example: 'SIGKILL' }) signal!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) finishedAt!: string | null;
+  @ApiProperty() stdoutBytes!: number;
+  @ApiProperty() stderrBytes!: number;
+  @ApiProperty({ description: 'Output past the per-rank cap was dropped.' }) truncated!: boolean;
+}
+
+export class JobViewDto implements JobView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ type: String, nullable: true }) name!: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels!: Record<string, string>;
+  @ApiProperty({ enum: JOB_STATUSES }) status!: JobStatus;
+  @ApiProperty({ type: String, nullable: true, example: 'rank 2 exited with code 1' }) reason!: string | null;
+  @ApiProperty() np!: number;
+  @ApiProperty({ type: [String] }) args!: string[];
+  @ApiProperty() timeoutSeconds!: number;
+  @ApiProperty({ type: Number, nullable: true }) exitCode!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) failedRank!: number | null;
+  @ApiProperty({ type: String, nullable: true, description: "Last lines of the failed rank's stderr (FAILED jobs)." })
+  stderrTail!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) finishedAt!: string | null;
+  @ApiProperty({ type: [RankViewDto], description: 'Ordered by rank; empty until a worker starts the job.' })
+  ranks!: RankViewDto[];
+}

@@ -1,0 +1,89 @@
+import { ConflictException, Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { JobStatus } from '@mpiaas/db';
+import type { JobView } from '@mpiaas/contracts';
+import { API_CONFIG, type ApiConfig } from '../config/api-config';
+import { JobQueue } from '../queue/job-queue';
+import type { CreateJobDto } from './dto/create-job.dto';
+import { isIdempotencyKeyConflict, JobRepository, type NewJob } from './job.repository';
+import { type JobWithRanks, toJobView } from './job-view.mapper';
+import { requestHash } from './request-hash';
+
+export interface Submission {
+  job: JobView;
+  /** False when an Idempotency-Key replay returned the job made earlier. */
+  created: boolean;
+}
+
+/** POST /jobs: store the job, then hand it to the queue. */
+@Injectable()
+export class JobSubmissionService {
+  private readonly logger = new Logger(JobSubmissionService.name);
+
+  constructor(
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    private readonly jobs: JobRepository,
+    private readonly queue: JobQueue,
+  ) {}
+
+  async submit(request: CreateJobDto, correlationId: string, idempotencyKey?: string): Promise<Submission> {
+    const job = this.withDefaults(request);
+    if (idempotencyKey === undefined) return { job: await this.createAndEnqueue(job, correlationId), created: true };
+
+    const hash = requestHash(job);
+    const earlier = await this.jobs.findByIdempotencyKey(idempotencyKey);
+    if (earlier) return this.replay(earlier, hash, correlationId);
+    try {
+      return { job: await this.createAndEnqueue(job, correlationId, { key: idempotencyKey, requestHash: hash }), created: true };
+    } catch (error) {
+      // Two requests with one key raced; the other one inserted first.
+      if (!isIdempotencyKeyConflict(error)) throw error;
+      const winner = await this.jobs.findByIdempotencyKey(idempotencyKey);
+      if (!winner) throw error;
+      return this.replay(winner, hash, correlationId);
+    }
+  }
+
+  private withDefaults(request: CreateJobDto): NewJob {
+    return {
+      script: request.script,
+      np: request.np,
+      args: request.args ?? [],
+      env: request.env ?? {},
+      timeoutSeconds: request.timeoutSeconds ?? this.config.defaultTimeoutSeconds,
+      name: request.name ?? null,
+      labels: request.labels ?? {},
+    };
+  }
+
+  private async createAndEnqueue(
+    job: NewJob,
+    correlationId: string,
+    idempotency?: { key: string; requestHash: string },
+  ): Promise<JobView> {
+    const created = await this.jobs.createQueued(job, idempotency);
+    await this.enqueue(created, correlationId);
+    this.logger.log(`job ${created.id} queued (np=${created.np})`);
+    return toJobView(created);
+  }
+
+  private async replay(earlier: JobWithRanks, hash: string, correlationId: string): Promise<Submission> {
+    if (earlier.requestHash !== hash) {
+      throw new ConflictException('Idempotency-Key was already used with a different request');
+    }
+    // Covers a crash between insert and enqueue on the first attempt; BullMQ ignores an id it holds.
+    if (earlier.status === JobStatus.QUEUED) await this.enqueue(earlier, correlationId);
+    return { job: toJobView((await this.jobs.findById(earlier.id)) ?? earlier), created: false };
+  }
+
+  /** A job that cannot be queued is failed, not left QUEUED forever. */
+  private async enqueue(job: JobWithRanks, correlationId: string): Promise<void> {
+    try {
+      await this.queue.enqueueRun({ jobId: job.id, correlationId });
+    } catch (error) {
+      const cause = error instanceof Error ? error.message : String(error);
+      this.logger.error(`job ${job.id} could not be queued: ${cause}`);
+      await this.jobs.finishIf(job.id, JobStatus.QUEUED, JobStatus.FAILED, `could not be queued: ${cause}`);
+      throw new ServiceUnavailableException(`job ${job.id} could not be queued, try again later`);
+    }
+  }
+}

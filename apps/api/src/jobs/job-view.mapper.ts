@@ -1,0 +1,40 @@
+import type { Job, JobRank } from '@mpiaas/db';
+import type { JobView, RankView } from '@mpiaas/contracts';
+
+export type JobWithRanks = Job & { ranks: JobRank[] };
+
+const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
+
+export function toRankView(rank: JobRank): RankView {
+  return {
+    rank: rank.rank,
+    exitCode: rank.exitCode,
+    signal: rank.signal,
+    startedAt: iso(rank.startedAt),
+    finishedAt: iso(rank.finishedAt),
+    stdoutBytes: Number(rank.stdoutBytes),
+    stderrBytes: Number(rank.stderrBytes),
+    truncated: rank.truncated,
+  };
+}
+
+/** A job as the api shows it: never the script or env (they can be large or secret). */
+export function toJobView(job: JobWithRanks): JobView {
+  return {
+    id: job.id,
+    name: job.name,
+    labels: job.labels as Record<string, string>,
+    status: job.status,
+    reason: job.reason,
+    np: job.np,
+    args: job.args,
+    timeoutSeconds: job.timeoutSeconds,
+    exitCode: job.exitCode,
+    failedRank: job.failedRank,
+    stderrTail: job.stderrTail,
+    createdAt: job.createdAt.toISOString(),
+    startedAt: iso(job.startedAt),
+    finishedAt: iso(job.finishedAt),
+    ranks: job.ranks.map(toRankView),
+  };
+}

@@ -1,0 +1,116 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type Job, JobStatus, type JobRank, type JobTransition, Prisma, PrismaClient } from '@mpiaas/db';
+import type { JobListPosition } from './job-list-cursor';
+import type { JobWithRanks } from './job-view.mapper';
+
+/** A job as submitted, defaults applied. */
+export interface NewJob {
+  script: string;
+  np: number;
+  args: string[];
+  env: Record<string, string>;
+  timeoutSeconds: number;
+  name: string | null;
+  labels: Record<string, string>;
+}
+
+export interface JobListQuery {
+  status?: JobStatus;
+  after?: JobListPosition;
+  take: number;
+}
+
+const WITH_RANKS = { ranks: { orderBy: { rank: 'asc' } } } satisfies Prisma.JobInclude;
+const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] satisfies Prisma.JobOrderByWithRelationInput[];
+
+/** The Job aggregate in Postgres: jobs, their ranks and their status transitions. */
+@Injectable()
+export class JobRepository {
+  constructor(@Inject(PrismaClient) private readonly db: PrismaClient) {}
+
+  /** Inserts a QUEUED job with its first transition (one nested write: one transaction). */
+  async createQueued(job: NewJob, idempotency?: { key: string; requestHash: string }): Promise<JobWithRanks> {
+    return this.db.job.create({
+      data: {
+        ...job,
+        status: JobStatus.QUEUED,
+        idempotencyKey: idempotency?.key,
+        requestHash: idempotency?.requestHash,
+        transitions: { create: { status: JobStatus.QUEUED } },
+      },
+      include: WITH_RANKS,
+    });
+  }
+
+  async findById(id: string): Promise<JobWithRanks | null> {
+    return this.db.job.findUnique({ where: { id }, include: WITH_RANKS });
+  }
+
+  async findByIdempotencyKey(key: string): Promise<JobWithRanks | null> {
+    return this.db.job.findUnique({ where: { idempotencyKey: key }, include: WITH_RANKS });
+  }
+
+  /** The status fields only: what event streams poll. */
+  async findStatus(id: string): Promise<Pick<Job, 'status' | 'exitCode'> | null> {
+    return this.db.job.findUnique({ where: { id }, select: { status: true, exitCode: true } });
+  }
+
+  async findRank(jobId: string, rank: number): Promise<JobRank | null> {
+    return this.db.jobRank.findUnique({ where: { jobId_rank: { jobId, rank } } });
+  }
+
+  /** Newest first, keyset-paginated on (createdAt, id). */
+  async list(query: JobListQuery): Promise<JobWithRanks[]> {
+    const { after } = query;
+    return this.db.job.findMany({
+      where: {
+        status: query.status,
+        ...(after && {
+          OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+        }),
+      },
+      orderBy: NEWEST_FIRST,
+      take: query.take,
+      include: WITH_RANKS,
+    });
+  }
+
+  async transitionsAfter(jobId: string, afterId: bigint, take: number): Promise<JobTransition[]> {
+    return this.db.jobTransition.findMany({ where: { jobId, id: { gt: afterId } }, orderBy: { id: 'asc' }, take });
+  }
+
+  async lastTransition(jobId: string): Promise<JobTransition | null> {
+    return this.db.jobTransition.findFirst({ where: { jobId }, orderBy: { id: 'desc' } });
+  }
+
+  /**
+   * Moves a job from `from` to the final status `to` with a transition, only if it is still
+   * in `from` (a worker may have moved it meanwhile). False when it was not.
+   */
+  async finishIf(id: string, from: JobStatus, to: JobStatus, reason: string): Promise<boolean> {
+    return this.db.$transaction(async (tx) => {
+      const { count } = await tx.job.updateMany({
+        where: { id, status: from },
+        data: { status: to, reason, finishedAt: new Date() },
+      });
+      if (count === 1) await tx.jobTransition.create({ data: { jobId: id, status: to, reason } });
+      return count === 1;
+    });
+  }
+
+  /** Flags a RUNNING job for its worker to cancel; false when it is not running. */
+  async requestCancel(id: string): Promise<boolean> {
+    const { count } = await this.db.job.updateMany({
+      where: { id, status: JobStatus.RUNNING },
+      data: { cancelRequested: true },
+    });
+    return count === 1;
+  }
+}
+
+/** Whether `error` is the unique violation of `jobs.idempotency_key` (a concurrent replay). */
+export function isIdempotencyKeyConflict(error: unknown): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') return false;
+  const target = JSON.stringify(error.meta ?? {});
+  return target.includes('idempotency');
+}

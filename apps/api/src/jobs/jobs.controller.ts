@@ -1,0 +1,75 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiAcceptedResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { IDEMPOTENCY_HEADER, type JobPage, type JobView } from '@mpiaas/contracts';
+import { CorrelationId } from '../common/correlation-id.decorator';
+import { ErrorBodyDto } from '../common/error-body.dto';
+import { UuidParamPipe } from '../common/uuid-param.pipe';
+import { CreateJobDto } from './dto/create-job.dto';
+import { JobPageDto } from './dto/job-page.dto';
+import { JobViewDto } from './dto/job-view.dto';
+import { ListJobsQueryDto } from './dto/list-jobs-query.dto';
+import { IdempotencyKey } from './idempotency-key.decorator';
+import { JobCancellationService } from './job-cancellation.service';
+import { JobSubmissionService } from './job-submission.service';
+import { JobsService } from './jobs.service';
+
+@ApiTags('jobs')
+@ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A malformed id, body or query: `message` lists each broken rule.' })
+@Controller('jobs')
+export class JobsController {
+  constructor(
+    private readonly submission: JobSubmissionService,
+    private readonly jobs: JobsService,
+    private readonly cancellation: JobCancellationService,
+  ) {}
+
+  @Post()
+  @ApiHeader({ name: IDEMPOTENCY_HEADER, required: false, description: 'Replaying a key with the same body returns the same job.' })
+  @ApiCreatedResponse({ type: JobViewDto, description: 'Queued; `Location` names the job.' })
+  @ApiOkResponse({ type: JobViewDto, description: 'Idempotency-Key replay: the job created by the first request.' })
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'Idempotency-Key used with a different body.' })
+  @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'Stored but not queued: the job is FAILED.' })
+  async create(
+    @Body() body: CreateJobDto,
+    @IdempotencyKey() idempotencyKey: string | undefined,
+    @CorrelationId() correlationId: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobView> {
+    const { job, created } = await this.submission.submit(body, correlationId, idempotencyKey);
+    res.status(created ? HttpStatus.CREATED : HttpStatus.OK).location(`/jobs/${job.id}`);
+    return job;
+  }
+
+  @Get()
+  @ApiOkResponse({ type: JobPageDto })
+  async list(@Query() query: ListJobsQueryDto): Promise<JobPage> {
+    return this.jobs.list(query);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: JobViewDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  async get(@Param('id', UuidParamPipe) id: string): Promise<JobView> {
+    return this.jobs.get(id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiAcceptedResponse({ type: JobViewDto, description: 'Queued: now CANCELLED. Running: its worker was asked to stop it.' })
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'The job has already ended.' })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  async cancel(@Param('id', UuidParamPipe) id: string): Promise<JobView> {
+    return this.cancellation.cancel(id);
+  }
+}

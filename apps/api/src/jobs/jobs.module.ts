@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { QueueModule } from '../queue/queue.module';
+import { JobCancellationService } from './job-cancellation.service';
+import { JobRepository } from './job.repository';
+import { JobSubmissionService } from './job-submission.service';
+import { JobsController } from './jobs.controller';
+import { JobsService } from './jobs.service';
+import { ConfiguredMaxConstraint } from './validation/configured-max.validator';
+
+@Module({
+  imports: [QueueModule],
+  controllers: [JobsController],
+  providers: [JobRepository, JobsService, JobSubmissionService, JobCancellationService, ConfiguredMaxConstraint],
+  exports: [JobRepository, JobsService],
+})
+export class JobsModule {}

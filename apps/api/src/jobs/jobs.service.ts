@@ -1,0 +1,35 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import type { JobPage, JobView } from '@mpiaas/contracts';
+import type { ListJobsQueryDto } from './dto/list-jobs-query.dto';
+import { decodeJobListCursor, encodeJobListCursor } from './job-list-cursor';
+import { JobRepository } from './job.repository';
+import { type JobWithRanks, toJobView } from './job-view.mapper';
+
+/** Reading jobs. */
+@Injectable()
+export class JobsService {
+  constructor(private readonly jobs: JobRepository) {}
+
+  async get(id: string): Promise<JobView> {
+    return toJobView(await this.require(id));
+  }
+
+  /** The job or a 404: what every /jobs/{id}/… route starts with. */
+  async require(id: string): Promise<JobWithRanks> {
+    const job = await this.jobs.findById(id);
+    if (!job) throw new NotFoundException(`job ${id} not found`);
+    return job;
+  }
+
+  async list(query: ListJobsQueryDto): Promise<JobPage> {
+    const after = query.cursor === undefined ? undefined : decodeJobListCursor(query.cursor);
+    // One more than asked tells whether an older page exists.
+    const rows = await this.jobs.list({ status: query.status, after, take: query.limit + 1 });
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    return {
+      items: items.map(toJobView),
+      nextCursor: rows.length > query.limit && last ? encodeJobListCursor(last) : null,
+    };
+  }
+}

@@ -1,0 +1,16 @@
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig } from './config/api-config';
+import { createApp } from './create-app';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const app = await createApp(config);
+  await app.listen(config.port);
+  new Logger('Main').log(`listening on :${config.port} (docs at /docs)`);
+}
+
+main().catch((error: unknown) => {
+  // Refuse to start; a bad config is explained without a stack trace.
+  process.stderr.write(`mpiaas api: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`);
+  process.exit(1);
+});
