@@ -1,9 +1,57 @@
 #!/usr/bin/env bash
-# Quick start: sets everything up, then runs the tutorial's pi example on 4 ranks.
+# Quick start: installs what is missing, builds, migrates, starts the API and one worker in
+# the background, and runs the tutorial's pi example on 4 ranks through POST /jobs.
+# The service keeps running afterwards; `bash scripts/stop.sh` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 bash scripts/setup.sh
 ensure_python
-log "mpiaas exec -n 4 examples/pi.py"
-npx mpiaas exec -n 4 --tag-output examples/pi.py
+
+export PORT="${PORT:-3000}"
+export DATABASE_URL="${DATABASE_URL:-postgresql://postgres:postgres@127.0.0.1:5432/mpiaas}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+export MPIAAS_URL="${MPIAAS_URL:-http://127.0.0.1:$PORT}"
+run_dir=.mpiaas
+mkdir -p "$run_dir"
+
+log "migrating $DATABASE_URL"
+node packages/db/dist/migrate-cli.js
+
+start() { # name, main file
+  local name=$1 main=$2
+  if [ -f "$run_dir/$name.pid" ] && kill -0 "$(cat "$run_dir/$name.pid")" 2>/dev/null; then
+    log "$name already running (pid $(cat "$run_dir/$name.pid"))"
+    return
+  fi
+  nohup node "$main" >"$run_dir/$name.log" 2>&1 &
+  echo $! >"$run_dir/$name.pid"
+  log "started $name (pid $!, log $run_dir/$name.log)"
+}
+start api apps/api/dist/main.js
+start worker apps/worker/dist/main.js
+
+# Wait for /readyz (Postgres, Redis and the queue answering), with Node: curl may be absent.
+node -e '
+  const url = process.argv[1] + "/readyz";
+  const deadline = Date.now() + 30000;
+  (async () => {
+    while (Date.now() < deadline) {
+      try { if ((await fetch(url)).ok) return; } catch {}
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    console.error("the API did not become ready: see .mpiaas/api.log");
+    process.exit(1);
+  })();' "$MPIAAS_URL"
+
+log "npx mpiaas run -n 4 --tag-output examples/pi.py   (POST $MPIAAS_URL/jobs)"
+npx mpiaas run -n 4 --tag-output examples/pi.py
+
+cat <<MSG
+
+mpiaas is running: API $MPIAAS_URL, Swagger UI $MPIAAS_URL/docs
+  npx mpiaas run -n 4 examples/hello.py      # another job, output live
+  npx mpiaas list                            # recent jobs
+  npx mpiaas exec -n 4 examples/hello.py     # local run, no server (like mpirun)
+  bash scripts/stop.sh                       # stop the API and the worker
+MSG
