@@ -1,0 +1,135 @@
+// docker-compose.yml cannot be run here (no Docker engine): it is parsed and checked against the
+// Dockerfile, the apps' config schemas and the k8s manifests it mirrors.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { CONFIG_KEYS, configError, type App } from './support/app-config';
+import { durationSeconds, interpolate, loadCompose, type ComposeService } from './support/compose';
+import { parseDockerfile } from './support/dockerfile';
+import { REPO, parseEnvFile } from './support/workloads';
+
+const text = readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8');
+const DOT_ENV = { POSTGRES_PASSWORD: 'pg-secret', REDIS_PASSWORD: 'redis-secret' };
+const compose = loadCompose(text, DOT_ENV);
+const services = compose.services;
+const k8sEnv = (file: string) => parseEnvFile(readFileSync(path.join(REPO, 'k8s/base', file), 'utf8'));
+const stages = new Set(parseDockerfile(readFileSync(path.join(REPO, 'docker/Dockerfile'), 'utf8')).stages.map((s) => s.name));
+
+function service(name: string): ComposeService {
+  const found = services[name];
+  if (!found) throw new Error(`docker-compose.yml has no service ${name}`);
+  return found;
+}
+
+function environment(name: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([key, value]) => [key, String(value)]));
+}
+
+function command(name: string): string[] {
+  const cmd = service(name).command ?? [];
+  return Array.isArray(cmd) ? cmd : cmd.split(/\s+/);
+}
+
+describe('docker-compose.yml', () => {
+  test('runs postgres, redis, a migrate step, the api and the worker', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'migrate', 'postgres', 'redis', 'worker']);
+  });
+
+  test('every service has a pinned image; app images are built from docker/Dockerfile stages', () => {
+    for (const [name, svc] of Object.entries(services)) {
+      expect(svc.image, name).toMatch(/^[\w./-]+:\d[\w.-]*$/);
+      if (svc.build) {
+        expect(svc.build, name).toMatchObject({ context: '.', dockerfile: 'docker/Dockerfile' });
+        expect(stages.has(svc.build.target), `${name}: stage ${svc.build.target}`).toBe(true);
+      }
+    }
+    expect(service('api').build?.target).toBe('api');
+    expect(service('migrate').build?.target).toBe('api'); // migrate-cli ships in the api image
+    expect(service('worker').build?.target).toBe('worker');
+  });
+
+  test('Postgres, Redis and app images are the ones the k8s manifests deploy', () => {
+    const k8s = (file: string) => readFileSync(path.join(REPO, 'k8s', file), 'utf8');
+    expect(k8s('components/postgres/postgres.yaml')).toContain(`image: ${service('postgres').image}`);
+    expect(k8s('components/redis/redis.yaml')).toContain(`image: ${service('redis').image}`);
+    const tag = /newTag: (\S+)/.exec(k8s('base/kustomization.yaml'))?.[1];
+    expect(service('api').image).toBe(`mpiaas-api:${tag}`);
+    expect(service('worker').image).toBe(`mpiaas-worker:${tag}`);
+  });
+
+  test('no default password: compose refuses to start without POSTGRES_PASSWORD and REDIS_PASSWORD', () => {
+    for (const missing of Object.keys(DOT_ENV)) {
+      const env = { ...DOT_ENV, [missing]: undefined };
+      expect(() => loadCompose(text, env), missing).toThrow(missing);
+    }
+    expect(interpolate('${X:?set X}', { X: 'v' })).toBe('v');
+  });
+
+  test('Redis keeps an append-only file and never evicts', () => {
+    const args = command('redis').join(' ');
+    expect(args).toMatch(/--appendonly yes\b/);
+    expect(args).toMatch(/--maxmemory-policy noeviction\b/);
+  });
+
+  test.each(['api', 'worker'] as App[])("the %s's environment is what its config schema accepts", (app) => {
+    const env = environment(app);
+    expect(Object.keys(env).filter((key) => !CONFIG_KEYS[app].has(key))).toEqual([]);
+    expect(configError(app, env)).toBeUndefined();
+    // The same settings as in k8s (k8s/base/*.env), bar the URLs.
+    const k8s = k8sEnv(`${app}.env`);
+    const differing = Object.keys(env).filter((key) => key in k8s && k8s[key] !== env[key]);
+    expect(differing).toEqual([]);
+  });
+
+  test('the migrate step gets the same DATABASE_URL as the api and worker, and the URLs reach the services', () => {
+    const url = environment('migrate').DATABASE_URL ?? '';
+    expect(environment('api').DATABASE_URL).toBe(url);
+    expect(environment('worker').DATABASE_URL).toBe(url);
+    const postgres = environment('postgres');
+    const database = new URL(url);
+    expect([database.hostname, database.username, database.password, database.pathname.slice(1)]).toEqual([
+      'postgres',
+      postgres.POSTGRES_USER,
+      postgres.POSTGRES_PASSWORD,
+      postgres.POSTGRES_DB,
+    ]);
+    const redis = new URL(environment('api').REDIS_URL ?? '');
+    expect([redis.hostname, redis.password]).toEqual(['redis', DOT_ENV.REDIS_PASSWORD]);
+    expect(command('redis').join(' ')).toContain(`--requirepass ${DOT_ENV.REDIS_PASSWORD}`);
+    expect(environment('api').QUEUE_PREFIX).toBe(environment('worker').QUEUE_PREFIX);
+  });
+
+  test('start order: migrate after a healthy Postgres; api and worker after migrate succeeded', () => {
+    expect(command('migrate')).toEqual(['node', 'packages/db/dist/migrate-cli.js']);
+    expect(service('migrate').depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+    for (const app of ['api', 'worker']) {
+      expect(service(app).depends_on?.migrate, app).toEqual({ condition: 'service_completed_successfully' });
+      expect(service(app).depends_on?.redis, app).toEqual({ condition: 'service_healthy' });
+    }
+    for (const [name, svc] of Object.entries(services)) {
+      for (const [dependency, { condition }] of Object.entries(svc.depends_on ?? {})) {
+        if (condition === 'service_healthy') expect(service(dependency).healthcheck, `${name} waits on ${dependency}`).toBeDefined();
+      }
+    }
+  });
+
+  test('the api is published on its PORT and checked on /readyz', () => {
+    const port = environment('api').PORT;
+    expect(service('api').ports).toEqual([`127.0.0.1:${port}:${port}`]);
+    expect(service('api').healthcheck?.test.join(' ')).toContain(`127.0.0.1:${port}/readyz`);
+  });
+
+  test('the worker scales with --scale worker=N and stops gracefully', () => {
+    const worker = service('worker');
+    expect(worker.container_name).toBeUndefined();
+    expect(worker.ports ?? []).toEqual([]);
+    const grace = Number(environment('worker').SHUTDOWN_GRACE_SECONDS);
+    expect(durationSeconds(worker.stop_grace_period ?? '10s')).toBeGreaterThanOrEqual(grace + 20);
+  });
+
+  test('the app containers run read-only, with no capabilities and no privilege gain', () => {
+    for (const name of ['migrate', 'api', 'worker']) {
+      expect(service(name), name).toMatchObject({ read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'] });
+    }
+  });
+});

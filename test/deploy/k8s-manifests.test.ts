@@ -1,0 +1,433 @@
+// Renders k8s/ (base and every overlay) offline and checks each object against the Kubernetes
+// schemas, the security and operations policies, and the apps' own config schemas.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { IContainer } from 'kubernetes-models/v1';
+import { QueueName } from '@mpiaas/contracts';
+import { CONFIG_KEYS, PLACEHOLDERS, configError, type App } from './support/app-config';
+import { schemaErrors } from './support/k8s-schema';
+import { findKustomize, type K8sObject } from './support/kustomize';
+import {
+  K8S_DIR,
+  REPO,
+  baseName,
+  configMap,
+  containerEnv,
+  containersOf,
+  find,
+  k8sCopyWithSecrets,
+  parseEnvFile,
+  selects,
+  workload,
+  workloads,
+} from './support/workloads';
+
+const TARGETS = ['base', 'overlays/kind', 'overlays/production'] as const;
+type Target = (typeof TARGETS)[number];
+
+/** Created out of band where no overlay generates it (docs/deploy.md). */
+const REQUIRED_SECRET = 'mpiaas-secrets';
+/** After SHUTDOWN_GRACE_SECONDS the worker stops ranks and waits this long for them (run-job.processor.ts). */
+const WORKER_STOP_WAIT_SECONDS = 10;
+
+const kustomize = findKustomize();
+const missing = 'missing' in kustomize ? kustomize.missing : undefined;
+if (missing) console.warn(`k8s manifests: ${missing}`);
+
+// CI's machines have kubectl: there a missing kustomize is a failed test; elsewhere a skip.
+if (missing !== undefined && process.env.CI) {
+  test('kustomize 4+ is available to render k8s/', () => expect.fail(missing));
+}
+
+describe.runIf(missing === undefined)('k8s manifests', () => {
+  const rendered = new Map<Target, K8sObject[]>();
+  let copy: ReturnType<typeof k8sCopyWithSecrets>;
+
+  beforeAll(() => {
+    if ('missing' in kustomize) throw new Error(kustomize.missing);
+    copy = k8sCopyWithSecrets();
+    for (const target of TARGETS) {
+      const result = kustomize.build(path.join(copy.dir, target));
+      if (!result.ok) throw new Error(`${kustomize.description} failed on ${target}: ${result.error}`);
+      rendered.set(target, result.objects);
+    }
+  });
+  afterAll(() => copy?.remove());
+
+  const objectsOf = (target: Target): K8sObject[] => rendered.get(target) ?? [];
+
+  test('every overlay under k8s/overlays is rendered here', () => {
+    const overlays = readdirSync(path.join(K8S_DIR, 'overlays')).map((name) => `overlays/${name}`);
+    expect(overlays.sort()).toEqual(TARGETS.filter((t) => t !== 'base').sort());
+  });
+
+  describe.each(TARGETS)('%s', (target) => {
+    test('every object is valid against its Kubernetes schema (KEDA: its CRD schema)', () => {
+      const problems = objectsOf(target).flatMap((o) => schemaErrors(o).map((e) => `${o.kind}/${o.metadata.name}: ${e}`));
+      expect(problems).toEqual([]);
+    });
+
+    test('every namespaced object is in namespace mpiaas', () => {
+      const outside = objectsOf(target).filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== 'mpiaas');
+      expect(outside.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    });
+
+    test('every container has CPU and memory requests and limits', () => {
+      const problems = workloads(objectsOf(target)).flatMap((w) =>
+        containersOf(w).flatMap(({ id, container }) =>
+          (['requests', 'limits'] as const).flatMap((kind) =>
+            ['cpu', 'memory'].filter((r) => container.resources?.[kind]?.[r] === undefined).map((r) => `${id}: no ${kind}.${r}`),
+          ),
+        ),
+      );
+      expect(problems).toEqual([]);
+    });
+
+    test('every pod runs non-root, unprivileged, read-only, with no capabilities and RuntimeDefault seccomp', () => {
+      const problems: string[] = [];
+      for (const w of workloads(objectsOf(target))) {
+        const pod = w.pod.securityContext ?? {};
+        if (pod.runAsNonRoot !== true) problems.push(`${w.id}: runAsNonRoot is not true`);
+        if (pod.runAsUser === 0) problems.push(`${w.id}: runAsUser 0`);
+        if (pod.seccompProfile?.type !== 'RuntimeDefault') problems.push(`${w.id}: seccomp is not RuntimeDefault`);
+        if (w.pod.hostNetwork || w.pod.hostPID || w.pod.hostIPC) problems.push(`${w.id}: shares a host namespace`);
+        if (w.pod.volumes?.some((v) => v.hostPath)) problems.push(`${w.id}: mounts a hostPath`);
+        for (const { id, container } of containersOf(w)) {
+          const sc = container.securityContext ?? {};
+          if (sc.runAsUser === 0 || sc.runAsNonRoot === false) problems.push(`${id}: runs as root`);
+          if (sc.privileged === true) problems.push(`${id}: privileged`);
+          if (sc.allowPrivilegeEscalation !== false) problems.push(`${id}: allowPrivilegeEscalation is not false`);
+          if (sc.readOnlyRootFilesystem !== true) problems.push(`${id}: root filesystem is writable`);
+          if (!sc.capabilities?.drop?.includes('ALL')) problems.push(`${id}: does not drop ALL capabilities`);
+          if (sc.capabilities?.add?.length) problems.push(`${id}: adds capabilities ${sc.capabilities.add.join(', ')}`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('every image is pinned to a version tag (no latest, no bare name)', () => {
+      const problems = workloads(objectsOf(target)).flatMap((w) =>
+        containersOf(w)
+          .filter(({ container }) => !/:(?!latest$)[\w][\w.-]*$/.test(container.image ?? '') && !/@sha256:[0-9a-f]{64}$/.test(container.image ?? ''))
+          .map(({ id, container }) => `${id}: ${container.image}`),
+      );
+      expect(problems).toEqual([]);
+    });
+
+    test('every container that serves a port has readiness and liveness probes', () => {
+      const problems = workloads(objectsOf(target)).flatMap((w) =>
+        containersOf(w)
+          .filter(({ container, init }) => !init && (container.ports?.length ?? 0) > 0)
+          .flatMap(({ id, container }) => [
+            ...(container.readinessProbe ? [] : [`${id}: no readinessProbe`]),
+            ...(container.livenessProbe ? [] : [`${id}: no livenessProbe`]),
+          ]),
+      );
+      expect(problems).toEqual([]);
+    });
+
+    test('every ConfigMap and Secret a pod uses exists (or is the one documented as required)', () => {
+      const objects = objectsOf(target);
+      const names = (kind: string) => new Set(objects.filter((o) => o.kind === kind).map((o) => o.metadata.name));
+      const configMaps = names('ConfigMap');
+      const secrets = names('Secret');
+      const problems: string[] = [];
+      for (const w of workloads(objects)) {
+        const used: { kind: 'ConfigMap' | 'Secret'; name: string }[] = [];
+        for (const volume of w.pod.volumes ?? []) if (volume.configMap?.name) used.push({ kind: 'ConfigMap', name: volume.configMap.name });
+        for (const { container } of containersOf(w)) {
+          for (const from of container.envFrom ?? []) if (from.configMapRef?.name) used.push({ kind: 'ConfigMap', name: from.configMapRef.name });
+          for (const env of container.env ?? []) {
+            const ref = env.valueFrom?.secretKeyRef ?? env.valueFrom?.configMapKeyRef;
+            if (ref?.name) used.push({ kind: env.valueFrom?.secretKeyRef ? 'Secret' : 'ConfigMap', name: ref.name });
+          }
+        }
+        for (const { kind, name } of used) {
+          const exists = (kind === 'ConfigMap' ? configMaps : secrets).has(name);
+          const external = kind === 'Secret' && name === REQUIRED_SECRET && !objects.some((o) => o.kind === 'Secret');
+          if (!exists && !external) problems.push(`${w.id}: ${kind} ${name} does not exist`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('every Service, PodDisruptionBudget and NetworkPolicy selects pods, every autoscaler an object', () => {
+      const objects = objectsOf(target);
+      const podLabels = workloads(objects).map((w) => w.labels);
+      const problems: string[] = [];
+      for (const o of objects) {
+        const spec = o.spec as Record<string, unknown> | undefined;
+        let selector: Record<string, string> | undefined;
+        if (o.kind === 'Service') selector = spec?.selector as Record<string, string>;
+        if (o.kind === 'PodDisruptionBudget') selector = (spec?.selector as { matchLabels?: Record<string, string> }).matchLabels;
+        if (o.kind === 'NetworkPolicy') selector = (spec?.podSelector as { matchLabels?: Record<string, string> }).matchLabels;
+        // A NetworkPolicy for optional in-cluster Redis/Postgres may select nothing (managed services).
+        const optional = o.kind === 'NetworkPolicy' && /redis|postgres/.test(o.metadata.name);
+        if (selector !== undefined && !optional && !podLabels.some((labels) => selects(selector, labels))) {
+          problems.push(`${o.kind}/${o.metadata.name} selects no pod`);
+        }
+        if (o.kind === 'HorizontalPodAutoscaler' || o.kind === 'ScaledObject') {
+          const ref = spec?.scaleTargetRef as { kind?: string; name: string };
+          if (!objects.some((t) => t.kind === (ref.kind ?? 'Deployment') && t.metadata.name === ref.name)) {
+            problems.push(`${o.kind}/${o.metadata.name} targets a missing ${ref.kind}/${ref.name}`);
+          }
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test("the api's and the worker's environment is what their config schemas accept", () => {
+      const objects = objectsOf(target);
+      const apps: Record<App, IContainer> = {
+        api: workload(objects, 'Deployment/api').pod.containers[0] as IContainer,
+        worker: workload(objects, 'Deployment/worker').pod.containers[0] as IContainer,
+      };
+      for (const [app, container] of Object.entries(apps) as [App, IContainer][]) {
+        const env = containerEnv(objects, container, PLACEHOLDERS);
+        const unknown = Object.keys(env).filter((name) => !CONFIG_KEYS[app].has(name));
+        expect(unknown, `${app} sets variables its config does not read`).toEqual([]);
+        const unresolved = Object.entries(env).filter(([, value]) => value === undefined);
+        expect(unresolved, `${app} has references without a test placeholder`).toEqual([]);
+        expect(configError(app, env as Record<string, string>), app).toBeUndefined();
+      }
+    });
+
+    test('no password in plain config: ConfigMaps and literal env values carry no credentials', () => {
+      const credentials = /:\/\/[^\s/@:]*:[^\s/@]+@/;
+      const objects = objectsOf(target);
+      const problems: string[] = [];
+      for (const o of objects.filter((x) => x.kind === 'ConfigMap')) {
+        for (const [key, value] of Object.entries((o.data ?? {}) as Record<string, string>)) {
+          if (credentials.test(value) || /password\s*[=:]\s*\S/i.test(value)) problems.push(`ConfigMap/${o.metadata.name} ${key}`);
+        }
+      }
+      for (const w of workloads(objects)) {
+        for (const { id, container } of containersOf(w)) {
+          for (const env of container.env ?? []) {
+            if (env.value !== undefined && (credentials.test(env.value) || /PASSWORD/.test(env.name))) problems.push(`${id} ${env.name}`);
+          }
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+  });
+
+  describe('base', () => {
+    test('brings no Secret: DATABASE_URL and REDIS_URL must be provided (no default password)', () => {
+      expect(objectsOf('base').filter((o) => o.kind === 'Secret')).toEqual([]);
+      const keys = new Set(
+        workloads(objectsOf('base')).flatMap((w) =>
+          containersOf(w).flatMap(({ container }) => (container.env ?? []).flatMap((e) => e.valueFrom?.secretKeyRef?.key ?? [])),
+        ),
+      );
+      expect([...keys].sort()).toEqual(['DATABASE_URL', 'REDIS_URL']);
+    });
+
+    test('api: readiness on /readyz and liveness on /healthz of its port; a Service in front', () => {
+      const objects = objectsOf('base');
+      const api = workload(objects, 'Deployment/api').pod.containers[0] as IContainer;
+      const port = api.ports?.[0];
+      expect(port?.containerPort).toBe(Number(configMap(objects, 'api-config').PORT));
+      expect(api.readinessProbe?.httpGet).toMatchObject({ path: '/readyz', port: port?.name });
+      expect(api.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: port?.name });
+      const service = find(objects, 'Service', 'api').spec as { ports: { targetPort: string }[] };
+      expect(service.ports[0]?.targetPort).toBe(port?.name);
+    });
+
+    test('api: the HorizontalPodAutoscaler owns its replica count', () => {
+      const objects = objectsOf('base');
+      expect((find(objects, 'Deployment', 'api').spec as { replicas?: number }).replicas).toBeUndefined();
+      const hpa = find(objects, 'HorizontalPodAutoscaler', 'api').spec as { minReplicas: number; maxReplicas: number };
+      expect(hpa.minReplicas).toBeGreaterThanOrEqual(2);
+      expect(hpa.maxReplicas).toBeGreaterThan(hpa.minReplicas);
+    });
+
+    test('worker: no probes on a port it does not have; grace period covers SHUTDOWN_GRACE_SECONDS', () => {
+      const objects = objectsOf('base');
+      const worker = workload(objects, 'Deployment/worker');
+      const container = worker.pod.containers[0] as IContainer;
+      expect(container.ports ?? []).toEqual([]);
+      expect(container.readinessProbe?.httpGet ?? container.livenessProbe?.httpGet).toBeUndefined();
+      const grace = Number(configMap(objects, 'worker-config').SHUTDOWN_GRACE_SECONDS);
+      // grace for running jobs + the wait for stopped ranks + at least 10 s to requeue and close.
+      expect(worker.pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(grace + WORKER_STOP_WAIT_SECONDS + 10);
+    });
+
+    test('worker: rank working directories on an emptyDir at WORK_DIR; ranks on the pod network', () => {
+      const objects = objectsOf('base');
+      const worker = workload(objects, 'Deployment/worker');
+      const config = configMap(objects, 'worker-config');
+      const mount = worker.pod.containers[0]?.volumeMounts?.find((m) => m.mountPath === config.WORK_DIR);
+      expect(mount, `no volume at WORK_DIR ${config.WORK_DIR}`).toBeDefined();
+      expect(worker.pod.volumes?.find((v) => v.name === mount?.name)?.emptyDir).toBeDefined();
+      // RuntimeDefault seccomp refuses `unshare --user`: 'none' would stop the worker, 'auto' warn.
+      expect(config.RANK_NETWORK).toBe('host');
+      expect(config.REDIS_EVICTION_CHECK).toBe('refuse');
+    });
+
+    test('api and worker agree on the queue prefix', () => {
+      const objects = objectsOf('base');
+      expect(configMap(objects, 'worker-config').QUEUE_PREFIX).toBe(configMap(objects, 'api-config').QUEUE_PREFIX);
+    });
+
+    test('migrations: a Job runs migrate-cli, and api and worker wait for it before starting', () => {
+      const objects = objectsOf('base');
+      const job = workload(objects, 'Job/migrate');
+      expect(job.pod.containers[0]?.command).toEqual(['node', 'packages/db/dist/migrate-cli.js']);
+      expect(existsSync(path.join(REPO, 'packages/db/src/migrate-cli.ts'))).toBe(true);
+      for (const id of ['Deployment/api', 'Deployment/worker']) {
+        const init = workload(objects, id).pod.initContainers ?? [];
+        const wait = init.find((c) => c.command?.includes('docker/wait-for-migrations.mjs'));
+        expect(wait, `${id} does not wait for migrations`).toBeDefined();
+        expect(wait?.image).toBe(workload(objects, id).pod.containers[0]?.image);
+      }
+      expect(existsSync(path.join(REPO, 'docker/wait-for-migrations.mjs'))).toBe(true);
+    });
+
+    test('worker NetworkPolicy: no ingress; egress only to Redis, Postgres and DNS', () => {
+      const policy = find(objectsOf('base'), 'NetworkPolicy', 'worker').spec as NetworkPolicySpec;
+      expect(policy.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+      expect(policy.ingress ?? []).toEqual([]);
+      expect(describeEgress(policy).sort()).toEqual(['TCP/5432 -> postgres', 'TCP/53 -> kube-dns', 'TCP/6379 -> redis', 'UDP/53 -> kube-dns'].sort());
+    });
+
+    test('PodDisruptionBudgets for api and worker', () => {
+      const objects = objectsOf('base');
+      expect((find(objects, 'PodDisruptionBudget', 'api').spec as { minAvailable: number }).minAvailable).toBe(1);
+      expect((find(objects, 'PodDisruptionBudget', 'worker').spec as { maxUnavailable: number }).maxUnavailable).toBe(1);
+    });
+  });
+
+  describe('overlays/kind (in-cluster Postgres and Redis)', () => {
+    test('Postgres: a StatefulSet on a PersistentVolumeClaim', () => {
+      const spec = find(objectsOf('overlays/kind'), 'StatefulSet', 'postgres').spec as StatefulSetSpec;
+      const template = spec.volumeClaimTemplates?.[0];
+      expect(template?.spec.resources.requests.storage).toBeDefined();
+      const mounts = spec.template.spec.containers[0]?.volumeMounts ?? [];
+      expect(mounts.find((m) => m.name === template?.metadata.name)?.mountPath).toBe('/var/lib/postgresql/data');
+    });
+
+    test('Redis: AOF on, maxmemory-policy noeviction, maxmemory under the memory limit, on a PVC', () => {
+      const objects = objectsOf('overlays/kind');
+      const spec = find(objects, 'StatefulSet', 'redis').spec as StatefulSetSpec;
+      const container = spec.template.spec.containers[0] as IContainer;
+      const confVolume = spec.template.spec.volumes?.find((v) => v.configMap)?.configMap?.name ?? '';
+      const conf = configMap(objects, confVolume)['redis.conf'] ?? '';
+      const directives = new Map(conf.split('\n').filter((l) => /^\w/.test(l)).map((l) => [l.split(/\s+/)[0], l.split(/\s+/).slice(1).join(' ')]));
+      expect(directives.get('appendonly')).toBe('yes');
+      expect(directives.get('maxmemory-policy')).toBe('noeviction');
+      expect(container.args?.[0]).toBe(`${container.volumeMounts?.find((m) => m.name === 'config')?.mountPath}/redis.conf`);
+      expect(bytes(directives.get('maxmemory') ?? '')).toBeLessThan(bytes(String(container.resources?.limits?.memory)));
+      expect(spec.volumeClaimTemplates?.[0]?.metadata.name).toBe(container.volumeMounts?.find((m) => m.mountPath === '/data')?.name);
+    });
+
+    test('the Secret is generated with fresh passwords, and the URLs carry the same ones', () => {
+      const secrets = parseEnvFile(copy.secretsEnv);
+      expect(Object.keys(secrets).sort()).toEqual(['DATABASE_URL', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'REDIS_URL']);
+      expect(secrets.POSTGRES_PASSWORD).toMatch(/^[0-9a-f]{48}$/);
+      expect(secrets.POSTGRES_PASSWORD).not.toBe(secrets.REDIS_PASSWORD);
+      expect(new URL(secrets.DATABASE_URL ?? '').password).toBe(secrets.POSTGRES_PASSWORD);
+      expect(new URL(secrets.REDIS_URL ?? '').password).toBe(secrets.REDIS_PASSWORD);
+      const secret = objectsOf('overlays/kind').find((o) => o.kind === 'Secret');
+      expect(baseName(secret?.metadata.name ?? '')).toBe(REQUIRED_SECRET);
+      expect(Object.keys(secret?.data as object).sort()).toEqual(Object.keys(secrets).sort());
+      // Postgres' user and database are those of DATABASE_URL.
+      const postgres = find(objectsOf('overlays/kind'), 'StatefulSet', 'postgres').spec as StatefulSetSpec;
+      const env = Object.fromEntries((postgres.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+      const url = new URL(secrets.DATABASE_URL ?? '');
+      expect([env.POSTGRES_USER, env.POSTGRES_DB, url.hostname]).toEqual([url.username, url.pathname.slice(1), 'postgres']);
+    });
+
+    test('without secrets.env the overlay does not build (the Secret is required, never defaulted)', () => {
+      if ('missing' in kustomize) throw new Error(kustomize.missing);
+      rmSync(path.join(copy.dir, 'overlays/kind/secrets.env'));
+      const result = kustomize.build(path.join(copy.dir, 'overlays/kind'));
+      expect(result.ok).toBe(false);
+      expect(readFileSync(path.join(K8S_DIR, '.gitignore'), 'utf8')).toMatch(/^secrets\.env$/m);
+    });
+  });
+
+  describe('overlays/production (managed services, Ingress, KEDA)', () => {
+    test('no in-cluster Postgres or Redis, no Secret: both are external', () => {
+      const kinds = objectsOf('overlays/production').map((o) => `${o.kind}/${o.metadata.name}`);
+      expect(kinds.filter((k) => /StatefulSet|Secret\//.test(k))).toEqual([]);
+    });
+
+    test('KEDA scales the worker on the BullMQ queue of the configured prefix', () => {
+      const objects = objectsOf('overlays/production');
+      const prefix = configMap(objects, 'worker-config').QUEUE_PREFIX;
+      const scaled = find(objects, 'ScaledObject', 'worker').spec as ScaledObjectSpec;
+      expect(scaled.scaleTargetRef.name).toBe('worker');
+      expect(scaled.triggers.map((t) => t.metadata.listName)).toEqual([`${prefix}:${QueueName.MpiJobs}:wait`, `${prefix}:${QueueName.MpiJobs}:active`]);
+      for (const trigger of scaled.triggers) {
+        expect(trigger.type).toBe('redis');
+        expect(Number(trigger.metadata.listLength)).toBeGreaterThan(0);
+        find(objects, 'TriggerAuthentication', trigger.authenticationRef?.name ?? '');
+      }
+      expect(scaled.minReplicaCount ?? 0).toBeLessThanOrEqual(scaled.maxReplicaCount ?? 100);
+      // The ScaledObject's HPA owns the count: a fixed one would be reset on every apply.
+      expect((find(objects, 'Deployment', 'worker').spec as { replicas?: number }).replicas).toBeUndefined();
+    });
+
+    test('the Ingress routes to the api Service', () => {
+      const objects = objectsOf('overlays/production');
+      const ingress = find(objects, 'Ingress', 'api').spec as IngressSpec;
+      const backend = ingress.rules[0]?.http.paths[0]?.backend.service;
+      const service = find(objects, 'Service', backend?.name ?? '').spec as { ports: { name: string }[] };
+      expect(service.ports.map((p) => p.name)).toContain(backend?.port.name);
+    });
+
+    test('worker egress to managed services is limited to their ports', () => {
+      const policy = find(objectsOf('overlays/production'), 'NetworkPolicy', 'worker').spec as NetworkPolicySpec;
+      const external = describeEgress(policy).filter((rule) => rule.includes('/') && /\d+\.\d+/.test(rule));
+      expect(external.sort()).toEqual(['TCP/5432 -> 192.0.2.0/28', 'TCP/6379 -> 198.51.100.0/28']);
+    });
+  });
+});
+
+interface NetworkPolicySpec {
+  policyTypes: string[];
+  ingress?: unknown[];
+  egress?: {
+    to?: { podSelector?: { matchLabels?: Record<string, string> }; ipBlock?: { cidr: string } }[];
+    ports?: { protocol?: string; port: number }[];
+  }[];
+}
+
+interface StatefulSetSpec {
+  template: { spec: import('kubernetes-models/v1').IPodSpec };
+  volumeClaimTemplates?: { metadata: { name: string }; spec: { resources: { requests: Record<string, string> } } }[];
+}
+
+interface ScaledObjectSpec {
+  scaleTargetRef: { name: string };
+  minReplicaCount?: number;
+  maxReplicaCount?: number;
+  triggers: { type: string; metadata: Record<string, string>; authenticationRef?: { name: string } }[];
+}
+
+interface IngressSpec {
+  rules: { http: { paths: { backend: { service?: { name: string; port: { name?: string } } } }[] } }[];
+}
+
+/** Each egress rule as `PROTO/port -> destination`; a rule without ports or peers is `any`. */
+function describeEgress(policy: NetworkPolicySpec): string[] {
+  return (policy.egress ?? []).flatMap((rule) => {
+    const peers = (rule.to ?? []).map(
+      (peer) => peer.ipBlock?.cidr ?? peer.podSelector?.matchLabels?.['app.kubernetes.io/component'] ?? peer.podSelector?.matchLabels?.['k8s-app'] ?? 'any',
+    );
+    const ports = (rule.ports ?? []).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`);
+    if (peers.length === 0 || ports.length === 0) return ['any'];
+    return ports.flatMap((port) => peers.map((peer) => `${port} -> ${peer}`));
+  });
+}
+
+/** Redis' `768mb` (binary, as Redis reads it) or a Kubernetes quantity `1Gi` → bytes. */
+function bytes(quantity: string): number {
+  const match = /^(\d+)\s*(gb|mb|kb|Gi|Mi|Ki|G|M|K)?$/.exec(quantity.trim());
+  if (!match) throw new Error(`not a size: ${quantity}`);
+  const units: Record<string, number> = { gb: 2 ** 30, mb: 2 ** 20, kb: 2 ** 10, Gi: 2 ** 30, Mi: 2 ** 20, Ki: 2 ** 10, G: 1e9, M: 1e6, K: 1e3 };
+  const unit = units[match[2] ?? ''] ?? 1;
+  return Number(match[1]) * unit;
+}

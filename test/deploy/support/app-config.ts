@@ -1,0 +1,37 @@
+// What the api and the worker read from their environment, from their own config loaders.
+import { loadConfig } from '../../../apps/api/src/config/api-config';
+import { loadWorkerConfig } from '../../../apps/worker/src/config/worker-config';
+
+export type App = 'api' | 'worker';
+
+/** `databaseUrl` → `DATABASE_URL`: the api's config object names each variable so. */
+function envName(property: string): string {
+  return property.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** The variables each app's config schema knows (every one has a default). */
+export const CONFIG_KEYS: Record<App, ReadonlySet<string>> = {
+  api: new Set(Object.keys(loadConfig({})).map(envName)),
+  worker: new Set(Object.keys(loadWorkerConfig({}))),
+};
+
+/** Variables set for the runtime rather than the app's config (Dockerfile ENV). */
+export const RUNTIME_VARIABLES: ReadonlySet<string> = new Set(['NODE_ENV', 'PYTHONDONTWRITEBYTECODE']);
+
+/** Validates an environment with the app's own loader; returns its error message, if any. */
+export function configError(app: App, env: Record<string, string>): string | undefined {
+  try {
+    if (app === 'api') loadConfig(env);
+    else loadWorkerConfig(env);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Stand-ins for values that only exist in a cluster (Secrets, the pod's name). */
+export const PLACEHOLDERS: Record<string, string> = {
+  DATABASE_URL: 'postgresql://mpiaas:secret@postgres:5432/mpiaas',
+  REDIS_URL: 'redis://:secret@redis:6379',
+  WORKER_ID: 'worker-5d9c7-abcde',
+};
