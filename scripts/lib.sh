@@ -51,15 +51,12 @@ ensure_postgres() {
   fi
 }
 
-# Picks the interpreter for ranks: $MPIAAS_PYTHON, else python3 when it has numpy, else
-# Debian's python3 with python3-numpy. Exports MPIAAS_PYTHON.
+# The interpreter for ranks: $MPIAAS_PYTHON if set, else Debian's python3 with python3-numpy
+# (installed when missing). A system interpreter, not one under a home directory: a worker
+# running as root runs ranks as nobody, who must be able to execute it. Exports MPIAAS_PYTHON.
 ensure_python() {
-  local candidate
-  for candidate in "${MPIAAS_PYTHON:-}" python3 /usr/bin/python3; do
-    [ -n "$candidate" ] || continue
-    if "$candidate" -c 'import numpy' >/dev/null 2>&1; then export MPIAAS_PYTHON="$candidate"; return 0; fi
-  done
-  apt_install python3 python3-numpy
+  if [ -n "${MPIAAS_PYTHON:-}" ]; then return 0; fi
+  /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || apt_install python3 python3-numpy
   export MPIAAS_PYTHON=/usr/bin/python3
 }
 

@@ -92,6 +92,27 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
     if (canIsolateNetwork()) expect(out).toContain('redis unreachable');
   });
 
+  it('keeps ranks away from the worker: another user, no access to its environment', async () => {
+    const id = await harness.submit(
+      [
+        'import os',
+        'try:',
+        '    open(f"/proc/{os.getppid()}/environ").read()',
+        '    print("worker environment readable")',
+        'except PermissionError:',
+        '    print("worker environment denied")',
+        'print("uid", os.getuid())',
+      ].join('\n'),
+      1,
+    );
+    await harness.waitForStatus(id);
+    const out = await harness.stdout(id, 0);
+    if (process.getuid?.() === 0) {
+      expect(out).toContain('worker environment denied');
+      expect(out).not.toContain('uid 0\n');
+    }
+  });
+
   it('caps stored output per rank and marks the rank truncated', async () => {
     const id = await harness.submit('import sys\nfor i in range(20000):\n    print("x" * 20)\n', 1);
     await harness.waitForStatus(id);

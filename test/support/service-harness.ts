@@ -39,6 +39,8 @@ export class ServiceHarness {
       QUEUE_PREFIX: this.queuePrefix,
       MPIAAS_REDIS_PREFIX: this.rankPrefix,
       LOG_LEVEL: 'warn',
+      // A system interpreter: a root worker runs ranks as nobody, who cannot enter /root.
+      MPIAAS_PYTHON: process.env.MPIAAS_PYTHON ?? '/usr/bin/python3',
       ...extra,
     };
   }

@@ -23,6 +23,13 @@ const WorkerConfigSchema = z.object({
   RANK_OPEN_FILES: z.coerce.number().int().positive().default(1024),
   /** 'none' takes the network away from ranks (they need none), 'auto' does so when the kernel allows. */
   RANK_NETWORK: z.enum(['auto', 'none', 'host']).default('auto'),
+  /**
+   * User and group ranks run as. A worker running as root runs them as nobody (65534) by
+   * default, so a script can neither read the worker's memory or environment (its
+   * credentials) nor signal it. Unset for a non-root worker: ranks share its user.
+   */
+  RANK_UID: z.coerce.number().int().nonnegative().optional(),
+  RANK_GID: z.coerce.number().int().nonnegative().optional(),
   /** Per-rank cap of stored output (stdout + stderr). */
   LOG_CAP_BYTES: bytes.default(8 * 1024 ** 2),
   /** How often buffered output is written to Postgres. */
@@ -46,6 +53,8 @@ const WorkerConfigSchema = z.object({
 
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
 
+const NOBODY = 65534;
+
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -54,5 +63,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new Error(`invalid worker configuration: ${problems.join('; ')}`);
   }
-  return parsed.data;
+  const config = parsed.data;
+  if (process.getuid?.() === 0) {
+    config.RANK_UID ??= NOBODY;
+    config.RANK_GID ??= NOBODY;
+  }
+  return config;
 }

@@ -21,6 +21,10 @@ function serviceEnvironment(workDir: string): Record<string, string> {
     HOME: workDir,
     TMPDIR: workDir,
     LANG: 'C.UTF-8',
+    // One rank per slot: numerical libraries must not start a thread per core in every rank.
+    OMP_NUM_THREADS: '1',
+    OPENBLAS_NUM_THREADS: '1',
+    MKL_NUM_THREADS: '1',
   };
 }
 
@@ -58,7 +62,8 @@ export class JobRunner {
     );
     const controller = new AbortController();
     const sink = new LogSink(jobId, this.jobs, { capBytes: this.config.LOG_CAP_BYTES, flushMs: this.config.LOG_FLUSH_MS }, this.logger);
-    const workspace = await JobWorkspace.create(this.config.WORK_DIR, jobId, job.script);
+    const owner = this.rankOwner();
+    const workspace = await JobWorkspace.create(this.config.WORK_DIR, jobId, job.script, owner);
     const cancelPoll = setInterval(() => void this.pollCancel(jobId, controller), CANCEL_POLL_MS);
     const running = runJob({
       // Per attempt: a retried job must not meet the rank traffic its lost attempt left in Redis.
@@ -68,6 +73,7 @@ export class JobRunner {
       args: job.args,
       python: this.config.MPIAAS_PYTHON,
       wrapper: this.wrapper,
+      ...(owner ?? {}),
       cwd: workspace.dir,
       env: { ...serviceEnvironment(workspace.dir), ...(job.env as Record<string, string>) },
       timeoutMs: job.timeoutSeconds * 1000,
@@ -112,6 +118,11 @@ export class JobRunner {
   /** The queue gave up on a job (attempts exhausted, stalled too often): fail it for good. */
   async giveUp(jobId: string, why: string): Promise<void> {
     if (await this.jobs.failUnlessFinal(jobId, why)) this.logger.warn(`job ${jobId} FAILED: ${why}`);
+  }
+
+  private rankOwner(): { uid: number; gid: number } | undefined {
+    const { RANK_UID: uid, RANK_GID: gid } = this.config;
+    return uid === undefined ? undefined : { uid, gid: gid ?? uid };
   }
 
   private async pollCancel(jobId: string, controller: AbortController): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A job's fresh working directory with its script in it; removed when the job ends. */
@@ -8,11 +8,19 @@ export class JobWorkspace {
     readonly scriptPath: string,
   ) {}
 
-  static async create(root: string, jobId: string, script: string): Promise<JobWorkspace> {
-    await mkdir(root, { recursive: true, mode: 0o700 });
+  /** `owner`: the ranks' user and group, when they differ from the worker's. */
+  static async create(root: string, jobId: string, script: string, owner?: { uid: number; gid: number }): Promise<JobWorkspace> {
+    // The root is traversable so ranks of another user reach their own directory; each job's
+    // directory is private to its ranks.
+    await mkdir(root, { recursive: true });
+    if (owner) await chmod(root, 0o711);
     const dir = await mkdtemp(path.join(root, `${jobId}-`));
     const scriptPath = path.join(dir, 'script.py');
     await writeFile(scriptPath, script, { mode: 0o600 });
+    if (owner) {
+      await chown(dir, owner.uid, owner.gid);
+      await chown(scriptPath, owner.uid, owner.gid);
+    }
     return new JobWorkspace(dir, scriptPath);
   }
 

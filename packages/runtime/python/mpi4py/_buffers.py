@@ -63,16 +63,39 @@ def _datatype_of(fmt, o_type):
     return asdatatype(o_type)
 
 
-def _unpack(msg):
-    """(buf, count, displ, type) from a message spec (None where absent)."""
+def _is_datatype(obj):
+    # mpi4py's test for "the second item names a type": a Datatype or a typechar string
+    return isinstance(obj, (Datatype, str))
+
+
+def _is_integral(obj):
+    # an int-like scalar (numpy integers too), but not a sequence: numpy arrays also
+    # define __index__
+    return hasattr(obj, '__index__') and not hasattr(obj, '__len__')
+
+
+def _unpack(msg, vector=False):
+    """(buf, count, displ, type) from a message spec (None where absent).
+
+    A 2-item spec is [A, T] only when T is a datatype; otherwise it is [A, count] (mpi4py
+    parses it so, e.g. `[buf, n]` in Gatherv), and a tuple there is (count, displ).  In
+    vector specs only a tuple splits into (counts, displs): a list is the counts."""
     if isinstance(msg, (list, tuple)):
         n = len(msg)
+        pair = tuple if vector else (list, tuple)
         if n == 2:
-            return msg[0], None, None, msg[1]
+            o_buf, o_count = msg
+            if o_count is None or _is_datatype(o_count):
+                return o_buf, None, None, o_count
+            if isinstance(o_count, pair):
+                o_count, o_displ = o_count
+                return o_buf, o_count, o_displ, None
+            return o_buf, o_count, None, None
         if n == 3:
             o_buf, o_count, o_type = msg
-            if isinstance(o_count, tuple) and len(o_count) == 2:
-                return o_buf, o_count[0], o_count[1], o_type
+            if isinstance(o_count, pair):
+                o_count, o_displ = o_count
+                return o_buf, o_count, o_displ, o_type
             return o_buf, o_count, None, o_type
         if n == 4:
             return msg[0], msg[1], msg[2], msg[3]
@@ -140,14 +163,14 @@ def message(msg, readonly, blocks=1):
 def message_vector(msg, readonly, blocks):
     """Parse a vector message: (whole bytes view, counts, displs, datatype), counts and
     displacements in elements of the datatype."""
-    o_buf, o_counts, o_displs, o_type = _unpack(msg)
+    o_buf, o_counts, o_displs, o_type = _unpack(msg, True)
     mv, fmt = getbuffer(o_buf, readonly)
     dt = _datatype_of(fmt, o_type)
     if o_counts is None:
         c = _infer_count(len(mv), dt, blocks) if len(mv) else 0
         counts = [c] * blocks
         displs = [c * i for i in range(blocks)]
-    elif isinstance(o_counts, int) or hasattr(o_counts, '__index__'):
+    elif _is_integral(o_counts):
         c = int(o_counts)
         counts = [c] * blocks
         displs = [c * i for i in range(blocks)] if o_displs is None else None
@@ -162,8 +185,10 @@ def message_vector(msg, readonly, blocks):
             for c in counts:
                 displs.append(acc)
                 acc += c
-        elif isinstance(o_displs, int):
-            displs = [int(o_displs)] * blocks
+        elif _is_integral(o_displs):
+            # an integral displacement is a stride: block i starts at i * displ
+            stride = int(o_displs)
+            displs = [stride * i for i in range(blocks)]
         else:
             displs = [int(x) for x in o_displs]
             if len(displs) != blocks:

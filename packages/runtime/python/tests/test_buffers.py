@@ -55,6 +55,19 @@ class TestMessage(unittest.TestCase):
         with self.assertRaises(ValueError):
             message([buf, 5, MPI.INT], True)
 
+    def test_count_without_type(self):
+        # [A, n] is a count, [A, (n, d)] a count and displacement (mpi4py's two-item
+        # spec): the type comes from the buffer; regression: [A, n] raised KeyError
+        ints = array.array('i', range(4))
+        mv, count, dt = message([ints, 2], True)
+        self.assertEqual((count, dt, mv.tobytes()), (2, MPI.INT, ints[:2].tobytes()))
+        mv, count, dt = message([ints, (2, 1)], True)
+        self.assertEqual((count, mv.tobytes()), (2, ints[1:3].tobytes()))
+        mv, count, dt = message([ints, [1, 3]], True)
+        self.assertEqual((count, mv.tobytes()), (1, ints[3:].tobytes()))
+        mv, count, dt = message([ints, None], True)
+        self.assertEqual((count, dt), (4, MPI.INT))
+
     def test_blocks(self):
         mv, count, dt = message([bytearray(24), MPI.INT], False, 3)
         self.assertEqual((count, len(mv)), (2, 24))
@@ -102,6 +115,30 @@ class TestMessageVector(unittest.TestCase):
         self.assertEqual((counts, displs), ([2, 2, 2], [0, 2, 4]))
         mv, counts, displs, dt = message_vector([bytearray(24), 1, MPI.INT], True, 3)
         self.assertEqual((counts, displs), ([1, 1, 1], [0, 1, 2]))
+
+    def test_count_without_type(self):
+        # regression: [A, n] / [A, (n, stride)] in Gatherv & co. raised KeyError
+        ints = array.array('i', range(6))
+        mv, counts, displs, dt = message_vector([ints, 2], True, 3)
+        self.assertEqual((counts, displs, dt), ([2, 2, 2], [0, 2, 4], MPI.INT))
+        mv, counts, displs, dt = message_vector([ints, [1, 2, 3]], True, 3)
+        self.assertEqual((counts, displs), ([1, 2, 3], [0, 1, 3]))
+
+    def test_integral_displacement_is_a_stride(self):
+        # mpi4py: (count, d) with an integer d puts block i at i*d, not every block at d
+        mv, counts, displs, dt = message_vector([bytearray(36), (1, 3), MPI.INT], True, 3)
+        self.assertEqual((counts, displs), ([1, 1, 1], [0, 3, 6]))
+        mv, counts, displs, dt = message_vector([bytearray(36), [1, 2, 0], 4, MPI.INT],
+                                                True, 3)
+        self.assertEqual(displs, [0, 4, 8])
+
+    @unittest.skipIf(np is None, 'numpy')
+    def test_numpy_counts(self):
+        mv, counts, displs, dt = message_vector(
+            [bytearray(24), (np.array([1, 2, 3]), np.array([0, 1, 3])), MPI.INT], True, 3)
+        self.assertEqual((counts, displs), ([1, 2, 3], [0, 1, 3]))
+        mv, counts, displs, dt = message_vector([bytearray(24), np.int64(2), MPI.INT], True, 3)
+        self.assertEqual(counts, [2, 2, 2])
 
     def test_errors(self):
         with self.assertRaisesRegex(ValueError, 'expecting 3 items, got 2'):

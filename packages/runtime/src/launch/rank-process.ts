@@ -13,6 +13,9 @@ export interface RankSpawnOptions {
    * set limits or `['unshare', '--net', …, '--']` to take the network away.
    */
   wrapper?: readonly string[];
+  /** Run the rank as this user and group (needs the privilege to switch; see the worker's RANK_UID). */
+  uid?: number;
+  gid?: number;
   /** Wire the launcher's stdin to this rank (rank 0 under mpirun); others read /dev/null. */
   stdin?: Readable;
 }
@@ -42,6 +45,8 @@ export class RankProcess {
       stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
       // Its own process group, so a kill reaches whatever the script forked.
       detached: true,
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
     });
     this.channel = this.child.stdio[3] as Duplex;
     this.exited = new Promise((resolve) => {

@@ -24,6 +24,9 @@ export interface RunJobOptions {
   python: string;
   /** Command each rank's interpreter is started through (limits, isolation); see RankSpawnOptions. */
   wrapper?: readonly string[];
+  /** User and group the ranks run as (the caller must be allowed to switch to them). */
+  uid?: number;
+  gid?: number;
   cwd: string;
   /** Pass the caller's environment to the ranks (minus credentials), as mpirun does. */
   inheritEnv?: boolean;
@@ -123,6 +126,8 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
       rank,
       python: options.python,
       ...(options.wrapper ? { wrapper: options.wrapper } : {}),
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
       script: options.script,
       args: options.args ?? [],
       cwd: options.cwd,
