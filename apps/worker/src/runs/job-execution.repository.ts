@@ -20,13 +20,14 @@ export class JobExecutionRepository {
   }
 
   /**
-   * Marks the job RUNNING on this worker and creates its rank rows. A job found RUNNING is a
-   * retry after a lost worker: what the lost attempt stored is cleared first.
+   * Marks the job RUNNING on this worker and creates its rank rows. A job that was attempted
+   * before (its worker died or shut down) is started afresh: what that attempt stored is
+   * cleared first.
    */
   async claim(jobId: string, workerId: string): Promise<ClaimResult> {
     return this.prisma.$transaction(async (tx) => {
-      const [locked] = await tx.$queryRaw<{ status: JobStatus; cancel_requested: boolean }[]>`
-        SELECT status, cancel_requested FROM jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
+      const [locked] = await tx.$queryRaw<{ status: JobStatus; cancel_requested: boolean; attempts: number }[]>`
+        SELECT status, cancel_requested, attempts FROM jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
       if (!locked) return { kind: 'skipped', why: 'no such job' };
       if (locked.status !== JobStatus.QUEUED && locked.status !== JobStatus.RUNNING) {
         return { kind: 'skipped', why: `already ${locked.status}` };
@@ -40,7 +41,8 @@ export class JobExecutionRepository {
         await tx.jobTransition.create({ data: { jobId, status: JobStatus.CANCELLED, reason: 'cancelled by user' } });
         return { kind: 'skipped', why: 'cancelled before it started' };
       }
-      const retried = locked.status === JobStatus.RUNNING;
+      // An earlier attempt ran (its worker died, or shut down and requeued it): start clean.
+      const retried = locked.attempts > 0;
       if (retried) {
         await tx.logChunk.deleteMany({ where: { jobId } });
         await tx.jobRank.deleteMany({ where: { jobId } });
@@ -53,7 +55,7 @@ export class JobExecutionRepository {
         data: Array.from({ length: job.np }, (_, rank) => ({ jobId, rank, startedAt: now })),
       });
       await tx.jobTransition.create({
-        data: { jobId, status: JobStatus.RUNNING, reason: retried ? 'restarted after its worker was lost' : null },
+        data: { jobId, status: JobStatus.RUNNING, reason: retried ? `attempt ${locked.attempts + 1}: the previous one lost its worker` : null },
       });
       return { kind: 'claimed', job, retried };
     });
