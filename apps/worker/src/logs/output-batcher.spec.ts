@@ -21,9 +21,19 @@ describe('OutputBatcher', () => {
     batcher.push(2, 'stderr', Buffer.from('abcdefgh\n'));
     batcher.push(2, 'stdout', Buffer.from('more\n'));
     const texts = batcher.take(true).map((r) => `${r.stream}:${r.text}`);
-    expect(texts).toEqual(['stdout:12345\n', 'stderr:abcd', 'stderr:[mpiaas: output of rank 2 truncated after 10 bytes]\n']);
+    expect(texts).toEqual(['stdout:12345\n', 'stderr:abcd\n[mpiaas: output of rank 2 truncated after 10 bytes]\n']);
     expect(batcher.totalsOf(2)).toEqual({ stdoutBytes: 6, stderrBytes: 4, truncated: true });
     expect(batcher.totalsOf(3).truncated).toBe(false);
+  });
+
+  it('stores many small lines of one stream as few large records', () => {
+    const batcher = new OutputBatcher(1 << 20, 100);
+    for (let i = 0; i < 30; i++) batcher.push(0, 'stdout', Buffer.from(`line ${i.toString().padStart(4, '0')}\n`));
+    const records = batcher.take();
+    expect(records.length).toBe(3);
+    expect(records.map((r) => r.seq)).toEqual([0, 1, 2]);
+    expect(records.every((r) => r.text.endsWith('\n') && Buffer.byteLength(r.text) <= 100)).toBe(true);
+    expect(records.map((r) => r.text).join('')).toBe(Array.from({ length: 30 }, (_, i) => `line ${i.toString().padStart(4, '0')}\n`).join(''));
   });
 
   it('splits an endless line into bounded records without breaking a UTF-8 character', () => {

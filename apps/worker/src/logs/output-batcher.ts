@@ -31,7 +31,8 @@ interface StreamState {
 export class OutputBatcher {
   private readonly streams = new Map<string, StreamState>();
   private readonly totals = new Map<number, OutputTotals>();
-  private readonly ready: OutputRecord[] = [];
+  /** Text cut and waiting for take(), per stream in order; merged into few large records. */
+  private readonly ready = new Map<string, { rank: number; stream: LogStreamName; texts: string[] }>();
 
   constructor(
     private readonly capBytes: number,
@@ -55,8 +56,9 @@ export class OutputBatcher {
     state.pendingBytes += accepted.length;
     this.cut(rank, stream, state, false);
     if (totals.truncated) {
+      const endsLine = accepted.length === 0 || accepted[accepted.length - 1] === 0x0a;
       this.cut(rank, stream, state, true);
-      this.emit(rank, stream, state, `[mpiaas: output of rank ${rank} truncated after ${this.capBytes} bytes]\n`);
+      this.emit(rank, stream, `${endsLine ? '' : '\n'}[mpiaas: output of rank ${rank} truncated after ${this.capBytes} bytes]\n`);
     }
   }
 
@@ -71,7 +73,27 @@ export class OutputBatcher {
         this.cut(Number(rank), stream, state, true);
       }
     }
-    return this.ready.splice(0, this.ready.length);
+    // Consecutive pieces of one stream become one record (up to maxRecordBytes): fewer,
+    // larger rows are what makes storing output cheap.
+    const records: OutputRecord[] = [];
+    for (const [key, { rank, stream, texts }] of this.ready) {
+      const state = this.streams.get(key) as StreamState;
+      let text = '';
+      let bytes = 0;
+      for (const piece of texts) {
+        const size = Buffer.byteLength(piece);
+        if (bytes > 0 && bytes + size > this.maxRecordBytes) {
+          records.push({ rank, stream, seq: state.nextSeq++, text });
+          text = '';
+          bytes = 0;
+        }
+        text += piece;
+        bytes += size;
+      }
+      if (bytes > 0) records.push({ rank, stream, seq: state.nextSeq++, text });
+    }
+    this.ready.clear();
+    return records;
   }
 
   totalsOf(rank: number): OutputTotals {
@@ -97,7 +119,7 @@ export class OutputBatcher {
     while (offset < end) {
       let stop = characterBoundary(bytes, Math.min(end, offset + this.maxRecordBytes));
       if (stop <= offset) stop = Math.min(end, offset + this.maxRecordBytes);
-      this.emit(rank, stream, state, bytes.toString('utf8', offset, stop));
+      this.emit(rank, stream, bytes.toString('utf8', offset, stop));
       offset = stop;
     }
     const rest = bytes.subarray(end);
@@ -105,8 +127,11 @@ export class OutputBatcher {
     state.pendingBytes = rest.length;
   }
 
-  private emit(rank: number, stream: LogStreamName, state: StreamState, text: string): void {
-    this.ready.push({ rank, stream, seq: state.nextSeq++, text });
+  private emit(rank: number, stream: LogStreamName, text: string): void {
+    const key = `${rank}:${stream}`;
+    let entry = this.ready.get(key);
+    if (!entry) this.ready.set(key, (entry = { rank, stream, texts: [] }));
+    entry.texts.push(text);
   }
 }
 
