@@ -7,10 +7,6 @@
 #
 # Run:  mpiaas exec -n 4 examples/pi.py
 #
-# The last digits printed depend on the order in which the MPI library adds the partial
-# sums (Open MPI picks a different reduction tree for different numbers of ranks), so the
-# differential test compares the printed numbers to within 1e-14:
-# mpiaas: float-tolerance=1e-14
 
 from mpi4py import MPI
 from math   import pi as PI

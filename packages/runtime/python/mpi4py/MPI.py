@@ -5,6 +5,7 @@ from ._errors import Get_error_string, Get_error_class, ERR_LASTCODE  # noqa: F4
 from ._datatypes import *                   # noqa: F401,F403  (Datatype, INT, DOUBLE, ...)
 from ._datatypes import _typedict, _typedict_c, _typedict_f, _typecode  # noqa: F401
 from ._buffers import IN_PLACE, BOTTOM      # noqa: F401
+from ._pickle import Pickle, pickle     # noqa: F401  (lower-case serializer)
 from ._ops import *                         # noqa: F401,F403  (Op, SUM, ..., MAXLOC)
 from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED  # noqa: F401
 from ._request import Request, Prequest, REQUEST_NULL  # noqa: F401

@@ -2,18 +2,24 @@
 
     A                            count and type from the buffer itself
     [A, T]                       count = len(A in bytes) // T.extent (no casting, ever)
+    [A, count], [A, (count, displ)]   type from the buffer (T must be a Datatype or a
+                                 typechar string to be taken as a type)
+    [None or BOTTOM, 0, T]       an empty message
     [A, count, T]                explicit count (per block, for Scatter/Gather/...)
     [A, (count, displ), T]       explicit count and displacement (in elements)
     [A, counts, T]               vector calls: per-rank counts, packed displacements
-    [A, (counts, displs), T]     vector calls: per-rank counts and displacements
+    [A, (counts, displs), T]     vector calls: per-rank counts and displacements (an
+                                 integer count/displ: the same for every rank / a stride)
     [A, counts, displs, T]
 
 A is anything exporting the buffer protocol (numpy array, array.array, bytes, bytearray,
 memoryview...).  Everything is reduced to a 1-D byte memoryview of the user's memory, so
-sends hand the kernel the user's bytes and receives land directly in the user's buffer.
+sends hand the kernel the user's bytes and receives land directly in the user's buffer;
+only a derived datatype T goes through a packed scratch buffer (_derived).
 """
 
 from ._datatypes import Datatype, lookup_format, asdatatype, BYTE
+from . import _derived
 
 
 class _Constant(int):
@@ -119,6 +125,19 @@ def _infer_count(nbytes, dt, blocks):
     return n // blocks
 
 
+def _no_memory(o_count, o_type):
+    """[None or BOTTOM, count, T]: no buffer behind the message, as in mpi4py an explicit
+    datatype is required; addresses relative to MPI_BOTTOM do not exist here, so only an
+    empty message (count 0, e.g. a zero-byte Isend) can be described this way."""
+    dt = asdatatype(o_type)
+    count = 0 if o_count is None else int(o_count)
+    if count < 0:
+        raise ValueError('message: negative count %d' % count)
+    if count > 0:
+        raise ValueError('message: buffer is None but count is %d' % count)
+    return memoryview(bytearray(0)), 0, dt
+
+
 def message(msg, readonly, blocks=1):
     """Parse a simple message: (bytes view of count*blocks elements, count, datatype).
 
@@ -136,6 +155,8 @@ def message(msg, readonly, blocks=1):
             return mv, _infer_count(nb, dt, blocks), dt
         return mv, nb // ext // blocks, dt
     o_buf, o_count, o_displ, o_type = _unpack(msg)
+    if o_buf is None or o_buf is BOTTOM:
+        return _no_memory(o_count, o_type)
     mv, fmt = getbuffer(o_buf, readonly)
     dt = _datatype_of(fmt, o_type)
     ext = dt._extent
@@ -151,6 +172,8 @@ def message(msg, readonly, blocks=1):
         if displ < 0:
             raise ValueError('message: negative diplacement %d' % displ)
         start = displ * ext
+    if dt._segs is not None:
+        return _packed(mv, dt, start, count, blocks, readonly)
     end = start + count * blocks * ext
     if end > len(mv):
         raise ValueError('message: buffer length %d is too small for %d entries of '
@@ -193,6 +216,8 @@ def message_vector(msg, readonly, blocks):
             displs = [int(x) for x in o_displs]
             if len(displs) != blocks:
                 raise ValueError('expecting %d items, got %d' % (blocks, len(displs)))
+    if dt._segs is not None:
+        return _packed_vector(mv, dt, counts, displs, readonly)
     ext = dt._extent
     nb = len(mv)
     for c, d in zip(counts, displs):
@@ -200,6 +225,57 @@ def message_vector(msg, readonly, blocks):
             raise ValueError('message: buffer length %d is too small for %d entries at '
                              'displacement %d (extent %d)' % (nb, c, d, ext))
     return mv, counts, displs, dt
+
+
+def _committed(dt):
+    if not dt._committed:
+        from ._errors import Exception as MPIException, ERR_TYPE
+        raise MPIException(ERR_TYPE)
+
+
+def _packed(mv, dt, start, count, blocks, readonly):
+    """A derived-type message as the agent moves it: its elements packed into one scratch
+    buffer, described as `count` blocks of the base type. A receive's scratch starts as
+    the packed user data (Sendrecv_replace and in-place calls send from it too) and is
+    copied back into the user's segments when the request completes."""
+    _committed(dt)
+    n = count * blocks
+    _derived.check_span(dt, len(mv), start, n)
+    per = _derived.packed_size(dt)
+    scratch = bytearray(per * n)
+    _derived.pack(mv, dt, start, n, scratch, 0)
+    if not readonly:
+        _derived.owe(lambda: _derived.unpack(scratch, 0, dt, mv, start, n))
+    base = dt._base
+    return memoryview(scratch), count * (per // base._extent), base
+
+
+def _packed_vector(mv, dt, counts, displs, readonly):
+    """_packed for vector calls: block i packed after block i-1, counts and displacements
+    in base-type elements of the scratch buffer."""
+    _committed(dt)
+    ext, base = dt._extent, dt._base
+    per = _derived.packed_size(dt)
+    k = per // base._extent
+    scratch = bytearray(per * sum(counts))
+    at, pdispls = 0, []
+    for c, d in zip(counts, displs):
+        _derived.check_span(dt, len(mv), d * ext, c)
+        pdispls.append(at // base._extent)
+        at = _derived.pack(mv, dt, d * ext, c, scratch, at)
+    if not readonly:
+        def unpack_all():
+            at = 0
+            for c, d in zip(counts, displs):
+                at = _derived.unpack(scratch, at, dt, mv, d * ext, c)
+        _derived.owe(unpack_all)
+    return memoryview(scratch), [c * k for c in counts], pdispls, base
+
+
+def has_derived(msg):
+    """Whether a message spec names a derived datatype."""
+    return isinstance(msg, (list, tuple)) and any(
+        isinstance(x, Datatype) and x._segs is not None for x in msg[1:])
 
 
 def message_w(msg, readonly, blocks):
@@ -217,6 +293,9 @@ def message_w(msg, readonly, blocks):
         types = [asdatatype(t) for t in o_types]
     else:
         types = [asdatatype(o_types)] * blocks
+    if any(t._segs is not None for t in types):
+        from ._unsupported import unsupported
+        unsupported('Comm.Alltoallw (with derived datatypes)')
     if o_displs is None:
         displs, acc = [], 0
         for c, t in zip(counts, types):

@@ -9,27 +9,35 @@ precomputed per communicator; the agent only moves bytes, so everything MPI-type
 import os
 
 from ._channel import channel, frame, _pack_ii, _WAIT_ONE, wait_frames
-from ._buffers import message, message_vector, message_w, IN_PLACE, BOTTOM
+from ._buffers import (message, message_vector, message_w, has_derived, _is_integral,
+                       IN_PLACE, BOTTOM)
 from ._errors import (Exception as MPIException, ERR_RANK, ERR_TAG, ERR_ROOT, ERR_COMM,
-                      ERR_TRUNCATE, ERR_ARG, ERR_TOPOLOGY, ERR_DIMS)
+                      ERR_TRUNCATE, ERR_ARG, ERR_TOPOLOGY, ERR_DIMS, ERR_OP)
 from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED
 from ._request import Request, RecvRequest, SyncSendRequest, CollRequest, Prequest, _unpickle
 from ._ops import SUM, Op, fold_objects, fold_buffers
 from ._group import Group, IDENT, CONGRUENT, SIMILAR, UNEQUAL
 from ._unsupported import unsupported
+from ._pickle import pickle as _PICKLE
+from ._derived import drop_owed
 
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
 
-_dumps = None
-
 
 def _pickle(obj):
-    global _dumps
-    if _dumps is None:
-        from pickle import dumps, HIGHEST_PROTOCOL
-        _dumps = lambda o: dumps(o, HIGHEST_PROTOCOL)
-    return _dumps(obj)
+    # through MPI.pickle, so a script's own serializer (MPI.pickle.__init__) is used
+    return _PICKLE.dumps(obj)
+
+
+def _pickle_target(buf):
+    """Where a lower-case receive puts the pickle: fresh memory (None), a new buffer of
+    that many bytes (an int, as mpi4py allows), or the user's buffer."""
+    if buf is None:
+        return None
+    if _is_integral(buf):
+        return memoryview(bytearray(buf.__index__()))
+    return message(buf, False)[0]
 
 
 def _in_place(buf):
@@ -37,6 +45,7 @@ def _in_place(buf):
 
 
 def _bad(errorclass):
+    drop_owed()     # a derived-type receive parsed before the error will never complete
     raise MPIException(errorclass)
 
 
@@ -436,7 +445,7 @@ class Comm:
             if status is not None:
                 status._set(PROC_NULL, ANY_TAG, 0)
             return None
-        dst = None if buf is None else message(buf, False)[0]
+        dst = _pickle_target(buf)
         return self._recv(RecvRequest(dst, True), source, tag, status)
 
     def isend(self, obj, dest, tag=0):
@@ -459,7 +468,7 @@ class Comm:
         if source == PROC_NULL:
             return RecvRequest(None, True)._local(PROC_NULL, ANY_TAG, 0)
         self._src(source)
-        dst = None if buf is None else message(buf, False)[0]
+        dst = _pickle_target(buf)
         req = RecvRequest(dst, True)
         channel.write([self._irecv(req, source, tag)])
         return req
@@ -476,7 +485,7 @@ class Comm:
             extra = [_pack_ii(4 + len(h) + len(data), len(h)) + h, data]
         if source == PROC_NULL:
             return self._recv(None, PROC_NULL, recvtag, status, extra)
-        dst = None if recvbuf is None else message(recvbuf, False)[0]
+        dst = _pickle_target(recvbuf)
         return self._recv(RecvRequest(dst, True), source, recvtag, status, extra)
 
     # -- collectives: engine ----------------------------------------------------------
@@ -632,6 +641,7 @@ class Comm:
 
     def _reduce(self, sendbuf, recvbuf, op, root, block):
         self._root(root)
+        _op_on_derived(op, sendbuf, recvbuf)
         if self._rank != root:
             smv, count, dt = message(sendbuf, True)
             return self._coll(b'gather', root, [smv], _nothing, block)
@@ -639,18 +649,22 @@ class Comm:
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(rmv):
             _bad_counts(len(smv) // dt._extent, count)
-        return self._coll(b'gather', root, [smv], _folder(op, rmv, dt, count, None), block)
+        return self._coll(b'gather', root, [smv], _folder(op, rmv, dt, count, None, 'reduce'),
+                          block)
 
     def _allreduce(self, sendbuf, recvbuf, op, block, upto=None):
+        _op_on_derived(op, sendbuf, recvbuf)
         rmv, count, dt = message(recvbuf, False)
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(rmv):
             _bad_counts(len(smv) // dt._extent, count)
-        return self._coll(b'allgather', None, [smv], _folder(op, rmv, dt, count, upto),
+        kind = 'allreduce' if upto is None else None     # Scan/Exscan fold left
+        return self._coll(b'allgather', None, [smv], _folder(op, rmv, dt, count, upto, kind),
                           block)
 
     def _reduce_scatter(self, sendbuf, recvbuf, recvcounts, op, block):
         size = self._size
+        _op_on_derived(op, sendbuf, recvbuf)
         if recvcounts is None:      # Reduce_scatter_block
             if _in_place(sendbuf):
                 mv, count, dt = message(recvbuf, False, size)
@@ -660,6 +674,9 @@ class Comm:
                 smv = message(sendbuf, True)[0]
             counts = [count] * size
         else:
+            if has_derived(recvbuf) or has_derived(sendbuf):
+                # recvcounts count derived elements, the packed buffers count base ones
+                unsupported('Comm.Reduce_scatter (with derived datatypes)')
             counts = [int(c) for c in recvcounts]
             if len(counts) != size:
                 raise ValueError('expecting %d items, got %d' % (size, len(counts)))
@@ -1037,10 +1054,10 @@ def _into_slots(slots):
     return handler
 
 
-def _folder(op, out, dt, count, upto):
+def _folder(op, out, dt, count, upto, kind=None):
     """Reduction handler: read the parts (in rank order) into one scratch buffer, then fold
     parts[:upto] (all when upto is None) into out; upto == 0 (Exscan at rank 0) leaves out
-    untouched."""
+    untouched.  kind: see fold_buffers."""
     nbytes = count * dt._extent
 
     def handler(counts, ch):
@@ -1055,12 +1072,21 @@ def _folder(op, out, dt, count, upto):
         k = len(counts) if upto is None else upto
         if k <= 0:
             return None
-        fold_buffers(op, memoryview(scratch)[:k * nbytes], out, dt, count)
+        fold_buffers(op, memoryview(scratch)[:k * nbytes], out, dt, count, kind)
         return None
     return handler
 
 
+def _op_on_derived(op, sendbuf, recvbuf):
+    # Open MPI applies its predefined ops to predefined datatypes only (MPI_ERR_OP);
+    # a user op gets the packed elements
+    predefined = op is None or getattr(op, '_name', None) is not None
+    if predefined and (has_derived(sendbuf) or has_derived(recvbuf)):
+        _bad(ERR_OP)
+
+
 def _bad_counts(scount, rcount):
+    drop_owed()
     raise ValueError('mismatch in send count %d and receive count %d' % (scount, rcount))
 
 

@@ -3,9 +3,11 @@
 A datatype here is only a description: a size/extent for counting elements in a buffer, a
 buffer-format typechar (mpi4py's `_typedict`), and a numpy dtype for reductions.  Bytes
 are never converted: `[int64_array, MPI.INT]` moves the array's bytes as 2x as many INTs.
+Derived datatypes (vector, indexed, ...) are described here and packed by `_derived`.
 """
 
 from ._unsupported import unsupported
+from ._errors import Exception as _MPIException, ERR_TYPE
 
 # pair types used by MAXLOC/MINLOC: (value dtype, padded extent)
 _PAIRS = {
@@ -15,18 +17,25 @@ _PAIRS = {
 
 
 class Datatype:
-    """An MPI datatype (only predefined, contiguous ones are supported)."""
+    """An MPI datatype: a predefined one, or a block-structured derived one (_derived)."""
 
     def __init__(self, datatype=None, _spec=None):
         if _spec is None and isinstance(datatype, Datatype):
-            _spec = (datatype._name, datatype._size, datatype._extent, datatype._tc,
-                     datatype._np)
+            self.__dict__.update(datatype.__dict__)
+            return
         if _spec is None:
             _spec = ('MPI_DATATYPE_NULL', 0, 0, None, None)
         self._name, self._size, self._extent, self._tc, self._np = _spec
         self._label = self._name
         self._null = _spec[0] == 'MPI_DATATYPE_NULL'
         self._npdtype = None
+        # derived datatypes only (see _derived): byte segments of one element, lower
+        # bound, the predefined type they are made of, how they were made
+        self._segs = None
+        self._lb = 0
+        self._base = None
+        self._combiner = None
+        self._committed = True
 
     # -- identity ---------------------------------------------------------------------
     def __eq__(self, other):
@@ -45,23 +54,37 @@ class Datatype:
     def __bool__(self):
         return not self._null
 
+    def _chk(self):
+        # DATATYPE_NULL (and a freed derived type) is an invalid handle, as in mpi4py
+        if self._null:
+            raise _MPIException(ERR_TYPE)
+
     # -- sizes ------------------------------------------------------------------------
     def Get_size(self):
+        self._chk()
         return self._size
 
     def Get_extent(self):
-        return (0, self._extent)
+        self._chk()
+        return (self._lb, self._extent)
 
     def Get_true_extent(self):
-        return (0, self._size)
+        self._chk()
+        if self._segs is None:
+            return (0, self._size)
+        if not self._segs:
+            return (0, 0)
+        lo = min(off for off, _ in self._segs)
+        hi = max(off + n for off, n in self._segs)
+        return (lo, hi - lo)
 
     size = property(Get_size)
-    extent = property(lambda self: self._extent)
-    lb = property(lambda self: 0)
-    ub = property(lambda self: self._extent)
-    true_extent = property(lambda self: self._size)
-    true_lb = property(lambda self: 0)
-    true_ub = property(lambda self: self._size)
+    extent = property(lambda self: self.Get_extent()[1])
+    lb = property(lambda self: self.Get_extent()[0])
+    ub = property(lambda self: sum(self.Get_extent()))
+    true_extent = property(lambda self: self.Get_true_extent()[1])
+    true_lb = property(lambda self: self.Get_true_extent()[0])
+    true_ub = property(lambda self: sum(self.Get_true_extent()))
 
     def Get_name(self):
         return self._label if not self._null else ''
@@ -71,23 +94,37 @@ class Datatype:
 
     name = property(Get_name, Set_name)
 
-    is_named = property(lambda self: True)
-    is_predefined = property(lambda self: True)
+    is_named = property(lambda self: self._segs is None)
+    is_predefined = property(lambda self: self._segs is None)
 
     def Get_envelope(self):
+        if self._segs is not None:
+            unsupported('Datatype.Get_envelope (of a derived datatype)')
         return (0, 0, 0, 0)     # (num_integers, num_addresses, num_datatypes, MPI_COMBINER_NAMED)
 
     envelope = property(Get_envelope)
-    combiner = property(lambda self: 0)
+    combiner = property(lambda self: self.Get_envelope()[3])
 
     def Commit(self):
+        self._chk()
+        self._committed = True
         return self
 
     def Free(self):
-        pass
+        # a derived datatype becomes DATATYPE_NULL, as the handle does in mpi4py; a
+        # predefined one cannot be freed
+        if self._segs is None:
+            raise _MPIException(ERR_TYPE)
+        self.__dict__.update(Datatype().__dict__)
 
     def Dup(self):
-        return Datatype(self)
+        self._chk()
+        if self._segs is None:
+            return Datatype(self)
+        from ._derived import dup
+        new = dup(self)
+        new._committed = self._committed
+        return new
 
     def py2f(self):
         return id(self) & 0x7fffffff
@@ -108,27 +145,38 @@ class Datatype:
             self._npdtype = dt
         return dt
 
-    # -- derived datatypes: not supported --------------------------------------------
+    # -- derived datatypes: the block-structured ones (see _derived) -----------------
+    def _derive(self, displs, blocklengths, combiner):
+        from ._derived import build
+        return build(self, displs, blocklengths, combiner)
+
     def Create_contiguous(self, count):
-        unsupported('Datatype.Create_contiguous')
+        return self._derive([0], [count], 'CONTIGUOUS')
 
     def Create_vector(self, count, blocklength, stride):
-        unsupported('Datatype.Create_vector')
+        ext = self._extent
+        return self._derive([i * stride * ext for i in range(count)], [blocklength] * count,
+                            'VECTOR')
 
     def Create_hvector(self, count, blocklength, stride):
-        unsupported('Datatype.Create_hvector')
+        return self._derive([i * stride for i in range(count)], [blocklength] * count,
+                            'HVECTOR')
 
     def Create_indexed(self, blocklengths, displacements):
-        unsupported('Datatype.Create_indexed')
+        ext = self._extent
+        return self._derive([d * ext for d in displacements], blocklengths, 'INDEXED')
 
     def Create_hindexed(self, blocklengths, displacements):
-        unsupported('Datatype.Create_hindexed')
+        return self._derive(displacements, blocklengths, 'HINDEXED')
 
     def Create_indexed_block(self, blocklength, displacements):
-        unsupported('Datatype.Create_indexed_block')
+        ext = self._extent
+        return self._derive([d * ext for d in displacements],
+                            [blocklength] * len(displacements), 'INDEXED_BLOCK')
 
     def Create_hindexed_block(self, blocklength, displacements):
-        unsupported('Datatype.Create_hindexed_block')
+        return self._derive(displacements, [blocklength] * len(displacements),
+                            'HINDEXED_BLOCK')
 
     def Create_subarray(self, sizes, subsizes, starts, order=0):
         unsupported('Datatype.Create_subarray')
@@ -137,7 +185,8 @@ class Datatype:
         unsupported('Datatype.Create_darray')
 
     def Create_resized(self, lb, extent):
-        unsupported('Datatype.Create_resized')
+        from ._derived import resized
+        return resized(self, lb, extent)
 
     @classmethod
     def Create_struct(cls, blocklengths, displacements, datatypes):

@@ -1,12 +1,14 @@
 """Reduction operations.
 
-The agent only moves bytes; every fold happens here, in rank order, so all ranks of an
-allreduce compute the identical result.  Python objects (lower-case API) are folded with
+The agent only moves bytes; every fold happens here, in rank order (or, for small
+Reduce/Allreduce buffers, in Open MPI's grouping: _grouping), so all ranks of an allreduce
+compute the identical result.  Python objects (lower-case API) are folded with
 the same functions mpi4py 3.1 uses; buffers (upper-case API) with numpy ufuncs (numpy is
 imported on the first buffer reduction only).
 """
 
 from ._errors import Exception as MPIException, ERR_OP
+from ._grouping import schedule, evaluate
 
 
 def _maxloc(x, y):
@@ -107,12 +109,24 @@ class Op:
     def Reduce_local(self, inbuf, inoutbuf):
         """inoutbuf = inbuf op inoutbuf (buffers)."""
         from ._buffers import message
-        imv, icount, idt = message(inbuf, True)
-        omv, ocount, odt = message(inoutbuf, False)
-        if icount != ocount:
-            raise ValueError('mismatch in inbuf count %d and inoutbuf count %d'
-                             % (icount, ocount))
-        apply_buffers(self, imv, omv, odt, ocount)
+        from ._derived import take_owed, drop_owed
+        from ._buffers import has_derived
+        if self._name is not None and (has_derived(inbuf) or has_derived(inoutbuf)):
+            raise MPIException(ERR_OP)
+        try:
+            imv, icount, idt = message(inbuf, True)
+            omv, ocount, odt = message(inoutbuf, False)
+            if icount != ocount:
+                raise ValueError('mismatch in inbuf count %d and inoutbuf count %d'
+                                 % (icount, ocount))
+            apply_buffers(self, imv, omv, odt, ocount)
+        except BaseException:
+            drop_owed()
+            raise
+        # a derived-type inoutbuf was folded packed: copy it back now (no request here)
+        unpack = take_owed()
+        if unpack is not None:
+            unpack()
 
     def py2f(self):
         return id(self) & 0x7fffffff
@@ -200,10 +214,11 @@ def _check(op, dt):
         raise MPIException(ERR_OP)
 
 
-def fold_buffers(op, parts, out, dt, count):
+def fold_buffers(op, parts, out, dt, count, kind=None):
     """out = parts[0] op parts[1] op ... ; parts are byte buffers of count elements of dt,
     in rank order (or one contiguous buffer holding them back to back); out is a writable
-    byte memoryview."""
+    byte memoryview.  kind ('reduce'/'allreduce') groups the parts as Open MPI does for
+    small messages (_grouping); otherwise they fold left."""
     nbytes = count * dt._extent
     name = op._name
     if isinstance(parts, (list, tuple)):
@@ -235,7 +250,10 @@ def fold_buffers(op, parts, out, dt, count):
         res[...] = acc
         return
     ufunc = getattr(np, _UFUNCS[name])
-    if not isinstance(parts, (list, tuple)):
+    tree = schedule(kind, nparts, nbytes) if kind is not None else None
+    if tree is not None:
+        r = evaluate(tree, lambda i: np.frombuffer(get(i), dtype=dtype, count=count), ufunc)
+    elif not isinstance(parts, (list, tuple)):
         stack = np.frombuffer(whole, dtype=dtype, count=nparts * count).reshape(nparts, count)
         r = ufunc.reduce(stack, axis=0)
     else:

@@ -11,15 +11,13 @@ from ._channel import channel, wait_frames, test_frames, frame
 from ._errors import Exception as MPIException, ERR_IN_STATUS, ERR_TRUNCATE
 from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED
 
-_loads = None
+from ._pickle import pickle as _PICKLE
+from ._derived import take_owed, drop_owed
 
 
 def _unpickle(data):
-    global _loads
-    if _loads is None:
-        from pickle import loads
-        _loads = loads
-    return _loads(data)
+    # through MPI.pickle, so a script's own serializer (MPI.pickle.__init__) is used
+    return _PICKLE.loads(data)
 
 
 class Request:
@@ -36,6 +34,7 @@ class Request:
         self._err = 0
         self._cancelled = False
         self._obj = None
+        self._unpack = None
         if isinstance(request, Request):
             self.__dict__.update(request.__dict__)
 
@@ -69,11 +68,14 @@ class Request:
         self._err = 0
         self._cancelled = False
         self._obj = None
+        # a receive into a derived datatype lands packed; copy it out on completion
+        self._unpack = take_owed()
         channel.pending[n] = self
         return n
 
     def _local(self, src=ANY_SOURCE, tag=ANY_TAG, count=0, obj=None):
         """Completed without the agent (eager send, PROC_NULL)."""
+        drop_owed()
         self._id = None
         self._active = True
         self._done = True
@@ -90,6 +92,10 @@ class Request:
             self._src, self._tag, self._count = ANY_SOURCE, ANY_TAG, 0
         else:
             self._on_complete(comp, ch)
+            unpack = self._unpack
+            if unpack is not None:
+                self._unpack = None
+                unpack()
         self._done = True
         self._id = None
 

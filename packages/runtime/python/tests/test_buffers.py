@@ -68,6 +68,17 @@ class TestMessage(unittest.TestCase):
         mv, count, dt = message([ints, None], True)
         self.assertEqual((count, dt), (4, MPI.INT))
 
+    def test_no_buffer(self):
+        # regression: [None, 0, T] (mpi4py's zero-byte message) raised TypeError
+        mv, count, dt = message([None, 0, 'B'], True)
+        self.assertEqual((len(mv), count, dt), (0, 0, MPI.UNSIGNED_CHAR))
+        mv, count, dt = message([MPI.BOTTOM, 0, MPI.INT], False)
+        self.assertEqual((len(mv), mv.readonly, dt), (0, False, MPI.INT))
+        with self.assertRaisesRegex(ValueError, 'message: buffer is None but count is 2'):
+            message([None, 2, MPI.INT], True)
+        with self.assertRaises(KeyError):       # the datatype is required, as in mpi4py
+            message([None, 0, None], True)
+
     def test_blocks(self):
         mv, count, dt = message([bytearray(24), MPI.INT], False, 3)
         self.assertEqual((count, len(mv)), (2, 24))

@@ -47,6 +47,9 @@ export class RankEndpoint {
   private readonly syncSends = new Map<string, number>();
   /** The call the rank is blocked in, if any; later frames wait behind it. */
   private blockedIn: Call | undefined;
+  /** Markers sent for non-blocking probes/tests; the one the blocked call waits for. */
+  private flushes = 0;
+  private awaitedFlush: number | undefined;
   private readonly backlog: Frame[] = [];
   finalized = false;
 
@@ -83,6 +86,8 @@ export class RankEndpoint {
         this.syncSends.delete(header.y);
         return this.complete(req, { req, kind: 'send' }, []);
       }
+      case 'f':
+        return this.onFlushed(header.n);
     }
   }
 
@@ -150,7 +155,9 @@ export class RankEndpoint {
         for (const req of request.reqs) {
           if (!this.active.has(req)) throw new Error(`request ${req} is not active`);
         }
-        if (!this.answerWait(request.reqs, request.mode, request.op === 'test')) this.blockedIn = request;
+        if (this.answerWait(request.reqs, request.mode, false)) return;
+        this.blockedIn = request;
+        if (request.op === 'test') this.flush();
         return;
       case 'cancel':
         if (this.matcher.cancel(request.req)) this.complete(request.req, { req: request.req, kind: 'cancelled' }, []);
@@ -159,8 +166,8 @@ export class RankEndpoint {
         this.comms.get(request.ctx);
         const msg = this.matcher.probe(request.ctx, request.source, request.tag);
         if (msg) return this.reply(probeReply(msg));
-        if (!request.block) return this.reply({ found: false });
         this.blockedIn = request;
+        if (!request.block) this.flush();
         return;
       }
       case 'abort':
@@ -214,7 +221,30 @@ export class RankEndpoint {
   private complete(req: number, completion: Completion, parts: Buffer[]): void {
     this.completed.set(req, { completion, parts });
     const blocked = this.blockedIn;
-    if (blocked?.op === 'wait' && this.answerWait(blocked.reqs, blocked.mode, false)) this.unblock();
+    if ((blocked?.op === 'wait' || blocked?.op === 'test') && this.answerWait(blocked.reqs, blocked.mode, false)) {
+      this.unblock();
+    }
+  }
+
+  /**
+   * A non-blocking probe or test that found nothing: MPI programs expect a message a rank
+   * sent to itself, or the ack of a sync send its own receive matched, to be visible at
+   * once, but both travel through Redis. The call is answered when the marker sent now
+   * comes back through the inbox, behind them (or earlier, if what it looks for arrives).
+   */
+  private flush(): void {
+    const n = ++this.flushes;
+    this.awaitedFlush = n;
+    this.ports.deliver({ t: 'f', d: this.identity.rank, n });
+  }
+
+  private onFlushed(n: number): void {
+    const blocked = this.blockedIn;
+    if (n !== this.awaitedFlush || blocked === undefined) return;
+    if (blocked.op === 'test') this.answerWait(blocked.reqs, blocked.mode, true);
+    else if (blocked.op === 'probe') this.reply({ found: false });
+    else return;
+    this.unblock();
   }
 
   /** Replies to a wait/test if it can be answered now; returns whether it was. */
@@ -241,6 +271,7 @@ export class RankEndpoint {
 
   private unblock(reply?: object): void {
     this.blockedIn = undefined;
+    this.awaitedFlush = undefined;
     if (reply) this.reply(reply);
     while (!this.blockedIn && this.backlog.length > 0) this.handle(this.backlog.shift() as Frame);
   }

@@ -8,6 +8,13 @@ export type EnvelopeHeader =
   /** Acknowledges to world rank `d` that its sync send `y` was matched. */
   | { t: 'a'; d: number; y: string }
   /**
+   * A flush marker world rank `d`'s agent sends to its own inbox when the rank's
+   * non-blocking probe or test finds nothing: everything this agent delivered before it
+   * (a rank's send to itself, the ack of a sync send a local rank matched) is in the inbox
+   * ahead of it, so the answer waits for the marker. `n` numbers the rank's markers.
+   */
+  | { t: 'f'; d: number; n: number }
+  /**
    * One agent's bundle for collective number `q` on context `c`: the contributions of the
    * ranks it hosts, `m` = [[comm rank, [part lengths]], ...], parts back to back in the body.
    * `n` is how many agents take part, so a receiver knows when it has every bundle.

@@ -1,0 +1,148 @@
+"""Simple derived datatypes, as pure-Python pack/unpack.
+
+A derived datatype here is one base datatype laid out in blocks: contiguous, vector,
+hvector, indexed, hindexed, indexed_block, hindexed_block and resized (struct, subarray and
+darray stay unsupported).  Its layout is a list of byte segments `(offset, length)` within
+one element, plus MPI's lb/extent.  The agent only moves contiguous bytes, so a message of
+a derived type travels *packed*: a send copies the segments out into one buffer, a receive
+lands in a packed scratch buffer that is copied back into the user's segments when the
+request completes (Request._complete runs the unpack registered while parsing).
+"""
+
+_serial = [0]
+
+
+def segments_of(dt):
+    """Byte segments of one element of dt (a predefined type moves its whole extent, as
+    everywhere else in the shim)."""
+    segs = dt._segs
+    return [(0, dt._extent)] if segs is None else segs
+
+
+def build(child, displs, blocklengths, combiner):
+    """The datatype made of blocks of `blocklengths[j]` children at byte displacement
+    `displs[j]`, with MPI's lb/ub rules (lb/ub of the blocks' children, not of the data)."""
+    if child._null:
+        from ._errors import Exception as MPIException, ERR_TYPE
+        raise MPIException(ERR_TYPE)
+    cext, clb = child._extent, child._lb
+    csegs = segments_of(child)
+    solid = len(csegs) == 1 and csegs[0] == (0, cext)
+    segs, lbs, ubs = [], [], []
+    for d, n in zip(displs, blocklengths):
+        d, n = int(d), int(n)
+        if n < 0:
+            raise ValueError('negative block length %d' % n)
+        if n == 0:
+            continue
+        lbs.append(d + clb)
+        ubs.append(d + clb + n * cext)
+        if solid:
+            _append(segs, d, n * cext)
+            continue
+        for k in range(n):
+            base = d + k * cext
+            for off, length in csegs:
+                _append(segs, base + off, length)
+    lb = min(lbs) if lbs else 0
+    ub = max(ubs) if ubs else 0
+    size = child._size * sum(int(n) for n in blocklengths if int(n) > 0)
+    return _new(child, segs, lb, ub - lb, size, combiner)
+
+
+def resized(child, lb, extent):
+    return _new(child, list(segments_of(child)), int(lb), int(extent), child._size,
+                'RESIZED')
+
+
+def dup(dt):
+    return _new(dt, list(dt._segs), dt._lb, dt._extent, dt._size, 'DUP')
+
+
+def _new(child, segs, lb, extent, size, combiner):
+    from ._datatypes import Datatype
+    _serial[0] += 1
+    base = child if child._base is None else child._base
+    dt = Datatype(_spec=('<derived %d>' % _serial[0], size, extent, None, None))
+    dt._label = ''
+    dt._segs = segs
+    dt._lb = lb
+    dt._base = base
+    dt._combiner = combiner
+    dt._committed = False
+    return dt
+
+
+def _append(segs, off, length):
+    # adjacent segments merge, so a contiguous/vector layout stays a few big copies
+    if segs and segs[-1][0] + segs[-1][1] == off:
+        segs[-1] = (segs[-1][0], segs[-1][1] + length)
+    else:
+        segs.append((off, length))
+
+
+def packed_size(dt):
+    """Bytes one element takes once packed."""
+    total = 0
+    for _, length in segments_of(dt):
+        total += length
+    return total
+
+
+def check_span(dt, nbytes, start, count):
+    """ValueError unless `count` elements starting at byte `start` fit in nbytes."""
+    if count <= 0:
+        return
+    segs = segments_of(dt)
+    lo = min(off for off, _ in segs)
+    hi = max(off + length for off, length in segs)
+    first, last = start + lo, start + (count - 1) * dt._extent + hi
+    if first < 0 or last > nbytes:
+        raise ValueError('message: buffer length %d is too small for %d entries of the '
+                         'derived datatype (extent %d)' % (nbytes, count, dt._extent))
+
+
+def pack(mv, dt, start, count, out, at):
+    """Copy `count` elements at byte `start` of mv into out[at:], packed; returns the end."""
+    segs, ext = segments_of(dt), dt._extent
+    for i in range(count):
+        base = start + i * ext
+        for off, length in segs:
+            out[at:at + length] = mv[base + off:base + off + length]
+            at += length
+    return at
+
+
+def unpack(src, at, dt, mv, start, count):
+    """Inverse of pack: scatter packed src[at:] into `count` elements at byte `start`."""
+    segs, ext = segments_of(dt), dt._extent
+    for i in range(count):
+        base = start + i * ext
+        for off, length in segs:
+            mv[base + off:base + off + length] = src[at:at + length]
+            at += length
+    return at
+
+
+# -- unpacks owed by receives being set up ---------------------------------------------
+# Parsing a receive buffer of a derived type registers how to copy the scratch buffer back;
+# the request the call then posts takes them (Request._post) and runs them on completion.
+_owed = []
+
+
+def owe(fn):
+    _owed.append(fn)
+
+
+def take_owed():
+    if not _owed:
+        return None
+    fns = list(_owed)
+    del _owed[:]
+    if len(fns) == 1:
+        return fns[0]
+    return lambda: [fn() for fn in fns]
+
+
+def drop_owed():
+    del _owed[:]

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs mpi4py's own conformance tests (test_cco_obj, test_cco_buf, test_cco_vec,
+# test_p2p_obj, test_p2p_buf) under `mpiaas exec` at several rank counts and prints, per
+# file and rank count, how many tests passed, failed, errored and were skipped.
+#
+#   scripts/mpi4py-suite.sh DIR [--np "1 2 3 4 5"] [--agents K] [--python PATH]
+#                               [--timeout SECONDS] [--mpirun] [--files "cco_obj ..."]
+#
+# DIR is a copy of mpi4py's test/ directory (it must hold the five test files plus
+# mpiunittest.py and arrayimpl.py). Nothing is downloaded: whoever runs this brings DIR.
+# A test counts once, by its worst rank; "missing" counts ranks that never reported
+# (crashed, or killed by the timeout). --mpirun runs the same files under Open MPI's
+# mpirun with the real mpi4py instead, for the reference numbers. Needs what `mpiaas exec`
+# needs (a built CLI: npm run build; Redis). Each run is killed after --timeout seconds
+# (default 300). Exit status: 0 when nothing failed, errored or went missing, 1 otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || usage
+DIR=$(cd "$1" && pwd) || usage
+shift
+NPS="1 2 3 4 5"
+AGENTS=1
+PYTHON=
+TIMEOUT=300
+MPIRUN=
+FILES="cco_obj cco_buf cco_vec p2p_obj p2p_buf"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --np) NPS=$2; shift 2 ;;
+    --agents) AGENTS=$2; shift 2 ;;
+    --python) PYTHON=$2; shift 2 ;;
+    --timeout) TIMEOUT=$2; shift 2 ;;
+    --mpirun) MPIRUN=1; shift ;;
+    --files) FILES=$2; shift 2 ;;
+    *) usage ;;
+  esac
+done
+# mpirun needs the interpreter that has the real mpi4py (Debian's python3-mpi4py)
+[ -n "$PYTHON" ] || { if [ -n "$MPIRUN" ]; then PYTHON=/usr/bin/python3; else PYTHON=${MPIAAS_PYTHON:-python3}; fi; }
+for f in mpiunittest.py arrayimpl.py; do
+  [ -f "$DIR/$f" ] || { echo "mpi4py-suite: $DIR/$f is missing" >&2; exit 2; }
+done
+if [ -z "$MPIRUN" ] && [ ! -f apps/cli/dist/main.js ]; then
+  echo "mpi4py-suite: build first (npm run build)" >&2; exit 2
+fi
+
+DRIVER=scripts/mpi4py-suite/driver.py
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/mpi4py-suite.XXXXXX")
+status=0
+started=$SECONDS
+runner="mpiaas exec --agents $AGENTS"; [ -n "$MPIRUN" ] && runner=mpirun
+printf 'mpi4py suite from %s (%s, python %s)\n' "$DIR" "$runner" "$PYTHON"
+printf '%-14s %3s %5s %5s %6s %5s %8s %6s\n' file np pass fail error skip missing secs
+for name in $FILES; do
+  module=test_$name
+  [ -f "$DIR/$module.py" ] || { echo "mpi4py-suite: $DIR/$module.py is missing" >&2; exit 2; }
+  for np in $NPS; do
+    log="$LOGDIR/$module.np$np"
+    t0=$SECONDS
+    if [ -n "$MPIRUN" ]; then
+      OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+        timeout "$TIMEOUT" mpirun --oversubscribe -np "$np" "$PYTHON" "$DRIVER" "$DIR" "$module" \
+        "$log" >"$log.out" 2>"$log.err" || true
+    else
+      node apps/cli/dist/main.js exec -n "$np" --agents "$AGENTS" --timeout "$TIMEOUT" \
+        --python "$PYTHON" "$DRIVER" "$DIR" "$module" "$log" >"$log.out" 2>"$log.err" || true
+    fi
+    read -r pass fail error skip missing < <(cat "$log".rank* 2>/dev/null |
+      "$PYTHON" scripts/mpi4py-suite/tally.py "$np" 2>"$log.failing")
+    printf '%-14s %3s %5s %5s %6s %5s %8s %6s\n' \
+      "$module" "$np" "$pass" "$fail" "$error" "$skip" "$missing" $((SECONDS - t0))
+    sed 's/^/               /' "$log.failing"
+    if [ "$fail" != 0 ] || [ "$error" != 0 ] || [ "$missing" != 0 ]; then status=1; fi
+  done
+done
+printf 'total %ss; logs (unittest output on *.err) in %s\n' $((SECONDS - started)) "$LOGDIR"
+exit $status
