@@ -33,3 +33,6 @@ UNWEIGHTED = WEIGHTS_EMPTY = None
 OP_NULL = OP_NULL  # noqa: F405
 memory = memoryview
 buffer = memoryview
+
+from ._stdio import line_buffer_stdout as _line_buffer_stdout  # noqa: E402
+_line_buffer_stdout()
