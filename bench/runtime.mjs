@@ -48,12 +48,30 @@ async function redisRoundTripMicros() {
   return micros;
 }
 
+/** SET then GET of 8 MiB: the least it costs to move a large payload through Redis once. */
+async function redisLargeCopyMillis() {
+  const redis = new Redis(process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const key = `bench:${process.pid}:large`;
+  const payload = Buffer.alloc(8 * 1024 * 1024, 7);
+  const samples = [];
+  for (let i = 0; i < 7; i++) {
+    const started = process.hrtime.bigint();
+    await redis.set(key, payload);
+    await redis.getBuffer(key);
+    samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  await redis.del(key);
+  redis.disconnect();
+  return median(samples);
+}
+
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const fmt = (micros) => (micros >= 1000 ? `${(micros / 1000).toFixed(2)} ms` : `${micros.toFixed(1)} µs`);
 
 // The round trip moves with the machine's load: take the median of several samples.
 const rtt = median([await redisRoundTripMicros(), await redisRoundTripMicros(), await redisRoundTripMicros()]);
+const largeCopy = await redisLargeCopyMillis();
 const rows = [];
 for (const np of [2, 4]) {
   const base = micro('mpirun', np);
@@ -71,7 +89,8 @@ for (let i = 0; i < helloRuns; i++) {
   helloOurs.push(run(process.execPath, [cli, 'exec', '-n', '4', '--python', python, 'examples/hello.py'], mpiaasEnv).seconds);
 }
 
-console.log(`Redis PING round trip (ioredis, loopback): ${fmt(rtt)}\n`);
+console.log(`Redis PING round trip (ioredis, loopback): ${fmt(rtt)}`);
+console.log(`Redis SET + GET of 8 MiB (the floor for moving 8 MiB through Redis once): ${largeCopy.toFixed(2)} ms\n`);
 console.log('| operation | np | Open MPI | mpiaas | ratio | mpiaas in Redis round trips |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const row of rows) {
