@@ -232,41 +232,13 @@ class Channel:
     # -- calls ------------------------------------------------------------------------
     def call(self, bufs):
         """Write frames ending with one call; return the reply header (body unread)."""
-        lock = self._lock
-        if lock is None:
-            self.connect()
-            lock = self._lock
-        lock.acquire()
-        try:
-            self.write(bufs)
-            hdr = self.read_reply()
-            err = hdr.get('error')
-            if err is not None:
-                if self.body_left:
-                    self.skip(self.body_left)
-                from ._errors import agent_error
-                raise agent_error(err)
-            return hdr
-        finally:
-            lock.release()
+        with self._connected_lock():
+            return self._exchange(bufs)
 
     def complete(self, bufs):
         """A wait/test call: hand every completion (and its body parts) to its request."""
-        lock = self._lock
-        if lock is None:
-            self.connect()
-            lock = self._lock
-        lock.acquire()
-        try:
-            self.write(bufs)
-            hdr = self.read_reply()
-            err = hdr.get('error')
-            if err is not None:
-                if self.body_left:
-                    self.skip(self.body_left)
-                from ._errors import agent_error
-                raise agent_error(err)
-            done = hdr['done']
+        with self._connected_lock():
+            done = self._exchange(bufs)['done']
             pending = self.pending
             for comp in done:
                 req = pending.pop(comp['req'], None)
@@ -281,8 +253,25 @@ class Channel:
             if self.body_left:
                 self.skip(self.body_left)
             return done
-        finally:
-            lock.release()
+
+    def _connected_lock(self):
+        """The lock that keeps one call and its reply together (connecting on first use)."""
+        if self._lock is None:
+            self.connect()
+        return self._lock
+
+    def _exchange(self, bufs):
+        """Write frames ending with one call and read its reply header; raise the agent's
+        error as MPI.Exception (its body, if any, is skipped). The caller holds the lock."""
+        self.write(bufs)
+        hdr = self.read_reply()
+        err = hdr.get('error')
+        if err is not None:
+            if self.body_left:
+                self.skip(self.body_left)
+            from ._errors import agent_error
+            raise agent_error(err)
+        return hdr
 
 
 channel = Channel()
