@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start: installs what is missing, builds, migrates, starts the API and one worker in
-# the background, and runs the tutorial's pi example on 4 ranks through POST /jobs.
+# the background, and runs the tutorial's hello world on 4 ranks through POST /jobs.
 # The service keeps running afterwards; `bash scripts/stop.sh` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,14 +44,14 @@ node -e '
     process.exit(1);
   })();' "$MPIAAS_URL"
 
-log "npx mpiaas run -n 4 --tag-output examples/pi.py   (POST $MPIAAS_URL/jobs)"
-npx mpiaas run -n 4 --tag-output examples/pi.py
+log "npx mpiaas run -n 4 --tag-output examples/hello.py   (POST $MPIAAS_URL/jobs)"
+npx mpiaas run -n 4 --tag-output examples/hello.py
 
 cat <<MSG
 
 mpiaas is running: API $MPIAAS_URL, Swagger UI $MPIAAS_URL/docs
-  npx mpiaas run -n 4 examples/hello.py      # another job, output live
+  npx mpiaas run -n 4 examples/pi.py         # another job, output live
   npx mpiaas list                            # recent jobs
-  npx mpiaas exec -n 4 examples/hello.py     # local run, no server (like mpirun)
+  npx mpiaas exec -n 4 examples/pi.py        # local run, no server (like mpirun)
   bash scripts/stop.sh                       # stop the API and the worker
 MSG

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,21 +14,57 @@ interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `mpiaas` CLI as a process against the stack (or `url`). */
-function mpiaas(args: string[], url = stack.url): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, MPIAAS_URL: url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+/** A running `mpiaas` CLI process; `result` resolves when it exits. */
+interface CliRun {
+  child: ChildProcess;
+  /** Resolves once the output so far contains `text`. */
+  printed(text: string): Promise<void>;
+  result: Promise<CliResult>;
+}
+
+/** Starts the real `mpiaas` CLI as a process against the stack (or `url`). */
+function startMpiaas(args: string[], url = stack.url): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, MPIAAS_URL: url },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  const onOutput = (): void => {
+    for (const waiter of [...waiters]) {
+      if (stdout.includes(waiter.text) || stderr.includes(waiter.text)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    onOutput();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    onOutput();
+  });
+  const result = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return {
+    child,
+    result,
+    printed: (text) =>
+      new Promise((resolve) => {
+        waiters.push({ text, resolve });
+        onOutput();
+      }),
+  };
+}
+
+function mpiaas(args: string[], url = stack.url): Promise<CliResult> {
+  return startMpiaas(args, url).result;
 }
 
 function script(name: string, text: string): string {
@@ -81,6 +117,28 @@ describe('mpiaas CLI against the real service', () => {
     expect(followed.stdout).toBe(Array.from({ length: 10 }, (_, i) => `tick ${i}\n`).join(''));
     const stored = await mpiaas(['logs', id, '--rank', '0', '--stream', 'stdout']);
     expect(stored.stdout).toBe(followed.stdout);
+  });
+
+  it('logs --follow survives the server going away mid-job: no line lost, none repeated', async () => {
+    const ticking = script('tick-long.py', 'import time\nfor i in range(20):\n    print(f"line {i}", flush=True)\n    time.sleep(0.2)\n');
+    const id = (await mpiaas(['submit', '-n', '1', ticking])).stdout.trim();
+    const follow = startMpiaas(['logs', id, '--follow']);
+    await follow.printed('line 3\n');
+    await stack.restartApi();
+    const result = await follow.result;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(Array.from({ length: 20 }, (_, i) => `line ${i}\n`).join(''));
+  });
+
+  it('run: Ctrl-C cancels the job, says so, and exits 130', async () => {
+    const sleeper = script('interrupted.py', 'import time\nprint("up", flush=True)\ntime.sleep(60)\n');
+    const run = startMpiaas(['run', '-n', '2', sleeper]);
+    await run.printed('up\n');
+    run.child.kill('SIGINT');
+    const result = await run.result;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/mpiaas: cancelling job [0-9a-f-]+/);
+    expect(result.stderr).toMatch(/CANCELLED in [\d.]+s: cancelled by user/);
   });
 
   it('cancel stops a running job; list shows it', async () => {

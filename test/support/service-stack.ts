@@ -61,6 +61,15 @@ export class ServiceStack {
     return stack;
   }
 
+  /** Kills the api (as a crash or a lost connection would) and starts a new one on the same port. */
+  async restartApi(): Promise<void> {
+    const api = this.processes.find((p) => p.name === 'api' && p.child.exitCode === null && p.child.signalCode === null);
+    api?.kill('SIGKILL');
+    await api?.exited;
+    this.spawn('api', API_MAIN);
+    await this.waitReady();
+  }
+
   startWorker(extra: Record<string, string> = {}): StackProcess {
     return this.spawn(`worker${this.processes.length}`, WORKER_MAIN, extra);
   }
