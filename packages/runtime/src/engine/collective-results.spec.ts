@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { collectiveResult, resultWithoutOthers } from './collective-results';
+
+const b = (text: string): Buffer => Buffer.from(text);
+const texts = (parts: Buffer[]): string[] => parts.map((p) => p.toString());
+
+/** Contributions of 3 ranks: rank r sends `r:<j>` for each destination j (or one part). */
+const all = [0, 1, 2].map((r) => [0, 1, 2].map((j) => b(`${r}:${j}`)));
+
+describe('collectiveResult', () => {
+  it('bcast: non-roots get the root’s part, the root nothing', () => {
+    expect(texts(collectiveResult('bcast', 1, 0, all))).toEqual(['1:0']);
+    expect(collectiveResult('bcast', 1, 1, all)).toEqual([]);
+  });
+
+  it('gather: only the root gets every rank’s first part, in rank order', () => {
+    expect(texts(collectiveResult('gather', 2, 2, all))).toEqual(['0:0', '1:0', '2:0']);
+    expect(collectiveResult('gather', 2, 0, all)).toEqual([]);
+  });
+
+  it('scatter: each rank gets its part of the root’s', () => {
+    expect(texts(collectiveResult('scatter', 0, 2, all))).toEqual(['0:2']);
+  });
+
+  it('allgather and alltoall', () => {
+    expect(texts(collectiveResult('allgather', 0, 1, all))).toEqual(['0:0', '1:0', '2:0']);
+    expect(texts(collectiveResult('alltoall', 0, 1, all))).toEqual(['0:1', '1:1', '2:1']);
+    expect(collectiveResult('barrier', 0, 1, all)).toEqual([]);
+  });
+});
+
+describe('resultWithoutOthers', () => {
+  it('lets the ranks that need nothing from others finish at once', () => {
+    expect(resultWithoutOthers('bcast', 0, 0, [b('x')])).toEqual([]);
+    expect(resultWithoutOthers('gather', 0, 1, [b('x')])).toEqual([]);
+    expect(texts(resultWithoutOthers('scatter', 0, 0, [b('a'), b('b')]) ?? [])).toEqual(['a']);
+    expect(resultWithoutOthers('bcast', 0, 1, [])).toBeUndefined();
+    expect(resultWithoutOthers('allgather', 0, 0, [b('x')])).toBeUndefined();
+  });
+});
