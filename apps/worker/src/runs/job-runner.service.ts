@@ -61,9 +61,10 @@ export class JobRunner {
       `job ${jobId} started: np=${job.np}${claim.retried ? ' (retry)' : ''} correlationId=${payload.correlationId ?? '-'}`,
     );
     const controller = new AbortController();
-    const sink = new LogSink(jobId, this.jobs, { capBytes: this.config.LOG_CAP_BYTES, flushMs: this.config.LOG_FLUSH_MS }, this.logger);
     const owner = this.rankOwner();
+    // Before anything with a timer: if this throws, nothing is left running.
     const workspace = await JobWorkspace.create(this.config.WORK_DIR, jobId, job.script, owner);
+    const sink = new LogSink(jobId, this.jobs, { capBytes: this.config.LOG_CAP_BYTES, flushMs: this.config.LOG_FLUSH_MS }, this.logger);
     const cancelPoll = setInterval(() => void this.pollCancel(jobId, controller), CANCEL_POLL_MS);
     const running = runJob({
       // Per attempt: a retried job must not meet the rank traffic its lost attempt left in Redis.
