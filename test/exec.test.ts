@@ -37,6 +37,21 @@ describe('mpiaas exec: failure semantics like mpirun', () => {
     expect(await keysUnder(run.prefix)).toEqual([]);
   });
 
+  it('fails the job when a rank exits without MPI_Finalize while others wait for it', async () => {
+    const run = await mpiaasExec(['-n', '2', fixture('exit_without_finalize.py')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/job FAILED: rank 1 exited without calling MPI_Finalize/);
+    expect(run.elapsedMs).toBeLessThan(10_000);
+  });
+
+  it('fails the job, not the agent, when a rank writes garbage on its channel', async () => {
+    const run = await mpiaasExec(['-n', '2', fixture('malformed_request.py')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/job FAILED: rank 1: malformed request/);
+    expect(run.elapsedMs).toBeLessThan(10_000);
+    expect(await keysUnder(run.prefix)).toEqual([]);
+  });
+
   it("exits with a rank's own non-zero status", async () => {
     const run = await mpiaasExec(['-n', '2', fixture('exit_code.py')]);
     expect(run.code).toBe(5);

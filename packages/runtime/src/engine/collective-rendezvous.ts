@@ -32,6 +32,8 @@ export class CollectiveRendezvous {
     private readonly agent: number,
     private readonly placement: readonly number[],
     private readonly port: RendezvousPort,
+    /** A collective could not be completed (a bug or broken input): the job must fail. */
+    private readonly onError: (error: Error) => void,
   ) {}
 
   /**
@@ -82,13 +84,16 @@ export class CollectiveRendezvous {
       body.push(...parts);
     }
     const bundle = encodeEnvelope({ t: 'g', c: ctx, q: seq, a: this.agent, n: op.agents.length, m: members }, body);
-    void this.port.rendezvous(ctx, seq, op.agents, bundle).then((bundles) => {
-      if (!bundles) return;
-      for (const envelope of bundles) {
-        if (envelope.header.t === 'g') op.bundles.set(envelope.header.a, envelope);
-      }
-      this.finishIfComplete(key, op);
-    });
+    this.port
+      .rendezvous(ctx, seq, op.agents, bundle)
+      .then((bundles) => {
+        if (!bundles) return;
+        for (const envelope of bundles) {
+          if (envelope.header.t === 'g') op.bundles.set(envelope.header.a, envelope);
+        }
+        this.finishIfComplete(key, op);
+      })
+      .catch((error: Error) => this.onError(error));
   }
 
   private finishIfComplete(key: string, op: PendingCollective): void {

@@ -1,7 +1,14 @@
 import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder, splitParts, type Frame } from '../protocol/frame';
 import { PROTOCOL_VERSION } from '../protocol/version';
-import type { CollectiveKind, CompletedRequest, Completion, RankRequest, WaitMode } from '../protocol/rank-messages';
+import {
+  COLLECTIVE_KINDS,
+  type CollectiveKind,
+  type CompletedRequest,
+  type Completion,
+  type RankRequest,
+  type WaitMode,
+} from '../protocol/rank-messages';
 import type { Envelope, EnvelopeHeader } from '../redis/envelope';
 import { collectiveResult, resultWithoutOthers } from './collective-results';
 import type { CollectiveRendezvous } from './collective-rendezvous';
@@ -27,8 +34,19 @@ export interface EndpointIdentity {
   host: string;
 }
 
+export interface EndpointLimits {
+  /** Bytes of messages that arrived for the rank and that it has not received yet. */
+  maxUnexpectedBytes: number;
+}
+
 /** Replies up to this size are copied into one buffer before writing. */
 const COALESCE_LIMIT = 64 * 1024;
+/** Replies waiting to be read by the rank past which its requests stop being read. */
+const REPLY_HIGH_WATER = 64 * 1024 * 1024;
+
+const KNOWN_OPS: ReadonlySet<string> = new Set([
+  'hello', 'comm', 'free', 'send', 'isend', 'irecv', 'icoll', 'wait', 'test', 'cancel', 'probe', 'abort', 'finalize',
+]);
 
 type Call = Extract<RankRequest, { op: 'wait' | 'test' | 'probe' | 'hello' }>;
 
@@ -51,12 +69,16 @@ export class RankEndpoint {
   private flushes = 0;
   private awaitedFlush: number | undefined;
   private readonly backlog: Frame[] = [];
+  /** The rank said hello (it imported mpi4py and talked to its agent). */
+  greeted = false;
+  /** The rank called MPI_Finalize (explicitly or at exit). */
   finalized = false;
 
   constructor(
     private readonly identity: EndpointIdentity,
     private readonly socket: Duplex,
     private readonly ports: EndpointPorts,
+    private readonly limits: EndpointLimits = { maxUnexpectedBytes: 1024 ** 3 },
   ) {
     this.comms = new CommunicatorTable(identity.rank, identity.size);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -105,7 +127,12 @@ export class RankEndpoint {
   }
 
   private handle(frame: Frame): void {
-    const request = frame.header as unknown as RankRequest;
+    const header: unknown = frame.header;
+    const op = typeof header === 'object' && header !== null ? (header as { op?: unknown }).op : undefined;
+    if (typeof op !== 'string' || !KNOWN_OPS.has(op)) {
+      return this.ports.protocolError(this.identity.rank, `malformed request (op ${JSON.stringify(op ?? null)})`);
+    }
+    const request = header as RankRequest;
     try {
       this.dispatch(request, frame.body);
     } catch (error) {
@@ -122,6 +149,7 @@ export class RankEndpoint {
         if (request.v !== PROTOCOL_VERSION) {
           throw new Error(`protocol version ${request.v} is not supported (agent speaks ${PROTOCOL_VERSION})`);
         }
+        this.greeted = true;
         return this.reply({ ...this.identity, v: PROTOCOL_VERSION });
       case 'comm':
         return this.comms.add(request.ctx, request.group, me);
@@ -145,6 +173,7 @@ export class RankEndpoint {
       }
       case 'icoll': {
         const comm = this.comms.get(request.ctx);
+        if (!COLLECTIVE_KINDS.includes(request.coll)) throw new Error(`unknown collective '${String(request.coll)}'`);
         const root = request.root ?? 0;
         if (root < 0 || root >= comm.group.length) throw new Error(`root ${root} is out of range`);
         this.active.add(request.req);
@@ -152,6 +181,9 @@ export class RankEndpoint {
       }
       case 'wait':
       case 'test':
+        if (!Array.isArray(request.reqs) || new Set(request.reqs).size !== request.reqs.length) {
+          throw new Error('reqs must be a list of distinct request ids');
+        }
         for (const req of request.reqs) {
           if (!this.active.has(req)) throw new Error(`request ${req} is not active`);
         }
@@ -183,6 +215,13 @@ export class RankEndpoint {
     const me = comm.rank;
     const finish = (result: Buffer[]): void =>
       this.complete(req, { req, kind: 'coll', counts: result.map((part) => part.length) }, result);
+    const finishAll = (all: Buffer[][]): void => {
+      try {
+        finish(collectiveResult(kind, root, me, all));
+      } catch (error) {
+        this.ports.protocolError(me, `${kind}: ${(error as Error).message}`);
+      }
+    };
     if (comm.group.length === 1) return finish(collectiveResult(kind, root, me, [parts]));
     const early = resultWithoutOthers(kind, root, me, parts);
     this.ports.collectives.contribute(
@@ -190,7 +229,7 @@ export class RankEndpoint {
       seq,
       me,
       parts,
-      early ? undefined : (all) => finish(collectiveResult(kind, root, me, all)),
+      early ? undefined : finishAll,
     );
     if (early) finish(early);
   }
@@ -207,6 +246,13 @@ export class RankEndpoint {
   private onMessage(msg: IncomingMessage): void {
     const recv = this.matcher.arrive(msg);
     if (recv) return this.completeReceive(recv.req, msg);
+    if (this.matcher.unexpectedBytes > this.limits.maxUnexpectedBytes) {
+      // A rank that is sent more than it receives would grow the agent without bound.
+      return this.ports.protocolError(
+        this.identity.rank,
+        `more than ${this.limits.maxUnexpectedBytes} bytes of messages sent to rank ${this.identity.rank} are waiting to be received`,
+      );
+    }
     const probe = this.blockedIn;
     if (probe?.op === 'probe' && this.matcher.probe(probe.ctx, probe.source, probe.tag) === msg) {
       this.unblock(probeReply(msg));
@@ -282,11 +328,13 @@ export class RankEndpoint {
     const buffers = encodeFrame(header, parts);
     let total = 0;
     for (const buffer of buffers) total += buffer.length;
-    if (total <= COALESCE_LIMIT) {
-      this.socket.write(Buffer.concat(buffers, total));
-      return;
+    if (total <= COALESCE_LIMIT) this.socket.write(Buffer.concat(buffers, total));
+    else for (const buffer of buffers) this.socket.write(buffer);
+    // A rank that does not read its replies must not make the agent buffer them without end.
+    if (this.socket.writableLength > REPLY_HIGH_WATER && !this.socket.isPaused()) {
+      this.socket.pause();
+      this.socket.once('drain', () => this.socket.resume());
     }
-    for (const buffer of buffers) this.socket.write(buffer);
   }
 }
 

@@ -23,6 +23,8 @@ export interface HostedAgent {
   agent: Agent;
   /** The command connection, for work around the job (checks, cleanup). */
   commands: Redis;
+  /** Stops reading the inbox; the command connection stays open. */
+  stopInbox(): Promise<void>;
   /** Stops reading the inbox and closes both connections. */
   stop(): Promise<void>;
 }
@@ -56,6 +58,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
   return {
     agent,
     commands,
+    stopInbox: () => transport.stop(),
     stop: async () => {
       await transport.stop();
       await commands.quit().catch(() => commands.disconnect());

@@ -50,13 +50,23 @@ export interface RunJobOptions {
   signal?: AbortSignal;
   /** Grace between SIGTERM and SIGKILL when ranks are stopped, ms. @defaultValue 1000 */
   killGraceMs?: number;
+  /**
+   * Bytes of messages sent to one rank that it has not received yet, past which the job
+   * fails (the agent holds them in memory). @defaultValue 1 GiB
+   */
+  maxUnexpectedBytes?: number;
 }
 
 const STDERR_TAIL_BYTES = 4096;
 const EXIT_TIMED_OUT = 124;
 const EXIT_CANCELLED = 130;
-/** Keys outlive any job by this much at least, in case cleanup never runs. */
-const MIN_KEY_TTL_MS = 3_600_000;
+/**
+ * Expiry of the job's keys, a safety net in case cleanup never runs (cleanup deletes them).
+ * Twice the time limit; a week without one, so a collective whose ranks arrive hours apart
+ * still meets.
+ */
+const keyTtlMs = (timeoutMs: number | undefined): number =>
+  timeoutMs === undefined ? 7 * 24 * 3_600_000 : Math.max(3_600_000, timeoutMs * 2);
 
 interface Verdict {
   status: Exclude<JobOutcomeStatus, 'SUCCEEDED'>;
@@ -78,10 +88,12 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   const placement = Array.from({ length: options.np }, (_, rank) => rank % agentCount);
 
   let verdict: Verdict | undefined;
+  /** Set once every rank has exited: what happens during cleanup cannot change the outcome. */
+  let settled = false;
   const ranks: RankProcess[] = [];
   let killTimer: NodeJS.Timeout | undefined;
   const fail = (next: Verdict): void => {
-    if (verdict) return;
+    if (verdict || settled) return;
     verdict = next;
     for (const rank of ranks) rank.kill('SIGTERM');
     killTimer = setTimeout(() => ranks.forEach((rank) => rank.kill('SIGKILL')), options.killGraceMs ?? 1000);
@@ -96,7 +108,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
           keys,
           agent,
           placement,
-          ttlMs: Math.max(MIN_KEY_TTL_MS, (options.timeoutMs ?? 0) * 2),
+          ttlMs: keyTtlMs(options.timeoutMs),
           hooks: {
             abort: (from, code) =>
               fail({ status: 'FAILED', exitCode: code, reason: `rank ${from} called MPI_Abort with code ${code}`, failedRank: from }),
@@ -104,6 +116,8 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
               options.onOutput?.(from, 'stderr', Buffer.from(`mpiaas: ${message}\n`));
               fail({ status: 'FAILED', exitCode: 1, reason: `rank ${from}: ${message}`, failedRank: from });
             },
+            internalError: (error) =>
+              fail({ status: 'FAILED', exitCode: 1, reason: `the agent could not handle rank traffic: ${error.message}` }),
           },
           onFault: (error) =>
             fail({ status: 'FAILED', exitCode: 1, reason: `lost Redis: ${error.message}`, infrastructure: true }),
@@ -147,10 +161,20 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
         options.onOutput?.(rank, stream, chunk);
       });
     }
-    agents[placement[rank] as number]?.agent.attach(rank, process_.channel);
-    void process_.exited.then((exit) => {
+    const endpoint = agents[placement[rank] as number]?.agent.attach(rank, process_.channel, {
+      maxUnexpectedBytes: options.maxUnexpectedBytes ?? 1024 ** 3,
+    });
+    void process_.exited.then(async (exit) => {
       finishedAt[rank] = new Date();
-      if (exit.code === 0) return;
+      if (exit.code === 0) {
+        // Like mpirun: a rank that used MPI and left without MPI_Finalize while others run
+        // (os._exit, a crash in a C extension) would leave them waiting for it forever.
+        await process_.closed;
+        if (endpoint?.greeted && !endpoint.finalized && ranks.some((other) => other.running)) {
+          fail({ status: 'FAILED', exitCode: 1, reason: `rank ${rank} exited without calling MPI_Finalize`, failedRank: rank });
+        }
+        return;
+      }
       const reason =
         exit.signal !== null ? `rank ${rank} was killed by signal ${exit.signal}` : `rank ${rank} exited with code ${exit.code}`;
       const exitCode = exit.signal !== null ? 128 + (osConstants.signals[exit.signal] ?? 0) : (exit.code ?? 1);
@@ -173,14 +197,17 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   try {
     await Promise.all(ranks.map((rank) => rank.exited));
   } finally {
+    settled = true;
     clearTimeout(timeout);
     clearTimeout(killTimer);
     options.signal?.removeEventListener('abort', onCancel);
     // Reap whatever a rank left behind in its process group, then let the output drain.
     for (const rank of ranks) rank.killGroup('SIGKILL');
     await Promise.race([Promise.all(ranks.map((rank) => rank.closed)), delay(2000)]);
-    // Agent 0 cleans up last, after the others' in-flight commands have drained.
+    // Agent 0 cleans up last, after the others' in-flight commands have drained and its own
+    // inbox reader has stopped (nothing may recreate a key after the delete).
     await Promise.all(agents.slice(1).map((agent) => agent.stop()));
+    await agents[0]?.stopInbox();
     await deleteJobKeys(redis, keys);
     await agents[0]?.stop();
   }

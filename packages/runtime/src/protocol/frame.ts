@@ -24,6 +24,9 @@ export function encodeFrame(header: object, parts: readonly Buffer[] = []): Buff
  * Reassembles frames from stream chunks. Chunks are kept in a list and joined once per
  * frame, so a multi-megabyte body arriving in 64 KiB pieces is copied once, not per piece.
  */
+/** Largest frame accepted (a rank declaring more is broken or hostile), bytes. */
+export const MAX_FRAME_BYTES = 2 ** 31;
+
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -36,6 +39,7 @@ export class FrameDecoder {
       if (this.buffered < 4) break;
       const head = this.peek(8);
       const frameLength = head.readUInt32LE(0);
+      if (frameLength > MAX_FRAME_BYTES || frameLength < 4) throw new Error(`frame of ${frameLength} bytes`);
       if (this.buffered < 4 + frameLength) break;
       const whole = this.take(4 + frameLength);
       const headerLength = whole.readUInt32LE(4);

@@ -9,9 +9,13 @@ export async function connectRedis(url: string, name: string): Promise<Redis> {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectionName: name,
-    // Rank traffic must not be dropped or reordered by client-side retries: a command waits
-    // for the connection instead of failing after N attempts.
+    // Rank traffic must never be sent twice or out of order by client-side retries: a
+    // command in flight when the connection drops is not resent, and none is queued while it
+    // is down. The transport fails the job on a lost connection instead (an infrastructure
+    // fault the service retries from scratch).
     maxRetriesPerRequest: null,
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: false,
   });
   // Connection errors surface through the commands that fail; keep them off the console.
   redis.on('error', (error: Error) => (lastError = error));

@@ -53,6 +53,9 @@ export class RedisTransport {
       redis.defineCommand('mpiRelease', { lua: RELEASE_SCRIPT });
     }
     this.redis = redis;
+    for (const connection of [options.commands, options.blocking]) {
+      connection.on('close', () => this.fault(new Error('connection to Redis closed')));
+    }
   }
 
   /** Starts draining this agent's inbox. */
