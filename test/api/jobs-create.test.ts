@@ -102,6 +102,7 @@ describe('POST /jobs validation', () => {
     ['env not an object', jobBody({ env: ['A=1'] }), 'env must be an object'],
     ['env name lower-case', jobBody({ env: { foo: '1' } }), 'env name "foo" must match ^[A-Z_][A-Z0-9_]*$'],
     ['env name reserved', jobBody({ env: { PYTHONPATH: '/tmp' } }), 'env name "PYTHONPATH" is reserved by the runtime'],
+    ['loader variable', jobBody({ env: { LD_PRELOAD: '/tmp/evil.so' } }), 'env name "LD_PRELOAD" is reserved by the runtime'],
     ['env value not a string', jobBody({ env: { A: 1 } }), 'env value of "A" must be a string'],
     ['env value too long', jobBody({ env: { A: 'x'.repeat(JOB_LIMITS.maxEnvValueBytes + 1) } }), 'env value of "A" must be at most 16384 bytes of UTF-8'],
     [

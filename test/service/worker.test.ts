@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobStatus } from '@mpiaas/db';
@@ -111,6 +112,27 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
       expect(out).toContain('worker environment denied');
       expect(out).not.toContain('uid 0\n');
     }
+  });
+
+  it('kills what a job leaves running when it ends, even a daemon that left its process group', async () => {
+    if (process.getuid?.() !== 0) return; // needs per-job rank users, i.e. a root worker
+    const marker = `/tmp/mpiaas-escapee-${process.pid}-${Date.now()}`;
+    const id = await harness.submit(
+      [
+        'import os, time',
+        'if os.fork() == 0:',
+        '    os.setsid()',
+        '    if os.fork() == 0:',
+        '        time.sleep(2)',
+        `        open("${marker}", "w").write("still alive")`,
+        '    os._exit(0)',
+        'print("parent done")',
+      ].join('\n'),
+      1,
+    );
+    expect((await harness.waitForStatus(id)).status).toBe(JobStatus.SUCCEEDED);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('caps stored output per rank and marks the rank truncated', async () => {

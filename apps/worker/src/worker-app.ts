@@ -7,7 +7,8 @@ import { resolvePythonInterpreter } from './runs/python-interpreter';
 
 /** Builds the worker exactly as `main.ts` runs it; tests start it the same way. */
 export async function createWorker(config: WorkerConfig, logger?: LoggerService | false): Promise<INestApplicationContext> {
-  const rankUser = config.RANK_UID === undefined ? undefined : { uid: config.RANK_UID, gid: config.RANK_GID ?? config.RANK_UID };
+  const base = config.RANK_UID_BASE;
+  const rankUser = base === undefined ? undefined : { uid: base, gid: base };
   const resolved: WorkerConfig = { ...config, MPIAAS_PYTHON: resolvePythonInterpreter(config.MPIAAS_PYTHON, rankUser) };
   const app = await NestFactory.createApplicationContext(WorkerModule.forConfig(resolved), {
     logger: logger ?? undefined,

@@ -36,5 +36,16 @@ export const RESERVED_ENV_NAMES: readonly string[] = [
   'PMI_SIZE',
 ];
 
+/**
+ * Names no job may set because the dynamic loader reads them in the programs that confine
+ * a rank before it is confined (LD_PRELOAD would run the job's code outside the sandbox).
+ */
+export const LOADER_ENV_PATTERN = /^(LD_|GLIBC_TUNABLES$)/;
+
+/** Whether a job may not set this variable (the runtime's own, or the loader's). */
+export function isReservedEnvName(name: string): boolean {
+  return RESERVED_ENV_NAMES.includes(name) || LOADER_ENV_PATTERN.test(name);
+}
+
 /** A label key: lower-case words separated by '.', '-', '_' or '/'. */
 export const LABEL_KEY_PATTERN = /^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?$/;

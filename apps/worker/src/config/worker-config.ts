@@ -13,7 +13,7 @@ const WorkerConfigSchema = z.object({
   /** Prefix of the rank-traffic keys (`<prefix>{jobId}:…`). */
   MPIAAS_REDIS_PREFIX: z.string().min(1).default('mpi:'),
   /** Rank slots of this worker: a job of np ranks takes np of them. */
-  SLOTS: z.coerce.number().int().positive().default(2 * os.availableParallelism()),
+  SLOTS: z.coerce.number().int().positive().max(256).default(2 * os.availableParallelism()),
   MPIAAS_PYTHON: z.string().min(1).default('python3'),
   /** Address-space limit of each rank (RLIMIT_AS). */
   RANK_MEMORY_BYTES: bytes.default(2 * 1024 ** 3),
@@ -24,12 +24,13 @@ const WorkerConfigSchema = z.object({
   /** 'none' takes the network away from ranks (they need none), 'auto' does so when the kernel allows. */
   RANK_NETWORK: z.enum(['auto', 'none', 'host']).default('auto'),
   /**
-   * User and group ranks run as. A worker running as root runs them as nobody (65534) by
-   * default, so a script can neither read the worker's memory or environment (its
-   * credentials) nor signal it. Unset for a non-root worker: ranks share its user.
+   * Ranks run as user ids from here on, one per running job (group id = user id; each worker
+   * takes the block `base + pid × 256`). A worker running as root uses 200000 by default, so
+   * a script can neither read the worker's memory or environment (its credentials) nor
+   * another job's files or processes, and what a job leaves running is killed with it. A
+   * non-root worker cannot switch users: its ranks share its own.
    */
-  RANK_UID: z.coerce.number().int().nonnegative().optional(),
-  RANK_GID: z.coerce.number().int().nonnegative().optional(),
+  RANK_UID_BASE: z.coerce.number().int().positive().optional(),
   /** Per-rank cap of stored output (stdout + stderr). */
   LOG_CAP_BYTES: bytes.default(8 * 1024 ** 2),
   /** How often buffered output is written to Postgres. */
@@ -53,7 +54,7 @@ const WorkerConfigSchema = z.object({
 
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
 
-const NOBODY = 65534;
+const RANK_UID_BASE_AS_ROOT = 200_000;
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 
@@ -64,9 +65,6 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     throw new Error(`invalid worker configuration: ${problems.join('; ')}`);
   }
   const config = parsed.data;
-  if (process.getuid?.() === 0) {
-    config.RANK_UID ??= NOBODY;
-    config.RANK_GID ??= NOBODY;
-  }
+  if (process.getuid?.() === 0) config.RANK_UID_BASE ??= RANK_UID_BASE_AS_ROOT;
   return config;
 }

@@ -1,11 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { RunJobPayload } from '@mpiaas/contracts';
+import { LOADER_ENV_PATTERN, type RunJobPayload } from '@mpiaas/contracts';
+import type { Job } from '@mpiaas/db';
 import { runJob, type JobOutcome } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { LogSink } from '../logs/log-sink';
 import { ActiveRuns, type StopReason } from './active-runs';
 import { JobExecutionRepository } from './job-execution.repository';
 import { JobWorkspace } from './job-workspace';
+import { killProcessesOf, RankUserPool } from './rank-users';
 import { RANK_WRAPPER } from './rank-wrapper.provider';
 
 /** How often a running job checks the database for a cancel request it may have missed. */
@@ -13,6 +15,14 @@ const CANCEL_POLL_MS = 2000;
 
 /** The job must go back to the queue (its worker is shutting down); BullMQ retries it. */
 export class RequeueError extends Error {}
+
+/**
+ * The job's variables minus any the loader reads in the wrapper (prlimit, unshare) before
+ * the rank is confined: the api refuses them, this holds even for a row written otherwise.
+ */
+function jobEnvironment(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !LOADER_ENV_PATTERN.test(name)));
+}
 
 /** Environment every rank gets in the service, under the job's own variables. */
 function serviceEnvironment(workDir: string): Record<string, string> {
@@ -36,13 +46,17 @@ function serviceEnvironment(workDir: string): Record<string, string> {
 @Injectable()
 export class JobRunner {
   private readonly logger = new Logger(JobRunner.name);
+  private readonly rankUsers: RankUserPool | undefined;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(RANK_WRAPPER) private readonly wrapper: string[],
     private readonly jobs: JobExecutionRepository,
     private readonly active: ActiveRuns,
-  ) {}
+  ) {
+    const base = config.RANK_UID_BASE;
+    this.rankUsers = base === undefined ? undefined : new RankUserPool(base, config.SLOTS);
+  }
 
   /** Ranks the job asks for, to reserve its slots before claiming it (undefined: no such job). */
   ranksOf(jobId: string): Promise<number | undefined> {
@@ -61,7 +75,30 @@ export class JobRunner {
       `job ${jobId} started: np=${job.np}${claim.retried ? ' (retry)' : ''} correlationId=${payload.correlationId ?? '-'}`,
     );
     const controller = new AbortController();
-    const owner = this.rankOwner();
+    const uid = this.rankUsers?.take();
+    const owner = uid === undefined ? undefined : { uid, gid: uid };
+    try {
+      await this.runClaimed(job, controller, owner);
+    } finally {
+      if (uid !== undefined) {
+        await this.reap(jobId, uid);
+        this.rankUsers?.release(uid);
+      }
+    }
+  }
+
+  /** Kills whatever the job left behind (a daemon that escaped its process group). */
+  private async reap(jobId: string, uid: number): Promise<void> {
+    const leftovers = await killProcessesOf(uid);
+    if (leftovers > 0) this.logger.warn(`job ${jobId}: killed ${leftovers} process(es) it left running`);
+  }
+
+  private async runClaimed(
+    job: Job,
+    controller: AbortController,
+    owner: { uid: number; gid: number } | undefined,
+  ): Promise<void> {
+    const jobId = job.id;
     // Before anything with a timer: if this throws, nothing is left running.
     const workspace = await JobWorkspace.create(this.config.WORK_DIR, jobId, job.script, owner);
     const sink = new LogSink(jobId, this.jobs, { capBytes: this.config.LOG_CAP_BYTES, flushMs: this.config.LOG_FLUSH_MS }, this.logger);
@@ -76,13 +113,14 @@ export class JobRunner {
       wrapper: this.wrapper,
       ...(owner ?? {}),
       cwd: workspace.dir,
-      env: { ...serviceEnvironment(workspace.dir), ...(job.env as Record<string, string>) },
+      env: { ...serviceEnvironment(workspace.dir), ...jobEnvironment(job.env as Record<string, string>) },
       timeoutMs: job.timeoutSeconds * 1000,
       redisUrl: this.config.REDIS_URL,
       keyPrefix: this.config.MPIAAS_REDIS_PREFIX,
       signal: controller.signal,
       onOutput: (rank, stream, chunk) => sink.push(rank, stream, chunk),
       onWarning: (message) => this.logger.warn(`job ${jobId}: ${message}`),
+      ...(owner ? { reap: () => this.reap(jobId, owner.uid) } : {}),
     });
     this.active.add(jobId, controller, running.catch(() => undefined));
 
@@ -103,11 +141,13 @@ export class JobRunner {
     // Every line is stored before the final status, so a follower that sees it has it all.
     await sink.close();
     const stopped = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
-    if (stopped === 'shutdown') {
+    // Only when the stop is what ended the job: one that failed or finished on its own first
+    // keeps that outcome.
+    if (stopped === 'shutdown' && outcome.status === 'CANCELLED') {
       await this.jobs.requeue(jobId, 'its worker shut down before it finished');
       throw new RequeueError(`job ${jobId} requeued: worker shutting down`);
     }
-    if (stopped === 'cancel') outcome.reason = 'cancelled by user';
+    if (stopped === 'cancel' && outcome.status === 'CANCELLED') outcome.reason = 'cancelled by user';
     if (outcome.infrastructure) {
       await this.jobs.requeue(jobId, outcome.reason ?? 'infrastructure fault');
       throw new Error(`job ${jobId}: ${outcome.reason}`);
@@ -119,11 +159,6 @@ export class JobRunner {
   /** The queue gave up on a job (attempts exhausted, stalled too often): fail it for good. */
   async giveUp(jobId: string, why: string): Promise<void> {
     if (await this.jobs.failUnlessFinal(jobId, why)) this.logger.warn(`job ${jobId} FAILED: ${why}`);
-  }
-
-  private rankOwner(): { uid: number; gid: number } | undefined {
-    const { RANK_UID: uid, RANK_GID: gid } = this.config;
-    return uid === undefined ? undefined : { uid, gid: gid ?? uid };
   }
 
   private async pollCancel(jobId: string, controller: AbortController): Promise<void> {

@@ -1,7 +1,26 @@
 import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 import type { WorkerConfig } from '../config/worker-config';
 
-const UNSHARE_NET = ['unshare', '--user', '--net', '--map-current-user', '--'];
+/**
+ * The absolute path of a system command, found once with the worker's own PATH. The
+ * wrapper must never be looked up through a rank's PATH, which the job may set.
+ */
+function systemCommand(name: string): string {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new Error(`${name} not found (util-linux): the worker needs it to confine ranks`);
+}
+
+const UNSHARE_NET = [systemCommand('unshare'), '--user', '--net', '--map-current-user', '--'];
 
 /** Whether this kernel lets us start a process in a network namespace of its own. */
 export function canIsolateNetwork(): boolean {
@@ -17,7 +36,7 @@ export function canIsolateNetwork(): boolean {
  */
 export function rankWrapper(config: WorkerConfig, isolateNetwork: boolean): string[] {
   const limits = [
-    'prlimit',
+    systemCommand('prlimit'),
     `--as=${config.RANK_MEMORY_BYTES}`,
     `--fsize=${config.RANK_FILE_SIZE_BYTES}`,
     `--nofile=${config.RANK_OPEN_FILES}`,

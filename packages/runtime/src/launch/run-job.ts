@@ -51,6 +51,11 @@ export interface RunJobOptions {
   /** Grace between SIGTERM and SIGKILL when ranks are stopped, ms. @defaultValue 1000 */
   killGraceMs?: number;
   /**
+   * Called once every rank has exited, before waiting for their output to drain: kills what
+   * the ranks left running outside their process groups (the worker kills by user id).
+   */
+  reap?(): Promise<void>;
+  /**
    * Bytes of messages sent to one rank that it has not received yet, past which the job
    * fails (the agent holds them in memory). @defaultValue 1 GiB
    */
@@ -203,6 +208,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     options.signal?.removeEventListener('abort', onCancel);
     // Reap whatever a rank left behind in its process group, then let the output drain.
     for (const rank of ranks) rank.killGroup('SIGKILL');
+    await options.reap?.();
     await Promise.race([Promise.all(ranks.map((rank) => rank.closed)), delay(2000)]);
     // Agent 0 cleans up last, after the others' in-flight commands have drained and its own
     // inbox reader has stopped (nothing may recreate a key after the delete).

@@ -1,5 +1,5 @@
 import { registerDecorator } from 'class-validator';
-import { ENV_NAME_PATTERN, JOB_LIMITS, LABEL_KEY_PATTERN, RESERVED_ENV_NAMES } from '@mpiaas/contracts';
+import { ENV_NAME_PATTERN, isReservedEnvName, JOB_LIMITS, LABEL_KEY_PATTERN } from '@mpiaas/contracts';
 import { stringMapProblem, type StringMapRules } from './string-map';
 
 function IsStringMap(name: string, rules: StringMapRules): PropertyDecorator {
@@ -20,7 +20,7 @@ const ENV_RULES: StringMapRules = {
   maxValueBytes: JOB_LIMITS.maxEnvValueBytes,
   keyProblem: (key) => {
     if (!ENV_NAME_PATTERN.test(key)) return `name ${JSON.stringify(key)} must match ${ENV_NAME_PATTERN.source}`;
-    if (RESERVED_ENV_NAMES.includes(key)) return `name ${JSON.stringify(key)} is reserved by the runtime`;
+    if (isReservedEnvName(key)) return `name ${JSON.stringify(key)} is reserved by the runtime`;
     return undefined;
   },
 };
