@@ -43,6 +43,13 @@ export class LogSink {
     return this.batcher.totalsOf(rank);
   }
 
+  /** Stops without storing anything more (the job is no longer this worker's). */
+  discard(): void {
+    clearInterval(this.timer);
+    this.unsaved = [];
+    this.batcher.take(true);
+  }
+
   /** Stores everything still held, partial lines included; retries a few times. */
   async close(): Promise<void> {
     clearInterval(this.timer);

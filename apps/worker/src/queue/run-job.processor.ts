@@ -32,6 +32,8 @@ export class RunJobProcessor extends WorkerHost implements OnApplicationBootstra
     // One BullMQ job per slot at most; SlotPool then counts ranks, not jobs.
     this.worker.concurrency = this.config.SLOTS;
     this.worker.on('error', (error) => this.logger.error(`queue: ${error.message}`));
+    // Past its lock the queue hands a job to another worker: stop our copy of it.
+    this.worker.on('lockRenewalFailed', (jobIds) => jobIds.forEach((id) => this.active.stop(id, 'lost')));
     void this.worker.run();
     this.logger.log(`worker ${this.config.WORKER_ID} taking jobs with ${this.config.SLOTS} rank slots`);
   }

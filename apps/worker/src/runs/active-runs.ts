@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 
-/** Why a running job is being stopped by the worker rather than by its own ranks. */
-export type StopReason = 'cancel' | 'shutdown';
+/**
+ * Why a running job is being stopped by the worker rather than by its own ranks: a cancel
+ * request, this worker shutting down, or the queue having given the job to another worker
+ * (this one lost its lock, e.g. stalled past the lock duration).
+ */
+export type StopReason = 'cancel' | 'shutdown' | 'lost';
 
 interface ActiveRun {
   controller: AbortController;

@@ -138,9 +138,15 @@ export class JobRunner {
       await workspace.remove();
     }
 
+    const stopped = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
+    if (stopped === 'lost') {
+      // Another worker runs it now and owns its record: write nothing more.
+      sink.discard();
+      this.logger.warn(`job ${jobId}: stopped, the queue gave it to another worker`);
+      return;
+    }
     // Every line is stored before the final status, so a follower that sees it has it all.
     await sink.close();
-    const stopped = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
     // Only when the stop is what ended the job: one that failed or finished on its own first
     // keeps that outcome.
     if (stopped === 'shutdown' && outcome.status === 'CANCELLED') {
