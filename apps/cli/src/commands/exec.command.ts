@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveSeconds, wholeNumber } from './argument-parsers';
 import { runJob } from '@mpiaas/runtime';
 import { loadLocalConfig } from '../local-config';
 import { RankOutputWriter } from '../output/rank-output-writer';
@@ -13,31 +14,17 @@ interface ExecOptions {
   agents: number;
 }
 
-function positiveInteger(name: string) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
-    return parsed;
-  };
-}
-
-function positiveSeconds(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('seconds must be a number > 0');
-  return parsed;
-}
-
 /** `mpiaas exec`: the local launcher, this host's mpirun. */
 export function execCommand(): Command {
   return new Command('exec')
     .description('run an mpi4py script on N local ranks (like mpirun); rank traffic goes through Redis')
     .argument('<script>', 'the Python script')
     .argument('[args...]', 'arguments passed to the script')
-    .requiredOption('-n, --np <N>', 'number of ranks', positiveInteger('N'))
+    .requiredOption('-n, --np <N>', 'number of ranks', wholeNumber('N', 1))
     .option('--tag-output', 'prefix every line with [1,rank]<stream>: as mpirun does', false)
     .option('--timeout <seconds>', 'kill every rank after this long (exit code 124)', positiveSeconds)
     .option('--python <path>', 'interpreter for the ranks (default: $MPIAAS_PYTHON or python3; needs numpy)')
-    .option('--agents <K>', 'spread the ranks over K agents, each with its own Redis connections, as on K hosts', positiveInteger('K'), 1)
+    .option('--agents <K>', 'spread the ranks over K agents, each with its own Redis connections, as on K hosts', wholeNumber('K', 1), 1)
     .passThroughOptions()
     .addHelpText('after', '\nExample:\n  $ mpiaas exec -n 4 examples/pi.py\n  $ mpiaas exec -n 2 --tag-output --timeout 60 job.py --steps 10')
     .action(async (script: string, args: string[], options: ExecOptions) => {

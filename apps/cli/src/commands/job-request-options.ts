@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENV_NAME_PATTERN, type CreateJobRequest } from '@mpiaas/contracts';
+import { wholeNumber } from './argument-parsers';
 
 export interface JobRequestFlags {
   np: number;
@@ -8,14 +9,6 @@ export interface JobRequestFlags {
   name?: string;
   label: Record<string, string>;
   env: Record<string, string>;
-}
-
-function positiveInteger(what: string) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`${what} must be a whole number ≥ 1`);
-    return parsed;
-  };
 }
 
 function keyValue(kind: string, check?: (key: string) => string | undefined) {
@@ -34,8 +27,8 @@ export function addJobRequestOptions(command: Command): Command {
   return command
     .argument('<script>', 'the mpi4py script to run')
     .argument('[args...]', 'arguments for the script (put them after --)')
-    .requiredOption('-n, --np <N>', 'number of ranks', positiveInteger('N'))
-    .option('--timeout <seconds>', 'time limit of the job (server default: 600)', positiveInteger('seconds'))
+    .requiredOption('-n, --np <N>', 'number of ranks', wholeNumber('N', 1))
+    .option('--timeout <seconds>', 'time limit of the job (server default: 600)', wholeNumber('seconds', 1))
     .option('--name <name>', 'a name to find the job by')
     .addOption(new Option('--label <key=value>', 'a label (repeatable)').argParser(keyValue('a label')).default({}, 'none'))
     .addOption(

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import Table from 'cli-table3';
 import { JOB_STATUSES, type JobStatus, type JobView } from '@mpiaas/contracts';
 import { apiClientFor, withServerOptions } from './api-command';
+import { wholeNumber } from './argument-parsers';
 
 function status(value: string): JobStatus {
   const upper = value.toUpperCase();
@@ -9,12 +10,6 @@ function status(value: string): JobStatus {
     throw new InvalidArgumentError(`status must be one of ${JOB_STATUSES.join(', ')}`);
   }
   return upper as JobStatus;
-}
-
-function limit(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 100) throw new InvalidArgumentError('limit must be 1..100');
-  return parsed;
 }
 
 function duration(job: JobView): string {
@@ -28,7 +23,7 @@ export function listCommand(): Command {
   return withServerOptions(new Command('list')
     .description('list recent jobs, newest first')
     .option('--status <status>', 'only jobs with this status', status)
-    .option('--limit <N>', 'how many (1..100)', limit, 20)
+    .option('--limit <N>', 'how many (1..100)', wholeNumber('limit', 1, 100), 20)
     .option('--json', 'print the page as JSON', false)
     .addHelpText('after', '\nExample:\n  $ mpiaas list --status failed --limit 5')
     .action(async (flags: { status?: JobStatus; limit: number; json: boolean }, self: Command) => {

@@ -3,18 +3,13 @@ import type { LogItem, LogStreamName } from '@mpiaas/contracts';
 import { followJob } from '../api/job-events';
 import { RankOutputWriter } from '../output/rank-output-writer';
 import { apiClientFor, withServerOptions } from './api-command';
+import { wholeNumber } from './argument-parsers';
 
 interface LogsFlags {
   rank?: number;
   stream?: LogStreamName;
   follow: boolean;
   tagOutput: boolean;
-}
-
-function rankNumber(value: string): number {
-  const rank = Number(value);
-  if (!Number.isInteger(rank) || rank < 0) throw new InvalidArgumentError('rank must be a whole number ≥ 0');
-  return rank;
 }
 
 function streamName(value: string): LogStreamName {
@@ -27,7 +22,7 @@ export function logsCommand(): Command {
   return withServerOptions(new Command('logs')
     .description('print a job’s output (all ranks, or one rank or stream)')
     .argument('<id>', 'job id')
-    .option('-r, --rank <R>', 'only this rank', rankNumber)
+    .option('-r, --rank <R>', 'only this rank', wholeNumber('rank', 0))
     .option('-s, --stream <stdout|stderr>', 'only this stream', streamName)
     .option('-f, --follow', 'keep printing until the job ends (survives dropped connections)', false)
     .option('--tag-output', 'prefix each line with [1,rank]<stream>:', false)
