@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scanKeys } from './support/mpiaas-exec';
 import {
   CLI_MAIN,
   REPO_ROOT,
@@ -84,14 +85,7 @@ async function keysWithPrefix(prefix: string): Promise<string[]> {
       throw new Error(`cannot reach Redis at ${REDIS_URL} to check for leftover keys: ${error.message}. Start it with \`bash scripts/setup.sh\``);
     });
   }
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    found.push(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return found;
+  return scanKeys(redis, prefix);
 }
 
 interface Timing {

@@ -46,18 +46,23 @@ export function mpiaasExec(args: string[], options: ExecOptions = {}): Promise<E
   });
 }
 
+/** Keys under a prefix, through an open connection. */
+export async function scanKeys(redis: Redis, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    found.push(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return found;
+}
+
 /** Keys left in Redis under a prefix (a finished job must leave none). */
 export async function keysUnder(prefix: string): Promise<string[]> {
   const redis = new Redis(REDIS_URL);
   try {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      found.push(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    return found;
+    return await scanKeys(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -9,17 +9,11 @@ import {
   migrate,
   readMigrations,
   scriptMatchesChecksum,
+  type MigrationRow,
 } from './migrate';
 import { createDatabase, dropDatabase, uniqueDatabaseUrl, withClient } from './testing/test-database';
 
-interface HistoryRow {
-  id: string;
-  checksum: string;
-  finished_at: Date | null;
-  migration_name: string;
-  logs: string | null;
-  rolled_back_at: Date | null;
-  started_at: Date;
+interface HistoryRow extends MigrationRow {
   applied_steps_count: number;
 }
 

@@ -101,7 +101,8 @@ export function readMigrations(migrationsDir: string = DEFAULT_MIGRATIONS_DIR): 
     });
 }
 
-interface MigrationRow {
+/** A row of `_prisma_migrations`, as Prisma writes it. */
+export interface MigrationRow {
   id: string;
   checksum: string;
   finished_at: Date | null;
