@@ -134,18 +134,14 @@ class Request:
         return True
 
     def Test(self, status=None):
-        if not self._active:
-            _empty(status)
-            return True
-        if not self._done:
-            channel.complete([test_frames([self._id], 'all')])
-            if not self._done:
-                return False
-        self._finish(status)
-        return True
+        return self._poll(status, self._finish)
 
     def Get_status(self, status=None):
         """Like Test, but the request stays as it is."""
+        return self._poll(status, self._fill)
+
+    def _poll(self, status, report):
+        """Asks the agent (without blocking) whether the request is done; if so `report`s it."""
         if not self._active:
             _empty(status)
             return True
@@ -153,7 +149,7 @@ class Request:
             channel.complete([test_frames([self._id], 'all')])
             if not self._done:
                 return False
-        self._fill(status)
+        report(status)
         return True
 
     get_status = Get_status
