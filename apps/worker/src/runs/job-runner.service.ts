@@ -78,12 +78,10 @@ export class JobRunner {
     const uid = this.rankUsers?.take();
     const owner = uid === undefined ? undefined : { uid, gid: uid };
     try {
+      // The runtime reaps the uid's processes as soon as the ranks have exited (`reap`).
       await this.runClaimed(job, controller, owner);
     } finally {
-      if (uid !== undefined) {
-        await this.reap(jobId, uid);
-        this.rankUsers?.release(uid);
-      }
+      if (uid !== undefined) this.rankUsers?.release(uid);
     }
   }
 

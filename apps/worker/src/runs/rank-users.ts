@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 
 /** Rank user ids one worker process owns: enough for its slots (SLOTS is at most this). */
 export const RANK_USER_IDS_PER_WORKER = 256;
@@ -32,26 +32,22 @@ export class RankUserPool {
   }
 }
 
-/** SIGKILLs every process whose real user id is `uid`; returns how many there were. */
+/**
+ * SIGKILLs every process running as `uid` (the owner of /proc/<pid> is the process's
+ * effective user, which a rank cannot change); returns how many there were.
+ */
 export async function killProcessesOf(uid: number): Promise<number> {
+  const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
+  const owners = await Promise.all(pids.map((pid) => stat(`/proc/${pid}`).then((s) => s.uid, () => -1)));
   let killed = 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let status: string;
+  pids.forEach((pid, i) => {
+    if (owners[i] !== uid) return;
     try {
-      status = await readFile(`/proc/${entry}/status`, 'utf8');
+      process.kill(Number(pid), 'SIGKILL');
+      killed++;
     } catch {
-      continue; // gone meanwhile
+      // exited meanwhile
     }
-    const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    if (real === String(uid)) {
-      try {
-        process.kill(Number(entry), 'SIGKILL');
-        killed++;
-      } catch {
-        // exited meanwhile
-      }
-    }
-  }
+  });
   return killed;
 }
