@@ -43,8 +43,14 @@ export function runCommand(): Command {
         client,
         job.id,
         {
-          onStatus: (status) => {
+          onStatus: (status, reason) => {
             if (status !== 'QUEUED') spinner?.stop();
+            // A RUNNING with a reason is a restart (its worker was lost): what follows is
+            // the new attempt's output, from its start.
+            if (status === 'RUNNING' && reason) {
+              writer.flush();
+              process.stderr.write(`mpiaas: job restarted: ${reason}\n`);
+            }
           },
           onLog: (item) => writer.write(item.rank, item.stream, Buffer.from(item.text)),
           onReconnect: (attempt, error) => {
