@@ -14,8 +14,11 @@ export function setUpSwagger(app: INestApplication, config: ApiConfig): void {
           `Every response carries an \`${CORRELATION_HEADER}\` header (yours, if you sent one).`,
       )
       .setVersion('0.1.0')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an API key (when the server runs with AUTH_MODE=api-key)' })
       .build(),
   );
+  // Every operation may need the key; the health checks never do.
+  document.security = config.authMode === 'api-key' ? [{ bearer: [] }] : [];
   setConfiguredBounds(document, config);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }

@@ -25,6 +25,7 @@ const envSchema = z
       .default('2mb'),
     REDIS_TIMEOUT_MS: int(50, 60_000, 5000),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    AUTH_MODE: z.enum(['none', 'api-key']).default('none'),
   })
   .refine((env) => env.DEFAULT_TIMEOUT_SECONDS <= env.MAX_TIMEOUT_SECONDS, {
     path: ['DEFAULT_TIMEOUT_SECONDS'],
@@ -48,6 +49,12 @@ export interface ApiConfig {
   /** How long a request waits on Redis (enqueue, publish, readiness) before giving up, ms. */
   redisTimeoutMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /**
+   * 'api-key': every route but the health checks and the docs needs `Authorization: Bearer
+   * <key>` with a key made by `create-api-key` and not revoked. 'none': no authentication
+   * (a private network, or a gateway in front that does it).
+   */
+  authMode: 'none' | 'api-key';
 }
 
 /** Injection token of the ApiConfig. */
@@ -80,5 +87,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): ApiConfig {
     bodyLimit: e.BODY_LIMIT,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    authMode: e.AUTH_MODE,
   };
 }
