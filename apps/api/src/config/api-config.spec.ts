@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       bodyLimit: '2mb',
       redisTimeoutMs: 5000,
       logLevel: 'info',
+      authMode: 'none',
     });
   });
 
