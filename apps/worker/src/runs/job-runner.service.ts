@@ -117,7 +117,6 @@ export class JobRunner {
       keyPrefix: this.config.MPIAAS_REDIS_PREFIX,
       signal: controller.signal,
       onOutput: (rank, stream, chunk) => sink.push(rank, stream, chunk),
-      onWarning: (message) => this.logger.warn(`job ${jobId}: ${message}`),
       ...(owner ? { reap: () => this.reap(jobId, owner.uid) } : {}),
     });
     this.active.add(jobId, controller, running.catch(() => undefined));

@@ -44,7 +44,11 @@ export interface RunJobOptions {
   /** Stdin for rank 0. */
   stdin?: Readable;
   onOutput?(rank: number, stream: OutputStream, chunk: Buffer): void;
-  /** Told of conditions that do not stop the job (e.g. a Redis that may evict keys). */
+  /**
+   * Told of conditions that do not stop the job (a Redis that may evict keys). Without it
+   * those checks are skipped: a long-lived caller (the worker) makes them once at start
+   * instead of once per job.
+   */
   onWarning?(message: string): void;
   /** Aborting it cancels the job. */
   signal?: AbortSignal;
@@ -134,8 +138,10 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     throw error;
   }
   const redis = (agents[0] as HostedAgent).commands;
-  const warning = await evictionPolicyWarning(redis);
-  if (warning) options.onWarning?.(warning);
+  if (options.onWarning) {
+    const warning = await evictionPolicyWarning(redis);
+    if (warning) options.onWarning(warning);
+  }
 
   const tails = Array.from({ length: options.np }, () => new OutputTail(STDERR_TAIL_BYTES));
   const startedAt = new Date();
