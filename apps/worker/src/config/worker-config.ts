@@ -15,6 +15,8 @@ const WorkerConfigSchema = z.object({
   /** Rank slots of this worker: a job of np ranks takes np of them. */
   SLOTS: z.coerce.number().int().positive().max(256).default(2 * os.availableParallelism()),
   MPIAAS_PYTHON: z.string().min(1).default('python3'),
+  /** Folder ranks load the mpi4py shim from; by default the worker puts a readable copy under WORK_DIR. */
+  MPIAAS_SHIM_PATH: z.string().min(1).optional(),
   /** Address-space limit of each rank (RLIMIT_AS). */
   RANK_MEMORY_BYTES: bytes.default(2 * 1024 ** 3),
   /** Largest file a rank may write (RLIMIT_FSIZE). */

@@ -108,6 +108,7 @@ export class JobRunner {
       script: workspace.scriptPath,
       args: job.args,
       python: this.config.MPIAAS_PYTHON,
+      ...(this.config.MPIAAS_SHIM_PATH ? { shimPath: this.config.MPIAAS_SHIM_PATH } : {}),
       wrapper: this.wrapper,
       ...(owner ?? {}),
       cwd: workspace.dir,

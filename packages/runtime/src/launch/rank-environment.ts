@@ -14,6 +14,8 @@ export interface RankEnvironmentOptions {
   inherited?: NodeJS.ProcessEnv;
   /** Variables the job asked for; they win over inherited ones. */
   extra?: Record<string, string>;
+  /** Folder holding the `mpi4py` shim package. @defaultValue SHIM_PATH */
+  shimPath?: string;
 }
 
 /** The environment of one rank: what the job may see plus what the runtime needs. */
@@ -23,11 +25,12 @@ export function rankEnvironment(options: RankEnvironmentOptions): NodeJS.Process
     if (!WITHHELD.test(name)) env[name] = value;
   }
   Object.assign(env, options.extra);
+  const shim = options.shimPath ?? SHIM_PATH;
   const rank = String(options.rank);
   const size = String(options.size);
   return {
     ...env,
-    PYTHONPATH: env.PYTHONPATH ? `${SHIM_PATH}:${env.PYTHONPATH}` : SHIM_PATH,
+    PYTHONPATH: env.PYTHONPATH ? `${shim}:${env.PYTHONPATH}` : shim,
     PYTHONUNBUFFERED: '1',
     MPIAAS_RANK: rank,
     MPIAAS_SIZE: size,

@@ -24,6 +24,11 @@ export interface RunJobOptions {
   python: string;
   /** Command each rank's interpreter is started through (limits, isolation); see RankSpawnOptions. */
   wrapper?: readonly string[];
+  /**
+   * Folder holding the `mpi4py` shim, where ranks of another user can read it (a checkout
+   * under a private directory is skipped silently by Python). @defaultValue SHIM_PATH
+   */
+  shimPath?: string;
   /** User and group the ranks run as (the caller must be allowed to switch to them). */
   uid?: number;
   gid?: number;
@@ -162,6 +167,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
         jobId,
         ...(options.inheritEnv ? { inherited: process.env } : {}),
         ...(options.env ? { extra: options.env } : {}),
+        ...(options.shimPath ? { shimPath: options.shimPath } : {}),
       }),
       ...(rank === 0 && options.stdin ? { stdin: options.stdin } : {}),
     });
