@@ -1,4 +1,6 @@
-import { chmod, cp, mkdir, readdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, cp, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SHIM_PATH } from '@mpiaas/runtime';
 
@@ -7,18 +9,44 @@ import { SHIM_PATH } from '@mpiaas/runtime';
  * folder to put on their PYTHONPATH. The checkout may sit under a private directory; Python
  * would then skip the shim without a word and a rank would import whatever mpi4py the
  * system has.
+ *
+ * The copy is named by its contents and moved into place in one rename, so workers sharing
+ * WORK_DIR never change a copy another one's ranks are using.
  */
 export async function installRankShim(workDir: string): Promise<string> {
-  const target = path.join(workDir, '.runtime', 'python');
+  const source = path.join(SHIM_PATH, 'mpi4py');
+  const files = await shimFiles(source);
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(file).update(await readFile(path.join(source, file)));
+  const target = path.join(workDir, `.shim-${hash.digest('hex').slice(0, 16)}`);
+  if (existsSync(target)) return target;
+
   await mkdir(workDir, { recursive: true });
   await chmod(workDir, 0o711);
-  await rm(target, { recursive: true, force: true });
-  await cp(path.join(SHIM_PATH, 'mpi4py'), path.join(target, 'mpi4py'), {
-    recursive: true,
-    filter: (source) => !source.includes('__pycache__'),
-  });
-  await makeReadable(path.join(workDir, '.runtime'));
+  const staging = `${target}.${process.pid}.tmp`;
+  await rm(staging, { recursive: true, force: true });
+  await cp(source, path.join(staging, 'mpi4py'), { recursive: true, filter: (file) => !file.includes('__pycache__') });
+  await makeReadable(staging);
+  try {
+    await rename(staging, target);
+  } catch (error) {
+    // Another worker put the same copy in place first.
+    await rm(staging, { recursive: true, force: true });
+    if (!existsSync(target)) throw error;
+  }
   return target;
+}
+
+/** The shim's source files, relative and sorted (what the copy is named after). */
+async function shimFiles(dir: string, prefix = ''): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
+    const relative = path.join(prefix, entry.name);
+    if (entry.name === '__pycache__') continue;
+    if (entry.isDirectory()) found.push(...(await shimFiles(dir, relative)));
+    else found.push(relative);
+  }
+  return found.sort();
 }
 
 async function makeReadable(dir: string): Promise<void> {
