@@ -60,9 +60,10 @@ ensure_python() {
   export MPIAAS_PYTHON=/usr/bin/python3
 }
 
-# Real Open MPI and mpi4py, the reference the differential tests and benchmarks compare with.
+# Real Open MPI and mpi4py, the reference the differential tests and benchmarks compare with;
+# and iproute2, whose `ip netns` gives the multi-host tests their hosts (test/support/netns-hosts.ts).
 ensure_reference_mpi() {
-  apt_install openmpi-bin python3-mpi4py python3-numpy
+  apt_install openmpi-bin python3-mpi4py python3-numpy iproute2
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 }
 

@@ -1,11 +1,12 @@
 // Renders k8s/ (base and every overlay) offline and checks each object against the Kubernetes
 // schemas, the security and operations policies, and the apps' own config schemas.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { IContainer } from 'kubernetes-models/v1';
-import { QueueName } from '@mpiaas/contracts';
+import { loadConfig } from '../../apps/api/src/config/api-config';
 import { CONFIG_KEYS, PLACEHOLDERS, configError, type App } from './support/app-config';
+import { SCALED_OBJECT_FILE, componentSlotQuery, documentedSecretKeys, type ScaledObjectSpec, type TriggerAuthenticationSpec } from './support/keda';
 import { schemaErrors } from './support/k8s-schema';
 import { findKustomize, type K8sObject } from './support/kustomize';
 import {
@@ -150,6 +151,10 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
         }
       }
       expect(problems).toEqual([]);
+    });
+
+    test('every Secret key a TriggerAuthentication reads exists (or is documented for the required Secret)', () => {
+      expect(triggerAuthenticationProblems(objectsOf(target))).toEqual([]);
     });
 
     test('every Service, PodDisruptionBudget and NetworkPolicy selects pods, every autoscaler an object', () => {
@@ -354,20 +359,25 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       expect(kinds.filter((k) => /StatefulSet|Secret\//.test(k))).toEqual([]);
     });
 
-    test('KEDA scales the worker on the BullMQ queue of the configured prefix', () => {
+    test('KEDA scales the worker on the rank slots that queued and running jobs need, SLOTS per worker', () => {
+      expectSlotScaling(objectsOf('overlays/production'));
+    });
+
+    test('the Secret docs/deploy.md has operators create holds every key the pods and KEDA read', () => {
       const objects = objectsOf('overlays/production');
-      const prefix = configMap(objects, 'worker-config').QUEUE_PREFIX;
-      const scaled = find(objects, 'ScaledObject', 'worker').spec as ScaledObjectSpec;
-      expect(scaled.scaleTargetRef.name).toBe('worker');
-      expect(scaled.triggers.map((t) => t.metadata.listName)).toEqual([`${prefix}:${QueueName.MpiJobs}:wait`, `${prefix}:${QueueName.MpiJobs}:active`]);
-      for (const trigger of scaled.triggers) {
-        expect(trigger.type).toBe('redis');
-        expect(Number(trigger.metadata.listLength)).toBeGreaterThan(0);
-        find(objects, 'TriggerAuthentication', trigger.authenticationRef?.name ?? '');
+      const read = new Set<string>();
+      for (const w of workloads(objects)) {
+        for (const { container } of containersOf(w)) {
+          for (const env of container.env ?? []) {
+            const ref = env.valueFrom?.secretKeyRef;
+            if (ref?.name === REQUIRED_SECRET) read.add(ref.key);
+          }
+        }
       }
-      expect(scaled.minReplicaCount ?? 0).toBeLessThanOrEqual(scaled.maxReplicaCount ?? 100);
-      // The ScaledObject's HPA owns the count: a fixed one would be reset on every apply.
-      expect((find(objects, 'Deployment', 'worker').spec as { replicas?: number }).replicas).toBeUndefined();
+      for (const o of objects.filter((x) => x.kind === 'TriggerAuthentication')) {
+        for (const ref of (o.spec as TriggerAuthenticationSpec).secretTargetRef ?? []) if (ref.name === REQUIRED_SECRET) read.add(ref.key);
+      }
+      expect([...read].sort()).toEqual([...new Set(documentedSecretKeys())].sort());
     });
 
     test('the Ingress routes to the api Service', () => {
@@ -384,6 +394,35 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       expect(external.sort()).toEqual(['TCP/5432 -> 192.0.2.0/28', 'TCP/6379 -> 198.51.100.0/28']);
     });
   });
+
+  describe('components/keda in an overlay of its own making', () => {
+    test('the kind overlay plus KEDA: the target follows its SLOTS=2, KEDA reads the generated Secret', () => {
+      if ('missing' in kustomize) throw new Error(kustomize.missing);
+      // overlays/kind with components/keda added: SLOTS is merged into worker-config and the
+      // Secret generated (with a hashed name) by the overlay, after the component's turn. Its
+      // patch's fixed `replicas` goes, as it must in any overlay that uses KEDA, and a laptop's
+      // bounds come in: 4 workers of 2 slots, so jobs of at most 8 ranks.
+      const dir = path.join(copy.dir, 'scratch/kind-with-keda');
+      cpSync(path.join(copy.dir, 'overlays/kind'), dir, { recursive: true });
+      writeFileSync(path.join(dir, 'secrets.env'), copy.secretsEnv); // an earlier test removes kind's
+      const edit = (file: string, from: RegExp | string, to: string): void => {
+        const text = readFileSync(path.join(dir, file), 'utf8');
+        expect(text, file).toMatch(from);
+        writeFileSync(path.join(dir, file), text.replace(from, to));
+      };
+      edit('kustomization.yaml', '  - ../../components/redis\n', '  - ../../components/redis\n  - ../../components/keda\n');
+      edit('laptop-resources.yaml', /^ {2}replicas: \d+\n/m, '');
+      edit('kustomization.yaml', 'configMapGenerator:\n', 'configMapGenerator:\n  - { name: api-config, behavior: merge, literals: [MAX_NP=8] }\n');
+      edit('kustomization.yaml', /patches:\n/, 'patches:\n  - target: { group: keda.sh, kind: ScaledObject, name: worker }\n    patch: \'[{"op": "replace", "path": "/spec/maxReplicaCount", "value": 4}]\'\n');
+      const result = kustomize.build(dir);
+      if (!result.ok) throw new Error(result.error);
+      const objects = result.objects;
+      expect(configMap(objects, 'worker-config').SLOTS).toBe('2');
+      expect(objects.flatMap((o) => schemaErrors(o).map((e) => `${o.kind}/${o.metadata.name}: ${e}`))).toEqual([]);
+      expectSlotScaling(objects);
+      expect(triggerAuthenticationProblems(objects)).toEqual([]);
+    });
+  });
 });
 
 interface NetworkPolicySpec {
@@ -398,13 +437,6 @@ interface NetworkPolicySpec {
 interface StatefulSetSpec {
   template: { spec: import('kubernetes-models/v1').IPodSpec };
   volumeClaimTemplates?: { metadata: { name: string }; spec: { resources: { requests: Record<string, string> } } }[];
-}
-
-interface ScaledObjectSpec {
-  scaleTargetRef: { name: string };
-  minReplicaCount?: number;
-  maxReplicaCount?: number;
-  triggers: { type: string; metadata: Record<string, string>; authenticationRef?: { name: string } }[];
 }
 
 interface IngressSpec {
@@ -430,4 +462,87 @@ function bytes(quantity: string): number {
   const units: Record<string, number> = { gb: 2 ** 30, mb: 2 ** 20, kb: 2 ** 10, Gi: 2 ** 30, Mi: 2 ** 20, Ki: 2 ** 10, G: 1e9, M: 1e6, K: 1e3 };
   const unit = units[match[2] ?? ''] ?? 1;
   return Number(match[1]) * unit;
+}
+
+/**
+ * components/keda as rendered: the worker follows ceil(ranks of QUEUED + RUNNING jobs / SLOTS),
+ * SLOTS being what the worker container itself is configured with, authenticated with the
+ * worker's own DATABASE_URL.
+ */
+function expectSlotScaling(objects: K8sObject[]): void {
+  const scaled = find(objects, 'ScaledObject', 'worker').spec as ScaledObjectSpec;
+  expect(scaled.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'worker' });
+  // The ScaledObject's HPA owns the count: a fixed one would be reset on every apply.
+  expect((find(objects, 'Deployment', 'worker').spec as { replicas?: number }).replicas).toBeUndefined();
+
+  // One trigger, on Postgres: a Redis one on queue depth would count jobs, not ranks.
+  expect(scaled.triggers.map((t) => t.type)).toEqual(['postgresql']);
+  const trigger = scaled.triggers[0] as ScaledObjectSpec['triggers'][number];
+  // AverageValue: the HPA wants ceil(metric / target) pods (and fallback works only with it).
+  expect(trigger.metricType ?? 'AverageValue').toBe('AverageValue');
+
+  // The query: the sum of np over QUEUED and RUNNING jobs, 0 without any (keda-query.test.ts
+  // runs it against the schema), unchanged by overlays.
+  const query = (trigger.metadata.query ?? '').replace(/\s+/g, ' ').trim();
+  expect(trigger.metadata.query).toBe(componentSlotQuery());
+  const match = /^SELECT COALESCE\(SUM\(np\), ?0\) FROM jobs WHERE status IN \(([^)]*)\)$/i.exec(query);
+  expect(match, `${path.relative(REPO, SCALED_OBJECT_FILE)}: ${query}`).not.toBeNull();
+  const statuses = (match?.[1] ?? '').split(',').map((status) => status.trim().replace(/^'(.*)'$/, '$1'));
+  expect(statuses.sort()).toEqual(['QUEUED', 'RUNNING']);
+
+  // targetQueryValue = the worker container's SLOTS: one worker per SLOTS ranks.
+  const worker = workload(objects, 'Deployment/worker').pod.containers[0] as IContainer;
+  const slots = containerEnv(objects, worker, PLACEHOLDERS).SLOTS;
+  expect(slots, 'the worker sets SLOTS').toMatch(/^\d+$/);
+  expect(trigger.metadata.targetQueryValue).toBe(slots);
+  expect(Number(trigger.metadata.activationTargetQueryValue ?? 0)).toBe(0);
+
+  // Bounds: the largest job the api accepts fits in maxReplicaCount workers' slots, or it
+  // would wait forever with the pool pinned at the maximum.
+  const api = workload(objects, 'Deployment/api').pod.containers[0] as IContainer;
+  const maxNp = loadConfig(containerEnv(objects, api, PLACEHOLDERS) as Record<string, string>).maxNp;
+  const [min, max] = [scaled.minReplicaCount ?? 0, scaled.maxReplicaCount ?? 100];
+  expect(min).toBeGreaterThanOrEqual(1);
+  expect(max * Number(slots), `maxReplicaCount ${max} × SLOTS ${slots} < MAX_NP ${maxNp}`).toBeGreaterThanOrEqual(maxNp);
+
+  // KEDA unable to query: keep the workers there are rather than stop busy ones.
+  expect(scaled.fallback?.behavior).toBe('currentReplicasIfHigher');
+  expect(scaled.fallback?.failureThreshold).toBeGreaterThanOrEqual(1);
+  expect(scaled.fallback?.replicas).toBeGreaterThanOrEqual(min);
+  expect(scaled.fallback?.replicas).toBeLessThanOrEqual(max);
+  // Scale-down waits longer than a worker's SIGTERM grace before it removes anything.
+  const grace = Number(configMap(objects, 'worker-config').SHUTDOWN_GRACE_SECONDS);
+  expect(scaled.advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleDown?.stabilizationWindowSeconds).toBeGreaterThan(grace);
+
+  // Authentication: the connection is the worker's own DATABASE_URL reference.
+  const auth = find(objects, trigger.authenticationRef?.kind ?? 'TriggerAuthentication', trigger.authenticationRef?.name ?? '');
+  const refs = (auth.spec as TriggerAuthenticationSpec).secretTargetRef ?? [];
+  const workerDatabaseUrl = worker.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef;
+  expect(refs.map((r) => r.parameter)).toEqual(['connection']);
+  expect({ name: refs[0]?.name, key: refs[0]?.key }).toEqual({ name: workerDatabaseUrl?.name, key: workerDatabaseUrl?.key });
+}
+
+/**
+ * Each TriggerAuthentication's Secret references: to a rendered Secret that has the key, or,
+ * where no overlay renders one, to the Secret docs/deploy.md has operators create, with a key
+ * the docs name.
+ */
+function triggerAuthenticationProblems(objects: K8sObject[]): string[] {
+  const secrets = objects.filter((o) => o.kind === 'Secret');
+  const documented = new Set(documentedSecretKeys());
+  const problems: string[] = [];
+  for (const o of objects.filter((x) => x.kind === 'TriggerAuthentication')) {
+    for (const ref of (o.spec as TriggerAuthenticationSpec).secretTargetRef ?? []) {
+      const secret = secrets.find((x) => x.metadata.name === ref.name);
+      const id = `TriggerAuthentication/${o.metadata.name} ${ref.parameter}`;
+      if (secret) {
+        if (!Object.keys((secret.data ?? secret.stringData ?? {}) as object).includes(ref.key)) problems.push(`${id}: Secret ${ref.name} has no key ${ref.key}`);
+      } else if (secrets.length > 0) {
+        problems.push(`${id}: Secret ${ref.name} does not exist`);
+      } else if (ref.name !== REQUIRED_SECRET || !documented.has(ref.key)) {
+        problems.push(`${id}: ${ref.name}/${ref.key} is neither rendered nor documented in docs/deploy.md`);
+      }
+    }
+  }
+  return problems;
 }

@@ -9,7 +9,11 @@ import { RunJobProcessor } from './queue/run-job.processor';
 import { Reconciler } from './reconcile/reconciler.service';
 import { ActiveRuns } from './runs/active-runs';
 import { JobExecutionRepository } from './runs/job-execution.repository';
+import { GangScheduler } from './placement/gang-scheduler';
+import { WorkerHeartbeat } from './placement/worker-heartbeat';
 import { JobRunner } from './runs/job-runner.service';
+import { OrderListener } from './runs/order-listener';
+import { ShareRunner } from './runs/share-runner.service';
 import { rankWrapperProvider } from './runs/rank-wrapper.provider';
 
 /** The worker process: a BullMQ consumer with no HTTP server. */
@@ -31,12 +35,16 @@ export class WorkerModule {
         rankWrapperProvider,
         ActiveRuns,
         JobExecutionRepository,
+        GangScheduler,
+        WorkerHeartbeat,
+        ShareRunner,
+        OrderListener,
         JobRunner,
         RunJobProcessor.register(config),
         ControlListener,
         Reconciler,
       ],
-      exports: [JobRunner, Reconciler, ActiveRuns],
+      exports: [JobRunner, Reconciler, ActiveRuns, GangScheduler],
     };
   }
 }

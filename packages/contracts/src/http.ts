@@ -1,4 +1,5 @@
 import type { JobStatus } from './job-status';
+import type { PendingView, PlacementPolicy } from './placement';
 
 /** Body of POST /jobs. */
 export interface CreateJobRequest {
@@ -9,10 +10,16 @@ export interface CreateJobRequest {
   timeoutSeconds?: number;
   name?: string;
   labels?: Record<string, string>;
+  /** @defaultValue 'pack' */
+  placement?: PlacementPolicy;
+  /** Run on fewer slots than ranks if the cluster is smaller than np. @defaultValue false */
+  oversubscribe?: boolean;
 }
 
 export interface RankView {
   rank: number;
+  /** The worker the rank runs (ran) on; null before the job starts. */
+  worker: string | null;
   exitCode: number | null;
   signal: string | null;
   startedAt: string | null;
@@ -34,6 +41,10 @@ export interface JobView {
   np: number;
   args: string[];
   timeoutSeconds: number;
+  placement: PlacementPolicy;
+  oversubscribe: boolean;
+  /** While QUEUED: why the job has not started yet; null otherwise. */
+  pending: PendingView | null;
   exitCode: number | null;
   failedRank: number | null;
   /** Last lines of the failed rank's stderr (FAILED jobs). */

@@ -2,3 +2,4 @@ export * from './job-status';
 export * from './queues';
 export * from './limits';
 export * from './http';
+export * from './placement';

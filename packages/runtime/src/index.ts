@@ -1,4 +1,8 @@
 export { runJob, deleteJobKeys, type RunJobOptions, type OutputStream } from './launch/run-job';
+export { runAgentShare, type AgentShareOptions, type ShareOutcome, type StopVerdict } from './launch/agent-share';
+export { endJobEverywhere } from './launch/end-job';
+export { combineShares } from './launch/combine-shares';
+export type { ShareVerdict } from './redis/envelope';
 export type { JobOutcome, JobOutcomeStatus, RankOutcome } from './launch/job-outcome';
 export { JobKeys } from './redis/job-keys';
 export { PROTOCOL_VERSION } from './protocol/version';

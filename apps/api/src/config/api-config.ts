@@ -16,7 +16,7 @@ const envSchema = z
       .string()
       .regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'must be 1-64 letters, digits or _ . - { }')
       .default('mpiaas'),
-    MAX_NP: int(1, 4096, 64),
+    MAX_NP: int(1, 65_536, 1024),
     DEFAULT_TIMEOUT_SECONDS: int(1, 31 * 86_400, 600),
     MAX_TIMEOUT_SECONDS: int(1, 31 * 86_400, 86_400),
     BODY_LIMIT: z

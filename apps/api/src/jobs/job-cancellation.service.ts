@@ -3,6 +3,7 @@ import { JobStatus } from '@mpiaas/db';
 import type { JobView } from '@mpiaas/contracts';
 import { JobControlPublisher } from '../queue/job-control.publisher';
 import { JobQueue } from '../queue/job-queue';
+import { SchedulerState } from '../queue/scheduler-state';
 import { JobRepository } from './job.repository';
 import { JobsService } from './jobs.service';
 
@@ -24,6 +25,7 @@ export class JobCancellationService {
     private readonly jobs: JobRepository,
     private readonly queue: JobQueue,
     private readonly control: JobControlPublisher,
+    private readonly scheduler: SchedulerState,
   ) {}
 
   async cancel(id: string): Promise<JobView> {
@@ -67,6 +69,7 @@ export class JobCancellationService {
   private async removeFromQueue(id: string): Promise<void> {
     try {
       await this.queue.removeWaiting(id);
+      await this.scheduler.forget(id);
     } catch (error) {
       this.logger.warn(`job ${id} cancelled but not removed from the queue: ${String(error)}`);
     }

@@ -52,6 +52,8 @@ export class JobSubmissionService {
       timeoutSeconds: request.timeoutSeconds ?? this.config.defaultTimeoutSeconds,
       name: request.name ?? null,
       labels: request.labels ?? {},
+      placement: request.placement === 'spread' ? 'SPREAD' : 'PACK',
+      oversubscribe: request.oversubscribe ?? false,
     };
   }
 

@@ -1,5 +1,5 @@
 import type { Job, JobRank } from '@mpiaas/db';
-import type { JobView, RankView } from '@mpiaas/contracts';
+import type { JobView, PendingView, RankView } from '@mpiaas/contracts';
 
 export type JobWithRanks = Job & { ranks: JobRank[] };
 
@@ -8,6 +8,7 @@ const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 export function toRankView(rank: JobRank): RankView {
   return {
     rank: rank.rank,
+    worker: rank.workerId,
     exitCode: rank.exitCode,
     signal: rank.signal,
     startedAt: iso(rank.startedAt),
@@ -19,7 +20,7 @@ export function toRankView(rank: JobRank): RankView {
 }
 
 /** A job as the api shows it: never the script or env (they can be large or secret). */
-export function toJobView(job: JobWithRanks): JobView {
+export function toJobView(job: JobWithRanks, pending: PendingView | null = null): JobView {
   return {
     id: job.id,
     name: job.name,
@@ -29,6 +30,9 @@ export function toJobView(job: JobWithRanks): JobView {
     np: job.np,
     args: job.args,
     timeoutSeconds: job.timeoutSeconds,
+    placement: job.placement === 'SPREAD' ? 'spread' : 'pack',
+    oversubscribe: job.oversubscribe,
+    pending: job.status === 'QUEUED' ? pending : null,
     exitCode: job.exitCode,
     failedRank: job.failedRank,
     stderrTail: job.stderrTail,

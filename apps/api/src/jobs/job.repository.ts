@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Job, JobStatus, type JobRank, type JobTransition, Prisma, PrismaClient } from '@mpiaas/db';
+import { type Job, JobStatus, type JobRank, type JobTransition, type Placement, Prisma, PrismaClient } from '@mpiaas/db';
 import type { JobListPosition } from './job-list-cursor';
 import type { JobWithRanks } from './job-view.mapper';
 
@@ -12,6 +12,8 @@ export interface NewJob {
   timeoutSeconds: number;
   name: string | null;
   labels: Record<string, string>;
+  placement: Placement;
+  oversubscribe: boolean;
 }
 
 export interface JobListQuery {
@@ -32,6 +34,8 @@ const JOB_COLUMNS = Object.entries({
   args: 'args',
   env: 'env',
   timeoutSeconds: 'timeout_seconds',
+  placement: 'placement',
+  oversubscribe: 'oversubscribe',
   exitCode: 'exit_code',
   failedRank: 'failed_rank',
   stderrTail: 'stderr_tail',
@@ -64,10 +68,11 @@ export class JobRepository {
   async createQueued(job: NewJob, idempotency?: { key: string; requestHash: string }): Promise<JobWithRanks> {
     const [created] = await this.db.$queryRaw<Job[]>`
       WITH job AS (
-        INSERT INTO jobs (name, labels, np, script, args, env, timeout_seconds, idempotency_key, request_hash, updated_at)
+        INSERT INTO jobs (name, labels, np, script, args, env, timeout_seconds, placement, oversubscribe,
+                          idempotency_key, request_hash, updated_at)
         VALUES (${job.name}, ${JSON.stringify(job.labels)}::jsonb, ${job.np}, ${job.script}, ${job.args}::text[],
-                ${JSON.stringify(job.env)}::jsonb, ${job.timeoutSeconds}, ${idempotency?.key ?? null},
-                ${idempotency?.requestHash ?? null}, now())
+                ${JSON.stringify(job.env)}::jsonb, ${job.timeoutSeconds}, ${job.placement}::placement, ${job.oversubscribe},
+                ${idempotency?.key ?? null}, ${idempotency?.requestHash ?? null}, now())
         RETURNING *
       ), transition AS (
         INSERT INTO job_transitions (job_id, status) SELECT id, 'QUEUED' FROM job

@@ -1,5 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
+import { JobStatus } from '@mpiaas/db';
 import type { JobPage, JobView } from '@mpiaas/contracts';
+import { SchedulerState } from '../queue/scheduler-state';
 import type { ListJobsQueryDto } from './dto/list-jobs-query.dto';
 import { decodeJobListCursor, encodeJobListCursor } from './job-list-cursor';
 import { JobRepository } from './job.repository';
@@ -8,10 +10,20 @@ import { type JobWithRanks, toJobView } from './job-view.mapper';
 /** Reading jobs. */
 @Injectable()
 export class JobsService {
-  constructor(private readonly jobs: JobRepository) {}
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly scheduler: SchedulerState,
+  ) {}
 
   async get(id: string): Promise<JobView> {
-    return toJobView(await this.require(id));
+    const [view] = await this.views([await this.require(id)]);
+    return view as JobView;
+  }
+
+  /** Jobs as shown, QUEUED ones with why they wait. */
+  async views(jobs: readonly JobWithRanks[]): Promise<JobView[]> {
+    const pending = await this.scheduler.pendingOf(jobs.filter((job) => job.status === JobStatus.QUEUED));
+    return jobs.map((job) => toJobView(job, pending.get(job.id) ?? null));
   }
 
   /** The job or a 404: what every /jobs/{id}/… route starts with. */
@@ -28,7 +40,7 @@ export class JobsService {
     const items = rows.slice(0, query.limit);
     const last = items.at(-1);
     return {
-      items: items.map(toJobView),
+      items: await this.views(items),
       nextCursor: rows.length > query.limit && last ? encodeJobListCursor(last) : null,
     };
   }

@@ -1,7 +1,14 @@
 import { Module } from '@nestjs/common';
 import { JobControlPublisher } from './job-control.publisher';
 import { JobQueue } from './job-queue';
+import { SchedulerState } from './scheduler-state';
 
-/** What the api sends to workers: runs to do (BullMQ) and control messages (pub/sub). */
-@Module({ providers: [JobQueue, JobControlPublisher], exports: [JobQueue, JobControlPublisher] })
+/**
+ * What the api exchanges with workers: runs to do (BullMQ), control messages (pub/sub), and
+ * the scheduler's state (why a job waits).
+ */
+@Module({
+  providers: [JobQueue, JobControlPublisher, SchedulerState],
+  exports: [JobQueue, JobControlPublisher, SchedulerState],
+})
 export class QueueModule {}

@@ -46,6 +46,14 @@ const WorkerConfigSchema = z.object({
   QUEUE_LOCK_MS: z.coerce.number().int().positive().default(30_000),
   /** How often each worker looks for jobs whose worker died. */
   QUEUE_STALLED_INTERVAL_MS: z.coerce.number().int().positive().default(15_000),
+  /** How often this worker advertises its slots to the scheduler. */
+  HEARTBEAT_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
+  /** A worker silent this long loses its slots (its jobs' leaders treat it as lost). */
+  WORKER_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** How long the agents of a job spread over workers wait for each other before it fails. */
+  RENDEZVOUS_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** An agent of a multi-worker job silent this long is lost: the job's other ranks are killed. */
+  AGENT_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
   /** Where each job gets a fresh working directory. */
   WORK_DIR: z.string().default(path.join(os.tmpdir(), 'mpiaas-work')),
   WORKER_ID: z.string().default(`${os.hostname()}-${process.pid}`),

@@ -5,19 +5,16 @@ import { MpiJobName, QueueName, type RunJobPayload } from '@mpiaas/contracts';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { ActiveRuns } from '../runs/active-runs';
 import { JobRunner } from '../runs/job-runner.service';
-import { SlotPool } from '../runs/slot-pool';
-
-/** A job that does not fit in the free slots waits this long before any worker retries it. */
-const NO_SLOT_DELAY_MS = 250;
 
 /**
- * Consumes QueueName.MpiJobs. BullMQ's lock doubles as the worker's heartbeat: if this
- * process dies, another worker's stall check puts the job back in the queue (once), and
- * JobRunner restarts it from scratch.
+ * Consumes QueueName.MpiJobs: the worker taking a job leads it (JobRunner places it over
+ * the cluster's slots). A job that cannot be placed yet goes back to the queue, delayed,
+ * holding nothing. BullMQ's lock doubles as the leader's heartbeat: if this process dies,
+ * another worker's stall check puts the job back in the queue (once), and it is restarted
+ * from scratch as a new attempt.
  */
 export class RunJobProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(RunJobProcessor.name);
-  private readonly slots: SlotPool;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -25,12 +22,12 @@ export class RunJobProcessor extends WorkerHost implements OnApplicationBootstra
     private readonly active: ActiveRuns,
   ) {
     super();
-    this.slots = new SlotPool(config.SLOTS);
   }
 
   onApplicationBootstrap(): void {
-    // One BullMQ job per slot at most; SlotPool then counts ranks, not jobs.
-    this.worker.concurrency = this.config.SLOTS;
+    // Leading is cheap (the ranks may run elsewhere): lead up to two jobs per slot; waiting
+    // jobs do not count, they go straight back to the queue.
+    this.worker.concurrency = 2 * this.config.SLOTS;
     this.worker.on('error', (error) => this.logger.error(`queue: ${error.message}`));
     // Past its lock the queue hands a job to another worker: stop our copy of it.
     this.worker.on('lockRenewalFailed', (jobIds) => jobIds.forEach((id) => this.active.stop(id, 'lost')));
@@ -51,18 +48,11 @@ export class RunJobProcessor extends WorkerHost implements OnApplicationBootstra
   }
 
   private async run(job: Job<RunJobPayload>, token: string | undefined): Promise<void> {
-    const np = await this.runner.ranksOf(job.data.jobId);
-    if (np === undefined) throw new UnrecoverableError(`job ${job.data.jobId} does not exist`);
-    const taken = this.slots.tryTake(np);
-    if (taken === 0) {
-      // Let a worker with room take it (or this one, once a job ends).
-      await job.moveToDelayed(Date.now() + NO_SLOT_DELAY_MS, token);
+    const result = await this.runner.run(job.data);
+    if (result.kind === 'wait') {
+      // Not placed: back to the queue holding no slot; the scheduler keeps its place in line.
+      await job.moveToDelayed(Date.now() + result.delayMs, token);
       throw new DelayedError();
-    }
-    try {
-      await this.runner.run(job.data);
-    } finally {
-      this.slots.release(taken);
     }
   }
 
@@ -85,7 +75,8 @@ export class RunJobProcessor extends WorkerHost implements OnApplicationBootstra
     if (!job) return;
     const attempts = job.opts.attempts ?? 1;
     const exhausted = job.attemptsMade >= attempts || error instanceof UnrecoverableError || /stalled/i.test(error.message);
-    if (exhausted) await this.runner.giveUp(job.data.jobId, `worker lost: ${error.message}`);
+    const reason = /^worker lost/.test(error.message) ? error.message : `worker lost: ${error.message}`;
+    if (exhausted) await this.runner.giveUp(job.data.jobId, reason);
   }
 
   /** SIGTERM: take no new job, give running ones the grace period, then requeue them. */

@@ -12,37 +12,45 @@ interface ActiveRun {
   done: Promise<unknown>;
 }
 
-/** The jobs running on this worker, so a cancel message or a shutdown can reach them. */
+/**
+ * What runs on this worker, by job id, so a cancel message or a shutdown can reach it: the
+ * share of a job's ranks it hosts, and the leading of jobs it placed (one job may have both).
+ */
 @Injectable()
 export class ActiveRuns {
-  private readonly runs = new Map<string, ActiveRun>();
+  private readonly runs = new Map<string, Set<ActiveRun>>();
 
-  add(jobId: string, controller: AbortController, done: Promise<unknown>): void {
-    this.runs.set(jobId, { controller, done });
-  }
-
-  remove(jobId: string): void {
-    this.runs.delete(jobId);
+  /** Registers a run; call the returned function when it has ended. */
+  add(jobId: string, controller: AbortController, done: Promise<unknown>): () => void {
+    const run = { controller, done };
+    const runs = this.runs.get(jobId) ?? new Set<ActiveRun>();
+    runs.add(run);
+    this.runs.set(jobId, runs);
+    return () => {
+      runs.delete(run);
+      if (runs.size === 0 && this.runs.get(jobId) === runs) this.runs.delete(jobId);
+    };
   }
 
   stop(jobId: string, reason: StopReason): boolean {
-    const run = this.runs.get(jobId);
-    if (!run) return false;
-    run.controller.abort(reason);
+    const runs = this.runs.get(jobId);
+    if (!runs) return false;
+    for (const run of runs) run.controller.abort(reason);
     return true;
   }
 
   stopAll(reason: StopReason): void {
-    for (const run of this.runs.values()) run.controller.abort(reason);
+    for (const runs of this.runs.values()) for (const run of runs) run.controller.abort(reason);
   }
 
+  /** How many jobs have something running here. */
   get size(): number {
     return this.runs.size;
   }
 
-  /** Resolves when every job running now has ended (or after `ms`, whichever first). */
+  /** Resolves when everything running now has ended (or after `ms`, whichever first). */
   async drained(ms: number): Promise<boolean> {
-    const all = Promise.allSettled([...this.runs.values()].map((run) => run.done)).then(() => true);
+    const all = Promise.allSettled([...this.runs.values()].flatMap((runs) => [...runs].map((run) => run.done))).then(() => true);
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref());
     return Promise.race([all, timeout]);
   }

@@ -1,8 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JobStatus, LogStream, type Job, type PrismaClient } from '@mpiaas/db';
+import { JobStatus, LogStream, type Job, type Placement, type PrismaClient } from '@mpiaas/db';
 import type { JobOutcome } from '@mpiaas/runtime';
-import type { OutputRecord, OutputTotals } from '../logs/output-batcher';
+import type { OutputRecord } from '../logs/output-batcher';
+import type { RankReport } from './share-order';
 import { PRISMA } from '../common/prisma.provider';
+
+/** What placement needs to know of a job. */
+export interface JobSpec {
+  np: number;
+  timeoutSeconds: number;
+  createdAt: Date;
+  placement: Placement;
+  oversubscribe: boolean;
+  status: JobStatus;
+}
 
 export type ClaimResult =
   | { kind: 'claimed'; job: Job; retried: boolean }
@@ -14,17 +25,28 @@ export type ClaimResult =
 export class JobExecutionRepository {
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
 
-  async ranksOf(jobId: string): Promise<number | undefined> {
-    const job = await this.prisma.job.findUnique({ where: { id: jobId }, select: { np: true } });
-    return job?.np;
+  /** What placement needs to know of a job (undefined: no such job). */
+  async specOf(jobId: string): Promise<JobSpec | undefined> {
+    const job = await this.prisma.job.findUnique({
+      where: { id: jobId },
+      select: { np: true, timeoutSeconds: true, createdAt: true, placement: true, oversubscribe: true, status: true },
+    });
+    return job ?? undefined;
+  }
+
+  /** The job as a share of attempt `attempt` needs it, or undefined if that attempt is over. */
+  async forShare(jobId: string, attempt: number): Promise<Job | undefined> {
+    const job = await this.prisma.job.findFirst({ where: { id: jobId, attempts: attempt, status: JobStatus.RUNNING } });
+    return job ?? undefined;
   }
 
   /**
-   * Marks the job RUNNING on this worker and creates its rank rows. A job that was attempted
-   * before (its worker died or shut down) is started afresh: what that attempt stored is
-   * cleared first.
+   * Marks the job RUNNING, led by this worker, and creates its rank rows with the worker
+   * each rank runs on. A job that was attempted before (a worker died or shut down) is
+   * started afresh: what that attempt stored is cleared first, and the attempt count — the
+   * fencing epoch every later write is checked against — moves on.
    */
-  async claim(jobId: string, workerId: string): Promise<ClaimResult> {
+  async claim(jobId: string, workerId: string, rankWorkers: readonly string[]): Promise<ClaimResult> {
     return this.prisma.$transaction(async (tx) => {
       const [locked] = await tx.$queryRaw<{ status: JobStatus; cancel_requested: boolean; attempts: number }[]>`
         SELECT status, cancel_requested, attempts FROM jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
@@ -52,7 +74,7 @@ export class JobExecutionRepository {
         data: { status: JobStatus.RUNNING, startedAt: now, workerId, attempts: { increment: 1 }, reason: null },
       });
       await tx.jobRank.createMany({
-        data: Array.from({ length: job.np }, (_, rank) => ({ jobId, rank, startedAt: now })),
+        data: Array.from({ length: job.np }, (_, rank) => ({ jobId, rank, startedAt: now, workerId: rankWorkers[rank] ?? null })),
       });
       await tx.jobTransition.create({
         data: { jobId, status: JobStatus.RUNNING, reason: retried ? `attempt ${locked.attempts + 1}: the previous one lost its worker` : null },
@@ -65,16 +87,23 @@ export class JobExecutionRepository {
    * One INSERT of many rows from arrays (unnest): Prisma's createMany spends ~25x more CPU
    * per row compiling and interpreting the query, and output storage is the worker's hot path.
    * A flush retried after a lost reply skips the rows that did land.
+   *
+   * Fenced: rows land only while `attempt` is the job's current attempt (a late write of a
+   * lost attempt is dropped), and the job row's lock orders the inserts of the job's
+   * workers, so log ids grow in commit order and a reader paging by id never skips a chunk.
    */
-  async insertLogs(jobId: string, records: readonly OutputRecord[]): Promise<void> {
+  async insertLogs(jobId: string, attempt: number, records: readonly OutputRecord[]): Promise<void> {
     const ranks = records.map((r) => r.rank);
     const streams = records.map((r) => (r.stream === 'stdout' ? LogStream.STDOUT : LogStream.STDERR));
     const seqs = records.map((r) => r.seq);
     const texts = records.map((r) => r.text);
     await this.prisma.$executeRaw`
+      WITH fence AS (
+        SELECT id FROM jobs WHERE id = ${jobId}::uuid AND attempts = ${attempt} AND status = 'RUNNING' FOR NO KEY UPDATE
+      )
       INSERT INTO log_chunks (job_id, rank, stream, seq, text)
-      SELECT ${jobId}::uuid, rank, stream::log_stream, seq, text
-      FROM unnest(${ranks}::int[], ${streams}::text[], ${seqs}::int[], ${texts}::text[]) AS t(rank, stream, seq, text)
+      SELECT fence.id, rank, stream::log_stream, seq, text
+      FROM fence, unnest(${ranks}::int[], ${streams}::text[], ${seqs}::int[], ${texts}::text[]) AS t(rank, stream, seq, text)
       ON CONFLICT (job_id, rank, stream, seq) DO NOTHING`;
   }
 
@@ -83,12 +112,12 @@ export class JobExecutionRepository {
     return job?.cancelRequested ?? false;
   }
 
-  /** Stores the outcome: the job's final status, each rank's exit and output totals. */
-  async finish(jobId: string, outcome: JobOutcome, totals: (rank: number) => OutputTotals): Promise<void> {
+  /** Stores the outcome of attempt `attempt`: the job's final status, each rank's exit and output totals. */
+  async finish(jobId: string, attempt: number, outcome: JobOutcome, reports: ReadonlyMap<number, RankReport>): Promise<void> {
     const reason = outcome.reason ?? null;
     await this.prisma.$transaction(async (tx) => {
       const updated = await tx.job.updateMany({
-        where: { id: jobId, status: JobStatus.RUNNING },
+        where: { id: jobId, status: JobStatus.RUNNING, attempts: attempt },
         data: {
           status: outcome.status,
           reason,
@@ -100,7 +129,7 @@ export class JobExecutionRepository {
       });
       if (updated.count === 0) return;
       for (const rank of outcome.ranks) {
-        const t = totals(rank.rank);
+        const t = reports.get(rank.rank) ?? { stdoutBytes: 0, stderrBytes: 0, truncated: false };
         await tx.jobRank.update({
           where: { jobId_rank: { jobId, rank: rank.rank } },
           data: {
@@ -117,11 +146,11 @@ export class JobExecutionRepository {
     });
   }
 
-  /** Puts a running job back in the queue's hands (its worker is going away). */
-  async requeue(jobId: string, reason: string): Promise<void> {
+  /** Puts attempt `attempt` of a running job back in the queue's hands (a worker is going away). */
+  async requeue(jobId: string, attempt: number, reason: string): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
       const updated = await tx.job.updateMany({
-        where: { id: jobId, status: JobStatus.RUNNING },
+        where: { id: jobId, status: JobStatus.RUNNING, attempts: attempt },
         data: { status: JobStatus.QUEUED, reason, workerId: null },
       });
       if (updated.count > 0) await tx.jobTransition.create({ data: { jobId, status: JobStatus.QUEUED, reason } });

@@ -1,176 +1,232 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { LOADER_ENV_PATTERN, type RunJobPayload } from '@mpiaas/contracts';
-import type { Job } from '@mpiaas/db';
-import { runJob, type JobOutcome } from '@mpiaas/runtime';
+import { UnrecoverableError } from 'bullmq';
+import type { RunJobPayload } from '@mpiaas/contracts';
+import { JobStatus, type Job } from '@mpiaas/db';
+import { combineShares, deleteJobKeys, endJobEverywhere, JobKeys, type JobOutcome, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
-import { LogSink } from '../logs/log-sink';
+import { GangScheduler } from '../placement/gang-scheduler';
+import { placeRanks } from '../placement/rank-placement';
 import { ActiveRuns, type StopReason } from './active-runs';
-import { JobExecutionRepository } from './job-execution.repository';
-import { JobWorkspace } from './job-workspace';
-import { killProcessesOf, RankUserPool } from './rank-users';
-import { RANK_WRAPPER } from './rank-wrapper.provider';
+import { JobExecutionRepository, type JobSpec } from './job-execution.repository';
+import { ShareCollector } from './share-collector';
+import { runIdOf, type RankReport, type ShareOrder, type ShareReport } from './share-order';
+import { ShareRunner } from './share-runner.service';
 
 /** How often a running job checks the database for a cancel request it may have missed. */
 const CANCEL_POLL_MS = 2000;
+/** An agent that left without a report this long ago is lost. */
+const REPORT_GRACE_MS = 15_000;
+/** Jobs whose placement is remembered (their immutable fields), to spare a query per retry. */
+const SPEC_CACHE_SIZE = 10_000;
 
 /** The job must go back to the queue (its worker is shutting down); BullMQ retries it. */
 export class RequeueError extends Error {}
 
+/** What became of one attempt to run a job from the queue. */
+export type RunResult = { kind: 'done' } | { kind: 'wait'; delayMs: number };
+
 /**
- * The job's variables minus any the loader reads in the wrapper (prlimit, unshare) before
- * the rank is confined: the api refuses them, this holds even for a row written otherwise.
+ * How long a job that could not be placed waits before asking again: the head of the line
+ * soon (slots may free any moment), those further back less often (each ask costs Redis a
+ * pass over the line).
  */
-function jobEnvironment(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !LOADER_ENV_PATTERN.test(name)));
-}
-
-/** Environment every rank gets in the service, under the job's own variables. */
-function serviceEnvironment(workDir: string): Record<string, string> {
-  return {
-    PATH: '/usr/local/bin:/usr/bin:/bin',
-    HOME: workDir,
-    TMPDIR: workDir,
-    LANG: 'C.UTF-8',
-    // One rank per slot: numerical libraries must not start a thread per core in every rank.
-    OMP_NUM_THREADS: '1',
-    OPENBLAS_NUM_THREADS: '1',
-    MKL_NUM_THREADS: '1',
-  };
-}
+const waitDelay = (position: number): number => Math.min(2000, 250 + 50 * position);
 
 /**
- * Runs one queued job to its end: claims it, runs its ranks in a fresh directory, streams
- * their output into Postgres and stores the outcome. A failing script is an outcome, not
- * an error: only infrastructure faults throw (and are retried by the queue).
+ * Leads the jobs this worker takes from the queue: places each over the live workers (all
+ * of its ranks or none), claims it in Postgres, sends every chosen worker its share (running
+ * its own here), collects the shares' reports and stores the outcome. A failing script is an
+ * outcome, not an error: only infrastructure faults throw (and are retried by the queue).
  */
 @Injectable()
 export class JobRunner {
   private readonly logger = new Logger(JobRunner.name);
-  private readonly rankUsers: RankUserPool | undefined;
+  private readonly specs = new Map<string, JobSpec>();
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
-    @Inject(RANK_WRAPPER) private readonly wrapper: string[],
     private readonly jobs: JobExecutionRepository,
     private readonly active: ActiveRuns,
-  ) {
-    const base = config.RANK_UID_BASE;
-    this.rankUsers = base === undefined ? undefined : new RankUserPool(base, config.SLOTS);
-  }
+    private readonly scheduler: GangScheduler,
+    private readonly shares: ShareRunner,
+  ) {}
 
-  /** Ranks the job asks for, to reserve its slots before claiming it (undefined: no such job). */
-  ranksOf(jobId: string): Promise<number | undefined> {
-    return this.jobs.ranksOf(jobId);
-  }
-
-  async run(payload: RunJobPayload): Promise<void> {
+  async run(payload: RunJobPayload): Promise<RunResult> {
     const { jobId } = payload;
-    const claim = await this.jobs.claim(jobId, this.config.WORKER_ID);
-    if (claim.kind === 'skipped') {
-      this.logger.log(`job ${jobId} skipped: ${claim.why}`);
-      return;
-    }
-    const { job } = claim;
-    this.logger.log(
-      `job ${jobId} started: np=${job.np}${claim.retried ? ' (retry)' : ''} correlationId=${payload.correlationId ?? '-'}`,
-    );
-    const controller = new AbortController();
-    const uid = this.rankUsers?.take();
-    const owner = uid === undefined ? undefined : { uid, gid: uid };
-    try {
-      // The runtime reaps the uid's processes as soon as the ranks have exited (`reap`).
-      await this.runClaimed(job, controller, owner);
-    } finally {
-      if (uid !== undefined) this.rankUsers?.release(uid);
-    }
-  }
-
-  /** Kills whatever the job left behind (a daemon that escaped its process group). */
-  private async reap(jobId: string, uid: number): Promise<void> {
-    const leftovers = await killProcessesOf(uid);
-    if (leftovers > 0) this.logger.warn(`job ${jobId}: killed ${leftovers} process(es) it left running`);
-  }
-
-  private async runClaimed(
-    job: Job,
-    controller: AbortController,
-    owner: { uid: number; gid: number } | undefined,
-  ): Promise<void> {
-    const jobId = job.id;
-    // Before anything with a timer: if this throws, nothing is left running.
-    const workspace = await JobWorkspace.create(this.config.WORK_DIR, jobId, job.script, owner);
-    const sink = new LogSink(jobId, this.jobs, { capBytes: this.config.LOG_CAP_BYTES, flushMs: this.config.LOG_FLUSH_MS }, this.logger);
-    const cancelPoll = setInterval(() => void this.pollCancel(jobId, controller), CANCEL_POLL_MS);
-    const running = runJob({
-      // Per attempt: a retried job must not meet the rank traffic its lost attempt left in Redis.
-      jobId: `${jobId}.${job.attempts}`,
-      np: job.np,
-      script: workspace.scriptPath,
-      args: job.args,
-      python: this.config.MPIAAS_PYTHON,
-      ...(this.config.MPIAAS_SHIM_PATH ? { shimPath: this.config.MPIAAS_SHIM_PATH } : {}),
-      wrapper: this.wrapper,
-      ...(owner ?? {}),
-      cwd: workspace.dir,
-      env: { ...serviceEnvironment(workspace.dir), ...jobEnvironment(job.env as Record<string, string>) },
-      timeoutMs: job.timeoutSeconds * 1000,
-      redisUrl: this.config.REDIS_URL,
-      keyPrefix: this.config.MPIAAS_REDIS_PREFIX,
-      signal: controller.signal,
-      onOutput: (rank, stream, chunk) => sink.push(rank, stream, chunk),
-      ...(owner ? { reap: () => this.reap(jobId, owner.uid) } : {}),
+    const spec = await this.specOf(jobId);
+    if (!spec) throw new UnrecoverableError(`job ${jobId} does not exist`);
+    const placed = await this.scheduler.place({
+      jobId,
+      np: spec.np,
+      timeoutMs: spec.timeoutSeconds * 1000,
+      order: spec.createdAt.getTime(),
+      policy: spec.placement === 'SPREAD' ? 'spread' : 'pack',
+      oversubscribe: spec.oversubscribe,
     });
-    this.active.add(jobId, controller, running.catch(() => undefined));
-
-    let outcome: JobOutcome;
+    if (!placed.placed) return { kind: 'wait', delayMs: waitDelay(placed.position) };
+    this.specs.delete(jobId);
     try {
-      outcome = await running;
-    } catch (error) {
-      // The runtime itself failed (Redis unreachable): not the script's fault.
-      await sink.close().catch(() => undefined);
-      await this.jobs.requeue(jobId, `infrastructure fault: ${(error as Error).message}`);
-      throw error;
+      const { placement, workers } = placeRanks(placed.slots, spec.np);
+      const claim = await this.jobs.claim(jobId, this.config.WORKER_ID, placement.map((agent) => workers[agent] as string));
+      if (claim.kind === 'skipped') {
+        this.logger.log(`job ${jobId} skipped: ${claim.why}`);
+        return { kind: 'done' };
+      }
+      this.logger.log(
+        `job ${jobId} started: np=${spec.np} on ${workers.join(', ')}${claim.retried ? ' (retry)' : ''} correlationId=${payload.correlationId ?? '-'}`,
+      );
+      await this.lead(claim.job, placement, workers);
+      return { kind: 'done' };
     } finally {
-      clearInterval(cancelPoll);
-      this.active.remove(jobId);
-      await workspace.remove();
+      await this.scheduler.release(jobId).catch((error: Error) => this.logger.warn(`job ${jobId}: release: ${error.message}`));
     }
-
-    const stopped = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
-    if (stopped === 'lost') {
-      // Another worker runs it now and owns its record: write nothing more.
-      sink.discard();
-      this.logger.warn(`job ${jobId}: stopped, the queue gave it to another worker`);
-      return;
-    }
-    // Every line is stored before the final status, so a follower that sees it has it all.
-    await sink.close();
-    // Only when the stop is what ended the job: one that failed or finished on its own first
-    // keeps that outcome.
-    if (stopped === 'shutdown' && outcome.status === 'CANCELLED') {
-      await this.jobs.requeue(jobId, 'its worker shut down before it finished');
-      throw new RequeueError(`job ${jobId} requeued: worker shutting down`);
-    }
-    if (stopped === 'cancel' && outcome.status === 'CANCELLED') outcome.reason = 'cancelled by user';
-    if (outcome.infrastructure) {
-      await this.jobs.requeue(jobId, outcome.reason ?? 'infrastructure fault');
-      throw new Error(`job ${jobId}: ${outcome.reason}`);
-    }
-    await this.jobs.finish(jobId, outcome, (rank) => sink.totals(rank));
-    this.logger.log(`job ${jobId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
   }
 
   /** The queue gave up on a job (attempts exhausted, stalled too often): fail it for good. */
   async giveUp(jobId: string, why: string): Promise<void> {
+    await this.scheduler.forget(jobId).catch(() => undefined);
     if (await this.jobs.failUnlessFinal(jobId, why)) this.logger.warn(`job ${jobId} FAILED: ${why}`);
+  }
+
+  private async specOf(jobId: string): Promise<JobSpec | undefined> {
+    const cached = this.specs.get(jobId);
+    if (cached) return cached;
+    const spec = await this.jobs.specOf(jobId);
+    if (spec && spec.status === JobStatus.QUEUED) {
+      if (this.specs.size >= SPEC_CACHE_SIZE) this.specs.delete(this.specs.keys().next().value as string);
+      this.specs.set(jobId, spec);
+    }
+    return spec;
+  }
+
+  /** Runs one claimed attempt of the job over its workers and stores how it ended. */
+  private async lead(job: Job, placement: number[], workers: string[]): Promise<void> {
+    const jobId = job.id;
+    const attempt = job.attempts;
+    const runId = runIdOf(jobId, attempt);
+    const me = this.config.WORKER_ID;
+    const deadline = Date.now() + this.config.RENDEZVOUS_TIMEOUT_MS;
+    const orders: ShareOrder[] = workers.map((_, agent) => ({ jobId, attempt, agent, placement, workers, leader: me, deadline }));
+    const remote = orders.filter((order) => workers[order.agent] !== me);
+    const local = orders.find((order) => workers[order.agent] === me);
+    const jobKeys = new JobKeys(this.config.MPIAAS_REDIS_PREFIX, runId);
+    const redis = this.scheduler.connection;
+    const endEverywhere = (verdict: StopVerdict): void =>
+      void endJobEverywhere(redis, this.config.MPIAAS_REDIS_PREFIX, runId, workers.length, verdict).catch(() => undefined);
+
+    // Stopping the lead (shutdown, lost lock) ends the job on every worker; a cancel reaches
+    // every worker by itself (each stops its own share).
+    const controller = new AbortController();
+    controller.signal.addEventListener('abort', () => {
+      const reason = controller.signal.reason as StopReason;
+      if (reason === 'cancel') return;
+      endEverywhere({
+        status: 'FAILED',
+        exitCode: 1,
+        reason: reason === 'shutdown' ? `worker ${me} shut down` : 'the job was given to another worker',
+        infrastructure: true,
+      });
+    });
+    const cancelPoll = setInterval(() => void this.pollCancel(jobId, controller), CANCEL_POLL_MS);
+    const startedAt = new Date();
+    const lostAt = new Map<number, number>();
+
+    const collector = new ShareCollector({
+      redis,
+      reportsKey: this.scheduler.keys.reports(runId),
+      jobKeys,
+      agents: remote.map((order) => order.agent),
+      workers,
+      deadline,
+      reportGraceMs: REPORT_GRACE_MS,
+      onLost: (agent, worker) => {
+        lostAt.set(agent, Date.now());
+        this.logger.warn(`job ${jobId}: worker ${worker} lost`);
+        endEverywhere({ status: 'FAILED', exitCode: 1, reason: `worker lost: ${worker}`, infrastructure: true });
+      },
+      onReport: (report) => {
+        // A share that failed to start told nobody: end the job on the others now.
+        if (report.verdict && report.ranks.length === 0) endEverywhere(report.verdict);
+      },
+    });
+    const running = (async () => {
+      if (remote.length > 0) {
+        const pipeline = redis.pipeline();
+        for (const order of remote) pipeline.rpush(this.scheduler.keys.orders(workers[order.agent] as string), JSON.stringify(order));
+        await pipeline.exec();
+      }
+      return Promise.all([local ? this.shares.run(job, local) : undefined, collector.collect(controller.signal)]);
+    })();
+    const done = this.active.add(jobId, controller, running.catch(() => undefined));
+
+    let reports: ShareReport[];
+    let lost: number[];
+    try {
+      const [own, collected] = await running;
+      reports = own ? [own, ...collected.reports] : collected.reports;
+      lost = collected.lost;
+    } finally {
+      clearInterval(cancelPoll);
+      done();
+      await deleteJobKeys(redis, jobKeys).catch(() => undefined);
+      await redis.del(this.scheduler.keys.reports(runId)).catch(() => undefined);
+    }
+
+    const stopped = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
+    if (stopped === 'lost') {
+      // Another worker runs it now and owns its record: the fence drops anything we write.
+      this.logger.warn(`job ${jobId}: stopped, the queue gave it to another worker`);
+      return;
+    }
+    const outcome = outcomeOf(reports, lost.map((agent) => ({ agent, worker: workers[agent] as string, at: lostAt.get(agent) ?? Date.now() })), job.np, startedAt);
+    if (stopped === 'shutdown' && outcome.infrastructure) {
+      await this.jobs.requeue(jobId, attempt, 'its worker shut down before it finished');
+      throw new RequeueError(`job ${jobId} requeued: worker shutting down`);
+    }
+    if (outcome.infrastructure) {
+      await this.jobs.requeue(jobId, attempt, outcome.reason ?? 'infrastructure fault');
+      throw new Error(outcome.reason ?? 'infrastructure fault');
+    }
+    if (stopped === 'cancel' && outcome.status === 'CANCELLED') outcome.reason = 'cancelled by user';
+    const totals = new Map<number, RankReport>(reports.flatMap((report) => report.ranks.map((rank) => [rank.rank, rank] as const)));
+    await this.jobs.finish(jobId, attempt, outcome, totals);
+    this.logger.log(`job ${jobId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
   }
 
   private async pollCancel(jobId: string, controller: AbortController): Promise<void> {
     try {
       await this.jobs.touch(jobId);
-      if (!controller.signal.aborted && (await this.jobs.isCancelRequested(jobId))) controller.abort('cancel');
+      if (!controller.signal.aborted && (await this.jobs.isCancelRequested(jobId))) this.active.stop(jobId, 'cancel');
     } catch (error) {
       this.logger.warn(`job ${jobId}: cannot check for cancellation: ${(error as Error).message}`);
     }
   }
+}
+
+/** The job's outcome from its shares' reports, a share never heard from counting as its worker lost. */
+function outcomeOf(
+  reports: readonly ShareReport[],
+  lost: readonly { agent: number; worker: string; at: number }[],
+  np: number,
+  startedAt: Date,
+): JobOutcome {
+  const shares: ShareOutcome[] = reports.map((report) => ({
+    agent: report.agent,
+    ...(report.verdict ? { verdict: report.verdict } : {}),
+    ranks: report.ranks.map((rank) => ({
+      rank: rank.rank,
+      exitCode: rank.exitCode,
+      signal: rank.signal,
+      startedAt: new Date(rank.startedAt),
+      finishedAt: rank.finishedAt === null ? undefined : new Date(rank.finishedAt),
+    })),
+  }));
+  for (const { agent, worker, at } of lost) {
+    shares.push({
+      agent,
+      verdict: { status: 'FAILED', exitCode: 1, reason: `worker lost: ${worker}`, infrastructure: true, at, origin: 'local' },
+      ranks: [],
+    });
+  }
+  return combineShares(shares, np, startedAt);
 }

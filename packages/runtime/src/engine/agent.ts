@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { Envelope } from '../redis/envelope';
+import type { Envelope, ShareVerdict } from '../redis/envelope';
 import type { RedisTransport } from '../redis/redis-transport';
 import { CollectiveRendezvous } from './collective-rendezvous';
 import { RankEndpoint, type EndpointLimits } from './rank-endpoint';
@@ -11,6 +11,10 @@ export interface AgentHooks {
   protocolError(rank: number, message: string): void;
   /** The agent could not handle rank traffic (not Redis's fault, not one rank's). */
   internalError(error: Error): void;
+  /** Every agent of the job arrived at the start rendezvous. */
+  ready?(): void;
+  /** Another agent ended the job: stop this agent's ranks with its verdict. */
+  ended?(from: number, verdict: ShareVerdict): void;
 }
 
 export interface AgentOptions {
@@ -30,6 +34,11 @@ export interface AgentOptions {
  */
 export class Agent {
   private readonly endpoints = new Map<number, RankEndpoint>();
+  /**
+   * Envelopes for hosted ranks not attached yet: another agent's ranks may start (and send)
+   * as soon as the rendezvous completes, before this agent has spawned its own.
+   */
+  private readonly early = new Map<number, Envelope[]>();
   private readonly collectives: CollectiveRendezvous;
 
   constructor(private readonly options: AgentOptions) {
@@ -53,6 +62,9 @@ export class Agent {
       limits,
     );
     this.endpoints.set(rank, endpoint);
+    const waiting = this.early.get(rank);
+    this.early.delete(rank);
+    for (const envelope of waiting ?? []) endpoint.receive(envelope);
     return endpoint;
   }
 
@@ -67,8 +79,29 @@ export class Agent {
 
   private route(envelope: Envelope): void {
     const { header } = envelope;
-    if (header.t === 'g') this.collectives.onBundle(envelope);
-    // Pointers ('x') are resolved by the transport before they get here.
-    else if (header.t !== 'x') this.endpoints.get(header.d)?.receive(envelope);
+    switch (header.t) {
+      case 'g':
+        return this.collectives.onBundle(envelope);
+      case 'r':
+        return this.options.hooks.ready?.();
+      case 'k':
+        return this.options.hooks.ended?.(header.a, header.v);
+      case 'x':
+        // Pointers are resolved by the transport before they get here.
+        return;
+      case 'p':
+      case 'a':
+      case 'f': {
+        const endpoint = this.endpoints.get(header.d);
+        if (endpoint) endpoint.receive(envelope);
+        else if (this.options.placement[header.d] === this.options.agent) this.queueEarly(header.d, envelope);
+      }
+    }
+  }
+
+  private queueEarly(rank: number, envelope: Envelope): void {
+    const queue = this.early.get(rank) ?? [];
+    queue.push(envelope);
+    this.early.set(rank, queue);
   }
 }

@@ -101,6 +101,8 @@ export class RankEndpoint {
         });
       case 'g': // collective bundles go to the agent's CollectiveRendezvous
       case 'x': // pointers are resolved by the transport
+      case 'r': // rendezvous and job-end notices are the agent's
+      case 'k':
         return;
       case 'a': {
         const req = this.syncSends.get(header.y);

@@ -21,6 +21,8 @@ export interface HostedAgentOptions {
 /** An agent with its own two Redis connections (commands, and the blocking inbox reader). */
 export interface HostedAgent {
   agent: Agent;
+  /** Its Redis side: rendezvous, heartbeat, broadcast and departure of the job's agents. */
+  transport: RedisTransport;
   /** The command connection, for work around the job (checks, cleanup). */
   commands: Redis;
   /** Stops reading the inbox; the command connection stays open. */
@@ -57,6 +59,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
   transport.start();
   return {
     agent,
+    transport,
     commands,
     stopInbox: () => transport.stop(),
     stop: async () => {

@@ -9,6 +9,8 @@ const WITHHELD = /^(MPIAAS_|REDIS|DATABASE_URL$|PG[A-Z]+$|POSTGRES)/;
 export interface RankEnvironmentOptions {
   rank: number;
   size: number;
+  /** Index of the rank among those on its host. @defaultValue rank */
+  localRank?: number;
   jobId: string;
   /** The launcher's own environment, passed through minus withheld names (local `exec`). */
   inherited?: NodeJS.ProcessEnv;
@@ -39,7 +41,7 @@ export function rankEnvironment(options: RankEnvironmentOptions): NodeJS.Process
     // The names Open MPI and MPICH set, for scripts that read them before importing mpi4py.
     OMPI_COMM_WORLD_RANK: rank,
     OMPI_COMM_WORLD_SIZE: size,
-    OMPI_COMM_WORLD_LOCAL_RANK: rank,
+    OMPI_COMM_WORLD_LOCAL_RANK: String(options.localRank ?? options.rank),
     PMI_RANK: rank,
     PMI_SIZE: size,
   };

@@ -25,7 +25,29 @@ export type EnvelopeHeader =
    * what they hold; a plain string key moves a large payload in and out once). `r` agents
    * read it; the last one deletes it.
    */
-  | { t: 'x'; k: string; r: number };
+  | { t: 'x'; k: string; r: number }
+  /**
+   * Every agent of the job has arrived (the last arrival pushes it to all inboxes): ranks
+   * may start. Jobs with one agent skip the rendezvous.
+   */
+  | { t: 'r' }
+  /**
+   * The job is over for every agent: agent `a` saw it end (a rank failed, a limit, a cancel,
+   * a lost worker) and every other agent stops its ranks with the same verdict `v`.
+   */
+  | { t: 'k'; a: number; v: ShareVerdict };
+
+/** Why a job ended early, as agents tell each other (see ShareVerdict in agent-share). */
+export interface ShareVerdict {
+  status: 'FAILED' | 'TIMED_OUT' | 'CANCELLED';
+  exitCode: number;
+  reason: string;
+  failedRank?: number;
+  /** The infrastructure's fault (a lost worker or Redis), not the script's: worth a retry. */
+  infrastructure?: boolean;
+  /** When the agent saw it (ms since the epoch): the earliest of several wins. */
+  at: number;
+}
 
 export interface Envelope {
   header: EnvelopeHeader;

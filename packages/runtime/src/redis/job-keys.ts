@@ -24,6 +24,21 @@ export class JobKeys {
     return `${this.base}pl:${agent}:${id}`;
   }
 
+  /** Set of the agents that arrived at the start rendezvous. */
+  arrived(): string {
+    return `${this.base}arrived`;
+  }
+
+  /** Set of the agents that left the job (the last one deletes its keys). */
+  departed(): string {
+    return `${this.base}left`;
+  }
+
+  /** Heartbeat of one agent: it expires if the agent (its worker) dies or is cut off. */
+  alive(agent: number): string {
+    return `${this.base}alive:${agent}`;
+  }
+
   /** Pattern matching every key of the job, for cleanup. */
   pattern(): string {
     return `${this.base.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;

@@ -46,3 +46,38 @@ else
 end
 return n
 `;
+
+/**
+ * An agent arrives at the job's start rendezvous. KEYS[1]: the set of arrived agents,
+ * KEYS[2..]: the inbox of every agent of the job. ARGV: this agent's index, number of
+ * agents, ttl ms, the 'r' envelope. The last to arrive pushes 'r' to every inbox (its own
+ * too), so each agent learns in its inbox order that all are there. Returns how many arrived.
+ */
+export const ARRIVE_SCRIPT = `
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local arrived = redis.call('SCARD', KEYS[1])
+if arrived == tonumber(ARGV[2]) then
+  for i = 2, #KEYS do
+    redis.call('RPUSH', KEYS[i], ARGV[4])
+    redis.call('PEXPIRE', KEYS[i], ARGV[3])
+  end
+end
+return arrived
+`;
+
+/**
+ * An agent leaves the job for good. KEYS[1]: the set of agents that left, KEYS[2]: its
+ * heartbeat key (deleted in the same step, so a peer never sees it neither alive nor gone).
+ * ARGV: this agent's index, number of agents, ttl ms. Returns 1 to the last agent to
+ * leave: it deletes the job's keys (nobody else writes any more).
+ */
+export const LEAVE_SCRIPT = `
+redis.call('DEL', KEYS[2])
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 1
+end
+return 0
+`;

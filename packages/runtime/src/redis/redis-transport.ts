@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { decodeEnvelope, encodeEnvelope, peekKind, type Envelope, type EnvelopeHeader } from './envelope';
 import type { JobKeys } from './job-keys';
-import { DELIVER_SCRIPT, RELEASE_SCRIPT, RENDEZVOUS_SCRIPT } from './lua-scripts';
+import { ARRIVE_SCRIPT, DELIVER_SCRIPT, LEAVE_SCRIPT, RELEASE_SCRIPT, RENDEZVOUS_SCRIPT } from './lua-scripts';
 
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
 const POP_BATCH = 512;
@@ -16,6 +16,8 @@ interface ScriptedRedis extends Redis {
   mpiDeliver(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
   mpiRendezvousBuffer(numKeys: number, ...args: (string | Buffer | number)[]): Promise<Buffer[] | null>;
   mpiRelease(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
+  mpiArrive(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
+  mpiLeave(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
 }
 
 export interface RedisTransportOptions {
@@ -51,6 +53,8 @@ export class RedisTransport {
       redis.defineCommand('mpiDeliver', { lua: DELIVER_SCRIPT });
       redis.defineCommand('mpiRendezvous', { lua: RENDEZVOUS_SCRIPT });
       redis.defineCommand('mpiRelease', { lua: RELEASE_SCRIPT });
+      redis.defineCommand('mpiArrive', { lua: ARRIVE_SCRIPT });
+      redis.defineCommand('mpiLeave', { lua: LEAVE_SCRIPT });
     }
     this.redis = redis;
     for (const connection of [options.commands, options.blocking]) {
@@ -92,6 +96,75 @@ export class RedisTransport {
       this.fault(error as Error);
       return null;
     }
+  }
+
+  /** How many agents the job has (they are numbered from 0, each hosting at least one rank). */
+  get agentCount(): number {
+    return Math.max(...this.options.placement) + 1;
+  }
+
+  /**
+   * Joins the start rendezvous; the last agent to arrive pushes an 'r' envelope to every
+   * inbox. Resolves with how many agents had arrived.
+   */
+  async arrive(): Promise<number> {
+    const count = this.agentCount;
+    const inboxes = Array.from({ length: count }, (_, agent) => this.options.keys.mailbox(agent));
+    return this.redis.mpiArrive(
+      1 + inboxes.length,
+      this.options.keys.arrived(),
+      ...inboxes,
+      this.options.agent,
+      count,
+      this.options.ttlMs,
+      encodeEnvelope({ t: 'r' }),
+    );
+  }
+
+  /** The agents that have arrived at the start rendezvous. */
+  async arrivedAgents(): Promise<number[]> {
+    return (await this.redis.smembers(this.options.keys.arrived())).map(Number);
+  }
+
+  /** Pushes a control envelope (the job's end) to every other agent's inbox. Fire-and-forget. */
+  broadcast(header: EnvelopeHeader): void {
+    const others = Array.from({ length: this.agentCount }, (_, agent) => agent)
+      .filter((agent) => agent !== this.options.agent)
+      .map((agent) => this.options.keys.mailbox(agent));
+    if (others.length === 0) return;
+    this.redis.mpiDeliver(others.length, ...others, this.options.ttlMs, encodeEnvelope(header)).catch((error: Error) => this.fault(error));
+  }
+
+  /** Renews this agent's heartbeat key for `ms`; resolves once Redis has it. */
+  async heartbeat(ms: number): Promise<void> {
+    await this.redis.set(this.options.keys.alive(this.options.agent), '1', 'PX', ms);
+  }
+
+  /** Which of `agents` are accounted for: a live heartbeat key, or gone having left the job. */
+  async alive(agents: readonly number[]): Promise<boolean[]> {
+    if (agents.length === 0) return [];
+    const [beats, left] = await Promise.all([
+      this.redis.mget(...agents.map((agent) => this.options.keys.alive(agent))),
+      this.redis.smembers(this.options.keys.departed()),
+    ]);
+    const departed = new Set(left.map(Number));
+    return beats.map((value, index) => value !== null || departed.has(agents[index] as number));
+  }
+
+  /**
+   * Leaves the job for good (after stop()): resolves true for the last agent to leave, which
+   * must then delete the job's keys. The command runs after every command this agent sent.
+   */
+  async leave(): Promise<boolean> {
+    const last = await this.redis.mpiLeave(
+      2,
+      this.options.keys.departed(),
+      this.options.keys.alive(this.options.agent),
+      this.options.agent,
+      this.agentCount,
+      this.options.ttlMs,
+    );
+    return last === 1;
   }
 
   /** Stops the inbox loop. Safe to call more than once. */

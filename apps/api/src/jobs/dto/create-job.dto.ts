@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, Min } from 'class-validator';
-import { type CreateJobRequest, ENV_NAME_PATTERN, JOB_LIMITS, LABEL_KEY_PATTERN } from '@mpiaas/contracts';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import { type CreateJobRequest, ENV_NAME_PATTERN, JOB_LIMITS, LABEL_KEY_PATTERN, PLACEMENT_POLICIES, type PlacementPolicy } from '@mpiaas/contracts';
 import { MaxFromConfig } from '../validation/configured-max.validator';
 import { MaxUtf8Bytes } from '../validation/max-utf8-bytes.validator';
 import { IsEnvMap, IsLabelMap } from '../validation/string-map.validator';
@@ -52,6 +52,24 @@ export class CreateJobDto implements CreateJobRequest {
   @Min(1)
   @MaxFromConfig('maxTimeoutSeconds')
   timeoutSeconds?: number;
+
+  @ApiPropertyOptional({
+    enum: PLACEMENT_POLICIES,
+    default: 'pack',
+    description: 'How ranks are placed over workers: `pack` on as few as possible, `spread` over as many as possible.',
+  })
+  @IsOptional()
+  @IsIn(PLACEMENT_POLICIES)
+  placement?: PlacementPolicy;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Run even when np exceeds the slots of every live worker together (several ranks per slot, as mpirun --oversubscribe); otherwise such a job waits for the cluster to grow.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  oversubscribe?: boolean;
 
   @ApiPropertyOptional({ maxLength: JOB_LIMITS.maxNameLength, example: 'pi estimate' })
   @IsOptional()

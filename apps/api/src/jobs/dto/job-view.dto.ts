@@ -1,10 +1,20 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { JOB_STATUSES, type JobStatus, type JobView, type RankView } from '@mpiaas/contracts';
+import {
+  JOB_STATUSES,
+  PLACEMENT_POLICIES,
+  type JobStatus,
+  type JobView,
+  type PendingView,
+  type PlacementPolicy,
+  type RankView,
+} from '@mpiaas/contracts';
 
 // Response shapes for the OpenAPI document; the api returns the contracts' plain objects.
 
 export class RankViewDto implements RankView {
   @ApiProperty() rank!: number;
+  @ApiProperty({ type: String, nullable: true, description: 'The worker the rank ran on.', example: 'worker-7f9c-1' })
+  worker!: string | null;
   @ApiProperty({ type: Number, nullable: true }) exitCode!: number | null;
   @ApiProperty({ type: String, nullable: true, example: 'SIGKILL' }) signal!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;
@@ -12,6 +22,12 @@ export class RankViewDto implements RankView {
   @ApiProperty() stdoutBytes!: number;
   @ApiProperty() stderrBytes!: number;
   @ApiProperty({ description: 'Output past the per-rank cap was dropped.' }) truncated!: boolean;
+}
+
+export class PendingViewDto implements PendingView {
+  @ApiProperty({ example: 'waiting for 6 free slots; 4 free now' }) reason!: string;
+  @ApiProperty({ description: 'Slots the job needs (np; fewer when oversubscribing).' }) slotsNeeded!: number;
+  @ApiProperty({ description: 'Free slots over all live workers.' }) slotsFree!: number;
 }
 
 export class JobViewDto implements JobView {
@@ -23,6 +39,10 @@ export class JobViewDto implements JobView {
   @ApiProperty() np!: number;
   @ApiProperty({ type: [String] }) args!: string[];
   @ApiProperty() timeoutSeconds!: number;
+  @ApiProperty({ enum: PLACEMENT_POLICIES }) placement!: PlacementPolicy;
+  @ApiProperty() oversubscribe!: boolean;
+  @ApiProperty({ type: PendingViewDto, nullable: true, description: 'While QUEUED: why the job has not started.' })
+  pending!: PendingViewDto | null;
   @ApiProperty({ type: Number, nullable: true }) exitCode!: number | null;
   @ApiProperty({ type: Number, nullable: true }) failedRank!: number | null;
   @ApiProperty({ type: String, nullable: true, description: "Last lines of the failed rank's stderr (FAILED jobs)." })

@@ -1,0 +1,83 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { SchedulerKeys, type PendingView } from '@mpiaas/contracts';
+import { API_CONFIG, type ApiConfig } from '../config/api-config';
+import { withTimeout } from '../common/with-timeout';
+
+/** What the api needs to know of a waiting job. */
+export interface WaitingJob {
+  id: string;
+  np: number;
+  oversubscribe: boolean;
+}
+
+/**
+ * The api's read of the workers' scheduler state in Redis: why a QUEUED job waits. The
+ * workers write a reason each time they try to place a job; a job no worker has tried yet
+ * gets one from the live workers' slots.
+ */
+@Injectable()
+export class SchedulerState {
+  private readonly keys: SchedulerKeys;
+  private readonly timeoutMs: number;
+
+  constructor(@Inject(API_CONFIG) config: ApiConfig, private readonly redis: Redis) {
+    this.keys = new SchedulerKeys(config.queuePrefix);
+    this.timeoutMs = config.redisTimeoutMs;
+  }
+
+  /** Why each job waits, by id; a job whose reason cannot be read (Redis down) is left out. */
+  async pendingOf(jobs: readonly WaitingJob[]): Promise<Map<string, PendingView>> {
+    const views = new Map<string, PendingView>();
+    if (jobs.length === 0) return views;
+    try {
+      const recorded = await withTimeout(this.redis.hmget(this.keys.waitReasons, ...jobs.map((job) => job.id)), this.timeoutMs, 'scheduler');
+      const untried = jobs.filter((_, index) => !recorded[index]);
+      jobs.forEach((job, index) => {
+        const raw = recorded[index];
+        if (raw) views.set(job.id, JSON.parse(raw) as PendingView);
+      });
+      if (untried.length > 0) {
+        const { total, free } = await withTimeout(this.clusterSlots(), this.timeoutMs, 'scheduler');
+        for (const job of untried) {
+          views.set(job.id, {
+            reason: total === 0 ? 'no live worker' : 'waiting for a worker to take it from the queue',
+            slotsNeeded: job.oversubscribe && total > 0 ? Math.min(job.np, total) : job.np,
+            slotsFree: free,
+          });
+        }
+      }
+    } catch {
+      // A view without its wait reason beats no view: the job's record is in Postgres.
+    }
+    return views;
+  }
+
+  /** Takes a cancelled job out of the scheduler's line at once. */
+  async forget(jobId: string): Promise<void> {
+    const pipeline = this.redis
+      .multi()
+      .zrem(this.keys.pending, jobId)
+      .hdel(this.keys.pendingJobs, jobId)
+      .hdel(this.keys.waitReasons, jobId);
+    await withTimeout(pipeline.exec(), this.timeoutMs, 'scheduler');
+  }
+
+  /** Slots of the workers heartbeating now, and how many are free. */
+  private async clusterSlots(): Promise<{ total: number; free: number }> {
+    const [capacities, beats, running] = await Promise.all([
+      this.redis.hgetall(this.keys.workers),
+      this.redis.zrange(this.keys.heartbeats, Date.now() - 10_000, '+inf', 'BYSCORE'),
+      this.redis.hvals(this.keys.running),
+    ]);
+    const live = new Set(beats);
+    let total = 0;
+    for (const [worker, slots] of Object.entries(capacities)) if (live.has(worker)) total += Number(slots);
+    let used = 0;
+    for (const raw of running) {
+      const run = JSON.parse(raw) as { a: [string, number][] };
+      for (const [worker, slots] of run.a) if (live.has(worker)) used += slots;
+    }
+    return { total, free: Math.max(0, total - used) };
+  }
+}

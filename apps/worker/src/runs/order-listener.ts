@@ -1,0 +1,96 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
+import { GangScheduler } from '../placement/gang-scheduler';
+import { JobExecutionRepository } from './job-execution.repository';
+import { ShareRunner } from './share-runner.service';
+import { runIdOf, type ShareOrder, type ShareReport } from './share-order';
+
+/** A report waits this long for its leader (which reads it within a second). */
+const REPORT_TTL_MS = 3_600_000;
+
+/**
+ * Takes the orders other workers (the leaders of jobs placed partly here) leave for this
+ * one, runs each share and reports back. An order whose rendezvous is over, or whose
+ * attempt is no longer the job's current one, is dropped: the job moved on without it.
+ */
+@Injectable()
+export class OrderListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(OrderListener.name);
+  private readonly blocking: Redis;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    private readonly scheduler: GangScheduler,
+    private readonly jobs: JobExecutionRepository,
+    private readonly shares: ShareRunner,
+  ) {
+    this.blocking = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+    this.blocking.on('error', () => undefined); // the loop reports what matters
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Orders left for an earlier process with this worker id are for rendezvous long over.
+    await this.scheduler.connection.del(this.scheduler.keys.orders(this.config.WORKER_ID));
+    this.loop = this.listen();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.blocking.disconnect();
+    await this.loop;
+  }
+
+  private async listen(): Promise<void> {
+    const key = this.scheduler.keys.orders(this.config.WORKER_ID);
+    while (!this.stopped) {
+      let popped: [string, string] | null;
+      try {
+        popped = await this.blocking.blpop(key, 1);
+      } catch (error) {
+        if (this.stopped) return;
+        this.logger.warn(`orders: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      if (popped) void this.serve(JSON.parse(popped[1]) as ShareOrder);
+    }
+  }
+
+  private async serve(order: ShareOrder): Promise<void> {
+    const { jobId, attempt } = order;
+    try {
+      if (Date.now() > order.deadline) {
+        this.logger.warn(`job ${jobId}: order for attempt ${attempt} arrived after its rendezvous; dropped`);
+        return;
+      }
+      const job = await this.jobs.forShare(jobId, attempt);
+      if (!job) return;
+      const { leader } = order;
+      this.logger.log(`job ${jobId}: running ranks of agent ${order.agent} for leader ${leader}`);
+      const report = await this.shares.run(job, order, async () =>
+        !(await this.scheduler.isLive(leader))
+          ? { status: 'FAILED', exitCode: 1, reason: `worker lost: ${leader} (the job's leader)`, infrastructure: true }
+          : undefined,
+      );
+      await this.report(runIdOf(jobId, attempt), report);
+    } catch (error) {
+      const message = (error as Error).message;
+      this.logger.error(`job ${jobId}: share of agent ${order.agent} failed: ${message}`);
+      const reason = `worker ${this.config.WORKER_ID} could not run its ranks: ${message}`;
+      await this.report(runIdOf(jobId, attempt), {
+        agent: order.agent,
+        worker: this.config.WORKER_ID,
+        verdict: { status: 'FAILED', exitCode: 1, reason, infrastructure: true, at: Date.now(), origin: 'local' },
+        ranks: [],
+      }).catch(() => undefined);
+    }
+  }
+
+  private async report(runId: string, report: ShareReport): Promise<void> {
+    const key = this.scheduler.keys.reports(runId);
+    await this.scheduler.connection.multi().rpush(key, JSON.stringify(report)).pexpire(key, REPORT_TTL_MS).exec();
+  }
+}

@@ -1,0 +1,44 @@
+import type { ShareVerdict } from '@mpiaas/runtime';
+
+/**
+ * A job's leader tells each worker it placed ranks on to run its share (an agent and those
+ * ranks). Carried through Redis as JSON; the job itself is read from Postgres.
+ */
+export interface ShareOrder {
+  jobId: string;
+  /** The attempt (fencing epoch): only writes of this attempt are accepted. */
+  attempt: number;
+  /** Index of the agent this worker runs. */
+  agent: number;
+  /** Agent index of every world rank. */
+  placement: number[];
+  /** Worker id of every agent. */
+  workers: string[];
+  /** The worker leading the job: if it stops heartbeating, the share ends. */
+  leader: string;
+  /** Past this time (ms) the job's rendezvous is over: an order found later is dropped. */
+  deadline: number;
+}
+
+/** What a rank of a share did, as its worker reports it to the job's leader. */
+export interface RankReport {
+  rank: number;
+  exitCode: number | null;
+  signal: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+  stdoutBytes: number;
+  stderrBytes: number;
+  truncated: boolean;
+}
+
+/** How a share ended, reported to the leader once its output is stored. */
+export interface ShareReport {
+  agent: number;
+  worker: string;
+  verdict?: ShareVerdict & { origin: 'local' | 'remote'; stderrTail?: string };
+  ranks: RankReport[];
+}
+
+/** The run id naming a job's Redis keys for one attempt. */
+export const runIdOf = (jobId: string, attempt: number): string => `${jobId}.${attempt}`;

@@ -1,0 +1,184 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LOADER_ENV_PATTERN } from '@mpiaas/contracts';
+import type { Job } from '@mpiaas/db';
+import { runAgentShare, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
+import { LogSink } from '../logs/log-sink';
+import { ActiveRuns, type StopReason } from './active-runs';
+import { JobExecutionRepository } from './job-execution.repository';
+import { JobWorkspace } from './job-workspace';
+import { killProcessesOf, RankUserPool } from './rank-users';
+import { RANK_WRAPPER } from './rank-wrapper.provider';
+import { runIdOf, type ShareOrder, type ShareReport } from './share-order';
+
+/**
+ * The job's variables minus any the loader reads in the wrapper (prlimit, unshare) before
+ * the rank is confined: the api refuses them, this holds even for a row written otherwise.
+ */
+function jobEnvironment(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !LOADER_ENV_PATTERN.test(name)));
+}
+
+/** Environment every rank gets in the service, under the job's own variables. */
+function serviceEnvironment(workDir: string): Record<string, string> {
+  return {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: workDir,
+    TMPDIR: workDir,
+    LANG: 'C.UTF-8',
+    // One rank per slot: numerical libraries must not start a thread per core in every rank.
+    OMP_NUM_THREADS: '1',
+    OPENBLAS_NUM_THREADS: '1',
+    MKL_NUM_THREADS: '1',
+  };
+}
+
+const WATCH_MS = 1000;
+
+/** A share stopped for `reason` by this worker ends the job everywhere with this verdict. */
+function stopVerdict(reason: StopReason, workerId: string): StopVerdict {
+  switch (reason) {
+    case 'cancel':
+      return { status: 'CANCELLED', exitCode: 130, reason: 'cancelled by user' };
+    case 'shutdown':
+      return { status: 'FAILED', exitCode: 1, reason: `worker ${workerId} shut down`, infrastructure: true };
+    case 'lost':
+      return { status: 'FAILED', exitCode: 1, reason: 'the job was given to another worker', infrastructure: true };
+  }
+}
+
+/**
+ * Runs this worker's share of a job: the ranks placed here, in a fresh directory under a
+ * user id of their own, their output streamed into Postgres (fenced by the attempt), and
+ * reports how it ended. A failing script is a report, not an error.
+ */
+@Injectable()
+export class ShareRunner {
+  private readonly logger = new Logger(ShareRunner.name);
+  private readonly rankUsers: RankUserPool | undefined;
+
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @Inject(RANK_WRAPPER) private readonly wrapper: string[],
+    private readonly jobs: JobExecutionRepository,
+    private readonly active: ActiveRuns,
+  ) {
+    const base = config.RANK_UID_BASE;
+    this.rankUsers = base === undefined ? undefined : new RankUserPool(base, config.SLOTS);
+  }
+
+  /**
+   * Runs the share; resolves once its ranks have exited and their output is stored.
+   * `watch`, if given, is consulted every second: a reason it returns ends the share (the
+   * job's leader is gone).
+   */
+  async run(job: Job, order: ShareOrder, watch?: () => Promise<StopVerdict | undefined>): Promise<ShareReport> {
+    const uid = this.rankUsers?.take();
+    const owner = uid === undefined ? undefined : { uid, gid: uid };
+    try {
+      return await this.runAs(job, order, owner, watch);
+    } finally {
+      if (uid !== undefined) this.rankUsers?.release(uid);
+    }
+  }
+
+  private async runAs(
+    job: Job,
+    order: ShareOrder,
+    owner: { uid: number; gid: number } | undefined,
+    watch: (() => Promise<StopVerdict | undefined>) | undefined,
+  ): Promise<ShareReport> {
+    const jobId = job.id;
+    // Before anything with a timer: if this throws, nothing is left running.
+    const workspace = await JobWorkspace.create(this.config.WORK_DIR, jobId, job.script, owner);
+    const sink = new LogSink(
+      jobId,
+      { insertLogs: (id, records) => this.jobs.insertLogs(id, order.attempt, records) },
+      { capBytes: this.config.LOG_CAP_BYTES, flushMs: this.config.LOG_FLUSH_MS },
+      this.logger,
+    );
+    const controller = new AbortController();
+    const shareSignal = new AbortController();
+    controller.signal.addEventListener('abort', () =>
+      shareSignal.abort(stopVerdict(controller.signal.reason as StopReason, this.config.WORKER_ID)),
+    );
+    const running = runAgentShare({
+      jobId: runIdOf(jobId, order.attempt),
+      agent: order.agent,
+      placement: order.placement,
+      agentNames: order.workers,
+      script: workspace.scriptPath,
+      args: job.args,
+      python: this.config.MPIAAS_PYTHON,
+      ...(this.config.MPIAAS_SHIM_PATH ? { shimPath: this.config.MPIAAS_SHIM_PATH } : {}),
+      wrapper: this.wrapper,
+      ...(owner ?? {}),
+      cwd: workspace.dir,
+      env: { ...serviceEnvironment(workspace.dir), ...jobEnvironment(job.env as Record<string, string>) },
+      timeoutMs: job.timeoutSeconds * 1000,
+      redisUrl: this.config.REDIS_URL,
+      keyPrefix: this.config.MPIAAS_REDIS_PREFIX,
+      signal: shareSignal.signal,
+      rendezvousTimeoutMs: Math.max(1000, order.deadline - Date.now()),
+      heartbeatTimeoutMs: this.config.AGENT_HEARTBEAT_TIMEOUT_MS,
+      // The leader watches every share and deletes the attempt's keys after the last report.
+      heartbeat: true,
+      keepKeys: true,
+      onOutput: (rank, stream, chunk) => sink.push(rank, stream, chunk),
+      ...(owner ? { reap: () => this.reap(jobId, owner.uid) } : {}),
+    });
+    const done = this.active.add(jobId, controller, running.catch(() => undefined));
+    const watcher = watch && setInterval(() => void this.check(watch, shareSignal), WATCH_MS);
+
+    let share: ShareOutcome;
+    try {
+      share = await running;
+    } catch (error) {
+      // The runtime could not start (Redis unreachable): not the script's fault.
+      await sink.close().catch(() => undefined);
+      share = {
+        agent: order.agent,
+        verdict: {
+          status: 'FAILED',
+          exitCode: 1,
+          reason: `worker ${this.config.WORKER_ID}: ${(error as Error).message}`,
+          infrastructure: true,
+          at: Date.now(),
+          origin: 'local',
+        },
+        ranks: [],
+      };
+    } finally {
+      clearInterval(watcher);
+      done();
+      await workspace.remove();
+    }
+    // Every line is stored before the report, so the final status comes after all output.
+    await sink.close().catch((error: Error) => this.logger.error(`job ${jobId}: ${error.message}`));
+    return {
+      agent: order.agent,
+      worker: this.config.WORKER_ID,
+      ...(share.verdict ? { verdict: share.verdict } : {}),
+      ranks: share.ranks.map((rank) => ({
+        rank: rank.rank,
+        exitCode: rank.exitCode,
+        signal: rank.signal,
+        startedAt: rank.startedAt.getTime(),
+        finishedAt: rank.finishedAt?.getTime() ?? null,
+        ...sink.totals(rank.rank),
+      })),
+    };
+  }
+
+  private async check(watch: () => Promise<StopVerdict | undefined>, signal: AbortController): Promise<void> {
+    if (signal.signal.aborted) return;
+    const verdict = await watch().catch(() => undefined);
+    if (verdict && !signal.signal.aborted) signal.abort(verdict);
+  }
+
+  /** Kills whatever the job left behind (a daemon that escaped its process group). */
+  private async reap(jobId: string, uid: number): Promise<void> {
+    const leftovers = await killProcessesOf(uid);
+    if (leftovers > 0) this.logger.warn(`job ${jobId}: killed ${leftovers} process(es) it left running`);
+  }
+}

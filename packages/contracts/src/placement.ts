@@ -1,0 +1,68 @@
+/**
+ * Gang placement: where a job's ranks run. A job starts only once all its ranks have slots
+ * across the live workers, reserved in one atomic step; workers advertise their slots with a
+ * heartbeat. The api reads the scheduler's state (why a job waits); the workers write it.
+ */
+
+/** `pack`: as few workers as possible (the default); `spread`: as many as possible. */
+export const PLACEMENT_POLICIES = ['pack', 'spread'] as const;
+export type PlacementPolicy = (typeof PLACEMENT_POLICIES)[number];
+
+/** Why a QUEUED job has not started, as GET /jobs/{id} shows it. */
+export interface PendingView {
+  reason: string;
+  /** Slots the job needs (its np; fewer when oversubscribing a cluster smaller than np). */
+  slotsNeeded: number;
+  /** Free slots over all live workers right now. */
+  slotsFree: number;
+}
+
+/** Redis names of the scheduler's state, under the queue prefix (shared by every api and worker). */
+export class SchedulerKeys {
+  private readonly base: string;
+
+  constructor(queuePrefix: string) {
+    // One hash tag, so the placement script may touch every key in Redis Cluster too.
+    this.base = `${queuePrefix}:{sched}:`;
+  }
+
+  /** Hash: worker id → its slots. */
+  get workers(): string {
+    return `${this.base}workers`;
+  }
+
+  /** Sorted set: worker id → time of its last heartbeat (Redis clock, ms). */
+  get heartbeats(): string {
+    return `${this.base}heartbeats`;
+  }
+
+  /** Sorted set: waiting job id → its place in line (submission time, ms). */
+  get pending(): string {
+    return `${this.base}pending`;
+  }
+
+  /** Hash: waiting job id → what placement needs to know of it (JSON). */
+  get pendingJobs(): string {
+    return `${this.base}pending-jobs`;
+  }
+
+  /** Hash: running job id → its allocation, leader and time-limit end (JSON). */
+  get running(): string {
+    return `${this.base}running`;
+  }
+
+  /** Hash: waiting job id → PendingView (JSON), written by the last placement attempt. */
+  get waitReasons(): string {
+    return `${this.base}why`;
+  }
+
+  /** List of start orders for one worker: shares of jobs placed on it by another worker. */
+  orders(workerId: string): string {
+    return `${this.base}orders:${workerId}`;
+  }
+
+  /** List of the shares' reports of one attempt of a job, read by its leader. */
+  reports(runId: string): string {
+    return `${this.base}reports:${runId}`;
+  }
+}
