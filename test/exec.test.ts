@@ -14,6 +14,29 @@ describe('mpiaas exec: failure semantics like mpirun', () => {
     expect(await keysUnder(run.prefix)).toEqual([]);
   });
 
+  it('with agents apart (--agents 2), a rank failing on one agent ends the ranks of the other at once', async () => {
+    // Rank 1 runs on agent 1; ranks 0, 2 (agent 0) and 3 (agent 1) wait for its message.
+    const run = await mpiaasExec(['-n', '4', '--agents', '2', fixture('raise_on_rank1.py')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/job FAILED: rank 1 exited with code 1/);
+    expect(run.elapsedMs).toBeLessThan(10_000);
+    expect(await keysUnder(run.prefix)).toEqual([]);
+  });
+
+  it('with agents apart, Abort on one agent ends the job everywhere with its code', async () => {
+    const run = await mpiaasExec(['-n', '3', '--agents', '3', fixture('abort.py')]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/rank 0 called MPI_Abort with code 3/);
+    expect(await keysUnder(run.prefix)).toEqual([]);
+  });
+
+  it('with agents apart, --timeout stops every agent’s ranks', async () => {
+    const run = await mpiaasExec(['-n', '4', '--agents', '2', '--timeout', '1', fixture('sleep_forever.py')]);
+    expect(run.code).toBe(124);
+    expect(run.elapsedMs).toBeLessThan(1000 + KILL_WINDOW_MS + 3000);
+    expect(await keysUnder(run.prefix)).toEqual([]);
+  });
+
   it('ends the job with the code given to Abort', async () => {
     const run = await mpiaasExec(['-n', '3', fixture('abort.py')]);
     expect(run.code).toBe(3);

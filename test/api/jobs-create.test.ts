@@ -44,6 +44,17 @@ describe('POST /jobs', () => {
     expect(got.body).toEqual(job);
   });
 
+  it('keeps the placement asked for, and says why a queued job waits', async () => {
+    const res = await post(jobBody({ np: 3, placement: 'spread', oversubscribe: true }));
+    expect(res.status).toBe(201);
+    const job = res.body as JobView;
+    expect(job).toMatchObject({ placement: 'spread', oversubscribe: true });
+    // No worker runs in this test: nobody offers a slot.
+    expect(job.pending).toEqual({ reason: 'no live worker', slotsNeeded: 3, slotsFree: 0 });
+    const plain = (await post(jobBody())).body as JobView;
+    expect(plain).toMatchObject({ placement: 'pack', oversubscribe: false });
+  });
+
   it('enqueues a run whose BullMQ id is the job id, with {jobId, correlationId}', async () => {
     const res = await post(jobBody()).set('x-correlation-id', 'corr-enqueue-1');
     expect(res.status).toBe(201);
@@ -92,8 +103,10 @@ describe('POST /jobs validation', () => {
     ],
     ['missing np', { script: 'x' }, 'np must be an integer number'],
     ['np zero', jobBody({ np: 0 }), 'np must not be less than 1'],
-    ['np over MAX_NP', jobBody({ np: 65 }), 'np must not be greater than 64'],
+    ['np over MAX_NP', jobBody({ np: 1025 }), 'np must not be greater than 1024'],
     ['np fractional', jobBody({ np: 1.5 }), 'np must be an integer number'],
+    ['placement unknown', jobBody({ placement: 'scatter' }), 'placement must be one of the following values: pack, spread'],
+    ['oversubscribe not a boolean', jobBody({ oversubscribe: 'yes' }), 'oversubscribe must be a boolean value'],
     ['np as a string', jobBody({ np: '2' }), 'np must be an integer number'],
     ['args not an array', jobBody({ args: '--n 3' }), 'args must be an array'],
     ['args with a number', jobBody({ args: ['a', 3] }), 'each value in args must be a string'],
@@ -129,10 +142,10 @@ describe('POST /jobs validation', () => {
   });
 
   it('lists every broken rule at once', async () => {
-    const res = await post({ script: '', np: 100, extra: true });
+    const res = await post({ script: '', np: 2000, extra: true });
     expect(res.status).toBe(400);
     expect(res.body.message).toEqual(
-      expect.arrayContaining(['property extra should not exist', 'script should not be empty', 'np must not be greater than 64']),
+      expect.arrayContaining(['property extra should not exist', 'script should not be empty', 'np must not be greater than 1024']),
     );
   });
 
@@ -253,7 +266,7 @@ describe('OpenAPI', () => {
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining(['/jobs', '/jobs/{id}', '/jobs/{id}/cancel', '/jobs/{id}/logs', '/jobs/{id}/events', '/healthz', '/readyz']),
     );
-    expect(doc.body.components.schemas.CreateJobDto.properties.np.maximum).toBe(64);
+    expect(doc.body.components.schemas.CreateJobDto.properties.np.maximum).toBe(1024);
     expect((await request(api.server).get('/docs/')).status).toBe(200);
   });
 });

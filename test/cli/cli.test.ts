@@ -107,6 +107,21 @@ describe('mpiaas CLI against the real service', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('status:    SUCCEEDED');
     expect(status.stdout).toContain('name:      waited');
+    expect(status.stdout).toMatch(/rank 1: {4}exit 0 on worker\d+,/);
+  });
+
+  it('status shows why a job waits: larger than the cluster without --oversubscribe', async () => {
+    const submitted = await mpiaas(['submit', '-n', '9', '--placement', 'spread', 'examples/hello.py']);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const id = submitted.stdout.trim();
+    const deadline = Date.now() + 10_000;
+    let status = await mpiaas(['status', id]);
+    while (!status.stdout.includes('waiting:   needs') && Date.now() < deadline) status = await mpiaas(['status', id]);
+    expect(status.stdout).toContain('np:        9 (placement spread)');
+    expect(status.stdout).toContain('waiting:   needs 9 slots; all live workers together have 8 (set oversubscribe to run anyway) (needs 9 slots, 8 free)');
+    await mpiaas(['cancel', id]);
+    const over = await mpiaas(['run', '-n', '9', '--oversubscribe', 'examples/hello.py']);
+    expect(over.code, over.stderr).toBe(0);
   });
 
   it('logs --follow prints a job’s lines as they come, each once', async () => {
@@ -167,7 +182,7 @@ describe('mpiaas CLI against the real service', () => {
 
     const tooMany = await mpiaas(['submit', '-n', '100000', 'examples/hello.py']);
     expect(tooMany.code).toBe(1);
-    expect(tooMany.stderr).toMatch(/^mpiaas: 400 Bad Request: .*np must not be greater than 64.*\n$/);
+    expect(tooMany.stderr).toMatch(/^mpiaas: 400 Bad Request: .*np must not be greater than 1024.*\n$/);
 
     const unknown = await mpiaas(['status', '00000000-0000-4000-8000-000000000000']);
     expect(unknown.code).toBe(1);

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { REPO_ROOT } from './mpiaas-exec';
+import type { NetnsHost } from './netns-hosts';
 import { ServiceHarness } from './service-harness';
 
 const API_MAIN = path.join(REPO_ROOT, 'apps', 'api', 'dist', 'main.js');
@@ -72,6 +74,29 @@ export class ServiceStack {
 
   startWorker(extra: Record<string, string> = {}): StackProcess {
     return this.spawn(`worker${this.processes.length}`, WORKER_MAIN, extra);
+  }
+
+  /**
+   * Starts a worker on a simulated host of its own (a network namespace): it reaches Redis
+   * and Postgres only over that host's link, and works in a directory of its own.
+   */
+  startWorkerOn(host: NetnsHost, name: string, extra: Record<string, string> = {}): StackProcess {
+    const child = host.spawn(process.execPath, [WORKER_MAIN], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        ...this.env,
+        WORKER_ID: name,
+        DATABASE_URL: host.databaseUrl(this.harness.databaseUrl),
+        REDIS_URL: host.redisUrl,
+        WORK_DIR: path.join(os.tmpdir(), `mpiaas-work-${this.harness.id}-${name}`),
+        ...extra,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stackProcess = new StackProcess(name, child);
+    this.processes.push(stackProcess);
+    return stackProcess;
   }
 
   async stop(): Promise<void> {

@@ -8,7 +8,7 @@ describe('loadConfig', () => {
       databaseUrl: 'postgresql://postgres:postgres@127.0.0.1:5432/mpiaas',
       redisUrl: 'redis://127.0.0.1:6379',
       queuePrefix: 'mpiaas',
-      maxNp: 64,
+      maxNp: 1024,
       defaultTimeoutSeconds: 600,
       maxTimeoutSeconds: 86_400,
       bodyLimit: '2mb',

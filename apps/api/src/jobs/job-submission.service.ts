@@ -3,9 +3,10 @@ import { JobStatus } from '@mpiaas/db';
 import type { JobView } from '@mpiaas/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { JobQueue } from '../queue/job-queue';
+import { JobsService } from './jobs.service';
 import type { CreateJobDto } from './dto/create-job.dto';
 import { isIdempotencyKeyConflict, JobRepository, type NewJob } from './job.repository';
-import { type JobWithRanks, toJobView } from './job-view.mapper';
+import type { JobWithRanks } from './job-view.mapper';
 import { requestHash } from './request-hash';
 
 export interface Submission {
@@ -23,6 +24,7 @@ export class JobSubmissionService {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly jobs: JobRepository,
     private readonly queue: JobQueue,
+    private readonly views: JobsService,
   ) {}
 
   async submit(request: CreateJobDto, correlationId: string, idempotencyKey?: string): Promise<Submission> {
@@ -65,7 +67,8 @@ export class JobSubmissionService {
     const created = await this.jobs.createQueued(job, idempotency);
     await this.enqueue(created, correlationId);
     this.logger.log(`job ${created.id} queued (np=${created.np})`);
-    return toJobView(created);
+    const [view] = await this.views.views([created]);
+    return view as JobView;
   }
 
   private async replay(earlier: JobWithRanks, hash: string, correlationId: string): Promise<Submission> {
@@ -74,7 +77,8 @@ export class JobSubmissionService {
     }
     // Covers a crash between insert and enqueue on the first attempt; BullMQ ignores an id it holds.
     if (earlier.status === JobStatus.QUEUED) await this.enqueue(earlier, correlationId);
-    return { job: toJobView((await this.jobs.findById(earlier.id)) ?? earlier), created: false };
+    const [view] = await this.views.views([(await this.jobs.findById(earlier.id)) ?? earlier]);
+    return { job: view as JobView, created: false };
   }
 
   /** A job that cannot be queued is failed, not left QUEUED forever. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ENV_NAME_PATTERN, type CreateJobRequest } from '@mpiaas/contracts';
+import { ENV_NAME_PATTERN, PLACEMENT_POLICIES, type CreateJobRequest, type PlacementPolicy } from '@mpiaas/contracts';
 import { wholeNumber } from './argument-parsers';
 
 export interface JobRequestFlags {
@@ -9,6 +9,8 @@ export interface JobRequestFlags {
   name?: string;
   label: Record<string, string>;
   env: Record<string, string>;
+  placement?: PlacementPolicy;
+  oversubscribe?: boolean;
 }
 
 function keyValue(kind: string, check?: (key: string) => string | undefined) {
@@ -30,6 +32,12 @@ export function addJobRequestOptions(command: Command): Command {
     .requiredOption('-n, --np <N>', 'number of ranks', wholeNumber('N', 1))
     .option('--timeout <seconds>', 'time limit of the job (server default: 600)', wholeNumber('seconds', 1))
     .option('--name <name>', 'a name to find the job by')
+    .addOption(
+      new Option('--placement <policy>', 'pack ranks on as few workers as possible, or spread them over as many (server default: pack)').choices(
+        PLACEMENT_POLICIES,
+      ),
+    )
+    .option('--oversubscribe', 'run even if np exceeds every live worker\'s slots together (several ranks per slot)')
     .addOption(new Option('--label <key=value>', 'a label (repeatable)').argParser(keyValue('a label')).default({}, 'none'))
     .addOption(
       new Option('--env <NAME=VALUE>', 'an environment variable for the ranks (repeatable)')
@@ -53,5 +61,7 @@ export async function buildJobRequest(script: string, args: string[], flags: Job
   if (flags.name !== undefined) request.name = flags.name;
   if (Object.keys(flags.label).length > 0) request.labels = flags.label;
   if (Object.keys(flags.env).length > 0) request.env = flags.env;
+  if (flags.placement !== undefined) request.placement = flags.placement;
+  if (flags.oversubscribe) request.oversubscribe = true;
   return request;
 }

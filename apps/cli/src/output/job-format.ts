@@ -31,18 +31,25 @@ export function describeJob(job: JobView): string {
     `id:        ${job.id}`,
     `name:      ${job.name ?? '-'}`,
     `status:    ${job.status}${job.reason ? ` (${job.reason})` : ''}`,
-    `np:        ${job.np}`,
+    `np:        ${job.np} (placement ${job.placement}${job.oversubscribe ? ', may oversubscribe' : ''})`,
     `exit code: ${job.exitCode ?? '-'}`,
     `created:   ${job.createdAt}`,
     `started:   ${job.startedAt ?? '-'}`,
     `finished:  ${job.finishedAt ?? '-'}`,
   ];
+  if (job.pending) {
+    const { reason, slotsNeeded, slotsFree } = job.pending;
+    lines.push(`waiting:   ${reason} (needs ${slotsNeeded} slots, ${slotsFree} free)`);
+  }
   if (Object.keys(job.labels).length > 0) {
     lines.push(`labels:    ${Object.entries(job.labels).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   }
   for (const rank of job.ranks) {
     const end = rank.signal ? `signal ${rank.signal}` : rank.exitCode === null ? 'running' : `exit ${rank.exitCode}`;
-    lines.push(`rank ${rank.rank}:    ${end}, ${rank.stdoutBytes} B stdout, ${rank.stderrBytes} B stderr${rank.truncated ? ' (truncated)' : ''}`);
+    const where = rank.worker ? ` on ${rank.worker}` : '';
+    lines.push(
+      `rank ${rank.rank}:    ${end}${where}, ${rank.stdoutBytes} B stdout, ${rank.stderrBytes} B stderr${rank.truncated ? ' (truncated)' : ''}`,
+    );
   }
   if (job.stderrTail) lines.push('stderr tail:', ...job.stderrTail.split('\n').map((line) => `  ${line}`));
   return lines.join('\n');

@@ -131,6 +131,7 @@ export class GangScheduler implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.deregister().catch(() => undefined);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -1,36 +1,53 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { GangScheduler } from './gang-scheduler';
 
 /**
  * Keeps this worker's slots advertised while it lives. A worker that dies or is cut off
- * stops renewing them and loses them within WORKER_TIMEOUT_MS; one shutting down takes them
- * off at once, so no new job is placed on it.
+ * stops renewing them and loses them within WORKER_TIMEOUT_MS. One shutting down offers no
+ * slot from the start (no new job is placed on it) but keeps heartbeating while its running
+ * jobs finish — the workers running ranks of jobs it leads would otherwise take it for
+ * dead — and leaves the cluster when it exits.
  */
 @Injectable()
-export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(WorkerHeartbeat.name);
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  private slots: number;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     private readonly scheduler: GangScheduler,
-  ) {}
+  ) {
+    this.slots = config.SLOTS;
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.scheduler.heartbeat(this.config.SLOTS);
+    await this.scheduler.heartbeat(this.slots);
     this.timer = setInterval(() => void this.beat(), this.config.HEARTBEAT_INTERVAL_MS);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.slots = 0;
+    await this.beat();
+  }
+
+  /** GangScheduler takes the worker off the cluster as it closes its connection. */
+  onApplicationShutdown(): void {
     clearInterval(this.timer);
-    await this.scheduler.deregister().catch(() => undefined);
   }
 
   private async beat(): Promise<void> {
     try {
-      await this.scheduler.heartbeat(this.config.SLOTS);
+      await this.scheduler.heartbeat(this.slots);
       if (this.failing) this.logger.log('heartbeat restored');
       this.failing = false;
     } catch (error) {

@@ -189,7 +189,8 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
   const liveness =
     agentCount > 1 || options.heartbeat
       ? new AgentLiveness(transport, options.agent, agentCount, options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_MS, {
-          selfLost: (why) => fail({ status: 'FAILED', exitCode: 1, reason: `lost Redis: ${why}`, infrastructure: true }),
+          selfLost: (why) =>
+            fail({ status: 'FAILED', exitCode: 1, reason: `worker lost: ${nameOf(options.agent)} (cut off from Redis: ${why})`, infrastructure: true }),
           peerLost: (agent) => fail({ status: 'FAILED', exitCode: 1, reason: `worker lost: ${nameOf(agent)}`, infrastructure: true }),
         })
       : undefined;

@@ -1,0 +1,149 @@
+// The placement script on a real Redis, with a private key prefix: several schedulers play
+// the workers of one cluster.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WorkerConfig } from '../config/worker-config';
+import { GangScheduler, type PlacementRequest } from './gang-scheduler';
+
+const REDIS_URL = process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redis = new Redis(REDIS_URL);
+let prefix: string;
+let schedulers: GangScheduler[] = [];
+let submitted = 0;
+
+function worker(id: string, timeoutMs = 5000): GangScheduler {
+  const config = { QUEUE_PREFIX: prefix, REDIS_URL, WORKER_ID: id, WORKER_TIMEOUT_MS: timeoutMs } as WorkerConfig;
+  const scheduler = new GangScheduler(config);
+  schedulers.push(scheduler);
+  return scheduler;
+}
+
+async function cluster(slots: Record<string, number>): Promise<Record<string, GangScheduler>> {
+  const byId: Record<string, GangScheduler> = {};
+  for (const [id, count] of Object.entries(slots)) {
+    byId[id] = worker(id);
+    await byId[id].heartbeat(count);
+  }
+  return byId;
+}
+
+function job(np: number, extra: Partial<PlacementRequest> = {}): PlacementRequest {
+  submitted += 1;
+  return {
+    jobId: `job-${submitted}`,
+    np,
+    timeoutMs: 60_000,
+    order: submitted,
+    policy: 'pack',
+    oversubscribe: false,
+    ...extra,
+  };
+}
+
+beforeEach(() => {
+  prefix = `test-sched-${randomBytes(4).toString('hex')}`;
+});
+
+afterEach(async () => {
+  await Promise.all(schedulers.map((scheduler) => scheduler.onApplicationShutdown()));
+  schedulers = [];
+  const found = await redis.keys(`${prefix}:*`);
+  if (found.length > 0) await redis.del(...found);
+});
+
+afterAll(() => redis.disconnect());
+
+describe('gang placement', () => {
+  it('packs a job on one worker when one fits it, the fullest that does', async () => {
+    const { a } = await cluster({ a: 4, b: 2, c: 8 });
+    expect(await a!.place(job(2))).toEqual({ placed: true, slots: [{ worker: 'b', slots: 2 }] });
+    expect(await a!.place(job(3))).toEqual({ placed: true, slots: [{ worker: 'a', slots: 3 }] });
+  });
+
+  it('packs a job larger than any worker on the fewest workers', async () => {
+    const { a } = await cluster({ a: 2, b: 4, c: 3 });
+    const placed = await a!.place(job(7));
+    expect(placed).toEqual({ placed: true, slots: [{ worker: 'b', slots: 4 }, { worker: 'c', slots: 3 }] });
+  });
+
+  it('spreads a job over every worker when asked', async () => {
+    const { a } = await cluster({ a: 2, b: 2, c: 2 });
+    const placed = await a!.place(job(6, { policy: 'spread' }));
+    expect(placed.placed && placed.slots.map((part) => part.slots)).toEqual([2, 2, 2]);
+    const small = await a!.place(job(1));
+    expect(small.placed).toBe(false);
+  });
+
+  it('reserves all or nothing, and the slots come back on release', async () => {
+    const { a } = await cluster({ a: 2, b: 2 });
+    const first = job(3);
+    expect((await a!.place(first)).placed).toBe(true);
+    const second = job(2);
+    expect(await a!.place(second)).toMatchObject({
+      placed: false,
+      pending: { reason: 'waiting for 2 free slots; 1 free now', slotsNeeded: 2, slotsFree: 1 },
+    });
+    expect(await redis.hexists(`${prefix}:{sched}:running`, second.jobId)).toBe(0);
+    await a!.release(first.jobId);
+    expect((await a!.place(second)).placed).toBe(true);
+  });
+
+  it('makes a job larger than the cluster wait, unless it may oversubscribe', async () => {
+    const { a } = await cluster({ a: 2, b: 2 });
+    expect(await a!.place(job(5))).toMatchObject({
+      placed: false,
+      pending: { reason: 'needs 5 slots; all live workers together have 4 (set oversubscribe to run anyway)', slotsNeeded: 5 },
+    });
+    const over = await a!.place(job(5, { oversubscribe: true }));
+    expect(over.placed && over.slots.reduce((sum, part) => sum + part.slots, 0)).toBe(4);
+  });
+
+  it('serves the line in order: a later job may not take slots the head of the line needs', async () => {
+    const { a } = await cluster({ a: 4 });
+    const running = job(3);
+    await a!.place(running);
+    const head = job(4);
+    expect((await a!.place(head)).placed).toBe(false);
+    // Would fit in the free slot, but ends after the head's reservation (same time limit).
+    const later = job(1, { timeoutMs: 120_000 });
+    expect(await a!.place(later)).toMatchObject({ placed: false, pending: { reason: `waiting behind job ${head.jobId} (first come, first served)` } });
+    await a!.release(running.jobId);
+    expect((await a!.place(later)).placed).toBe(false);
+    expect((await a!.place(head)).placed).toBe(true);
+  });
+
+  it('backfills a job that ends before the head could start', async () => {
+    const { a } = await cluster({ a: 4 });
+    await a!.place(job(3, { timeoutMs: 60_000 }));
+    const head = job(4);
+    expect((await a!.place(head)).placed).toBe(false);
+    expect((await a!.place(job(1, { timeoutMs: 10_000 }))).placed).toBe(true);
+  });
+
+  it('takes the slots of a worker that stopped heartbeating, and frees what its jobs held', async () => {
+    const a = worker('a', 300);
+    const b = worker('b', 300);
+    await a.heartbeat(2);
+    await b.heartbeat(2);
+    const led = job(2);
+    const placed = await b.place(led);
+    expect(placed.placed).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await a.heartbeat(2); // a lives on, b went silent
+    expect(await a.place(job(3))).toMatchObject({ placed: false, pending: { slotsFree: 2 } });
+    expect(await redis.hexists(`${prefix}:{sched}:running`, led.jobId)).toBe(0);
+    expect(await a.isLive('b')).toBe(false);
+    expect(await a.isLive('a')).toBe(true);
+  });
+
+  it('forgets jobs nobody asks about any more, so they do not block the line', async () => {
+    const { a } = await cluster({ a: 2 });
+    const head = job(2);
+    await a!.place(job(2));
+    await a!.place(head);
+    await a!.forget(head.jobId);
+    expect(await redis.zscore(`${prefix}:{sched}:pending`, head.jobId)).toBeNull();
+    expect(await redis.hget(`${prefix}:{sched}:why`, head.jobId)).toBeNull();
+  });
+});
