@@ -122,6 +122,21 @@ describe.skipIf(unsupported !== undefined)('jobs spread over workers on separate
     }
   }, 180_000);
 
+  it('cancels a job on every worker it runs on, and times one out everywhere', async () => {
+    const forever = 'import time\nfrom mpi4py import MPI\nMPI.COMM_WORLD.Barrier()\nprint("up", flush=True)\ntime.sleep(600)\n';
+    const cancelled = await submit({ script: forever, np: 6, placement: 'spread' });
+    await expect.poll(async () => (await stdout(cancelled)).length, { timeout: 20_000 }).toBe(6);
+    await request(stack.url).post(`/jobs/${cancelled}/cancel`).expect(202);
+    expect(await waitFor(cancelled, isFinal, 10_000)).toMatchObject({ status: 'CANCELLED', reason: 'cancelled by user' });
+    await expectNothingLeft(cancelled);
+
+    const timed = await submit({ script: forever, np: 6, placement: 'spread', timeoutSeconds: 2 });
+    const final = await waitFor(timed, isFinal, 20_000);
+    expect(final).toMatchObject({ status: 'TIMED_OUT', reason: 'time limit of 2s exceeded', exitCode: 124 });
+    expect(new Set(final.ranks.map((rank) => rank.worker)).size).toBe(3);
+    await expectNothingLeft(timed);
+  });
+
   it('says why a job waits, and runs a job larger than the cluster only when told to oversubscribe', async () => {
     const id = await submit({ script: 'print(1)\n', np: 7 });
     const waiting = await waitFor(id, (view) => view.pending?.reason.startsWith('needs') ?? false, 10_000);
