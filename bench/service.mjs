@@ -8,31 +8,19 @@
 // Usage: npm run bench:service [-- --quick] [-- --profile=DIR]     (prints a Markdown table)
 //   --profile=DIR: the api and worker processes run with --cpu-prof, profiles written to DIR
 //   (open them in Chrome DevTools or speedscope).
-/* global fetch */ // Node's own (>= 18)
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, closeSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import { API_MAIN, MIGRATE, WORKER_MAIN, fmtS, machineLine, median, mpiEnv, python, redisUrl, requireFiles, root, run, seconds } from './lib/common.mjs';
+import { createPrivateStack } from './lib/private-stack.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
 const profileDir = process.argv.find((arg) => arg.startsWith('--profile='))?.slice('--profile='.length);
 const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
-const python = '/usr/bin/python3'; // Debian's, with mpi4py for mpirun; the worker's ranks use it too
-const mpiEnv = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_rmaps_base_oversubscribe: '1' };
-const redisUrl = process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const serverUrl = process.env.MPIAAS_TEST_PG_URL ?? 'postgresql://postgres:postgres@127.0.0.1:5432/postgres';
-const API_MAIN = path.join(root, 'apps/api/dist/main.js');
-const WORKER_MAIN = path.join(root, 'apps/worker/dist/main.js');
-const MIGRATE = path.join(root, 'packages/db/dist/migrate-cli.js');
 
 const sizes = quick
   ? { helloRuns: 3, loadSeconds: 3, warmSeconds: 1, tinyJobs: 30, mpirunTiny: 5, linesPerRank: 25_000 }
@@ -40,147 +28,13 @@ const sizes = quick
 const CONNECTIONS = 16;
 const LOG_CAP_BYTES = String(64 * 1024 ** 2);
 
-for (const file of ['/usr/bin/mpirun', API_MAIN, WORKER_MAIN, MIGRATE]) {
-  if (!existsSync(file)) {
-    console.error(`${file} not found: run \`npm run build\` (and \`bash scripts/test.sh\` once for Open MPI + mpi4py)`);
-    process.exit(1);
-  }
-}
+requireFiles(['/usr/bin/mpirun', API_MAIN, WORKER_MAIN, MIGRATE]);
 
-// ---------------------------------------------------------------- the private stack
-
-const id = randomBytes(4).toString('hex');
-const databaseUrl = (() => {
-  const url = new URL(serverUrl);
-  url.pathname = `/mpiaas_bench_${process.pid}_${id}`;
-  return url.toString();
-})();
-const databaseName = new URL(databaseUrl).pathname.slice(1);
-const queuePrefix = `bench-svc-${id}`;
-const rankPrefix = `bench:svc:${id}:`;
-const scratch = mkdtempSync(path.join(os.tmpdir(), 'mpiaas-bench-'));
-// The worker makes it (mode 0755: ranks run in a user namespace and must traverse it).
-const workDir = path.join(os.tmpdir(), `mpiaas-bench-work-${id}`);
-const children = new Set();
-let databaseCreated = false;
-let db; // our own connection to the bench database
-
-function stackEnv(extra = {}) {
-  return {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: queuePrefix,
-    MPIAAS_REDIS_PREFIX: rankPrefix,
-    MPIAAS_PYTHON: python,
-    WORK_DIR: workDir,
-    LOG_LEVEL: 'warn', // as the test harness; per-request info lines would be measured too otherwise
-    ...extra,
-  };
-}
-
-/** A process of the stack; keeps the tail of its output for failure messages. */
-function startProcess(name, main, env) {
-  const child = spawn(process.execPath, [...nodeArgs, main], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = { name, child, output: '' };
-  const keep = (chunk) => (proc.output = (proc.output + chunk.toString()).slice(-20_000));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  proc.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
-  children.add(proc);
-  return proc;
-}
-
-async function stopProcess(proc) {
-  if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
-  await Promise.race([proc.exited, delay(15_000)]);
-  if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
-  await proc.exited;
-  children.delete(proc);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(what, check, proc, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let lastError;
-  while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited (${proc.child.exitCode}):\n${proc.output}`);
-    try {
-      if (await check()) return;
-    } catch (error) {
-      lastError = error;
-    }
-    await delay(100);
-  }
-  throw new Error(`${what} not ready after ${timeoutMs} ms (${lastError?.message ?? 'no answer'}):\n${proc.output}`);
-}
-
-async function withServerClient(fn) {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-let cleaning;
-let interrupted = false;
-function cleanup() {
-  cleaning ??= (async () => {
-    await Promise.all([...children].map((proc) => stopProcess(proc).catch(() => undefined)));
-    await db?.end().catch(() => undefined);
-    const queue = new Queue('mpi-jobs', { connection: { url: redisUrl }, prefix: queuePrefix });
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close().catch(() => undefined);
-    // Whatever else lives under our two prefixes (and only there).
-    const redis = new Redis(redisUrl);
-    for (const pattern of [`${queuePrefix}:*`, `${rankPrefix}*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    }
-    redis.disconnect();
-    if (databaseCreated) await withServerClient((c) => c.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`));
-    rmSync(scratch, { recursive: true, force: true });
-    rmSync(workDir, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: cleaning up`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
+const stack = createPrivateStack({ label: 'svc', nodeArgs });
+const { api, pollFinal } = stack;
+const { queuePrefix, scratch } = stack;
 
 // ---------------------------------------------------------------- helpers
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const seconds = (startNs) => Number(process.hrtime.bigint() - startNs) / 1e9;
-
-function run(command, args, env = process.env, stdout = 'pipe') {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(command, args, { cwd: root, env, encoding: 'utf8', timeout: 600_000, stdio: ['ignore', stdout, 'pipe'] });
-  const elapsed = seconds(started);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
-  return { stdout: result.stdout, seconds: elapsed };
-}
 
 /** Starts `count` processes at once and waits for all: wall seconds. */
 function runParallel(count, makeArgs) {
@@ -199,41 +53,6 @@ function runParallel(count, makeArgs) {
   ).then(() => seconds(started));
 }
 
-let apiUrl;
-async function api(method, route, body) {
-  const response = await fetch(`${apiUrl}${route}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${text}`);
-  return JSON.parse(text);
-}
-
-async function pollFinal(jobId, intervalMs, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await api('GET', `/jobs/${jobId}`);
-    if (!['QUEUED', 'RUNNING'].includes(job.status)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
-    await delay(intervalMs);
-  }
-}
-
-/** All stdout lines stored for a job, through GET /jobs/{id}/logs. */
-async function storedLines(jobId) {
-  let text = '';
-  let cursor;
-  for (;;) {
-    const page = await api('GET', `/jobs/${jobId}/logs?stream=stdout&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    for (const item of page.items) text += item.text;
-    if (page.items.length === 0) break;
-    cursor = page.nextCursor;
-  }
-  return text.split('\n').filter((line) => line.length > 0);
-}
-
 function cannon(options) {
   return new Promise((resolve, reject) => {
     autocannon({ connections: CONNECTIONS, pipelining: 1, ...options }, (error, result) => (error ? reject(error) : resolve(result)));
@@ -245,21 +64,12 @@ function cannon(options) {
 const loadBefore = os.loadavg();
 const rows = [];
 const notes = [];
-const fmtS = (s) => (s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(0)} ms`);
 const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
 const fmtRate = (r, unit) => `${r >= 100 ? r.toFixed(0) : r.toFixed(1)} ${unit}`;
 
-try {
-  run(process.execPath, [MIGRATE, '--database-url', databaseUrl]);
-  databaseCreated = true;
-  db = new pg.Client({ connectionString: databaseUrl });
-  db.on('error', () => undefined); // the drop at the end ends it
-  await db.connect();
-
-  const port = await freePort();
-  apiUrl = `http://127.0.0.1:${port}`;
-  const apiProc = startProcess('api', API_MAIN, stackEnv({ PORT: String(port) }));
-  await waitFor('api', async () => (await fetch(`${apiUrl}/readyz`)).ok, apiProc);
+await stack.guard(async () => {
+  await stack.open();
+  const { db, apiUrl } = stack;
 
   // 2. POST /jobs under load, nobody consuming: the jobs just queue.
   const submitBody = JSON.stringify({ script: 'pass\n', np: 1, timeoutSeconds: 60 });
@@ -303,32 +113,15 @@ try {
   await db.query('TRUNCATE jobs CASCADE');
 
   // One worker with the default config (SLOTS etc.).
-  let worker = startProcess('worker', WORKER_MAIN, stackEnv({ WORKER_ID: `bench-${id}` }));
-  await waitFor('worker', workerSeen, worker);
-  async function workerSeen() {
-    // A trivial job that completes proves the worker consumes (LOG_LEVEL=warn hides its start line).
-    const job = await api('POST', '/jobs', { script: 'pass\n', np: 1 });
-    const final = await pollFinal(job.id, 20, 30_000);
-    if (final.status !== 'SUCCEEDED') throw new Error(`a trivial job ended ${final.status}: ${final.reason}\n${final.stderrTail ?? ''}`);
-    return true;
-  }
+  let worker = stack.startWorker('worker', { WORKER_ID: `bench-${stack.id}` });
+  await stack.waitFor('worker', stack.workerSeen, worker);
 
   // 1. hello at np 4.
   const hello = readFileSync(path.join(root, 'examples/hello.py'), 'utf8');
   const helloBase = [];
   const helloOurs = [];
-  const helloOnce = async () => {
-    const started = process.hrtime.bigint();
-    const job = await api('POST', '/jobs', { script: hello, np: 4 });
-    const final = await pollFinal(job.id, 10);
-    const elapsed = seconds(started);
-    if (final.status !== 'SUCCEEDED') throw new Error(`hello ${final.status}: ${final.reason}`);
-    const lines = await storedLines(job.id);
-    if (lines.length !== 4 || !lines.every((l) => l.startsWith("Hello! I'm rank"))) {
-      throw new Error(`hello stored ${lines.length} lines:\n${lines.join('\n')}`);
-    }
-    return elapsed;
-  };
+  const helloOnce = async () =>
+    (await stack.timedJob({ script: hello, np: 4 }, { name: 'hello', lines: 4, prefix: "Hello! I'm rank" })).seconds;
   run('mpirun', ['-np', '4', python, 'examples/hello.py'], mpiEnv); // warm-up
   await helloOnce();
   for (let i = 0; i < sizes.helloRuns; i++) {
@@ -404,9 +197,9 @@ try {
   );
 
   // 4. 1M log lines (4 ranks × 250k lines of 40 bytes), with the per-rank cap raised.
-  await stopProcess(worker);
-  worker = startProcess('worker', WORKER_MAIN, stackEnv({ WORKER_ID: `bench-${id}-logs`, LOG_CAP_BYTES }));
-  await waitFor('worker (LOG_CAP_BYTES raised)', workerSeen, worker);
+  await stack.stopProcess(worker);
+  worker = stack.startWorker('worker', { WORKER_ID: `bench-${stack.id}-logs`, LOG_CAP_BYTES });
+  await stack.waitFor('worker (LOG_CAP_BYTES raised)', stack.workerSeen, worker);
   const lineScript = [
     'import os, sys',
     "if 'BENCH_RANK' in os.environ:",
@@ -481,21 +274,9 @@ try {
       `claimed→last rank exited ${(ranksExited / 1000).toFixed(2)} s and last rank exited→final (rest of the logs stored) ${(storedAfter / 1000).toFixed(2)} s; ` +
       `file baseline runs ${fileRuns.map((x) => x.toFixed(2)).join(', ')} s (median used); with PYTHONUNBUFFERED=1 (as ranks run): ${fmtS(fileUnbufferedSeconds)} = ${fmtRate(totalLines / fileUnbufferedSeconds / 1e3, 'k lines/s')}`,
   );
-} catch (error) {
-  if (interrupted) await cleanup().finally(() => process.exit(130)); // what failed was the cleanup's doing
-  console.error(error instanceof Error ? error.stack : error);
-  for (const proc of children) console.error(`--- ${proc.name}\n${proc.output}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup().catch((error) => {
-    console.error(`cleanup failed: ${error.message}`);
-    process.exitCode = 1;
-  });
-}
+});
 
-const loadAfter = os.loadavg();
-const la = (l) => l.map((x) => x.toFixed(2)).join(' / ');
-console.log(`\nMachine: ${os.cpus().length} CPUs; load average (1/5/15 min) before ${la(loadBefore)}, after ${la(loadAfter)}${quick ? ' (--quick sizes)' : ''}\n`);
+console.log(`\n${machineLine(loadBefore, quick)}\n`);
 console.log('| benchmark | baseline (same run) | mpiaas | ratio | target | met |');
 console.log('|---|---:|---:|---:|---|:-:|');
 for (const r of rows) console.log(`| ${r.name} | ${r.base} | ${r.ours} | ${r.ratio} | ${r.target} | ${r.met ? 'yes' : 'no'} |`);

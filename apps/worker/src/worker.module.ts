@@ -13,6 +13,7 @@ import { GangScheduler } from './placement/gang-scheduler';
 import { WorkerHeartbeat } from './placement/worker-heartbeat';
 import { JobRunner } from './runs/job-runner.service';
 import { OrderListener } from './runs/order-listener';
+import { ReportRouter } from './runs/report-router';
 import { ShareRunner } from './runs/share-runner.service';
 import { rankWrapperProvider } from './runs/rank-wrapper.provider';
 
@@ -38,6 +39,7 @@ export class WorkerModule {
         GangScheduler,
         WorkerHeartbeat,
         ShareRunner,
+        ReportRouter,
         OrderListener,
         JobRunner,
         RunJobProcessor.register(config),

@@ -61,8 +61,8 @@ export class SchedulerKeys {
     return `${this.base}orders:${workerId}`;
   }
 
-  /** List of the shares' reports of one attempt of a job, read by its leader. */
-  reports(runId: string): string {
-    return `${this.base}reports:${runId}`;
+  /** List of the reports of shares of jobs one worker leads (read by the same loop as its orders). */
+  reports(workerId: string): string {
+    return `${this.base}reports:${workerId}`;
   }
 }

@@ -8,6 +8,7 @@ import { GangScheduler } from '../placement/gang-scheduler';
 import { placeRanks } from '../placement/rank-placement';
 import { ActiveRuns, type StopReason } from './active-runs';
 import { JobExecutionRepository, type JobSpec } from './job-execution.repository';
+import { ReportRouter } from './report-router';
 import { ShareCollector } from './share-collector';
 import { runIdOf, type RankReport, type ShareOrder, type ShareReport } from './share-order';
 import { ShareRunner } from './share-runner.service';
@@ -49,6 +50,7 @@ export class JobRunner {
     private readonly active: ActiveRuns,
     private readonly scheduler: GangScheduler,
     private readonly shares: ShareRunner,
+    private readonly reports: ReportRouter,
   ) {}
 
   async run(payload: RunJobPayload): Promise<RunResult> {
@@ -133,7 +135,6 @@ export class JobRunner {
 
     const collector = new ShareCollector({
       redis,
-      reportsKey: this.scheduler.keys.reports(runId),
       jobKeys,
       agents: remote.map((order) => order.agent),
       workers,
@@ -149,6 +150,7 @@ export class JobRunner {
         if (report.verdict && report.ranks.length === 0) endEverywhere(report.verdict);
       },
     });
+    const stopListening = this.reports.listen(runId, (report) => collector.receive(report));
     const running = (async () => {
       if (remote.length > 0) {
         const pipeline = redis.pipeline();
@@ -157,7 +159,28 @@ export class JobRunner {
       }
       return Promise.all([local ? this.shares.run(job, local) : undefined, collector.collect(controller.signal)]);
     })();
-    const done = this.active.add(jobId, controller, running.catch(() => undefined));
+    // Registered until the outcome is stored: a shutdown waits for that, not just the ranks.
+    let finished: () => void = () => undefined;
+    const unregister = this.active.add(jobId, controller, new Promise<void>((resolve) => (finished = resolve)));
+    try {
+      await this.conclude(job, controller, running, { stopListening, jobKeys, lostAt, startedAt, workers });
+    } finally {
+      clearInterval(cancelPoll);
+      unregister();
+      finished();
+    }
+  }
+
+  /** Waits for the shares of a lead and stores how the attempt ended. */
+  private async conclude(
+    job: Job,
+    controller: AbortController,
+    running: Promise<[ShareReport | undefined, { reports: ShareReport[]; lost: number[] }]>,
+    context: { stopListening: () => void; jobKeys: JobKeys; lostAt: Map<number, number>; startedAt: Date; workers: string[] },
+  ): Promise<void> {
+    const { id: jobId, attempts: attempt } = job;
+    const { stopListening, jobKeys, lostAt, startedAt, workers } = context;
+    const redis = this.scheduler.connection;
 
     let reports: ShareReport[];
     let lost: number[];
@@ -166,10 +189,8 @@ export class JobRunner {
       reports = own ? [own, ...collected.reports] : collected.reports;
       lost = collected.lost;
     } finally {
-      clearInterval(cancelPoll);
-      done();
+      stopListening();
       await deleteJobKeys(redis, jobKeys).catch(() => undefined);
-      await redis.del(this.scheduler.keys.reports(runId)).catch(() => undefined);
     }
 
     const stopped = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;

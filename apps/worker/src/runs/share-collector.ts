@@ -1,13 +1,10 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { JobKeys } from '@mpiaas/runtime';
 import type { ShareReport } from './share-order';
 
 export interface ShareCollectorOptions {
-  /** Connection for the leader's reads (not a blocking one: it polls). */
+  /** Connection for the leader's liveness reads. */
   redis: Redis;
-  /** Where the shares push their reports. */
-  reportsKey: string;
   /** The attempt's rank-traffic keys (agents' heartbeats and departures). */
   jobKeys: JobKeys;
   /** Agents run by other workers, whose reports to wait for. */
@@ -23,52 +20,61 @@ export interface ShareCollectorOptions {
   onReport?(report: ShareReport): void;
 }
 
-const POLL_MS = 200;
-const LIVENESS_EVERY = 5;
+const LIVENESS_CHECK_MS = 1000;
 
 /**
- * The leader's side of a job spread over workers: collects each remote share's report, and
- * declares lost the agents that will never send one (their worker died or was cut off
- * before reporting). Their peers notice a lost agent by its heartbeat too; this is what
- * ends the job when no peer is left to notice (a single remote share).
+ * The leader's side of a job spread over workers: gathers each remote share's report (they
+ * arrive through the worker's report list, see OrderListener), and declares lost the agents
+ * that will never send one (their worker died or was cut off before reporting). Their peers
+ * notice a lost agent by its heartbeat too; this is what ends the job when no peer is left
+ * to notice (a single remote share).
  */
 export class ShareCollector {
   private readonly reports = new Map<number, ShareReport>();
   private readonly lost = new Set<number>();
   private readonly leftAt = new Map<number, number>();
+  private readonly waiting: Set<number>;
+  private finish: () => void = () => undefined;
+  private readonly done = new Promise<void>((resolve) => (this.finish = resolve));
 
-  constructor(private readonly options: ShareCollectorOptions) {}
+  constructor(private readonly options: ShareCollectorOptions) {
+    this.waiting = new Set(options.agents);
+  }
 
-  /** Resolves when every awaited agent has reported or is lost; `stop` ends the wait early. */
+  /** A report from the job's report list. */
+  receive(report: ShareReport): void {
+    if (!this.waiting.has(report.agent)) return;
+    this.reports.set(report.agent, report);
+    this.settle(report.agent);
+    this.options.onReport?.(report);
+  }
+
+  /**
+   * Resolves when every awaited agent has reported or is lost. Once `stop` is aborted, an
+   * agent still silent after the deadline plus the grace is given up on.
+   */
   async collect(stop: AbortSignal): Promise<{ reports: ShareReport[]; lost: number[] }> {
-    const waiting = new Set(this.options.agents);
-    for (let round = 0; waiting.size > 0; round++) {
-      await this.drain(waiting);
-      if (waiting.size === 0) break;
-      if (round % LIVENESS_EVERY === LIVENESS_EVERY - 1) await this.checkLiveness(waiting);
-      if (waiting.size === 0) break;
-      if (stop.aborted && Date.now() > this.options.deadline + this.options.reportGraceMs) {
-        for (const agent of waiting) this.markLost(agent, waiting);
-        break;
-      }
-      await delay(POLL_MS);
+    if (this.waiting.size > 0) {
+      const timer = setInterval(() => void this.checkLiveness(stop), LIVENESS_CHECK_MS);
+      await this.done;
+      clearInterval(timer);
     }
     return { reports: [...this.reports.values()], lost: [...this.lost] };
   }
 
-  private async drain(waiting: Set<number>): Promise<void> {
-    const raw = await this.options.redis.lpop(this.options.reportsKey, 64).catch(() => null);
-    for (const text of raw ?? []) {
-      const report = JSON.parse(text) as ShareReport;
-      if (!waiting.has(report.agent)) continue;
-      this.reports.set(report.agent, report);
-      waiting.delete(report.agent);
-      this.options.onReport?.(report);
-    }
+  private settle(agent: number): void {
+    this.waiting.delete(agent);
+    if (this.waiting.size === 0) this.finish();
   }
 
-  private async checkLiveness(waiting: Set<number>): Promise<void> {
-    const agents = [...waiting];
+  private async checkLiveness(stop: AbortSignal): Promise<void> {
+    const agents = [...this.waiting];
+    if (agents.length === 0) return;
+    const now = Date.now();
+    if (stop.aborted && now > this.options.deadline + this.options.reportGraceMs) {
+      for (const agent of agents) this.markLost(agent);
+      return;
+    }
     const { redis, jobKeys } = this.options;
     let beats: (string | null)[];
     let departed: Set<number>;
@@ -82,22 +88,23 @@ export class ShareCollector {
     } catch {
       return; // Redis unreachable from the leader: its own shares and the queue's lock decide.
     }
-    const now = Date.now();
     agents.forEach((agent, index) => {
+      if (!this.waiting.has(agent)) return; // reported meanwhile
       if (departed.has(agent)) {
         // Left the job: its report follows once its output is stored.
         const since = this.leftAt.get(agent) ?? now;
         this.leftAt.set(agent, since);
-        if (now - since > this.options.reportGraceMs) this.markLost(agent, waiting);
+        if (now - since > this.options.reportGraceMs) this.markLost(agent);
       } else if (beats[index] === null && now > this.options.deadline) {
-        this.markLost(agent, waiting);
+        this.markLost(agent);
       }
     });
   }
 
-  private markLost(agent: number, waiting: Set<number>): void {
-    waiting.delete(agent);
+  private markLost(agent: number): void {
+    if (!this.waiting.has(agent)) return;
     this.lost.add(agent);
+    this.settle(agent);
     this.options.onLost(agent, this.options.workers[agent] ?? `agent ${agent}`);
   }
 }

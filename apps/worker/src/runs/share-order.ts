@@ -34,6 +34,8 @@ export interface RankReport {
 
 /** How a share ended, reported to the leader once its output is stored. */
 export interface ShareReport {
+  /** The attempt's run id (`<job>.<attempt>`). */
+  runId: string;
   agent: number;
   worker: string;
   verdict?: ShareVerdict & { origin: 'local' | 'remote'; stderrTail?: string };

@@ -35,6 +35,13 @@ function serviceEnvironment(workDir: string): Record<string, string> {
 
 const WATCH_MS = 1000;
 
+export interface ShareRunOptions {
+  /** Asked every second: a verdict it returns ends the share (the job's leader is gone). */
+  watch?: () => Promise<StopVerdict | undefined>;
+  /** Sends the report (to a leader on another worker). */
+  deliver?: (report: ShareReport) => Promise<void>;
+}
+
 /** A share stopped for `reason` by this worker ends the job everywhere with this verdict. */
 function stopVerdict(reason: StopReason, workerId: string): StopVerdict {
   switch (reason) {
@@ -68,15 +75,15 @@ export class ShareRunner {
   }
 
   /**
-   * Runs the share; resolves once its ranks have exited and their output is stored.
-   * `watch`, if given, is consulted every second: a reason it returns ends the share (the
-   * job's leader is gone).
+   * Runs the share; resolves once its ranks have exited, their output is stored and the
+   * report is delivered (`deliver`; a shutdown waits for all of it). `watch`, if given, is
+   * consulted every second: a verdict it returns ends the share (the job's leader is gone).
    */
-  async run(job: Job, order: ShareOrder, watch?: () => Promise<StopVerdict | undefined>): Promise<ShareReport> {
+  async run(job: Job, order: ShareOrder, options: ShareRunOptions = {}): Promise<ShareReport> {
     const uid = this.rankUsers?.take();
     const owner = uid === undefined ? undefined : { uid, gid: uid };
     try {
-      return await this.runAs(job, order, owner, watch);
+      return await this.runAs(job, order, owner, options);
     } finally {
       if (uid !== undefined) this.rankUsers?.release(uid);
     }
@@ -86,7 +93,7 @@ export class ShareRunner {
     job: Job,
     order: ShareOrder,
     owner: { uid: number; gid: number } | undefined,
-    watch: (() => Promise<StopVerdict | undefined>) | undefined,
+    { watch, deliver }: ShareRunOptions,
   ): Promise<ShareReport> {
     const jobId = job.id;
     // Before anything with a timer: if this throws, nothing is left running.
@@ -127,9 +134,30 @@ export class ShareRunner {
       onOutput: (rank, stream, chunk) => sink.push(rank, stream, chunk),
       ...(owner ? { reap: () => this.reap(jobId, owner.uid) } : {}),
     });
-    const done = this.active.add(jobId, controller, running.catch(() => undefined));
+    // Registered until the output is stored: a shutdown waits for that, not just the ranks.
+    let finished: () => void = () => undefined;
+    const done = this.active.add(jobId, controller, new Promise<void>((resolve) => (finished = resolve)));
     const watcher = watch && setInterval(() => void this.check(watch, shareSignal), WATCH_MS);
 
+    try {
+      const report = await this.settle(jobId, order, running, sink, workspace, watcher);
+      await deliver?.(report);
+      return report;
+    } finally {
+      done();
+      finished();
+    }
+  }
+
+  /** Waits for the share's ranks, stores their output and builds the report. */
+  private async settle(
+    jobId: string,
+    order: ShareOrder,
+    running: Promise<ShareOutcome>,
+    sink: LogSink,
+    workspace: JobWorkspace,
+    watcher: NodeJS.Timeout | undefined,
+  ): Promise<ShareReport> {
     let share: ShareOutcome;
     try {
       share = await running;
@@ -150,12 +178,12 @@ export class ShareRunner {
       };
     } finally {
       clearInterval(watcher);
-      done();
       await workspace.remove();
     }
     // Every line is stored before the report, so the final status comes after all output.
     await sink.close().catch((error: Error) => this.logger.error(`job ${jobId}: ${error.message}`));
     return {
+      runId: runIdOf(jobId, order.attempt),
       agent: order.agent,
       worker: this.config.WORKER_ID,
       ...(share.verdict ? { verdict: share.verdict } : {}),
