@@ -39,6 +39,21 @@ export class JobKeys {
     return `${this.base}alive:${agent}`;
   }
 
+  /** Shard channel on which collectives of jobs with many agents are fanned out. */
+  channel(): string {
+    return `${this.base}ch`;
+  }
+
+  /** Counter numbering the channel's messages. */
+  channelSeq(): string {
+    return `${this.base}ch:seq`;
+  }
+
+  /** Capped stream of the channel's last messages (entry 0-<seq>), for a subscriber that missed some. */
+  channelLog(): string {
+    return `${this.base}ch:log`;
+  }
+
   /** Pattern matching every key of the job, for cleanup. */
   pattern(): string {
     return `${this.base.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;

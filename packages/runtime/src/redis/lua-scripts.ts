@@ -34,6 +34,48 @@ return bundles
 `;
 
 /**
+ * RENDEZVOUS_SCRIPT for jobs with many agents: the set's bundles are published once on the
+ * job's shard channel instead of pushed to every other inbox (measured 15–35% faster at 4
+ * and 8 agents for small collectives; see PROTOCOL.md) — unless they are larger than
+ * ARGV[6] bytes together, which go to the inboxes as above (Lua would copy a large payload
+ * into the message while Redis waits). Each message is numbered (KEYS[2]) and kept in a
+ * capped stream (KEYS[3], entry 0-<seq>), from which a subscriber that sees a gap recovers.
+ * KEYS[4..]: the other agents' inboxes. ARGV: number of agents, ttl ms, this agent's index,
+ * bundle, channel, most bytes to publish, log length. Message: u32 LE seq | u32 LE agent that
+ * published it | u32 LE count | count × (u32 LE length | bundle).
+ */
+export const RENDEZVOUS_PUBLISH_SCRIPT = `
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+if redis.call('HLEN', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return false
+end
+local bundles = redis.call('HVALS', KEYS[1])
+redis.call('DEL', KEYS[1])
+local total = 0
+for i = 1, #bundles do total = total + #bundles[i] end
+if total > tonumber(ARGV[6]) then
+  for i = 4, #KEYS do
+    redis.call('RPUSH', KEYS[i], unpack(bundles))
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  end
+  return bundles
+end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+local parts = { struct.pack('<I4I4I4', seq, tonumber(ARGV[3]), #bundles) }
+for i = 1, #bundles do
+  parts[#parts + 1] = struct.pack('<I4', #bundles[i])
+  parts[#parts + 1] = bundles[i]
+end
+local message = table.concat(parts)
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '0-' .. seq, 'm', message)
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+redis.call('SPUBLISH', ARGV[5], message)
+return bundles
+`;
+
+/**
  * KEYS[1]: read counter, KEYS[2]: a stored large envelope. ARGV: readers, ttl ms. Counts one
  * more reader; the last one deletes both keys.
  */

@@ -1,7 +1,15 @@
 import type { Redis } from 'ioredis';
 import { decodeEnvelope, encodeEnvelope, peekKind, type Envelope, type EnvelopeHeader } from './envelope';
 import type { JobKeys } from './job-keys';
-import { ARRIVE_SCRIPT, DELIVER_SCRIPT, LEAVE_SCRIPT, RELEASE_SCRIPT, RENDEZVOUS_SCRIPT } from './lua-scripts';
+import { CollectiveChannel, channelLogReader, type ChannelMessage } from './collective-channel';
+import {
+  ARRIVE_SCRIPT,
+  DELIVER_SCRIPT,
+  LEAVE_SCRIPT,
+  RELEASE_SCRIPT,
+  RENDEZVOUS_PUBLISH_SCRIPT,
+  RENDEZVOUS_SCRIPT,
+} from './lua-scripts';
 
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
 const POP_BATCH = 512;
@@ -12,9 +20,13 @@ const POP_BATCH = 512;
  */
 const LARGE_ENVELOPE_BYTES = 64 * 1024;
 
+/** Messages of the collective channel kept for a subscriber that missed some. */
+const CHANNEL_LOG_LENGTH = 1024;
+
 interface ScriptedRedis extends Redis {
   mpiDeliver(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
   mpiRendezvousBuffer(numKeys: number, ...args: (string | Buffer | number)[]): Promise<Buffer[] | null>;
+  mpiRendezvousPublishBuffer(numKeys: number, ...args: (string | Buffer | number)[]): Promise<Buffer[] | null>;
   mpiRelease(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
   mpiArrive(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
   mpiLeave(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
@@ -25,6 +37,11 @@ export interface RedisTransportOptions {
   commands: Redis;
   /** A dedicated connection: it spends its life blocked in BLMPOP on this agent's inbox. */
   blocking: Redis;
+  /**
+   * A connection subscribed to the job's collective channel, for jobs with enough agents
+   * that publishing a collective's result once beats pushing it to every inbox.
+   */
+  subscriber?: Redis;
   keys: JobKeys;
   /** Index of this agent among the job's agents. */
   agent: number;
@@ -52,12 +69,13 @@ export class RedisTransport {
     if (typeof redis.mpiDeliver !== 'function') {
       redis.defineCommand('mpiDeliver', { lua: DELIVER_SCRIPT });
       redis.defineCommand('mpiRendezvous', { lua: RENDEZVOUS_SCRIPT });
+      redis.defineCommand('mpiRendezvousPublish', { lua: RENDEZVOUS_PUBLISH_SCRIPT });
       redis.defineCommand('mpiRelease', { lua: RELEASE_SCRIPT });
       redis.defineCommand('mpiArrive', { lua: ARRIVE_SCRIPT });
       redis.defineCommand('mpiLeave', { lua: LEAVE_SCRIPT });
     }
     this.redis = redis;
-    for (const connection of [options.commands, options.blocking]) {
+    for (const connection of [options.commands, options.blocking, ...(options.subscriber ? [options.subscriber] : [])]) {
       connection.on('close', () => this.fault(new Error('connection to Redis closed')));
     }
   }
@@ -65,6 +83,23 @@ export class RedisTransport {
   /** Starts draining this agent's inbox. */
   start(): void {
     this.pumping = this.pump();
+  }
+
+  /**
+   * Subscribes to the job's collective channel (jobs with a subscriber connection); done
+   * before this agent arrives at the start rendezvous, so no agent can publish before
+   * every agent listens.
+   */
+  async subscribe(): Promise<void> {
+    const { subscriber, keys } = this.options;
+    if (!subscriber) return;
+    const channel = new CollectiveChannel(
+      channelLogReader(this.redis, keys.channelLog()),
+      (message) => this.onChannelMessage(message),
+      (error) => this.fault(error),
+    );
+    subscriber.on('smessageBuffer', (_channel: Buffer, message: Buffer) => channel.receive(message));
+    await subscriber.ssubscribe(keys.channel());
   }
 
   /** Sends a point-to-point envelope (or an ack) to world rank `header.d`. Fire-and-forget. */
@@ -80,17 +115,29 @@ export class RedisTransport {
    * arrive later through the inbox.
    */
   async rendezvous(ctx: string, seq: number, agents: readonly number[], bundle: Buffer): Promise<Envelope[] | null> {
-    const others = agents.filter((agent) => agent !== this.options.agent).map((agent) => this.options.keys.mailbox(agent));
+    const { keys, ttlMs, agent, subscriber } = this.options;
+    const others = agents.filter((other) => other !== agent).map((other) => keys.mailbox(other));
     try {
-      const bundles = await this.redis.mpiRendezvousBuffer(
-        1 + others.length,
-        this.options.keys.collective(ctx, seq),
-        ...others,
-        agents.length,
-        this.options.ttlMs,
-        this.options.agent,
-        this.stored(bundle, agents.length),
-      );
+      // Published on the channel only when every agent of the job takes part (a collective of
+      // a smaller communicator would reach agents that do not wait for it).
+      const publish = subscriber !== undefined && agents.length === this.agentCount;
+      const stored = this.stored(bundle, agents.length);
+      const bundles = publish
+        ? await this.redis.mpiRendezvousPublishBuffer(
+            3 + others.length,
+            keys.collective(ctx, seq),
+            keys.channelSeq(),
+            keys.channelLog(),
+            ...others,
+            agents.length,
+            ttlMs,
+            agent,
+            stored,
+            keys.channel(),
+            LARGE_ENVELOPE_BYTES,
+            CHANNEL_LOG_LENGTH,
+          )
+        : await this.redis.mpiRendezvousBuffer(1 + others.length, keys.collective(ctx, seq), ...others, agents.length, ttlMs, agent, stored);
       return bundles ? await Promise.all(bundles.map(async (raw) => decodeEnvelope(await this.resolve(raw)))) : null;
     } catch (error) {
       this.fault(error as Error);
@@ -167,10 +214,11 @@ export class RedisTransport {
     return last === 1;
   }
 
-  /** Stops the inbox loop. Safe to call more than once. */
+  /** Stops the inbox loop (and the channel subscription). Safe to call more than once. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.options.blocking.disconnect();
+    this.options.subscriber?.disconnect();
     await this.pumping;
   }
 
@@ -196,6 +244,12 @@ export class RedisTransport {
         return;
       }
     }
+  }
+
+  /** The bundles of a collective another agent completed (this agent's own are in its reply). */
+  private async onChannelMessage(message: ChannelMessage): Promise<void> {
+    if (message.from === this.options.agent) return;
+    for (const raw of message.bundles) this.options.onEnvelope(decodeEnvelope(await this.resolve(raw)));
   }
 
   /** What to push for an envelope: itself, or — if large — a pointer to a key holding it. */
