@@ -10,6 +10,7 @@ import { Reconciler } from './reconcile/reconciler.service';
 import { ActiveRuns } from './runs/active-runs';
 import { JobExecutionRepository } from './runs/job-execution.repository';
 import { GangScheduler } from './placement/gang-scheduler';
+import { WaitingJobs } from './placement/waiting-jobs';
 import { WorkerHeartbeat } from './placement/worker-heartbeat';
 import { JobRunner } from './runs/job-runner.service';
 import { OrderListener } from './runs/order-listener';
@@ -37,6 +38,7 @@ export class WorkerModule {
         ActiveRuns,
         JobExecutionRepository,
         GangScheduler,
+        WaitingJobs,
         WorkerHeartbeat,
         ShareRunner,
         ReportRouter,

@@ -67,7 +67,7 @@ export class JobSubmissionService {
     const created = await this.jobs.createQueued(job, idempotency);
     await this.enqueue(created, correlationId);
     this.logger.log(`job ${created.id} queued (np=${created.np})`);
-    const [view] = await this.views.views([created]);
+    const [view] = await this.views.views([created], true);
     return view as JobView;
   }
 

@@ -20,9 +20,12 @@ export class JobsService {
     return view as JobView;
   }
 
-  /** Jobs as shown, QUEUED ones with why they wait. */
-  async views(jobs: readonly JobWithRanks[]): Promise<JobView[]> {
-    const pending = await this.scheduler.pendingOf(jobs.filter((job) => job.status === JobStatus.QUEUED));
+  /** Jobs as shown, QUEUED ones with why they wait (`fresh`: just submitted). */
+  async views(jobs: readonly JobWithRanks[], fresh = false): Promise<JobView[]> {
+    const pending = await this.scheduler.pendingOf(
+      jobs.filter((job) => job.status === JobStatus.QUEUED),
+      fresh,
+    );
     return jobs.map((job) => toJobView(job, pending.get(job.id) ?? null));
   }
 

@@ -4,6 +4,8 @@ import { SchedulerKeys, type PendingView } from '@mpiaas/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { withTimeout } from '../common/with-timeout';
 
+const CLUSTER_CACHE_MS = 1000;
+
 /** What the api needs to know of a waiting job. */
 export interface WaitingJob {
   id: string;
@@ -20,25 +22,32 @@ export interface WaitingJob {
 export class SchedulerState {
   private readonly keys: SchedulerKeys;
   private readonly timeoutMs: number;
+  /** The cluster's slots, read at most once per CLUSTER_CACHE_MS (POST /jobs is a hot path). */
+  private cluster: { at: number; slots: Promise<{ total: number; free: number }> } | undefined;
 
   constructor(@Inject(API_CONFIG) config: ApiConfig, private readonly redis: Redis) {
     this.keys = new SchedulerKeys(config.queuePrefix);
     this.timeoutMs = config.redisTimeoutMs;
   }
 
-  /** Why each job waits, by id; a job whose reason cannot be read (Redis down) is left out. */
-  async pendingOf(jobs: readonly WaitingJob[]): Promise<Map<string, PendingView>> {
+  /**
+   * Why each job waits, by id; a job whose reason cannot be read (Redis down) is left out.
+   * `fresh`: the jobs were just submitted, no worker can have tried them yet.
+   */
+  async pendingOf(jobs: readonly WaitingJob[], fresh = false): Promise<Map<string, PendingView>> {
     const views = new Map<string, PendingView>();
     if (jobs.length === 0) return views;
     try {
-      const recorded = await withTimeout(this.redis.hmget(this.keys.waitReasons, ...jobs.map((job) => job.id)), this.timeoutMs, 'scheduler');
+      const recorded = fresh
+        ? jobs.map(() => null)
+        : await withTimeout(this.redis.hmget(this.keys.waitReasons, ...jobs.map((job) => job.id)), this.timeoutMs, 'scheduler');
       const untried = jobs.filter((_, index) => !recorded[index]);
       jobs.forEach((job, index) => {
         const raw = recorded[index];
         if (raw) views.set(job.id, JSON.parse(raw) as PendingView);
       });
       if (untried.length > 0) {
-        const { total, free } = await withTimeout(this.clusterSlots(), this.timeoutMs, 'scheduler');
+        const { total, free } = await withTimeout(this.cachedClusterSlots(), this.timeoutMs, 'scheduler');
         for (const job of untried) {
           views.set(job.id, {
             reason: total === 0 ? 'no live worker' : 'waiting for a worker to take it from the queue',
@@ -61,6 +70,16 @@ export class SchedulerState {
       .hdel(this.keys.pendingJobs, jobId)
       .hdel(this.keys.waitReasons, jobId);
     await withTimeout(pipeline.exec(), this.timeoutMs, 'scheduler');
+  }
+
+  private cachedClusterSlots(): Promise<{ total: number; free: number }> {
+    const now = Date.now();
+    if (!this.cluster || now - this.cluster.at > CLUSTER_CACHE_MS) {
+      const slots = this.clusterSlots();
+      this.cluster = { at: now, slots };
+      slots.catch(() => (this.cluster = undefined));
+    }
+    return this.cluster.slots;
   }
 
   /** Slots of the workers heartbeating now, and how many are free. */

@@ -6,6 +6,7 @@ import { combineShares, deleteJobKeys, endJobEverywhere, JobKeys, type JobOutcom
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { GangScheduler } from '../placement/gang-scheduler';
 import { placeRanks } from '../placement/rank-placement';
+import { WaitingJobs } from '../placement/waiting-jobs';
 import { ActiveRuns, type StopReason } from './active-runs';
 import { JobExecutionRepository, type JobSpec } from './job-execution.repository';
 import { ReportRouter } from './report-router';
@@ -51,6 +52,7 @@ export class JobRunner {
     private readonly scheduler: GangScheduler,
     private readonly shares: ShareRunner,
     private readonly reports: ReportRouter,
+    private readonly waiting: WaitingJobs,
   ) {}
 
   async run(payload: RunJobPayload): Promise<RunResult> {
@@ -81,6 +83,8 @@ export class JobRunner {
       return { kind: 'done' };
     } finally {
       await this.scheduler.release(jobId).catch((error: Error) => this.logger.warn(`job ${jobId}: release: ${error.message}`));
+      // The freed slots may let the next jobs in line start now rather than at their next ask.
+      void this.waiting.wake(placed.slots.reduce((sum, part) => sum + part.slots, 0) + 1);
     }
   }
 
