@@ -55,6 +55,9 @@ ensure_postgres() {
 # (installed when missing). A system interpreter, not one under a home directory: a worker
 # running as root runs ranks as nobody, who must be able to execute it. Exports MPIAAS_PYTHON.
 ensure_python() {
+  # bubblewrap confines each rank (its own root, PIDs and network); the worker falls back to
+  # limits only without it.
+  apt_install bubblewrap
   if [ -n "${MPIAAS_PYTHON:-}" ]; then return 0; fi
   /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || apt_install python3 python3-numpy
   export MPIAAS_PYTHON=/usr/bin/python3

@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '@mpiaas/contracts';
+import { rankProcessesOf } from '../support/rank-processes';
 import { ServiceStack } from '../support/service-stack';
 
 let stack: ServiceStack;
@@ -51,6 +55,8 @@ describe('workers sharing the queue', () => {
     expect(victim, `no process named ${workerId}`).toBeDefined();
     victim?.kill('SIGKILL');
     await victim?.exited;
+    // Its ranks die with it (bubblewrap ends them with their launcher), at once.
+    await expect.poll(() => rankProcessesOf(`${id}.1`), { timeout: 3000 }).toEqual([]);
 
     const final = await waitFor(id, isFinal, 40_000);
     expect(final, stack.logs()).toMatchObject({ status: 'SUCCEEDED' });
@@ -59,7 +65,11 @@ describe('workers sharing the queue', () => {
     expect(row.workerId).not.toBe(workerId);
     const stdout = (await request(stack.url).get(`/jobs/${id}/ranks/0/stdout`).expect(200)).text;
     expect(stdout).toBe('working\ndone\n');
+    // The job directory the killed worker left behind is removed when a worker next starts.
+    const left = path.join(os.tmpdir(), 'mpiaas-work', `w-${victim?.child.pid}`);
+    expect(existsSync(left)).toBe(true);
     stack.startWorker();
+    await expect.poll(() => existsSync(left), { timeout: 20_000 }).toBe(false);
   });
 
   it('lets a running job finish when its worker gets SIGTERM, then the worker exits', async () => {

@@ -1,15 +1,18 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import type { INestApplicationContext, LoggerService } from '@nestjs/common';
+import { Logger, type INestApplicationContext, type LoggerService } from '@nestjs/common';
 import type { WorkerConfig } from './config/worker-config';
 import { WorkerModule } from './worker.module';
 import { resolvePythonInterpreter } from './runs/python-interpreter';
 import { installRankShim } from './runs/rank-shim';
+import { removeStaleScratch } from './runs/worker-scratch';
 
 /** Builds the worker exactly as `main.ts` runs it; tests start it the same way. */
 export async function createWorker(config: WorkerConfig, logger?: LoggerService | false): Promise<INestApplicationContext> {
   const base = config.RANK_UID_BASE;
   const rankUser = base === undefined ? undefined : { uid: base, gid: base };
+  const stale = await removeStaleScratch(config.WORK_DIR);
+  if (stale.length > 0) new Logger('Worker').warn(`removed what dead workers left in ${config.WORK_DIR}: ${stale.join(', ')}`);
   const shimPath = config.MPIAAS_SHIM_PATH ?? (await installRankShim(config.WORK_DIR));
   const resolved: WorkerConfig = {
     ...config,

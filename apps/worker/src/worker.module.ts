@@ -16,7 +16,7 @@ import { JobRunner } from './runs/job-runner.service';
 import { OrderListener } from './runs/order-listener';
 import { ReportRouter } from './runs/report-router';
 import { ShareRunner } from './runs/share-runner.service';
-import { rankWrapperProvider } from './runs/rank-wrapper.provider';
+import { rankSandboxProvider } from './runs/rank-wrapper.provider';
 
 /** The worker process: a BullMQ consumer with no HTTP server. */
 @Module({})
@@ -34,7 +34,7 @@ export class WorkerModule {
         prismaProvider,
         PrismaShutdown,
         RedisPolicyCheck,
-        rankWrapperProvider,
+        rankSandboxProvider,
         ActiveRuns,
         JobExecutionRepository,
         GangScheduler,

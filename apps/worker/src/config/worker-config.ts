@@ -23,6 +23,12 @@ const WorkerConfigSchema = z.object({
   RANK_FILE_SIZE_BYTES: bytes.default(1024 ** 3),
   /** Open files per rank (RLIMIT_NOFILE). */
   RANK_OPEN_FILES: z.coerce.number().int().positive().default(1024),
+  /**
+   * How ranks are confined: 'auto' uses bubblewrap (own root, /usr and /etc read-only, the
+   * job's directory, a private /tmp, own PIDs, no network) where it runs and falls back to
+   * 'unshare' (limits and no network only) otherwise; 'bwrap' refuses to start without it.
+   */
+  RANK_SANDBOX: z.enum(['auto', 'bwrap', 'unshare']).default('auto'),
   /** 'none' takes the network away from ranks (they need none), 'auto' does so when the kernel allows. */
   RANK_NETWORK: z.enum(['auto', 'none', 'host']).default('auto'),
   /**

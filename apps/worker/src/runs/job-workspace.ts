@@ -1,5 +1,6 @@
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { JOB_TMP_NAME } from './rank-sandbox';
 
 /** A job's fresh working directory with its script in it; removed when the job ends. */
 export class JobWorkspace {
@@ -13,13 +14,18 @@ export class JobWorkspace {
     // The root is traversable so ranks of another user reach their own directory; each job's
     // directory is private to its ranks.
     await mkdir(root, { recursive: true });
-    if (owner) await chmod(root, 0o711);
+    if (owner) {
+      await chmod(path.dirname(root), 0o711);
+      await chmod(root, 0o711);
+    }
     const dir = await mkdtemp(path.join(root, `${jobId}-`));
     const scriptPath = path.join(dir, 'script.py');
     await writeFile(scriptPath, script, { mode: 0o600 });
+    // The job's own /tmp (shared by its ranks on this worker, removed with the directory).
+    const tmp = path.join(dir, JOB_TMP_NAME);
+    await mkdir(tmp, { mode: 0o700 });
     if (owner) {
-      await chown(dir, owner.uid, owner.gid);
-      await chown(scriptPath, owner.uid, owner.gid);
+      for (const file of [dir, scriptPath, tmp]) await chown(file, owner.uid, owner.gid);
     }
     return new JobWorkspace(dir, scriptPath);
   }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { WorkerConfig } from '../config/worker-config';
 
@@ -7,7 +8,7 @@ import type { WorkerConfig } from '../config/worker-config';
  * The absolute path of a system command, found once with the worker's own PATH. The
  * wrapper must never be looked up through a rank's PATH, which the job may set.
  */
-function systemCommand(name: string): string {
+export function systemCommand(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
     const candidate = path.join(dir, name);
     try {
@@ -17,31 +18,166 @@ function systemCommand(name: string): string {
       // not here
     }
   }
-  throw new Error(`${name} not found (util-linux): the worker needs it to confine ranks`);
+  return undefined;
 }
 
-const UNSHARE_NET = [systemCommand('unshare'), '--user', '--net', '--map-current-user', '--'];
+function requiredCommand(name: string): string {
+  const found = systemCommand(name);
+  if (!found) throw new Error(`${name} not found: the worker needs it to confine ranks`);
+  return found;
+}
 
-/** Whether this kernel lets us start a process in a network namespace of its own. */
-export function canIsolateNetwork(): boolean {
-  const probe = spawnSync(UNSHARE_NET[0] as string, [...UNSHARE_NET.slice(1), 'true'], { stdio: 'ignore', timeout: 5000 });
-  return probe.status === 0;
+/** Where a job's files appear inside the bubblewrap sandbox. */
+export const SANDBOX_JOB_DIR = '/job';
+/** Where the mpi4py shim appears inside the bubblewrap sandbox. */
+export const SANDBOX_SHIM_DIR = '/opt/mpiaas/shim';
+/** The job's own temporary directory (mounted at /tmp), inside its working directory. */
+export const JOB_TMP_NAME = '.tmp';
+
+/** How one job's ranks are started: the command before the interpreter, and the paths they see. */
+export interface RankLaunch {
+  wrapper: string[];
+  /** The script as the rank's interpreter is given it. */
+  script: string;
+  /** PYTHONPATH entry of the shim, as the rank sees it. */
+  shimPath: string;
+  /** The working directory and temporary directory as the rank sees them. */
+  home: string;
+  tmp: string;
+}
+
+export interface BwrapOptions {
+  bwrap: string;
+  jobDir: string;
+  shimDir: string;
+  /** Folders outside /usr the interpreter needs (a pyenv install), mounted read-only. */
+  interpreterDirs: readonly string[];
+  network: boolean;
 }
 
 /**
- * The command every rank's interpreter is started through: resource limits (prlimit), and
- * — where the kernel allows — a network namespace with no interface but loopback, so a
- * script cannot reach Redis, Postgres or anything else; ranks talk only to their agent
- * over the socket they inherit.
+ * The bubblewrap command confining a rank: new user, PID, IPC, UTS, cgroup and (unless
+ * `network`) network namespaces; a root of its own holding the system's /usr and /etc
+ * read-only, the shim read-only, the job's directory read-write at /job and the job's own
+ * temporary directory at /tmp — nothing else of the host (not the checkout, not other jobs,
+ * not the worker's /tmp). The rank sees only its own processes, and dies with its launcher.
+ * `--new-session` keeps it from pushing input into a terminal.
  */
-export function rankWrapper(config: WorkerConfig, isolateNetwork: boolean): string[] {
-  const limits = [
-    systemCommand('prlimit'),
-    `--as=${config.RANK_MEMORY_BYTES}`,
-    `--fsize=${config.RANK_FILE_SIZE_BYTES}`,
-    `--nofile=${config.RANK_OPEN_FILES}`,
-    '--core=0',
-    '--',
-  ];
-  return isolateNetwork ? [...UNSHARE_NET, ...limits] : limits;
+export function bwrapArgs(options: BwrapOptions): string[] {
+  const args = [options.bwrap, '--unshare-all', ...(options.network ? ['--share-net'] : []), '--die-with-parent', '--new-session'];
+  args.push('--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc');
+  // Debian's merged /usr: /bin, /lib… are links into /usr; elsewhere they are folders.
+  for (const top of ['/bin', '/sbin', '/lib', '/lib64', '/lib32']) {
+    const kind = entryKind(top);
+    if (kind === 'link') args.push('--symlink', `usr${top}`, top);
+    else if (kind === 'dir') args.push('--ro-bind', top, top);
+  }
+  args.push('--proc', '/proc', '--dev', '/dev');
+  for (const dir of options.interpreterDirs) args.push('--ro-bind', dir, dir);
+  args.push('--ro-bind', options.shimDir, SANDBOX_SHIM_DIR);
+  args.push('--bind', options.jobDir, SANDBOX_JOB_DIR);
+  args.push('--bind', path.join(options.jobDir, JOB_TMP_NAME), '/tmp');
+  args.push('--chdir', SANDBOX_JOB_DIR, '--');
+  return args;
+}
+
+function entryKind(file: string): 'link' | 'dir' | undefined {
+  try {
+    const stat = lstatSync(file);
+    return stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'dir' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How ranks are confined on this worker, decided once at boot:
+ * - `bwrap` (Debian's bubblewrap): the sandbox above, plus resource limits (prlimit);
+ * - `unshare` (fallback where bubblewrap cannot run): limits and no network only — ranks
+ *   then see the host's files and processes (under their own user id when the worker is root).
+ */
+export class RankSandbox {
+  private constructor(
+    readonly kind: 'bwrap' | 'unshare' | 'limits-only',
+    private readonly limits: string[],
+    private readonly bwrap: string | undefined,
+    private readonly network: boolean,
+    private readonly unshareNet: string[],
+    private readonly interpreterDirs: string[],
+  ) {}
+
+  /** Probes what this kernel allows and returns the strongest sandbox the config accepts. */
+  static forConfig(config: WorkerConfig, interpreter: string): RankSandbox {
+    const limits = [
+      requiredCommand('prlimit'),
+      `--as=${config.RANK_MEMORY_BYTES}`,
+      `--fsize=${config.RANK_FILE_SIZE_BYTES}`,
+      `--nofile=${config.RANK_OPEN_FILES}`,
+      '--core=0',
+      '--',
+    ];
+    const network = config.RANK_NETWORK === 'host';
+    const interpreterDirs = interpreterRoots(interpreter);
+    const unshareNet = [requiredCommand('unshare'), '--user', '--net', '--map-current-user', '--'];
+    const bwrap = systemCommand('bwrap');
+    if (config.RANK_SANDBOX !== 'unshare' && bwrap && bwrapWorks(bwrap, network, interpreterDirs)) {
+      return new RankSandbox('bwrap', limits, bwrap, network, unshareNet, interpreterDirs);
+    }
+    if (config.RANK_SANDBOX === 'bwrap') {
+      throw new Error(bwrap ? 'RANK_SANDBOX=bwrap but bubblewrap cannot create its namespaces here' : 'RANK_SANDBOX=bwrap but bwrap is not installed (apt-get install bubblewrap)');
+    }
+    if (!network && works([...unshareNet, 'true'])) return new RankSandbox('unshare', limits, undefined, network, unshareNet, interpreterDirs);
+    if (config.RANK_NETWORK === 'none') {
+      throw new Error('RANK_NETWORK=none but this kernel does not allow a network namespace (bwrap or unshare --user --net)');
+    }
+    return new RankSandbox('limits-only', limits, undefined, network, unshareNet, interpreterDirs);
+  }
+
+  /** Whether ranks are kept off the network. */
+  get isolatesNetwork(): boolean {
+    return this.kind !== 'limits-only' && !this.network;
+  }
+
+  /** How to start the ranks of the job whose directory is `jobDir` (its script is script.py there). */
+  launch(jobDir: string, scriptName: string, shimDir: string): RankLaunch {
+    if (this.kind === 'bwrap' && this.bwrap) {
+      return {
+        wrapper: [...this.limits, ...bwrapArgs({ bwrap: this.bwrap, jobDir, shimDir, interpreterDirs: this.interpreterDirs, network: this.network })],
+        script: scriptName,
+        shimPath: SANDBOX_SHIM_DIR,
+        home: SANDBOX_JOB_DIR,
+        tmp: '/tmp',
+      };
+    }
+    return {
+      wrapper: this.kind === 'unshare' ? [...this.unshareNet, ...this.limits] : this.limits,
+      script: path.join(jobDir, scriptName),
+      shimPath: shimDir,
+      home: jobDir,
+      tmp: path.join(jobDir, JOB_TMP_NAME),
+    };
+  }
+}
+
+/** Folders outside /usr holding the interpreter (e.g. /root/.pyenv/versions/3.11.7). */
+function interpreterRoots(interpreter: string): string[] {
+  const resolved = path.resolve(interpreter);
+  if (resolved.startsWith('/usr/')) return [];
+  return [path.dirname(path.dirname(resolved))];
+}
+
+function bwrapWorks(bwrap: string, network: boolean, interpreterDirs: string[]): boolean {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'mpiaas-probe-'));
+  try {
+    mkdirSync(path.join(scratch, JOB_TMP_NAME));
+    return works([...bwrapArgs({ bwrap, jobDir: scratch, shimDir: scratch, interpreterDirs, network }), '/usr/bin/true']);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function works(command: string[]): boolean {
+  const [file, ...args] = command;
+  const probe = spawnSync(file as string, args, { stdio: 'ignore', timeout: 5000 });
+  return probe.status === 0;
 }

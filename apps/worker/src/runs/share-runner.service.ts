@@ -1,15 +1,17 @@
+import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LOADER_ENV_PATTERN } from '@mpiaas/contracts';
 import type { Job } from '@mpiaas/db';
-import { runAgentShare, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
+import { runAgentShare, SHIM_PATH, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { LogSink } from '../logs/log-sink';
 import { ActiveRuns, type StopReason } from './active-runs';
 import { JobExecutionRepository } from './job-execution.repository';
 import { JobWorkspace } from './job-workspace';
 import { killProcessesOf, RankUserPool } from './rank-users';
-import { RANK_WRAPPER } from './rank-wrapper.provider';
+import { RankSandbox } from './rank-sandbox';
 import { runIdOf, type ShareOrder, type ShareReport } from './share-order';
+import { workerScratch } from './worker-scratch';
 
 /**
  * The job's variables minus any the loader reads in the wrapper (prlimit, unshare) before
@@ -20,11 +22,11 @@ function jobEnvironment(env: Record<string, string>): Record<string, string> {
 }
 
 /** Environment every rank gets in the service, under the job's own variables. */
-function serviceEnvironment(workDir: string): Record<string, string> {
+function serviceEnvironment(home: string, tmp: string): Record<string, string> {
   return {
     PATH: '/usr/local/bin:/usr/bin:/bin',
-    HOME: workDir,
-    TMPDIR: workDir,
+    HOME: home,
+    TMPDIR: tmp,
     LANG: 'C.UTF-8',
     // One rank per slot: numerical libraries must not start a thread per core in every rank.
     OMP_NUM_THREADS: '1',
@@ -66,7 +68,7 @@ export class ShareRunner {
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
-    @Inject(RANK_WRAPPER) private readonly wrapper: string[],
+    private readonly sandbox: RankSandbox,
     private readonly jobs: JobExecutionRepository,
     private readonly active: ActiveRuns,
   ) {
@@ -97,7 +99,7 @@ export class ShareRunner {
   ): Promise<ShareReport> {
     const jobId = job.id;
     // Before anything with a timer: if this throws, nothing is left running.
-    const workspace = await JobWorkspace.create(this.config.WORK_DIR, jobId, job.script, owner);
+    const workspace = await JobWorkspace.create(workerScratch(this.config.WORK_DIR), jobId, job.script, owner);
     const sink = new LogSink(
       jobId,
       { insertLogs: (id, records) => this.jobs.insertLogs(id, order.attempt, records) },
@@ -109,19 +111,20 @@ export class ShareRunner {
     controller.signal.addEventListener('abort', () =>
       shareSignal.abort(stopVerdict(controller.signal.reason as StopReason, this.config.WORKER_ID)),
     );
+    const launch = this.sandbox.launch(workspace.dir, path.basename(workspace.scriptPath), this.config.MPIAAS_SHIM_PATH ?? SHIM_PATH);
     const running = runAgentShare({
       jobId: runIdOf(jobId, order.attempt),
       agent: order.agent,
       placement: order.placement,
       agentNames: order.workers,
-      script: workspace.scriptPath,
+      script: launch.script,
       args: job.args,
       python: this.config.MPIAAS_PYTHON,
-      ...(this.config.MPIAAS_SHIM_PATH ? { shimPath: this.config.MPIAAS_SHIM_PATH } : {}),
-      wrapper: this.wrapper,
+      shimPath: launch.shimPath,
+      wrapper: launch.wrapper,
       ...(owner ?? {}),
       cwd: workspace.dir,
-      env: { ...serviceEnvironment(workspace.dir), ...jobEnvironment(job.env as Record<string, string>) },
+      env: { ...serviceEnvironment(launch.home, launch.tmp), ...jobEnvironment(job.env as Record<string, string>) },
       timeoutMs: job.timeoutSeconds * 1000,
       redisUrl: this.config.REDIS_URL,
       keyPrefix: this.config.MPIAAS_REDIS_PREFIX,

@@ -1,0 +1,149 @@
+// Scripts as an attacker writes them, through POST /jobs, each beside a canary job that must
+// finish untouched. The worker confines ranks with bubblewrap: its own root (/usr and /etc
+// read-only, the job's directory at /job, a private /tmp), its own PIDs, no network.
+import path from 'node:path';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobView } from '@mpiaas/contracts';
+import { systemCommand } from '../../apps/worker/src/runs/rank-sandbox';
+import { REPO_ROOT } from '../support/mpiaas-exec';
+import { ServiceStack } from '../support/service-stack';
+
+const unsupported =
+  process.getuid?.() !== 0 ? 'needs a root worker (ranks under their own user ids)' : systemCommand('bwrap') ? undefined : 'bubblewrap is not installed';
+if (unsupported) console.warn(`sandbox tests skipped: ${unsupported}`);
+
+describe.skipIf(unsupported !== undefined)('a script trying to get out of its sandbox', () => {
+  let stack: ServiceStack;
+
+  beforeAll(async () => {
+    stack = await ServiceStack.start({ workers: 1, workerEnv: { SLOTS: '4', RANK_SANDBOX: 'bwrap' } });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  async function submit(script: string, np = 1): Promise<string> {
+    return ((await request(stack.url).post('/jobs').send({ script, np, timeoutSeconds: 30 }).expect(201)).body as JobView).id;
+  }
+
+  async function finished(id: string): Promise<JobView> {
+    const deadline = Date.now() + 40_000;
+    for (;;) {
+      const job = (await request(stack.url).get(`/jobs/${id}`).expect(200)).body as JobView;
+      if (!['QUEUED', 'RUNNING'].includes(job.status)) return job;
+      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}\n${stack.logs()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  const stdout = async (id: string): Promise<string> => (await request(stack.url).get(`/jobs/${id}/ranks/0/stdout`)).text;
+
+  /** A job that keeps a secret in its directory and its /tmp, and must end untouched. */
+  const CANARY = [
+    'import os, time',
+    'open("secret.txt", "w").write("canary secret")',
+    'open("/tmp/canary-secret", "w").write("canary secret")',
+    'time.sleep(3)',
+    'assert open("secret.txt").read() == "canary secret"',
+    'assert open("/tmp/canary-secret").read() == "canary secret"',
+    'print("canary ok")',
+  ].join('\n');
+
+  /** Runs `attack` while a canary runs; returns the attacker's stdout after both ended. */
+  async function beside(attack: string): Promise<{ out: string; attacker: JobView }> {
+    const canary = await submit(CANARY);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const id = await submit(attack);
+    const [attacker, canaryJob] = await Promise.all([finished(id), finished(canary)]);
+    expect(canaryJob.status, `canary: ${canaryJob.reason ?? ''}`).toBe('SUCCEEDED');
+    expect(await stdout(canary)).toBe('canary ok\n');
+    return { out: await stdout(id), attacker };
+  }
+
+  it('sees only its own directory, a private /tmp and the system read-only', async () => {
+    const { out } = await beside(
+      [
+        'import os',
+        'print("root", sorted(os.listdir("/")))',
+        'print("cwd", os.getcwd(), sorted(os.listdir(".")))',
+        'print("tmp", os.listdir("/tmp"))',
+        `print("checkout", os.path.exists(${JSON.stringify(path.join(REPO_ROOT, 'package.json'))}))`,
+        'print("work dirs", os.path.exists("/tmp/mpiaas-work"))',
+        'for target in ["/usr/evil", "/etc/evil"]:',
+        '    try:',
+        '        open(target, "w")',
+        '        print("wrote", target)',
+        '    except OSError as error:',
+        '        print("refused", target, type(error).__name__)',
+      ].join('\n'),
+    );
+    expect(out).toContain("root ['bin', 'dev', 'etc', 'job', 'lib', 'lib64', 'opt', 'proc', 'sbin', 'tmp', 'usr']");
+    expect(out).toContain("cwd /job ['.tmp', 'script.py']");
+    expect(out).toContain('tmp []');
+    expect(out).toContain('checkout False');
+    expect(out).toContain('work dirs False');
+    expect(out).toMatch(/refused \/usr\/evil (PermissionError|OSError)/);
+    expect(out).toMatch(/refused \/etc\/evil (PermissionError|OSError)/);
+  });
+
+  it('sees and signals only its own processes, and reads no credential from any of them', async () => {
+    const { out } = await beside(
+      [
+        'import os, signal',
+        'pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())',
+        'print("pids", len(pids) <= 3)',
+        'leaks = [p for p in pids if b"DATABASE_URL" in open(f"/proc/{p}/environ", "rb").read()]',
+        'print("credentials", leaks)',
+        'try:',
+        '    os.kill(-1, signal.SIGKILL)',
+        'except OSError:',
+        '    pass',
+      ].join('\n'),
+    );
+    expect(out).toContain('pids True');
+    expect(out).toContain('credentials []');
+    // kill(-1) reached no process outside the job: the canary (checked by beside) lives on.
+  });
+
+  it('reaches no network: not Redis, not Postgres, not the outside', async () => {
+    const { out } = await beside(
+      [
+        'import socket',
+        'for host, port in [("127.0.0.1", 6379), ("127.0.0.1", 5432), ("1.1.1.1", 53)]:',
+        '    s = socket.socket()',
+        '    s.settimeout(2)',
+        '    try:',
+        '        print(host, port, "reachable" if s.connect_ex((host, port)) == 0 else "unreachable")',
+        '    except OSError:',
+        '        print(host, port, "unreachable")',
+      ].join('\n'),
+    );
+    expect(out).toBe('127.0.0.1 6379 unreachable\n127.0.0.1 5432 unreachable\n1.1.1.1 53 unreachable\n');
+  });
+
+  it('cannot follow a link out of its directory to the host', async () => {
+    const { out } = await beside(
+      [
+        'import os',
+        `os.symlink(${JSON.stringify(REPO_ROOT)}, "checkout")`,
+        'os.symlink("/etc/shadow", "shadow")',
+        'print("checkout", os.path.exists("checkout/package.json"))',
+        'try:',
+        '    open("shadow").read()',
+        '    print("shadow read")',
+        'except OSError as error:',
+        '    print("shadow", type(error).__name__)',
+        'try:',
+        '    os.link("/etc/passwd", "passwd")',
+        '    print("hard link made")',
+        'except OSError as error:',
+        '    print("hard link", type(error).__name__)',
+      ].join('\n'),
+    );
+    expect(out).toContain('checkout False');
+    expect(out).toContain('shadow PermissionError');
+    expect(out).not.toContain('hard link made');
+  });
+});
