@@ -5,6 +5,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '@mpiaas/contracts';
+import { JobCgroup } from '../../apps/worker/src/runs/job-cgroup';
 import { systemCommand } from '../../apps/worker/src/runs/rank-sandbox';
 import { REPO_ROOT } from '../support/mpiaas-exec';
 import { ServiceStack } from '../support/service-stack';
@@ -17,12 +18,17 @@ describe.skipIf(unsupported !== undefined)('a script trying to get out of its sa
   let stack: ServiceStack;
 
   beforeAll(async () => {
-    stack = await ServiceStack.start({ workers: 1, workerEnv: { SLOTS: '4', RANK_SANDBOX: 'bwrap' } });
+    stack = await ServiceStack.start({
+      workers: 1,
+      workerEnv: { SLOTS: '6', RANK_SANDBOX: 'bwrap', JOB_MEMORY_BYTES: String(1024 ** 3), JOB_PROCESSES: '64' },
+    });
   });
 
   afterAll(async () => {
     await stack?.stop();
   });
+
+  const cgroups = JobCgroup.available('/sys/fs/cgroup');
 
   async function submit(script: string, np = 1): Promise<string> {
     return ((await request(stack.url).post('/jobs').send({ script, np, timeoutSeconds: 30 }).expect(201)).body as JobView).id;
@@ -52,10 +58,10 @@ describe.skipIf(unsupported !== undefined)('a script trying to get out of its sa
   ].join('\n');
 
   /** Runs `attack` while a canary runs; returns the attacker's stdout after both ended. */
-  async function beside(attack: string): Promise<{ out: string; attacker: JobView }> {
+  async function beside(attack: string, np = 1): Promise<{ out: string; attacker: JobView }> {
     const canary = await submit(CANARY);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const id = await submit(attack);
+    const id = await submit(attack, np);
     const [attacker, canaryJob] = await Promise.all([finished(id), finished(canary)]);
     expect(canaryJob.status, `canary: ${canaryJob.reason ?? ''}`).toBe('SUCCEEDED');
     expect(await stdout(canary)).toBe('canary ok\n');
@@ -121,6 +127,39 @@ describe.skipIf(unsupported !== undefined)('a script trying to get out of its sa
       ].join('\n'),
     );
     expect(out).toBe('127.0.0.1 6379 unreachable\n127.0.0.1 5432 unreachable\n1.1.1.1 53 unreachable\n');
+  });
+
+  it.skipIf(!cgroups)('is bounded in memory as a job: four ranks of 400 MB go over a 1 GiB job limit', async () => {
+    const { attacker } = await beside(
+      ['import numpy, time', 'block = numpy.ones(400 * 1024**2, dtype=numpy.uint8)', 'time.sleep(2)', 'print("held", block.sum())'].join('\n'),
+      4,
+    );
+    expect(attacker.status).toBe('FAILED');
+    expect(attacker.reason).toMatch(
+      /^memory limit exceeded: the job's ranks on worker worker\d+ needed more than 1073741824 bytes \(JOB_MEMORY_BYTES\); rank \d was killed$/,
+    );
+  });
+
+  it.skipIf(!cgroups)('is bounded in processes as a job: a fork bomb stops at the limit', async () => {
+    const { out, attacker } = await beside(
+      [
+        'import os, time',
+        'children = 0',
+        'try:',
+        '    while True:',
+        '        if os.fork() == 0:',
+        '            time.sleep(30)',
+        '            os._exit(0)',
+        '        children += 1',
+        'except OSError as error:',
+        '    print("fork refused after", children, type(error).__name__, flush=True)',
+        '    raise SystemExit(3)',
+      ].join('\n'),
+    );
+    expect(out).toMatch(/^fork refused after \d+ BlockingIOError\n$/);
+    expect(Number(/after (\d+)/.exec(out)?.[1])).toBeLessThan(64);
+    expect(attacker.status).toBe('FAILED');
+    expect(attacker.reason).toMatch(/^process limit exceeded: the job's ranks on worker worker\d+ reached 64 processes and threads \(JOB_PROCESSES\); rank 0 failed$/);
   });
 
   it('cannot follow a link out of its directory to the host', async () => {

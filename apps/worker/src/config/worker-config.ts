@@ -19,6 +19,17 @@ const WorkerConfigSchema = z.object({
   MPIAAS_SHIM_PATH: z.string().min(1).optional(),
   /** Address-space limit of each rank (RLIMIT_AS). */
   RANK_MEMORY_BYTES: bytes.default(2 * 1024 ** 3),
+  /**
+   * Memory of all a job's ranks together (cgroup v1 memory controller, where writable); a
+   * job spread over workers gives each worker's share the part of its ranks.
+   */
+  JOB_MEMORY_BYTES: bytes.default(4 * 1024 ** 3),
+  /** Processes and threads of all a job's ranks together (cgroup pids controller): stops fork bombs. */
+  JOB_PROCESSES: z.coerce.number().int().positive().default(512),
+  /** 'auto' puts each job's ranks in cgroups of their own where /sys/fs/cgroup allows; 'off' does not. */
+  RANK_CGROUPS: z.enum(['auto', 'off']).default('auto'),
+  /** Where the cgroup v1 hierarchies are mounted. */
+  CGROUP_ROOT: z.string().default('/sys/fs/cgroup'),
   /** Largest file a rank may write (RLIMIT_FSIZE). */
   RANK_FILE_SIZE_BYTES: bytes.default(1024 ** 3),
   /** Open files per rank (RLIMIT_NOFILE). */

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { rm } from 'node:fs/promises';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { LOADER_ENV_PATTERN } from '@mpiaas/contracts';
 import type { Job } from '@mpiaas/db';
 import { runAgentShare, SHIM_PATH, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
@@ -11,6 +12,7 @@ import { JobWorkspace } from './job-workspace';
 import { killProcessesOf, RankUserPool } from './rank-users';
 import { RankSandbox } from './rank-sandbox';
 import { runIdOf, type ShareOrder, type ShareReport } from './share-order';
+import { JobCgroup, removeWorkerCgroups, type JobLimits, type LimitHit } from './job-cgroup';
 import { workerScratch } from './worker-scratch';
 
 /**
@@ -62,9 +64,11 @@ function stopVerdict(reason: StopReason, workerId: string): StopVerdict {
  * reports how it ended. A failing script is a report, not an error.
  */
 @Injectable()
-export class ShareRunner {
+export class ShareRunner implements OnApplicationShutdown {
   private readonly logger = new Logger(ShareRunner.name);
   private readonly rankUsers: RankUserPool | undefined;
+  /** Whether each job's ranks get cgroups of their own (memory and processes of the job as a whole). */
+  private readonly cgroups: boolean;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -74,6 +78,25 @@ export class ShareRunner {
   ) {
     const base = config.RANK_UID_BASE;
     this.rankUsers = base === undefined ? undefined : new RankUserPool(base, config.SLOTS);
+    this.cgroups = config.RANK_CGROUPS === 'auto' && JobCgroup.available(config.CGROUP_ROOT);
+    if (!this.cgroups) this.logger.warn('no cgroups for jobs: memory and processes are bounded per rank only');
+  }
+
+  /** At a clean shutdown (every share has ended): this worker's folders go too. */
+  async onApplicationShutdown(): Promise<void> {
+    const scratch = workerScratch(this.config.WORK_DIR);
+    await rm(scratch, { recursive: true, force: true });
+    if (this.cgroups) await removeWorkerCgroups(this.config.CGROUP_ROOT, path.basename(scratch));
+  }
+
+  /** This share's part of the job's limits: in proportion to the ranks it hosts. */
+  private limitsOf(order: ShareOrder): JobLimits {
+    const hosted = order.placement.filter((agent) => agent === order.agent).length;
+    const share = hosted / order.placement.length;
+    return {
+      memoryBytes: Math.ceil(this.config.JOB_MEMORY_BYTES * share),
+      processes: Math.max(16 * hosted, Math.ceil(this.config.JOB_PROCESSES * share)),
+    };
   }
 
   /**
@@ -99,7 +122,12 @@ export class ShareRunner {
   ): Promise<ShareReport> {
     const jobId = job.id;
     // Before anything with a timer: if this throws, nothing is left running.
-    const workspace = await JobWorkspace.create(workerScratch(this.config.WORK_DIR), jobId, job.script, owner);
+    const scratch = workerScratch(this.config.WORK_DIR);
+    const workspace = await JobWorkspace.create(scratch, jobId, job.script, owner);
+    const limits = this.limitsOf(order);
+    const cgroup = this.cgroups
+      ? await JobCgroup.create(this.config.CGROUP_ROOT, path.basename(scratch), runIdOf(jobId, order.attempt), limits, owner)
+      : undefined;
     const sink = new LogSink(
       jobId,
       { insertLogs: (id, records) => this.jobs.insertLogs(id, order.attempt, records) },
@@ -121,7 +149,7 @@ export class ShareRunner {
       args: job.args,
       python: this.config.MPIAAS_PYTHON,
       shimPath: launch.shimPath,
-      wrapper: launch.wrapper,
+      wrapper: [...(cgroup?.enterCommand() ?? []), ...launch.wrapper],
       ...(owner ?? {}),
       cwd: workspace.dir,
       env: { ...serviceEnvironment(launch.home, launch.tmp), ...jobEnvironment(job.env as Record<string, string>) },
@@ -144,9 +172,12 @@ export class ShareRunner {
 
     try {
       const report = await this.settle(jobId, order, running, sink, workspace, watcher);
+      const hit = await cgroup?.limitHit();
+      if (hit && report.verdict) report.verdict.reason = this.limitReason(hit, limits, report.verdict.failedRank);
       await deliver?.(report);
       return report;
     } finally {
+      await cgroup?.destroy();
       done();
       finished();
     }
@@ -199,6 +230,15 @@ export class ShareRunner {
         ...sink.totals(rank.rank),
       })),
     };
+  }
+
+  /** The reason of a job whose ranks ran into one of its limits here. */
+  private limitReason(hit: LimitHit, limits: JobLimits, failedRank: number | undefined): string {
+    const where = `the job's ranks on worker ${this.config.WORKER_ID}`;
+    const rank = failedRank === undefined ? '' : `; rank ${failedRank} ${hit === 'memory' ? 'was killed' : 'failed'}`;
+    return hit === 'memory'
+      ? `memory limit exceeded: ${where} needed more than ${limits.memoryBytes} bytes (JOB_MEMORY_BYTES)${rank}`
+      : `process limit exceeded: ${where} reached ${limits.processes} processes and threads (JOB_PROCESSES)${rank}`;
   }
 
   private async check(watch: () => Promise<StopVerdict | undefined>, signal: AbortController): Promise<void> {

@@ -26,13 +26,18 @@ export async function removeStaleScratch(workDir: string): Promise<string[]> {
   }
   const removed: string[] = [];
   for (const entry of entries) {
-    if (!entry.startsWith(PREFIX)) continue;
-    const pid = Number(entry.slice(PREFIX.length));
-    if (!Number.isInteger(pid) || isAlive(pid)) continue;
+    if (!isStaleScratch(entry)) continue;
     await rm(path.join(workDir, entry), { recursive: true, force: true });
     removed.push(entry);
   }
   return removed;
+}
+
+/** Whether a folder named by workerScratch belongs to a worker process that no longer exists. */
+export function isStaleScratch(name: string): boolean {
+  if (!name.startsWith(PREFIX)) return false;
+  const pid = Number(name.slice(PREFIX.length));
+  return Number.isInteger(pid) && !isAlive(pid);
 }
 
 function isAlive(pid: number): boolean {

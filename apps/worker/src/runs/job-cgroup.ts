@@ -1,0 +1,118 @@
+import { accessSync, constants } from 'node:fs';
+import { chown, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** The cgroup v1 hierarchies a job's ranks are put in, and what each bounds. */
+const CONTROLLERS = ['memory', 'pids'] as const;
+const PARENT = 'mpiaas';
+
+export interface JobLimits {
+  /** Memory of all the ranks of the share together (RSS + page cache), bytes. */
+  memoryBytes: number;
+  /** Processes and threads of all the ranks of the share together. */
+  processes: number;
+}
+
+/** Which limit of the job its ranks ran into. */
+export type LimitHit = 'memory' | 'processes';
+
+/**
+ * The cgroups (v1 memory and pids) of one job's share on this worker: every rank process
+ * (and whatever it forks) is put in them before the script starts, so the limits hold for
+ * the job as a whole, not per rank: four ranks of 1.5 GiB are 6 GiB. Named
+ * `mpiaas/w-<worker pid>/<run>`, so a worker starting later can remove what a dead one left.
+ */
+export class JobCgroup {
+  private constructor(private readonly dirs: Record<(typeof CONTROLLERS)[number], string>) {}
+
+  /** Whether this machine lets the worker create cgroups (v1 memory and pids mounted rw). */
+  static available(root: string): boolean {
+    return CONTROLLERS.every((controller) => {
+      try {
+        accessSync(path.join(root, controller), constants.W_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  static async create(root: string, scratchName: string, runId: string, limits: JobLimits, owner?: { uid: number; gid: number }): Promise<JobCgroup> {
+    const dirs = {} as Record<(typeof CONTROLLERS)[number], string>;
+    for (const controller of CONTROLLERS) {
+      const dir = path.join(root, controller, PARENT, scratchName, runId);
+      await mkdir(dir, { recursive: true });
+      dirs[controller] = dir;
+      // The rank moves itself in (as its own user) before it execs the script.
+      if (owner) await chown(path.join(dir, 'cgroup.procs'), owner.uid, owner.gid);
+    }
+    await writeFile(path.join(dirs.memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+    await writeFile(path.join(dirs.pids, 'pids.max'), String(limits.processes));
+    return new JobCgroup(dirs);
+  }
+
+  /**
+   * The command a rank is started through first: it moves itself into the cgroups, then
+   * execs the rest (limits, sandbox, interpreter). By absolute path: never the rank's PATH.
+   */
+  enterCommand(): string[] {
+    return ['/bin/sh', '-c', 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"', 'mpiaas-cgroup', ...CONTROLLERS.map((c) => path.join(this.dirs[c], 'cgroup.procs'))];
+  }
+
+  /** Which limit the ranks ran into, if any (an OOM kill, or a refused fork). */
+  async limitHit(): Promise<LimitHit | undefined> {
+    const oom = await readFile(path.join(this.dirs.memory, 'memory.oom_control'), 'utf8').catch(() => '');
+    if (/^oom_kill [1-9]/m.test(oom)) return 'memory';
+    const events = await readFile(path.join(this.dirs.pids, 'pids.events'), 'utf8').catch(() => '');
+    if (/^max [1-9]/m.test(events)) return 'processes';
+    return undefined;
+  }
+
+  /** Kills whatever is still in the cgroups and removes them. */
+  async destroy(): Promise<void> {
+    for (const dir of Object.values(this.dirs)) await removeCgroup(dir);
+  }
+}
+
+/** Removes what workers that no longer exist left under `mpiaas/` (by worker pid), with what is in it. */
+export async function removeStaleCgroups(root: string, isStale: (scratchName: string) => boolean): Promise<void> {
+  for (const controller of CONTROLLERS) {
+    const parent = path.join(root, controller, PARENT);
+    const entries = await readdir(parent, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (!entry.isDirectory() || !isStale(entry.name)) continue;
+      const scratch = path.join(parent, entry.name);
+      for (const run of await readdir(scratch, { withFileTypes: true }).catch(() => [])) {
+        if (run.isDirectory()) await removeCgroup(path.join(scratch, run.name));
+      }
+      await rmdir(scratch).catch(() => undefined);
+    }
+  }
+}
+
+/** Removes this worker's (empty) folder under `mpiaas/` in each hierarchy, at a clean shutdown. */
+export async function removeWorkerCgroups(root: string, scratchName: string): Promise<void> {
+  for (const controller of CONTROLLERS) await rmdir(path.join(root, controller, PARENT, scratchName)).catch(() => undefined);
+}
+
+/** A cgroup can only be removed once empty: kill what is in it, then remove it. */
+async function removeCgroup(dir: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const procs = (await readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    for (const pid of procs) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    try {
+      await rmdir(dir);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      await delay(20);
+    }
+  }
+}
