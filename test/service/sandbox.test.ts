@@ -20,7 +20,15 @@ describe.skipIf(unsupported !== undefined)('a script trying to get out of its sa
   beforeAll(async () => {
     stack = await ServiceStack.start({
       workers: 1,
-      workerEnv: { SLOTS: '6', RANK_SANDBOX: 'bwrap', JOB_MEMORY_BYTES: String(1024 ** 3), JOB_PROCESSES: '64' },
+      workerEnv: {
+        SLOTS: '6',
+        RANK_SANDBOX: 'bwrap',
+        JOB_MEMORY_BYTES: String(1024 ** 3),
+        JOB_PROCESSES: '64',
+        JOB_DISK_BYTES: String(64 * 1024 ** 2),
+        JOB_FILES: '2000',
+        JOB_CPU_SECONDS: '2',
+      },
     });
   });
 
@@ -160,6 +168,23 @@ describe.skipIf(unsupported !== undefined)('a script trying to get out of its sa
     expect(Number(/after (\d+)/.exec(out)?.[1])).toBeLessThan(64);
     expect(attacker.status).toBe('FAILED');
     expect(attacker.reason).toMatch(/^process limit exceeded: the job's ranks on worker worker\d+ reached 64 processes and threads \(JOB_PROCESSES\); rank 0 failed$/);
+  });
+
+  it('is bounded in disk as a job: bytes in its directory and /tmp, and files', async () => {
+    const filler = await beside(
+      ['import time', 'with open("/tmp/fill", "wb") as f:', '    while True:', '        f.write(b"x" * 1024**2)', '        f.flush()', '        time.sleep(0.005)'].join('\n'),
+    );
+    expect(filler.attacker.status).toBe('FAILED');
+    expect(filler.attacker.reason).toMatch(/^disk limit exceeded: the job's directory holds \d+ bytes, more than 67108864 \(JOB_DISK_BYTES\) on worker worker\d+$/);
+    const many = await beside(['import itertools', 'for i in itertools.count():', '    open(f"f{i}", "w").close()'].join('\n'));
+    expect(many.attacker.status).toBe('FAILED');
+    expect(many.attacker.reason).toMatch(/^disk limit exceeded: the job's directory holds more than 2000 files \(JOB_FILES\) on worker worker\d+$/);
+  });
+
+  it.skipIf(!cgroups)('is bounded in CPU seconds as a job', async () => {
+    const { attacker } = await beside('while True:\n    pass\n');
+    expect(attacker.status).toBe('FAILED');
+    expect(attacker.reason).toMatch(/^CPU limit exceeded: the job's ranks used [\d.]+ s of CPU, more than 2 s \(JOB_CPU_SECONDS\) on worker worker\d+$/);
   });
 
   it('cannot follow a link out of its directory to the host', async () => {

@@ -26,6 +26,12 @@ const WorkerConfigSchema = z.object({
   JOB_MEMORY_BYTES: bytes.default(4 * 1024 ** 3),
   /** Processes and threads of all a job's ranks together (cgroup pids controller): stops fork bombs. */
   JOB_PROCESSES: z.coerce.number().int().positive().default(512),
+  /** Bytes under a job's directory on one worker, its /tmp included (checked every second). */
+  JOB_DISK_BYTES: bytes.default(1024 ** 3),
+  /** Files and folders under a job's directory on one worker. */
+  JOB_FILES: z.coerce.number().int().positive().default(10_000),
+  /** CPU seconds of all a job's ranks on one worker together; 0: none beyond the time limit. */
+  JOB_CPU_SECONDS: z.coerce.number().int().nonnegative().default(0),
   /** 'auto' puts each job's ranks in cgroups of their own where /sys/fs/cgroup allows; 'off' does not. */
   RANK_CGROUPS: z.enum(['auto', 'off']).default('auto'),
   /** Where the cgroup v1 hierarchies are mounted. */

@@ -3,8 +3,8 @@ import { chown, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promi
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
-/** The cgroup v1 hierarchies a job's ranks are put in, and what each bounds. */
-const CONTROLLERS = ['memory', 'pids'] as const;
+/** The cgroup v1 hierarchies a job's ranks are put in: what bounds memory and processes, and what counts CPU time. */
+const CONTROLLERS = ['memory', 'pids', 'cpuacct'] as const;
 const PARENT = 'mpiaas';
 
 export interface JobLimits {
@@ -57,7 +57,8 @@ export class JobCgroup {
    * execs the rest (limits, sandbox, interpreter). By absolute path: never the rank's PATH.
    */
   enterCommand(): string[] {
-    return ['/bin/sh', '-c', 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"', 'mpiaas-cgroup', ...CONTROLLERS.map((c) => path.join(this.dirs[c], 'cgroup.procs'))];
+    const procs = CONTROLLERS.map((c) => path.join(this.dirs[c], 'cgroup.procs'));
+    return ['/bin/sh', '-c', 'for i in 1 2 3; do echo $$ > "$1" || exit 126; shift; done; exec "$@"', 'mpiaas-cgroup', ...procs];
   }
 
   /** Which limit the ranks ran into, if any (an OOM kill, or a refused fork). */
@@ -67,6 +68,12 @@ export class JobCgroup {
     const events = await readFile(path.join(this.dirs.pids, 'pids.events'), 'utf8').catch(() => '');
     if (/^max [1-9]/m.test(events)) return 'processes';
     return undefined;
+  }
+
+  /** CPU time used so far by the ranks of the share, seconds. */
+  async cpuSeconds(): Promise<number> {
+    const nanos = await readFile(path.join(this.dirs.cpuacct, 'cpuacct.usage'), 'utf8').catch(() => '0');
+    return Number(nanos) / 1e9;
   }
 
   /** Kills whatever is still in the cgroups and removes them. */

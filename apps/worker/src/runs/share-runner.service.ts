@@ -13,6 +13,7 @@ import { killProcessesOf, RankUserPool } from './rank-users';
 import { RankSandbox } from './rank-sandbox';
 import { runIdOf, type ShareOrder, type ShareReport } from './share-order';
 import { JobCgroup, removeWorkerCgroups, type JobLimits, type LimitHit } from './job-cgroup';
+import { JobUsageWatch } from './job-usage-watch';
 import { workerScratch } from './worker-scratch';
 
 /**
@@ -169,6 +170,14 @@ export class ShareRunner implements OnApplicationShutdown {
     let finished: () => void = () => undefined;
     const done = this.active.add(jobId, controller, new Promise<void>((resolve) => (finished = resolve)));
     const watcher = watch && setInterval(() => void this.check(watch, shareSignal), WATCH_MS);
+    const usage = new JobUsageWatch(
+      workspace.dir,
+      cgroup,
+      { diskBytes: this.config.JOB_DISK_BYTES, files: this.config.JOB_FILES, cpuSeconds: this.config.JOB_CPU_SECONDS },
+      this.config.WORKER_ID,
+      (verdict) => shareSignal.abort(verdict),
+    );
+    usage.start();
 
     try {
       const report = await this.settle(jobId, order, running, sink, workspace, watcher);
@@ -177,6 +186,7 @@ export class ShareRunner implements OnApplicationShutdown {
       await deliver?.(report);
       return report;
     } finally {
+      usage.stop();
       await cgroup?.destroy();
       done();
       finished();
