@@ -27,7 +27,7 @@ describe.skipIf(unsupported !== undefined)('a script trying to get out of its sa
         JOB_PROCESSES: '64',
         JOB_DISK_BYTES: String(64 * 1024 ** 2),
         JOB_FILES: '2000',
-        JOB_CPU_SECONDS: '2',
+        JOB_CPU_SECONDS: '6',
       },
     });
   });
@@ -184,7 +184,24 @@ describe.skipIf(unsupported !== undefined)('a script trying to get out of its sa
   it.skipIf(!cgroups)('is bounded in CPU seconds as a job', async () => {
     const { attacker } = await beside('while True:\n    pass\n');
     expect(attacker.status).toBe('FAILED');
-    expect(attacker.reason).toMatch(/^CPU limit exceeded: the job's ranks used [\d.]+ s of CPU, more than 2 s \(JOB_CPU_SECONDS\) on worker worker\d+$/);
+    expect(attacker.reason).toMatch(/^CPU limit exceeded: the job's ranks used [\d.]+ s of CPU, more than 6 s \(JOB_CPU_SECONDS\) on worker worker\d+$/);
+  });
+
+  it('cannot raise its own limits back up', async () => {
+    const { out } = await beside(
+      [
+        'import resource',
+        'for name in ["RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE"]:',
+        '    which = getattr(resource, name)',
+        '    soft, hard = resource.getrlimit(which)',
+        '    try:',
+        '        resource.setrlimit(which, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))',
+        '        print(name, "raised")',
+        '    except (ValueError, OSError):',
+        '        print(name, "refused", hard != resource.RLIM_INFINITY)',
+      ].join('\n'),
+    );
+    expect(out).toBe('RLIMIT_AS refused True\nRLIMIT_FSIZE refused True\nRLIMIT_NOFILE refused True\n');
   });
 
   it('cannot follow a link out of its directory to the host', async () => {
