@@ -235,7 +235,21 @@ class ListsAgent extends AgentBase {
         return;
       }
       this.commands
-        .mpiRendezvousBuffer(1 + others.length, this.keys.collective('w', seq), ...others, this.agents, TTL_MS, this.index, this.stored(this.bundle(seq, parts), this.agents))
+        // The runtime's script with publishing off (-1): its inbox path.
+        .mpiRendezvousBuffer(
+          3 + others.length,
+          this.keys.collective('w', seq),
+          this.keys.sequence(),
+          this.keys.log(),
+          ...others,
+          this.agents,
+          TTL_MS,
+          this.index,
+          this.stored(this.bundle(seq, parts), this.agents),
+          '',
+          -1,
+          0,
+        )
         .then(async (bundles) => {
           if (!bundles) return;
           const envelopes = await Promise.all(bundles.map(async (raw) => decodeEnvelope(await this.resolve(raw))));

@@ -5,6 +5,7 @@ export { combineShares } from './launch/combine-shares';
 export type { ShareVerdict } from './redis/envelope';
 export type { JobOutcome, JobOutcomeStatus, RankOutcome } from './launch/job-outcome';
 export { JobKeys } from './redis/job-keys';
+export { readPresence, type AgentPresence } from './redis/agent-presence';
 export { PROTOCOL_VERSION } from './protocol/version';
 export { SHIM_PATH } from './shim-path';
 export { evictionPolicyWarning } from './redis/eviction-policy';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { JobKeys } from '@mpiaas/runtime';
+import { readPresence, type AgentPresence, type JobKeys } from '@mpiaas/runtime';
 import type { ShareReport } from './share-order';
 
 export interface ShareCollectorOptions {
@@ -75,19 +75,13 @@ export class ShareCollector {
       for (const agent of agents) this.markLost(agent);
       return;
     }
-    const { redis, jobKeys } = this.options;
-    let beats: (string | null)[];
-    let departed: Set<number>;
+    let presence: AgentPresence;
     try {
-      const [alive, left] = await Promise.all([
-        redis.mget(...agents.map((agent) => jobKeys.alive(agent))),
-        redis.smembers(jobKeys.departed()),
-      ]);
-      beats = alive;
-      departed = new Set(left.map(Number));
+      presence = await readPresence(this.options.redis, this.options.jobKeys, agents);
     } catch {
       return; // Redis unreachable from the leader: its own shares and the queue's lock decide.
     }
+    const { beating, departed } = presence;
     agents.forEach((agent, index) => {
       if (!this.waiting.has(agent)) return; // reported meanwhile
       if (departed.has(agent)) {
@@ -95,7 +89,7 @@ export class ShareCollector {
         const since = this.leftAt.get(agent) ?? now;
         this.leftAt.set(agent, since);
         if (now - since > this.options.reportGraceMs) this.markLost(agent);
-      } else if (beats[index] === null && now > this.options.deadline) {
+      } else if (!beating[index] && now > this.options.deadline) {
         this.markLost(agent);
       }
     });

@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ShareVerdict } from '../redis/envelope';
 import { evictionPolicyWarning } from '../redis/eviction-policy';
 import { JobKeys } from '../redis/job-keys';
+import { agentCountOf } from '../redis/placement';
 import { AgentLiveness } from './agent-liveness';
 import { deleteJobKeys } from './delete-job-keys';
 import { startHostedAgent, type HostedAgent } from './hosted-agent';
@@ -122,7 +123,7 @@ export const keyTtlMs = (timeoutMs: number | undefined): number =>
  */
 export async function runAgentShare(options: AgentShareOptions): Promise<ShareOutcome> {
   const keys = new JobKeys(options.keyPrefix, options.jobId);
-  const agentCount = Math.max(...options.placement) + 1;
+  const agentCount = agentCountOf(options.placement);
   const nameOf = (agent: number): string => options.agentNames?.[agent] ?? `agent ${agent}`;
   const hosted = options.placement.flatMap((agent, rank) => (agent === options.agent ? [rank] : []));
 

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { Agent, type AgentHooks } from '../engine/agent';
 import { connectRedis } from '../redis/connect';
 import type { JobKeys } from '../redis/job-keys';
+import { agentCountOf } from '../redis/placement';
 import { RedisTransport } from '../redis/redis-transport';
 
 export interface HostedAgentOptions {
@@ -56,8 +57,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
     }
   };
   const blocking = await open('inbox');
-  const agentCount = Math.max(...options.placement) + 1;
-  const subscriber = agentCount >= CHANNEL_MIN_AGENTS ? await open('channel') : undefined;
+  const subscriber = agentCountOf(options.placement) >= CHANNEL_MIN_AGENTS ? await open('channel') : undefined;
   const transport = new RedisTransport({
     commands,
     blocking,

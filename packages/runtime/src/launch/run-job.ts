@@ -27,7 +27,6 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   const jobId = options.jobId ?? randomUUID();
   const agentCount = Math.max(1, Math.min(options.agents ?? 1, options.np));
   const placement = Array.from({ length: options.np }, (_, rank) => rank % agentCount);
-  const { agents: _agents, np: _np, ...shared } = options; // eslint-disable-line @typescript-eslint/no-unused-vars
   const startedAt = new Date();
   // One agent failing to start (Redis unreachable) stops the others rather than leave them
   // waiting for it at the rendezvous.
@@ -35,7 +34,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   const signal = options.signal ? AbortSignal.any([options.signal, stopOthers.signal]) : stopOthers.signal;
   const settled = await Promise.allSettled(
     Array.from({ length: agentCount }, (_, agent) =>
-      runAgentShare({ ...shared, jobId, agent, placement, signal }).catch((error: unknown) => {
+      runAgentShare({ ...options, jobId, agent, placement, signal }).catch((error: unknown) => {
         stopOthers.abort();
         throw error;
       }),

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CollectiveChannel, channelLogReader, decodeChannelMessage, type ChannelMessage } from './collective-channel';
 import { JobKeys } from './job-keys';
-import { RENDEZVOUS_PUBLISH_SCRIPT } from './lua-scripts';
+import { RENDEZVOUS_SCRIPT } from './lua-scripts';
 
 const REDIS_URL = process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const redis = new Redis(REDIS_URL);
@@ -19,7 +19,7 @@ async function collective(seq: number, bundles: [string, string], maxPublished =
   for (const agent of [0, 1] as const) {
     reply = (await redis.callBuffer(
       'EVAL',
-      RENDEZVOUS_PUBLISH_SCRIPT,
+      RENDEZVOUS_SCRIPT,
       4,
       keys.collective('w', seq),
       keys.channelSeq(),

@@ -13,38 +13,20 @@ return #KEYS
 `;
 
 /**
- * One agent's bundle for one collective. KEYS[1]: the collective's hash, KEYS[2..]: inboxes
- * of the other agents taking part. ARGV: number of agents, ttl ms, this agent's index, bundle.
- * The agent whose bundle completes the set gets every bundle back as the reply (no second
- * trip), and the others get them pushed to their inboxes; until then the reply is nil.
- */
-export const RENDEZVOUS_SCRIPT = `
-redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
-if redis.call('HLEN', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return false
-end
-local bundles = redis.call('HVALS', KEYS[1])
-redis.call('DEL', KEYS[1])
-for i = 2, #KEYS do
-  redis.call('RPUSH', KEYS[i], unpack(bundles))
-  redis.call('PEXPIRE', KEYS[i], ARGV[2])
-end
-return bundles
-`;
-
-/**
- * RENDEZVOUS_SCRIPT for jobs with many agents: the set's bundles are published once on the
- * job's shard channel instead of pushed to every other inbox (measured 15–35% faster at 4
- * and 8 agents for small collectives; see PROTOCOL.md) — unless they are larger than
- * ARGV[6] bytes together, which go to the inboxes as above (Lua would copy a large payload
- * into the message while Redis waits). Each message is numbered (KEYS[2]) and kept in a
- * capped stream (KEYS[3], entry 0-<seq>), from which a subscriber that sees a gap recovers.
- * KEYS[4..]: the other agents' inboxes. ARGV: number of agents, ttl ms, this agent's index,
- * bundle, channel, most bytes to publish, log length. Message: u32 LE seq | u32 LE agent that
+ * One agent's bundle for one collective. The agent whose bundle completes the set gets every
+ * bundle back as the reply (no second trip); until then the reply is nil. The others get
+ * the bundles pushed to their inboxes — or, for jobs with many agents, published once on the
+ * job's shard channel (measured 15–35% faster at 4 and 8 agents for small collectives; see
+ * PROTOCOL.md) when they total at most ARGV[6] bytes (-1: never; Lua would copy a large
+ * payload into the message while Redis waits). A published message is numbered (KEYS[2])
+ * and kept in a capped stream (KEYS[3], entry 0-<seq>), from which a subscriber that sees a
+ * gap recovers.
+ * KEYS[1]: the collective's hash, KEYS[2]: channel sequence, KEYS[3]: channel log, KEYS[4..]:
+ * the other agents' inboxes. ARGV: number of agents, ttl ms, this agent's index, bundle,
+ * channel, most bytes to publish, log length. Message: u32 LE seq | u32 LE agent that
  * published it | u32 LE count | count × (u32 LE length | bundle).
  */
-export const RENDEZVOUS_PUBLISH_SCRIPT = `
+export const RENDEZVOUS_SCRIPT = `
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
 if redis.call('HLEN', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])

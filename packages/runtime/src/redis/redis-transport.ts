@@ -7,9 +7,10 @@ import {
   DELIVER_SCRIPT,
   LEAVE_SCRIPT,
   RELEASE_SCRIPT,
-  RENDEZVOUS_PUBLISH_SCRIPT,
   RENDEZVOUS_SCRIPT,
 } from './lua-scripts';
+import { readPresence } from './agent-presence';
+import { agentCountOf } from './placement';
 
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
 const POP_BATCH = 512;
@@ -26,7 +27,6 @@ const CHANNEL_LOG_LENGTH = 1024;
 interface ScriptedRedis extends Redis {
   mpiDeliver(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
   mpiRendezvousBuffer(numKeys: number, ...args: (string | Buffer | number)[]): Promise<Buffer[] | null>;
-  mpiRendezvousPublishBuffer(numKeys: number, ...args: (string | Buffer | number)[]): Promise<Buffer[] | null>;
   mpiRelease(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
   mpiArrive(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
   mpiLeave(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
@@ -60,6 +60,8 @@ export interface RedisTransportOptions {
  */
 export class RedisTransport {
   private readonly redis: ScriptedRedis;
+  /** How many agents the job has (numbered from 0, each hosting at least one rank). */
+  readonly agentCount: number;
   private stopped = false;
   private pumping: Promise<void> | undefined;
   private nextPayloadId = 0;
@@ -69,12 +71,12 @@ export class RedisTransport {
     if (typeof redis.mpiDeliver !== 'function') {
       redis.defineCommand('mpiDeliver', { lua: DELIVER_SCRIPT });
       redis.defineCommand('mpiRendezvous', { lua: RENDEZVOUS_SCRIPT });
-      redis.defineCommand('mpiRendezvousPublish', { lua: RENDEZVOUS_PUBLISH_SCRIPT });
       redis.defineCommand('mpiRelease', { lua: RELEASE_SCRIPT });
       redis.defineCommand('mpiArrive', { lua: ARRIVE_SCRIPT });
       redis.defineCommand('mpiLeave', { lua: LEAVE_SCRIPT });
     }
     this.redis = redis;
+    this.agentCount = agentCountOf(options.placement);
     for (const connection of [options.commands, options.blocking, ...(options.subscriber ? [options.subscriber] : [])]) {
       connection.on('close', () => this.fault(new Error('connection to Redis closed')));
     }
@@ -121,23 +123,20 @@ export class RedisTransport {
       // Published on the channel only when every agent of the job takes part (a collective of
       // a smaller communicator would reach agents that do not wait for it).
       const publish = subscriber !== undefined && agents.length === this.agentCount;
-      const stored = this.stored(bundle, agents.length);
-      const bundles = publish
-        ? await this.redis.mpiRendezvousPublishBuffer(
-            3 + others.length,
-            keys.collective(ctx, seq),
-            keys.channelSeq(),
-            keys.channelLog(),
-            ...others,
-            agents.length,
-            ttlMs,
-            agent,
-            stored,
-            keys.channel(),
-            LARGE_ENVELOPE_BYTES,
-            CHANNEL_LOG_LENGTH,
-          )
-        : await this.redis.mpiRendezvousBuffer(1 + others.length, keys.collective(ctx, seq), ...others, agents.length, ttlMs, agent, stored);
+      const bundles = await this.redis.mpiRendezvousBuffer(
+        3 + others.length,
+        keys.collective(ctx, seq),
+        keys.channelSeq(),
+        keys.channelLog(),
+        ...others,
+        agents.length,
+        ttlMs,
+        agent,
+        this.stored(bundle, agents.length),
+        keys.channel(),
+        publish ? LARGE_ENVELOPE_BYTES : -1,
+        CHANNEL_LOG_LENGTH,
+      );
       return bundles ? await Promise.all(bundles.map(async (raw) => decodeEnvelope(await this.resolve(raw)))) : null;
     } catch (error) {
       this.fault(error as Error);
@@ -145,10 +144,6 @@ export class RedisTransport {
     }
   }
 
-  /** How many agents the job has (they are numbered from 0, each hosting at least one rank). */
-  get agentCount(): number {
-    return Math.max(...this.options.placement) + 1;
-  }
 
   /**
    * Joins the start rendezvous; the last agent to arrive pushes an 'r' envelope to every
@@ -190,12 +185,8 @@ export class RedisTransport {
   /** Which of `agents` are accounted for: a live heartbeat key, or gone having left the job. */
   async alive(agents: readonly number[]): Promise<boolean[]> {
     if (agents.length === 0) return [];
-    const [beats, left] = await Promise.all([
-      this.redis.mget(...agents.map((agent) => this.options.keys.alive(agent))),
-      this.redis.smembers(this.options.keys.departed()),
-    ]);
-    const departed = new Set(left.map(Number));
-    return beats.map((value, index) => value !== null || departed.has(agents[index] as number));
+    const { beating, departed } = await readPresence(this.redis, this.options.keys, agents);
+    return beating.map((beats, index) => beats || departed.has(agents[index] as number));
   }
 
   /**
