@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MpiJobName, SchedulerKeys } from '@mpiaas/contracts';
 import { JobStatus } from '@mpiaas/db';
+import { GangScheduler } from '../../apps/worker/src/placement/gang-scheduler';
 import { loadWorkerConfig } from '../../apps/worker/src/config/worker-config';
 import { Reconciler } from '../../apps/worker/src/reconcile/reconciler.service';
 import { RankSandbox } from '../../apps/worker/src/runs/rank-sandbox';
@@ -155,6 +157,18 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
     const job = await harness.waitForStatus(id);
     expect(job.status).toBe(JobStatus.FAILED);
     expect(job.stderrTail).toContain('MemoryError');
+  });
+
+  it('drops a queue entry of a job that already ended, without taking its place in line', async () => {
+    const ended = await harness.prisma.job.create({
+      // Larger than the worker: were it placed like a waiting job, it would wait in line forever.
+      data: { script: 'pass', np: 100, timeoutSeconds: 60, status: JobStatus.CANCELLED, finishedAt: new Date() },
+    });
+    await harness.queue.add(MpiJobName.Run, { jobId: ended.id }, { jobId: ended.id });
+    const line = new SchedulerKeys(harness.queuePrefix).pending;
+    await expect.poll(async () => (await harness.queue.getJobState(ended.id)) === 'completed', { timeout: 10_000 }).toBe(true);
+    expect(await worker.get(GangScheduler).connection.zscore(line, ended.id)).toBeNull();
+    expect((await harness.prisma.job.findUniqueOrThrow({ where: { id: ended.id } })).status).toBe(JobStatus.CANCELLED);
   });
 
   it('fails a RUNNING job the queue no longer holds with reason "worker lost"', async () => {

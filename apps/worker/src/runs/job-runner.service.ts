@@ -59,6 +59,11 @@ export class JobRunner {
     const { jobId } = payload;
     const spec = await this.specOf(jobId);
     if (!spec) throw new UnrecoverableError(`job ${jobId} does not exist`);
+    if (spec.status !== JobStatus.QUEUED && spec.status !== JobStatus.RUNNING) {
+      // Ended meanwhile (cancelled while its queue entry was held): it must not stay in line.
+      await this.scheduler.forget(jobId);
+      return { kind: 'done' };
+    }
     const placed = await this.scheduler.place({
       jobId,
       np: spec.np,
