@@ -17,6 +17,7 @@ import { OrderListener } from './runs/order-listener';
 import { ReportRouter } from './runs/report-router';
 import { ShareRunner } from './runs/share-runner.service';
 import { rankSandboxProvider } from './runs/rank-wrapper.provider';
+import { rankLauncherProvider } from './runs/launcher/rank-launcher.provider';
 
 /** The worker process: a BullMQ consumer with no HTTP server. */
 @Module({})
@@ -35,6 +36,7 @@ export class WorkerModule {
         PrismaShutdown,
         RedisPolicyCheck,
         rankSandboxProvider,
+        rankLauncherProvider,
         ActiveRuns,
         JobExecutionRepository,
         GangScheduler,

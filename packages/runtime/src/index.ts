@@ -9,3 +9,4 @@ export { readPresence, type AgentPresence } from './redis/agent-presence';
 export { PROTOCOL_VERSION } from './protocol/version';
 export { SHIM_PATH } from './shim-path';
 export { evictionPolicyWarning } from './redis/eviction-policy';
+export { rankCommand, type RankExit, type RankHandle, type RankSpawner, type RankSpawnOptions } from './launch/rank-process';

@@ -91,7 +91,8 @@ export class SchedulerState {
     ]);
     const live = new Set(beats);
     let total = 0;
-    for (const [worker, slots] of Object.entries(capacities)) if (live.has(worker)) total += Number(slots);
+    // Negative: an exclusive worker (one job at a time) of that many slots.
+    for (const [worker, slots] of Object.entries(capacities)) if (live.has(worker)) total += Math.abs(Number(slots));
     let used = 0;
     for (const raw of running) {
       const run = JSON.parse(raw) as { a: [string, number][] };

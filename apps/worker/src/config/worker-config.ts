@@ -56,6 +56,13 @@ const WorkerConfigSchema = z.object({
    * non-root worker cannot switch users: its ranks share its own.
    */
   RANK_UID_BASE: z.coerce.number().int().positive().optional(),
+  /**
+   * Unix socket of a rank launcher (apps/worker/rank-launcher) in another container, which
+   * starts the ranks there on this worker's request: user code then runs apart from the
+   * worker's credentials (the Kubernetes and docker-compose layouts). That container is the
+   * sandbox, so the worker runs one job at a time (it advertises its slots as exclusive).
+   */
+  RANK_LAUNCHER_SOCKET: z.string().min(1).optional(),
   /** Per-rank cap of stored output (stdout + stderr). */
   LOG_CAP_BYTES: bytes.default(8 * 1024 ** 2),
   /** How often buffered output is written to Postgres. */
@@ -98,6 +105,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     throw new Error(`invalid worker configuration: ${problems.join('; ')}`);
   }
   const config = parsed.data;
-  if (process.getuid?.() === 0) config.RANK_UID_BASE ??= RANK_UID_BASE_AS_ROOT;
+  // The rank launcher runs ranks as its own user: the worker switches to none.
+  if (config.RANK_LAUNCHER_SOCKET) delete config.RANK_UID_BASE;
+  else if (process.getuid?.() === 0) config.RANK_UID_BASE ??= RANK_UID_BASE_AS_ROOT;
   return config;
 }

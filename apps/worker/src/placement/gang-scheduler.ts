@@ -64,13 +64,13 @@ export class GangScheduler implements OnApplicationShutdown {
     return this.redis;
   }
 
-  /** Advertises (or renews) this worker's slots. */
-  async heartbeat(slots: number): Promise<void> {
+  /** Advertises (or renews) this worker's slots; an exclusive worker runs one job at a time. */
+  async heartbeat(slots: number, exclusive = false): Promise<void> {
     await this.redis.mpiaasHeartbeat(
       this.keys.workers,
       this.keys.heartbeats,
       this.config.WORKER_ID,
-      slots,
+      exclusive ? -slots : slots,
     );
   }
 

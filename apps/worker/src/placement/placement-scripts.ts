@@ -30,9 +30,15 @@ local function live_state(workers_key, hb_key, running_key, now, hb_ms)
     redis.call('HDEL', workers_key, w)
     redis.call('ZREM', hb_key, w)
   end
-  local capacity = {}
+  -- A negative count is an exclusive worker: it runs one job at a time (its ranks' container
+  -- is the job's sandbox), so any job on it leaves no slot free.
+  local capacity, exclusive = {}, {}
   local flat = redis.call('HGETALL', workers_key)
-  for i = 1, #flat, 2 do capacity[flat[i]] = tonumber(flat[i + 1]) end
+  for i = 1, #flat, 2 do
+    local slots = tonumber(flat[i + 1])
+    if slots < 0 then exclusive[flat[i]] = true; slots = -slots end
+    capacity[flat[i]] = slots
+  end
   local used = {}
   local running = {}
   local entries = redis.call('HGETALL', running_key)
@@ -47,13 +53,16 @@ local function live_state(workers_key, hb_key, running_key, now, hb_ms)
       end
     end
   end
+  for w in pairs(exclusive) do
+    if (used[w] or 0) > 0 then used[w] = capacity[w] end
+  end
   return capacity, used, running
 end
 `;
 
 /**
  * Registers a worker's slots (or renews them). KEYS: workers, heartbeats. ARGV: worker id,
- * slots. A worker that stops heartbeating loses its slots at the next placement.
+ * slots (negative: an exclusive worker, one job at a time). A worker that stops heartbeating loses its slots at the next placement.
  */
 export const HEARTBEAT_SCRIPT = `
 local t = redis.call('TIME')

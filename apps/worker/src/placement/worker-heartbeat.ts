@@ -22,16 +22,19 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicatio
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
   private slots: number;
+  /** Ranks started by a rank launcher share its container: one job at a time there. */
+  private readonly exclusive: boolean;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     private readonly scheduler: GangScheduler,
   ) {
     this.slots = config.SLOTS;
+    this.exclusive = config.RANK_LAUNCHER_SOCKET !== undefined;
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.scheduler.heartbeat(this.slots);
+    await this.scheduler.heartbeat(this.slots, this.exclusive);
     this.timer = setInterval(() => void this.beat(), this.config.HEARTBEAT_INTERVAL_MS);
   }
 
@@ -47,7 +50,7 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicatio
 
   private async beat(): Promise<void> {
     try {
-      await this.scheduler.heartbeat(this.slots);
+      await this.scheduler.heartbeat(this.slots, this.exclusive);
       if (this.failing) this.logger.log('heartbeat restored');
       this.failing = false;
     } catch (error) {

@@ -30,6 +30,7 @@ export class JobUsageWatch {
     private readonly limits: UsageLimits,
     private readonly worker: string,
     private readonly onExceeded: (verdict: StopVerdict) => void,
+    private readonly measure: (dir: string, maxFiles: number) => Promise<{ bytes: number; files: number }> = diskUsage,
   ) {}
 
   start(): void {
@@ -60,7 +61,7 @@ export class JobUsageWatch {
       const used = await this.cgroup.cpuSeconds();
       if (used > cpuSeconds) return `CPU limit exceeded: the job's ranks used ${used.toFixed(1)} s of CPU, more than ${cpuSeconds} s (JOB_CPU_SECONDS)`;
     }
-    const usage = await diskUsage(this.dir, files + 1);
+    const usage = await this.measure(this.dir, files + 1).catch(() => ({ bytes: 0, files: 0 }));
     if (usage.files > files) return `disk limit exceeded: the job's directory holds more than ${files} files (JOB_FILES)`;
     if (usage.bytes > diskBytes) return `disk limit exceeded: the job's directory holds ${usage.bytes} bytes, more than ${diskBytes} (JOB_DISK_BYTES)`;
     return undefined;

@@ -9,8 +9,11 @@ export class JobWorkspace {
     readonly scriptPath: string,
   ) {}
 
-  /** `owner`: the ranks' user and group, when they differ from the worker's. */
-  static async create(root: string, jobId: string, script: string, owner?: { uid: number; gid: number }): Promise<JobWorkspace> {
+  /**
+   * `owner`: the ranks' user and group, when they differ from the worker's. `shared`: the
+   * ranks run in another container as another user of the worker's group (rank launcher).
+   */
+  static async create(root: string, jobId: string, script: string, owner?: { uid: number; gid: number }, shared = false): Promise<JobWorkspace> {
     // The root is traversable so ranks of another user reach their own directory; each job's
     // directory is private to its ranks.
     await mkdir(root, { recursive: true });
@@ -27,10 +30,26 @@ export class JobWorkspace {
     if (owner) {
       for (const file of [dir, scriptPath, tmp]) await chown(file, owner.uid, owner.gid);
     }
+    if (shared) {
+      await chmod(root, 0o2750);
+      await sharedModes(dir, tmp);
+      await chmod(scriptPath, 0o640);
+    }
     return new JobWorkspace(dir, scriptPath);
   }
 
   async remove(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Folders the worker and the ranks' user share through their group: both read and write,
+ * and what is made inside keeps the group (setgid). Other users get nothing.
+ */
+export async function sharedModes(...dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    await mkdir(dir, { recursive: true });
+    await chmod(dir, 0o2770);
   }
 }

@@ -94,11 +94,13 @@ function entryKind(file: string): 'link' | 'dir' | undefined {
  * How ranks are confined on this worker, decided once at boot:
  * - `bwrap` (Debian's bubblewrap): the sandbox above, plus resource limits (prlimit);
  * - `unshare` (fallback where bubblewrap cannot run): limits and no network only — ranks
- *   then see the host's files and processes (under their own user id when the worker is root).
+ *   then see the host's files and processes (under their own user id when the worker is root);
+ * - `launcher`: ranks start in the rank launcher's container (RANK_LAUNCHER_SOCKET), which
+ *   is their sandbox; the worker adds the per-rank limits.
  */
 export class RankSandbox {
   private constructor(
-    readonly kind: 'bwrap' | 'unshare' | 'limits-only',
+    readonly kind: 'bwrap' | 'unshare' | 'limits-only' | 'launcher',
     private readonly limits: string[],
     private readonly bwrap: string | undefined,
     private readonly network: boolean,
@@ -108,14 +110,8 @@ export class RankSandbox {
 
   /** Probes what this kernel allows and returns the strongest sandbox the config accepts. */
   static forConfig(config: WorkerConfig, interpreter: string): RankSandbox {
-    const limits = [
-      requiredCommand('prlimit'),
-      `--as=${config.RANK_MEMORY_BYTES}`,
-      `--fsize=${config.RANK_FILE_SIZE_BYTES}`,
-      `--nofile=${config.RANK_OPEN_FILES}`,
-      '--core=0',
-      '--',
-    ];
+    const limits = rankLimits(config);
+    if (config.RANK_LAUNCHER_SOCKET) return new RankSandbox('launcher', limits, undefined, true, [], []);
     const network = config.RANK_NETWORK === 'host';
     const interpreterDirs = interpreterRoots(interpreter);
     const unshareNet = [requiredCommand('unshare'), '--user', '--net', '--map-current-user', '--'];
@@ -150,13 +146,28 @@ export class RankSandbox {
       };
     }
     return {
-      wrapper: this.kind === 'unshare' ? [...this.unshareNet, ...this.limits] : this.limits,
+      wrapper: this.kind === 'unshare' ? [...this.unshareNet, ...this.limits] : [...this.limits],
       script: path.join(jobDir, scriptName),
       shimPath: shimDir,
       home: jobDir,
       tmp: path.join(jobDir, JOB_TMP_NAME),
     };
   }
+}
+
+/**
+ * Per-rank limits, set by prlimit before the interpreter starts. Its path is the worker's:
+ * the rank launcher's container runs the same image.
+ */
+function rankLimits(config: WorkerConfig): string[] {
+  return [
+    requiredCommand('prlimit'),
+    `--as=${config.RANK_MEMORY_BYTES}`,
+    `--fsize=${config.RANK_FILE_SIZE_BYTES}`,
+    `--nofile=${config.RANK_OPEN_FILES}`,
+    '--core=0',
+    '--',
+  ];
 }
 
 /** Folders outside /usr holding the interpreter (e.g. /root/.pyenv/versions/3.11.7). */

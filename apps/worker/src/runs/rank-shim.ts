@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SHIM_PATH } from '@mpiaas/runtime';
 
@@ -22,7 +22,7 @@ export async function installRankShim(workDir: string): Promise<string> {
   if (existsSync(target)) return target;
 
   await mkdir(workDir, { recursive: true });
-  await chmod(workDir, 0o711);
+  await makeTraversable(workDir);
   const staging = `${target}.${process.pid}.tmp`;
   await rm(staging, { recursive: true, force: true });
   await cp(source, path.join(staging, 'mpi4py'), { recursive: true, filter: (file) => !file.includes('__pycache__') });
@@ -56,4 +56,18 @@ async function makeReadable(dir: string): Promise<void> {
     if (entry.isDirectory()) await makeReadable(full);
     else await chmod(full, 0o644);
   }
+}
+
+/**
+ * Lets ranks of other users pass through WORK_DIR to their own directories without listing
+ * it, keeping its group's access and setgid bit (a folder shared with a rank launcher's
+ * container). A folder the worker does not own (a volume's root) stays as it is.
+ */
+async function makeTraversable(dir: string): Promise<void> {
+  const { mode } = await stat(dir);
+  const wanted = (mode & 0o2070) | 0o711;
+  if ((mode & 0o7777) === wanted) return;
+  await chmod(dir, wanted).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPERM') throw error;
+  });
 }

@@ -16,6 +16,11 @@ export const rankSandboxProvider: Provider = {
   useFactory: (config: WorkerConfig): RankSandbox => {
     const logger = new Logger('RankSandbox');
     const sandbox = RankSandbox.forConfig(config, config.MPIAAS_PYTHON);
+    if (sandbox.kind === 'launcher') {
+      // Checked through the launcher, in the ranks' container (rankLauncherProvider).
+      logger.log(`ranks: started by the rank launcher at ${config.RANK_LAUNCHER_SOCKET}, limits as=${config.RANK_MEMORY_BYTES} fsize=${config.RANK_FILE_SIZE_BYTES} nofile=${config.RANK_OPEN_FILES}`);
+      return sandbox;
+    }
     checkInterpreter(sandbox, config);
     const network = sandbox.isolatesNetwork ? 'no network' : 'host network';
     logger.log(`ranks: ${sandbox.kind} sandbox, ${network}, limits as=${config.RANK_MEMORY_BYTES} fsize=${config.RANK_FILE_SIZE_BYTES} nofile=${config.RANK_OPEN_FILES}`);

@@ -13,7 +13,10 @@ import { killProcessesOf, RankUserPool } from './rank-users';
 import { RankSandbox } from './rank-sandbox';
 import { runIdOf, type ShareOrder, type ShareReport } from './share-order';
 import { JobCgroup, removeWorkerCgroups, type JobLimits, type LimitHit } from './job-cgroup';
-import { JobUsageWatch } from './job-usage-watch';
+import { diskUsage, JobUsageWatch } from './job-usage-watch';
+import type { LaunchedRank } from './launcher/launched-rank';
+import { RANK_LAUNCHER } from './launcher/rank-launcher.provider';
+import type { RankLauncherClient } from './launcher/rank-launcher-client';
 import { workerScratch } from './worker-scratch';
 
 /**
@@ -76,11 +79,13 @@ export class ShareRunner implements OnApplicationShutdown {
     private readonly sandbox: RankSandbox,
     private readonly jobs: JobExecutionRepository,
     private readonly active: ActiveRuns,
+    @Inject(RANK_LAUNCHER) private readonly launcher: RankLauncherClient | null,
   ) {
     const base = config.RANK_UID_BASE;
     this.rankUsers = base === undefined ? undefined : new RankUserPool(base, config.SLOTS);
-    this.cgroups = config.RANK_CGROUPS === 'auto' && JobCgroup.available(config.CGROUP_ROOT);
-    if (!this.cgroups) this.logger.warn('no cgroups for jobs: memory and processes are bounded per rank only');
+    // With a rank launcher, the ranks' container is the job's cgroup (one job at a time there).
+    this.cgroups = !launcher && config.RANK_CGROUPS === 'auto' && JobCgroup.available(config.CGROUP_ROOT);
+    if (!this.cgroups && !launcher) this.logger.warn('no cgroups for jobs: memory and processes are bounded per rank only');
   }
 
   /** At a clean shutdown (every share has ended): this worker's folders go too. */
@@ -124,7 +129,7 @@ export class ShareRunner implements OnApplicationShutdown {
     const jobId = job.id;
     // Before anything with a timer: if this throws, nothing is left running.
     const scratch = workerScratch(this.config.WORK_DIR);
-    const workspace = await JobWorkspace.create(scratch, jobId, job.script, owner);
+    const workspace = await JobWorkspace.create(scratch, jobId, job.script, owner, this.launcher !== null);
     const limits = this.limitsOf(order);
     const cgroup = this.cgroups
       ? await JobCgroup.create(this.config.CGROUP_ROOT, path.basename(scratch), runIdOf(jobId, order.attempt), limits, owner)
@@ -141,6 +146,8 @@ export class ShareRunner implements OnApplicationShutdown {
       shareSignal.abort(stopVerdict(controller.signal.reason as StopReason, this.config.WORKER_ID)),
     );
     const launch = this.sandbox.launch(workspace.dir, path.basename(workspace.scriptPath), this.config.MPIAAS_SHIM_PATH ?? SHIM_PATH);
+    const launcher = this.launcher;
+    const launched: LaunchedRank[] = [];
     const running = runAgentShare({
       jobId: runIdOf(jobId, order.attempt),
       agent: order.agent,
@@ -164,7 +171,18 @@ export class ShareRunner implements OnApplicationShutdown {
       heartbeat: true,
       keepKeys: true,
       onOutput: (rank, stream, chunk) => sink.push(rank, stream, chunk),
-      ...(owner ? { reap: () => this.reap(jobId, owner.uid) } : {}),
+      ...(launcher
+        ? {
+            spawnRank: (spawnOptions) => {
+              const rank = launcher.spawn(spawnOptions);
+              launched.push(rank);
+              return rank;
+            },
+            reap: () => this.reapLauncher(jobId, launcher),
+          }
+        : owner
+          ? { reap: () => this.reap(jobId, owner.uid) }
+          : {}),
     });
     // Registered until the output is stored: a shutdown waits for that, not just the ranks.
     let finished: () => void = () => undefined;
@@ -176,12 +194,14 @@ export class ShareRunner implements OnApplicationShutdown {
       { diskBytes: this.config.JOB_DISK_BYTES, files: this.config.JOB_FILES, cpuSeconds: this.config.JOB_CPU_SECONDS },
       this.config.WORKER_ID,
       (verdict) => shareSignal.abort(verdict),
+      // The ranks' user may have taken the worker's access to its files away: it measures them.
+      launcher ? (dir, maxFiles) => launcher.usage(dir, maxFiles) : diskUsage,
     );
     usage.start();
 
     try {
-      const report = await this.settle(jobId, order, running, sink, workspace, watcher);
-      const hit = await cgroup?.limitHit();
+      const report = await this.settle(jobId, order, running, sink, () => this.removeWorkspace(workspace), watcher);
+      const hit = (await cgroup?.limitHit()) ?? (launched.some((rank) => rank.oomKilled) ? 'memory' : undefined);
       if (hit && report.verdict) report.verdict.reason = this.limitReason(hit, limits, report.verdict.failedRank);
       await deliver?.(report);
       return report;
@@ -199,7 +219,7 @@ export class ShareRunner implements OnApplicationShutdown {
     order: ShareOrder,
     running: Promise<ShareOutcome>,
     sink: LogSink,
-    workspace: JobWorkspace,
+    removeWorkspace: () => Promise<void>,
     watcher: NodeJS.Timeout | undefined,
   ): Promise<ShareReport> {
     let share: ShareOutcome;
@@ -222,7 +242,7 @@ export class ShareRunner implements OnApplicationShutdown {
       };
     } finally {
       clearInterval(watcher);
-      await workspace.remove();
+      await removeWorkspace();
     }
     // Every line is stored before the report, so the final status comes after all output.
     await sink.close().catch((error: Error) => this.logger.error(`job ${jobId}: ${error.message}`));
@@ -246,8 +266,11 @@ export class ShareRunner implements OnApplicationShutdown {
   private limitReason(hit: LimitHit, limits: JobLimits, failedRank: number | undefined): string {
     const where = `the job's ranks on worker ${this.config.WORKER_ID}`;
     const rank = failedRank === undefined ? '' : `; rank ${failedRank} ${hit === 'memory' ? 'was killed' : 'failed'}`;
+    const memoryLimit = this.launcher
+      ? `${this.launcher.memoryLimit ?? 'the'} bytes (the memory limit of the ranks' container)`
+      : `${limits.memoryBytes} bytes (JOB_MEMORY_BYTES)`;
     return hit === 'memory'
-      ? `memory limit exceeded: ${where} needed more than ${limits.memoryBytes} bytes (JOB_MEMORY_BYTES)${rank}`
+      ? `memory limit exceeded: ${where} needed more than ${memoryLimit}${rank}`
       : `process limit exceeded: ${where} reached ${limits.processes} processes and threads (JOB_PROCESSES)${rank}`;
   }
 
@@ -255,6 +278,18 @@ export class ShareRunner implements OnApplicationShutdown {
     if (signal.signal.aborted) return;
     const verdict = await watch().catch(() => undefined);
     if (verdict && !signal.signal.aborted) signal.abort(verdict);
+  }
+
+  /** Removes the job's directory: through the launcher first, which owns what the ranks made. */
+  private async removeWorkspace(workspace: JobWorkspace): Promise<void> {
+    await this.launcher?.remove(workspace.dir).catch((error: Error) => this.logger.warn(`cannot remove ${workspace.dir}: ${error.message}`));
+    await workspace.remove().catch((error: Error) => this.logger.warn(`cannot remove ${workspace.dir}: ${error.message}`));
+  }
+
+  /** Kills whatever the job left in the ranks' container (it runs one job at a time). */
+  private async reapLauncher(jobId: string, launcher: RankLauncherClient): Promise<void> {
+    const leftovers = await launcher.reap().catch(() => 0);
+    if (leftovers > 0) this.logger.warn(`job ${jobId}: killed ${leftovers} process(es) it left running`);
   }
 
   /** Kills whatever the job left behind (a daemon that escaped its process group). */

@@ -11,7 +11,7 @@ import { startHostedAgent, type HostedAgent } from './hosted-agent';
 import type { RankOutcome } from './job-outcome';
 import { OutputTail } from './output-tail';
 import { rankEnvironment } from './rank-environment';
-import { RankProcess } from './rank-process';
+import { RankProcess, type RankHandle, type RankSpawner } from './rank-process';
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -32,6 +32,8 @@ export interface AgentShareOptions {
   python: string;
   /** Command each rank's interpreter is started through (limits, isolation); see RankSpawnOptions. */
   wrapper?: readonly string[];
+  /** Starts each rank; by default as a child process of this agent. */
+  spawnRank?: RankSpawner;
   /** Folder holding the `mpi4py` shim, readable by the ranks' user. @defaultValue SHIM_PATH */
   shimPath?: string;
   /** User and group the ranks run as (the caller must be allowed to switch to them). */
@@ -130,7 +132,7 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
   let verdict: ShareOutcome['verdict'];
   /** Set once every hosted rank has exited: what happens during cleanup cannot change the outcome. */
   let settled = false;
-  const ranks = new Map<number, RankProcess>();
+  const ranks = new Map<number, RankHandle>();
   const tails = new Map<number, OutputTail>();
   let killTimer: NodeJS.Timeout | undefined;
   /** Tells the job's other agents it is over (set once this agent's transport is up). */
@@ -257,7 +259,8 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
   };
 
   function startRank(rank: number): void {
-    const process_ = new RankProcess({
+    const spawnRank: RankSpawner = options.spawnRank ?? ((spawnOptions) => new RankProcess(spawnOptions));
+    const process_ = spawnRank({
       rank,
       python: options.python,
       ...(options.wrapper ? { wrapper: options.wrapper } : {}),
@@ -281,7 +284,7 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     const tail = new OutputTail(STDERR_TAIL_BYTES);
     tails.set(rank, tail);
     for (const stream of ['stdout', 'stderr'] as const) {
-      process_.child[stream]?.on('data', (chunk: Buffer) => {
+      process_[stream]?.on('data', (chunk: Buffer) => {
         if (stream === 'stderr') tail.push(chunk);
         options.onOutput?.(rank, stream, chunk);
       });

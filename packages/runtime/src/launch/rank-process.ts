@@ -26,8 +26,32 @@ export interface RankExit {
   signal: NodeJS.Signals | null;
 }
 
+/**
+ * A started rank as its agent sees it: output streams, the channel that is its fd 3, its
+ * exit. A child process here (RankProcess) or one started elsewhere on the agent's behalf
+ * (the worker's rank launcher in another container).
+ */
+export interface RankHandle {
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly channel: Duplex;
+  /** Resolves when the rank's process exits. */
+  readonly exited: Promise<RankExit>;
+  /** Resolves when its output streams are drained (or the process could not start). */
+  readonly closed: Promise<void>;
+  readonly exit: RankExit | undefined;
+  readonly running: boolean;
+  /** Signals the rank's whole process group, if the rank is still running. */
+  kill(signal: NodeJS.Signals): void;
+  /** Signals the rank's process group even after the rank itself exited (its leftovers). */
+  killGroup(signal: NodeJS.Signals): void;
+}
+
+/** Starts one rank; the default starts a child process of the agent (RankProcess). */
+export type RankSpawner = (options: RankSpawnOptions) => RankHandle;
+
 /** One running rank: `python3 -u script.py` with its agent channel on fd 3. */
-export class RankProcess {
+export class RankProcess implements RankHandle {
   readonly child: ChildProcess;
   readonly channel: Duplex;
   /** Resolves when the rank's process exits. */
@@ -38,7 +62,7 @@ export class RankProcess {
 
   constructor(readonly options: RankSpawnOptions) {
     // fd 3 'pipe' is an AF_UNIX socket pair: the rank's only way to its agent.
-    const [command, ...args] = [...(options.wrapper ?? []), options.python, '-u', options.script, ...options.args];
+    const [command, ...args] = rankCommand(options);
     this.child = spawn(command as string, args, {
       cwd: options.cwd,
       env: options.env,
@@ -71,6 +95,14 @@ export class RankProcess {
     }
   }
 
+  get stdout(): Readable | null {
+    return this.child.stdout;
+  }
+
+  get stderr(): Readable | null {
+    return this.child.stderr;
+  }
+
   get running(): boolean {
     return this.exit === undefined;
   }
@@ -89,4 +121,9 @@ export class RankProcess {
       // The group is already gone.
     }
   }
+}
+
+/** The command line of a rank: wrapper, interpreter (unbuffered), script and its arguments. */
+export function rankCommand(options: RankSpawnOptions): string[] {
+  return [...(options.wrapper ?? []), options.python, '-u', options.script, ...options.args];
 }
