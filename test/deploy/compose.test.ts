@@ -1,10 +1,11 @@
 // docker-compose.yml cannot be run here (no Docker engine): it is parsed and checked against the
 // Dockerfile, the apps' config schemas and the k8s manifests it mirrors.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
 import { CONFIG_KEYS, configError, type App } from './support/app-config';
-import { durationSeconds, interpolate, loadCompose, type ComposeService } from './support/compose';
+import { durationSeconds, interpolate, loadCompose, type ComposeFile, type ComposeService } from './support/compose';
 import { parseDockerfile } from './support/dockerfile';
 import { REPO, parseEnvFile } from './support/workloads';
 
@@ -31,8 +32,8 @@ function command(name: string): string[] {
 }
 
 describe('docker-compose.yml', () => {
-  test('runs postgres, redis, a migrate step, the api and the worker', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'migrate', 'postgres', 'redis', 'worker']);
+  test('runs postgres, redis, a migrate step, the api and a worker with its ranks', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'migrate', 'postgres', 'ranks', 'redis', 'worker']);
   });
 
   test('every service has a pinned image; app images are built from docker/Dockerfile stages', () => {
@@ -119,17 +120,78 @@ describe('docker-compose.yml', () => {
     expect(service('api').healthcheck?.test.join(' ')).toContain(`127.0.0.1:${port}/readyz`);
   });
 
-  test('the worker scales with --scale worker=N and stops gracefully', () => {
+  test('the worker publishes nothing and stops gracefully', () => {
     const worker = service('worker');
-    expect(worker.container_name).toBeUndefined();
     expect(worker.ports ?? []).toEqual([]);
     const grace = Number(environment('worker').SHUTDOWN_GRACE_SECONDS);
     expect(durationSeconds(worker.stop_grace_period ?? '10s')).toBeGreaterThanOrEqual(grace + 20);
   });
 
   test('the app containers run read-only, with no capabilities and no privilege gain', () => {
-    for (const name of ['migrate', 'api', 'worker']) {
+    for (const name of ['migrate', 'api', 'worker', 'ranks']) {
       expect(service(name), name).toMatchObject({ read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'] });
     }
+  });
+
+  describe('user code runs apart from the credentials (the ranks service)', () => {
+    const worker = service('worker');
+    const ranks = service('ranks');
+    const workDir = environment('worker').WORK_DIR ?? '';
+    const launcherSocket = environment('worker').RANK_LAUNCHER_SOCKET ?? '';
+
+    test('the ranks service holds no credential: no environment, nothing interpolated from .env', () => {
+      expect(ranks.environment ?? {}).toEqual({});
+      const raw = (parse(text) as { services: Record<string, unknown> }).services.ranks;
+      expect(JSON.stringify(raw)).not.toMatch(/PASSWORD|DATABASE_URL|REDIS_URL|\$\{/);
+    });
+
+    test('it runs the rank launcher on the socket the worker uses, in the folder they alone share', () => {
+      expect(ranks.image).toBe(worker.image);
+      expect(command('ranks').slice(0, 2)).toEqual(['python3', 'apps/worker/rank-launcher/rank_launcher.py']);
+      const arg = (flag: string) => command('ranks')[command('ranks').indexOf(flag) + 1];
+      expect(arg('--socket')).toBe(launcherSocket);
+      expect(arg('--work-dir')).toBe(workDir);
+      expect(path.dirname(launcherSocket)).toBe(workDir);
+      expect(existsSync(path.join(REPO, 'apps/worker/rank-launcher/rank_launcher.py'))).toBe(true);
+      // The one volume they share, at WORK_DIR in both, and no other.
+      const volumeAt = (svc: ComposeService, target: string) => (svc.volumes ?? []).find((v) => v.endsWith(`:${target}`))?.split(':')[0];
+      expect(volumeAt(ranks, workDir)).toBeDefined();
+      expect(volumeAt(worker, workDir)).toBe(volumeAt(ranks, workDir));
+      expect(ranks.volumes).toHaveLength(1);
+      const shared = (compose.volumes ?? {})[volumeAt(ranks, workDir) ?? ''] as { driver_opts: { o: string } };
+      // Owned by the worker's user and group, setgid, nothing for others.
+      expect(shared.driver_opts.o).toMatch(/uid=1000,gid=1000,mode=2770/);
+    });
+
+    test('its own user in the worker\'s group, no network, one job\'s limits', () => {
+      const [uid, gid] = (ranks.user ?? '').split(':');
+      expect(uid).not.toBe('1000');
+      expect(uid).not.toBe('0');
+      expect(gid).toBe('1000');
+      expect(ranks.network_mode).toBe('none');
+      expect(ranks.mem_limit).toBeDefined();
+      expect(ranks.pids_limit).toBeGreaterThan(0);
+      expect(ranks.tmpfs ?? []).toEqual([]);
+    });
+
+    test('docker-compose.workers.yml adds workers as pairs, each pair with a volume of its own', () => {
+      const extra = parse(readFileSync(path.join(REPO, 'docker-compose.workers.yml'), 'utf8')) as ComposeFile;
+      const names = Object.keys(extra.services);
+      const workers = names.filter((n) => n.startsWith('worker-'));
+      expect(workers.length).toBeGreaterThan(0);
+      const volumes = new Set<string>();
+      for (const name of workers) {
+        const pair = extra.services[name.replace('worker-', 'ranks-')];
+        expect(pair, `${name} has no ranks service`).toBeDefined();
+        expect(extra.services[name]?.extends).toEqual({ file: 'docker-compose.yml', service: 'worker' });
+        expect(pair?.extends).toEqual({ file: 'docker-compose.yml', service: 'ranks' });
+        const volume = extra.services[name]?.volumes?.[0] ?? '';
+        expect(volume).toBe(`${volume.split(':')[0]}:${workDir}`);
+        expect(pair?.volumes).toEqual([volume]);
+        volumes.add(volume);
+        expect(extra.volumes?.[volume.split(':')[0]]).toBeDefined();
+      }
+      expect(volumes.size).toBe(workers.length);
+    });
   });
 });

@@ -198,6 +198,43 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       }
     });
 
+    test('user code runs apart from the credentials: a `ranks` container with none, its own user, the work folder only', () => {
+      const objects = objectsOf(target);
+      const worker = workload(objects, 'Deployment/worker');
+      const config = configMap(objects, 'worker-config');
+      const containers = worker.pod.containers;
+      const ranks = containers.find((c) => c.name.includes('rank'));
+      const agent = containers.find((c) => c.name === 'worker');
+      expect(ranks, 'no container named after ranks').toBeDefined();
+      if (!ranks || !agent) return;
+      // No credential can reach it: no env at all, no token anywhere in the pod, no shared PIDs.
+      expect(ranks.env ?? []).toEqual([]);
+      expect(ranks.envFrom ?? []).toEqual([]);
+      expect(worker.pod.automountServiceAccountToken).toBe(false);
+      expect(worker.pod.shareProcessNamespace ?? false).toBe(false);
+      expect((worker.pod.volumes ?? []).filter((v) => v.secret || v.projected)).toEqual([]);
+      // A user of its own, in the group that owns the shared folder.
+      const uidOf = (c: IContainer) => c.securityContext?.runAsUser ?? worker.pod.securityContext?.runAsUser;
+      expect(uidOf(ranks)).toBeDefined();
+      expect(uidOf(ranks)).not.toBe(uidOf(agent));
+      expect(uidOf(ranks)).not.toBe(0);
+      const groupOf = (c: IContainer) => c.securityContext?.runAsGroup ?? worker.pod.securityContext?.runAsGroup;
+      expect([groupOf(ranks), worker.pod.securityContext?.fsGroup]).toContain(worker.pod.securityContext?.fsGroup);
+      // It mounts only WORK_DIR, the same emptyDir as the worker, where the launcher's socket is.
+      expect(ranks.volumeMounts?.map((m) => m.mountPath)).toEqual([config.WORK_DIR]);
+      const volume = ranks.volumeMounts?.[0]?.name;
+      expect(agent.volumeMounts?.find((m) => m.mountPath === config.WORK_DIR)?.name).toBe(volume);
+      expect(worker.pod.volumes?.find((v) => v.name === volume)?.emptyDir).toBeDefined();
+      expect(path.dirname(config.RANK_LAUNCHER_SOCKET ?? '')).toBe(config.WORK_DIR);
+      const args = [...(ranks.command ?? []), ...(ranks.args ?? [])];
+      expect(args).toContain('apps/worker/rank-launcher/rank_launcher.py');
+      expect(args[args.indexOf('--socket') + 1]).toBe(config.RANK_LAUNCHER_SOCKET);
+      expect(args[args.indexOf('--work-dir') + 1]).toBe(config.WORK_DIR);
+      expect(ranks.image).toBe(agent.image);
+      // The job's memory is the ranks container's: at least one slot's worth per slot.
+      expect(quantityBytes(ranks.resources?.limits?.memory)).toBeGreaterThanOrEqual(Number(config.SLOTS) * 256 * 1024 ** 2);
+    });
+
     test('no password in plain config: ConfigMaps and literal env values carry no credentials', () => {
       const credentials = /:\/\/[^\s/@:]*:[^\s/@]+@/;
       const objects = objectsOf(target);
@@ -260,6 +297,7 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
     });
 
     test('worker: rank working directories on an emptyDir at WORK_DIR; ranks on the pod network', () => {
+      // (The ranks container shares the pod's network namespace, as every container of a pod.)
       const objects = objectsOf('base');
       const worker = workload(objects, 'Deployment/worker');
       const config = configMap(objects, 'worker-config');
@@ -545,4 +583,12 @@ function triggerAuthenticationProblems(objects: K8sObject[]): string[] {
     }
   }
   return problems;
+}
+
+/** "4Gi", "512Mi", "1G" → bytes. */
+function quantityBytes(quantity: unknown): number {
+  const match = /^(\d+)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(String(quantity ?? ''));
+  if (!match) return 0;
+  const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(match[1]) * (match[2] ? (units[match[2]] ?? 1) : 1);
 }

@@ -1,6 +1,6 @@
 // What the api and the worker read from their environment, from their own config loaders.
 import { loadConfig } from '../../../apps/api/src/config/api-config';
-import { loadWorkerConfig } from '../../../apps/worker/src/config/worker-config';
+import { loadWorkerConfig, WorkerConfigSchema } from '../../../apps/worker/src/config/worker-config';
 
 export type App = 'api' | 'worker';
 
@@ -9,10 +9,10 @@ function envName(property: string): string {
   return property.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-/** The variables each app's config schema knows (every one has a default). */
+/** The variables each app's config schema knows (the api's: every one has a default). */
 export const CONFIG_KEYS: Record<App, ReadonlySet<string>> = {
   api: new Set(Object.keys(loadConfig({})).map(envName)),
-  worker: new Set(Object.keys(loadWorkerConfig({}))),
+  worker: new Set(Object.keys(WorkerConfigSchema.shape)),
 };
 
 /** Variables set for the runtime rather than the app's config (Dockerfile ENV). */

@@ -14,6 +14,13 @@ export interface ComposeService {
   read_only?: boolean;
   cap_drop?: string[];
   security_opt?: string[];
+  user?: string;
+  network_mode?: string;
+  volumes?: string[];
+  tmpfs?: string[];
+  mem_limit?: string;
+  pids_limit?: number;
+  extends?: { file: string; service: string };
 }
 
 export interface ComposeFile {

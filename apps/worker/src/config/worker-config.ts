@@ -5,7 +5,7 @@ import { z } from 'zod';
 const bytes = z.coerce.number().int().positive();
 
 /** Everything the worker reads from its environment, validated once at boot. */
-const WorkerConfigSchema = z.object({
+export const WorkerConfigSchema = z.object({
   DATABASE_URL: z.string().url().default('postgresql://postgres:postgres@127.0.0.1:5432/mpiaas'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** BullMQ key prefix; the api must use the same. */
