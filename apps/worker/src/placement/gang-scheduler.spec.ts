@@ -55,6 +55,26 @@ afterEach(async () => {
 afterAll(() => redis.disconnect());
 
 describe('gang placement', () => {
+  it('gives an exclusive worker (a ranks container) one job at a time, whatever slots it has left', async () => {
+    const a = worker('a');
+    await a.heartbeat(4, true);
+    const first = job(1);
+    expect(await a.place(first)).toEqual({ placed: true, slots: [{ worker: 'a', slots: 1 }] });
+    expect(await a.place(job(1))).toMatchObject({ placed: false });
+    await a.release(first.jobId);
+    expect(await a.place(job(3))).toEqual({ placed: true, slots: [{ worker: 'a', slots: 3 }] });
+  });
+
+  it('spreads a job over exclusive workers only where they are idle', async () => {
+    const a = worker('a');
+    const b = worker('b');
+    await a.heartbeat(2, true);
+    await b.heartbeat(2, true);
+    expect(await a.place(job(1))).toMatchObject({ placed: true });
+    expect(await a.place(job(2))).toEqual({ placed: true, slots: [{ worker: expect.any(String) as string, slots: 2 }] });
+    expect(await a.place(job(1))).toMatchObject({ placed: false });
+  });
+
   it('packs a job on one worker when one fits it, the fullest that does', async () => {
     const { a } = await cluster({ a: 4, b: 2, c: 8 });
     expect(await a!.place(job(2))).toEqual({ placed: true, slots: [{ worker: 'b', slots: 2 }] });
