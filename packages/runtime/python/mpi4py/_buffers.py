@@ -46,7 +46,14 @@ def _is_in_place(obj):
 
 def getbuffer(obj, readonly):
     """(1-D byte memoryview, buffer format) of obj."""
-    mv = memoryview(obj)
+    try:
+        mv = memoryview(obj)
+    except TypeError:
+        # the buffer protocol first, as mpi4py; then DLPack / CUDA array interface
+        from . import _foreign
+        if not _foreign.exports(obj):
+            raise
+        return _foreign.getbuffer(obj, readonly)
     if not readonly and mv.readonly:
         raise BufferError('Object is not writable.')
     fmt = mv.format
@@ -107,7 +114,7 @@ def _unpack(msg, vector=False):
             return msg[0], msg[1], msg[2], msg[3]
         raise ValueError('message: expecting 2 to 4 items')
     try:
-        memoryview(msg)
+        getbuffer(msg, True)
     except TypeError:
         raise TypeError('message: expecting buffer or list/tuple') from None
     return msg, None, None, None
