@@ -7,3 +7,6 @@ export const FINAL_STATUSES: readonly JobStatus[] = ['SUCCEEDED', 'FAILED', 'TIM
 export function isFinalStatus(status: JobStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }
+
+/** The reason of a job cancelled through POST /jobs/{id}/cancel, whoever ends it (api or worker). */
+export const CANCELLED_BY_USER = 'cancelled by user';

@@ -1,4 +1,5 @@
 export { createPrismaClient, type CreatePrismaClientOptions } from './client';
+export { changeJobStatus, type JobStatusChange } from './job-status-change';
 export {
   migrate,
   readMigrations,

@@ -1,13 +1,11 @@
 import { ConflictException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { JobStatus } from '@mpiaas/db';
-import type { JobView } from '@mpiaas/contracts';
+import { CANCELLED_BY_USER, type JobView } from '@mpiaas/contracts';
 import { JobControlPublisher } from '../queue/job-control.publisher';
 import { JobQueue } from '../queue/job-queue';
 import { SchedulerState } from '../queue/scheduler-state';
 import { JobRepository } from './job.repository';
 import { JobsService } from './jobs.service';
-
-export const CANCELLED_BY_USER = 'cancelled by user';
 
 /** How often to re-read a job whose status changed under a cancel (it only moves forward). */
 const MAX_ATTEMPTS = 3;

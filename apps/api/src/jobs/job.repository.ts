@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Job, JobStatus, type JobRank, type JobTransition, type Placement, Prisma, PrismaClient } from '@mpiaas/db';
+import { changeJobStatus, type Job, JobStatus, type JobRank, type JobTransition, type Placement, Prisma, PrismaClient } from '@mpiaas/db';
 import type { JobListPosition } from './job-list-cursor';
 import type { JobWithRanks } from './job-view.mapper';
 
@@ -128,14 +128,7 @@ export class JobRepository {
    * in `from` (a worker may have moved it meanwhile). False when it was not.
    */
   async finishIf(id: string, from: JobStatus, to: JobStatus, reason: string): Promise<boolean> {
-    return this.db.$transaction(async (tx) => {
-      const { count } = await tx.job.updateMany({
-        where: { id, status: from },
-        data: { status: to, reason, finishedAt: new Date() },
-      });
-      if (count === 1) await tx.jobTransition.create({ data: { jobId: id, status: to, reason } });
-      return count === 1;
-    });
+    return changeJobStatus(this.db, { jobId: id, from: [from], to, reason });
   }
 
   /** Flags a RUNNING job for its worker to cancel; false when it is not running. */

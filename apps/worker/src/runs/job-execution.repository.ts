@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JobStatus, LogStream, type Job, type Placement, type PrismaClient } from '@mpiaas/db';
+import { CANCELLED_BY_USER } from '@mpiaas/contracts';
+import { changeJobStatus, JobStatus, LogStream, type Job, type Placement, type PrismaClient } from '@mpiaas/db';
 import type { JobOutcome } from '@mpiaas/runtime';
 import type { OutputRecord } from '../logs/output-batcher';
 import type { RankReport } from './share-order';
@@ -55,12 +56,9 @@ export class JobExecutionRepository {
         return { kind: 'skipped', why: `already ${locked.status}` };
       }
       const now = new Date();
+      const from = [JobStatus.QUEUED, JobStatus.RUNNING];
       if (locked.cancel_requested) {
-        await tx.job.update({
-          where: { id: jobId },
-          data: { status: JobStatus.CANCELLED, reason: 'cancelled by user', finishedAt: now },
-        });
-        await tx.jobTransition.create({ data: { jobId, status: JobStatus.CANCELLED, reason: 'cancelled by user' } });
+        await changeJobStatus(tx, { jobId, from, to: JobStatus.CANCELLED, reason: CANCELLED_BY_USER });
         return { kind: 'skipped', why: 'cancelled before it started' };
       }
       // An earlier attempt ran (its worker died, or shut down and requeued it): start clean.
@@ -69,15 +67,17 @@ export class JobExecutionRepository {
         await tx.logChunk.deleteMany({ where: { jobId } });
         await tx.jobRank.deleteMany({ where: { jobId } });
       }
-      const job = await tx.job.update({
-        where: { id: jobId },
-        data: { status: JobStatus.RUNNING, startedAt: now, workerId, attempts: { increment: 1 }, reason: null },
+      await changeJobStatus(tx, {
+        jobId,
+        from,
+        to: JobStatus.RUNNING,
+        reason: null,
+        transitionReason: retried ? `attempt ${locked.attempts + 1}: the previous one lost its worker` : null,
+        data: { startedAt: now, workerId, attempts: { increment: 1 } },
       });
+      const job = await tx.job.findUniqueOrThrow({ where: { id: jobId } });
       await tx.jobRank.createMany({
         data: Array.from({ length: job.np }, (_, rank) => ({ jobId, rank, startedAt: now, workerId: rankWorkers[rank] ?? null })),
-      });
-      await tx.jobTransition.create({
-        data: { jobId, status: JobStatus.RUNNING, reason: retried ? `attempt ${locked.attempts + 1}: the previous one lost its worker` : null },
       });
       return { kind: 'claimed', job, retried };
     });
@@ -116,18 +116,15 @@ export class JobExecutionRepository {
   async finish(jobId: string, attempt: number, outcome: JobOutcome, reports: ReadonlyMap<number, RankReport>): Promise<void> {
     const reason = outcome.reason ?? null;
     await this.prisma.$transaction(async (tx) => {
-      const updated = await tx.job.updateMany({
-        where: { id: jobId, status: JobStatus.RUNNING, attempts: attempt },
-        data: {
-          status: outcome.status,
-          reason,
-          exitCode: outcome.exitCode,
-          failedRank: outcome.failedRank ?? null,
-          stderrTail: lastLines(outcome.stderrTail, STDERR_TAIL_LINES),
-          finishedAt: new Date(),
-        },
+      const moved = await changeJobStatus(tx, {
+        jobId,
+        from: [JobStatus.RUNNING],
+        where: { attempts: attempt },
+        to: outcome.status,
+        reason,
+        data: { exitCode: outcome.exitCode, failedRank: outcome.failedRank ?? null, stderrTail: lastLines(outcome.stderrTail, STDERR_TAIL_LINES) },
       });
-      if (updated.count === 0) return;
+      if (!moved) return;
       for (const rank of outcome.ranks) {
         const t = reports.get(rank.rank) ?? { stdoutBytes: 0, stderrBytes: 0, truncated: false };
         await tx.jobRank.update({
@@ -142,32 +139,24 @@ export class JobExecutionRepository {
           },
         });
       }
-      await tx.jobTransition.create({ data: { jobId, status: outcome.status, reason } });
     });
   }
 
   /** Puts attempt `attempt` of a running job back in the queue's hands (a worker is going away). */
   async requeue(jobId: string, attempt: number, reason: string): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
-      const updated = await tx.job.updateMany({
-        where: { id: jobId, status: JobStatus.RUNNING, attempts: attempt },
-        data: { status: JobStatus.QUEUED, reason, workerId: null },
-      });
-      if (updated.count > 0) await tx.jobTransition.create({ data: { jobId, status: JobStatus.QUEUED, reason } });
+    await changeJobStatus(this.prisma, {
+      jobId,
+      from: [JobStatus.RUNNING],
+      where: { attempts: attempt },
+      to: JobStatus.QUEUED,
+      reason,
+      data: { workerId: null },
     });
   }
 
   /** Fails a job that cannot run any more for reasons of the infrastructure, unless already final. */
   async failUnlessFinal(jobId: string, reason: string): Promise<boolean> {
-    return this.prisma.$transaction(async (tx) => {
-      const updated = await tx.job.updateMany({
-        where: { id: jobId, status: { in: [JobStatus.QUEUED, JobStatus.RUNNING] } },
-        data: { status: JobStatus.FAILED, reason, finishedAt: new Date() },
-      });
-      if (updated.count === 0) return false;
-      await tx.jobTransition.create({ data: { jobId, status: JobStatus.FAILED, reason } });
-      return true;
-    });
+    return changeJobStatus(this.prisma, { jobId, from: [JobStatus.QUEUED, JobStatus.RUNNING], to: JobStatus.FAILED, reason });
   }
 
   /** RUNNING jobs not touched for `olderThanMs`: candidates for the reconciler. */

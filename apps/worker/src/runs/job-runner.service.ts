@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import type { RunJobPayload } from '@mpiaas/contracts';
+import { CANCELLED_BY_USER, type RunJobPayload } from '@mpiaas/contracts';
 import { JobStatus, type Job } from '@mpiaas/db';
 import { combineShares, deleteJobKeys, endJobEverywhere, JobKeys, type JobOutcome, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
@@ -217,7 +217,7 @@ export class JobRunner {
       await this.jobs.requeue(jobId, attempt, outcome.reason ?? 'infrastructure fault');
       throw new Error(outcome.reason ?? 'infrastructure fault');
     }
-    if (stopped === 'cancel' && outcome.status === 'CANCELLED') outcome.reason = 'cancelled by user';
+    if (stopped === 'cancel' && outcome.status === 'CANCELLED') outcome.reason = CANCELLED_BY_USER;
     const totals = new Map<number, RankReport>(reports.flatMap((report) => report.ranks.map((rank) => [rank.rank, rank] as const)));
     await this.jobs.finish(jobId, attempt, outcome, totals);
     this.logger.log(`job ${jobId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);

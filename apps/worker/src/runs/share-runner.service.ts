@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { LOADER_ENV_PATTERN } from '@mpiaas/contracts';
+import { CANCELLED_BY_USER, LOADER_ENV_PATTERN } from '@mpiaas/contracts';
 import type { Job } from '@mpiaas/db';
 import { runAgentShare, SHIM_PATH, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
@@ -54,7 +54,7 @@ export interface ShareRunOptions {
 function stopVerdict(reason: StopReason, workerId: string): StopVerdict {
   switch (reason) {
     case 'cancel':
-      return { status: 'CANCELLED', exitCode: 130, reason: 'cancelled by user' };
+      return { status: 'CANCELLED', exitCode: 130, reason: CANCELLED_BY_USER };
     case 'shutdown':
       return { status: 'FAILED', exitCode: 1, reason: `worker ${workerId} shut down`, infrastructure: true };
     case 'lost':
