@@ -15,7 +15,8 @@ from ._comm import (Comm, Intracomm, Message, COMM_NULL, COMM_WORLD, COMM_SELF, 
 from ._topology import Topocomm, Cartcomm, Compute_dims, CART, GRAPH, DIST_GRAPH  # noqa
 from ._env import *                         # noqa: F401,F403
 from ._env import _abort                    # noqa: F401
-from ._unsupported import (Win, File, Intercomm, Graphcomm, Distgraphcomm,  # noqa: F401
+from ._intercomm import Intercomm           # noqa: F401
+from ._unsupported import (Win, File, Graphcomm, Distgraphcomm,  # noqa: F401
                            WIN_NULL, FILE_NULL, Open_port, Close_port, Lookup_name,
                            Publish_name, Unpublish_name, MODE_RDONLY, MODE_RDWR,
                            MODE_WRONLY, MODE_CREATE, MODE_EXCL, MODE_DELETE_ON_CLOSE,

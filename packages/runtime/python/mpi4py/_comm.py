@@ -12,7 +12,7 @@ from ._channel import channel, frame, _pack_ii, _WAIT_ONE, wait_frames
 from ._buffers import (message, message_vector, message_w, has_derived, _is_integral,
                        IN_PLACE, BOTTOM)
 from ._errors import (Exception as MPIException, ERR_RANK, ERR_TAG, ERR_ROOT, ERR_COMM,
-                      ERR_TRUNCATE, ERR_ARG, ERR_TOPOLOGY, ERR_DIMS, ERR_OP)
+                      ERR_TRUNCATE, ERR_ARG, ERR_TOPOLOGY, ERR_DIMS, ERR_OP, ERR_KEYVAL)
 from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED
 from ._request import Request, RecvRequest, SyncSendRequest, CollRequest, Prequest, _unpickle
 from ._ops import SUM, Op, fold_objects, fold_buffers
@@ -23,6 +23,7 @@ from ._derived import drop_owed
 
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
+_KEYVAL_INVALID = -1
 
 
 def _pickle(obj):
@@ -56,9 +57,14 @@ def _truncated():
 class Comm:
     """MPI.Comm (base of Intracomm)."""
 
-    def __init__(self, comm=None):
+    def __new__(cls, comm=None):
+        # the copy happens in __new__, as in mpi4py, so a subclass can be made from a
+        # communicator with `MPI.Intracomm.__new__(cls, comm)` and define its own __init__
+        self = object.__new__(cls)
         if isinstance(comm, Comm):
             self.__dict__.update(comm.__dict__)
+        elif comm is not None:
+            raise TypeError('expecting a communicator, not %s' % type(comm).__name__)
         else:
             self._ctx = None
             self._rank = UNDEFINED
@@ -67,6 +73,10 @@ class Comm:
             self._kids = None
             self._name = ['MPI_COMM_NULL']
             self._attrs = None
+        return self
+
+    def __init__(self, comm=None):
+        pass
 
     def _setup(self, ctx, group, myworld, name=''):
         """Attach to context ctx with members group (COMM_WORLD ranks)."""
@@ -133,21 +143,26 @@ class Comm:
     name = property(Get_name, Set_name)
 
     def Is_inter(self):
+        self._chk()
         return False
 
     def Is_intra(self):
+        self._chk()
         return True
 
     is_inter = property(Is_inter)
     is_intra = property(Is_intra)
 
     def Get_topology(self):
+        self._chk()
         return UNDEFINED
 
     topology = property(lambda self: self.Get_topology())
 
     @classmethod
     def Compare(cls, comm1, comm2):
+        comm1._chk()
+        comm2._chk()
         if comm1._ctx == comm2._ctx:
             return IDENT
         if comm1._group == comm2._group:
@@ -166,6 +181,8 @@ class Comm:
     # -- attributes -------------------------------------------------------------------
     def Get_attr(self, keyval):
         self._chk()
+        if keyval == _KEYVAL_INVALID:
+            _bad(ERR_KEYVAL)
         if keyval == 0:             # TAG_UB
             return TAG_UB
         if keyval == 1:             # HOST
@@ -201,18 +218,25 @@ class Comm:
         return -1
 
     def Get_info(self):
-        from ._env import Info
-        return Info()
+        from ._info import Info
+        return Info.Create()
 
     def Set_info(self, info):
         pass
 
     def Get_errhandler(self):
-        from ._env import ERRORS_RETURN
-        return ERRORS_RETURN
+        # a new handle each time (the caller may Free it), as MPI_Comm_get_errhandler
+        from ._env import Errhandler
+        self._chk()
+        return Errhandler(self.__dict__.get('_errhandler', 'ERRORS_RETURN'))
 
     def Set_errhandler(self, errhandler):
-        pass
+        # errors are always raised as MPI.Exception here (mpi4py's default, ERRORS_RETURN);
+        # the name is kept so Get_errhandler answers what was set
+        self._chk()
+        if not errhandler:
+            _bad(ERR_ARG)
+        self._errhandler = errhandler._name
 
     def Call_errhandler(self, errorcode):
         raise MPIException(errorcode)
@@ -814,6 +838,10 @@ class Comm:
 
     Clone = Dup
 
+    def Idup(self, info=None):
+        """Non-blocking Dup: the agent needs no round trip for it, so it is done at once."""
+        return self.Dup(), Request()._local()
+
     def Dup_with_info(self, info):
         return self.Dup()
 
@@ -857,8 +885,9 @@ class Comm:
 
     def Free(self):
         self._chk()
-        if self._ctx != 'w' and self._ctx != 's%d' % _world_rank:   # the agent's own
-            channel.oneway_later(frame(('{"op":"free","ctx":"%s"}' % self._ctx).encode()))
+        if self._ctx == 'w' or self._ctx == 's%d' % _world_rank:
+            _bad(ERR_COMM)      # the predefined handles cannot be freed (Open MPI: ERR_COMM)
+        channel.oneway_later(frame(('{"op":"free","ctx":"%s"}' % self._ctx).encode()))
         self._ctx = None
         self._rank = self._size = UNDEFINED
 

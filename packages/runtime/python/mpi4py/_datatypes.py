@@ -7,7 +7,9 @@ Derived datatypes (vector, indexed, ...) are described here and packed by `_deri
 """
 
 from ._unsupported import unsupported
-from ._errors import Exception as _MPIException, ERR_TYPE
+from ._errors import Exception as _MPIException, ERR_TYPE, ERR_KEYVAL
+
+_keyvals = [200]     # datatype keyvals handed out so far
 
 # pair types used by MAXLOC/MINLOC: (value dtype, padded extent)
 _PAIRS = {
@@ -128,6 +130,32 @@ class Datatype:
 
     def py2f(self):
         return id(self) & 0x7fffffff
+
+    # -- attributes (kept, never interpreted) -----------------------------------------
+    def Get_attr(self, keyval):
+        self._chk()
+        if keyval == -1:        # KEYVAL_INVALID
+            raise _MPIException(ERR_KEYVAL)
+        return self.__dict__.get('_attrs', {}).get(keyval)
+
+    def Set_attr(self, keyval, attrval):
+        self._chk()
+        if keyval == -1:
+            raise _MPIException(ERR_KEYVAL)
+        self.__dict__.setdefault('_attrs', {})[keyval] = attrval
+
+    def Delete_attr(self, keyval):
+        self._chk()
+        self.__dict__.get('_attrs', {}).pop(keyval, None)
+
+    @classmethod
+    def Create_keyval(cls, copy_fn=None, delete_fn=None, nopython=False):
+        _keyvals[0] += 1
+        return _keyvals[0]
+
+    @classmethod
+    def Free_keyval(cls, keyval):
+        return -1
 
     # -- numpy view for reductions (numpy imported only when a reduction needs it) ----
     def _dtype(self):
@@ -286,6 +314,9 @@ _ALIASES = {
     'F_INT': 'INTEGER', 'F_FLOAT': 'REAL', 'F_DOUBLE': 'DOUBLE_PRECISION',
     'F_COMPLEX': 'COMPLEX', 'F_FLOAT_COMPLEX': 'COMPLEX', 'F_DOUBLE_COMPLEX': 'DOUBLE_COMPLEX',
     'LONG_LONG_INT': 'LONG_LONG',
+    # what Open MPI 4.1 on x86-64 leaves null (no such Fortran kinds; LB/UB are gone)
+    'INTEGER16': 'DATATYPE_NULL', 'REAL2': 'DATATYPE_NULL', 'COMPLEX4': 'DATATYPE_NULL',
+    'UB': 'DATATYPE_NULL', 'LB': 'DATATYPE_NULL',
 }
 for _a, _b in _ALIASES.items():
     globals()[_a] = globals()[_b]

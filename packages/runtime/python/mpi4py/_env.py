@@ -142,46 +142,32 @@ def Get_address(location):
     raise NotImplementedError('MPI.Get_address is not supported by mpiaas')
 
 
-class Info(dict):
-    """MPI.Info as a plain dict (hints are ignored)."""
-
-    @classmethod
-    def Create(cls):
-        return cls()
-
-    def Free(self):
-        self.clear()
-
-    def Dup(self):
-        return Info(self)
-
-    def Get(self, key, maxlen=-1):
-        return self.get(key)
-
-    def Set(self, key, value):
-        self[key] = value
-
-    def Delete(self, key):
-        del self[key]
-
-    def Get_nkeys(self):
-        return len(self)
-
-    def Get_nthkey(self, n):
-        return list(self)[n]
-
-
-Info.__module__ = 'mpi4py.MPI'
-INFO_NULL = Info()
-INFO_ENV = Info()
+from ._info import Info, INFO_NULL, INFO_ENV  # noqa: E402,F401  (star-exported)
 
 
 class Errhandler:
-    def __init__(self, name=''):
-        self._name = name
+    """MPI.Errhandler: a name only (errors always raise MPI.Exception here)."""
+
+    def __init__(self, errhandler=None):
+        self._name = errhandler._name if isinstance(errhandler, Errhandler) else errhandler
+
+    def __bool__(self):
+        return self._name is not None
+
+    def __eq__(self, other):
+        if not isinstance(other, Errhandler):
+            return NotImplemented
+        return self._name == other._name
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = object.__hash__
 
     def Free(self):
-        pass
+        from ._errors import Exception as MPIException, ERR_ARG
+        if self._name is None:
+            raise MPIException(ERR_ARG)
 
 
 Errhandler.__module__ = 'mpi4py.MPI'

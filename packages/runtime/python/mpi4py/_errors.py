@@ -69,11 +69,12 @@ globals().update(_NAMES)
 __all__ = list(_NAMES) + ['ERR_LASTCODE', 'Exception', 'Get_error_string', 'Get_error_class',
                           'Add_error_class', 'Add_error_code', 'Add_error_string']
 _user_strings = {}
+_user_classes = {}      # user error code -> its class
 _last_used = [ERR_LASTCODE]
 
 
 def Get_error_string(errorcode):
-    """Error string for an error class or code."""
+    """Error string for an error class or code ("" for a user one without a string)."""
     s = _user_strings.get(errorcode)
     if s is not None:
         return s
@@ -81,17 +82,22 @@ def Get_error_string(errorcode):
 
 
 def Get_error_class(errorcode):
-    """Error codes are error classes here."""
-    return errorcode
+    """Predefined error codes are their own classes; user codes name theirs."""
+    return _user_classes.get(errorcode, errorcode)
 
 
 def Add_error_class():
     _last_used[0] += 1
-    return _last_used[0]
+    code = _last_used[0]
+    _user_classes[code] = code
+    _user_strings[code] = ''
+    return code
 
 
 def Add_error_code(errorclass):
-    return Add_error_class()
+    code = Add_error_class()
+    _user_classes[code] = errorclass
+    return code
 
 
 def Add_error_string(errorcode, string):
@@ -145,7 +151,7 @@ class Exception(RuntimeError):
         return self.ob_mpi
 
     def Get_error_class(self):
-        return self.ob_mpi
+        return Get_error_class(self.ob_mpi)
 
     def Get_error_string(self):
         return Get_error_string(self.ob_mpi)

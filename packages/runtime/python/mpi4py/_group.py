@@ -1,7 +1,7 @@
 """MPI.Group: an ordered list of COMM_WORLD ranks (purely local, no agent traffic)."""
 
 from ._errors import Exception as MPIException, ERR_RANK, ERR_GROUP
-from ._status import UNDEFINED
+from ._status import UNDEFINED, PROC_NULL as _PROC_NULL
 
 IDENT, CONGRUENT, SIMILAR, UNEQUAL = 0, 1, 2, 3
 
@@ -33,10 +33,16 @@ class Group:
     def _new(self, ranks):
         return Group(_ranks=ranks, _me=self._me)
 
+    def _chk(self):
+        if self._ranks is None:
+            raise MPIException(ERR_GROUP)
+
     def Get_size(self):
-        return len(self._ranks) if self._ranks is not None else UNDEFINED
+        self._chk()
+        return len(self._ranks)
 
     def Get_rank(self):
+        self._chk()
         try:
             return self._ranks.index(self._me)
         except (ValueError, AttributeError):
@@ -78,9 +84,13 @@ class Group:
     def Translate_ranks(cls, group1, ranks1=None, group2=None):
         if ranks1 is None:
             ranks1 = range(len(group1._ranks))
-        group1._check(list(ranks1))
+        ranks1 = list(ranks1)
+        group1._check([r for r in ranks1 if r != _PROC_NULL])
         out = []
         for r in ranks1:
+            if r == _PROC_NULL:         # MPI: PROC_NULL translates to PROC_NULL
+                out.append(r)
+                continue
             w = group1._ranks[r]
             if group2 is None:
                 out.append(w)
@@ -93,6 +103,8 @@ class Group:
 
     @classmethod
     def Compare(cls, group1, group2):
+        group1._chk()
+        group2._chk()
         if group1._ranks == group2._ranks:
             return IDENT
         if set(group1._ranks) == set(group2._ranks):

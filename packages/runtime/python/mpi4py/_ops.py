@@ -97,8 +97,9 @@ class Op:
         return op
 
     def Free(self):
-        if self._name is None:
-            self._func = None
+        if self._name is not None or self._func is None:
+            raise MPIException(ERR_OP)
+        self._func = None
 
     def Is_commutative(self):
         return self._commute
@@ -119,6 +120,8 @@ class Op:
             if icount != ocount:
                 raise ValueError('mismatch in inbuf count %d and inoutbuf count %d'
                                  % (icount, ocount))
+            if idt != odt:
+                raise ValueError('mismatch in inbuf and inoutbuf MPI datatypes')
             apply_buffers(self, imv, omv, odt, ocount)
         except BaseException:
             drop_owed()
@@ -267,6 +270,20 @@ def fold_buffers(op, parts, out, dt, count, kind=None):
     res[...] = r
 
 
+class _OpBuffer(bytearray):
+    """What a user op's function gets: bytes, like mpi4py's MPI.memory, whose slice
+    assignment takes any buffer of the same byte length (`b[:] = array('i', ...)`), which
+    a plain memoryview refuses when the formats differ."""
+
+    def __setitem__(self, key, value):
+        if isinstance(key, slice) and not isinstance(value, (bytes, bytearray)):
+            try:
+                value = memoryview(value).cast('B')
+            except TypeError:
+                pass
+        bytearray.__setitem__(self, key, value)
+
+
 def _fold_user(op, parts, out, dt, count):
     """User op f(inbuf, inoutbuf, datatype) computes inoutbuf = inbuf op inoutbuf; a left
     fold acc op p is therefore f(acc, copy_of_p) with the copy becoming the new acc."""
@@ -274,10 +291,10 @@ def _fold_user(op, parts, out, dt, count):
     if func is None:
         raise MPIException(ERR_OP)
     nbytes = count * dt._extent
-    acc = bytearray(parts[0][:nbytes])
+    acc = _OpBuffer(parts[0][:nbytes])
     for p in parts[1:]:
-        tmp = bytearray(p[:nbytes])
-        func(memoryview(acc), memoryview(tmp), dt)
+        tmp = _OpBuffer(p[:nbytes])
+        func(acc, tmp, dt)
         acc = tmp
     out[:nbytes] = acc
 
@@ -289,7 +306,9 @@ def apply_buffers(op, inbuf, inoutbuf, dt, count):
         func = op._func
         if func is None:
             raise MPIException(ERR_OP)
-        func(inbuf, inoutbuf, dt)
+        inout = _OpBuffer(inoutbuf[:nbytes])
+        func(_OpBuffer(inbuf[:nbytes]), inout, dt)
+        inoutbuf[:nbytes] = inout
         return
     tmp = bytes(inoutbuf[:nbytes])
     fold_buffers(op, [inbuf, tmp], inoutbuf, dt, count)

@@ -8,7 +8,7 @@ collectives read it from the socket straight into the destination the request ho
 """
 
 from ._channel import channel, wait_frames, test_frames, frame
-from ._errors import Exception as MPIException, ERR_IN_STATUS, ERR_TRUNCATE
+from ._errors import Exception as MPIException, ERR_IN_STATUS, ERR_TRUNCATE, ERR_REQUEST
 from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED
 
 from ._pickle import pickle as _PICKLE
@@ -155,12 +155,16 @@ class Request:
     get_status = Get_status
 
     def Cancel(self):
+        if self._isnull():
+            raise MPIException(ERR_REQUEST)
         if self._active and not self._done and self._id is not None:
             channel.write([frame(b'{"op":"cancel","req":%d}' % self._id)])
 
     cancel = Cancel
 
     def Free(self):
+        if self._isnull():
+            raise MPIException(ERR_REQUEST)
         if self._id is not None:
             channel.pending.pop(self._id, None)
         self._active = False
@@ -339,7 +343,10 @@ def _some(requests, block):
 def _finish_all(requests, statuses, indices, objects=False):
     """Finish the given requests; errors surface as ERR_IN_STATUS (statuses say which)."""
     if statuses is not None and len(statuses) < len(requests):
-        statuses += [Status() for _ in range(len(requests) - len(statuses))]
+        if isinstance(statuses, list):      # mpi4py grows a list; other sequences
+            statuses += [Status() for _ in range(len(requests) - len(statuses))]
+        else:                               # are filled as far as they go
+            statuses = list(statuses) + [None] * (len(requests) - len(statuses))
     objs = []
     failed = False
     for i in indices:

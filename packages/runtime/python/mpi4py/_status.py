@@ -14,6 +14,8 @@ class Status:
 
     def __init__(self, status=None):
         if status is not None:
+            if not isinstance(status, Status):
+                raise TypeError('expecting a Status, not %s' % type(status).__name__)
             self.source = status.source
             self.tag = status.tag
             self.error = status.error
@@ -68,6 +70,7 @@ class Status:
         count is not a multiple of the datatype size."""
         if datatype is None:
             return self._count
+        datatype._chk()
         size = datatype._size
         if size == 0:
             return 0
@@ -75,6 +78,7 @@ class Status:
         return UNDEFINED if r else q
 
     def Get_elements(self, datatype):
+        datatype._chk()
         size = datatype._size
         if size == 0:
             return 0
@@ -82,6 +86,7 @@ class Status:
         return UNDEFINED if r else q
 
     def Set_elements(self, datatype, count):
+        datatype._chk()
         self._count = count * datatype._size
 
     def Is_cancelled(self):

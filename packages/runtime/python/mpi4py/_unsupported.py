@@ -39,7 +39,6 @@ File = _make('File', ['Close', 'Read', 'Write', 'Read_at', 'Write_at', 'Read_all
                       'Write_all', 'Read_at_all', 'Write_at_all', 'Set_view', 'Get_size',
                       'Seek', 'Sync', 'Set_size'],
              ['Open', 'Delete'])
-Intercomm = _make('Intercomm', ['Merge', 'Get_remote_group', 'Get_remote_size'])
 Graphcomm = _make('Graphcomm', ['Get_neighbors', 'Get_topo'])
 Distgraphcomm = _make('Distgraphcomm', ['Get_dist_neighbors'])
 

@@ -96,8 +96,9 @@ class TestPacking(unittest.TestCase):
 
     def test_user_op_folds_packed_elements(self):
         vec = MPI.INT.Create_vector(2, 1, 2).Commit()
-        add = MPI.Op.Create(lambda a, b, t: b.cast('i').__setitem__(
-            slice(None), ints([x + y for x, y in zip(a.cast('i'), b.cast('i'))])))
+        add = MPI.Op.Create(lambda a, b, t: memoryview(b).cast('i').__setitem__(
+            slice(None), ints([x + y for x, y in
+                               zip(memoryview(a).cast('i'), memoryview(b).cast('i'))])))
         inout = ints([1, 1, 1, 1])
         add.Reduce_local([ints([10, 20, 30, 40]), 1, vec], [inout, 1, vec])
         self.assertEqual(list(inout), [11, 1, 31, 1])

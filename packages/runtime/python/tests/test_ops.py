@@ -139,6 +139,25 @@ class TestOpBuffers(unittest.TestCase):
         MPI.SUM.Reduce_local(a, b)
         self.assertEqual(list(b), [11, 22])
 
+    def test_user_op_assigns_any_buffer(self):
+        # mpi4py hands user ops memory objects: `inoutbuf[:] = array('i', ...)` works
+        def add(a, b, dt):
+            x, y = array.array('i', bytes(a)), array.array('i', bytes(b))
+            b[:] = array.array('i', [i + j for i, j in zip(x, y)])
+        op = MPI.Op.Create(add, commute=True)
+        a = [np.array([r, 10 * r], 'i') for r in (1, 2, 3)]
+        self.assertEqual(list(self.fold(op, a, MPI.INT)), [6, 60])
+        b = array.array('i', [1, 1])
+        op.Reduce_local(array.array('i', [2, 3]), b)
+        self.assertEqual(list(b), [3, 4])
+
+    def test_reduce_local_mismatch(self):
+        a, b = np.zeros(3, 'i'), np.zeros(3, 'i')
+        with self.assertRaises(ValueError):     # counts
+            MPI.SUM.Reduce_local([a, 2, MPI.INT], [b, 3, MPI.INT])
+        with self.assertRaises(ValueError):     # datatypes, as mpi4py checks
+            MPI.SUM.Reduce_local([a, 1, MPI.INT], [b, 1, MPI.SHORT])
+
 
 if __name__ == '__main__':
     unittest.main()
