@@ -11,7 +11,7 @@ from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED  # noqa: 
 from ._request import Request, Prequest, REQUEST_NULL  # noqa: F401
 from ._group import Group, GROUP_NULL, GROUP_EMPTY, IDENT, CONGRUENT, SIMILAR, UNEQUAL  # noqa
 from ._comm import (Comm, Intracomm, Message, COMM_NULL, COMM_WORLD, COMM_SELF,  # noqa: F401
-                    ROOT)
+                    ROOT, MESSAGE_NULL, MESSAGE_NO_PROC)
 from ._topology import Topocomm, Cartcomm, Compute_dims, CART, GRAPH, DIST_GRAPH  # noqa
 from ._env import *                         # noqa: F401,F403
 from ._env import _abort                    # noqa: F401
@@ -24,8 +24,6 @@ from ._unsupported import (Win, File, Graphcomm, Distgraphcomm,  # noqa: F401
                            MODE_NOSTORE, MODE_NOPUT, MODE_NOPRECEDE, MODE_NOSUCCEED,
                            LOCK_EXCLUSIVE, LOCK_SHARED)
 
-MESSAGE_NULL = Message()
-MESSAGE_NO_PROC = Message._noproc()
 COMM_TYPE_SHARED = 0
 DISTRIBUTE_BLOCK, DISTRIBUTE_CYCLIC, DISTRIBUTE_NONE, DISTRIBUTE_DFLT_DARG = 0, 1, 2, -1
 ORDER_C, ORDER_FORTRAN, ORDER_F = 0, 1, 1

@@ -194,6 +194,11 @@ def message_vector(msg, readonly, blocks):
     """Parse a vector message: (whole bytes view, counts, displs, datatype), counts and
     displacements in elements of the datatype."""
     o_buf, o_counts, o_displs, o_type = _unpack(msg, True)
+    if o_buf is None or o_buf is BOTTOM:
+        # [None, (0, None), T]: an empty message in every block, as _no_memory
+        _no_memory(0 if o_counts is None or _is_integral(o_counts) and not o_counts
+                   else max(int(c) for c in o_counts), o_type)
+        o_buf = bytearray(0)
     mv, fmt = getbuffer(o_buf, readonly)
     dt = _datatype_of(fmt, o_type)
     if o_counts is None:

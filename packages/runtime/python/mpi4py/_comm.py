@@ -942,11 +942,12 @@ class Message:
     """MPI.Message from Mprobe/Improbe: a posted receive for the probed message."""
 
     def __init__(self, message=None, _req=None, _status=None):
+        noproc = False
         if isinstance(message, Message):
-            _req, _status = message._req, message._status
+            _req, _status, noproc = message._req, message._status, message._noproc_flag
         self._req = _req
         self._status = _status
-        self._noproc_flag = False
+        self._noproc_flag = noproc
 
     @classmethod
     def _noproc(cls):
@@ -969,7 +970,8 @@ class Message:
     def _take(self):
         req = self._req
         self._req = None
-        self._noproc_flag = False
+        if self is not MESSAGE_NO_PROC:     # the predefined handle survives a receive,
+            self._noproc_flag = False       # as in mpi4py; copies of it become null
         return req
 
     def Recv(self, buf, status=None):
@@ -1020,6 +1022,8 @@ class Message:
 
 
 Message.__module__ = 'mpi4py.MPI'
+MESSAGE_NULL = Message()
+MESSAGE_NO_PROC = Message._noproc()
 
 
 def _copy_into(req, dst, status):

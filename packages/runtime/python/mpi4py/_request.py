@@ -341,17 +341,19 @@ def _some(requests, block):
 
 
 def _finish_all(requests, statuses, indices, objects=False):
-    """Finish the given requests; errors surface as ERR_IN_STATUS (statuses say which)."""
-    if statuses is not None and len(statuses) < len(requests):
-        if isinstance(statuses, list):      # mpi4py grows a list; other sequences
-            statuses += [Status() for _ in range(len(requests) - len(statuses))]
-        else:                               # are filled as far as they go
-            statuses = list(statuses) + [None] * (len(requests) - len(statuses))
+    """Finish the given requests; errors surface as ERR_IN_STATUS (statuses say which).
+
+    Statuses as mpi4py 3.1 fills them: the k-th status is the k-th finished request's
+    (for Wait/Testall every request, for Wait/Testsome only the completed ones, packed);
+    a list shorter than that grows, other sequences are filled as far as they go, and the
+    statuses past the finished ones are reset to empty."""
+    indices = list(indices)
+    slots = _status_slots(statuses, len(indices), len(requests))
     objs = []
     failed = False
-    for i in indices:
+    for k, i in enumerate(indices):
         r = requests[i]
-        st = statuses[i] if statuses is not None else None
+        st = slots[k] if k < len(slots) else None
         if not r._active:
             _empty(st)
             objs.append(None)
@@ -368,9 +370,20 @@ def _finish_all(requests, statuses, indices, objects=False):
             objs.append(None)
         else:
             objs.append(r._result(obj) if objects else None)
+    for st in slots[len(indices):]:
+        _empty(st)
     if failed:
         raise MPIException(ERR_IN_STATUS if len(indices) > 1 else failed)
     return objs if objects else None
+
+
+def _status_slots(statuses, outcount, incount):
+    """The statuses to fill: grown to outcount if a list, at most incount of them."""
+    if statuses is None:
+        return []
+    if len(statuses) < outcount and isinstance(statuses, list):
+        statuses += [Status() for _ in range(outcount - len(statuses))]
+    return list(statuses[:incount])
 
 
 class RecvRequest(Request):

@@ -163,5 +163,14 @@ class TestMessageVector(unittest.TestCase):
         self.assertEqual((displs, lens), ([0, 8], [4, 16]))
 
 
+class TestEmptyVector(unittest.TestCase):
+
+    def test_none_buffer_with_zero_counts(self):
+        mv, counts, displs, dt = message_vector([None, (0, None), MPI.INT], False, 3)
+        self.assertEqual((len(mv), counts, dt), (0, [0, 0, 0], MPI.INT))
+        with self.assertRaises(ValueError):
+            message_vector([None, ([1, 0, 0], None), MPI.INT], False, 3)
+
+
 if __name__ == '__main__':
     unittest.main()

@@ -123,6 +123,18 @@ class TestErrorClasses(unittest.TestCase):
         self.assertEqual(MPI.Get_error_class(MPI.ERR_RANK), MPI.ERR_RANK)
 
 
+class TestMessages(unittest.TestCase):
+
+    def test_no_proc_survives_a_receive(self):
+        noproc = MPI.MESSAGE_NO_PROC
+        self.assertIsNone(noproc.recv())
+        self.assertTrue(noproc)
+        copy = MPI.Message(MPI.MESSAGE_NO_PROC)
+        self.assertEqual(copy, noproc)
+        copy.recv()
+        self.assertEqual(copy, MPI.MESSAGE_NULL)
+
+
 class TestGroups(unittest.TestCase):
 
     def test_translate_proc_null(self):
@@ -132,6 +144,25 @@ class TestGroups(unittest.TestCase):
 
 
 class TestRequestArrays(unittest.TestCase):
+
+    def done(self, source, tag):
+        from mpi4py._request import Request
+        return Request()._local(source, tag, 0)
+
+    def test_waitsome_statuses_are_packed(self):
+        reqs = [self.done(1, 5), MPI.Request(), self.done(2, 7)]
+        statuses = []
+        self.assertEqual(MPI.Request.Waitsome(reqs, statuses), [0, 2])
+        self.assertEqual([(s.source, s.tag) for s in statuses], [(1, 5), (2, 7)])
+        self.assertIsNone(MPI.Request.Waitsome(reqs, statuses))     # none active
+
+    def test_testsome_statuses_reset_past_the_completed(self):
+        reqs = [self.done(3, 1), MPI.Request()]
+        old = MPI.Status()
+        old.source = 9
+        statuses = [MPI.Status(), old]
+        self.assertEqual(MPI.Request.Testsome(reqs, statuses), [0])
+        self.assertEqual([s.source for s in statuses], [3, MPI.ANY_SOURCE])
 
     def test_statuses_any_sequence(self):
         reqs = [MPI.Request(), MPI.Request()]
