@@ -20,7 +20,10 @@ describe.skipIf(unsupported !== undefined)('ranks started in their own container
 
   beforeAll(async () => {
     ranks = await RanksContainer.start({ memoryBytes: CONTAINER_MEMORY });
-    stack = await ServiceStack.start({ workers: 1, workerEnv: { SLOTS: '4', ...ranks.workerEnv() } });
+    stack = await ServiceStack.start({
+      workers: 1,
+      workerEnv: { SLOTS: '4', JOB_FILES: '2000', JOB_DISK_BYTES: String(64 * 1024 ** 2), ...ranks.workerEnv() },
+    });
   });
 
   afterAll(async () => {
@@ -140,5 +143,17 @@ describe.skipIf(unsupported !== undefined)('ranks started in their own container
     // The launcher survives its container's OOM and takes the next job.
     const next = await finished(await submit('print("after")'));
     expect(next.status, next.reason ?? '').toBe('SUCCEEDED');
+  });
+
+  it('is bounded in disk: files counted by the launcher, also in a folder the script locked', async () => {
+    const id = await submit(
+      ['import itertools, os', 'os.mkdir("hidden")', 'for i in itertools.count():', '    open(f"hidden/f{i}", "w").close()', '    if i == 100:', '        os.chmod("hidden", 0o300)'].join('\n'),
+    );
+    const job = await finished(id);
+    expect(job.status).toBe('FAILED');
+    expect(job.reason).toMatch(/^disk limit exceeded: the job's directory holds more than 2000 files \(JOB_FILES\) on worker worker\d+$/);
+    // Found within a couple of checks, and the folder removed at once (the launcher owns its files).
+    expect(Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt ?? '')).toBeLessThan(10_000);
+    expect(stack.logs()).not.toMatch(/cannot remove/);
   });
 });

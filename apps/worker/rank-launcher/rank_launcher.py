@@ -143,6 +143,14 @@ def directory_usage(path, max_files):
         current = pending.pop()
         try:
             entries = list(os.scandir(current))
+        except PermissionError:
+            # A script cannot hide files from the count by taking its own read access away:
+            # the launcher is their owner and gives it back.
+            try:
+                os.chmod(current, stat.S_IMODE(os.lstat(current).st_mode) | 0o700, follow_symlinks=False)
+                entries = list(os.scandir(current))
+            except (OSError, NotImplementedError):
+                continue
         except OSError:
             continue
         for entry in entries:
@@ -165,7 +173,7 @@ def remove_tree(path):
         for name in dirs:
             try:
                 os.chmod(os.path.join(current, name), 0o700, follow_symlinks=False)
-            except OSError:
+            except (OSError, NotImplementedError):
                 pass
     for current, dirs, files in os.walk(path, topdown=False, onerror=lambda e: None):
         for name in files:
@@ -184,8 +192,8 @@ def remove_tree(path):
                 pass
     try:
         os.rmdir(path)
-    except FileNotFoundError:
-        pass
+    except OSError:
+        pass  # the folder itself may be the worker's to remove (its parent is the worker's)
 
 
 def other_processes():
@@ -237,10 +245,13 @@ class Launcher:
             pass
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         # The worker's user must connect: the socket is group-writable (the volume's group).
+        # Bound under a temporary name and renamed once listening: whoever sees the path can connect.
+        staging = f"{self.socket_path}.{os.getpid()}"
         old = os.umask(0o007)
-        self.listener.bind(self.socket_path)
+        self.listener.bind(staging)
         os.umask(old)
         self.listener.listen(256)
+        os.rename(staging, self.socket_path)
         self.listener.setblocking(False)
         self.selector.register(self.listener, selectors.EVENT_READ, ("accept", None))
         wake_r, wake_w = socket.socketpair()
@@ -336,9 +347,19 @@ class Launcher:
             self.spawn(rank)
 
     def answer(self, conn, header):
+        try:
+            reply = self.operate(header)
+        except Exception as error:  # answered, never left hanging
+            reply = {"error": f"{header.get('op')}: {error}"}
+        send_line(conn, reply)
+        conn.close()
+
+    def operate(self, header):
         op = header["op"]
         if op == "hello":
             reply = {"ok": True, "uid": os.getuid(), "gid": os.getgid(), "pid": os.getpid(), "memoryLimit": self.memory.limit()}
+        elif op == "reap" and not self.contained():
+            reply = {"killed": 0, "skipped": "not in a PID namespace of its own: other processes may not be the ranks'"}
         elif op == "reap":
             killed = 0
             for pid in other_processes():
@@ -362,8 +383,12 @@ class Launcher:
                 reply = {"ok": True}
         else:
             reply = {"error": f"unknown op {op!r}"}
-        send_line(conn, reply)
-        conn.close()
+        return reply
+
+    @staticmethod
+    def contained():
+        """Whether the launcher is its PID namespace's init or init's child (tini in a container)."""
+        return os.getpid() == 1 or os.getppid() == 1
 
     def spawn(self, rank):
         rank.oom_before = self.memory.oom_kills()
@@ -453,6 +478,13 @@ class Launcher:
             os.killpg(rank.pid, sig)
         except OSError:
             pass
+        # The rank itself too while it is ours (not reaped, so its pid cannot be reused): just
+        # after fork it may not lead its group (setsid) yet.
+        if rank.pid in self.running:
+            try:
+                os.kill(rank.pid, sig)
+            except OSError:
+                pass
 
     def reap_children(self):
         # The launcher may be PID 1 of the container: it reaps every orphan too.
