@@ -171,14 +171,22 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
     expect((await harness.prisma.job.findUniqueOrThrow({ where: { id: ended.id } })).status).toBe(JobStatus.CANCELLED);
   });
 
-  it('fails a RUNNING job the queue no longer holds with reason "worker lost"', async () => {
-    const orphan = await harness.prisma.job.create({
-      data: { script: 'pass', np: 1, timeoutSeconds: 60, status: JobStatus.RUNNING, startedAt: new Date() },
+  it('retries a RUNNING job the queue no longer holds once, then fails it with reason "worker lost"', async () => {
+    const orphan = (attempts: number) =>
+      harness.prisma.job.create({
+        data: { script: 'print("again")', np: 1, timeoutSeconds: 60, status: JobStatus.RUNNING, startedAt: new Date(), attempts },
+      });
+    const [once, twice] = [await orphan(1), await orphan(2)];
+    const report = await worker.get(Reconciler).reconcile({ staleRunningMs: 0 });
+    expect(report).toMatchObject({ retried: 1, failed: 1 });
+    expect(await harness.prisma.job.findUniqueOrThrow({ where: { id: twice.id } })).toMatchObject({
+      status: JobStatus.FAILED,
+      reason: 'worker lost (queue state: unknown)',
     });
-    const failed = await worker.get(Reconciler).reconcile(0);
-    expect(failed).toBeGreaterThanOrEqual(1);
-    const job = await harness.prisma.job.findUniqueOrThrow({ where: { id: orphan.id } });
-    expect(job.status).toBe(JobStatus.FAILED);
-    expect(job.reason).toMatch(/^worker lost/);
+    expect(await harness.waitForStatus(once.id)).toMatchObject({ status: JobStatus.SUCCEEDED, attempts: 2 });
+    expect(await harness.stdout(once.id)).toBe('again\n');
+    const transitions = await harness.prisma.jobTransition.findMany({ where: { jobId: once.id }, orderBy: { id: 'asc' } });
+    expect(transitions.map((t) => t.status)).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED']);
+    expect(transitions[0]?.reason).toBe('attempt 1 lost its worker and its queue entry; retried');
   });
 });

@@ -7,6 +7,9 @@ import { WORKER_CONFIG, type WorkerConfig } from './config/worker-config';
 import { ControlListener } from './control/control-listener';
 import { RunJobProcessor } from './queue/run-job.processor';
 import { Reconciler } from './reconcile/reconciler.service';
+import { QueueEntries } from './reconcile/queue-entries';
+import { ReconcileLock } from './reconcile/reconcile-lock';
+import { ReconcileRepository } from './reconcile/reconcile.repository';
 import { ActiveRuns } from './runs/active-runs';
 import { JobExecutionRepository } from './runs/job-execution.repository';
 import { GangScheduler } from './placement/gang-scheduler';
@@ -48,6 +51,9 @@ export class WorkerModule {
         JobRunner,
         RunJobProcessor.register(config),
         ControlListener,
+        ReconcileRepository,
+        QueueEntries,
+        ReconcileLock,
         Reconciler,
       ],
       exports: [JobRunner, Reconciler, ActiveRuns, GangScheduler],

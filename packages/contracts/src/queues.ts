@@ -22,6 +22,22 @@ export interface RunJobPayload {
 }
 
 /**
+ * BullMQ options of every MpiJobName.Run entry, whoever adds it (the api on POST /jobs, a
+ * worker's reconciler re-adding one the queue lost), so a job behaves the same either way.
+ * Two attempts: the second covers a worker that died mid-job (infrastructure); a user's
+ * script failing is a result the worker records, not a retry. Completed entries are evicted
+ * after an hour (Postgres keeps the job), failed ones after a day for inspection. While an
+ * entry is kept, adding its id again is a no-op: Postgres, not the entry's absence, says
+ * whether a job may still run (a worker claims only a QUEUED or RUNNING job).
+ */
+export const RUN_JOB_OPTIONS = {
+  attempts: 2,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 86_400 },
+} as const;
+
+/**
  * Redis pub/sub channel on which the api tells workers to act on a running job; the
  * database stays the source of truth (`cancelRequested`), this only makes it immediate.
  */

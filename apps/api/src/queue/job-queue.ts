@@ -1,21 +1,9 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { type JobsOptions, Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { MpiJobName, QueueName, type RunJobPayload } from '@mpiaas/contracts';
+import { MpiJobName, QueueName, RUN_JOB_OPTIONS, type RunJobPayload } from '@mpiaas/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { withTimeout } from '../common/with-timeout';
-
-/**
- * Two attempts: the second covers a worker that died mid-job (infrastructure); a user's
- * script failing is a result the worker records, not a retry. Completed entries are evicted
- * after an hour (Postgres keeps the job), failed ones after a day for inspection.
- */
-const RUN_JOB_OPTIONS: JobsOptions = {
-  attempts: 2,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 3600, count: 10_000 },
-  removeOnFail: { age: 86_400 },
-};
 
 /** The producer side of QueueName.MpiJobs. */
 @Injectable()

@@ -76,6 +76,17 @@ export const WorkerConfigSchema = z.object({
   QUEUE_LOCK_MS: z.coerce.number().int().positive().default(30_000),
   /** How often each worker looks for jobs whose worker died. */
   QUEUE_STALLED_INTERVAL_MS: z.coerce.number().int().positive().default(15_000),
+  /**
+   * How often the reconciler compares Postgres with the queue (one worker's pass per period
+   * cluster-wide). A QUEUED job missing from the queue is re-added within twice this
+   * (reconcile-timing.ts): 20 s at the default.
+   */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * A RUNNING job its leader has not touched this long (it does every 2 s) has lost its
+   * worker: if the queue no longer holds it, the reconciler retries or fails it.
+   */
+  RECONCILE_STALE_RUNNING_MS: z.coerce.number().int().positive().default(60_000),
   /** How often this worker advertises its slots to the scheduler. */
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
   /** A worker silent this long loses its slots (its jobs' leaders treat it as lost). */

@@ -1,34 +1,68 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
-import { QueueName } from '@mpiaas/contracts';
-import { JobExecutionRepository } from '../runs/job-execution.repository';
-import { JobRunner } from '../runs/job-runner.service';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { RUN_JOB_OPTIONS } from '@mpiaas/contracts';
+import { JobStatus } from '@mpiaas/db';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
+import { GangScheduler } from '../placement/gang-scheduler';
+import { QueueEntries, type QueueEntry } from './queue-entries';
+import { ReconcileLock } from './reconcile-lock';
+import { ReconcileRepository, type ScanPosition } from './reconcile.repository';
+import { reconcileTiming, type ReconcileTiming } from './reconcile-timing';
 
-const INTERVAL_MS = 30_000;
-/** A running job's worker touches it every 2 s; one silent this long has lost its worker. */
-const STALE_AFTER_MS = 60_000;
-/** Queue states in which BullMQ still owns the job (it will run or re-run it). */
-const OWNED_BY_QUEUE = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
+/** Jobs read per page (and per Redis round trip). */
+const PAGE = 500;
+
+/** What one pass did. */
+export interface ReconcileReport {
+  /** QUEUED jobs the queue had lost, added again. */
+  enqueued: number;
+  /** RUNNING jobs whose worker and queue entry were gone, put back in the queue for another attempt. */
+  retried: number;
+  /** Jobs failed: the queue was done with them (attempts spent) while Postgres was not. */
+  failed: number;
+}
+
+/** Overrides for a pass run by hand (tests); a timer's pass uses the configuration. */
+export interface ReconcileOptions {
+  queuedGraceMs?: number;
+  staleRunningMs?: number;
+}
 
 /**
- * The safety net behind BullMQ's stall detection: a job left RUNNING in Postgres that the
- * queue no longer holds (its record lost, or retries exhausted while no worker noticed) is
- * failed with reason "worker lost", so no job stays RUNNING forever.
+ * Holds the queue (Redis) to Postgres, the source of truth, so no job waits or runs forever:
+ *
+ * - a job QUEUED in Postgres that the queue does not hold — its entry lost with Redis' data
+ *   (a restart without persistence, a failover, an AOF missing its last second) or never
+ *   added (the api died between its insert and its enqueue) — is added again;
+ * - a job RUNNING in Postgres whose leader stopped touching it and whose queue entry is gone
+ *   (the worker died, or its lock vanished with Redis' data and it stopped the job) goes back
+ *   to the queue for another attempt while it has one, and is failed after that;
+ * - a job the queue is done with (completed or failed: BullMQ spent its attempts, and the
+ *   worker that should have recorded it died) is failed "worker lost", as BullMQ's give-up does.
+ *
+ * A job never runs twice because of this: an entry is only added where none exists (BullMQ's
+ * job id is the job's id, and adding a held id is a no-op), a worker only claims a job QUEUED
+ * (or RUNNING, for a retry) in Postgres under a row lock, and each claim moves the attempt
+ * number that fences out every write of the attempt before.
  */
 @Injectable()
-export class Reconciler implements OnModuleInit, OnApplicationShutdown {
+export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(Reconciler.name);
+  readonly timing: ReconcileTiming;
   private timer: NodeJS.Timeout | undefined;
+  private passing = false;
 
   constructor(
-    @InjectQueue(QueueName.MpiJobs) private readonly queue: Queue,
-    private readonly jobs: JobExecutionRepository,
-    private readonly runner: JobRunner,
-  ) {}
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    private readonly jobs: ReconcileRepository,
+    private readonly entries: QueueEntries,
+    private readonly lock: ReconcileLock,
+    private readonly scheduler: GangScheduler,
+  ) {
+    this.timing = reconcileTiming(config.RECONCILE_INTERVAL_MS);
+  }
 
-  onModuleInit(): void {
-    this.timer = setInterval(() => void this.reconcile(), INTERVAL_MS);
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.timing.intervalMs);
     this.timer.unref();
   }
 
@@ -36,19 +70,95 @@ export class Reconciler implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.timer);
   }
 
-  /** One pass; public so tests can run it without waiting. */
-  async reconcile(staleAfterMs = STALE_AFTER_MS): Promise<number> {
-    let failed = 0;
+  /** A timer's turn: a pass, if no pass of this worker is still going and no other worker has this period's. */
+  async tick(): Promise<void> {
+    if (this.passing) return;
+    this.passing = true;
     try {
-      for (const { id } of await this.jobs.staleRunning(staleAfterMs)) {
-        const state = await this.queue.getJobState(id);
-        if (OWNED_BY_QUEUE.has(state)) continue;
-        await this.runner.giveUp(id, `worker lost (queue state: ${state})`);
-        failed++;
-      }
+      if (await this.lock.take(this.timing.lockTtlMs)) await this.reconcile();
     } catch (error) {
-      this.logger.warn(`reconcile pass failed: ${(error as Error).message}`);
+      this.logger.warn(`reconcile: ${(error as Error).message}`);
+    } finally {
+      this.passing = false;
     }
-    return failed;
+  }
+
+  /** One pass; public so tests can run it without waiting. Each half goes on if the other fails. */
+  async reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+    const report: ReconcileReport = { enqueued: 0, retried: 0, failed: 0 };
+    // Running first: a job it puts back in the queue is QUEUED with a fresh entry already.
+    await this.recoverRunning(options.staleRunningMs ?? this.config.RECONCILE_STALE_RUNNING_MS, report).catch((error: Error) =>
+      this.logger.warn(`reconcile running jobs: ${error.message}`),
+    );
+    await this.recoverQueued(options.queuedGraceMs ?? this.timing.queuedGraceMs, report).catch((error: Error) =>
+      this.logger.warn(`reconcile queued jobs: ${error.message}`),
+    );
+    return report;
+  }
+
+  private async recoverQueued(graceMs: number, report: ReconcileReport): Promise<void> {
+    const before = new Date(Date.now() - graceMs);
+    const added: string[] = [];
+    try {
+      await this.scanQueued(before, added, report);
+    } finally {
+      // One line per pass: after Redis lost its data there may be thousands.
+      if (added.length > 0) {
+        const shown = added.slice(0, 5).join(', ') + (added.length > 5 ? `, … (${added.length - 5} more)` : '');
+        this.logger.warn(`${added.length} QUEUED job(s) the queue did not hold enqueued again: ${shown}`);
+      }
+    }
+  }
+
+  private async scanQueued(before: Date, added: string[], report: ReconcileReport): Promise<void> {
+    let after: ScanPosition | undefined;
+    for (;;) {
+      const page = await this.jobs.queuedPage(before, after, PAGE);
+      const entries = await this.entries.of(page.map((job) => job.id));
+      for (const job of page) {
+        const entry = entries.get(job.id) as QueueEntry;
+        if (entry === 'held') continue;
+        if (entry === 'absent') {
+          await this.entries.add(job.id);
+          report.enqueued++;
+          added.push(job.id);
+        } else if (await this.giveUp(job.id, JobStatus.QUEUED, before, entry)) report.failed++;
+      }
+      if (page.length < PAGE) return;
+      after = page[page.length - 1];
+    }
+  }
+
+  private async recoverRunning(staleMs: number, report: ReconcileReport): Promise<void> {
+    const before = new Date(Date.now() - staleMs);
+    let after: ScanPosition | undefined;
+    for (;;) {
+      const page = await this.jobs.staleRunningPage(before, after, PAGE);
+      const entries = await this.entries.of(page.map((job) => job.id));
+      for (const job of page) {
+        const entry = entries.get(job.id) as QueueEntry;
+        // Held: BullMQ's stall detection gives it to another worker (or fails it) by itself.
+        if (entry === 'held') continue;
+        if (entry === 'absent' && job.attempts < RUN_JOB_OPTIONS.attempts) {
+          const why = `attempt ${job.attempts} lost its worker and its queue entry; retried`;
+          if (await this.jobs.requeueLost(job, before, why)) {
+            await this.entries.add(job.id);
+            report.retried++;
+            this.logger.warn(`job ${job.id}: ${why}`);
+          }
+        } else if (await this.giveUp(job.id, JobStatus.RUNNING, before, entry)) report.failed++;
+      }
+      if (page.length < PAGE) return;
+      after = page[page.length - 1];
+    }
+  }
+
+  /** Fails the job as BullMQ's own give-up does (JobRunner.giveUp), and takes it out of the line. */
+  private async giveUp(jobId: string, from: JobStatus, before: Date, entry: QueueEntry): Promise<boolean> {
+    const reason = `worker lost (queue state: ${entry === 'absent' ? 'unknown' : entry})`;
+    if (!(await this.jobs.failLost(jobId, from, before, reason))) return false;
+    await this.scheduler.forget(jobId).catch(() => undefined);
+    this.logger.warn(`job ${jobId} FAILED: ${reason}`);
+    return true;
   }
 }

@@ -159,15 +159,6 @@ export class JobExecutionRepository {
     return changeJobStatus(this.prisma, { jobId, from: [JobStatus.QUEUED, JobStatus.RUNNING], to: JobStatus.FAILED, reason });
   }
 
-  /** RUNNING jobs not touched for `olderThanMs`: candidates for the reconciler. */
-  async staleRunning(olderThanMs: number): Promise<{ id: string }[]> {
-    return this.prisma.job.findMany({
-      where: { status: JobStatus.RUNNING, updatedAt: { lt: new Date(Date.now() - olderThanMs) } },
-      select: { id: true },
-      take: 100,
-    });
-  }
-
   /** Marks a running job as alive (the reconciler looks for jobs nobody touches). */
   async touch(jobId: string): Promise<void> {
     await this.prisma.job.updateMany({ where: { id: jobId, status: JobStatus.RUNNING }, data: { updatedAt: new Date() } });

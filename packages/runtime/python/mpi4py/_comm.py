@@ -962,7 +962,8 @@ class Message:
         if not isinstance(other, Message):
             return NotImplemented
         return self is other or (not self and not other) or \
-            (self._noproc_flag and other._noproc_flag)
+            (self._noproc_flag and other._noproc_flag) or \
+            (self._req is not None and self._req is other._req)
 
     def __hash__(self):
         return id(self)

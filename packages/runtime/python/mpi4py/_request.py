@@ -35,6 +35,7 @@ class Request:
         self._cancelled = False
         self._obj = None
         self._unpack = None
+        self._handle = self
         if isinstance(request, Request):
             self.__dict__.update(request.__dict__)
 
@@ -43,9 +44,12 @@ class Request:
         return not self._active and not self._persistent
 
     def __eq__(self, other):
+        # copies (Request(req)) stand for the same MPI request: they share its handle
         if not isinstance(other, Request):
             return NotImplemented
-        return self is other or (self._isnull() and other._isnull())
+        if self._isnull() or other._isnull():
+            return self._isnull() and other._isnull()
+        return self is other or self._handle is other._handle
 
     def __ne__(self, other):
         r = self.__eq__(other)

@@ -1,0 +1,65 @@
+"""mpi4py.util.pkl5: the serializer and the one-message framing (the communication itself
+is exercised by mpi4py's test_util_pkl5 through scripts/mpi4py-suite.sh)."""
+import unittest
+
+from mpi4py import MPI
+from mpi4py.util import pkl5
+
+try:
+    import numpy as np
+except ImportError:     # pragma: no cover
+    np = None
+
+
+@unittest.skipIf(np is None, 'numpy')
+class TestPickle(unittest.TestCase):
+
+    def test_out_of_band_from_the_threshold(self):
+        p = pkl5.Pickle()
+        self.assertEqual(p.PROTOCOL, pkl5._PROTOCOL)
+        p.THRESHOLD = 64
+        for n, nbufs in ((8, 0), (64, 1)):
+            data, bufs = p.dumps(np.zeros(n // 4, 'i'))
+            self.assertEqual(len(bufs), nbufs)
+            self.assertEqual(list(p.loads(data, bufs)), [0] * (n // 4))
+        p.PROTOCOL = 4          # no out-of-band buffers before protocol 5
+        self.assertEqual(len(p.dumps(np.zeros(1000))[1]), 0)
+
+    def test_frame_round_trip(self):
+        saved, pkl5.pickle = pkl5.pickle, pkl5.Pickle()
+        try:
+            pkl5.pickle.THRESHOLD = 0
+            obj = {'a': np.arange(10), 'b': [np.ones(3, 'f'), 'x'], 'c': None}
+            back = pkl5._unframe(bytearray(pkl5._frame(obj)))
+            self.assertEqual(list(back['a']), list(range(10)))
+            self.assertEqual((list(back['b'][0]), back['b'][1], back['c']),
+                             ([1.0] * 3, 'x', None))
+        finally:
+            pkl5.pickle = saved
+
+
+class TestHandles(unittest.TestCase):
+
+    def test_request_and_message_wrappers(self):
+        self.assertFalse(pkl5.Request())
+        self.assertEqual(pkl5.Request(MPI.REQUEST_NULL), MPI.REQUEST_NULL)
+        msg = pkl5.Message(MPI.MESSAGE_NO_PROC)
+        self.assertTrue(msg)
+        self.assertEqual(msg, MPI.MESSAGE_NO_PROC)
+        self.assertNotEqual(msg, MPI.MESSAGE_NULL)
+
+    def test_copies_of_a_request_are_equal(self):
+        from mpi4py._request import Request
+        req = Request()._local()
+        self.assertEqual(MPI.Request(req), req)
+        self.assertNotEqual(Request()._local(), req)
+
+    def test_comm_classes(self):
+        comm = pkl5.Intracomm(MPI.COMM_SELF)
+        self.assertIsInstance(comm, MPI.Intracomm)
+        self.assertEqual(comm, MPI.COMM_SELF)
+        self.assertRaises(RuntimeError, comm.irecv, None, MPI.PROC_NULL)
+
+
+if __name__ == '__main__':
+    unittest.main()
