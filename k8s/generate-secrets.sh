@@ -1,6 +1,7 @@
 #!/usr/bin/env sh
 # Prints a secrets.env for an overlay with in-cluster Postgres and Redis (overlays/kind):
-# fresh random passwords and the URLs that carry them. Hex, so the URLs need no escaping.
+# fresh random passwords and the URLs that carry them, and the admin API's key. Hex, so the
+# URLs need no escaping.
 #   k8s/generate-secrets.sh > k8s/overlays/kind/secrets.env
 set -eu
 random() { od -An -N24 -tx1 /dev/urandom | tr -d ' \n'; }
@@ -10,3 +11,4 @@ echo "POSTGRES_PASSWORD=$pg"
 echo "DATABASE_URL=postgresql://mpiaas:$pg@postgres:5432/mpiaas"
 echo "REDIS_PASSWORD=$redis"
 echo "REDIS_URL=redis://:$redis@redis:6379"
+echo "ADMIN_API_KEY=$(random)"

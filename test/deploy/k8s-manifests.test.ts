@@ -256,14 +256,19 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
   });
 
   describe('base', () => {
-    test('brings no Secret: DATABASE_URL and REDIS_URL must be provided (no default password)', () => {
+    test('brings no Secret: DATABASE_URL and REDIS_URL must be provided (no default password), ADMIN_API_KEY may be', () => {
       expect(objectsOf('base').filter((o) => o.kind === 'Secret')).toEqual([]);
       const keys = new Set(
         workloads(objectsOf('base')).flatMap((w) =>
           containersOf(w).flatMap(({ container }) => (container.env ?? []).flatMap((e) => e.valueFrom?.secretKeyRef?.key ?? [])),
         ),
       );
-      expect([...keys].sort()).toEqual(['DATABASE_URL', 'REDIS_URL']);
+      expect([...keys].sort()).toEqual(['ADMIN_API_KEY', 'DATABASE_URL', 'REDIS_URL']);
+      // The admin key alone is optional: without it the admin API is off, nothing else changes.
+      const optional = workloads(objectsOf('base')).flatMap((w) =>
+        containersOf(w).flatMap(({ container }) => (container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef?.optional).map((e) => e.name)),
+      );
+      expect(optional).toEqual(['ADMIN_API_KEY']);
     });
 
     test('api: readiness on /readyz and liveness on /healthz of its port; a Service in front', () => {
@@ -367,8 +372,10 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
 
     test('the Secret is generated with fresh passwords, and the URLs carry the same ones', () => {
       const secrets = parseEnvFile(copy.secretsEnv);
-      expect(Object.keys(secrets).sort()).toEqual(['DATABASE_URL', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'REDIS_URL']);
+      expect(Object.keys(secrets).sort()).toEqual(['ADMIN_API_KEY', 'DATABASE_URL', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'REDIS_URL']);
       expect(secrets.POSTGRES_PASSWORD).toMatch(/^[0-9a-f]{48}$/);
+      expect(secrets.ADMIN_API_KEY).toMatch(/^[0-9a-f]{48}$/);
+      expect(new Set([secrets.ADMIN_API_KEY, secrets.POSTGRES_PASSWORD, secrets.REDIS_PASSWORD]).size).toBe(3);
       expect(secrets.POSTGRES_PASSWORD).not.toBe(secrets.REDIS_PASSWORD);
       expect(new URL(secrets.DATABASE_URL ?? '').password).toBe(secrets.POSTGRES_PASSWORD);
       expect(new URL(secrets.REDIS_URL ?? '').password).toBe(secrets.REDIS_PASSWORD);

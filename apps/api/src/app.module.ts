@@ -7,7 +7,10 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { LogsModule } from './logs/logs.module';
+import { RateLimitModule } from './quotas/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
+import { TenantsModule } from './tenants/tenants.module';
+import { UsageModule } from './usage/usage.module';
 
 @Module({})
 export class AppModule {
@@ -19,11 +22,15 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         RedisModule,
+        // The order of these two is the order of their guards: who calls, then how often.
         AuthModule,
+        RateLimitModule,
         JobsModule,
         LogsModule,
         EventsModule,
         HealthModule,
+        UsageModule,
+        TenantsModule,
       ],
     };
   }

@@ -13,6 +13,7 @@ import { ReconcileRepository } from './reconcile/reconcile.repository';
 import { ActiveRuns } from './runs/active-runs';
 import { JobExecutionRepository } from './runs/job-execution.repository';
 import { GangScheduler } from './placement/gang-scheduler';
+import { TenantRankQuota } from './placement/tenant-rank-quota';
 import { WaitingJobs } from './placement/waiting-jobs';
 import { WorkerHeartbeat } from './placement/worker-heartbeat';
 import { JobRunner } from './runs/job-runner.service';
@@ -42,6 +43,7 @@ export class WorkerModule {
         rankLauncherProvider,
         ActiveRuns,
         JobExecutionRepository,
+        TenantRankQuota,
         GangScheduler,
         WaitingJobs,
         WorkerHeartbeat,

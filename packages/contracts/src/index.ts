@@ -3,3 +3,4 @@ export * from './queues';
 export * from './limits';
 export * from './http';
 export * from './placement';
+export * from './tenants';

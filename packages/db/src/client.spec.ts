@@ -64,7 +64,7 @@ describe('the Prisma client (adapter-pg)', () => {
     ]);
 
     const read = await db.job.findUniqueOrThrow({
-      where: { idempotencyKey: 'key-round-trip' },
+      where: { tenantId_idempotencyKey: { tenantId: created.tenantId, idempotencyKey: 'key-round-trip' } },
       include: {
         ranks: { orderBy: { rank: 'asc' } },
         logChunks: { orderBy: { id: 'asc' } },
@@ -97,7 +97,7 @@ describe('the Prisma client (adapter-pg)', () => {
     expect(after.map((c) => c.text)).toEqual(['warning\n', 'done\n']);
   });
 
-  it('enforces the unique keys: one chunk per (job, rank, stream, seq), one job per idempotency key', async () => {
+  it('enforces the unique keys: one chunk per (job, rank, stream, seq), one job per idempotency key of a tenant', async () => {
     const job = await db.job.create({ data: newJob({ idempotencyKey: 'key-unique' }) });
     const chunk = { jobId: job.id, rank: 0, stream: LogStream.STDOUT, seq: 0, text: 'x' };
     await db.logChunk.create({ data: chunk });

@@ -33,5 +33,6 @@ export function configError(app: App, env: Record<string, string>): string | und
 export const PLACEHOLDERS: Record<string, string> = {
   DATABASE_URL: 'postgresql://mpiaas:secret@postgres:5432/mpiaas',
   REDIS_URL: 'redis://:secret@redis:6379',
+  ADMIN_API_KEY: 'f00d'.repeat(12),
   WORKER_ID: 'worker-5d9c7-abcde',
 };

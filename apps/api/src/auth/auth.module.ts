@@ -1,10 +1,16 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { TenantRepository } from '../tenants/tenant.repository';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyRepository } from './api-key.repository';
+import { CallerResolver } from './caller-resolver';
 
-/** API-key authentication of every route (see ApiConfig.authMode). */
+/**
+ * Who a request acts for (see ApiConfig.authMode and adminApiKey). Registered before the
+ * rate limiter's guard, which counts requests per key the caller was found by.
+ */
 @Module({
-  providers: [ApiKeyRepository, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+  providers: [ApiKeyRepository, TenantRepository, CallerResolver, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+  exports: [ApiKeyRepository, TenantRepository],
 })
 export class AuthModule {}

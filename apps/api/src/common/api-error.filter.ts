@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import type { ErrorBody } from '@mpiaas/contracts';
+import { QuotaExceededException } from '../quotas/quota-exceeded.exception';
 import { currentCorrelationId } from './request-context';
 import type { RequestWithId } from './correlation-id.middleware';
 
@@ -35,6 +36,11 @@ export class ApiErrorFilter implements ExceptionFilter {
       return;
     }
     const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, correlationId };
+    if (exception instanceof QuotaExceededException) {
+      // Which quota, its limit and the use now: a client can tell what to wait for or ask for.
+      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+      Object.assign(body, exception.details);
+    }
     res.status(statusCode).json(body);
   }
 }

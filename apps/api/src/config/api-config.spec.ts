@@ -15,7 +15,15 @@ describe('loadConfig', () => {
       redisTimeoutMs: 5000,
       logLevel: 'info',
       authMode: 'none',
+      adminApiKey: undefined,
+      defaultQuotas: { maxQueuedJobs: 1000, maxRunningRanks: 1024, maxNp: 1024, maxTimeoutSeconds: 86_400, requestsPerMinute: 600 },
+      backlogMaxQueuedRanks: 100_000,
     });
+  });
+
+  it('takes an admin key only if it is long enough to be unguessable', () => {
+    expect(loadConfig({ ADMIN_API_KEY: 'a'.repeat(32) }).adminApiKey).toBe('a'.repeat(32));
+    expect(() => loadConfig({ ADMIN_API_KEY: 'secret' })).toThrow(/ADMIN_API_KEY: must be 32-256 printable characters/);
   });
 
   it('reads numbers and treats an empty variable as unset', () => {

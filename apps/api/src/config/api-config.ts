@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_QUOTAS, type TenantQuotas } from '@mpiaas/contracts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -26,6 +27,12 @@ const envSchema = z
     REDIS_TIMEOUT_MS: int(50, 60_000, 5000),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
     AUTH_MODE: z.enum(['none', 'api-key']).default('none'),
+    // Long enough that guessing it is hopeless; `openssl rand -hex 32` makes one.
+    ADMIN_API_KEY: z.string().regex(/^[\x21-\x7e]{32,256}$/, 'must be 32-256 printable characters without spaces').optional(),
+    TENANT_MAX_QUEUED_JOBS: int(1, 10_000_000, DEFAULT_QUOTAS.maxQueuedJobs),
+    TENANT_MAX_RUNNING_RANKS: int(1, 10_000_000, DEFAULT_QUOTAS.maxRunningRanks),
+    TENANT_REQUESTS_PER_MINUTE: int(1, 10_000_000, DEFAULT_QUOTAS.requestsPerMinute),
+    BACKLOG_MAX_QUEUED_RANKS: int(1, 1_000_000_000, DEFAULT_QUOTAS.backlogMaxQueuedRanks),
   })
   .refine((env) => env.DEFAULT_TIMEOUT_SECONDS <= env.MAX_TIMEOUT_SECONDS, {
     path: ['DEFAULT_TIMEOUT_SECONDS'],
@@ -55,6 +62,15 @@ export interface ApiConfig {
    * (a private network, or a gateway in front that does it).
    */
   authMode: 'none' | 'api-key';
+  /** Bearer key of the admin API (/admin/…); unset: the admin API answers 404. */
+  adminApiKey: string | undefined;
+  /**
+   * Quotas of a tenant that sets none. maxNp and maxTimeoutSeconds default to MAX_NP and
+   * MAX_TIMEOUT_SECONDS, which also bound what a tenant may be given.
+   */
+  defaultQuotas: TenantQuotas;
+  /** Queued ranks of all tenants together past which POST /jobs answers 503 (a full backlog). */
+  backlogMaxQueuedRanks: number;
 }
 
 /** Injection token of the ApiConfig. */
@@ -88,5 +104,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): ApiConfig {
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     authMode: e.AUTH_MODE,
+    adminApiKey: e.ADMIN_API_KEY,
+    defaultQuotas: {
+      maxQueuedJobs: e.TENANT_MAX_QUEUED_JOBS,
+      maxRunningRanks: e.TENANT_MAX_RUNNING_RANKS,
+      maxNp: e.MAX_NP,
+      maxTimeoutSeconds: e.MAX_TIMEOUT_SECONDS,
+      requestsPerMinute: e.TENANT_REQUESTS_PER_MINUTE,
+    },
+    backlogMaxQueuedRanks: e.BACKLOG_MAX_QUEUED_RANKS,
   };
 }

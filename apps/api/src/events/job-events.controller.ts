@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Observable } from 'rxjs';
+import { type Caller, CurrentCaller } from '../auth/caller';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { JobsService } from '../jobs/jobs.service';
@@ -35,11 +36,12 @@ export class JobEventsController {
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async events(
     @Param('id', UuidParamPipe) id: string,
+    @CurrentCaller() caller: Caller,
     @Headers('last-event-id') lastEventId?: string,
   ): Promise<Observable<MessageEvent>> {
     // Checked before the stream starts, so that these errors are plain JSON responses.
     const from = parseEventId(lastEventId);
-    await this.jobs.require(id);
+    await this.jobs.require(id, caller.tenantId);
     return this.jobEvents.stream(id, from);
   }
 }

@@ -26,21 +26,21 @@ export class JobCancellationService {
     private readonly scheduler: SchedulerState,
   ) {}
 
-  async cancel(id: string): Promise<JobView> {
+  async cancel(id: string, tenantId: string): Promise<JobView> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const { status } = await this.jobsService.require(id);
+      const { status } = await this.jobsService.require(id, tenantId);
       // A false from the conditional update means a worker moved the job meanwhile: look again.
       switch (status) {
         case JobStatus.QUEUED:
           if (await this.jobs.finishIf(id, JobStatus.QUEUED, JobStatus.CANCELLED, CANCELLED_BY_USER)) {
             await this.removeFromQueue(id);
-            return this.jobsService.get(id);
+            return this.jobsService.get(id, tenantId);
           }
           break;
         case JobStatus.RUNNING:
           if (await this.jobs.requestCancel(id)) {
             await this.notifyWorkers(id);
-            return this.jobsService.get(id);
+            return this.jobsService.get(id, tenantId);
           }
           break;
         case JobStatus.SUCCEEDED:

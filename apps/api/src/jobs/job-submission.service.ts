@@ -1,7 +1,9 @@
 import { ConflictException, Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { JobStatus } from '@mpiaas/db';
 import type { JobView } from '@mpiaas/contracts';
+import type { Caller } from '../auth/caller';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
+import { Admission } from '../quotas/admission';
 import { JobQueue } from '../queue/job-queue';
 import { JobsService } from './jobs.service';
 import type { CreateJobDto } from './dto/create-job.dto';
@@ -25,33 +27,36 @@ export class JobSubmissionService {
     private readonly jobs: JobRepository,
     private readonly queue: JobQueue,
     private readonly views: JobsService,
+    private readonly admission: Admission,
   ) {}
 
-  async submit(request: CreateJobDto, correlationId: string, idempotencyKey?: string): Promise<Submission> {
-    const job = this.withDefaults(request);
-    if (idempotencyKey === undefined) return { job: await this.createAndEnqueue(job, correlationId), created: true };
+  async submit(request: CreateJobDto, caller: Caller, correlationId: string, idempotencyKey?: string): Promise<Submission> {
+    const job = this.withDefaults(request, caller);
+    if (idempotencyKey === undefined) return { job: await this.createAndEnqueue(job, caller, correlationId), created: true };
 
     const hash = requestHash(job);
-    const earlier = await this.jobs.findByIdempotencyKey(idempotencyKey);
+    // A replay is answered even over quota: its job was admitted the first time.
+    const earlier = await this.jobs.findByIdempotencyKey(caller.tenantId, idempotencyKey);
     if (earlier) return this.replay(earlier, hash, correlationId);
     try {
-      return { job: await this.createAndEnqueue(job, correlationId, { key: idempotencyKey, requestHash: hash }), created: true };
+      return { job: await this.createAndEnqueue(job, caller, correlationId, { key: idempotencyKey, requestHash: hash }), created: true };
     } catch (error) {
       // Two requests with one key raced; the other one inserted first.
       if (!isIdempotencyKeyConflict(error)) throw error;
-      const winner = await this.jobs.findByIdempotencyKey(idempotencyKey);
+      const winner = await this.jobs.findByIdempotencyKey(caller.tenantId, idempotencyKey);
       if (!winner) throw error;
       return this.replay(winner, hash, correlationId);
     }
   }
 
-  private withDefaults(request: CreateJobDto): NewJob {
+  /** The default time limit is the tenant's maximum if that is lower (a job that sets none is never refused for it). */
+  private withDefaults(request: CreateJobDto, caller: Caller): NewJob {
     return {
       script: request.script,
       np: request.np,
       args: request.args ?? [],
       env: request.env ?? {},
-      timeoutSeconds: request.timeoutSeconds ?? this.config.defaultTimeoutSeconds,
+      timeoutSeconds: request.timeoutSeconds ?? Math.min(this.config.defaultTimeoutSeconds, caller.quotas.maxTimeoutSeconds),
       name: request.name ?? null,
       labels: request.labels ?? {},
       placement: request.placement === 'spread' ? 'SPREAD' : 'PACK',
@@ -61,10 +66,14 @@ export class JobSubmissionService {
 
   private async createAndEnqueue(
     job: NewJob,
+    caller: Caller,
     correlationId: string,
     idempotency?: { key: string; requestHash: string },
   ): Promise<JobView> {
-    const created = await this.jobs.createQueued(job, idempotency);
+    const { quotas } = caller;
+    await this.admission.admit(quotas, job);
+    const created = await this.jobs.createQueued(job, { id: caller.tenantId, maxQueued: quotas.maxQueuedJobs }, idempotency);
+    if (!created) throw this.admission.queuedJobsFull(quotas, await this.jobs.countQueued(caller.tenantId, quotas.maxQueuedJobs));
     await this.enqueue(created, correlationId);
     this.logger.log(`job ${created.id} queued (np=${created.np})`);
     const [view] = await this.views.views([created], true);

@@ -9,11 +9,14 @@ import {
   ApiOkResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { IDEMPOTENCY_HEADER, type JobPage, type JobView } from '@mpiaas/contracts';
+import { type Caller, CurrentCaller } from '../auth/caller';
 import { CorrelationId } from '../common/correlation-id.decorator';
 import { ErrorBodyDto } from '../common/error-body.dto';
+import { QuotaExceededBodyDto } from '../quotas/quota-exceeded-body.dto';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { CreateJobDto } from './dto/create-job.dto';
 import { JobPageDto } from './dto/job-page.dto';
@@ -39,29 +42,37 @@ export class JobsController {
   @ApiCreatedResponse({ type: JobViewDto, description: 'Queued; `Location` names the job.' })
   @ApiOkResponse({ type: JobViewDto, description: 'Idempotency-Key replay: the job created by the first request.' })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'Idempotency-Key used with a different body.' })
-  @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'Stored but not queued: the job is FAILED.' })
+  @ApiTooManyRequestsResponse({
+    type: QuotaExceededBodyDto,
+    description: 'Over a quota of the tenant (maxQueuedJobs, maxNp, maxTimeoutSeconds, maxRunningRanks, requestsPerMinute); `Retry-After` says when to try again.',
+  })
+  @ApiServiceUnavailableResponse({
+    type: ErrorBodyDto,
+    description: "The service's backlog of queued ranks is full (`Retry-After`), or the job was stored but not queued (it is FAILED).",
+  })
   async create(
     @Body() body: CreateJobDto,
+    @CurrentCaller() caller: Caller,
     @IdempotencyKey() idempotencyKey: string | undefined,
     @CorrelationId() correlationId: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<JobView> {
-    const { job, created } = await this.submission.submit(body, correlationId, idempotencyKey);
+    const { job, created } = await this.submission.submit(body, caller, correlationId, idempotencyKey);
     res.status(created ? HttpStatus.CREATED : HttpStatus.OK).location(`/jobs/${job.id}`);
     return job;
   }
 
   @Get()
   @ApiOkResponse({ type: JobPageDto })
-  async list(@Query() query: ListJobsQueryDto): Promise<JobPage> {
-    return this.jobs.list(query);
+  async list(@Query() query: ListJobsQueryDto, @CurrentCaller() caller: Caller): Promise<JobPage> {
+    return this.jobs.list(query, caller.tenantId);
   }
 
   @Get(':id')
   @ApiOkResponse({ type: JobViewDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
-  async get(@Param('id', UuidParamPipe) id: string): Promise<JobView> {
-    return this.jobs.get(id);
+  async get(@Param('id', UuidParamPipe) id: string, @CurrentCaller() caller: Caller): Promise<JobView> {
+    return this.jobs.get(id, caller.tenantId);
   }
 
   @Post(':id/cancel')
@@ -69,7 +80,7 @@ export class JobsController {
   @ApiAcceptedResponse({ type: JobViewDto, description: 'Queued: now CANCELLED. Running: its worker was asked to stop it.' })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The job has already ended.' })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
-  async cancel(@Param('id', UuidParamPipe) id: string): Promise<JobView> {
-    return this.cancellation.cancel(id);
+  async cancel(@Param('id', UuidParamPipe) id: string, @CurrentCaller() caller: Caller): Promise<JobView> {
+    return this.cancellation.cancel(id, caller.tenantId);
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AdmissionModule } from '../quotas/admission.module';
 import { QueueModule } from '../queue/queue.module';
 import { JobCancellationService } from './job-cancellation.service';
 import { JobRepository } from './job.repository';
@@ -8,7 +9,7 @@ import { JobsService } from './jobs.service';
 import { ConfiguredMaxConstraint } from './validation/configured-max.validator';
 
 @Module({
-  imports: [QueueModule],
+  imports: [QueueModule, AdmissionModule],
   controllers: [JobsController],
   providers: [JobRepository, JobsService, JobSubmissionService, JobCancellationService, ConfiguredMaxConstraint],
   exports: [JobRepository, JobsService],

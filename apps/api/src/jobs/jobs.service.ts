@@ -15,8 +15,8 @@ export class JobsService {
     private readonly scheduler: SchedulerState,
   ) {}
 
-  async get(id: string): Promise<JobView> {
-    const [view] = await this.views([await this.require(id)]);
+  async get(id: string, tenantId: string): Promise<JobView> {
+    const [view] = await this.views([await this.require(id, tenantId)]);
     return view as JobView;
   }
 
@@ -29,17 +29,20 @@ export class JobsService {
     return jobs.map((job) => toJobView(job, pending.get(job.id) ?? null));
   }
 
-  /** The job or a 404: what every /jobs/{id}/… route starts with. */
-  async require(id: string): Promise<JobWithRanks> {
-    const job = await this.jobs.findById(id);
+  /**
+   * The job or a 404: what every /jobs/{id}/… route starts with. Another tenant's job gets
+   * the very answer an unknown id gets, so ids cannot be probed across tenants.
+   */
+  async require(id: string, tenantId: string): Promise<JobWithRanks> {
+    const job = await this.jobs.findOwned(id, tenantId);
     if (!job) throw new NotFoundException(`job ${id} not found`);
     return job;
   }
 
-  async list(query: ListJobsQueryDto): Promise<JobPage> {
+  async list(query: ListJobsQueryDto, tenantId: string): Promise<JobPage> {
     const after = query.cursor === undefined ? undefined : decodeJobListCursor(query.cursor);
     // One more than asked tells whether an older page exists.
-    const rows = await this.jobs.list({ status: query.status, after, take: query.limit + 1 });
+    const rows = await this.jobs.list({ tenantId, status: query.status, after, take: query.limit + 1 });
     const items = rows.slice(0, query.limit);
     const last = items.at(-1);
     return {

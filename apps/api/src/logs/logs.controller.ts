@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { Controller, Get, Param, ParseIntPipe, Query, StreamableFile } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { LogPage } from '@mpiaas/contracts';
+import { type Caller, CurrentCaller } from '../auth/caller';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { LogPageDto } from './dto/log-page.dto';
@@ -20,24 +21,32 @@ export class LogsController {
   @Get('logs')
   @ApiOkResponse({ type: LogPageDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
-  async page(@Param('id', UuidParamPipe) id: string, @Query() query: LogQueryDto): Promise<LogPage> {
-    return this.logs.page(id, query);
+  async page(@Param('id', UuidParamPipe) id: string, @Query() query: LogQueryDto, @CurrentCaller() caller: Caller): Promise<LogPage> {
+    return this.logs.page(id, caller.tenantId, query);
   }
 
   @Get('ranks/:rank/stdout')
   @ApiProduces(TEXT)
   @ApiOkResponse({ description: "The rank's whole stdout.", schema: { type: 'string' } })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
-  async stdout(@Param('id', UuidParamPipe) id: string, @Param('rank', RankPipe) rank: number): Promise<StreamableFile> {
-    return this.text(await this.logs.streamText(id, rank, 'stdout'));
+  async stdout(
+    @Param('id', UuidParamPipe) id: string,
+    @Param('rank', RankPipe) rank: number,
+    @CurrentCaller() caller: Caller,
+  ): Promise<StreamableFile> {
+    return this.text(await this.logs.streamText(id, caller.tenantId, rank, 'stdout'));
   }
 
   @Get('ranks/:rank/stderr')
   @ApiProduces(TEXT)
   @ApiOkResponse({ description: "The rank's whole stderr.", schema: { type: 'string' } })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
-  async stderr(@Param('id', UuidParamPipe) id: string, @Param('rank', RankPipe) rank: number): Promise<StreamableFile> {
-    return this.text(await this.logs.streamText(id, rank, 'stderr'));
+  async stderr(
+    @Param('id', UuidParamPipe) id: string,
+    @Param('rank', RankPipe) rank: number,
+    @CurrentCaller() caller: Caller,
+  ): Promise<StreamableFile> {
+    return this.text(await this.logs.streamText(id, caller.tenantId, rank, 'stderr'));
   }
 
   private text(parts: AsyncIterable<string>): StreamableFile {

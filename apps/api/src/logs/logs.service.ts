@@ -17,8 +17,8 @@ export class LogsService {
     private readonly logs: LogRepository,
   ) {}
 
-  async page(jobId: string, query: LogQueryDto): Promise<LogPage> {
-    await this.jobsService.require(jobId);
+  async page(jobId: string, tenantId: string, query: LogQueryDto): Promise<LogPage> {
+    await this.jobsService.require(jobId, tenantId);
     const cursor = query.cursor ?? '0';
     const chunks = await this.logs.after({
       jobId,
@@ -34,8 +34,8 @@ export class LogsService {
    * The whole text of one rank's stream, read in batches so a large output is never held
    * in memory at once. Checks the job and rank before the first byte is sent.
    */
-  async streamText(jobId: string, rank: number, stream: LogStreamName): Promise<AsyncIterable<string>> {
-    await this.jobsService.require(jobId);
+  async streamText(jobId: string, tenantId: string, rank: number, stream: LogStreamName): Promise<AsyncIterable<string>> {
+    await this.jobsService.require(jobId, tenantId);
     if (!(await this.jobs.findRank(jobId, rank))) throw new NotFoundException(`job ${jobId} has no rank ${rank}`);
     return this.batches(jobId, rank, stream);
   }

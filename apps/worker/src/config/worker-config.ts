@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_QUOTAS } from '@mpiaas/contracts';
 
 const bytes = z.coerce.number().int().positive();
 
@@ -100,6 +101,11 @@ export const WorkerConfigSchema = z.object({
   WORKER_ID: z.string().default(`${os.hostname()}-${process.pid}`),
   /** What to do when Redis may evict keys: 'warn' or 'refuse' to start. */
   REDIS_EVICTION_CHECK: z.enum(['warn', 'refuse']).default('warn'),
+  /**
+   * Ranks a tenant's jobs may run at once when the tenant sets no maxRunningRanks: jobs past
+   * it wait in line. Set it as on the api (same name, same default).
+   */
+  TENANT_MAX_RUNNING_RANKS: z.coerce.number().int().positive().default(DEFAULT_QUOTAS.maxRunningRanks),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -167,3 +167,39 @@ describe('gang placement', () => {
     expect(await redis.hget(`${prefix}:{sched}:why`, head.jobId)).toBeNull();
   });
 });
+
+describe('tenants’ running-ranks quota', () => {
+  const tenantA = { tenantId: 'tenant-a', maxRunningRanks: 3 };
+  const tenantB = { tenantId: 'tenant-b', maxRunningRanks: 8 };
+
+  it('makes a job past its tenant’s quota wait, naming it, and places it once ranks end', async () => {
+    const { a } = await cluster({ a: 8 });
+    const first = job(2, { tenant: tenantA });
+    expect((await a!.place(first)).placed).toBe(true);
+    const second = job(2, { tenant: tenantA });
+    expect(await a!.place(second)).toMatchObject({
+      placed: false,
+      pending: { reason: 'its tenant runs 2 of its 3 ranks (maxRunningRanks); waiting for some to end', slotsFree: 6 },
+    });
+    // A job that fits the quota still starts.
+    expect((await a!.place(job(1, { tenant: tenantA }))).placed).toBe(true);
+    await a!.release(first.jobId);
+    expect((await a!.place(second)).placed).toBe(true);
+  });
+
+  it('does not let a tenant at its quota hold back another tenant’s jobs at the head of the line', async () => {
+    const { a } = await cluster({ a: 4 });
+    expect((await a!.place(job(3, { tenant: tenantA }))).placed).toBe(true);
+    const blocked = job(1, { tenant: tenantA });
+    expect((await a!.place(blocked)).placed).toBe(false);
+    // Were it the head of the line, `blocked` would take the one free slot first.
+    const other = job(1, { tenant: tenantB });
+    expect((await a!.place(other)).placed).toBe(true);
+  });
+
+  it('counts no quota for a job without a tenant (0: no limit)', async () => {
+    const { a } = await cluster({ a: 8 });
+    expect((await a!.place(job(4, { tenant: { tenantId: 't', maxRunningRanks: 0 } }))).placed).toBe(true);
+    expect((await a!.place(job(4, { tenant: { tenantId: 't', maxRunningRanks: 0 } }))).placed).toBe(true);
+  });
+});

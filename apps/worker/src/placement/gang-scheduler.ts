@@ -1,7 +1,8 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { SchedulerKeys, type PendingView, type PlacementPolicy } from '@mpiaas/contracts';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
+import { type TenantRankLimit, TenantRankQuota } from './tenant-rank-quota';
 import { FORGET_SCRIPT, HEARTBEAT_SCRIPT, IS_LIVE_SCRIPT, PLACE_SCRIPT, RELEASE_SCRIPT } from './placement-scripts';
 
 /** What placement needs to know of a job. */
@@ -13,6 +14,8 @@ export interface PlacementRequest {
   order: number;
   policy: PlacementPolicy;
   oversubscribe: boolean;
+  /** Its tenant's running-ranks quota; looked up by job id when absent (TenantRankQuota). */
+  tenant?: TenantRankLimit;
 }
 
 /** Slots of one worker given to a job. */
@@ -47,7 +50,11 @@ export class GangScheduler implements OnApplicationShutdown {
   readonly keys: SchedulerKeys;
   private readonly redis: SchedulerRedis;
 
-  constructor(@Inject(WORKER_CONFIG) private readonly config: WorkerConfig) {
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    // Optional so that the scheduler's spec can run on Redis alone, giving each job's tenant.
+    @Optional() private readonly quotas?: TenantRankQuota,
+  ) {
     this.keys = new SchedulerKeys(config.QUEUE_PREFIX);
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 }) as SchedulerRedis;
     redis.on('error', () => undefined); // surfaced by the failing commands
@@ -81,6 +88,7 @@ export class GangScheduler implements OnApplicationShutdown {
 
   /** Reserves slots for every rank of the job in one step, or says why it must wait. */
   async place(request: PlacementRequest): Promise<PlacementResult> {
+    const tenant = request.tenant ?? (await this.quotas?.of(request.jobId));
     const reply = await this.redis.mpiaasPlace(
       this.keys.workers,
       this.keys.heartbeats,
@@ -97,6 +105,8 @@ export class GangScheduler implements OnApplicationShutdown {
       this.config.WORKER_ID,
       this.config.WORKER_TIMEOUT_MS,
       PENDING_STALE_MS,
+      tenant?.tenantId ?? '',
+      tenant?.maxRunningRanks ?? 0,
     );
     if (Number(reply[0]) === 1) {
       const slots: WorkerSlots[] = [];

@@ -75,7 +75,8 @@ return now
 /**
  * Tries to start a job. KEYS: workers, heartbeats, pending, pending-jobs, running, why.
  * ARGV: job id, np, time limit ms, place in line (submission ms), policy ('pack'|'spread'),
- * oversubscribe ('1'|'0'), leader worker id, heartbeat timeout ms, pending staleness ms.
+ * oversubscribe ('1'|'0'), leader worker id, heartbeat timeout ms, pending staleness ms,
+ * tenant id ('' for none), the tenant's maxRunningRanks (0: no limit).
  *
  * Reply: {1, worker, slots, worker, slots, ...} when placed (the slots are reserved), or
  * {0, reason, slots needed, slots free, place in line} when it must wait.
@@ -84,6 +85,7 @@ export const PLACE_SCRIPT = `${COMMON}
 local job, np, timeout_ms, order = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local policy, over, leader = ARGV[5], ARGV[6] == '1', ARGV[7]
 local hb_ms, stale_ms = tonumber(ARGV[8]), tonumber(ARGV[9])
+local tenant, tenant_max = ARGV[10] or '', tonumber(ARGV[11] or '0')
 local now = now_ms()
 local capacity, used, running = live_state(KEYS[1], KEYS[2], KEYS[5], now, hb_ms)
 
@@ -102,7 +104,7 @@ end
 -- Join (or stay in) the line; forget jobs nobody has asked about for a while (cancelled,
 -- deleted, or their queue entry lost: the queue brings a live one back within a second).
 redis.call('ZADD', KEYS[3], 'NX', order, job)
-redis.call('HSET', KEYS[4], job, cjson.encode({n = np, t = timeout_ms, s = now, o = over and 1 or 0}))
+redis.call('HSET', KEYS[4], job, cjson.encode({n = np, t = timeout_ms, s = now, o = over and 1 or 0, tn = tenant, q = tenant_max}))
 local line = redis.call('ZRANGE', KEYS[3], 0, -1)
 local waiting = {}
 for _, id in ipairs(line) do
@@ -113,8 +115,17 @@ for _, id in ipairs(line) do
     redis.call('HDEL', KEYS[4], id)
     redis.call('HDEL', KEYS[6], id)
   else
-    table.insert(waiting, {id = id, np = info.n, t = info.t, o = info.o == 1})
+    table.insert(waiting, {id = id, np = info.n, t = info.t, o = info.o == 1, tn = info.tn or '', q = info.q or 0})
   end
+end
+
+-- Ranks running per tenant, and whether a job would take its tenant past its quota.
+local tenant_ranks = {}
+for _, run in pairs(running) do
+  if run.tn and run.tn ~= '' then tenant_ranks[run.tn] = (tenant_ranks[run.tn] or 0) + (run.r or 0) end
+end
+local function over_quota(tn, q, n)
+  return q > 0 and (tenant_ranks[tn] or 0) + n > q
 end
 
 local total, free = 0, 0
@@ -145,11 +156,15 @@ if total == 0 then return wait('no live worker') end
 if need > total then
   return wait('needs ' .. need .. ' slots; all live workers together have ' .. total .. ' (set oversubscribe to run anyway)')
 end
+if over_quota(tenant, tenant_max, np) then
+  return wait('its tenant runs ' .. (tenant_ranks[tenant] or 0) .. ' of its ' .. tenant_max ..
+    ' ranks (maxRunningRanks); waiting for some to end')
+end
 
--- The head of the line: the first waiting job that can ever fit.
+-- The head of the line: the first waiting job that can ever fit and whose tenant is under its quota.
 local head
 for _, entry in ipairs(waiting) do
-  if need_of(entry.np, entry.o) <= total then head = entry; break end
+  if need_of(entry.np, entry.o) <= total and not over_quota(entry.tn, entry.q, entry.np) then head = entry; break end
 end
 
 if head and head.id ~= job then
@@ -232,7 +247,7 @@ else
   end
 end
 
-redis.call('HSET', KEYS[5], job, cjson.encode({l = leader, e = now + timeout_ms, a = alloc}))
+redis.call('HSET', KEYS[5], job, cjson.encode({l = leader, e = now + timeout_ms, a = alloc, tn = tenant, r = np}))
 redis.call('ZREM', KEYS[3], job)
 redis.call('HDEL', KEYS[4], job)
 redis.call('HDEL', KEYS[6], job)
