@@ -189,7 +189,7 @@ describe('docker-compose.yml', () => {
         expect(volume).toBe(`${volume.split(':')[0]}:${workDir}`);
         expect(pair?.volumes).toEqual([volume]);
         volumes.add(volume);
-        expect(extra.volumes?.[volume.split(':')[0]]).toBeDefined();
+        expect(extra.volumes?.[volume.split(':')[0] ?? '']).toBeDefined();
       }
       expect(volumes.size).toBe(workers.length);
     });
