@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fixture, keysUnder, mpiaasExec } from './support/mpiaas-exec';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { CLI, REPO_ROOT, fixture, keysUnder, mpiaasExec } from './support/mpiaas-exec';
 
 /** mpirun's rule: once one rank fails, every other rank is gone within 2 seconds. */
 const KILL_WINDOW_MS = 2000;
@@ -101,6 +103,39 @@ describe('mpiaas exec: what a rank sees', () => {
   it('prefixes lines like mpirun --tag-output', async () => {
     const run = await mpiaasExec(['-n', '2', '--tag-output', fixture('environment.py')]);
     expect(run.stdout).toContain('[1,1]<stdout>:rank 1 JOB_VAR=None');
+  });
+
+  it('gives the ranks sys.argv as typed, the script path not made absolute (as mpirun)', async () => {
+    const run = await mpiaasExec(['-n', '2', 'test/fixtures/argv.py', 'a', '--b']);
+    expect(run.stdout).toContain("rank 1 argv ['test/fixtures/argv.py', 'a', '--b']");
+  });
+
+  it('stops quietly with 141 when its reader goes away (| head), no EPIPE crash', async () => {
+    const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const shell = spawn('bash', ['-c', `node ${CLI} exec -n 2 test/fixtures/many_lines.py | head -1; echo "status \${PIPESTATUS[0]}" >&2`], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, MPIAAS_REDIS_PREFIX: `test:exec:${randomUUID()}:` },
+      });
+      let stderr = '';
+      shell.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      shell.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(run.stderr).toBe('status 141\n');
+  });
+
+  it('--futures runs `python -m mpi4py.futures`: ranks other than 0 serve the pool', async () => {
+    const run = await mpiaasExec(['-n', '3', '--futures', fixture('futures_pool.py')]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('squares [0, 1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121]\nranks [1, 2]\n');
+  });
+
+  it('MPICommExecutor farms tasks out to the other ranks, and runs them itself at np 1', async () => {
+    for (const np of ['1', '3']) {
+      const run = await mpiaasExec(['-n', np, fixture('futures_comm.py')]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('roots [0.0, 1.0, 2.0, 3.0]\nerror ValueError\n');
+      expect(run.stdout.match(/done/g)).toHaveLength(Number(np));
+    }
   });
 
   it('says clearly when the script does not exist', async () => {

@@ -12,7 +12,11 @@ interface ExecOptions {
   timeout?: number;
   python?: string;
   agents: number;
+  futures: boolean;
 }
+
+/** Exit status of a producer whose reader went away (128 + SIGPIPE), as in a shell pipe. */
+const EXIT_EPIPE = 141;
 
 /** `mpiaas exec`: the local launcher, this host's mpirun. */
 export function execCommand(): Command {
@@ -25,6 +29,7 @@ export function execCommand(): Command {
     .option('--timeout <seconds>', 'kill every rank after this long (exit code 124)', positiveSeconds)
     .option('--python <path>', 'interpreter for the ranks (default: $MPIAAS_PYTHON or python3; needs numpy)')
     .option('--agents <K>', 'spread the ranks over K agents, each with its own Redis connections, as on K hosts', wholeNumber('K', 1), 1)
+    .option('--futures', 'run as `python -m mpi4py.futures script`: rank 0 runs the script, the others serve its MPIPoolExecutor tasks', false)
     .passThroughOptions()
     .addHelpText('after', '\nExample:\n  $ mpiaas exec -n 4 examples/pi.py\n  $ mpiaas exec -n 2 --tag-output --timeout 60 job.py --steps 10')
     .action(async (script: string, args: string[], options: ExecOptions) => {
@@ -36,6 +41,16 @@ export function execCommand(): Command {
       const config = loadLocalConfig();
       const writer = new RankOutputWriter({ stdout: process.stdout, stderr: process.stderr }, options.tagOutput);
       const cancel = new AbortController();
+      // `mpiaas exec ... | head`: once the reader is gone, stop the job and leave quietly
+      // (an unhandled EPIPE would crash with a stack trace)
+      let readerGone = false;
+      const onOutputError = (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') throw err;
+        readerGone = true;
+        cancel.abort();
+      };
+      process.stdout.on('error', onOutputError);
+      process.stderr.on('error', onOutputError);
       let interrupts = 0;
       process.on('SIGINT', () => {
         if (++interrupts > 1) process.exit(130);
@@ -43,10 +58,13 @@ export function execCommand(): Command {
       });
       process.on('SIGTERM', () => cancel.abort());
 
+      // the script path as given, so the ranks' sys.argv[0] is what the user typed (as
+      // with mpirun); the ranks run in this directory. --futures puts `-m mpi4py.futures`
+      // before it: the rank's command line is `python -u <script> <args...>`.
       const outcome = await runJob({
         np: options.np,
-        script: scriptPath,
-        args,
+        script: options.futures ? '-m' : script,
+        args: options.futures ? ['mpi4py.futures', script, ...args] : args,
         python: options.python ?? config.python,
         cwd: process.cwd(),
         inheritEnv: true,
@@ -59,6 +77,7 @@ export function execCommand(): Command {
         onOutput: (rank, stream, chunk) => writer.write(rank, stream, chunk),
         onWarning: (message) => process.stderr.write(`mpiaas: warning: ${message}\n`),
       });
+      if (readerGone) process.exit(EXIT_EPIPE);
       writer.flush();
       if (outcome.status !== 'SUCCEEDED') {
         process.stderr.write(`mpiaas: job ${outcome.status}: ${outcome.reason ?? ''}\n`);
