@@ -40,6 +40,12 @@ rc = Rc()
 __import__('sys').modules[__name__ + '.rc'] = rc
 
 
+def profile(name, *, path=None, logfile=None):
+    """Load an MPI profiling library (MPE, VampirTrace...).  There is no MPI library under
+    the shim for one to intercept, so no profiler is ever found: mpi4py's error."""
+    raise ValueError("profile: library '%s' not found" % name)
+
+
 def get_include():
     """There are no C headers in the shim; kept for API compatibility."""
     from os.path import join, dirname

@@ -16,6 +16,7 @@ Design notes (performance):
 import os
 import sys
 from _struct import Struct
+from _thread import allocate_lock
 
 _II = Struct('<II')
 _pack_ii = _II.pack
@@ -47,9 +48,16 @@ class Channel:
         self._rend = 0
         self._loads = None
         self._lock = None
+        self._connecting = allocate_lock()  # two threads' first calls connect once
 
     # -- connection -------------------------------------------------------------------
     def connect(self):
+        with self._connecting:
+            if self._lock is None:
+                self._connect()
+        return self.info
+
+    def _connect(self):
         import _socket
         import _thread
         from json import loads
@@ -57,7 +65,6 @@ class Channel:
             raise RuntimeError('mpi4py (mpiaas): this process was not started by an mpiaas '
                                'agent, so it cannot communicate (no MPIAAS_PROTOCOL)')
         self._loads = loads
-        self._lock = _thread.allocate_lock()
         try:
             sock = _socket.socket(fileno=self.fd)
         except OSError as exc:
@@ -66,12 +73,13 @@ class Channel:
                              'script through mpiaas\n' % (self.fd, exc))
             raise SystemExit(1)
         sock.setblocking(True)
-        self.sock = sock
         self._sendmsg = sock.sendmsg
         self._recv_into = sock.recv_into
-        info = self.call([frame(b'{"op":"hello","v":1}')])
-        self.info = info
-        return info
+        # hello before the socket and lock are published: other threads wait in connect()
+        self._sendmsg([frame(b'{"op":"hello","v":1}')])
+        self.info = self.read_reply()
+        self.sock = sock
+        self._lock = _thread.allocate_lock()
 
     def ensure(self):
         if self.sock is None:

@@ -15,17 +15,41 @@ BSEND_OVERHEAD = 128
 KEYVAL_INVALID = -1
 TAG_UB, HOST, IO, WTIME_IS_GLOBAL, APPNUM, LASTUSEDCODE, UNIVERSE_SIZE = 0, 1, 2, 3, 4, 5, 6
 ABORT_GRACE = 5.0       # seconds to wait for the agent's kill after an abort
-_state = {'init': True, 'final': False, 'thread': THREAD_MULTIPLE}
+# Thread support actually provided: calls to the agent are serialised by the channel's
+# lock, but a blocking call holds it until it completes, so two threads blocking in MPI at
+# once can deadlock. That is THREAD_SERIALIZED, and that is what Init_thread answers.
+_THREAD_PROVIDED = THREAD_SERIALIZED
+_LEVELS = {'single': THREAD_SINGLE, 'funneled': THREAD_FUNNELED,
+           'serialized': THREAD_SERIALIZED, 'multiple': THREAD_MULTIPLE}
+_state = {'init': False, 'final': False, 'thread': THREAD_SINGLE}
 _start = time.perf_counter
 
 
+def _startup(rc):
+    """At `from mpi4py import MPI`: initialise as mpi4py.rc says (rc.initialize False
+    leaves it to the script's MPI.Init/Init_thread)."""
+    if not rc.initialize:
+        return
+    if rc.threads:
+        level = rc.thread_level
+        Init_thread(_LEVELS[level.lower()] if isinstance(level, str) else level)
+    else:
+        Init()
+
+
 def Init():
-    _state['init'] = True
+    Init_thread(THREAD_SINGLE)
 
 
 def Init_thread(required=THREAD_MULTIPLE):
+    """Initialise (once, as MPI allows); the thread level provided is never above what
+    the shim really supports (_THREAD_PROVIDED)."""
+    from ._errors import Exception as MPIException, ERR_OTHER
+    if _state['init'] or _state['final']:
+        raise MPIException(ERR_OTHER)
     _state['init'] = True
-    return THREAD_MULTIPLE
+    _state['thread'] = min(int(required), _THREAD_PROVIDED)
+    return _state['thread']
 
 
 def Is_initialized():
@@ -37,7 +61,7 @@ def Is_finalized():
 
 
 def Query_thread():
-    return THREAD_MULTIPLE
+    return _state['thread']
 
 
 def Is_thread_main():

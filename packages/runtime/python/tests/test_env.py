@@ -1,0 +1,80 @@
+"""Initialisation as mpi4py does it (rc.initialize, rc.threads, rc.thread_level, Init,
+Init_thread), the thread level really provided, and mpi4py.profile.  Each case runs in a
+fresh interpreter: initialisation happens once per process, at `from mpi4py import MPI`."""
+import os
+import subprocess
+import sys
+import textwrap
+import unittest
+
+SHIM = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(code):
+    env = dict(os.environ, PYTHONPATH=SHIM)
+    env.pop('MPIAAS_PROTOCOL', None)
+    out = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], env=env,
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode:
+        raise AssertionError(out.stderr)
+    return out.stdout.split()
+
+
+class TestInit(unittest.TestCase):
+
+    def test_default_initialises_at_import(self):
+        self.assertEqual(run('''
+            from mpi4py import MPI
+            print(MPI.Is_initialized(), MPI.Query_thread() == MPI.THREAD_SERIALIZED)
+        '''), ['True', 'True'])
+
+    def test_deferred(self):
+        self.assertEqual(run('''
+            import mpi4py
+            mpi4py.rc.initialize = False
+            from mpi4py import MPI
+            print(MPI.Is_initialized())
+            print(MPI.Init_thread(MPI.THREAD_FUNNELED) == MPI.THREAD_FUNNELED)
+            print(MPI.Is_initialized())
+            try:
+                MPI.Init()
+            except MPI.Exception:
+                print('twice-refused')
+        '''), ['False', 'True', 'True', 'twice-refused'])
+
+    def test_thread_level_from_rc(self):
+        self.assertEqual(run('''
+            import mpi4py
+            mpi4py.rc.thread_level = 'funneled'
+            from mpi4py import MPI
+            print(MPI.Query_thread() == MPI.THREAD_FUNNELED)
+        '''), ['True'])
+        self.assertEqual(run('''
+            import mpi4py
+            mpi4py.rc(threads=False)
+            from mpi4py import MPI
+            print(MPI.Query_thread() == MPI.THREAD_SINGLE)
+        '''), ['True'])
+
+    def test_never_above_serialized(self):
+        # a blocking call holds the agent channel: two threads blocking at once could
+        # deadlock, so THREAD_MULTIPLE is not claimed
+        self.assertEqual(run('''
+            import mpi4py
+            mpi4py.rc.initialize = False
+            from mpi4py import MPI
+            print(MPI.Init_thread(MPI.THREAD_MULTIPLE) == MPI.THREAD_SERIALIZED)
+        '''), ['True'])
+
+
+class TestProfile(unittest.TestCase):
+
+    def test_unknown_profiler_is_an_error(self):
+        sys.path.insert(0, SHIM)
+        import mpi4py
+        with self.assertRaises(ValueError):
+            mpi4py.profile('mpe')
+
+
+if __name__ == '__main__':
+    unittest.main()
