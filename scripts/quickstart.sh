@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Quick start: installs what is missing, builds, migrates, starts the API and one worker in
-# the background, and runs the tutorial's hello world on 4 ranks through POST /jobs.
+# Quick start: installs what is missing, builds, migrates, starts the API (API keys required)
+# and one worker in the background, gives the CLI a key of its own, and runs the tutorial's
+# hello world on 4 ranks through POST /jobs.
 # The service keeps running afterwards; `bash scripts/stop.sh` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,17 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export MPIAAS_URL="${MPIAAS_URL:-http://127.0.0.1:$PORT}"
 run_dir=.mpiaas
 mkdir -p "$run_dir"
+
+# Secure by default, as compose and Kubernetes are: every request needs an API key. The admin
+# key (for /admin/…: tenants, quotas, keys) is made once and kept readable by this user only.
+export AUTH_MODE="${AUTH_MODE:-api-key}"
+if [ -z "${ADMIN_API_KEY:-}" ]; then
+  if [ ! -s "$run_dir/admin-api-key" ]; then
+    (umask 077 && node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("hex"))' >"$run_dir/admin-api-key")
+  fi
+  ADMIN_API_KEY=$(cat "$run_dir/admin-api-key")
+  export ADMIN_API_KEY
+fi
 
 log "migrating $DATABASE_URL"
 node packages/db/dist/migrate-cli.js
@@ -44,6 +56,9 @@ node -e '
     process.exit(1);
   })();' "$MPIAAS_URL"
 
+log "a key for the CLI (tenant quickstart), stored by mpiaas login"
+bash scripts/quickstart-login.sh
+
 log "npx mpiaas run -n 4 --tag-output examples/hello.py   (POST $MPIAAS_URL/jobs)"
 npx mpiaas run -n 4 --tag-output examples/hello.py
 
@@ -53,5 +68,8 @@ mpiaas is running: API $MPIAAS_URL, Swagger UI $MPIAAS_URL/docs
   npx mpiaas run -n 4 examples/pi.py         # another job, output live
   npx mpiaas list                            # recent jobs
   npx mpiaas exec -n 4 examples/pi.py        # local run, no server (like mpirun)
+  npx mpiaas login --url URL --token KEY     # use another server or key
+The CLI's key is in ${XDG_CONFIG_HOME:-~/.config}/mpiaas/config.json; the admin key
+(Authorization: Bearer … on /admin/tenants, see the README) in $run_dir/admin-api-key.
   bash scripts/stop.sh                       # stop the API and the worker
 MSG

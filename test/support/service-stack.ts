@@ -72,6 +72,15 @@ export class ServiceStack {
     await this.waitReady();
   }
 
+  /** Another api process on a port of its own, sharing the database and Redis; resolves with its URL once ready. */
+  async addApi(): Promise<string> {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    this.spawn(`api${this.processes.length}`, API_MAIN, { PORT: String(port) });
+    await this.waitReady(30_000, url);
+    return url;
+  }
+
   startWorker(extra: Record<string, string> = {}): StackProcess {
     return this.spawn(`worker${this.processes.length}`, WORKER_MAIN, extra);
   }
@@ -122,11 +131,11 @@ export class ServiceStack {
     return stackProcess;
   }
 
-  private async waitReady(timeoutMs = 30_000): Promise<void> {
+  private async waitReady(timeoutMs = 30_000, url = this.url): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       try {
-        const response = await fetch(`${this.url}/readyz`);
+        const response = await fetch(`${url}/readyz`);
         if (response.ok) return;
       } catch {
         // not listening yet

@@ -1,4 +1,6 @@
-/** Where the server is and how to authenticate: flags win over the environment. */
+import { configFilePath, readConfigFile, type StoredLogin } from './config-file';
+
+/** Where the server is and how to authenticate: flags win over the environment, which wins over `mpiaas login`'s file. */
 export interface ClientConfig {
   url: string;
   token?: string;
@@ -11,13 +13,34 @@ export interface ClientFlags {
 
 export const DEFAULT_SERVER_URL = 'http://localhost:3000';
 
-export function clientConfig(flags: ClientFlags, env: NodeJS.ProcessEnv = process.env): ClientConfig {
-  const url = flags.url ?? env.MPIAAS_URL ?? DEFAULT_SERVER_URL;
-  const token = flags.token ?? env.MPIAAS_TOKEN;
+/**
+ * The server and key to use. The stored key (mpiaas login) is used only when neither --token
+ * nor MPIAAS_TOKEN gives one, and only with the server it was stored for: a --url naming
+ * another server must not receive it.
+ */
+export function clientConfig(
+  flags: ClientFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  stored: StoredLogin = readConfigFile(configFilePath(env)),
+): ClientConfig {
+  const url = flags.url ?? env.MPIAAS_URL ?? stored.url ?? DEFAULT_SERVER_URL;
   try {
     new URL(url);
   } catch {
-    throw new Error(`server URL "${url}" is not a URL (from --url or MPIAAS_URL)`);
+    throw new Error(`server URL "${url}" is not a URL (from --url, MPIAAS_URL or ${configFilePath(env)})`);
   }
+  const token = flags.token ?? env.MPIAAS_TOKEN ?? (stored.url === undefined || sameServer(stored.url, url) ? stored.token : undefined);
   return token ? { url, token } : { url };
+}
+
+function sameServer(a: string, b: string): boolean {
+  const normal = (url: string) => {
+    try {
+      const parsed = new URL(url);
+      return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+    } catch {
+      return url;
+    }
+  };
+  return normal(a) === normal(b);
 }

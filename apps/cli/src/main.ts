@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { cancelCommand } from './commands/cancel.command';
 import { execCommand } from './commands/exec.command';
 import { listCommand } from './commands/list.command';
+import { loginCommand } from './commands/login.command';
 import { logsCommand } from './commands/logs.command';
 import { runCommand } from './commands/run.command';
 import { statusCommand } from './commands/status.command';
@@ -13,7 +14,7 @@ const program = new Command('mpiaas')
   .version('0.1.0')
   .enablePositionalOptions()
   .option('--url <url>', 'server address (default: $MPIAAS_URL or http://localhost:3000)')
-  .option('--token <token>', 'API token, sent as a bearer token (default: $MPIAAS_TOKEN)')
+  .option('--token <token>', 'API token, sent as a bearer token (default: $MPIAAS_TOKEN, else the one stored by mpiaas login)')
   .addCommand(runCommand())
   .addCommand(submitCommand())
   .addCommand(statusCommand())
@@ -21,6 +22,7 @@ const program = new Command('mpiaas')
   .addCommand(cancelCommand())
   .addCommand(listCommand())
   .addCommand(execCommand())
+  .addCommand(loginCommand())
   .addHelpText('after', '\nExamples:\n  $ mpiaas run -n 4 examples/pi.py           # on the server, output live\n  $ mpiaas exec -n 4 examples/pi.py          # on this machine, like mpirun');
 
 program.parseAsync(process.argv).catch((error: unknown) => {

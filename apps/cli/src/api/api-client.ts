@@ -7,6 +7,7 @@ import {
   type JobView,
   type LogPage,
   type LogStreamName,
+  type UsageView,
 } from '@mpiaas/contracts';
 import { ApiError, UnreachableError } from './api-error';
 
@@ -44,6 +45,11 @@ export class ApiClient {
 
   getLogs(id: string, query: LogQuery): Promise<LogPage> {
     return this.json('GET', `/jobs/${encodeURIComponent(id)}/logs${queryString({ ...query })}`);
+  }
+
+  /** The caller's tenant: jobs queued and running, rank-seconds, quotas (also: does the key work). */
+  getUsage(): Promise<UsageView> {
+    return this.json('GET', '/usage');
   }
 
   cancelJob(id: string): Promise<JobView> {

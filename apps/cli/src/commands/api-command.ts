@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ApiClient } from '../api/api-client';
 import { clientConfig, type ClientFlags } from '../client-config';
 
-/** The API client for a command, from the global --url/--token flags or the environment. */
+/** The API client for a command, from the global --url/--token flags, the environment or mpiaas login's file. */
 export function apiClientFor(command: Command): ApiClient {
   const flags = command.optsWithGlobals<ClientFlags>();
   const config = clientConfig(flags);
@@ -13,5 +13,5 @@ export function apiClientFor(command: Command): ApiClient {
 export function withServerOptions(command: Command): Command {
   return command
     .option('--url <url>', 'server address (default: $MPIAAS_URL or http://localhost:3000)')
-    .option('--token <token>', 'API token, sent as a bearer token (default: $MPIAAS_TOKEN)');
+    .option('--token <token>', 'API token, sent as a bearer token (default: $MPIAAS_TOKEN, else the one stored by mpiaas login)');
 }
