@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Envelope, ShareVerdict } from '../redis/envelope';
 import type { RedisTransport } from '../redis/redis-transport';
+import type { AgentSnapshot } from './blocked-state';
 import { CollectiveRendezvous } from './collective-rendezvous';
 import { RankEndpoint, type EndpointLimits } from './rank-endpoint';
 
@@ -15,6 +16,8 @@ export interface AgentHooks {
   ready?(): void;
   /** Another agent ended the job: stop this agent's ranks with its verdict. */
   ended?(from: number, verdict: ShareVerdict): void;
+  /** The members of a collective made different calls. */
+  mismatch?(message: string): void;
 }
 
 export interface AgentOptions {
@@ -40,11 +43,44 @@ export class Agent {
    */
   private readonly early = new Map<number, Envelope[]>();
   private readonly collectives: CollectiveRendezvous;
+  /** Rank envelopes that arrived for no rank of this agent (counted as received). */
+  private dropped = 0;
 
   constructor(private readonly options: AgentOptions) {
-    this.collectives = new CollectiveRendezvous(options.agent, options.placement, options.transport, (error) =>
-      options.hooks.internalError(error),
+    this.collectives = new CollectiveRendezvous(
+      options.agent,
+      options.placement,
+      options.transport,
+      (error) => options.hooks.internalError(error),
+      (message) => (options.hooks.mismatch ?? ((m: string) => options.hooks.internalError(new Error(m))))(message),
     );
+  }
+
+  /** Where every hosted rank is and what is in flight: for deadlock detection. */
+  snapshot(): AgentSnapshot {
+    const hosted = this.options.placement.filter((agent) => agent === this.options.agent).length;
+    let sent = 0;
+    let received = 0;
+    let progress = this.dropped;
+    const ranks = [];
+    for (const endpoint of this.endpoints.values()) {
+      sent += endpoint.sent;
+      received += endpoint.received;
+      progress += endpoint.progress;
+      ranks.push(endpoint.state());
+    }
+    // Envelopes for ranks not attached yet (or gone) count as received when they arrive.
+    received += this.dropped;
+    for (const queue of this.early.values()) received += queue.length;
+    return {
+      agent: this.options.agent,
+      sent,
+      received,
+      progress,
+      complete: this.endpoints.size === hosted,
+      ranks,
+      collectives: this.collectives.states(),
+    };
   }
 
   /** Serves world rank `rank` over its channel socket. */
@@ -95,6 +131,7 @@ export class Agent {
         const endpoint = this.endpoints.get(header.d);
         if (endpoint) endpoint.receive(envelope);
         else if (this.options.placement[header.d] === this.options.agent) this.queueEarly(header.d, envelope);
+        else this.dropped++;
       }
     }
   }

@@ -1,4 +1,4 @@
-import type { Envelope } from '../redis/envelope';
+import type { CollectiveCall, Envelope } from '../redis/envelope';
 import { encodeEnvelope } from '../redis/envelope';
 import type { Communicator } from './communicators';
 
@@ -10,8 +10,19 @@ export interface RendezvousPort {
 /** Receives every member's parts, indexed by comm rank. */
 type ResultHandler = (all: Buffer[][]) => void;
 
+/** What a member called, to check that all members of a collective called the same. */
+export interface CallInfo {
+  /** World rank. */
+  rank: number;
+  /** The call as the user made it (Bcast, allreduce…), or the kind. */
+  call: string;
+  kind: string;
+  root: number | undefined;
+}
+
 interface PendingCollective {
   localMembers: number;
+  calls: CollectiveCall[];
   agents: number[];
   contributions: Map<number, Buffer[]>;
   handlers: ResultHandler[];
@@ -34,15 +45,26 @@ export class CollectiveRendezvous {
     private readonly port: RendezvousPort,
     /** A collective could not be completed (a bug or broken input): the job must fail. */
     private readonly onError: (error: Error) => void,
+    /** Members of a collective made different calls (kind or root): the job must fail. */
+    private readonly onMismatch: (message: string) => void = (message) => onError(new Error(message)),
   ) {}
+
+  /** The collectives started here and not complete: for deadlock detection. */
+  states(): { key: string; agents: number[]; sent: boolean }[] {
+    return [...this.pending].map(([key, op]) => ({ key, agents: op.agents, sent: op.sent }));
+  }
 
   /**
    * Adds comm rank `rank`'s parts to collective `seq` of `comm`; `onResult` (if any) is
    * called with every member's parts once all have contributed.
    */
-  contribute(comm: Communicator, seq: number, rank: number, parts: Buffer[], onResult?: ResultHandler): void {
+  contribute(comm: Communicator, seq: number, rank: number, parts: Buffer[], onResult?: ResultHandler, call?: CallInfo): void {
     const key = `${comm.ctx}#${seq}`;
     const op = this.pendingFor(key, comm);
+    if (call) {
+      op.calls.push([call.rank, call.call, call.kind, call.root ?? null]);
+      if (this.checkCalls(comm.ctx, seq, op.calls)) return;
+    }
     op.contributions.set(rank, parts);
     if (onResult) op.handlers.push(onResult);
     if (op.contributions.size === op.localMembers) this.send(key, comm.ctx, seq, op);
@@ -58,6 +80,21 @@ export class CollectiveRendezvous {
     this.finishIfComplete(key, op);
   }
 
+  /**
+   * Fails the job if the members' calls differ in kind or root (the agent would otherwise
+   * pair a bcast with a barrier); returns whether they did.
+   */
+  private checkCalls(ctx: string, seq: number, calls: readonly CollectiveCall[]): boolean {
+    const first = calls[0];
+    if (!first || calls.every(([, , kind, root]) => kind === first[2] && root === first[3])) return false;
+    const described = [...calls]
+      .sort((a, b) => a[0] - b[0])
+      .map(([rank, call, , root]) => `rank ${rank} called ${call}${root === null ? '' : ` (root ${root})`}`);
+    const where = ctx === 'w' ? 'COMM_WORLD' : `communicator ${ctx}`;
+    this.onMismatch(`collective mismatch on ${where} (collective #${seq + 1}): ${described.join(', ')}`);
+    return true;
+  }
+
   private pendingFor(key: string, comm: Communicator): PendingCollective {
     let op = this.pending.get(key);
     if (!op) {
@@ -65,6 +102,7 @@ export class CollectiveRendezvous {
       op = {
         localMembers: hosts.filter((host) => host === this.agent).length,
         agents: [...new Set(hosts)],
+        calls: [],
         contributions: new Map(),
         handlers: [],
         bundles: new Map(),
@@ -83,7 +121,7 @@ export class CollectiveRendezvous {
       members.push([rank, parts.map((part) => part.length)]);
       body.push(...parts);
     }
-    const bundle = encodeEnvelope({ t: 'g', c: ctx, q: seq, a: this.agent, n: op.agents.length, m: members }, body);
+    const bundle = encodeEnvelope({ t: 'g', c: ctx, q: seq, a: this.agent, n: op.agents.length, m: members, ...(op.calls.length ? { k: op.calls } : {}) }, body);
     this.port
       .rendezvous(ctx, seq, op.agents, bundle)
       .then((bundles) => {
@@ -99,6 +137,9 @@ export class CollectiveRendezvous {
   private finishIfComplete(key: string, op: PendingCollective): void {
     if (!op.sent || op.bundles.size < op.agents.length) return;
     this.pending.delete(key);
+    const [ctx, seq] = [key.slice(0, key.lastIndexOf('#')), Number(key.slice(key.lastIndexOf('#') + 1))];
+    const calls = [...op.bundles.values()].flatMap(({ header }) => (header.t === 'g' ? (header.k ?? []) : []));
+    if (this.checkCalls(ctx, seq, calls)) return;
     const all: Buffer[][] = [];
     for (const { header, body } of op.bundles.values()) {
       if (header.t !== 'g') continue;

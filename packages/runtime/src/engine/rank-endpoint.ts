@@ -10,6 +10,7 @@ import {
   type WaitMode,
 } from '../protocol/rank-messages';
 import type { Envelope, EnvelopeHeader } from '../redis/envelope';
+import type { PendingOp, RankState } from './blocked-state';
 import { collectiveResult, resultWithoutOthers } from './collective-results';
 import type { CollectiveRendezvous } from './collective-rendezvous';
 import { CommunicatorTable, type Communicator } from './communicators';
@@ -58,8 +59,8 @@ export class RankEndpoint {
   private readonly decoder = new FrameDecoder();
   private readonly comms: CommunicatorTable;
   private readonly matcher = new P2PMatcher();
-  /** Requests started and not yet reported complete. */
-  private readonly active = new Set<number>();
+  /** Requests started and not yet reported complete, with what each waits for. */
+  private readonly active = new Map<number, PendingOp | undefined>();
   private readonly completed = new Map<number, CompletedRequest>();
   /** Sync sends waiting for their ack, by sync id. */
   private readonly syncSends = new Map<string, number>();
@@ -73,6 +74,13 @@ export class RankEndpoint {
   greeted = false;
   /** The rank called MPI_Finalize (explicitly or at exit). */
   finalized = false;
+  /** Its channel closed: the rank exited (or is exiting). */
+  closed = false;
+  /** Bumped by everything that happens to the rank: what deadlock detection watches. */
+  progress = 0;
+  /** Rank envelopes this rank sent and this endpoint received (in-flight accounting). */
+  sent = 0;
+  received = 0;
 
   constructor(
     private readonly identity: EndpointIdentity,
@@ -84,11 +92,17 @@ export class RankEndpoint {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // A rank that dies closes the socket; its exit status, not this, decides the job.
     socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.closed = true;
+      this.progress++;
+    });
   }
 
   /** An envelope for this rank arrived from Redis. */
   receive(envelope: Envelope): void {
     const { header, body } = envelope;
+    this.progress++;
+    if (header.t === 'p' || header.t === 'a' || header.t === 'f') this.received++;
     switch (header.t) {
       case 'p':
         return this.onMessage({
@@ -115,7 +129,28 @@ export class RankEndpoint {
     }
   }
 
+  /** Where the rank is, for deadlock detection and diagnosis. */
+  state(): RankState {
+    const rank = this.identity.rank;
+    if (this.closed) return { rank, state: 'finished' };
+    const call = this.blockedIn;
+    if (call?.op === 'wait') {
+      const waiting = call.reqs.filter((req) => !this.completed.has(req));
+      return { rank, state: 'blocked', pending: waiting.map((req) => this.active.get(req)).filter((p): p is PendingOp => p !== undefined) };
+    }
+    if (call?.op === 'probe' && call.block) {
+      const comm = this.comms.get(call.ctx);
+      return { rank, state: 'blocked', pending: [{ op: 'probe', peer: this.peerOf(comm, call.source), tag: call.tag < 0 ? 'any' : call.tag, comm: call.ctx }] };
+    }
+    return { rank, state: 'running' };
+  }
+
+  private peerOf(comm: Communicator, source: number): number | 'any' {
+    return source < 0 ? 'any' : (comm.group[source] ?? source);
+  }
+
   private onData(chunk: Buffer): void {
+    this.progress++;
     let frames: Frame[];
     try {
       frames = this.decoder.push(chunk);
@@ -162,13 +197,14 @@ export class RankEndpoint {
       case 'isend': {
         if (!request.sync) return this.sendMessage(request.ctx, request.dest, request.tag, body);
         const syncId = `${me}:${request.req}`;
-        this.active.add(request.req);
+        const comm = this.comms.get(request.ctx);
+        this.active.set(request.req, { op: 'ssend', peer: comm.group[request.dest] ?? request.dest, tag: request.tag, comm: request.ctx });
         this.syncSends.set(syncId, request.req);
         return this.sendMessage(request.ctx, request.dest, request.tag, body, syncId);
       }
       case 'irecv': {
-        this.comms.get(request.ctx);
-        this.active.add(request.req);
+        const comm = this.comms.get(request.ctx);
+        this.active.set(request.req, { op: 'recv', peer: this.peerOf(comm, request.source), tag: request.tag < 0 ? 'any' : request.tag, comm: request.ctx });
         const msg = this.matcher.post({ req: request.req, ctx: request.ctx, source: request.source, tag: request.tag });
         if (msg) this.completeReceive(request.req, msg);
         return;
@@ -178,8 +214,8 @@ export class RankEndpoint {
         if (!COLLECTIVE_KINDS.includes(request.coll)) throw new Error(`unknown collective '${String(request.coll)}'`);
         const root = request.root ?? 0;
         if (root < 0 || root >= comm.group.length) throw new Error(`root ${root} is out of range`);
-        this.active.add(request.req);
-        return this.startCollective(request.req, comm, request.coll, root, splitParts(body, request.parts ?? []));
+        this.active.set(request.req, { op: request.name ?? request.coll, comm: request.ctx, ...(rootedCollective(request.coll) ? { root } : {}), collective: true });
+        return this.startCollective(request.req, comm, request.coll, root, splitParts(body, request.parts ?? []), request.name);
       }
       case 'wait':
       case 'test':
@@ -212,7 +248,7 @@ export class RankEndpoint {
     }
   }
 
-  private startCollective(req: number, comm: Communicator, kind: CollectiveKind, root: number, parts: Buffer[]): void {
+  private startCollective(req: number, comm: Communicator, kind: CollectiveKind, root: number, parts: Buffer[], name?: string): void {
     const seq = comm.collectives++;
     const me = comm.rank;
     const finish = (result: Buffer[]): void =>
@@ -232,6 +268,7 @@ export class RankEndpoint {
       me,
       parts,
       early ? undefined : finishAll,
+      { rank: this.identity.rank, call: name ?? kind, kind, root: rootedCollective(kind) ? root : undefined },
     );
     if (early) finish(early);
   }
@@ -242,6 +279,12 @@ export class RankEndpoint {
     if (to === undefined) throw new Error(`destination rank ${dest} is out of range (size ${comm.group.length})`);
     const header: EnvelopeHeader & { d: number } = { t: 'p', d: to, c: ctx, s: comm.rank, w: this.identity.rank, g: tag };
     if (syncId !== undefined) header.y = syncId;
+    this.deliver(header, body);
+  }
+
+  /** Every rank envelope leaves through here: counted, for the in-flight check. */
+  private deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void {
+    this.sent++;
     this.ports.deliver(header, body);
   }
 
@@ -262,11 +305,12 @@ export class RankEndpoint {
   }
 
   private completeReceive(req: number, msg: IncomingMessage): void {
-    if (msg.syncId !== undefined) this.ports.deliver({ t: 'a', d: msg.senderWorld, y: msg.syncId });
+    if (msg.syncId !== undefined) this.deliver({ t: 'a', d: msg.senderWorld, y: msg.syncId });
     this.complete(req, { req, kind: 'recv', source: msg.source, tag: msg.tag, count: msg.body.length }, [msg.body]);
   }
 
   private complete(req: number, completion: Completion, parts: Buffer[]): void {
+    this.progress++;
     this.completed.set(req, { completion, parts });
     const blocked = this.blockedIn;
     if ((blocked?.op === 'wait' || blocked?.op === 'test') && this.answerWait(blocked.reqs, blocked.mode, false)) {
@@ -283,7 +327,7 @@ export class RankEndpoint {
   private flush(): void {
     const n = ++this.flushes;
     this.awaitedFlush = n;
-    this.ports.deliver({ t: 'f', d: this.identity.rank, n });
+    this.deliver({ t: 'f', d: this.identity.rank, n });
   }
 
   private onFlushed(n: number): void {
@@ -338,6 +382,11 @@ export class RankEndpoint {
       this.socket.once('drain', () => this.socket.resume());
     }
   }
+}
+
+/** Collectives whose root matters (all members must name the same). */
+function rootedCollective(kind: CollectiveKind): boolean {
+  return kind === 'bcast' || kind === 'gather' || kind === 'scatter';
 }
 
 function isCall(request: RankRequest): request is Call {

@@ -6,6 +6,7 @@ import { evictionPolicyWarning } from '../redis/eviction-policy';
 import { JobKeys } from '../redis/job-keys';
 import { agentCountOf } from '../redis/placement';
 import { AgentLiveness } from './agent-liveness';
+import { DeadlockWatch } from './deadlock-watch';
 import { deleteJobKeys } from './delete-job-keys';
 import { startHostedAgent, type HostedAgent } from './hosted-agent';
 import type { RankOutcome } from './job-outcome';
@@ -62,6 +63,11 @@ export interface AgentShareOptions {
   killGraceMs?: number;
   /** Called once every hosted rank has exited: kills what they left outside their process groups. */
   reap?(): Promise<void>;
+  /**
+   * End the job as FAILED ("deadlock: …") when every rank is blocked in MPI with nothing in
+   * flight that could free one (checked every second, declared after 3 s). @defaultValue true
+   */
+  detectDeadlocks?: boolean;
   /** Bytes sent to one rank and not received yet past which the job fails. @defaultValue 1 GiB */
   maxUnexpectedBytes?: number;
   /** How long agents wait for each other at the start before the job fails. @defaultValue 30 s */
@@ -179,6 +185,7 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
         fail({ status: 'FAILED', exitCode: 1, reason: `the agent could not handle rank traffic: ${error.message}` }),
       ready: () => ready(),
       ended: (from, told) => failRemote(from, told),
+      mismatch: (message) => fail({ status: 'FAILED', exitCode: 1, reason: message }),
     },
     onFault: (error) => fail({ status: 'FAILED', exitCode: 1, reason: `lost Redis: ${error.message}`, infrastructure: true }),
   });
@@ -188,6 +195,17 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     const warning = await evictionPolicyWarning(hostedAgent.commands);
     if (warning) options.onWarning(warning);
   }
+
+  const deadlocks =
+    options.detectDeadlocks === false
+      ? undefined
+      : new DeadlockWatch({
+          agent: options.agent,
+          agentCount,
+          snapshot: () => hostedAgent.agent.snapshot(),
+          redis: { commands: hostedAgent.commands, keys, ttlMs: keyTtlMs(options.timeoutMs) },
+          onDeadlock: (summary) => fail({ status: 'FAILED', exitCode: 1, reason: `deadlock: ${summary}` }),
+        });
 
   const liveness =
     agentCount > 1 || options.heartbeat
@@ -225,6 +243,7 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     }
     if (!verdict) {
       for (const rank of hosted) startRank(rank);
+      deadlocks?.start();
       if (options.timeoutMs !== undefined) {
         timeout = setTimeout(
           () => fail({ status: 'TIMED_OUT', exitCode: EXIT_TIMED_OUT, reason: `time limit of ${options.timeoutMs! / 1000}s exceeded` }),
@@ -235,6 +254,7 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     await Promise.all([...ranks.values()].map((rank) => rank.exited));
   } finally {
     settled = true;
+    deadlocks?.stop();
     clearTimeout(timeout);
     clearTimeout(killTimer);
     options.signal?.removeEventListener('abort', cancel);

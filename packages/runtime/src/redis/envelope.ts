@@ -17,9 +17,10 @@ export type EnvelopeHeader =
   /**
    * One agent's bundle for collective number `q` on context `c`: the contributions of the
    * ranks it hosts, `m` = [[comm rank, [part lengths]], ...], parts back to back in the body.
-   * `n` is how many agents take part, so a receiver knows when it has every bundle.
+   * `n` is how many agents take part, so a receiver knows when it has every bundle. `k`:
+   * the call each member made, so that every agent checks they all made the same one.
    */
-  | { t: 'g'; c: string; q: number; a: number; n: number; m: [number, number[]][] }
+  | { t: 'g'; c: string; q: number; a: number; n: number; m: [number, number[]][]; k?: CollectiveCall[] }
   /**
    * Stands for a large envelope stored on its own at key `k` (lists and Lua scripts copy
    * what they hold; a plain string key moves a large payload in and out once). `r` agents
@@ -72,3 +73,6 @@ export function peekKind(raw: Buffer): string {
   // The header is JSON starting with {"t":"<kind>" — JSON.stringify keeps key order.
   return String.fromCharCode(raw[10] as number);
 }
+
+/** A member's collective call: world rank, the call as the user made it, its kind and root. */
+export type CollectiveCall = [rank: number, call: string, kind: string, root: number | null];

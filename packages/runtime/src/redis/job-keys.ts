@@ -54,6 +54,11 @@ export class JobKeys {
     return `${this.base}ch:log`;
   }
 
+  /** Hash of each agent's last deadlock-detection snapshot (JSON by agent index). */
+  snapshots(): string {
+    return `${this.base}dl`;
+  }
+
   /** Pattern matching every key of the job, for cleanup. */
   pattern(): string {
     return `${this.base.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;

@@ -1,0 +1,125 @@
+// Deadlocks and collective mismatches, found by the agents under `mpiaas exec` (one agent and
+// agents apart); and what must never be taken for one, each held longer than the detection
+// window (3 s).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, REPO_ROOT, mpiaasExec } from './support/mpiaas-exec';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'mpiaas-deadlock-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function script(name: string, lines: string[]): string {
+  const file = path.join(dir, `${name}.py`);
+  writeFileSync(file, ['from mpi4py import MPI', 'comm = MPI.COMM_WORLD', ...lines, ''].join('\n'));
+  return file;
+}
+
+const DEADLOCK_BOUND_MS = 5000;
+
+describe('deadlock detection', () => {
+  it.each([1, 2])('two ranks receiving from each other (%i agent(s)): FAILED within 5 s, naming them', async (agents) => {
+    const file = script(`mutual-${agents}`, ['comm.recv(source=1 - comm.rank)']);
+    const run = await mpiaasExec(['-n', '2', '--agents', String(agents), file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('job FAILED: deadlock: ranks 0,1 wait in recv from each other');
+    expect(run.elapsedMs).toBeLessThan(DEADLOCK_BOUND_MS + 2000);
+  });
+
+  it('a ring where everyone receives first, over 2 agents', async () => {
+    const file = script('ring', ['comm.recv(source=(comm.rank - 1) % comm.size)', 'comm.send(0, dest=(comm.rank + 1) % comm.size)']);
+    const run = await mpiaasExec(['-n', '4', '--agents', '2', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      'deadlock: rank 0 waits in recv from rank 3; rank 1 waits in recv from rank 0; rank 2 waits in recv from rank 1; rank 3 waits in recv from rank 2',
+    );
+  });
+
+  it('a receive from a rank that has finished', async () => {
+    const file = script('finished', ['if comm.rank == 1:', '    comm.recv(source=0, tag=7)']);
+    const run = await mpiaasExec(['-n', '2', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('deadlock: rank 1 waits in recv from rank 0, which has finished (tag 7)');
+  });
+
+  it('a deadlock on a Split sub-communicator, the others waiting in a Barrier', async () => {
+    const file = script('split', [
+      'sub = comm.Split(comm.rank % 2, comm.rank)',
+      'if comm.rank < 2:',
+      '    sub.recv(source=(sub.rank + 1) % sub.size)',
+      'comm.Barrier()',
+    ]);
+    const run = await mpiaasExec(['-n', '4', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/deadlock: rank 0 waits in recv from rank 2; rank 1 waits in recv from rank 3; rank 2 waits in barrier; rank 3 waits in barrier/);
+  });
+});
+
+describe('collective mismatch', () => {
+  it.each([1, 2])('bcast on one rank, Barrier on the other (%i agent(s)): FAILED at once, naming each call', async (agents) => {
+    const file = script(`mismatch-${agents}`, ['if comm.rank == 0:', '    comm.bcast(1, root=0)', 'else:', '    comm.Barrier()', 'comm.Barrier()']);
+    const run = await mpiaasExec(['-n', '2', '--agents', String(agents), file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('collective mismatch on COMM_WORLD (collective #1): rank 0 called bcast (root 0), rank 1 called barrier');
+    expect(run.elapsedMs).toBeLessThan(DEADLOCK_BOUND_MS);
+  });
+
+  it('different roots', async () => {
+    const file = script('roots', ['comm.bcast(comm.rank, root=comm.rank)']);
+    const run = await mpiaasExec(['-n', '2', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('collective mismatch on COMM_WORLD (collective #1): rank 0 called bcast (root 0), rank 1 called bcast (root 1)');
+  });
+});
+
+describe('never a deadlock', () => {
+  it.each([
+    ['a slow sender', ['import time', 'if comm.rank == 0:', '    time.sleep(5)', '    comm.send("late", dest=1)', 'else:', '    print(comm.recv(source=0))'], 'late\n'],
+    [
+      'a rank computing while the other waits',
+      ['import time', 'if comm.rank == 0:', '    end = time.time() + 5', '    while time.time() < end: pass', '    comm.send("done", dest=1)', 'else:', '    print(comm.recv(source=0))'],
+      'done\n',
+    ],
+    [
+      'an Iprobe polling loop',
+      [
+        'import time',
+        'if comm.rank == 0:',
+        '    time.sleep(5)',
+        '    comm.send("polled", dest=1)',
+        'else:',
+        '    while not comm.iprobe(source=0):',
+        '        time.sleep(0.01)',
+        '    print(comm.recv(source=0))',
+      ],
+      'polled\n',
+    ],
+    [
+      'a Test polling loop',
+      ['import time', 'if comm.rank == 0:', '    time.sleep(5)', '    comm.send("tested", dest=1)', 'else:', '    req = comm.irecv(source=0)', '    while True:', '        done, value = req.test()', '        if done: break', '        time.sleep(0.01)', '    print(value)'],
+      'tested\n',
+    ],
+  ])('%s', async (_name, lines, out) => {
+    const file = script(_name.replace(/\W+/g, '-'), lines);
+    const run = await mpiaasExec(['-n', '2', file]);
+    expect(run.stderr).not.toContain('deadlock');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(out);
+  });
+
+  it('a rank blocked reading stdin while the other waits for it', async () => {
+    const file = script('stdin', ['import sys', 'if comm.rank == 0:', '    comm.send(sys.stdin.readline().strip(), dest=1)', 'else:', '    print(comm.recv(source=0))']);
+    const child = spawn(process.execPath, [CLI, 'exec', '-n', '2', file], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    setTimeout(() => child.stdin.end('typed late\n'), 5000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toContain('deadlock');
+    expect(code).toBe(0);
+    expect(stdout).toBe('typed late\n');
+  });
+});
