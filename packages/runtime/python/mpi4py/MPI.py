@@ -27,7 +27,7 @@ from ._unsupported import (Win, File, Graphcomm, Distgraphcomm,  # noqa: F401
 COMM_TYPE_SHARED = 0
 DISTRIBUTE_BLOCK, DISTRIBUTE_CYCLIC, DISTRIBUTE_NONE, DISTRIBUTE_DFLT_DARG = 0, 1, 2, -1
 ORDER_C, ORDER_FORTRAN, ORDER_F = 0, 1, 1
-COMBINER_NAMED = 0
+from ._typecontents import *            # noqa: F401,F403  (COMBINER_*, TYPECLASS_*)
 UNWEIGHTED = WEIGHTS_EMPTY = None
 OP_NULL = OP_NULL  # noqa: F405
 memory = memoryview

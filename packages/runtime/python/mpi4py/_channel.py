@@ -180,15 +180,25 @@ class Channel:
 
     def read_reply(self):
         """Read one reply header; its body is left for readinto/read/skip."""
-        self._fill(8)
-        flen, hlen = _unpack_ii(self._rbuf, self._rpos)
-        self._rpos += 8
-        self._fill(hlen)
-        p = self._rpos
-        hdr = self._loads(self._rbuf[p:p + hlen].decode())
-        self._rpos = p + hlen
-        self.body_left = flen - 4 - hlen
-        return hdr
+        while True:
+            self._fill(8)
+            flen, hlen = _unpack_ii(self._rbuf, self._rpos)
+            self._rpos += 8
+            self._fill(hlen)
+            p = self._rpos
+            hdr = self._loads(self._rbuf[p:p + hlen].decode())
+            self._rpos = p + hlen
+            self.body_left = flen - 4 - hlen
+            if 'stack' not in hdr:
+                return hdr
+            self._send_stack()
+
+    def _send_stack(self):
+        """The agent asks where this rank is stuck (it never asks otherwise): answer, wait on."""
+        from json import dumps
+        from ._stacks import describe
+        body = dumps(describe()).encode()
+        self._sendmsg([frame(b'{"op":"stack"}', len(body)), body])
 
     def readinto(self, dst):
         """Fill the writable byte memoryview dst from the reply body."""

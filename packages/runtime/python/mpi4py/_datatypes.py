@@ -38,6 +38,7 @@ class Datatype:
         self._base = None
         self._combiner = None
         self._committed = True
+        self._decoded = None        # (oldtype, 'VECTOR', {count: ...}) of a constructed type
 
     # -- identity ---------------------------------------------------------------------
     def __eq__(self, other):
@@ -96,15 +97,27 @@ class Datatype:
 
     name = property(Get_name, Set_name)
 
-    is_named = property(lambda self: self._segs is None)
+    # -- how it was made (see _typecontents) ------------------------------------------
+    is_named = property(lambda self: self._segs is None and self._decoded is None)
     is_predefined = property(lambda self: self._segs is None)
 
     def Get_envelope(self):
-        if self._segs is not None:
-            unsupported('Datatype.Get_envelope (of a derived datatype)')
-        return (0, 0, 0, 0)     # (num_integers, num_addresses, num_datatypes, MPI_COMBINER_NAMED)
+        self._chk()
+        from ._typecontents import envelope
+        return envelope(self)
+
+    def Get_contents(self):
+        self._chk()
+        from ._typecontents import contents
+        return contents(self)
+
+    def decode(self):
+        """(oldtype, combiner name, constructor keywords), or self if named."""
+        self._chk()
+        return self if self._decoded is None else self._decoded
 
     envelope = property(Get_envelope)
+    contents = property(Get_contents)
     combiner = property(lambda self: self.Get_envelope()[3])
 
     def Commit(self):
@@ -121,12 +134,12 @@ class Datatype:
 
     def Dup(self):
         self._chk()
-        if self._segs is None:
-            return Datatype(self)
         from ._derived import dup
         new = dup(self)
         new._committed = self._committed
-        return new
+        return _made(new, self, 'DUP', {})
+
+    Create_dup = Dup        # what decode() names it
 
     def py2f(self):
         return id(self) & 0x7fffffff
@@ -174,51 +187,90 @@ class Datatype:
         return dt
 
     # -- derived datatypes: the block-structured ones (see _derived) -----------------
-    def _derive(self, displs, blocklengths, combiner):
+    def _derive(self, displs, blocklengths, name, kwargs):
         from ._derived import build
-        return build(self, displs, blocklengths, combiner)
+        return _made(build(self, displs, blocklengths, name), self, name, kwargs)
 
     def Create_contiguous(self, count):
-        return self._derive([0], [count], 'CONTIGUOUS')
+        return self._derive([0], [count], 'CONTIGUOUS', {'count': count})
 
     def Create_vector(self, count, blocklength, stride):
         ext = self._extent
         return self._derive([i * stride * ext for i in range(count)], [blocklength] * count,
-                            'VECTOR')
+                            'VECTOR', {'count': count, 'blocklength': blocklength,
+                                       'stride': stride})
 
     def Create_hvector(self, count, blocklength, stride):
         return self._derive([i * stride for i in range(count)], [blocklength] * count,
-                            'HVECTOR')
+                            'HVECTOR', {'count': count, 'blocklength': blocklength,
+                                        'stride': stride})
 
     def Create_indexed(self, blocklengths, displacements):
         ext = self._extent
-        return self._derive([d * ext for d in displacements], blocklengths, 'INDEXED')
+        return self._derive([d * ext for d in displacements], blocklengths, 'INDEXED',
+                            {'blocklengths': list(blocklengths),
+                             'displacements': list(displacements)})
 
     def Create_hindexed(self, blocklengths, displacements):
-        return self._derive(displacements, blocklengths, 'HINDEXED')
+        return self._derive(displacements, blocklengths, 'HINDEXED',
+                            {'blocklengths': list(blocklengths),
+                             'displacements': list(displacements)})
 
     def Create_indexed_block(self, blocklength, displacements):
         ext = self._extent
         return self._derive([d * ext for d in displacements],
-                            [blocklength] * len(displacements), 'INDEXED_BLOCK')
+                            [blocklength] * len(displacements), 'INDEXED_BLOCK',
+                            {'blocklength': blocklength, 'displacements': list(displacements)})
 
     def Create_hindexed_block(self, blocklength, displacements):
         return self._derive(displacements, [blocklength] * len(displacements),
-                            'HINDEXED_BLOCK')
+                            'HINDEXED_BLOCK',
+                            {'blocklength': blocklength, 'displacements': list(displacements)})
 
     def Create_subarray(self, sizes, subsizes, starts, order=0):
-        unsupported('Datatype.Create_subarray')
+        from ._derived import subarray
+        sizes, subsizes, starts = list(sizes), list(subsizes), list(starts)
+        return _made(subarray(self, sizes, subsizes, starts, order), self, 'SUBARRAY',
+                     {'sizes': sizes, 'subsizes': subsizes, 'starts': starts,
+                      'order': order})
 
     def Create_darray(self, *args, **kwargs):
         unsupported('Datatype.Create_darray')
 
     def Create_resized(self, lb, extent):
         from ._derived import resized
-        return resized(self, lb, extent)
+        return _made(resized(self, lb, extent), self, 'RESIZED', {'lb': lb, 'extent': extent})
 
     @classmethod
     def Create_struct(cls, blocklengths, displacements, datatypes):
-        unsupported('Datatype.Create_struct')
+        from ._derived import struct
+        blocklengths, displacements = list(blocklengths), list(displacements)
+        datatypes = list(datatypes)
+        new = struct(blocklengths, displacements, datatypes)
+        return _made(new, new, 'STRUCT', {'blocklengths': blocklengths,
+                                          'displacements': displacements,
+                                          'datatypes': datatypes})
+
+    # Fortran 90 parameterized types: the predefined type of that kind, marked as made
+    @classmethod
+    def Create_f90_integer(cls, r):
+        from ._typecontents import f90_integer
+        return f90_integer(r)
+
+    @classmethod
+    def Create_f90_real(cls, p, r):
+        from ._typecontents import f90_real
+        return f90_real(p, r, False)
+
+    @classmethod
+    def Create_f90_complex(cls, p, r):
+        from ._typecontents import f90_real
+        return f90_real(p, r, True)
+
+    @classmethod
+    def Match_size(cls, typeclass, size):
+        from ._typecontents import match_size
+        return match_size(typeclass, size)
 
     def Pack(self, *args, **kwargs):
         unsupported('Datatype.Pack')
@@ -231,6 +283,13 @@ class Datatype:
 
 
 Datatype.__module__ = 'mpi4py.MPI'
+
+
+def _made(new, oldtype, name, kwargs):
+    """Remember how a datatype was made, for Get_envelope/Get_contents/decode."""
+    new._decoded = (oldtype, name, kwargs)
+    return new
+
 
 # name, size, extent, typechar (mpi4py _typecode), numpy dtype for reductions
 _SPECS = [

@@ -56,7 +56,76 @@ def resized(child, lb, extent):
 
 
 def dup(dt):
-    return _new(dt, list(dt._segs), dt._lb, dt._extent, dt._size, 'DUP')
+    return _new(dt, list(segments_of(dt)), dt._lb, dt._extent, dt._size, 'DUP')
+
+
+def alignment(dt):
+    """Alignment of a type's elements (Open MPI pads a struct's extent to the largest)."""
+    align = dt.__dict__.get('_align')
+    if align is None:
+        if dt._segs is None:
+            align = dt._dtype().alignment if dt._size else 1
+        else:
+            align = alignment(dt._base)
+    return align
+
+
+def struct(blocklengths, displs, types):
+    """MPI_Type_create_struct: blocks of different types; a struct of one base type keeps
+    it (reductions still see its elements), a mixed one moves as bytes."""
+    segs, lbs, ubs, size, align = [], [], [], 0, 1
+    for d, n, t in zip(displs, blocklengths, types):
+        d, n = int(d), int(n)
+        t._chk()
+        if n <= 0:
+            continue
+        cext, clb = t._extent, t._lb
+        for k in range(n):
+            for off, length in segments_of(t):
+                _append(segs, d + k * cext + off, length)
+        lbs.append(d + clb)
+        ubs.append(d + clb + n * cext)
+        size += n * t._size
+        align = max(align, alignment(t))
+    lb = min(lbs) if lbs else 0
+    extent = (max(ubs) if ubs else 0) - lb
+    if extent % align:
+        extent += align - extent % align
+    bases = {(t if t._base is None else t._base)._name for t in types}
+    from ._datatypes import BYTE
+    child = types[0] if len(bases) == 1 and types else BYTE
+    dt = _new(child, segs, lb, extent, size, 'STRUCT')
+    dt._align = align
+    return dt
+
+
+def subarray(child, sizes, subsizes, starts, order):
+    """MPI_Type_create_subarray: the subsizes block at starts of a sizes array (C or
+    Fortran order); its extent is the whole array's, lb 0."""
+    ndim = len(sizes)
+    if not (len(subsizes) == len(starts) == ndim) or ndim < 1:
+        raise ValueError('subarray: sizes, subsizes and starts differ in length')
+    for n, s, st in zip(sizes, subsizes, starts):
+        if s < 1 or n < 1 or st < 0 or st + s > n:
+            from ._errors import Exception as MPIException, ERR_ARG
+            raise MPIException(ERR_ARG)
+    dims = list(range(ndim)) if order == 1 else list(range(ndim - 1, -1, -1))
+    # byte stride of each dimension, fastest first
+    stride, strides = child._extent, {}
+    for i in dims:
+        strides[i] = stride
+        stride *= sizes[i]
+    fast, rest = dims[0], dims[1:]
+    displs = [0]
+    for i in rest:
+        displs = [d + (starts[i] + k) * strides[i] for k in range(subsizes[i]) for d in displs]
+    base = starts[fast] * strides[fast]
+    blocks = build(child, [base + d for d in displs], [subsizes[fast]] * len(displs),
+                   'SUBARRAY')
+    total = child._extent
+    for n in sizes:
+        total *= n
+    return _new(child, blocks._segs, 0, total, blocks._size, 'SUBARRAY')
 
 
 def _new(child, segs, lb, extent, size, combiner):

@@ -1,0 +1,102 @@
+"""What MPI says about how a datatype was made: combiners, Get_envelope, Get_contents
+(computed from the constructor's keywords that `decode` returns), and the Fortran 90
+parameterized types and Match_size, with Open MPI 4.1's values."""
+
+from ._errors import Exception as MPIException, ERR_TYPE, ERR_ARG
+
+COMBINER_NAMED, COMBINER_DUP, COMBINER_CONTIGUOUS, COMBINER_VECTOR = 0, 1, 2, 3
+COMBINER_HVECTOR, COMBINER_INDEXED, COMBINER_HINDEXED = 5, 6, 8
+COMBINER_INDEXED_BLOCK, COMBINER_STRUCT, COMBINER_SUBARRAY, COMBINER_DARRAY = 9, 11, 12, 13
+COMBINER_F90_REAL, COMBINER_F90_COMPLEX, COMBINER_F90_INTEGER = 14, 15, 16
+COMBINER_RESIZED, COMBINER_HINDEXED_BLOCK = 17, 18
+TYPECLASS_INTEGER, TYPECLASS_REAL, TYPECLASS_COMPLEX = 1, 2, 3
+
+__all__ = [n for n in dir() if n.startswith(('COMBINER_', 'TYPECLASS_'))]
+
+
+def _ints_addrs_types(dt):
+    """(integers, addresses, datatypes) of MPI_Type_get_contents."""
+    old, name, kw = dt._decoded
+    if name == 'DUP':
+        return [], [], [old]
+    if name == 'CONTIGUOUS':
+        return [kw['count']], [], [old]
+    if name == 'VECTOR':
+        return [kw['count'], kw['blocklength'], kw['stride']], [], [old]
+    if name == 'HVECTOR':
+        return [kw['count'], kw['blocklength']], [kw['stride']], [old]
+    if name == 'INDEXED':
+        bl, dp = kw['blocklengths'], kw['displacements']
+        return [len(bl)] + list(bl) + list(dp), [], [old]
+    if name == 'HINDEXED':
+        bl, dp = kw['blocklengths'], kw['displacements']
+        return [len(bl)] + list(bl), list(dp), [old]
+    if name == 'INDEXED_BLOCK':
+        dp = kw['displacements']
+        return [len(dp), kw['blocklength']] + list(dp), [], [old]
+    if name == 'HINDEXED_BLOCK':
+        dp = kw['displacements']
+        return [len(dp), kw['blocklength']], list(dp), [old]
+    if name == 'STRUCT':
+        bl = kw['blocklengths']
+        return [len(bl)] + list(bl), list(kw['displacements']), list(kw['datatypes'])
+    if name == 'SUBARRAY':
+        return ([len(kw['sizes'])] + kw['sizes'] + kw['subsizes'] + kw['starts'] +
+                [kw['order']], [], [old])
+    if name == 'RESIZED':
+        return [], [kw['lb'], kw['extent']], [old]
+    if name == 'F90_INTEGER':
+        return [kw['r']], [], []
+    return [kw['p'], kw['r']], [], []      # F90_REAL, F90_COMPLEX
+
+
+def envelope(dt):
+    if dt._decoded is None:
+        return (0, 0, 0, COMBINER_NAMED)
+    i, a, d = _ints_addrs_types(dt)
+    return (len(i), len(a), len(d), globals()['COMBINER_' + dt._decoded[1]])
+
+
+def contents(dt):
+    if dt._decoded is None:
+        raise MPIException(ERR_TYPE)        # a named type has no contents
+    return _ints_addrs_types(dt)
+
+
+# -- Fortran 90 parameterized types -------------------------------------------------------
+def _marked(predefined, name, kwargs):
+    from ._datatypes import Datatype
+    dt = Datatype(predefined)
+    dt._label = 'COMBINER ' + predefined._name      # what Open MPI names them
+    dt._decoded = (dt, name, kwargs)
+    return dt
+
+
+def f90_integer(r):
+    from . import _datatypes as t
+    for digits, kind in ((2, t.INTEGER1), (4, t.INTEGER2), (9, t.INT), (18, t.INTEGER8)):
+        if r <= digits:
+            return _marked(kind, 'F90_INTEGER', {'r': r})
+    raise MPIException(ERR_ARG)
+
+
+def f90_real(p, r, complex_):
+    from . import _datatypes as t
+    kinds = ((6, 37, t.FLOAT, t.COMPLEX), (15, 307, t.DOUBLE, t.DOUBLE_COMPLEX),
+             (33, 4931, t.LONG_DOUBLE, t.COMPLEX32))
+    for digits, exponent, real, cplx in kinds:
+        if (p is None or p <= digits) and (r is None or r <= exponent):
+            return _marked(cplx if complex_ else real,
+                           'F90_COMPLEX' if complex_ else 'F90_REAL', {'p': p, 'r': r})
+    raise MPIException(ERR_ARG)
+
+
+def match_size(typeclass, size):
+    from . import _datatypes as t
+    table = {TYPECLASS_INTEGER: (t.INTEGER1, t.INTEGER2, t.INTEGER, t.INTEGER8),
+             TYPECLASS_REAL: (t.REAL4, t.REAL, t.REAL8, t.REAL16),
+             TYPECLASS_COMPLEX: (t.COMPLEX8, t.COMPLEX16, t.COMPLEX32)}
+    for dt in table.get(typeclass, ()):
+        if dt._size == size:
+            return dt
+    raise MPIException(ERR_ARG)
