@@ -44,6 +44,21 @@ describe('deadlock detection', () => {
     expect(run.stderr).toContain('deadlock: rank 1 waits in recv from rank 0, which has finished (tag 7)');
   });
 
+  it('a receive from a rank that has finished on another agent; where each rank was', async () => {
+    const file = script('finished-apart', ['if comm.rank == 1:', '    comm.recv(source=0, tag=7)']);
+    const run = await mpiaasExec(['-n', '4', '--agents', '2', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('deadlock: rank 1 waits in recv from rank 0, which has finished (tag 7)');
+    expect(run.stderr).toContain('where the ranks were: 3 ranks (0,2,3) finished; rank 1 at finished-apart.py:4 in recv');
+  });
+
+  it('a timeout names where each rank was: in MPI with its line, or running', async () => {
+    const file = script('timeout', ['import time', 'if comm.rank == 0:', '    time.sleep(60)', 'comm.Barrier()']);
+    const run = await mpiaasExec(['-n', '3', '--timeout', '2', file]);
+    expect(run.code).toBe(124);
+    expect(run.stderr).toContain('where the ranks were: rank 0 running; 2 ranks (1,2) at timeout.py:6 in Barrier');
+  });
+
   it('a deadlock on a Split sub-communicator, the others waiting in a Barrier', async () => {
     const file = script('split', [
       'sub = comm.Split(comm.rank % 2, comm.rank)',

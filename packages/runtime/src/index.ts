@@ -10,3 +10,4 @@ export { PROTOCOL_VERSION } from './protocol/version';
 export { SHIM_PATH } from './shim-path';
 export { evictionPolicyWarning } from './redis/eviction-policy';
 export { rankCommand, type RankExit, type RankHandle, type RankSpawner, type RankSpawnOptions } from './launch/rank-process';
+export { combineDiagnoses, groupRanks, type Diagnosis, type DiagnosisKind, type RankDiagnosis } from './launch/diagnosis';

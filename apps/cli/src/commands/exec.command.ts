@@ -81,6 +81,7 @@ export function execCommand(): Command {
       writer.flush();
       if (outcome.status !== 'SUCCEEDED') {
         process.stderr.write(`mpiaas: job ${outcome.status}: ${outcome.reason ?? ''}\n`);
+        if (outcome.diagnosis) process.stderr.write(`mpiaas: where the ranks were: ${outcome.diagnosis.summary}\n`);
       }
       process.stdout.write('', () => process.exit(outcome.exitCode));
     });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { deadlockSummary, isDeadlocked, type AgentSnapshot } from './blocked-state';
+import { deadlockSummary, isDeadlocked, type AgentSnapshot, type RankState } from './blocked-state';
 
-const blockedRecv = (rank: number, peer: number) => ({ rank, state: 'blocked' as const, pending: [{ op: 'recv', peer, tag: 'any' as const, comm: 'w' }] });
+const blockedRecv = (rank: number, peer: number): RankState => ({ rank, state: 'blocked', pending: [{ op: 'recv', peer, tag: 'any', comm: 'w' }] });
 
 function snapshot(agent: number, extra: Partial<AgentSnapshot> = {}): AgentSnapshot {
   return { agent, sent: 2, received: 2, progress: 10, complete: true, ranks: [blockedRecv(agent, 1 - agent)], collectives: [], ...extra };

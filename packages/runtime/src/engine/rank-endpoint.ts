@@ -46,8 +46,20 @@ const COALESCE_LIMIT = 64 * 1024;
 const REPLY_HIGH_WATER = 64 * 1024 * 1024;
 
 const KNOWN_OPS: ReadonlySet<string> = new Set([
-  'hello', 'comm', 'free', 'send', 'isend', 'irecv', 'icoll', 'wait', 'test', 'cancel', 'probe', 'abort', 'finalize',
+  'hello', 'comm', 'free', 'send', 'isend', 'irecv', 'icoll', 'wait', 'test', 'cancel', 'probe', 'abort', 'finalize', 'stack',
 ]);
+
+/** Where a stuck rank is, as its shim tells it (only ever asked while it is blocked). */
+export interface RankStack {
+  /** The user's line, e.g. "pi.py:41". */
+  where: string | null;
+  /** The MPI call it is in, as the user called it ("Reduce", "recv"). */
+  call: string | null;
+  /** Every thread's stack, the shim's frames left out. */
+  stack: string;
+}
+
+const STACK_TIMEOUT_MS = 1000;
 
 type Call = Extract<RankRequest, { op: 'wait' | 'test' | 'probe' | 'hello' }>;
 
@@ -76,6 +88,7 @@ export class RankEndpoint {
   finalized = false;
   /** Its channel closed: the rank exited (or is exiting). */
   closed = false;
+  private stackWanted: ((stack: RankStack | undefined) => void) | undefined;
   /** Bumped by everything that happens to the rank: what deadlock detection watches. */
   progress = 0;
   /** Rank envelopes this rank sent and this endpoint received (in-flight accounting). */
@@ -145,6 +158,33 @@ export class RankEndpoint {
     return { rank, state: 'running' };
   }
 
+  /**
+   * Asks a rank blocked in an MPI call where it is. Undefined if it is not blocked (its
+   * main thread is not reading the channel: user code or a sleep) or does not answer in 1 s.
+   */
+  requestStack(): Promise<RankStack | undefined> {
+    if (this.closed || !this.greeted || !this.blockedIn || this.stackWanted) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.onStack(undefined), STACK_TIMEOUT_MS);
+      this.stackWanted = (stack) => {
+        clearTimeout(timer);
+        resolve(stack);
+      };
+      this.reply({ stack: 1 });
+    });
+  }
+
+  private onStack(body: Buffer | undefined): void {
+    const wanted = this.stackWanted;
+    this.stackWanted = undefined;
+    if (!wanted) return;
+    try {
+      wanted(body ? (JSON.parse(body.toString('utf8')) as RankStack) : undefined);
+    } catch {
+      wanted(undefined);
+    }
+  }
+
   private peerOf(comm: Communicator, source: number): number | 'any' {
     return source < 0 ? 'any' : (comm.group[source] ?? source);
   }
@@ -158,7 +198,9 @@ export class RankEndpoint {
       return this.ports.protocolError(this.identity.rank, `unreadable frame: ${(error as Error).message}`);
     }
     for (const frame of frames) {
-      if (this.blockedIn) this.backlog.push(frame);
+      // A stack answers the agent, not a call: it never waits behind one.
+      if ((frame.header as { op?: unknown } | null)?.op === 'stack') this.onStack(frame.body);
+      else if (this.blockedIn) this.backlog.push(frame);
       else this.handle(frame);
     }
   }

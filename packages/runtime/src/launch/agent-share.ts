@@ -7,6 +7,8 @@ import { JobKeys } from '../redis/job-keys';
 import { agentCountOf } from '../redis/placement';
 import { AgentLiveness } from './agent-liveness';
 import { DeadlockWatch } from './deadlock-watch';
+import { diagnosisKind, rankDiagnosis, type DiagnosisKind, type RankDiagnosis } from './diagnosis';
+import type { RankEndpoint } from '../engine/rank-endpoint';
 import { deleteJobKeys } from './delete-job-keys';
 import { startHostedAgent, type HostedAgent } from './hosted-agent';
 import type { RankOutcome } from './job-outcome';
@@ -97,6 +99,8 @@ function isVerdict(reason: unknown): reason is StopVerdict {
 /** How one agent's share of a job ended. */
 export interface ShareOutcome {
   agent: number;
+  /** Where this agent's ranks stood when a deadlock, mismatch, timeout or cancel stopped them. */
+  diagnosis?: { kind: DiagnosisKind; ranks: RankDiagnosis[] };
   /** Absent when every hosted rank finished and nobody ended the job early. */
   verdict?: ShareVerdict & {
     /** 'local': this agent saw it happen; 'remote': another agent told it. */
@@ -139,6 +143,10 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
   /** Set once every hosted rank has exited: what happens during cleanup cannot change the outcome. */
   let settled = false;
   const ranks = new Map<number, RankHandle>();
+  const endpoints = new Map<number, RankEndpoint>();
+  let diagnosis: ShareOutcome['diagnosis'];
+  /** Ranks are asked where they are (≤ 1 s) before they are stopped. */
+  let diagnosed: Promise<void> = Promise.resolve();
   const tails = new Map<number, OutputTail>();
   let killTimer: NodeJS.Timeout | undefined;
   /** Tells the job's other agents it is over (set once this agent's transport is up). */
@@ -152,6 +160,20 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     for (const rank of ranks.values()) rank.kill('SIGTERM');
     killTimer = setTimeout(() => ranks.forEach((rank) => rank.kill('SIGKILL')), options.killGraceMs ?? 1000);
   };
+  /** Stops the ranks, after asking them where they are if the verdict calls for a diagnosis. */
+  const stopRanksFor = (told: Pick<ShareVerdict, 'status' | 'reason'>): void => {
+    const kind = diagnosisKind(told);
+    if (!kind) return stopRanks();
+    diagnosed = Promise.all(
+      [...endpoints.values()].map(async (endpoint) => rankDiagnosis(endpoint.state(), await endpoint.requestStack())),
+    ).then(
+      (local) => {
+        diagnosis = { kind, ranks: local };
+        stopRanks();
+      },
+      () => stopRanks(),
+    );
+  };
   const fail = (next: Omit<ShareVerdict, 'at'>): void => {
     if (verdict || settled) return;
     const at = Date.now();
@@ -159,13 +181,13 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     verdict = { ...next, at, origin: 'local', ...(stderrTail === undefined ? {} : { stderrTail }) };
     if (agentCount > 1) tellOthers({ ...next, at });
     ended();
-    stopRanks();
+    stopRanksFor(next);
   };
   const failRemote = (from: number, told: ShareVerdict): void => {
     if (verdict || settled || from === options.agent) return;
     verdict = { ...told, origin: 'remote' };
     ended();
-    stopRanks();
+    stopRanksFor(told);
   };
 
   const hostedAgent = await startHostedAgent({
@@ -254,7 +276,7 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     await Promise.all([...ranks.values()].map((rank) => rank.exited));
   } finally {
     settled = true;
-    deadlocks?.stop();
+    await deadlocks?.finish();
     clearTimeout(timeout);
     clearTimeout(killTimer);
     options.signal?.removeEventListener('abort', cancel);
@@ -266,9 +288,11 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     await leave(hostedAgent, keys, agentCount, !options.keepKeys);
   }
 
+  await diagnosed;
   return {
     agent: options.agent,
     ...(verdict ? { verdict } : {}),
+    ...(diagnosis ? { diagnosis } : {}),
     ranks: hosted.map((rank) => ({
       rank,
       exitCode: ranks.get(rank)?.exit?.code ?? null,
@@ -312,6 +336,7 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     const endpoint = hostedAgent.agent.attach(rank, process_.channel, {
       maxUnexpectedBytes: options.maxUnexpectedBytes ?? 1024 ** 3,
     });
+    endpoints.set(rank, endpoint);
     void process_.exited.then(async (exit) => {
       finishedAt.set(rank, new Date());
       if (exit.code === 0) {

@@ -1,4 +1,5 @@
 import type { ShareOutcome } from './agent-share';
+import { combineDiagnoses } from './diagnosis';
 import type { JobOutcome, RankOutcome } from './job-outcome';
 
 /**
@@ -19,6 +20,10 @@ export function combineShares(shares: readonly ShareOutcome[], np: number, start
   if (!verdict) return { status: 'SUCCEEDED', exitCode: 0, ranks };
   const outcome: JobOutcome = { status: verdict.status, exitCode: verdict.exitCode, reason: verdict.reason, ranks };
   if (verdict.infrastructure) outcome.infrastructure = true;
+  const parts = shares.flatMap((share) => (share.diagnosis ? [share.diagnosis] : []));
+  // Shares whose ranks had all exited before the verdict have nothing to say but that.
+  const exited = shares.filter((share) => !share.diagnosis).flatMap((share) => share.ranks.map((rank) => ({ rank: rank.rank, state: 'finished' as const })));
+  if (parts[0]) outcome.diagnosis = combineDiagnoses(parts[0].kind, [...parts.map((part) => part.ranks), exited]);
   if (verdict.failedRank !== undefined) {
     outcome.failedRank = verdict.failedRank;
     outcome.stderrTail = verdict.stderrTail ?? '';

@@ -10,7 +10,7 @@ export interface DeadlockWatchOptions {
   agent: number;
   agentCount: number;
   snapshot(): AgentSnapshot;
-  /** Where agents of a job spread over hosts publish their snapshots (agent 0 judges). */
+  /** Where agents of a job spread over hosts publish their snapshots. */
   redis?: { commands: Redis; keys: JobKeys; ttlMs: number };
   onDeadlock(summary: string, ranks: RankState[]): void;
   periodMs?: number;
@@ -19,7 +19,8 @@ export interface DeadlockWatchOptions {
 /**
  * Watches a job for a deadlock: every rank blocked in MPI (or finished), nothing in flight,
  * nothing moving. Each agent snapshots its ranks every period; with several agents each
- * publishes its snapshot to Redis and agent 0 judges all of them. A deadlock is declared
+ * publishes its snapshot to Redis and judges all of them (an agent whose ranks have all
+ * finished stops, so any agent still running may be the one to declare it). A deadlock is declared
  * only when STABLE_READS consecutive reads agree — the counters of every agent unchanged
  * across them and every envelope sent also received — so a message in flight or a
  * snapshot taken mid-change never counts (PROTOCOL.md, "Deadlock detection").
@@ -42,6 +43,22 @@ export class DeadlockWatch {
     clearInterval(this.timer);
   }
 
+  /**
+   * Stops watching, and (with several agents) leaves a last snapshot saying this agent's
+   * ranks have all finished: the others may still deadlock waiting for them.
+   */
+  async finish(): Promise<void> {
+    const redis = this.options.redis;
+    const started = this.timer !== undefined;
+    this.stop();
+    if (!started || !redis || this.options.agentCount <= 1) return;
+    try {
+      await redis.commands.hset(redis.keys.snapshots(), String(this.options.agent), JSON.stringify(this.options.snapshot()));
+    } catch {
+      // Redis is gone: the job ends otherwise.
+    }
+  }
+
   private async tick(): Promise<void> {
     if (this.busy || this.done) return;
     this.busy = true;
@@ -55,7 +72,6 @@ export class DeadlockWatch {
           .hset(redis.keys.snapshots(), String(this.options.agent), JSON.stringify(own))
           .pexpire(redis.keys.snapshots(), redis.ttlMs)
           .exec();
-        if (this.options.agent !== 0) return;
         const published = await redis.commands.hgetall(redis.keys.snapshots());
         all = Object.values(published).map((text) => JSON.parse(text) as AgentSnapshot);
         // Its own, fresh: the one just written.

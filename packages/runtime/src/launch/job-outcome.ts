@@ -1,3 +1,5 @@
+import type { Diagnosis } from './diagnosis';
+
 /** Final states of a run of the ranked runtime (the service's job statuses share them). */
 export type JobOutcomeStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'CANCELLED';
 
@@ -21,5 +23,7 @@ export interface JobOutcome {
   stderrTail?: string;
   /** True when the failure is the infrastructure's (Redis lost), not the script's: retry-worthy. */
   infrastructure?: boolean;
+  /** Where the ranks stood when a deadlock, mismatch, timeout or cancel stopped them. */
+  diagnosis?: Diagnosis;
   ranks: RankOutcome[];
 }

@@ -20,7 +20,9 @@ export type RankRequest =
   | { op: 'cancel'; req: number }
   | { op: 'probe'; ctx: string; source: number; tag: number; block: boolean }
   | { op: 'abort'; code: number }
-  | { op: 'finalize' };
+  | { op: 'finalize' }
+  // The answer to the agent's {stack: 1} (body: JSON {where, call, stack}); see PROTOCOL.md.
+  | { op: 'stack' };
 
 export type Completion =
   | { req: number; kind: 'recv'; source: number; tag: number; count: number }
