@@ -1,6 +1,6 @@
 // Renders k8s/ (base and every overlay) offline and checks each object against the Kubernetes
 // schemas, the security and operations policies, and the apps' own config schemas.
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { IContainer } from 'kubernetes-models/v1';
@@ -116,10 +116,10 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       expect(problems).toEqual([]);
     });
 
-    test('every container that serves a port has readiness and liveness probes', () => {
+    test('every container that serves a port has readiness and liveness probes (one with only `metrics` serves no traffic)', () => {
       const problems = workloads(objectsOf(target)).flatMap((w) =>
         containersOf(w)
-          .filter(({ container, init }) => !init && (container.ports?.length ?? 0) > 0)
+          .filter(({ container, init }) => !init && (container.ports ?? []).some((port) => port.name !== 'metrics'))
           .flatMap(({ id, container }) => [
             ...(container.readinessProbe ? [] : [`${id}: no readinessProbe`]),
             ...(container.livenessProbe ? [] : [`${id}: no livenessProbe`]),
@@ -290,11 +290,12 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       expect(hpa.maxReplicas).toBeGreaterThan(hpa.minReplicas);
     });
 
-    test('worker: no probes on a port it does not have; grace period covers SHUTDOWN_GRACE_SECONDS', () => {
+    test('worker: its one port is `metrics` (METRICS_PORT), no probes; grace period covers SHUTDOWN_GRACE_SECONDS', () => {
       const objects = objectsOf('base');
       const worker = workload(objects, 'Deployment/worker');
       const container = worker.pod.containers[0] as IContainer;
-      expect(container.ports ?? []).toEqual([]);
+      expect(container.ports ?? []).toEqual([{ name: 'metrics', containerPort: Number(configMap(objects, 'worker-config').METRICS_PORT) }]);
+      expect(worker.pod.containers.slice(1).flatMap((c) => c.ports ?? [])).toEqual([]);
       expect(container.readinessProbe?.httpGet ?? container.livenessProbe?.httpGet).toBeUndefined();
       const grace = Number(configMap(objects, 'worker-config').SHUTDOWN_GRACE_SECONDS);
       // grace for running jobs + the wait for stopped ranks + at least 10 s to requeue and close.
@@ -333,10 +334,10 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       expect(existsSync(path.join(REPO, 'docker/wait-for-migrations.mjs'))).toBe(true);
     });
 
-    test('worker NetworkPolicy: no ingress; egress only to Redis, Postgres and DNS', () => {
+    test('worker NetworkPolicy: ingress to the metrics port only; egress only to Redis, Postgres and DNS', () => {
       const policy = find(objectsOf('base'), 'NetworkPolicy', 'worker').spec as NetworkPolicySpec;
       expect(policy.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
-      expect(policy.ingress ?? []).toEqual([]);
+      expect(policy.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 'metrics' }] }]);
       expect(describeEgress(policy).sort()).toEqual(['TCP/5432 -> postgres', 'TCP/53 -> kube-dns', 'TCP/6379 -> redis', 'UDP/53 -> kube-dns'].sort());
     });
 
@@ -344,6 +345,26 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       const objects = objectsOf('base');
       expect((find(objects, 'PodDisruptionBudget', 'api').spec as { minAvailable: number }).minAvailable).toBe(1);
       expect((find(objects, 'PodDisruptionBudget', 'worker').spec as { maxUnavailable: number }).maxUnavailable).toBe(1);
+    });
+
+    test('metrics: api and worker serve METRICS_PORT as `metrics`, annotated for Prometheus, a headless Service each; not the Ingress', () => {
+      const objects = objectsOf('base');
+      for (const app of ['api', 'worker'] as const) {
+        const w = workload(objects, `Deployment/${app}`);
+        const port = Number(configMap(objects, `${app}-config`).METRICS_PORT);
+        expect(port, `${app} METRICS_PORT`).toBeGreaterThan(0);
+        expect(w.pod.containers[0]?.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(port);
+        const annotations = (find(objects, 'Deployment', app).spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations;
+        expect(annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
+        const service = find(objects, 'Service', `${app}-metrics`);
+        const spec = service.spec as { clusterIP?: string; selector: Record<string, string>; ports: { name: string; targetPort: string }[] };
+        expect(spec.clusterIP).toBe('None');
+        expect(selects(spec.selector, w.labels)).toBe(true);
+        expect(spec.ports).toEqual([{ name: 'metrics', port, targetPort: 'metrics' }]);
+        expect(service.metadata.labels?.['mpiaas/metrics']).toBe('true');
+      }
+      // The Service behind the Ingress publishes http only.
+      expect((find(objects, 'Service', 'api').spec as { ports: { targetPort: string }[] }).ports.map((p) => p.targetPort)).toEqual(['http']);
     });
   });
 
@@ -437,6 +458,31 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       const policy = find(objectsOf('overlays/production'), 'NetworkPolicy', 'worker').spec as NetworkPolicySpec;
       const external = describeEgress(policy).filter((rule) => rule.includes('/') && /\d+\.\d+/.test(rule));
       expect(external.sort()).toEqual(['TCP/5432 -> 192.0.2.0/28', 'TCP/6379 -> 198.51.100.0/28']);
+    });
+  });
+
+  describe('components/prometheus-operator in an overlay of its own making', () => {
+    test('base plus the component: a valid ServiceMonitor on the `metrics` port of the api and worker metrics Services', () => {
+      if ('missing' in kustomize) throw new Error(kustomize.missing);
+      const dir = path.join(copy.dir, 'scratch/base-with-prometheus-operator');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        path.join(dir, 'kustomization.yaml'),
+        'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: mpiaas\nresources: [../../base]\ncomponents: [../../components/prometheus-operator]\n',
+      );
+      const result = kustomize.build(dir);
+      if (!result.ok) throw new Error(result.error);
+      const objects = result.objects;
+      expect(objects.flatMap((o) => schemaErrors(o).map((e) => `${o.kind}/${o.metadata.name}: ${e}`))).toEqual([]);
+      const monitor = find(objects, 'ServiceMonitor', 'mpiaas');
+      expect(monitor.metadata.namespace).toBe('mpiaas');
+      const spec = monitor.spec as { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path?: string }[] };
+      expect(spec.endpoints).toMatchObject([{ port: 'metrics', path: '/metrics' }]);
+      const selected = objects.filter((o) => o.kind === 'Service' && selects(spec.selector.matchLabels, o.metadata.labels ?? {}));
+      expect(selected.map((o) => o.metadata.name).sort()).toEqual(['api-metrics', 'worker-metrics']);
+      for (const service of selected) {
+        expect((service.spec as { ports: { name: string }[] }).ports.map((p) => p.name)).toEqual(['metrics']);
+      }
     });
   });
 

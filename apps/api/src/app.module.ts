@@ -7,6 +7,7 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { LogsModule } from './logs/logs.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './quotas/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -31,6 +32,7 @@ export class AppModule {
         HealthModule,
         UsageModule,
         TenantsModule,
+        MetricsModule,
       ],
     };
   }

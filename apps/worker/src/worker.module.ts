@@ -16,6 +16,7 @@ import { GangScheduler } from './placement/gang-scheduler';
 import { TenantRankQuota } from './placement/tenant-rank-quota';
 import { WaitingJobs } from './placement/waiting-jobs';
 import { WorkerHeartbeat } from './placement/worker-heartbeat';
+import { WorkerMetrics } from './metrics/worker-metrics';
 import { JobRunner } from './runs/job-runner.service';
 import { OrderListener } from './runs/order-listener';
 import { ReportRouter } from './runs/report-router';
@@ -57,6 +58,7 @@ export class WorkerModule {
         QueueEntries,
         ReconcileLock,
         Reconciler,
+        WorkerMetrics,
       ],
       exports: [JobRunner, Reconciler, ActiveRuns, GangScheduler],
     };

@@ -1,6 +1,8 @@
 // Offline schema validation of rendered objects: the models of `kubernetes-models` carry the
-// Kubernetes OpenAPI schemas compiled to validators, `@kubernetes-models/keda` KEDA's CRDs.
+// Kubernetes OpenAPI schemas compiled to validators, `@kubernetes-models/keda` KEDA's CRDs,
+// `@kubernetes-models/prometheus-operator` the ServiceMonitor.
 import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
@@ -26,6 +28,7 @@ const MODELS: Record<string, Model> = {
   'networking.k8s.io/v1/Ingress': Ingress,
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
   'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
 };
 
 /**

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       adminApiKey: undefined,
       defaultQuotas: { maxQueuedJobs: 1000, maxRunningRanks: 1024, maxNp: 1024, maxTimeoutSeconds: 86_400, requestsPerMinute: 600 },
       backlogMaxQueuedRanks: 100_000,
+      metricsPort: 9464,
     });
   });
 

@@ -33,6 +33,8 @@ const envSchema = z
     TENANT_MAX_RUNNING_RANKS: int(1, 10_000_000, DEFAULT_QUOTAS.maxRunningRanks),
     TENANT_REQUESTS_PER_MINUTE: int(1, 10_000_000, DEFAULT_QUOTAS.requestsPerMinute),
     BACKLOG_MAX_QUEUED_RANKS: int(1, 1_000_000_000, DEFAULT_QUOTAS.backlogMaxQueuedRanks),
+    // 0: no metrics listener.
+    METRICS_PORT: int(0, 65_535, 9464),
   })
   .refine((env) => env.DEFAULT_TIMEOUT_SECONDS <= env.MAX_TIMEOUT_SECONDS, {
     path: ['DEFAULT_TIMEOUT_SECONDS'],
@@ -71,6 +73,11 @@ export interface ApiConfig {
   defaultQuotas: TenantQuotas;
   /** Queued ranks of all tenants together past which POST /jobs answers 503 (a full backlog). */
   backlogMaxQueuedRanks: number;
+  /**
+   * Port of the Prometheus endpoint (`GET /metrics`), a listener of its own apart from `port`:
+   * never behind the Ingress, no API key. 0: none. docs/metrics.md.
+   */
+  metricsPort: number;
 }
 
 /** Injection token of the ApiConfig. */
@@ -113,5 +120,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): ApiConfig {
       requestsPerMinute: e.TENANT_REQUESTS_PER_MINUTE,
     },
     backlogMaxQueuedRanks: e.BACKLOG_MAX_QUEUED_RANKS,
+    metricsPort: e.METRICS_PORT,
   };
 }

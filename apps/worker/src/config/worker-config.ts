@@ -106,6 +106,8 @@ export const WorkerConfigSchema = z.object({
    * it wait in line. Set it as on the api (same name, same default).
    */
   TENANT_MAX_RUNNING_RANKS: z.coerce.number().int().positive().default(DEFAULT_QUOTAS.maxRunningRanks),
+  /** Port of the Prometheus endpoint (`GET /metrics`, docs/metrics.md); 0: none. A port already taken is logged, not fatal. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -4,6 +4,7 @@ import { CANCELLED_BY_USER, type RunJobPayload } from '@mpiaas/contracts';
 import { JobStatus, type Job } from '@mpiaas/db';
 import { combineShares, deleteJobKeys, endJobEverywhere, JobKeys, type JobOutcome, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
+import { jobFinished, jobStarted } from '../metrics/job-lifecycle';
 import { GangScheduler } from '../placement/gang-scheduler';
 import { placeRanks } from '../placement/rank-placement';
 import { WaitingJobs } from '../placement/waiting-jobs';
@@ -81,6 +82,7 @@ export class JobRunner {
         this.logger.log(`job ${jobId} skipped: ${claim.why}`);
         return { kind: 'done' };
       }
+      if (!claim.retried) jobStarted(this.config.WORKER_ID, claim.job);
       this.logger.log(
         `job ${jobId} started: np=${spec.np} on ${workers.join(', ')}${claim.retried ? ' (retry)' : ''} correlationId=${payload.correlationId ?? '-'}`,
       );
@@ -96,7 +98,10 @@ export class JobRunner {
   /** The queue gave up on a job (attempts exhausted, stalled too often): fail it for good. */
   async giveUp(jobId: string, why: string): Promise<void> {
     await this.scheduler.forget(jobId).catch(() => undefined);
-    if (await this.jobs.failUnlessFinal(jobId, why)) this.logger.warn(`job ${jobId} FAILED: ${why}`);
+    if (await this.jobs.failUnlessFinal(jobId, why)) {
+      jobFinished(this.config.WORKER_ID, 'FAILED', why, null);
+      this.logger.warn(`job ${jobId} FAILED: ${why}`);
+    }
   }
 
   private async specOf(jobId: string): Promise<JobSpec | undefined> {
@@ -220,6 +225,7 @@ export class JobRunner {
     if (stopped === 'cancel' && outcome.status === 'CANCELLED') outcome.reason = CANCELLED_BY_USER;
     const totals = new Map<number, RankReport>(reports.flatMap((report) => report.ranks.map((rank) => [rank.rank, rank] as const)));
     await this.jobs.finish(jobId, attempt, outcome, totals);
+    jobFinished(this.config.WORKER_ID, outcome.status, outcome.reason, job.startedAt ?? startedAt);
     this.logger.log(`job ${jobId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
   }
 
