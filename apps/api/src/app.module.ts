@@ -7,6 +7,7 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { LogsModule } from './logs/logs.module';
+import { DiagnosisModule } from './diagnosis/diagnosis.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './quotas/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
@@ -28,6 +29,7 @@ export class AppModule {
         RateLimitModule,
         JobsModule,
         LogsModule,
+        DiagnosisModule,
         EventsModule,
         HealthModule,
         UsageModule,

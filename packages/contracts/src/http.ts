@@ -49,6 +49,8 @@ export interface JobView {
   failedRank: number | null;
   /** Last lines of the failed rank's stderr (FAILED jobs). */
   stderrTail: string | null;
+  /** Where the ranks stood if a deadlock, mismatch, timeout or cancel stopped the job (details: GET /jobs/{id}/diagnosis). */
+  diagnosisSummary: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

@@ -4,3 +4,4 @@ export * from './limits';
 export * from './http';
 export * from './placement';
 export * from './tenants';
+export * from './diagnosis';

@@ -36,6 +36,7 @@ export function toJobView(job: JobWithRanks, pending: PendingView | null = null)
     exitCode: job.exitCode,
     failedRank: job.failedRank,
     stderrTail: job.stderrTail,
+    diagnosisSummary: (job.diagnosis as { summary?: string } | null)?.summary ?? null,
     createdAt: job.createdAt.toISOString(),
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),

@@ -41,6 +41,7 @@ const JOB_COLUMNS = Object.entries({
   exitCode: 'exit_code',
   failedRank: 'failed_rank',
   stderrTail: 'stderr_tail',
+  diagnosis: 'diagnosis',
   idempotencyKey: 'idempotency_key',
   requestHash: 'request_hash',
   attempts: 'attempts',

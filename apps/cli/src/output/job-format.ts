@@ -23,7 +23,8 @@ export function finalStatusLine(job: JobView): string {
     job.startedAt && job.finishedAt ? ((Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000).toFixed(2) : undefined;
   const duration = seconds === undefined ? '' : ` in ${seconds}s`;
   const reason = job.reason ? `: ${job.reason}` : '';
-  return `job ${job.id} ${job.status}${duration}${reason}`;
+  const where = job.diagnosisSummary ? `\n  where the ranks were: ${job.diagnosisSummary}` : '';
+  return `job ${job.id} ${job.status}${duration}${reason}${where}`;
 }
 
 export function describeJob(job: JobView): string {
@@ -51,6 +52,7 @@ export function describeJob(job: JobView): string {
       `rank ${rank.rank}:    ${end}${where}, ${rank.stdoutBytes} B stdout, ${rank.stderrBytes} B stderr${rank.truncated ? ' (truncated)' : ''}`,
     );
   }
+  if (job.diagnosisSummary) lines.push(`ranks at:  ${job.diagnosisSummary} (details: GET /jobs/${job.id}/diagnosis)`);
   if (job.stderrTail) lines.push('stderr tail:', ...job.stderrTail.split('\n').map((line) => `  ${line}`));
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CANCELLED_BY_USER } from '@mpiaas/contracts';
-import { changeJobStatus, JobStatus, LogStream, type Job, type Placement, type PrismaClient } from '@mpiaas/db';
+import { changeJobStatus, JobStatus, LogStream, type Job, type Placement, type Prisma, type PrismaClient } from '@mpiaas/db';
 import type { JobOutcome } from '@mpiaas/runtime';
 import type { OutputRecord } from '../logs/output-batcher';
 import type { RankReport } from './share-order';
@@ -122,7 +122,12 @@ export class JobExecutionRepository {
         where: { attempts: attempt },
         to: outcome.status,
         reason,
-        data: { exitCode: outcome.exitCode, failedRank: outcome.failedRank ?? null, stderrTail: lastLines(outcome.stderrTail, STDERR_TAIL_LINES) },
+        data: {
+          exitCode: outcome.exitCode,
+          failedRank: outcome.failedRank ?? null,
+          stderrTail: lastLines(outcome.stderrTail, STDERR_TAIL_LINES),
+          ...(outcome.diagnosis ? { diagnosis: outcome.diagnosis as unknown as Prisma.InputJsonValue } : {}),
+        },
       });
       if (!moved) return;
       for (const rank of outcome.ranks) {

@@ -249,6 +249,7 @@ function outcomeOf(
   const shares: ShareOutcome[] = reports.map((report) => ({
     agent: report.agent,
     ...(report.verdict ? { verdict: report.verdict } : {}),
+    ...(report.diagnosis ? { diagnosis: report.diagnosis } : {}),
     ranks: report.ranks.map((rank) => ({
       rank: rank.rank,
       exitCode: rank.exitCode,

@@ -1,4 +1,4 @@
-import type { ShareVerdict } from '@mpiaas/runtime';
+import type { ShareOutcome, ShareVerdict } from '@mpiaas/runtime';
 
 /**
  * A job's leader tells each worker it placed ranks on to run its share (an agent and those
@@ -39,6 +39,8 @@ export interface ShareReport {
   agent: number;
   worker: string;
   verdict?: ShareVerdict & { origin: 'local' | 'remote'; stderrTail?: string };
+  /** Where this share's ranks stood when the job was stopped (deadlock, mismatch, timeout, cancel). */
+  diagnosis?: ShareOutcome['diagnosis'];
   ranks: RankReport[];
 }
 

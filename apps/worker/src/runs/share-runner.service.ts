@@ -251,6 +251,7 @@ export class ShareRunner implements OnApplicationShutdown {
       agent: order.agent,
       worker: this.config.WORKER_ID,
       ...(share.verdict ? { verdict: share.verdict } : {}),
+      ...(share.diagnosis ? { diagnosis: share.diagnosis } : {}),
       ranks: share.ranks.map((rank) => ({
         rank: rank.rank,
         exitCode: rank.exitCode,

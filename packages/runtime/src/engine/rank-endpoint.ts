@@ -287,6 +287,9 @@ export class RankEndpoint {
       case 'finalize':
         this.finalized = true;
         return;
+      case 'stack':
+        // Answered in onData, before any call it might wait behind.
+        return;
     }
   }
 

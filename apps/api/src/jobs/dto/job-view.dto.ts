@@ -47,6 +47,14 @@ export class JobViewDto implements JobView {
   @ApiProperty({ type: Number, nullable: true }) failedRank!: number | null;
   @ApiProperty({ type: String, nullable: true, description: "Last lines of the failed rank's stderr (FAILED jobs)." })
   stderrTail!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2 ranks (0,1) at ring.py:3 in recv',
+    description: 'Where the ranks stood if a deadlock, collective mismatch, timeout or cancel stopped the job; details at GET /jobs/{id}/diagnosis',
+  })
+  diagnosisSummary!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) finishedAt!: string | null;
