@@ -69,14 +69,23 @@ beforeAll(async () => {
   api = await startApi({ AUTH_MODE: 'api-key', ADMIN_API_KEY: ADMIN_KEY });
   owner = await newTenant(api, 'owner');
   other = await newTenant(api, 'other');
-  // A finished job with one rank and its output, as a worker would leave it.
+  // A finished job with one rank, its output and a diagnosis, as a worker would leave it
+  // (every /jobs/{id}/… route then has something to serve its owner).
   const created = await request(api.server).post('/jobs').set('authorization', owner.auth).send(jobBody({ np: 1 })).expect(201);
   jobId = created.body.id as string;
   await api.db.jobRank.create({ data: { jobId, rank: 0, exitCode: 0, stdoutBytes: 6 } });
   await api.db.logChunk.create({ data: { jobId, rank: 0, stream: 'STDOUT', seq: 0, text: 'hello\n' } });
   await api.db.job.update({
     where: { id: jobId },
-    data: { status: 'SUCCEEDED', exitCode: 0, startedAt: new Date(), finishedAt: new Date(), transitions: { create: { status: 'SUCCEEDED' } } },
+    data: {
+      status: 'SUCCEEDED',
+      exitCode: 0,
+      startedAt: new Date(),
+      finishedAt: new Date(),
+      // Only a stopped job has one; here it is stored so that GET …/diagnosis has it to serve.
+      diagnosis: { kind: 'timeout', summary: 'rank 0 running', ranks: [{ rank: 0, state: 'running' }] },
+      transitions: { create: { status: 'SUCCEEDED' } },
+    },
   });
   routes = registeredRoutes(api);
 });

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiAcceptedResponse,
@@ -18,6 +18,7 @@ import { CorrelationId } from '../common/correlation-id.decorator';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { QuotaExceededBodyDto } from '../quotas/quota-exceeded-body.dto';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
+import { MetricsInterceptor } from '../metrics/metrics.interceptor';
 import { CreateJobDto } from './dto/create-job.dto';
 import { JobPageDto } from './dto/job-page.dto';
 import { JobViewDto } from './dto/job-view.dto';
@@ -30,6 +31,7 @@ import { JobsService } from './jobs.service';
 @ApiTags('jobs')
 @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A malformed id, body or query: `message` lists each broken rule.' })
 @Controller('jobs')
+@UseInterceptors(MetricsInterceptor)
 export class JobsController {
   constructor(
     private readonly submission: JobSubmissionService,

@@ -17,7 +17,7 @@ export class MetricsInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const handler = context.getHandler();
-    if (context.getType() !== 'http' || context.getClass() !== JobsController) return next.handle();
+    if (context.getType() !== "http") return next.handle();
     if (handler === JobsController.prototype.create) {
       const res = context.switchToHttp().getResponse<Response>();
       return next.handle().pipe(tap(() => res.statusCode === (HttpStatus.CREATED as number) && this.metrics.jobSubmitted()));
