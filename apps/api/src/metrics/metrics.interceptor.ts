@@ -2,7 +2,6 @@ import { type CallHandler, type ExecutionContext, HttpStatus, Injectable, type N
 import type { Response } from 'express';
 import { type Observable, tap } from 'rxjs';
 import type { JobView } from '@mpiaas/contracts';
-import { JobsController } from '../jobs/jobs.controller';
 import { ApiMetrics } from './api-metrics';
 
 /**
@@ -16,13 +15,14 @@ export class MetricsInterceptor implements NestInterceptor {
   constructor(private readonly metrics: ApiMetrics) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const handler = context.getHandler();
-    if (context.getType() !== "http") return next.handle();
-    if (handler === JobsController.prototype.create) {
+    // Bound to JobsController (@UseInterceptors): its handlers, by name.
+    const handler = context.getHandler().name;
+    if (context.getType() !== 'http') return next.handle();
+    if (handler === 'create') {
       const res = context.switchToHttp().getResponse<Response>();
       return next.handle().pipe(tap(() => res.statusCode === (HttpStatus.CREATED as number) && this.metrics.jobSubmitted()));
     }
-    if (handler === JobsController.prototype.cancel) {
+    if (handler === 'cancel') {
       return next.handle().pipe(tap((view) => (view as JobView | undefined)?.status === 'CANCELLED' && this.metrics.jobFinished('CANCELLED')));
     }
     return next.handle();
