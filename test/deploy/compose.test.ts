@@ -114,6 +114,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  test('secure by default: the api asks for API keys, the admin key comes from .env', () => {
+    expect(environment('api').AUTH_MODE).toBe('api-key');
+    expect(Object.keys(service('api').environment ?? {})).toContain('ADMIN_API_KEY');
+    expect(loadCompose(text, { ...DOT_ENV, ADMIN_API_KEY: 'k'.repeat(64) }).services.api?.environment?.ADMIN_API_KEY).toBe('k'.repeat(64));
+  });
+
   test('the api is published on its PORT and checked on /readyz', () => {
     const port = environment('api').PORT;
     expect(service('api').ports).toEqual([`127.0.0.1:${port}:${port}`]);
