@@ -74,3 +74,23 @@ ensure_build() {
   log "building"
   npm run --silent build
 }
+
+# `mpiaas` as a command, as mpirun is: a launcher in /usr/local/bin (~/.local/bin without root,
+# or $MPIAAS_BIN_DIR) that runs this checkout's CLI with the node that built it and the ranks'
+# interpreter chosen at setup (a pyenv shim would cost tens of ms per rank). Rewritten only
+# when it changes.
+ensure_cli_command() {
+  local dir="${MPIAAS_BIN_DIR:-}"
+  if [ -z "$dir" ]; then
+    if [ -w /usr/local/bin ]; then dir=/usr/local/bin; else dir="$HOME/.local/bin"; fi
+  fi
+  mkdir -p "$dir"
+  local want
+  want=$(printf '#!/bin/sh\n# mpiaas CLI of %s (written by scripts/setup.sh)\n: "${MPIAAS_PYTHON:=%s}"\nexport MPIAAS_PYTHON\nexec %s %s/apps/cli/dist/main.js "$@"\n' \
+    "$PWD" "$MPIAAS_PYTHON" "$(command -v node)" "$PWD")
+  if [ "$(cat "$dir/mpiaas" 2>/dev/null)" != "$want" ]; then
+    printf '%s\n' "$want" > "$dir/mpiaas.tmp" && chmod 755 "$dir/mpiaas.tmp" && mv "$dir/mpiaas.tmp" "$dir/mpiaas"
+    log "installed the mpiaas command: $dir/mpiaas"
+  fi
+  case ":$PATH:" in *":$dir:"*) ;; *) log "add $dir to your PATH to type mpiaas";; esac
+}

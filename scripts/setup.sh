@@ -12,4 +12,5 @@ ensure_redis
 ensure_postgres
 ensure_python
 ensure_build
+ensure_cli_command
 log "ready (ranks use $MPIAAS_PYTHON)"
