@@ -9,5 +9,12 @@ export { readPresence, type AgentPresence } from './redis/agent-presence';
 export { PROTOCOL_VERSION } from './protocol/version';
 export { SHIM_PATH } from './shim-path';
 export { evictionPolicyWarning } from './redis/eviction-policy';
-export { rankCommand, type RankExit, type RankHandle, type RankSpawner, type RankSpawnOptions } from './launch/rank-process';
+export { RankProcess, rankCommand, type RankExit, type RankHandle, type RankSpawner, type RankSpawnOptions } from './launch/rank-process';
 export { combineDiagnoses, groupRanks, type Diagnosis, type DiagnosisKind, type RankDiagnosis } from './launch/diagnosis';
+export {
+  buildJobProfile,
+  collectiveDurations,
+  COLLECTIVE_OPS,
+  type JobProfile,
+  type RankProfile,
+} from './launch/profile';

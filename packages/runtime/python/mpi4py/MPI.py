@@ -36,6 +36,7 @@ buffer = memoryview
 from ._stdio import line_buffer_stdout as _line_buffer_stdout  # noqa: E402
 _line_buffer_stdout()
 
+from . import _profile  # noqa: E402,F401  (times every MPI call: PROTOCOL.md `profile`)
 from ._env import _startup  # noqa: E402
 from . import rc as _rc  # noqa: E402
 _startup(_rc)

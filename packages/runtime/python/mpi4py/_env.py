@@ -76,7 +76,8 @@ def Finalize():
     _state['final'] = True
     if channel.sock is None:
         channel.connect()
-    channel.write([frame(b'{"op":"finalize"}')])
+    from ._profile import report_frame
+    channel.write([report_frame() + frame(b'{"op":"finalize"}')])
 
 
 def _at_exit():

@@ -7,8 +7,11 @@ export interface RendezvousPort {
   rendezvous(ctx: string, seq: number, agents: readonly number[], bundle: Buffer): Promise<Envelope[] | null>;
 }
 
-/** Receives every member's parts, indexed by comm rank. */
-type ResultHandler = (all: Buffer[][]) => void;
+/**
+ * Receives every member's parts, indexed by comm rank, and when (performance.now() ms) the
+ * last member of the whole collective contributed, as well as this agent can tell.
+ */
+type ResultHandler = (all: Buffer[][], allInAt: number) => void;
 
 /** What a member called, to check that all members of a collective called the same. */
 export interface CallInfo {
@@ -28,6 +31,8 @@ interface PendingCollective {
   handlers: ResultHandler[];
   bundles: Map<number, Envelope>;
   sent: boolean;
+  /** performance.now() when the last local member contributed. */
+  localInAt: number;
 }
 
 /**
@@ -107,6 +112,7 @@ export class CollectiveRendezvous {
         handlers: [],
         bundles: new Map(),
         sent: false,
+        localInAt: 0,
       };
       this.pending.set(key, op);
     }
@@ -115,13 +121,14 @@ export class CollectiveRendezvous {
 
   private send(key: string, ctx: string, seq: number, op: PendingCollective): void {
     op.sent = true;
+    op.localInAt = performance.now();
     const members: [number, number[]][] = [];
     const body: Buffer[] = [];
     for (const [rank, parts] of op.contributions) {
       members.push([rank, parts.map((part) => part.length)]);
       body.push(...parts);
     }
-    const bundle = encodeEnvelope({ t: 'g', c: ctx, q: seq, a: this.agent, n: op.agents.length, m: members, ...(op.calls.length ? { k: op.calls } : {}) }, body);
+    const bundle = encodeEnvelope({ t: 'g', c: ctx, q: seq, a: this.agent, n: op.agents.length, m: members, ...(op.calls.length ? { k: op.calls } : {}), l: performance.timeOrigin + op.localInAt }, body);
     this.port
       .rendezvous(ctx, seq, op.agents, bundle)
       .then((bundles) => {
@@ -141,6 +148,13 @@ export class CollectiveRendezvous {
     const calls = [...op.bundles.values()].flatMap(({ header }) => (header.t === 'g' ? (header.k ?? []) : []));
     if (this.checkCalls(ctx, seq, calls)) return;
     const all: Buffer[][] = [];
+    // The last arrival anywhere: other agents' clocks (epoch ms) may differ from ours by a
+    // little, so it is kept between our own last arrival and now.
+    let allInAt = op.localInAt;
+    for (const { header } of op.bundles.values()) {
+      if (header.t === 'g' && header.l !== undefined) allInAt = Math.max(allInAt, header.l - performance.timeOrigin);
+    }
+    allInAt = Math.min(allInAt, performance.now());
     for (const { header, body } of op.bundles.values()) {
       if (header.t !== 'g') continue;
       let offset = 0;
@@ -148,6 +162,6 @@ export class CollectiveRendezvous {
         all[rank] = lengths.map((length) => body.subarray(offset, (offset += length)));
       }
     }
-    for (const handler of op.handlers) handler(all);
+    for (const handler of op.handlers) handler(all, allInAt);
   }
 }

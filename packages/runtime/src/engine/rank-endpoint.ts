@@ -15,6 +15,7 @@ import { collectiveResult, resultWithoutOthers } from './collective-results';
 import type { CollectiveRendezvous } from './collective-rendezvous';
 import { CommunicatorTable, type Communicator } from './communicators';
 import { P2PMatcher, type IncomingMessage } from './p2p-matcher';
+import { parseRankProfile, type RankProfileReport } from '../launch/profile';
 
 /** What an endpoint needs from the agent that hosts it. */
 export interface EndpointPorts {
@@ -46,7 +47,7 @@ const COALESCE_LIMIT = 64 * 1024;
 const REPLY_HIGH_WATER = 64 * 1024 * 1024;
 
 const KNOWN_OPS: ReadonlySet<string> = new Set([
-  'hello', 'comm', 'free', 'send', 'isend', 'irecv', 'icoll', 'wait', 'test', 'cancel', 'probe', 'abort', 'finalize', 'stack',
+  'hello', 'comm', 'free', 'send', 'isend', 'irecv', 'icoll', 'wait', 'test', 'cancel', 'probe', 'abort', 'finalize', 'stack', 'profile',
 ]);
 
 /** Where a stuck rank is, as its shim tells it (only ever asked while it is blocked). */
@@ -88,6 +89,8 @@ export class RankEndpoint {
   finalized = false;
   /** Its channel closed: the rank exited (or is exiting). */
   closed = false;
+  /** What the rank's shim measured of its MPI calls, sent with finalize (undefined: none). */
+  profile: RankProfileReport | undefined;
   private stackWanted: ((stack: RankStack | undefined) => void) | undefined;
   /** Bumped by everything that happens to the rank: what deadlock detection watches. */
   progress = 0;
@@ -287,6 +290,9 @@ export class RankEndpoint {
       case 'finalize':
         this.finalized = true;
         return;
+      case 'profile':
+        this.profile = parseRankProfile(body);
+        return;
       case 'stack':
         // Answered in onData, before any call it might wait behind.
         return;
@@ -296,11 +302,12 @@ export class RankEndpoint {
   private startCollective(req: number, comm: Communicator, kind: CollectiveKind, root: number, parts: Buffer[], name?: string): void {
     const seq = comm.collectives++;
     const me = comm.rank;
-    const finish = (result: Buffer[]): void =>
-      this.complete(req, { req, kind: 'coll', counts: result.map((part) => part.length) }, result);
-    const finishAll = (all: Buffer[][]): void => {
+    const contributedAt = performance.now();
+    const finish = (result: Buffer[], waitedUs = 0): void =>
+      this.complete(req, { req, kind: 'coll', counts: result.map((part) => part.length), ...(waitedUs > 0 ? { w: waitedUs } : {}) }, result);
+    const finishAll = (all: Buffer[][], allInAt: number): void => {
       try {
-        finish(collectiveResult(kind, root, me, all));
+        finish(collectiveResult(kind, root, me, all), Math.round((allInAt - contributedAt) * 1000));
       } catch (error) {
         this.ports.protocolError(me, `${kind}: ${(error as Error).message}`);
       }

@@ -13,6 +13,7 @@ import { deleteJobKeys } from './delete-job-keys';
 import { startHostedAgent, type HostedAgent } from './hosted-agent';
 import type { RankOutcome } from './job-outcome';
 import { OutputTail } from './output-tail';
+import type { RankProfile } from './profile';
 import { rankEnvironment } from './rank-environment';
 import { RankProcess, type RankHandle, type RankSpawner } from './rank-process';
 
@@ -101,6 +102,8 @@ export interface ShareOutcome {
   agent: number;
   /** Where this agent's ranks stood when a deadlock, mismatch, timeout or cancel stopped them. */
   diagnosis?: { kind: DiagnosisKind; ranks: RankDiagnosis[] };
+  /** What the hosted ranks that reached Finalize measured of their MPI calls. */
+  profiles?: RankProfile[];
   /** Absent when every hosted rank finished and nobody ended the job early. */
   verdict?: ShareVerdict & {
     /** 'local': this agent saw it happen; 'remote': another agent told it. */
@@ -289,10 +292,12 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
   }
 
   await diagnosed;
+  const profiles = [...endpoints].flatMap(([rank, endpoint]) => (endpoint.profile ? [{ rank, ...endpoint.profile }] : []));
   return {
     agent: options.agent,
     ...(verdict ? { verdict } : {}),
     ...(diagnosis ? { diagnosis } : {}),
+    ...(profiles.length ? { profiles } : {}),
     ranks: hosted.map((rank) => ({
       rank,
       exitCode: ranks.get(rank)?.exit?.code ?? null,

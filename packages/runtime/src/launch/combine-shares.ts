@@ -1,6 +1,7 @@
 import type { ShareOutcome } from './agent-share';
 import { combineDiagnoses } from './diagnosis';
 import type { JobOutcome, RankOutcome } from './job-outcome';
+import { buildJobProfile } from './profile';
 
 /**
  * The job's outcome from its agents' shares. The verdict is the earliest one an agent saw
@@ -17,8 +18,9 @@ export function combineShares(shares: readonly ShareOutcome[], np: number, start
     { length: np },
     (_, rank): RankOutcome => byRank.get(rank) ?? { rank, exitCode: null, signal: null, startedAt, finishedAt: undefined },
   );
-  if (!verdict) return { status: 'SUCCEEDED', exitCode: 0, ranks };
-  const outcome: JobOutcome = { status: verdict.status, exitCode: verdict.exitCode, reason: verdict.reason, ranks };
+  const profile = buildJobProfile(shares.flatMap((share) => share.profiles ?? []));
+  if (!verdict) return { status: 'SUCCEEDED', exitCode: 0, ranks, ...(profile ? { profile } : {}) };
+  const outcome: JobOutcome = { status: verdict.status, exitCode: verdict.exitCode, reason: verdict.reason, ranks, ...(profile ? { profile } : {}) };
   if (verdict.infrastructure) outcome.infrastructure = true;
   const parts = shares.flatMap((share) => (share.diagnosis ? [share.diagnosis] : []));
   // Shares whose ranks had all exited before the verdict have nothing to say but that.

@@ -1,4 +1,5 @@
 import type { Diagnosis } from './diagnosis';
+import type { JobProfile } from './profile';
 
 /** Final states of a run of the ranked runtime (the service's job statuses share them). */
 export type JobOutcomeStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'CANCELLED';
@@ -25,5 +26,7 @@ export interface JobOutcome {
   infrastructure?: boolean;
   /** Where the ranks stood when a deadlock, mismatch, timeout or cancel stopped them. */
   diagnosis?: Diagnosis;
+  /** Per MPI op and per rank, where the time went (from the ranks that reached Finalize). */
+  profile?: JobProfile;
   ranks: RankOutcome[];
 }

@@ -21,13 +21,16 @@ export type RankRequest =
   | { op: 'probe'; ctx: string; source: number; tag: number; block: boolean }
   | { op: 'abort'; code: number }
   | { op: 'finalize' }
+  // The rank's MPI profile (body: JSON, see launch/profile.ts), one-way, just before finalize.
+  | { op: 'profile' }
   // The answer to the agent's {stack: 1} (body: JSON {where, call, stack}); see PROTOCOL.md.
   | { op: 'stack' };
 
 export type Completion =
   | { req: number; kind: 'recv'; source: number; tag: number; count: number }
   | { req: number; kind: 'send' }
-  | { req: number; kind: 'coll'; counts: number[] }
+  // w: µs the rank waited, after contributing, for the last member to arrive (absent: none).
+  | { req: number; kind: 'coll'; counts: number[]; w?: number }
   | { req: number; kind: 'cancelled' };
 
 /** A finished request with the bytes it carries back to the rank (recv: one part; coll: many). */

@@ -20,7 +20,8 @@ export type EnvelopeHeader =
    * `n` is how many agents take part, so a receiver knows when it has every bundle. `k`:
    * the call each member made, so that every agent checks they all made the same one.
    */
-  | { t: 'g'; c: string; q: number; a: number; n: number; m: [number, number[]][]; k?: CollectiveCall[] }
+  // l: epoch ms (fractional) at which the bundle's last local member contributed.
+  | { t: 'g'; c: string; q: number; a: number; n: number; m: [number, number[]][]; k?: CollectiveCall[]; l?: number }
   /**
    * Stands for a large envelope stored on its own at key `k` (lists and Lua scripts copy
    * what they hold; a plain string key moves a large payload in and out once). `r` agents

@@ -1,0 +1,192 @@
+"""Per-call MPI profile of this rank (IPM/mpiP-like), sent to the agent at Finalize.
+
+Installed at `from mpi4py import MPI`: every public communicating method (point to point,
+collectives, probes, waits and tests, persistent starts, matched receives, Split...) is
+wrapped by a timer that adds, per name *as the user called it* (`Bcast`, `bcast`, `reduce`):
+calls, payload bytes this rank sent, nanoseconds in the call, and the part of them the
+agent says the rank waited for the last member of a collective to arrive (`w`, µs, in coll
+completions); plus a log2 histogram of per-call times (for Prometheus). A call made inside
+another profiled call (`reduce` = `gather` + fold, `Split` = `allgather`) is counted once,
+under the outer name. Wall time runs from the import of mpi4py.MPI (MPI_Init, as IPM
+counts) to Finalize.
+
+Cost: two perf_counter_ns calls and a few list updates per call, a frame walk per write
+(bytes), a dict lookup per completion (wait): ~1-2 µs on calls that take 300+ µs; measured
+by `npm run bench:profile`. `MPIAAS_PROFILE=0` in a rank's environment turns it off.
+"""
+
+import os
+from _struct import Struct
+from time import perf_counter_ns as _ns
+
+from ._channel import Channel, frame
+
+_unpack_ii = Struct('<II').unpack_from
+
+_T0 = _ns()
+# name -> [calls, bytes sent, ns in the call, ns waiting for the last arrival, {log2 ns: calls}]
+stats = {}
+# [payload bytes written to the agent, wait ns reported by the agent] since the start
+_io = [0, 0]
+# the profiled call this process is in (a nested one is not counted separately); a flag,
+# not a thread-local: MPI calls are serialised (THREAD_SERIALIZED)
+_inside = [False]
+
+COMM_OPS = (
+    # point to point
+    'Send', 'Bsend', 'Rsend', 'Ssend', 'Recv', 'Isend', 'Ibsend', 'Irsend', 'Issend', 'Irecv',
+    'Sendrecv', 'Sendrecv_replace', 'send', 'bsend', 'ssend', 'recv', 'isend', 'ibsend',
+    'issend', 'irecv', 'sendrecv',
+    'Probe', 'Iprobe', 'probe', 'iprobe', 'Mprobe', 'Improbe', 'mprobe', 'improbe',
+    # collectives
+    'barrier', 'Barrier', 'Ibarrier', 'bcast', 'gather', 'scatter', 'allgather', 'alltoall',
+    'reduce', 'allreduce', 'scan', 'exscan',
+    'Bcast', 'Ibcast', 'Gather', 'Igather', 'Gatherv', 'Igatherv', 'Scatter', 'Iscatter',
+    'Scatterv', 'Iscatterv', 'Allgather', 'Iallgather', 'Allgatherv', 'Iallgatherv',
+    'Alltoall', 'Ialltoall', 'Alltoallv', 'Ialltoallv', 'Alltoallw', 'Ialltoallw',
+    'Reduce', 'Ireduce', 'Allreduce', 'Iallreduce', 'Reduce_scatter_block',
+    'Ireduce_scatter_block', 'Reduce_scatter', 'Ireduce_scatter', 'Scan', 'Iscan', 'Exscan',
+    'Iexscan',
+    # communicators that communicate to be made
+    'Split', 'Split_type',
+)
+REQUEST_OPS = (
+    'Wait', 'Test', 'wait', 'test', 'Waitall', 'waitall', 'Testall', 'testall', 'Waitany',
+    'waitany', 'Testany', 'testany', 'Waitsome', 'Testsome', 'waitsome', 'testsome',
+    'Start', 'Startall',
+)
+MESSAGE_OPS = ('Recv', 'Irecv', 'recv', 'irecv')
+
+
+def body_bytes(bufs):
+    """Payload bytes in a list of frame pieces (each frame: prefix+header piece, body
+    pieces; several small frames may share one piece)."""
+    total = 0
+    i = 0
+    n = len(bufs)
+    while i < n:
+        b = bufs[i]
+        i += 1
+        off = 0
+        blen = len(b)
+        while off + 8 <= blen:
+            flen, hlen = _unpack_ii(b, off)
+            body = flen - 4 - hlen
+            total += body
+            end = off + 8 + hlen + body
+            if end <= blen:
+                off = end
+                continue
+            rest = end - blen       # the body continues in the next pieces
+            while rest > 0 and i < n:
+                rest -= len(bufs[i])
+                i += 1
+            break
+    return total
+
+
+def _record(name, dt, sent, waited):
+    rec = stats.get(name)
+    if rec is None:
+        rec = stats[name] = [0, 0, 0, 0, {}]
+    rec[0] += 1
+    rec[1] += sent
+    rec[2] += dt
+    rec[3] += waited
+    hist = rec[4]
+    b = dt.bit_length()
+    hist[b] = hist.get(b, 0) + 1
+
+
+def timed(name, fn):
+    """fn, timed under `name` (outermost profiled call only)."""
+    io = _io
+    inside = _inside
+
+    def profiled(*args, **kwargs):
+        if inside[0]:
+            return fn(*args, **kwargs)
+        inside[0] = True
+        s0 = io[0]
+        w0 = io[1]
+        t0 = _ns()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            dt = _ns() - t0
+            inside[0] = False
+            _record(name, dt, io[0] - s0, io[1] - w0)
+
+    profiled.__name__ = getattr(fn, '__name__', name)
+    profiled.__qualname__ = getattr(fn, '__qualname__', name)
+    profiled.__doc__ = getattr(fn, '__doc__', None)
+    profiled.__wrapped__ = fn
+    return profiled
+
+
+def _wrap_class(cls, names):
+    for name in names:
+        attr = cls.__dict__.get(name)
+        if attr is None:
+            continue
+        if isinstance(attr, classmethod):
+            setattr(cls, name, classmethod(timed(name, attr.__func__)))
+        elif isinstance(attr, staticmethod):
+            setattr(cls, name, staticmethod(timed(name, attr.__func__)))
+        elif callable(attr):
+            setattr(cls, name, timed(name, attr))
+
+
+def _install():
+    from ._comm import Comm, Message
+    from ._request import Request, Prequest
+    io = _io
+    write = Channel.write
+    complete = Channel.complete
+
+    def counting_write(self, bufs):
+        io[0] += body_bytes(bufs)
+        return write(self, bufs)
+
+    def counting_complete(self, bufs):
+        done = complete(self, bufs)
+        for comp in done:
+            w = comp.get('w')
+            if w:
+                io[1] += w * 1000
+        return done
+
+    counting_write.__doc__ = write.__doc__
+    counting_complete.__doc__ = complete.__doc__
+    Channel.write = counting_write
+    Channel.complete = counting_complete
+    _wrap_class(Comm, COMM_OPS)
+    _wrap_class(Request, REQUEST_OPS)
+    _wrap_class(Prequest, ('Start', 'Startall'))
+    _wrap_class(Message, MESSAGE_OPS)
+
+
+def report():
+    """This rank's profile (JSON-ready): wall and MPI time, and every op's totals."""
+    wall = _ns() - _T0
+    ops = []
+    mpi = 0
+    for name, (calls, sent, ns, waited, hist) in stats.items():
+        mpi += ns
+        ops.append({'op': name, 'calls': calls, 'bytes': sent, 'ns': ns, 'waitNs': waited,
+                    'hist': sorted(hist.items())})
+    return {'wallNs': wall, 'mpiNs': mpi, 'ops': ops}
+
+
+def report_frame():
+    """The `profile` one-way frame (PROTOCOL.md), written just before `finalize`."""
+    if not enabled:
+        return b''
+    from json import dumps
+    body = dumps(report(), separators=(',', ':')).encode()
+    return frame(b'{"op":"profile"}', len(body)) + body
+
+
+enabled = os.environ.get('MPIAAS_PROFILE', '1').strip().lower() not in ('0', 'off', 'false', 'no')
+if enabled:
+    _install()

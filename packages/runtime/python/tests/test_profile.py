@@ -1,0 +1,133 @@
+"""The profile's accounting (mpi4py/_profile.py): calls, bytes sent, time and the agent's
+wait per op as the user called it, nested calls counted once, and the `profile` frame."""
+import json
+import pickle
+import struct
+import time
+import unittest
+
+from mpi4py import MPI
+from mpi4py import _profile
+from mpi4py._channel import frame
+
+from test_channel import PeerCase, encode, read_frames
+
+try:
+    import numpy as np
+except ImportError:     # pragma: no cover
+    np = None
+
+
+def coll_reply(frames, w=None, parts=()):
+    req = frames[0][0]['req']
+    comp = {'req': req, 'kind': 'coll', 'counts': [len(p) for p in parts]}
+    if w is not None:
+        comp['w'] = w
+    return encode({'done': [comp], 'parts': [len(p) for p in parts]}, parts)
+
+
+class ProfileCase(PeerCase):
+
+    def setUp(self):
+        super().setUp()
+        self.saved_stats = dict(_profile.stats)
+        self.saved_io = list(_profile._io)
+        _profile.stats.clear()
+
+    def tearDown(self):
+        _profile.stats.clear()
+        _profile.stats.update(self.saved_stats)
+        _profile._io[:] = self.saved_io
+        super().tearDown()
+
+    def op(self, name):
+        calls, sent, ns, waited, hist = _profile.stats[name]
+        return {'calls': calls, 'bytes': sent, 'ns': ns, 'waitNs': waited, 'hist': hist}
+
+
+@unittest.skipUnless(_profile.enabled, 'MPIAAS_PROFILE=0')
+class TestProfile(ProfileCase):
+
+    def test_send_counts_calls_and_payload_bytes(self):
+        body = bytes(1000)
+        for _ in range(3):
+            MPI.COMM_WORLD.Send([body, MPI.BYTE], 0, 1)
+        read_frames(self.agent, 3)
+        op = self.op('Send')
+        self.assertEqual((op['calls'], op['bytes']), (3, 3000))
+        self.assertGreater(op['ns'], 0)
+        self.assertEqual(sum(op['hist'].values()), 3)
+
+    def test_lowercase_send_counts_the_pickle(self):
+        obj = {'x': list(range(50))}
+        MPI.COMM_WORLD.send(obj, 0, 2)
+        read_frames(self.agent, 1)
+        self.assertEqual(self.op('send')['bytes'], len(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)))
+        self.assertNotIn('Send', _profile.stats)
+
+    def test_collective_wait_comes_from_the_agent(self):
+        # size 1: Bcast at the root sends its buffer, the agent says it waited 250 µs
+        t = self.serve(2, lambda frames: coll_reply(frames, w=250))
+        buf = bytearray(64)
+        MPI.COMM_WORLD.Bcast([buf, MPI.BYTE], root=0)
+        t.join()
+        op = self.op('Bcast')
+        self.assertEqual((op['calls'], op['bytes'], op['waitNs']), (1, 64, 250_000))
+
+    def test_nested_calls_count_once_under_the_outer_name(self):
+        data = pickle.dumps(7, pickle.HIGHEST_PROTOCOL)
+        t = self.serve(2, lambda frames: coll_reply(frames, parts=[data]))
+        self.assertEqual(MPI.COMM_WORLD.reduce(7, op=MPI.SUM, root=0), 7)
+        t.join()
+        self.assertEqual(self.op('reduce')['calls'], 1)
+        self.assertEqual(self.op('reduce')['bytes'], len(data))
+        self.assertNotIn('gather', _profile.stats)
+
+    def test_time_is_the_call_s(self):
+        def slow(frames):
+            time.sleep(0.05)
+            return coll_reply(frames)
+        t = self.serve(2, slow)
+        MPI.COMM_WORLD.Barrier()
+        t.join()
+        op = self.op('Barrier')
+        self.assertGreaterEqual(op['ns'], 45_000_000)
+        self.assertEqual(op['bytes'], 0)
+        self.assertEqual(op['waitNs'], 0)
+        self.assertEqual(list(op['hist']), [op['ns'].bit_length()])
+
+    def test_request_methods_keep_their_names(self):
+        self.assertEqual(MPI.Request.Waitall.__name__, 'Waitall')
+        self.assertEqual(MPI.Comm.Bcast.__name__, 'Bcast')
+        self.assertTrue(MPI.Request.Waitall([]))
+        self.assertEqual(self.op('Waitall')['calls'], 1)
+
+    def test_report_and_frame(self):
+        MPI.COMM_WORLD.Send([bytes(10), MPI.BYTE], 0, 1)
+        read_frames(self.agent, 1)
+        rep = _profile.report()
+        self.assertLessEqual(rep['mpiNs'], rep['wallNs'])
+        (send,) = [o for o in rep['ops'] if o['op'] == 'Send']
+        self.assertEqual((send['calls'], send['bytes']), (1, 10))
+        data = _profile.report_frame()
+        flen, hlen = struct.unpack_from('<II', data)
+        self.assertEqual(len(data), 4 + flen)
+        self.assertEqual(json.loads(data[8:8 + hlen]), {'op': 'profile'})
+        body = json.loads(data[8 + hlen:])
+        self.assertEqual(body['ops'][0]['op'], 'Send')
+
+
+class TestBodyBytes(unittest.TestCase):
+
+    def test_frames_sharing_pieces_and_split_bodies(self):
+        a = frame(b'{"op":"irecv"}') + frame(b'{"op":"wait"}')
+        b = frame(b'{"op":"send"}', 5)
+        c = frame(b'{"op":"icoll"}', 7)
+        self.assertEqual(_profile.body_bytes([a]), 0)
+        self.assertEqual(_profile.body_bytes([b, b'12345']), 5)
+        self.assertEqual(_profile.body_bytes([c, b'123', memoryview(b'4567'), a]), 7)
+        self.assertEqual(_profile.body_bytes([b, b'12345', c, b'1234567']), 12)
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { runJob, type JobProfile } from '@mpiaas/runtime';
+import { fixture, keysUnder, mpiaasExec, REDIS_URL, REPO_ROOT } from './support/mpiaas-exec';
+
+const python = process.env.MPIAAS_PYTHON ?? 'python3';
+
+/** The checks every profile of test/fixtures/profile_calls.py at np 3 must pass. */
+export function expectProfileOfCalls(profile: JobProfile | undefined, np: number, allreduceBytes: number): void {
+  expect(profile).toBeDefined();
+  const op = (name: string) => profile!.ops.find((entry) => entry.op === name);
+  // Named as called, counted over all ranks: 10 Bcast and 5 allreduce per rank.
+  expect(op('Bcast')).toMatchObject({ calls: 10 * np, bytes: 10 * 100 });
+  expect(op('allreduce')).toMatchObject({ calls: 5 * np, bytes: allreduceBytes });
+  expect(op('send')).toMatchObject({ calls: 1, bytes: expect.any(Number) });
+  expect(op('send')!.bytes).toBeGreaterThan(1000);
+  expect(op('recv')).toMatchObject({ calls: 1, bytes: 0 });
+  // allreduce is a gather underneath: it is not counted twice
+  expect(op('allgather')).toBeUndefined();
+  for (const entry of profile!.ops) {
+    expect(entry.timeMs.min).toBeLessThanOrEqual(entry.timeMs.avg);
+    expect(entry.timeMs.avg).toBeLessThanOrEqual(entry.timeMs.max);
+    expect(entry.waitMs.max).toBeLessThanOrEqual(entry.timeMs.max + 0.01);
+  }
+  // Rank 0, the root, comes 0.3 s late: the others wait for it in their first Bcast.
+  expect(op('Bcast')!.waitMs.max).toBeGreaterThan(200);
+  expect(op('Bcast')!.waitMs.min).toBeLessThan(50);
+  expect(profile!.ranks.map((rank) => rank.rank)).toEqual([...Array(np).keys()]);
+  for (const rank of profile!.ranks) {
+    expect(rank.mpiMs).toBeGreaterThan(0);
+    expect(rank.mpiMs).toBeLessThanOrEqual(rank.wallMs);
+  }
+}
+
+const allreduceBytesOf = (stdout: string): number =>
+  stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .reduce((sum, line) => sum + (JSON.parse(line) as { allreduceBytes: number }).allreduceBytes, 0);
+
+describe('profile: per MPI op and per rank', () => {
+  for (const agents of [1, 2]) {
+    it(`counts each rank's calls, bytes and waits (np 3, ${agents} agent${agents > 1 ? 's' : ''})`, async () => {
+      const prefix = `test:profile:${randomUUID()}:`;
+      let stdout = '';
+      const outcome = await runJob({
+        np: 3,
+        agents,
+        script: fixture('profile_calls.py'),
+        python,
+        cwd: REPO_ROOT,
+        redisUrl: REDIS_URL,
+        keyPrefix: prefix,
+        onOutput: (_rank, stream, chunk) => {
+          if (stream === 'stdout') stdout += chunk.toString();
+        },
+      });
+      expect(outcome.status).toBe('SUCCEEDED');
+      expectProfileOfCalls(outcome.profile, 3, allreduceBytesOf(stdout));
+      expect(await keysUnder(prefix)).toEqual([]);
+    });
+  }
+
+  it('mpiaas exec --profile prints it as a table on stderr', async () => {
+    const run = await mpiaasExec(['-n', '3', '--profile', fixture('profile_calls.py')]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^op\s+calls\s+bytes\s+time ms \(min \/ avg \/ max\)\s+wait ms \(min \/ avg \/ max\)\s+wait %$/m);
+    expect(run.stderr).toMatch(/^Bcast\s+30\s+1000 B\s/m);
+    expect(run.stderr).toMatch(/^allreduce\s+15\s/m);
+    expect(run.stderr).toMatch(/^rank\s+wall ms\s+mpi ms\s+mpi %$/m);
+    expect(run.stderr.match(/^[012]\s+[\d.]+\s+[\d.]+\s+[\d.]+%$/gm)).toHaveLength(3);
+    // without --profile, nothing of it
+    const plain = await mpiaasExec(['-n', '2', fixture('profile_calls.py')]);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).not.toMatch(/^op\s+calls/m);
+  });
+
+  it('MPIAAS_PROFILE=0 in the ranks’ environment turns it off', async () => {
+    const outcome = await runJob({
+      np: 2,
+      script: fixture('profile_calls.py'),
+      python,
+      cwd: REPO_ROOT,
+      redisUrl: REDIS_URL,
+      keyPrefix: `test:profile:${randomUUID()}:`,
+      env: { MPIAAS_PROFILE: '0' },
+    });
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.profile).toBeUndefined();
+  });
+});
