@@ -69,7 +69,7 @@ beforeAll(async () => {
   api = await startApi({ AUTH_MODE: 'api-key', ADMIN_API_KEY: ADMIN_KEY });
   owner = await newTenant(api, 'owner');
   other = await newTenant(api, 'other');
-  // A finished job with one rank, its output and a diagnosis, as a worker would leave it
+  // A finished job with one rank, its output, a diagnosis and a profile, as a worker would leave it
   // (every /jobs/{id}/… route then has something to serve its owner).
   const created = await request(api.server).post('/jobs').set('authorization', owner.auth).send(jobBody({ np: 1 })).expect(201);
   jobId = created.body.id as string;
@@ -84,6 +84,10 @@ beforeAll(async () => {
       finishedAt: new Date(),
       // Only a stopped job has one; here it is stored so that GET …/diagnosis has it to serve.
       diagnosis: { kind: 'timeout', summary: 'rank 0 running', ranks: [{ rank: 0, state: 'running' }] },
+      profile: {
+        ops: [{ op: 'Bcast', calls: 1, bytes: 8, timeMs: { min: 0.5, avg: 0.5, max: 0.5 }, waitMs: { min: 0, avg: 0, max: 0 } }],
+        ranks: [{ rank: 0, wallMs: 10, mpiMs: 0.5 }],
+      },
       transitions: { create: { status: 'SUCCEEDED' } },
     },
   });

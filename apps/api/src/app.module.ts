@@ -8,6 +8,7 @@ import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { LogsModule } from './logs/logs.module';
 import { DiagnosisModule } from './diagnosis/diagnosis.module';
+import { ProfileModule } from './profile/profile.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './quotas/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
@@ -30,6 +31,7 @@ export class AppModule {
         JobsModule,
         LogsModule,
         DiagnosisModule,
+        ProfileModule,
         EventsModule,
         HealthModule,
         UsageModule,

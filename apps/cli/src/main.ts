@@ -5,6 +5,7 @@ import { execCommand } from './commands/exec.command';
 import { listCommand } from './commands/list.command';
 import { loginCommand } from './commands/login.command';
 import { logsCommand } from './commands/logs.command';
+import { profileCommand } from './commands/profile.command';
 import { runCommand } from './commands/run.command';
 import { statusCommand } from './commands/status.command';
 import { submitCommand } from './commands/submit.command';
@@ -21,6 +22,7 @@ const program = new Command('mpiaas')
   .addCommand(logsCommand())
   .addCommand(cancelCommand())
   .addCommand(listCommand())
+  .addCommand(profileCommand())
   .addCommand(execCommand())
   .addCommand(loginCommand())
   .addHelpText('after', '\nExamples:\n  $ mpiaas run -n 4 examples/pi.py           # on the server, output live\n  $ mpiaas exec -n 4 examples/pi.py          # on this machine, like mpirun');

@@ -5,3 +5,4 @@ export * from './http';
 export * from './placement';
 export * from './tenants';
 export * from './diagnosis';
+export * from './profile';

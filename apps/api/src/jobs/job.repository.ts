@@ -42,6 +42,7 @@ const JOB_COLUMNS = Object.entries({
   failedRank: 'failed_rank',
   stderrTail: 'stderr_tail',
   diagnosis: 'diagnosis',
+  profile: 'profile',
   idempotencyKey: 'idempotency_key',
   requestHash: 'request_hash',
   attempts: 'attempts',

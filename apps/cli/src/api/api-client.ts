@@ -3,6 +3,7 @@ import {
   IDEMPOTENCY_HEADER,
   type CreateJobRequest,
   type JobPage,
+  type JobProfileView,
   type JobStatus,
   type JobView,
   type LogPage,
@@ -41,6 +42,11 @@ export class ApiClient {
 
   listJobs(query: { status?: JobStatus; limit?: number; cursor?: string }): Promise<JobPage> {
     return this.json('GET', `/jobs${queryString(query)}`);
+  }
+
+  /** Per MPI op and per rank, where a finished job's time went (404 when it has none). */
+  getProfile(id: string): Promise<JobProfileView> {
+    return this.json('GET', `/jobs/${encodeURIComponent(id)}/profile`);
   }
 
   getLogs(id: string, query: LogQuery): Promise<LogPage> {

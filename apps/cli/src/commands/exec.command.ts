@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { positiveSeconds, wholeNumber } from './argument-parsers';
 import { runJob } from '@mpiaas/runtime';
 import { loadLocalConfig } from '../local-config';
+import { formatProfile } from '../output/profile-format';
 import { RankOutputWriter } from '../output/rank-output-writer';
 
 interface ExecOptions {
@@ -13,6 +14,7 @@ interface ExecOptions {
   python?: string;
   agents: number;
   futures: boolean;
+  profile: boolean;
 }
 
 /** Exit status of a producer whose reader went away (128 + SIGPIPE), as in a shell pipe. */
@@ -30,6 +32,7 @@ export function execCommand(): Command {
     .option('--python <path>', 'interpreter for the ranks (default: $MPIAAS_PYTHON or python3; needs numpy)')
     .option('--agents <K>', 'spread the ranks over K agents, each with its own Redis connections, as on K hosts', wholeNumber('K', 1), 1)
     .option('--futures', 'run as `python -m mpi4py.futures script`: rank 0 runs the script, the others serve its MPIPoolExecutor tasks', false)
+    .option('--profile', 'at the end, print on stderr where the time went: per MPI op and per rank (as mpiaas profile)', false)
     .passThroughOptions()
     .addHelpText('after', '\nExample:\n  $ mpiaas exec -n 4 examples/pi.py\n  $ mpiaas exec -n 2 --tag-output --timeout 60 job.py --steps 10')
     .action(async (script: string, args: string[], options: ExecOptions) => {
@@ -82,6 +85,9 @@ export function execCommand(): Command {
       if (outcome.status !== 'SUCCEEDED') {
         process.stderr.write(`mpiaas: job ${outcome.status}: ${outcome.reason ?? ''}\n`);
         if (outcome.diagnosis) process.stderr.write(`mpiaas: where the ranks were: ${outcome.diagnosis.summary}\n`);
+      }
+      if (options.profile) {
+        process.stderr.write(outcome.profile ? `${formatProfile(outcome.profile)}\n` : 'mpiaas: no profile: no rank reached MPI_Finalize\n');
       }
       process.stdout.write('', () => process.exit(outcome.exitCode));
     });

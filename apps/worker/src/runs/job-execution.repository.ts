@@ -127,6 +127,7 @@ export class JobExecutionRepository {
           failedRank: outcome.failedRank ?? null,
           stderrTail: lastLines(outcome.stderrTail, STDERR_TAIL_LINES),
           ...(outcome.diagnosis ? { diagnosis: outcome.diagnosis as unknown as Prisma.InputJsonValue } : {}),
+          ...(outcome.profile ? { profile: outcome.profile as unknown as Prisma.InputJsonValue } : {}),
         },
       });
       if (!moved) return;

@@ -250,6 +250,7 @@ function outcomeOf(
     agent: report.agent,
     ...(report.verdict ? { verdict: report.verdict } : {}),
     ...(report.diagnosis ? { diagnosis: report.diagnosis } : {}),
+    ...(report.profiles ? { profiles: report.profiles } : {}),
     ranks: report.ranks.map((rank) => ({
       rank: rank.rank,
       exitCode: rank.exitCode,

@@ -41,6 +41,8 @@ export interface ShareReport {
   verdict?: ShareVerdict & { origin: 'local' | 'remote'; stderrTail?: string };
   /** Where this share's ranks stood when the job was stopped (deadlock, mismatch, timeout, cancel). */
   diagnosis?: ShareOutcome['diagnosis'];
+  /** What this share's ranks measured of their MPI calls (those that reached Finalize). */
+  profiles?: ShareOutcome['profiles'];
   ranks: RankReport[];
 }
 

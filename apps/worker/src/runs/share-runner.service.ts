@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CANCELLED_BY_USER, LOADER_ENV_PATTERN } from '@mpiaas/contracts';
 import type { Job } from '@mpiaas/db';
-import { runAgentShare, SHIM_PATH, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
+import { collectiveDurations, runAgentShare, SHIM_PATH, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { LogSink } from '../logs/log-sink';
 import { ActiveRuns, type StopReason } from './active-runs';
@@ -18,6 +18,10 @@ import type { LaunchedRank } from './launcher/launched-rank';
 import { RANK_LAUNCHER } from './launcher/rank-launcher.provider';
 import type { RankLauncherClient } from './launcher/rank-launcher-client';
 import { workerScratch } from './worker-scratch';
+import { collectiveCompleted } from '../metrics/job-lifecycle';
+
+/** Observations of one collective op and duration bucket a share adds to mpiaas_collective_seconds, at most. */
+const MAX_OBSERVED = 100_000;
 
 /**
  * The job's variables minus any the loader reads in the wrapper (prlimit, unshare) before
@@ -246,12 +250,14 @@ export class ShareRunner implements OnApplicationShutdown {
     }
     // Every line is stored before the report, so the final status comes after all output.
     await sink.close().catch((error: Error) => this.logger.error(`job ${jobId}: ${error.message}`));
+    this.observeCollectives(share);
     return {
       runId: runIdOf(jobId, order.attempt),
       agent: order.agent,
       worker: this.config.WORKER_ID,
       ...(share.verdict ? { verdict: share.verdict } : {}),
       ...(share.diagnosis ? { diagnosis: share.diagnosis } : {}),
+      ...(share.profiles ? { profiles: share.profiles } : {}),
       ranks: share.ranks.map((rank) => ({
         rank: rank.rank,
         exitCode: rank.exitCode,
@@ -261,6 +267,16 @@ export class ShareRunner implements OnApplicationShutdown {
         ...sink.totals(rank.rank),
       })),
     };
+  }
+
+  /**
+   * mpiaas_collective_seconds from the profiles of the ranks hosted here: every collective
+   * call, at the middle of its log2 duration bucket (at most MAX_OBSERVED per op and bucket).
+   */
+  private observeCollectives(share: ShareOutcome): void {
+    for (const [op, seconds, calls] of collectiveDurations(share.profiles ?? [])) {
+      for (let i = Math.min(calls, MAX_OBSERVED); i > 0; i--) collectiveCompleted(this.config.WORKER_ID, op, seconds);
+    }
   }
 
   /** The reason of a job whose ranks ran into one of its limits here. */

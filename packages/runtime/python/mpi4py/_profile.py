@@ -12,7 +12,7 @@ counts) to Finalize.
 
 Cost: two perf_counter_ns calls and a few list updates per call, a frame walk per write
 (bytes), a dict lookup per completion (wait): ~1-2 µs on calls that take 300+ µs; measured
-by `npm run bench:profile`. `MPIAAS_PROFILE=0` in a rank's environment turns it off.
+by `npm run bench:profile` (bench/profile_ab.py). `MPIAAS_PROFILE=0` in a rank's environment turns it off.
 """
 
 import os
@@ -124,17 +124,42 @@ def timed(name, fn):
     return profiled
 
 
+# (class, name, original attribute) of everything _install replaced, for _uninstall
+_replaced = []
+
+
+def _replace(cls, name, attr):
+    _replaced.append((cls, name, cls.__dict__[name]))
+    setattr(cls, name, attr)
+
+
 def _wrap_class(cls, names):
     for name in names:
         attr = cls.__dict__.get(name)
         if attr is None:
             continue
         if isinstance(attr, classmethod):
-            setattr(cls, name, classmethod(timed(name, attr.__func__)))
+            _replace(cls, name, classmethod(timed(name, attr.__func__)))
         elif isinstance(attr, staticmethod):
-            setattr(cls, name, staticmethod(timed(name, attr.__func__)))
+            _replace(cls, name, staticmethod(timed(name, attr.__func__)))
         elif callable(attr):
-            setattr(cls, name, timed(name, attr))
+            _replace(cls, name, timed(name, attr))
+
+
+def _uninstall():
+    while _replaced:
+        cls, name, attr = _replaced.pop()
+        setattr(cls, name, attr)
+
+
+def set_enabled(flag):
+    """Turn the timers on or off (bench/profile_ab.py measures their cost this way)."""
+    global enabled
+    if flag and not _replaced:
+        _install()
+    elif not flag and _replaced:
+        _uninstall()
+    enabled = bool(flag)
 
 
 def _install():
@@ -158,8 +183,8 @@ def _install():
 
     counting_write.__doc__ = write.__doc__
     counting_complete.__doc__ = complete.__doc__
-    Channel.write = counting_write
-    Channel.complete = counting_complete
+    _replace(Channel, 'write', counting_write)
+    _replace(Channel, 'complete', counting_complete)
     _wrap_class(Comm, COMM_OPS)
     _wrap_class(Request, REQUEST_OPS)
     _wrap_class(Prequest, ('Start', 'Startall'))

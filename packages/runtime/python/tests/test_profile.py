@@ -117,6 +117,25 @@ class TestProfile(ProfileCase):
         self.assertEqual(body['ops'][0]['op'], 'Send')
 
 
+@unittest.skipUnless(_profile.enabled, "MPIAAS_PROFILE=0")
+class TestOnOff(ProfileCase):
+
+    def test_set_enabled_takes_the_timers_out_and_back(self):
+        wrapped = MPI.Comm.Send
+        _profile.set_enabled(False)
+        try:
+            self.assertIs(MPI.Comm.Send, wrapped.__wrapped__)
+            MPI.COMM_WORLD.Send([bytes(10), MPI.BYTE], 0, 1)
+            read_frames(self.agent, 1)
+            self.assertNotIn('Send', _profile.stats)
+            self.assertEqual(_profile.report_frame(), b'')
+        finally:
+            _profile.set_enabled(True)
+        MPI.COMM_WORLD.Send([bytes(10), MPI.BYTE], 0, 1)
+        read_frames(self.agent, 1)
+        self.assertEqual(self.op('Send')['calls'], 1)
+
+
 class TestBodyBytes(unittest.TestCase):
 
     def test_frames_sharing_pieces_and_split_bodies(self):
