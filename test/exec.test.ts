@@ -138,6 +138,14 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it('mpi4py 4.x Isendrecv and Isendrecv_replace on a ring, one agent and agents apart', async () => {
+    for (const agents of ['1', '3']) {
+      const run = await mpiaasExec(['-n', '3', '--agents', agents, fixture('mpi4x_isendrecv.py')]);
+      expect(run.code).toBe(0);
+      expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(['rank 0 got 2', 'rank 1 got 0', 'rank 2 got 1']);
+    }
+  });
+
   it('says clearly when the script does not exist', async () => {
     const run = await mpiaasExec(['-n', '2', 'no/such/script.py']);
     expect(run.code).toBe(2);

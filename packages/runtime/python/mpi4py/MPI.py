@@ -4,11 +4,11 @@ from ._errors import *                      # noqa: F401,F403  (error classes, E
 from ._errors import Get_error_string, Get_error_class, ERR_LASTCODE  # noqa: F401
 from ._datatypes import *                   # noqa: F401,F403  (Datatype, INT, DOUBLE, ...)
 from ._datatypes import _typedict, _typedict_c, _typedict_f, _typecode  # noqa: F401
-from ._buffers import IN_PLACE, BOTTOM      # noqa: F401
+from ._buffers import IN_PLACE, BOTTOM, BUFFER_AUTOMATIC  # noqa: F401
 from ._pickle import Pickle, pickle     # noqa: F401  (lower-case serializer)
 from ._ops import *                         # noqa: F401,F403  (Op, SUM, ..., MAXLOC)
 from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED  # noqa: F401
-from ._request import Request, Prequest, REQUEST_NULL  # noqa: F401
+from ._request import Request, Prequest, Grequest, REQUEST_NULL  # noqa: F401
 from ._group import Group, GROUP_NULL, GROUP_EMPTY, IDENT, CONGRUENT, SIMILAR, UNEQUAL  # noqa
 from ._comm import (Comm, Intracomm, Message, COMM_NULL, COMM_WORLD, COMM_SELF,  # noqa: F401
                     ROOT, MESSAGE_NULL, MESSAGE_NO_PROC)
@@ -16,8 +16,9 @@ from ._topology import Topocomm, Cartcomm, Compute_dims, CART, GRAPH, DIST_GRAPH
 from ._env import *                         # noqa: F401,F403
 from ._env import _abort                    # noqa: F401
 from ._intercomm import Intercomm           # noqa: F401
-from ._unsupported import (Win, File, Graphcomm, Distgraphcomm,  # noqa: F401
-                           WIN_NULL, FILE_NULL, Open_port, Close_port, Lookup_name,
+from ._info import Get_hw_resource_info     # noqa: F401
+from ._unsupported import (Win, File, Graphcomm, Distgraphcomm, Session,  # noqa: F401
+                           WIN_NULL, FILE_NULL, SESSION_NULL, Open_port, Close_port, Lookup_name,
                            Publish_name, Unpublish_name, MODE_RDONLY, MODE_RDWR,
                            MODE_WRONLY, MODE_CREATE, MODE_EXCL, MODE_DELETE_ON_CLOSE,
                            MODE_UNIQUE_OPEN, MODE_SEQUENTIAL, MODE_APPEND, MODE_NOCHECK,
@@ -25,6 +26,8 @@ from ._unsupported import (Win, File, Graphcomm, Distgraphcomm,  # noqa: F401
                            LOCK_EXCLUSIVE, LOCK_SHARED)
 
 COMM_TYPE_SHARED = 0
+# MPI 4.0 split types (mpi4py 4.x); Open MPI 4.1 has none: MPI_UNDEFINED, as mpi4py then
+COMM_TYPE_HW_GUIDED = COMM_TYPE_HW_UNGUIDED = COMM_TYPE_RESOURCE_GUIDED = UNDEFINED
 DISTRIBUTE_BLOCK, DISTRIBUTE_CYCLIC, DISTRIBUTE_NONE, DISTRIBUTE_DFLT_DARG = 0, 1, 2, -1
 ORDER_C, ORDER_FORTRAN, ORDER_F = 0, 1, 1
 from ._typecontents import *            # noqa: F401,F403  (COMBINER_*, TYPECLASS_*)

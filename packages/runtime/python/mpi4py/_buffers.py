@@ -38,6 +38,7 @@ class _Constant(int):
 
 IN_PLACE = _Constant(1, 'IN_PLACE')
 BOTTOM = _Constant(0, 'BOTTOM')
+BUFFER_AUTOMATIC = _Constant(2, 'BUFFER_AUTOMATIC')    # mpi4py 4.x (MPI 4.1)
 
 
 def _is_in_place(obj):

@@ -10,7 +10,7 @@ import os
 
 from ._channel import channel, frame, _pack_ii, _WAIT_ONE, wait_frames
 from ._buffers import (message, message_vector, message_w, has_derived, _is_integral,
-                       IN_PLACE, BOTTOM)
+                       IN_PLACE, BOTTOM, BUFFER_AUTOMATIC)
 from ._errors import (Exception as MPIException, ERR_RANK, ERR_TAG, ERR_ROOT, ERR_COMM,
                       ERR_TRUNCATE, ERR_ARG, ERR_TOPOLOGY, ERR_DIMS, ERR_OP, ERR_KEYVAL)
 from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED
@@ -159,8 +159,9 @@ class Comm:
 
     topology = property(lambda self: self.Get_topology())
 
-    @classmethod
-    def Compare(cls, comm1, comm2):
+    def Compare(comm1, comm2):
+        # an instance method, as in mpi4py 4.x: comm.Compare(other) and
+        # MPI.Comm.Compare(comm, other) (3.1.4's form) both work
         comm1._chk()
         comm2._chk()
         if comm1._ctx == comm2._ctx:
@@ -173,7 +174,15 @@ class Comm:
 
     @classmethod
     def Get_parent(cls):
-        return COMM_NULL
+        # no spawn, so never a parent: the null intercommunicator (mpi4py 4.x returns an
+        # Intercomm; 3.1.4 only asked for a communicator)
+        from ._intercomm import Intercomm
+        return Intercomm()
+
+    def __reduce__(self):
+        # mpi4py 4.x: COMM_NULL/SELF/WORLD pickle as themselves, others cannot be pickled
+        from ._handles import reduce_handle
+        return reduce_handle(self, globals(), ('COMM_NULL', 'COMM_WORLD', 'COMM_SELF'))
 
     def py2f(self):
         return hash(self._ctx) & 0x7fffffff
@@ -223,6 +232,26 @@ class Comm:
 
     def Set_info(self, info):
         pass
+
+    info = property(Get_info, Set_info)
+
+    # -- attached buffer (MPI 4.1 per-communicator Bsend buffer): kept and handed back;
+    # a Bsend here is sent eagerly, so it never needs the space --------------------------
+    def Attach_buffer(self, buf):
+        self._chk()
+        self.__dict__['_bsend_buffer'] = buf
+
+    def Detach_buffer(self):
+        self._chk()
+        buf = self.__dict__.pop('_bsend_buffer', None)
+        return BUFFER_AUTOMATIC if buf is None else buf
+
+    def Flush_buffer(self):
+        self._chk()
+
+    def Iflush_buffer(self):
+        self._chk()
+        return Request()._local()
 
     def Get_errhandler(self):
         # a new handle each time (the caller may Free it), as MPI_Comm_get_errhandler
@@ -381,6 +410,29 @@ class Comm:
             self._recv(RecvRequest(mv), source, recvtag, status, extra)
         else:
             self._recv(None, PROC_NULL, recvtag, status, extra)
+
+    # -- mpi4py 4.x (MPI 4.0) non-blocking sendrecv: the send goes out eagerly, as Isend
+    # does, so the request is the receive's ------------------------------------------
+    def Isendrecv(self, sendbuf, dest, sendtag=0, recvbuf=None, source=ANY_SOURCE,
+                  recvtag=ANY_TAG):
+        self.Isend(sendbuf, dest, sendtag)
+        return self.Irecv(recvbuf, source, recvtag)
+
+    def Isendrecv_replace(self, buf, dest, sendtag=0, source=ANY_SOURCE, recvtag=ANY_TAG):
+        if dest == PROC_NULL and source == PROC_NULL:
+            return Request()._local(PROC_NULL, ANY_TAG, 0)
+        # the send bytes are in the kernel before anything is read back into buf
+        mv = message(buf, False)[0]
+        if dest != PROC_NULL:
+            self._dest(dest)
+            self._send(mv, dest, sendtag)
+        if source == PROC_NULL:
+            drop_owed()
+            return Request()._local(PROC_NULL, ANY_TAG, 0)
+        self._src(source)
+        req = RecvRequest(mv)
+        channel.write([self._irecv(req, source, recvtag)])
+        return req
 
     def Send_init(self, buf, dest, tag=0):
         return Prequest(lambda: self.Isend(buf, dest, tag))
@@ -845,6 +897,9 @@ class Comm:
     def Dup_with_info(self, info):
         return self.Dup()
 
+    def Idup_with_info(self, info):
+        return self.Idup(info)
+
     def _copy_topo(self, other):
         return self
 
@@ -934,6 +989,11 @@ Comm.__module__ = 'mpi4py.MPI'
 class Intracomm(Comm):
     """MPI.Intracomm."""
 
+    @classmethod
+    def Create_from_group(cls, group, stringtag='org.mpi4py', info=None, errhandler=None):
+        # MPI 4.0 (mpi4py 4.x): what an MPI 3.1 library answers, as MPI.Get_version() says
+        unsupported('Intracomm.Create_from_group')
+
 
 Intracomm.__module__ = 'mpi4py.MPI'
 
@@ -967,6 +1027,12 @@ class Message:
 
     def __hash__(self):
         return id(self)
+
+    def __reduce__(self):
+        # mpi4py 4.x: MESSAGE_NULL/MESSAGE_NO_PROC pickle as themselves, a matched
+        # message cannot be pickled
+        from ._handles import reduce_handle
+        return reduce_handle(self, globals(), ('MESSAGE_NULL', 'MESSAGE_NO_PROC'))
 
     def _take(self):
         req = self._req

@@ -376,6 +376,10 @@ _ALIASES = {
     # what Open MPI 4.1 on x86-64 leaves null (no such Fortran kinds; LB/UB are gone)
     'INTEGER16': 'DATATYPE_NULL', 'REAL2': 'DATATYPE_NULL', 'COMPLEX4': 'DATATYPE_NULL',
     'UB': 'DATATYPE_NULL', 'LB': 'DATATYPE_NULL',
+    # MPI 4.1's / mpi4py 4.x's, which Open MPI 4.1 does not have (null there too)
+    'LOGICAL16': 'DATATYPE_NULL', 'FLOAT16_T': 'DATATYPE_NULL',
+    'BFLOAT16_T': 'DATATYPE_NULL', 'FLOAT32_T': 'DATATYPE_NULL',
+    'FLOAT64_T': 'DATATYPE_NULL',
 }
 for _a, _b in _ALIASES.items():
     globals()[_a] = globals()[_b]

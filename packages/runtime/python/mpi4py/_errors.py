@@ -63,11 +63,15 @@ _TABLE = [
     ('ERR_RMA_SHARED', 71, 'Memory cannot be shared'),
 ]
 ERR_LASTCODE = 92
+# MPI 4.x classes Open MPI 4.1 does not have: ERR_LASTCODE, as mpi4py 4.x defines them then
+ERR_SESSION = ERR_ERRHANDLER = ERR_LASTCODE
 _STRINGS = {code: 'MPI_%s: %s' % (name, text) for name, code, text in _TABLE}
 _NAMES = {name: code for name, code, _ in _TABLE}
 globals().update(_NAMES)
-__all__ = list(_NAMES) + ['ERR_LASTCODE', 'Exception', 'Get_error_string', 'Get_error_class',
-                          'Add_error_class', 'Add_error_code', 'Add_error_string']
+__all__ = list(_NAMES) + ['ERR_LASTCODE', 'ERR_SESSION', 'ERR_ERRHANDLER', 'Exception',
+                          'Get_error_string', 'Get_error_class',
+                          'Add_error_class', 'Add_error_code', 'Add_error_string',
+                          'Remove_error_class', 'Remove_error_code', 'Remove_error_string']
 _user_strings = {}
 _user_classes = {}      # user error code -> its class
 _last_used = [ERR_LASTCODE]
@@ -102,6 +106,30 @@ def Add_error_code(errorclass):
 
 def Add_error_string(errorcode, string):
     _user_strings[errorcode] = string
+
+
+# MPI 4.1 (mpi4py 4.x): a user class, code or string can be removed again; removing a
+# class that still has codes or a string, or a code that still has a string, is an error
+def Remove_error_class(errorclass):
+    if _user_classes.get(errorclass) != errorclass or _user_strings.get(errorclass) or \
+            any(c != errorclass and k == errorclass for c, k in _user_classes.items()):
+        raise Exception(ERR_ARG)    # noqa: F405
+    del _user_classes[errorclass]
+    _user_strings.pop(errorclass, None)
+
+
+def Remove_error_code(errorcode):
+    if errorcode not in _user_classes or _user_classes[errorcode] == errorcode or \
+            _user_strings.get(errorcode):
+        raise Exception(ERR_ARG)    # noqa: F405
+    del _user_classes[errorcode]
+    _user_strings.pop(errorcode, None)
+
+
+def Remove_error_string(errorcode):
+    if errorcode not in _user_classes:
+        raise Exception(ERR_ARG)    # noqa: F405
+    _user_strings[errorcode] = ''
 
 
 class Exception(RuntimeError):

@@ -80,8 +80,11 @@ class Group:
     def Range_excl(self, ranks):
         return self.Excl(self._expand(ranks))
 
-    @classmethod
-    def Translate_ranks(cls, group1, ranks1=None, group2=None):
+    def Translate_ranks(group1, ranks1=None, group2=None, *, group=None):
+        # instance methods (mpi4py 4.x: group.Translate_ranks(ranks, group=g)); the 3.1.4
+        # calls MPI.Group.Translate_ranks(g1, ranks, g2) are the same call
+        if group is not None:
+            group2 = group
         if ranks1 is None:
             ranks1 = range(len(group1._ranks))
         ranks1 = list(ranks1)
@@ -101,8 +104,7 @@ class Group:
                     out.append(UNDEFINED)
         return out
 
-    @classmethod
-    def Compare(cls, group1, group2):
+    def Compare(group1, group2):
         group1._chk()
         group2._chk()
         if group1._ranks == group2._ranks:
@@ -111,18 +113,15 @@ class Group:
             return SIMILAR
         return UNEQUAL
 
-    @classmethod
-    def Union(cls, group1, group2):
+    def Union(group1, group2):
         s = set(group1._ranks)
         return group1._new(list(group1._ranks) + [w for w in group2._ranks if w not in s])
 
-    @classmethod
-    def Intersection(cls, group1, group2):
+    def Intersection(group1, group2):
         s = set(group2._ranks)
         return group1._new([w for w in group1._ranks if w in s])
 
-    @classmethod
-    def Difference(cls, group1, group2):
+    def Difference(group1, group2):
         s = set(group2._ranks)
         return group1._new([w for w in group1._ranks if w not in s])
 
@@ -131,6 +130,11 @@ class Group:
 
     def Free(self):
         self._ranks = None
+
+    def __reduce__(self):
+        # mpi4py 4.x: GROUP_NULL/GROUP_EMPTY pickle as themselves, others cannot
+        from ._handles import reduce_handle
+        return reduce_handle(self, globals(), ('GROUP_NULL', 'GROUP_EMPTY'))
 
     def py2f(self):
         return id(self) & 0x7fffffff

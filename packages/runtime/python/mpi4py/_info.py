@@ -113,3 +113,9 @@ class Info:
 Info.__module__ = 'mpi4py.MPI'
 INFO_NULL = Info()
 INFO_ENV = Info.Create()
+
+
+def Get_hw_resource_info():
+    """MPI 4.1 (mpi4py 4.x): the hardware resources the job may use, as an Info.  The
+    agent does not report a hardware topology, so it holds no keys."""
+    return Info.Create()

@@ -7,6 +7,8 @@ the same functions mpi4py 3.1 uses; buffers (upper-case API) with numpy ufuncs (
 imported on the first buffer reduction only).
 """
 
+import weakref
+
 from ._errors import Exception as MPIException, ERR_OP
 from ._grouping import schedule, evaluate
 
@@ -63,13 +65,14 @@ class Op:
             self._name = None       # predefined name ('SUM', ...) or None
             self._func = None       # user function f(inbuf, inoutbuf, datatype)
             self._commute = False
+            self._uid = None        # a user operation's handle (copies share it)
 
     def __eq__(self, other):
         if not isinstance(other, Op):
             return NotImplemented
         if self._name is not None or other._name is not None:
             return self._name == other._name
-        return self._func is other._func
+        return self._uid == other._uid
 
     def __ne__(self, other):
         r = self.__eq__(other)
@@ -91,15 +94,33 @@ class Op:
 
     @classmethod
     def Create(cls, function, commute=False):
+        # mpi4py keeps user operations in a table of 32 slots and raises RuntimeError
+        # when it is full (3.1.4 and 4.x alike); a freed operation gives its slot back
+        if len(_user_ops) >= _MAX_USER_OPS:
+            raise RuntimeError('cannot create too many user-defined reduction operations')
         op = cls()
         op._func = function
         op._commute = bool(commute)
+        op._uid = _Slot()
+        _user_ops.add(op._uid)
         return op
 
     def Free(self):
         if self._name is not None or self._func is None:
             raise MPIException(ERR_OP)
         self._func = None
+        _user_ops.discard(self._uid)
+        self._uid = None
+
+    def __reduce__(self):
+        # mpi4py 4.x: a predefined operation unpickles as the very same object, a user
+        # one as a new operation made with the same function (its pickle must exist)
+        if self._name is not None:
+            named = globals()[self._name]
+            return self._name if self is named else (Op, (named,))
+        if self._func is None:
+            return 'OP_NULL' if self is OP_NULL else (Op, ())
+        return (_recreate, (self._func, self._commute))
 
     def Is_commutative(self):
         return self._commute
@@ -134,8 +155,28 @@ class Op:
     def py2f(self):
         return id(self) & 0x7fffffff
 
+    def toint(self):
+        return -1       # no C integer handle to hand out (mpi4py's answer then)
+
 
 Op.__module__ = 'mpi4py.MPI'
+
+_MAX_USER_OPS = 32
+
+
+class _Slot:
+    """A user operation's slot in the table: copies of the Op share it; it is given back
+    by Free or when the last copy is garbage (as mpi4py's table entries are)."""
+
+    __slots__ = ('__weakref__',)
+
+
+_user_ops = weakref.WeakSet()       # slots in use
+
+
+def _recreate(function, commute):
+    return Op.Create(function, commute)
+
 
 
 def _predefined(name, commute=True):

@@ -61,6 +61,11 @@ class Request:
     def __bool__(self):
         return not self._isnull()
 
+    def __reduce__(self):
+        # mpi4py 4.x: REQUEST_NULL pickles as itself, a live request cannot be pickled
+        from ._handles import reduce_handle
+        return reduce_handle(self, globals(), ('REQUEST_NULL',))
+
     # -- lifecycle helpers (used by _comm) -------------------------------------------
     def _post(self):
         """Register as pending with a fresh agent request id; returns the id."""
@@ -193,8 +198,21 @@ class Request:
                 return (False, None)
         return (True, self._result(self._finish(status)))
 
+    # integer handles (mpi4py 4.x handle/fromhandle, toint/fromint; py2f/f2py)
     def py2f(self):
-        return id(self) & 0x7fffffff
+        from ._handles import handle_of
+        return handle_of(self) if not self._isnull() else 0
+
+    handle = property(py2f)
+    toint = py2f
+
+    @classmethod
+    def f2py(cls, arg):
+        from ._handles import from_handle
+        return from_handle(cls, arg)
+
+    fromhandle = f2py
+    fromint = f2py
 
     # -- many requests ----------------------------------------------------------------
     @classmethod
@@ -290,6 +308,52 @@ class Request:
         if idx is None:
             return (None, None)
         return (idx, _finish_all(requests, statuses, idx, objects=True))
+
+
+    # -- mpi4py 4.x (MPI 4.1): statuses of many requests, none of them freed ----------
+    @classmethod
+    def Get_status_all(cls, requests, statuses=None):
+        """True when every request is done (null ones count as done); the statuses of
+        all of them are then filled in.  No request is freed."""
+        if not all([r.Get_status() for r in requests]):
+            return False
+        if statuses is not None:
+            while len(statuses) < len(requests):
+                statuses.append(Status())
+            for r, st in zip(requests, statuses):
+                r.Get_status(st)
+        return True
+
+    @classmethod
+    def Get_status_any(cls, requests, status=None):
+        """(index, True) of a done active request, (UNDEFINED, True) when none is active,
+        (UNDEFINED, False) when none is done yet."""
+        active = [i for i, r in enumerate(requests) if r._active]
+        if not active:
+            _empty(status)
+            return (UNDEFINED, True)
+        for i in active:
+            if requests[i].Get_status(status):
+                return (i, True)
+        return (UNDEFINED, False)
+
+    @classmethod
+    def Get_status_some(cls, requests, statuses=None):
+        """Indices of the done active requests (None when none is active)."""
+        active = [i for i, r in enumerate(requests) if r._active]
+        if not active:
+            return None
+        done = [i for i in active if requests[i].Get_status()]
+        if statuses is not None:
+            while len(statuses) < len(done):
+                statuses.append(Status())
+            for k, i in enumerate(done):
+                requests[i].Get_status(statuses[k])
+        return done
+
+    get_status_all = Get_status_all
+    get_status_any = Get_status_any
+    get_status_some = Get_status_some
 
 
 Request.__module__ = 'mpi4py.MPI'
@@ -465,6 +529,9 @@ class Prequest(Request):
     """Persistent request (Send_init/Recv_init): Start() re-issues the operation."""
 
     def __init__(self, starter=None):
+        if isinstance(starter, Request):        # Prequest(preq): the same request
+            Request.__init__(self, starter)
+            return
         Request.__init__(self)
         self._starter = starter
         self._persistent = True
@@ -505,5 +572,26 @@ class Prequest(Request):
 
 
 Prequest.__module__ = 'mpi4py.MPI'
+
+class Grequest(Request):
+    """Generalized request: the type exists (Grequest(x) type-checks x, as mpi4py does);
+    starting one is not provided."""
+
+    def __init__(self, request=None):
+        if request is not None and not isinstance(request, Grequest):
+            raise TypeError('expecting a Grequest, not %s' % type(request).__name__)
+        Request.__init__(self, request)
+
+    @classmethod
+    def Start(cls, *args, **kwargs):
+        from ._unsupported import unsupported
+        unsupported('Grequest.Start')
+
+    def Complete(self):
+        from ._unsupported import unsupported
+        unsupported('Grequest.Complete')
+
+
+Grequest.__module__ = 'mpi4py.MPI'
 
 REQUEST_NULL = Request()

@@ -95,11 +95,41 @@ class Status:
     def Set_cancelled(self, flag):
         self._cancelled = bool(flag)
 
-    count = property(Get_count)
-    cancelled = property(Is_cancelled)
+    def _set_count(self, count):
+        self._count = count
+
+    count = property(Get_count, _set_count)
+    cancelled = property(Is_cancelled, Set_cancelled)
+
+    def tomemory(self):
+        """mpi4py 4.x: the status as a writable sequence of ints (source, tag, error,
+        byte count, cancelled); writing an item writes that field."""
+        return _StatusMemory(self)
 
     def py2f(self):
         return [self._count, 0, self.source, self.tag, self.error, int(self._cancelled)]
 
 
 Status.__module__ = 'mpi4py.MPI'
+
+
+class _StatusMemory:
+    """Status.tomemory(): items are the status fields, in MPI_Status order."""
+
+    _FIELDS = ('source', 'tag', 'error', '_count', '_cancelled')
+
+    def __init__(self, status):
+        self._status = status
+
+    def __len__(self):
+        return len(self._FIELDS)
+
+    def __getitem__(self, i):
+        return int(getattr(self._status, self._FIELDS[i]))
+
+    def __setitem__(self, i, value):
+        name = self._FIELDS[i]
+        setattr(self._status, name, bool(value) if name == '_cancelled' else int(value))
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))

@@ -42,7 +42,13 @@ File = _make('File', ['Close', 'Read', 'Write', 'Read_at', 'Write_at', 'Read_all
 Graphcomm = _make('Graphcomm', ['Get_neighbors', 'Get_topo'])
 Distgraphcomm = _make('Distgraphcomm', ['Get_dist_neighbors'])
 
+Session = _make('Session', ['Finalize', 'Get_num_psets', 'Get_nth_pset', 'Get_info',
+                            'Get_pset_info', 'Create_group', 'Get_errhandler',
+                            'Set_errhandler', 'Call_errhandler', 'Free'],
+                ['Init', 'Create_errhandler'])      # MPI 4.0 sessions (mpi4py 4.x)
+
 WIN_NULL = Win()
+SESSION_NULL = Session()
 FILE_NULL = File()
 
 MODE_RDONLY, MODE_RDWR, MODE_WRONLY, MODE_CREATE, MODE_EXCL = 2, 8, 4, 1, 64
