@@ -3,6 +3,10 @@
 // must be classified below. Every /jobs/{id}/… route answers another tenant exactly as it
 // answers an unknown id: 404, the same message.
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { RequestMethod } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
@@ -10,6 +14,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ADMIN } from '../../apps/api/src/auth/admin.decorator';
 import { IS_PUBLIC } from '../../apps/api/src/auth/public.decorator';
+import { LocalDiskStore } from '@mpiaas/storage';
 import { parseSse, rawText } from './support/sse';
 import { jobBody, startApi, type ApiHarness } from './support/api-harness';
 import { ADMIN_KEY, newTenant, type TestTenant } from './support/tenants';
@@ -64,9 +69,11 @@ let owner: TestTenant;
 let other: TestTenant;
 let jobId: string;
 let routes: Route[];
+let filesDir: string;
 
 beforeAll(async () => {
-  api = await startApi({ AUTH_MODE: 'api-key', ADMIN_API_KEY: ADMIN_KEY });
+  filesDir = await mkdtemp(path.join(os.tmpdir(), 'mpiaas-isolation-files-'));
+  api = await startApi({ AUTH_MODE: 'api-key', ADMIN_API_KEY: ADMIN_KEY, STORAGE_DRIVER: 'local', STORAGE_LOCAL_DIR: filesDir });
   owner = await newTenant(api, 'owner');
   other = await newTenant(api, 'other');
   // A finished job with one rank, its output, a diagnosis and a profile, as a worker would leave it
@@ -75,6 +82,9 @@ beforeAll(async () => {
   jobId = created.body.id as string;
   await api.db.jobRank.create({ data: { jobId, rank: 0, exitCode: 0, stdoutBytes: 6 } });
   await api.db.logChunk.create({ data: { jobId, rank: 0, stream: 'STDOUT', seq: 0, text: 'hello\n' } });
+  // An output file, stored as a worker stores it (GET …/files, …/files/{path}).
+  await new LocalDiskStore(filesDir).put(`jobs/${jobId}/1/0/out.txt`, Readable.from([Buffer.from('data\n')]), 5);
+  await api.db.jobFile.create({ data: { jobId, path: '0/out.txt', bytes: 5n, rank: 0, storageKey: `jobs/${jobId}/1/0/out.txt` } });
   await api.db.job.update({
     where: { id: jobId },
     data: {
@@ -96,10 +106,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.close();
+  await rm(filesDir, { recursive: true, force: true });
 });
 
 const call = (route: Route, id: string, auth: string) => {
-  const url = route.path.replace(':id', id).replace(':rank', '0');
+  const url = route.path.replace(':id', id).replace(':rank', '0').replace('*path', '0/out.txt');
   const method = route.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete' | 'put';
   let test = request(api.server)[method](url).set('authorization', auth);
   if (route.path.endsWith('/events')) test = test.buffer(true).parse(rawText);

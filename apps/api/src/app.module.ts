@@ -14,6 +14,8 @@ import { RateLimitModule } from './quotas/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { UsageModule } from './usage/usage.module';
+import { FilesModule } from './files/files.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -32,6 +34,8 @@ export class AppModule {
         LogsModule,
         DiagnosisModule,
         ProfileModule,
+        FilesModule,
+        WebhooksModule,
         EventsModule,
         HealthModule,
         UsageModule,

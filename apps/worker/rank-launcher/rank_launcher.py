@@ -20,7 +20,11 @@ Other requests, one connection each, {"op": ...} answered with one line:
 - reap: SIGKILLs every process of this container but the launcher and PID 1 (what a job left
   behind, a daemon that escaped its group) and answers {"killed": N};
 - usage {"dir"}: bytes and files under a job's directory, which the ranks own;
-- remove {"dir"}: deletes a job's directory, whatever modes the script gave its files.
+- remove {"dir"}: deletes a job's directory, whatever modes the script gave its files;
+- collect {"dir", "maxEntries"}: hands a job's output folder (or result file) to the worker:
+  gives its group read access back to every folder and regular file under it (the script may
+  have taken it away) and answers {"files": [{"path", "bytes"}], "skipped": [{"path", "why"}]};
+  symbolic links are never followed nor changed, and a `dir` reached through one is refused.
 
 Only the Python standard library: it runs with the interpreter the ranks use.
 """
@@ -194,6 +198,54 @@ def remove_tree(path):
         os.rmdir(path)
     except OSError:
         pass  # the folder itself may be the worker's to remove (its parent is the worker's)
+
+
+def collect_tree(path, max_entries):
+    """Group read (and search on folders) under `path`, without following links; what it holds."""
+    files, skipped = [], []
+    st = os.lstat(path)
+    if stat.S_ISREG(st.st_mode):
+        os.chmod(path, stat.S_IMODE(st.st_mode) | 0o640, follow_symlinks=False)
+        return [{"path": "", "bytes": st.st_size}], []
+    if not stat.S_ISDIR(st.st_mode):
+        return [], [{"path": "", "why": "not a folder or a regular file"}]
+    os.chmod(path, stat.S_IMODE(st.st_mode) | 0o750, follow_symlinks=False)
+    pending = [(path, "")]
+    seen = 0
+    while pending:
+        current, rel = pending.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as error:
+            skipped.append({"path": rel or ".", "why": f"cannot read the folder: {error.strerror}"})
+            continue
+        for entry in entries:
+            seen += 1
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            if seen > max_entries:
+                skipped.append({"path": child, "why": f"more than {max_entries} entries"})
+                return files, skipped
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                skipped.append({"path": child, "why": "a symbolic link (never followed)"})
+            elif stat.S_ISDIR(st.st_mode):
+                try:
+                    os.chmod(entry.path, stat.S_IMODE(st.st_mode) | 0o750, follow_symlinks=False)
+                except OSError:
+                    pass
+                pending.append((entry.path, child))
+            elif stat.S_ISREG(st.st_mode):
+                try:
+                    os.chmod(entry.path, stat.S_IMODE(st.st_mode) | 0o640, follow_symlinks=False)
+                except OSError:
+                    pass
+                files.append({"path": child, "bytes": st.st_size})
+            else:
+                skipped.append({"path": child, "why": "not a regular file"})
+    return files, skipped
 
 
 def other_processes():
@@ -381,6 +433,15 @@ class Launcher:
             else:
                 remove_tree(target)
                 reply = {"ok": True}
+        elif op == "collect":
+            target = os.path.abspath(str(header.get("dir", "")))
+            if not target.startswith(self.work_dir + os.sep):
+                reply = {"error": f"{target} is not under {self.work_dir}"}
+            elif os.path.realpath(target) != target:
+                reply = {"error": f"{target} is reached through a symbolic link"}
+            else:
+                files, skipped = collect_tree(target, int(header.get("maxEntries", 100000)))
+                reply = {"files": files, "skipped": skipped}
         else:
             reply = {"error": f"unknown op {op!r}"}
         return reply

@@ -135,6 +135,38 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(ask(self.socket, {"op": "remove", "dir": job}), {"ok": True})
         self.assertFalse(os.path.exists(job))
 
+    def test_collect_gives_read_access_back_and_refuses_links(self):
+        job = os.path.join(self.work, "job-2")
+        out = os.path.join(job, "output", "0")
+        os.makedirs(os.path.join(out, "sub"))
+        with open(os.path.join(out, "a.txt"), "w") as f:
+            f.write("abc")
+        with open(os.path.join(out, "sub", "b.bin"), "wb") as f:
+            f.write(b"\0" * 10)
+        os.chmod(os.path.join(out, "a.txt"), 0o000)
+        os.chmod(os.path.join(out, "sub"), 0o100)
+        os.symlink("/etc/passwd", os.path.join(out, "passwd"))
+        os.symlink(self.dir, os.path.join(out, "up"))
+        os.mkfifo(os.path.join(out, "fifo"))
+        reply = ask(self.socket, {"op": "collect", "dir": out})
+        self.assertEqual(sorted((f["path"], f["bytes"]) for f in reply["files"]), [("a.txt", 3), ("sub/b.bin", 10)])
+        self.assertEqual(
+            sorted(s["path"] for s in reply["skipped"]),
+            ["fifo", "passwd", "up"],
+        )
+        self.assertEqual(os.stat(os.path.join(out, "a.txt")).st_mode & 0o640, 0o640)
+        self.assertEqual(os.stat(os.path.join(out, "sub")).st_mode & 0o750, 0o750)
+        self.assertEqual(os.readlink(os.path.join(out, "passwd")), "/etc/passwd")
+        # A single file (the result), and a folder reached through a link: refused.
+        with open(os.path.join(job, "result.json"), "w") as f:
+            f.write("{}")
+        os.chmod(os.path.join(job, "result.json"), 0)
+        self.assertEqual(ask(self.socket, {"op": "collect", "dir": os.path.join(job, "result.json")})["files"], [{"path": "", "bytes": 2}])
+        os.symlink(out, os.path.join(job, "linked"))
+        self.assertIn("symbolic link", ask(self.socket, {"op": "collect", "dir": os.path.join(job, "linked")})["error"])
+        self.assertIn("not under", ask(self.socket, {"op": "collect", "dir": self.dir})["error"])
+        self.assertIn("not under", ask(self.socket, {"op": "collect", "dir": os.path.join(out, "..", "..", "..", "..")})["error"])
+
     def test_a_bad_request_is_refused_and_the_launcher_goes_on(self):
         bad = connect(self.socket, {"spawn": "x", "role": "control", "argv": "not a list"})
         self.assertIn("error", read_line(bad))

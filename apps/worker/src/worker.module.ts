@@ -23,6 +23,10 @@ import { ReportRouter } from './runs/report-router';
 import { ShareRunner } from './runs/share-runner.service';
 import { rankSandboxProvider } from './runs/rank-wrapper.provider';
 import { rankLauncherProvider } from './runs/launcher/rank-launcher.provider';
+import { FilesRetention } from './outputs/files-retention';
+import { JobFilesRepository } from './outputs/job-files.repository';
+import { JobOutputs } from './outputs/job-outputs';
+import { ObjectStoreCheck, objectStoreProvider } from './outputs/object-store.provider';
 
 /** The worker process: a BullMQ consumer with no HTTP server. */
 @Module({})
@@ -59,6 +63,11 @@ export class WorkerModule {
         ReconcileLock,
         Reconciler,
         WorkerMetrics,
+        objectStoreProvider,
+        ObjectStoreCheck,
+        JobFilesRepository,
+        JobOutputs,
+        FilesRetention,
       ],
       exports: [JobRunner, Reconciler, ActiveRuns, GangScheduler],
     };

@@ -1,4 +1,5 @@
 import type { JobStatus } from './job-status';
+import type { WebhookRequest, WebhookView } from './outputs';
 import type { PendingView, PlacementPolicy } from './placement';
 
 /** Body of POST /jobs. */
@@ -14,6 +15,8 @@ export interface CreateJobRequest {
   placement?: PlacementPolicy;
   /** Run on fewer slots than ranks if the cluster is smaller than np. @defaultValue false */
   oversubscribe?: boolean;
+  /** POST the job view here on its final status (and others if asked): docs/outputs.md. */
+  webhook?: WebhookRequest;
 }
 
 export interface RankView {
@@ -51,6 +54,15 @@ export interface JobView {
   stderrTail: string | null;
   /** Where the ranks stood if a deadlock, mismatch, timeout or cancel stopped the job (details: GET /jobs/{id}/diagnosis). */
   diagnosisSummary: string | null;
+  /** The JSON rank 0 wrote to MPIAAS_RESULT; null if none (or unusable: see resultError). */
+  result: unknown;
+  /** Why the result file was not kept (invalid JSON, over 1 MiB); the status does not depend on it. */
+  resultError: string | null;
+  /** Output files dropped over the job's limits (listed in `_mpiaas/dropped-<rank>.txt`). */
+  filesDropped: number;
+  /** When the retention pass deleted the job's output files; null while they are kept. */
+  filesExpiredAt: string | null;
+  webhook: WebhookView | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

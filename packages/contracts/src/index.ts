@@ -6,3 +6,4 @@ export * from './placement';
 export * from './tenants';
 export * from './diagnosis';
 export * from './profile';
+export * from './outputs';

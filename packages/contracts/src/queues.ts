@@ -4,6 +4,15 @@
  */
 export enum QueueName {
   MpiJobs = 'mpi-jobs',
+  /** Webhook deliveries (the api's own consumers): docs/outputs.md. */
+  Webhooks = 'webhooks',
+}
+
+/** Payload of a webhook delivery: one status change of a job (a row of job_transitions). */
+export interface WebhookDeliveryPayload {
+  jobId: string;
+  transitionId: string;
+  event: string;
 }
 
 /** Job names within QueueName.MpiJobs; a worker refuses to start without a handler for each. */

@@ -19,6 +19,8 @@ describe('loadConfig', () => {
       defaultQuotas: { maxQueuedJobs: 1000, maxRunningRanks: 1024, maxNp: 1024, maxTimeoutSeconds: 86_400, requestsPerMinute: 600 },
       backlogMaxQueuedRanks: 100_000,
       metricsPort: 9464,
+      webhooks: { allowPrivate: false, attempts: 9, backoffMs: 5000, timeoutMs: 10_000, pollMs: 1000 },
+      storage: expect.objectContaining({ STORAGE_DRIVER: 'local', S3_FORCE_PATH_STYLE: false }),
     });
   });
 

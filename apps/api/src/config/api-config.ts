@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_QUOTAS, type TenantQuotas } from '@mpiaas/contracts';
+import { storageConfigSchema, type StorageConfig } from '@mpiaas/storage';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -35,6 +36,11 @@ const envSchema = z
     BACKLOG_MAX_QUEUED_RANKS: int(1, 1_000_000_000, DEFAULT_QUOTAS.backlogMaxQueuedRanks),
     // 0: no metrics listener.
     METRICS_PORT: int(0, 65_535, 9464),
+    WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
+    WEBHOOK_ATTEMPTS: int(1, 100, 9),
+    WEBHOOK_BACKOFF_MS: int(10, 3_600_000, 5000),
+    WEBHOOK_TIMEOUT_MS: int(100, 120_000, 10_000),
+    WEBHOOK_POLL_MS: int(50, 60_000, 1000),
   })
   .refine((env) => env.DEFAULT_TIMEOUT_SECONDS <= env.MAX_TIMEOUT_SECONDS, {
     path: ['DEFAULT_TIMEOUT_SECONDS'],
@@ -78,6 +84,20 @@ export interface ApiConfig {
    * never behind the Ingress, no API key. 0: none. docs/metrics.md.
    */
   metricsPort: number;
+  /** Webhooks (docs/outputs.md). */
+  webhooks: {
+    /** Deliver to private, loopback and link-local addresses too (a quick start on one machine). */
+    allowPrivate: boolean;
+    /** Tries per event; with `backoffMs` doubling each time, 9 × 5 s spans about 21 minutes. */
+    attempts: number;
+    backoffMs: number;
+    /** How long one POST may take. */
+    timeoutMs: number;
+    /** How often status changes are looked for. */
+    pollMs: number;
+  };
+  /** Where output files are read from (the workers write them): packages/storage. */
+  storage: StorageConfig;
 }
 
 /** Injection token of the ApiConfig. */
@@ -99,6 +119,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): ApiConfig {
     throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   }
   const e = parsed.data;
+  const storage = storageConfigSchema.safeParse(present);
+  if (!storage.success) {
+    const problems = storage.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  }
   return {
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
@@ -121,5 +146,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): ApiConfig {
     },
     backlogMaxQueuedRanks: e.BACKLOG_MAX_QUEUED_RANKS,
     metricsPort: e.METRICS_PORT,
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true',
+      attempts: e.WEBHOOK_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      pollMs: e.WEBHOOK_POLL_MS,
+    },
+    storage: storage.data,
   };
 }

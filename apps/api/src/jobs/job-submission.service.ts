@@ -1,4 +1,4 @@
-import { ConflictException, Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { JobStatus } from '@mpiaas/db';
 import type { JobView } from '@mpiaas/contracts';
 import type { Caller } from '../auth/caller';
@@ -10,6 +10,7 @@ import type { CreateJobDto } from './dto/create-job.dto';
 import { isIdempotencyKeyConflict, JobRepository, type NewJob } from './job.repository';
 import type { JobWithRanks } from './job-view.mapper';
 import { requestHash } from './request-hash';
+import { resolveWebhookTarget, WebhookRefused } from '../webhooks/webhook-address';
 
 export interface Submission {
   job: JobView;
@@ -32,6 +33,7 @@ export class JobSubmissionService {
 
   async submit(request: CreateJobDto, caller: Caller, correlationId: string, idempotencyKey?: string): Promise<Submission> {
     const job = this.withDefaults(request, caller);
+    if (job.webhook) await this.checkWebhook(job.webhook.url);
     if (idempotencyKey === undefined) return { job: await this.createAndEnqueue(job, caller, correlationId), created: true };
 
     const hash = requestHash(job);
@@ -61,7 +63,23 @@ export class JobSubmissionService {
       labels: request.labels ?? {},
       placement: request.placement === 'spread' ? 'SPREAD' : 'PACK',
       oversubscribe: request.oversubscribe ?? false,
+      webhook: request.webhook
+        ? { url: request.webhook.url, secret: request.webhook.secret ?? null, events: [...new Set(request.webhook.events ?? [])] }
+        : null,
     };
+  }
+
+  /**
+   * A webhook whose host resolves to a private or loopback address is refused now (each
+   * delivery checks again: DNS may change). A host that does not resolve yet is accepted.
+   */
+  private async checkWebhook(url: string): Promise<void> {
+    if (this.config.webhooks.allowPrivate) return;
+    try {
+      await resolveWebhookTarget(new URL(url), false);
+    } catch (error) {
+      if (error instanceof WebhookRefused) throw new BadRequestException([`webhook.url: ${error.message}`]);
+    }
   }
 
   private async createAndEnqueue(

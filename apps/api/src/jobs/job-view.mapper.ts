@@ -1,5 +1,5 @@
 import type { Job, JobRank } from '@mpiaas/db';
-import type { JobView, PendingView, RankView } from '@mpiaas/contracts';
+import { FINAL_STATUSES, type JobStatus, type JobView, type PendingView, type RankView } from '@mpiaas/contracts';
 
 export type JobWithRanks = Job & { ranks: JobRank[] };
 
@@ -37,6 +37,17 @@ export function toJobView(job: JobWithRanks, pending: PendingView | null = null)
     failedRank: job.failedRank,
     stderrTail: job.stderrTail,
     diagnosisSummary: (job.diagnosis as { summary?: string } | null)?.summary ?? null,
+    result: job.result ?? null,
+    resultError: job.resultError,
+    filesDropped: job.filesDropped,
+    filesExpiredAt: iso(job.filesExpiredAt),
+    webhook: job.webhookUrl
+      ? {
+          url: job.webhookUrl,
+          events: (job.webhookEvents.length > 0 ? job.webhookEvents : FINAL_STATUSES) as JobStatus[],
+          signed: job.webhookSecret !== null,
+        }
+      : null,
     createdAt: job.createdAt.toISOString(),
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),

@@ -14,6 +14,8 @@ export interface NewJob {
   labels: Record<string, string>;
   placement: Placement;
   oversubscribe: boolean;
+  /** Where status changes are POSTed; null: nowhere. */
+  webhook: { url: string; secret: string | null; events: string[] } | null;
 }
 
 export interface JobListQuery {
@@ -42,6 +44,13 @@ const JOB_COLUMNS = Object.entries({
   failedRank: 'failed_rank',
   stderrTail: 'stderr_tail',
   diagnosis: 'diagnosis',
+  result: 'result',
+  resultError: 'result_error',
+  filesDropped: 'files_dropped',
+  filesExpiredAt: 'files_expired_at',
+  webhookUrl: 'webhook_url',
+  webhookSecret: 'webhook_secret',
+  webhookEvents: 'webhook_events',
   profile: 'profile',
   idempotencyKey: 'idempotency_key',
   requestHash: 'request_hash',
@@ -80,10 +89,11 @@ export class JobRepository {
     const [created] = await this.db.$queryRaw<Job[]>`
       WITH job AS (
         INSERT INTO jobs (tenant_id, name, labels, np, script, args, env, timeout_seconds, placement, oversubscribe,
-                          idempotency_key, request_hash, updated_at)
+                          idempotency_key, request_hash, webhook_url, webhook_secret, webhook_events, updated_at)
         SELECT ${tenant.id}::uuid, ${job.name}, ${JSON.stringify(job.labels)}::jsonb, ${job.np}, ${job.script}, ${job.args}::text[],
                ${JSON.stringify(job.env)}::jsonb, ${job.timeoutSeconds}, ${job.placement}::placement, ${job.oversubscribe},
-               ${idempotency?.key ?? null}, ${idempotency?.requestHash ?? null}, now()
+               ${idempotency?.key ?? null}, ${idempotency?.requestHash ?? null},
+               ${job.webhook?.url ?? null}, ${job.webhook?.secret ?? null}, ${job.webhook?.events ?? []}::text[], now()
         WHERE (SELECT count(*) FROM (SELECT 1 FROM jobs WHERE tenant_id = ${tenant.id}::uuid AND status = 'QUEUED'
                                      LIMIT ${tenant.maxQueued}) AS queued) < ${tenant.maxQueued}
         RETURNING *

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_QUOTAS } from '@mpiaas/contracts';
+import { storageConfigSchema } from '@mpiaas/storage';
 
 const bytes = z.coerce.number().int().positive();
 
@@ -109,7 +110,18 @@ export const WorkerConfigSchema = z.object({
   /** Port of the Prometheus endpoint (`GET /metrics`, docs/metrics.md); 0: none. A port already taken is logged, not fatal. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+  /**
+   * Output files (docs/outputs.md): bytes and files a job may keep from all its ranks on all
+   * its workers together. Files past either limit are dropped (listed in
+   * `_mpiaas/dropped-<rank>.txt`, counted in the job's filesDropped); the job does not fail.
+   */
+  OUTPUT_MAX_BYTES: z.coerce.number().int().nonnegative().default(256 * 1024 ** 2),
+  OUTPUT_MAX_FILES: z.coerce.number().int().nonnegative().default(1000),
+  /** How long output files are kept after they are stored; 0: forever. */
+  FILES_RETENTION_SECONDS: z.coerce.number().int().nonnegative().default(7 * 24 * 3600),
+  /** How often one worker (cluster-wide) deletes the files past their retention. */
+  FILES_CLEANUP_INTERVAL_MS: z.coerce.number().int().min(100).default(10 * 60_000),
+}).extend(storageConfigSchema.shape);
 
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
 

@@ -66,6 +66,9 @@ export class JobExecutionRepository {
       if (retried) {
         await tx.logChunk.deleteMany({ where: { jobId } });
         await tx.jobRank.deleteMany({ where: { jobId } });
+        // Its output files and result too (the earlier attempt's objects, keyed by attempt, are left in the store).
+        await tx.jobFile.deleteMany({ where: { jobId } });
+        await tx.$executeRaw`UPDATE jobs SET result = NULL, result_error = NULL, files_dropped = 0 WHERE id = ${jobId}::uuid`;
       }
       await changeJobStatus(tx, {
         jobId,

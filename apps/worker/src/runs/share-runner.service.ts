@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CANCELLED_BY_USER, LOADER_ENV_PATTERN } from '@mpiaas/contracts';
 import type { Job } from '@mpiaas/db';
-import { collectiveDurations, runAgentShare, SHIM_PATH, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
+import { collectiveDurations, RankProcess, runAgentShare, SHIM_PATH, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { LogSink } from '../logs/log-sink';
 import { ActiveRuns, type StopReason } from './active-runs';
@@ -18,6 +18,7 @@ import type { LaunchedRank } from './launcher/launched-rank';
 import { RANK_LAUNCHER } from './launcher/rank-launcher.provider';
 import type { RankLauncherClient } from './launcher/rank-launcher-client';
 import { workerScratch } from './worker-scratch';
+import { JobOutputs } from '../outputs/job-outputs';
 import { collectiveCompleted } from '../metrics/job-lifecycle';
 
 /** Observations of one collective op and duration bucket a share adds to mpiaas_collective_seconds, at most. */
@@ -84,6 +85,7 @@ export class ShareRunner implements OnApplicationShutdown {
     private readonly jobs: JobExecutionRepository,
     private readonly active: ActiveRuns,
     @Inject(RANK_LAUNCHER) private readonly launcher: RankLauncherClient | null,
+    private readonly outputs: JobOutputs,
   ) {
     const base = config.RANK_UID_BASE;
     this.rankUsers = base === undefined ? undefined : new RankUserPool(base, config.SLOTS);
@@ -134,6 +136,9 @@ export class ShareRunner implements OnApplicationShutdown {
     // Before anything with a timer: if this throws, nothing is left running.
     const scratch = workerScratch(this.config.WORK_DIR);
     const workspace = await JobWorkspace.create(scratch, jobId, job.script, owner, this.launcher !== null);
+    // Output folders of the ranks hosted here (MPIAAS_OUTPUT), collected before the report.
+    const hosted = order.placement.flatMap((agent, rank) => (agent === order.agent ? [rank] : []));
+    await this.outputs.prepare(workspace.dir, hosted, owner);
     const limits = this.limitsOf(order);
     const cgroup = this.cgroups
       ? await JobCgroup.create(this.config.CGROUP_ROOT, path.basename(scratch), runIdOf(jobId, order.attempt), limits, owner)
@@ -178,15 +183,16 @@ export class ShareRunner implements OnApplicationShutdown {
       ...(launcher
         ? {
             spawnRank: (spawnOptions) => {
-              const rank = launcher.spawn(spawnOptions);
+              const rank = launcher.spawn(this.outputs.withEnvironment(spawnOptions, launch.home));
               launched.push(rank);
               return rank;
             },
             reap: () => this.reapLauncher(jobId, launcher),
           }
-        : owner
-          ? { reap: () => this.reap(jobId, owner.uid) }
-          : {}),
+        : {
+            spawnRank: (spawnOptions) => new RankProcess(this.outputs.withEnvironment(spawnOptions, launch.home)),
+            ...(owner ? { reap: () => this.reap(jobId, owner.uid) } : {}),
+          }),
     });
     // Registered until the output is stored: a shutdown waits for that, not just the ranks.
     let finished: () => void = () => undefined;
@@ -204,7 +210,7 @@ export class ShareRunner implements OnApplicationShutdown {
     usage.start();
 
     try {
-      const report = await this.settle(jobId, order, running, sink, () => this.removeWorkspace(workspace), watcher);
+      const report = await this.settle(jobId, order, running, sink, () => this.collectAndRemove(jobId, order, workspace, hosted), watcher);
       const hit = (await cgroup?.limitHit()) ?? (launched.some((rank) => rank.oomKilled) ? 'memory' : undefined);
       if (hit && report.verdict) report.verdict.reason = this.limitReason(hit, limits, report.verdict.failedRank);
       await deliver?.(report);
@@ -295,6 +301,15 @@ export class ShareRunner implements OnApplicationShutdown {
     if (signal.signal.aborted) return;
     const verdict = await watch().catch(() => undefined);
     if (verdict && !signal.signal.aborted) signal.abort(verdict);
+  }
+
+  /** Keeps the ranks' output files and rank 0's result, then removes the job's directory. */
+  private async collectAndRemove(jobId: string, order: ShareOrder, workspace: JobWorkspace, hosted: readonly number[]): Promise<void> {
+    try {
+      await this.outputs.collect(jobId, order.attempt, workspace.dir, hosted);
+    } finally {
+      await this.removeWorkspace(workspace);
+    }
   }
 
   /** Removes the job's directory: through the launcher first, which owns what the ranks made. */

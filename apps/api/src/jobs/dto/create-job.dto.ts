@@ -1,11 +1,58 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, Min } from 'class-validator';
-import { type CreateJobRequest, ENV_NAME_PATTERN, JOB_LIMITS, LABEL_KEY_PATTERN, PLACEMENT_POLICIES, type PlacementPolicy } from '@mpiaas/contracts';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUrl,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import {
+  type CreateJobRequest,
+  ENV_NAME_PATTERN,
+  JOB_LIMITS,
+  JOB_STATUSES,
+  type JobStatus,
+  LABEL_KEY_PATTERN,
+  PLACEMENT_POLICIES,
+  type PlacementPolicy,
+  type WebhookRequest,
+} from '@mpiaas/contracts';
 import { MaxFromConfig } from '../validation/configured-max.validator';
 import { MaxUtf8Bytes } from '../validation/max-utf8-bytes.validator';
 import { IsEnvMap, IsLabelMap } from '../validation/string-map.validator';
 
 const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
+
+/** `webhook` of POST /jobs: docs/outputs.md. */
+export class WebhookDto implements WebhookRequest {
+  @ApiProperty({ example: 'https://example.com/hooks/mpiaas', description: 'http(s) URL; private and loopback addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true.' })
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false, require_valid_protocol: true })
+  @MaxLength(2048)
+  url!: string;
+
+  @ApiPropertyOptional({ description: 'Key of X-Mpiaas-Signature: sha256=<hex HMAC-SHA256(secret, body)>.', maxLength: 256 })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  secret?: string;
+
+  @ApiPropertyOptional({ enum: JOB_STATUSES, isArray: true, description: 'Statuses that trigger a delivery; default the final ones.', example: ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(JOB_STATUSES.length)
+  @IsIn(JOB_STATUSES, { each: true })
+  events?: JobStatus[];
+}
 
 /** Body of POST /jobs. Bounds set by the server's config (MAX_NP, ...) are checked too. */
 export class CreateJobDto implements CreateJobRequest {
@@ -86,4 +133,11 @@ export class CreateJobDto implements CreateJobRequest {
   @IsObject()
   @IsLabelMap()
   labels?: Record<string, string>;
+
+  @ApiPropertyOptional({ type: WebhookDto, description: 'POST the job view to a URL on its final status (and others if asked).' })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => WebhookDto)
+  webhook?: WebhookDto;
 }

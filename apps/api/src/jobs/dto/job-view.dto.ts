@@ -7,6 +7,7 @@ import {
   type PendingView,
   type PlacementPolicy,
   type RankView,
+  type WebhookView,
 } from '@mpiaas/contracts';
 
 // Response shapes for the OpenAPI document; the api returns the contracts' plain objects.
@@ -28,6 +29,12 @@ export class PendingViewDto implements PendingView {
   @ApiProperty({ example: 'waiting for 6 free slots; 4 free now' }) reason!: string;
   @ApiProperty({ description: 'Slots the job needs (np; fewer when oversubscribing).' }) slotsNeeded!: number;
   @ApiProperty({ description: 'Free slots over all live workers.' }) slotsFree!: number;
+}
+
+export class WebhookViewDto implements WebhookView {
+  @ApiProperty({ example: 'https://example.com/hooks/mpiaas' }) url!: string;
+  @ApiProperty({ enum: JOB_STATUSES, isArray: true, description: 'Statuses that trigger a delivery.' }) events!: JobStatus[];
+  @ApiProperty({ description: 'Deliveries carry X-Mpiaas-Signature (a secret was given).' }) signed!: boolean;
 }
 
 export class JobViewDto implements JobView {
@@ -55,6 +62,16 @@ export class JobViewDto implements JobView {
     description: 'Where the ranks stood if a deadlock, collective mismatch, timeout or cancel stopped the job; details at GET /jobs/{id}/diagnosis',
   })
   diagnosisSummary!: string | null;
+  @ApiProperty({ nullable: true, description: 'The JSON rank 0 wrote to the file named by MPIAAS_RESULT (at most 1 MiB); null if none.', example: { pi: 3.14159 } })
+  result!: unknown;
+  @ApiProperty({ type: String, nullable: true, description: 'Why the result was not kept (invalid JSON, over 1 MiB); the job does not fail for it.', example: 'the result is not valid JSON: Unexpected token' })
+  resultError!: string | null;
+  @ApiProperty({ description: "Output files dropped over the job's limits (listed in `_mpiaas/dropped-<rank>.txt`)." })
+  filesDropped!: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: "When the job's output files were deleted (retention)." })
+  filesExpiredAt!: string | null;
+  @ApiProperty({ type: WebhookViewDto, nullable: true, description: 'The webhook (never its secret).' })
+  webhook!: WebhookViewDto | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) finishedAt!: string | null;

@@ -56,6 +56,14 @@ export class RankLauncherClient {
     return this.request({ op: 'usage', dir, maxFiles });
   }
 
+  /**
+   * Hands the worker a job's output folder (or result file): gives the worker's group read
+   * access back under it and lists its regular files, never following a link.
+   */
+  collect(dir: string, maxEntries: number): Promise<{ files: { path: string; bytes: number }[]; skipped: { path: string; why: string }[] }> {
+    return this.request({ op: 'collect', dir, maxEntries });
+  }
+
   async remove(dir: string): Promise<void> {
     await this.request({ op: 'remove', dir });
   }
