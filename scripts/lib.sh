@@ -70,6 +70,13 @@ ensure_reference_mpi() {
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 }
 
+# Debian's Chromium, the browser the dashboard's tests (test/ui) drive through playwright-core;
+# they fail in CI without it. Exports MPIAAS_CHROMIUM.
+ensure_chromium() {
+  apt_install chromium
+  export MPIAAS_CHROMIUM=/usr/bin/chromium
+}
+
 ensure_build() {
   log "building"
   npm run --silent build

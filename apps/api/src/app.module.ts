@@ -13,6 +13,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './quotas/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { TenantsModule } from './tenants/tenants.module';
+import { UiModule } from './ui/ui.module';
 import { UsageModule } from './usage/usage.module';
 import { FilesModule } from './files/files.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -41,6 +42,7 @@ export class AppModule {
         UsageModule,
         TenantsModule,
         MetricsModule,
+        UiModule,
       ],
     };
   }
