@@ -1,12 +1,15 @@
 // Output files and the result through the service (docs/outputs.md): 3 ranks on two workers
 // writing files in subfolders and trying links out of their folder, the per-job limits, a
 // result and a bad one, downloads, and the retention pass. Object store: the local driver.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobFileList, JobView } from '@mpiaas/contracts';
+import { CLI } from '../support/mpiaas-exec';
 import { ServiceStack } from '../support/service-stack';
 
 describe('output files and results through the service', () => {
@@ -140,6 +143,23 @@ describe('output files and results through the service', () => {
     const none = await run({ script: 'print(1)\n', np: 1 });
     expect([none.result, none.resultError, none.filesDropped]).toEqual([null, null, 0]);
     expect(await files(none.id)).toEqual([]);
+  });
+
+  it('mpiaas files and mpiaas download (one file, to stdout, and all of them)', async () => {
+    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args], { cwd: filesDir, env: { ...process.env, MPIAAS_URL: stack.url } });
+    const listed = await cli('files', firstJob);
+    expect(listed.stdout).toMatch(/^BYTES {2}RANK {2}PATH\n/);
+    expect(listed.stdout).toContain('    8     2  2/sub/deep/data.csv\n');
+    expect(listed.stdout).toContain('    -  _mpiaas/dropped-0.txt');
+    expect((await cli('download', firstJob, '1/sub/deep/data.csv', '-o', '-')).stdout).toBe('a,b\n1,1\n');
+    await cli('download', firstJob, '0/hello-0.txt');
+    expect(await readFile(path.join(filesDir, 'hello-0.txt'), 'utf8')).toBe('rank 0\n');
+    const all = await cli('download', firstJob, '-d', 'all');
+    expect(all.stderr).toMatch(/^9 file\(s\), \d+ bytes → all\/\n$/);
+    expect(await readFile(path.join(filesDir, 'all', '2', 'sub', 'deep', 'data.csv'), 'utf8')).toBe('a,b\n1,2\n');
+    await expect(cli('download', firstJob, 'nope.txt')).rejects.toMatchObject({ stderr: expect.stringContaining('has no file nope.txt') });
+    await rm(path.join(filesDir, 'all'), { recursive: true });
+    await rm(path.join(filesDir, 'hello-0.txt'));
   });
 
   it('the retention pass deletes files past FILES_RETENTION_SECONDS from the store and the listing', async () => {

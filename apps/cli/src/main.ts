@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { cancelCommand } from './commands/cancel.command';
 import { execCommand } from './commands/exec.command';
+import { downloadCommand, filesCommand } from './commands/files.command';
 import { listCommand } from './commands/list.command';
 import { loginCommand } from './commands/login.command';
 import { logsCommand } from './commands/logs.command';
@@ -23,6 +24,8 @@ const program = new Command('mpiaas')
   .addCommand(cancelCommand())
   .addCommand(listCommand())
   .addCommand(profileCommand())
+  .addCommand(filesCommand())
+  .addCommand(downloadCommand())
   .addCommand(execCommand())
   .addCommand(loginCommand())
   .addHelpText('after', '\nExamples:\n  $ mpiaas run -n 4 examples/pi.py           # on the server, output live\n  $ mpiaas exec -n 4 examples/pi.py          # on this machine, like mpirun');

@@ -2,6 +2,7 @@ import {
   CORRELATION_HEADER,
   IDEMPOTENCY_HEADER,
   type CreateJobRequest,
+  type JobFileList,
   type JobPage,
   type JobProfileView,
   type JobStatus,
@@ -47,6 +48,19 @@ export class ApiClient {
   /** Per MPI op and per rank, where a finished job's time went (404 when it has none). */
   getProfile(id: string): Promise<JobProfileView> {
     return this.json('GET', `/jobs/${encodeURIComponent(id)}/profile`);
+  }
+
+  /** The job's output files (docs/outputs.md). */
+  listFiles(id: string): Promise<JobFileList> {
+    return this.json('GET', `/jobs/${encodeURIComponent(id)}/files`);
+  }
+
+  /** One output file, as a response whose body streams it. */
+  async downloadFile(id: string, filePath: string): Promise<Response> {
+    const encoded = filePath.split('/').map(encodeURIComponent).join('/');
+    const response = await this.fetch(`/jobs/${encodeURIComponent(id)}/files/${encoded}`, { headers: this.authHeaders() });
+    if (!response.ok) throw await ApiError.from(response);
+    return response;
   }
 
   getLogs(id: string, query: LogQuery): Promise<LogPage> {
