@@ -146,6 +146,14 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it('Alltoallw relative to MPI.BOTTOM (Get_address in struct types) and with derived types', async () => {
+    for (const agents of ['1', '3']) {
+      const run = await mpiaasExec(['-n', '3', '--agents', agents, fixture('alltoallw_bottom.py')]);
+      expect(run.code).toBe(0);
+      expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(['ok 0', 'ok 1', 'ok 2']);
+    }
+  });
+
   it('says clearly when the script does not exist', async () => {
     const run = await mpiaasExec(['-n', '2', 'no/such/script.py']);
     expect(run.code).toBe(2);

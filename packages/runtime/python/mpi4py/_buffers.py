@@ -134,9 +134,9 @@ def _infer_count(nbytes, dt, blocks):
 
 
 def _no_memory(o_count, o_type):
-    """[None or BOTTOM, count, T]: no buffer behind the message, as in mpi4py an explicit
-    datatype is required; addresses relative to MPI_BOTTOM do not exist here, so only an
-    empty message (count 0, e.g. a zero-byte Isend) can be described this way."""
+    """[None, count, T]: no buffer behind the message, as in mpi4py an explicit datatype
+    is required; only an empty message (count 0, e.g. a zero-byte Isend) can be described
+    this way (a non-empty one relative to BOTTOM is read at T's absolute addresses)."""
     dt = asdatatype(o_type)
     count = 0 if o_count is None else int(o_count)
     if count < 0:
@@ -163,6 +163,15 @@ def message(msg, readonly, blocks=1):
             return mv, _infer_count(nb, dt, blocks), dt
         return mv, nb // ext // blocks, dt
     o_buf, o_count, o_displ, o_type = _unpack(msg)
+    if o_buf is BOTTOM and o_count and blocks == 1 and o_displ is None and \
+            isinstance(o_type, Datatype) and o_type._segs:
+        # [BOTTOM, count, T]: T's displacements are absolute addresses (Get_address)
+        count, ext = int(o_count), o_type._extent
+        if count > 0:
+            segs = o_type._segs
+            lo = min(off for off, _ in segs)
+            hi = (count - 1) * ext + max(off + n for off, n in segs)
+            return _packed(_absolute(lo, hi - lo), o_type, -lo, count, 1, readonly)
     if o_buf is None or o_buf is BOTTOM:
         return _no_memory(o_count, o_type)
     mv, fmt = getbuffer(o_buf, readonly)
@@ -289,6 +298,89 @@ def has_derived(msg):
     """Whether a message spec names a derived datatype."""
     return isinstance(msg, (list, tuple)) and any(
         isinstance(x, Datatype) and x._segs is not None for x in msg[1:])
+
+
+def address_of(location):
+    """MPI.Get_address: the memory address of a buffer (or of BOTTOM: 0)."""
+    if location is BOTTOM or location is None:
+        return 0
+    mv = getbuffer(location, True)[0]
+    if not len(mv):
+        return 0
+    import ctypes
+    if not mv.readonly:
+        return ctypes.addressof(ctypes.c_char.from_buffer(mv))
+    import numpy    # a read-only buffer: ctypes will not take it, numpy tells its address
+    return int(numpy.frombuffer(mv, dtype='u1').ctypes.data)
+
+
+def _absolute(address, nbytes):
+    """A byte view of nbytes of this process's memory at an absolute address (what a
+    message relative to MPI_BOTTOM describes, its datatype holding Get_address values)."""
+    if nbytes <= 0:
+        return memoryview(bytearray(0))
+    import ctypes
+    return memoryview((ctypes.c_char * nbytes).from_address(address)).cast('B')
+
+
+def message_w_slots(msg, readonly, blocks):
+    """An Alltoallw spec [A, (counts, displs), types] as one byte slot per peer (what the
+    agent moves). A is a buffer or BOTTOM (the types then hold absolute addresses, from
+    Get_address); byte displacements; a derived type's slot is its elements packed, and a
+    receive's packed slot is copied back into place when the request completes."""
+    if not isinstance(msg, (list, tuple)) or len(msg) not in (3, 4):
+        raise ValueError('message: expecting 3 to 4 items')
+    if len(msg) == 3:
+        o_buf, (o_counts, o_displs), o_types = msg
+    else:
+        o_buf, o_counts, o_displs, o_types = msg
+    bottom = o_buf is None or o_buf is BOTTOM
+    plain = not bottom and not (isinstance(o_types, (list, tuple)) and
+                                any(asdatatype(t)._segs is not None for t in o_types)) \
+        and not (isinstance(o_types, Datatype) and o_types._segs is not None)
+    if plain:
+        mv, displs, lens, _ = message_w(msg, readonly, blocks)
+        return [mv[d:d + n] for d, n in zip(displs, lens)]
+    mv = None if bottom else getbuffer(o_buf, readonly)[0]
+    counts = [int(x) for x in o_counts]
+    if isinstance(o_types, (list, tuple)):
+        types = [asdatatype(t) for t in o_types]
+    else:
+        types = [asdatatype(o_types)] * blocks
+    if o_displs is None:
+        displs, acc = [], 0
+        for c, t in zip(counts, types):
+            displs.append(acc)
+            acc += c * t._extent
+    else:
+        displs = [int(x) for x in o_displs]
+    return [_w_slot(mv, d, c, t, readonly) for c, d, t in zip(counts, displs, types)]
+
+
+def _w_slot(mv, displ, count, dt, readonly):
+    if count <= 0:
+        return memoryview(bytearray(0))
+    dt._chk()
+    segs, ext = _derived.segments_of(dt), dt._extent
+    if mv is None:      # relative to BOTTOM: the segments are absolute addresses
+        lo = displ + min(off for off, _ in segs)
+        hi = displ + (count - 1) * ext + max(off + n for off, n in segs)
+        view, start = _absolute(lo, hi - lo), displ - lo
+    else:
+        view, start = mv, displ
+    if dt._segs is None:
+        end = start + count * ext
+        if start < 0 or end > len(view):
+            raise ValueError('message: buffer length %d is too small for %d entries at '
+                             'byte displacement %d' % (len(view), count, displ))
+        return view[start:end]
+    _committed(dt)
+    _derived.check_span(dt, len(view), start, count)
+    scratch = bytearray(_derived.packed_size(dt) * count)
+    _derived.pack(view, dt, start, count, scratch, 0)
+    if not readonly:
+        _derived.owe(lambda: _derived.unpack(scratch, 0, dt, view, start, count))
+    return memoryview(scratch)
 
 
 def message_w(msg, readonly, blocks):

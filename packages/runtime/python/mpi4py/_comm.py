@@ -9,7 +9,7 @@ precomputed per communicator; the agent only moves bytes, so everything MPI-type
 import os
 
 from ._channel import channel, frame, _pack_ii, _WAIT_ONE, wait_frames
-from ._buffers import (message, message_vector, message_w, has_derived, _is_integral,
+from ._buffers import (message, message_vector, message_w_slots, has_derived, _is_integral,
                        IN_PLACE, BOTTOM, BUFFER_AUTOMATIC)
 from ._errors import (Exception as MPIException, ERR_RANK, ERR_TAG, ERR_ROOT, ERR_COMM,
                       ERR_TRUNCATE, ERR_ARG, ERR_TOPOLOGY, ERR_DIMS, ERR_OP, ERR_KEYVAL)
@@ -706,13 +706,15 @@ class Comm:
 
     def _alltoallw(self, sendbuf, recvbuf, block):
         size = self._size
-        rmv, rdispls, rlens, _ = message_w(recvbuf, False, size)
-        rslots = [rmv[d:d + n] for d, n in zip(rdispls, rlens)]
+        rslots = message_w_slots(recvbuf, False, size)
         if _in_place(sendbuf):
             sslots = rslots
         else:
-            smv, sdispls, slens, _ = message_w(sendbuf, True, size)
-            sslots = [smv[d:d + n] for d, n in zip(sdispls, slens)]
+            try:
+                sslots = message_w_slots(sendbuf, True, size)
+            except BaseException:
+                drop_owed()
+                raise
         return self._coll(b'alltoall', None, sslots, _into_slots(rslots), block)
 
     def _reduce(self, sendbuf, recvbuf, op, root, block):
