@@ -27,6 +27,12 @@ if [ -z "${ADMIN_API_KEY:-}" ]; then
   export ADMIN_API_KEY
 fi
 
+# Output files on this machine's disk (the api and the worker share the folder), and webhooks
+# may reach receivers on this machine or its network (compose and Kubernetes refuse those).
+export STORAGE_DRIVER="${STORAGE_DRIVER:-local}"
+export STORAGE_LOCAL_DIR="${STORAGE_LOCAL_DIR:-$PWD/$run_dir/files}"
+export WEBHOOK_ALLOW_PRIVATE="${WEBHOOK_ALLOW_PRIVATE:-true}"
+
 log "migrating $DATABASE_URL"
 node packages/db/dist/migrate-cli.js
 
