@@ -234,8 +234,14 @@ class Datatype:
                      {'sizes': sizes, 'subsizes': subsizes, 'starts': starts,
                       'order': order})
 
-    def Create_darray(self, *args, **kwargs):
-        unsupported('Datatype.Create_darray')
+    def Create_darray(self, size, rank, gsizes, distribs, dargs, psizes, order=0):
+        from ._derived import darray
+        gsizes, distribs = list(gsizes), list(distribs)
+        dargs, psizes = list(dargs), list(psizes)
+        return _made(darray(self, size, rank, gsizes, distribs, dargs, psizes, order), self,
+                     'DARRAY', {'size': size, 'rank': rank, 'gsizes': gsizes,
+                                'distribs': distribs, 'dargs': dargs, 'psizes': psizes,
+                                'order': order})
 
     def Create_resized(self, lb, extent):
         from ._derived import resized

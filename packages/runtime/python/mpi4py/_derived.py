@@ -1,8 +1,8 @@
 """Simple derived datatypes, as pure-Python pack/unpack.
 
 A derived datatype here is one base datatype laid out in blocks: contiguous, vector,
-hvector, indexed, hindexed, indexed_block, hindexed_block and resized (struct, subarray and
-darray stay unsupported).  Its layout is a list of byte segments `(offset, length)` within
+hvector, indexed, hindexed, indexed_block, hindexed_block, resized, subarray, darray (and
+struct, whose members may be of several predefined types).  Its layout is a list of byte segments `(offset, length)` within
 one element, plus MPI's lb/extent.  The agent only moves contiguous bytes, so a message of
 a derived type travels *packed*: a send copies the segments out into one buffer, a receive
 lands in a packed scratch buffer that is copied back into the user's segments when the
@@ -128,6 +128,52 @@ def subarray(child, sizes, subsizes, starts, order):
     return _new(child, blocks._segs, 0, total, blocks._size, 'SUBARRAY')
 
 
+def darray(child, size, rank, gsizes, distribs, dargs, psizes, order):
+    """MPI_Type_create_darray: the elements of a gsizes array that process `rank` of a
+    psizes grid (ranks in row-major order) owns under block/cyclic/none distributions, in
+    the array's order; extent the whole array's, lb 0."""
+    from ._errors import Exception as MPIException, ERR_ARG
+    ndim = len(gsizes)
+    if not (len(distribs) == len(dargs) == len(psizes) == ndim) or ndim < 1:
+        raise MPIException(ERR_ARG)
+    nprocs = 1
+    for p in psizes:
+        nprocs *= p
+    if nprocs != size or not 0 <= rank < size:
+        raise MPIException(ERR_ARG)
+    coords, r = [], rank                    # row-major process grid, as MPI says
+    for p in reversed(psizes):
+        coords.append(r % p)
+        r //= p
+    coords.reverse()
+    owned = []                              # global indices owned, per dimension
+    for g, dist, darg, p, c in zip(gsizes, distribs, dargs, psizes, coords):
+        if dist == 2:                       # DISTRIBUTE_NONE
+            if p != 1:
+                raise MPIException(ERR_ARG)
+            owned.append(list(range(g)))
+        elif dist == 0:                     # DISTRIBUTE_BLOCK
+            b = -(-g // p) if darg == -1 else darg
+            if b * p < g:
+                raise MPIException(ERR_ARG)
+            owned.append(list(range(c * b, min((c + 1) * b, g))))
+        elif dist == 1:                     # DISTRIBUTE_CYCLIC
+            b = 1 if darg == -1 else darg
+            owned.append([i for i in range(g) if (i // b) % p == c])
+        else:
+            raise MPIException(ERR_ARG)
+    dims = list(range(ndim)) if order == 1 else list(range(ndim - 1, -1, -1))
+    stride, strides = child._extent, [0] * ndim
+    for i in dims:                          # fastest dimension first
+        strides[i] = stride
+        stride *= gsizes[i]
+    displs = [0]
+    for i in reversed(dims):                # slowest dimension outermost
+        displs = [d + k * strides[i] for d in displs for k in owned[i]]
+    blocks = build(child, displs, [1] * len(displs), 'DARRAY')
+    return _new(child, blocks._segs, 0, stride, blocks._size, 'DARRAY')
+
+
 def _new(child, segs, lb, extent, size, combiner):
     from ._datatypes import Datatype
     _serial[0] += 1
@@ -160,9 +206,9 @@ def packed_size(dt):
 
 def check_span(dt, nbytes, start, count):
     """ValueError unless `count` elements starting at byte `start` fit in nbytes."""
-    if count <= 0:
-        return
     segs = segments_of(dt)
+    if count <= 0 or not segs:      # nothing to move (an empty darray piece, ...)
+        return
     lo = min(off for off, _ in segs)
     hi = max(off + length for off, length in segs)
     first, last = start + lo, start + (count - 1) * dt._extent + hi

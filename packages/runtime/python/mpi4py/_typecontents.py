@@ -43,6 +43,9 @@ def _ints_addrs_types(dt):
     if name == 'SUBARRAY':
         return ([len(kw['sizes'])] + kw['sizes'] + kw['subsizes'] + kw['starts'] +
                 [kw['order']], [], [old])
+    if name == 'DARRAY':
+        return ([kw['size'], kw['rank'], len(kw['gsizes'])] + kw['gsizes'] + kw['distribs'] +
+                kw['dargs'] + kw['psizes'] + [kw['order']], [], [old])
     if name == 'RESIZED':
         return [], [kw['lb'], kw['extent']], [old]
     if name == 'F90_INTEGER':

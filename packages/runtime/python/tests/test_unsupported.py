@@ -15,7 +15,6 @@ class TestUnsupported(unittest.TestCase):
         self.check(lambda: MPI.Win.Create(None), 'Win.Create')
         self.check(lambda: MPI.Win.Allocate(8), 'Win.Allocate')
         self.check(lambda: MPI.File.Open(MPI.COMM_WORLD, 'x'), 'File.Open')
-        self.check(lambda: MPI.INT.Create_darray(4, 0, 1, [4], [0], [0], [1]), 'Datatype.Create_darray')
         self.check(lambda: MPI.COMM_SELF.Spawn('python3'), 'Intracomm.Spawn')
         self.check(lambda: MPI.COMM_WORLD.Create_intercomm(0, MPI.COMM_WORLD, 0),
                    'Intracomm.Create_intercomm')
