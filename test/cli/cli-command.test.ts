@@ -27,7 +27,7 @@ describe('the mpiaas command installed by setup', () => {
     const command = path.join(bin, 'mpiaas');
     expect(statSync(command).mode & 0o777).toBe(0o755);
     expect(readFileSync(command, 'utf8')).toContain(': "${MPIAAS_PYTHON:=/usr/bin/python3}"');
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
     delete env.MPIAAS_PYTHON;
     expect(execFileSync('mpiaas', ['--version'], { cwd: os.tmpdir(), env, encoding: 'utf8' }).trim()).toMatch(/^\d+\.\d+\.\d+$/);
     const script = path.join(bin, 'which.py');
