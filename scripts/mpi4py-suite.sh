@@ -12,8 +12,9 @@
 # (it must hold the test files plus mpiunittest.py and arrayimpl.py). Nothing is downloaded
 # and nothing of it is committed: whoever runs this brings DIR. --files defaults to the
 # 22 modules of issue 11; --exclude names the tests not run (default
-# scripts/mpi4py-suite/exclude-3.1.4.txt: intercommunicators, RMA, I/O, spawn only, a reason
-# a line); --brief leaves out the list of failing tests.
+# scripts/mpi4py-suite/exclude-3.1.4.txt, or exclude-4.1.2.txt for a 4.x test dir:
+# intercommunicators, RMA, I/O, spawn only, a reason a line); --brief leaves out the list of
+# failing tests.
 # A test counts once, by its worst rank; "missing" counts ranks that never reported
 # (crashed, or killed by the timeout). --mpirun runs the same files under Open MPI's
 # mpirun with the real mpi4py instead, for the reference numbers. Needs what `mpiaas exec`
@@ -23,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 DIR=$(cd "$1" && pwd) || usage
 shift
@@ -35,7 +36,7 @@ MPIRUN=
 FILES="cco_obj cco_buf cco_vec cco_nb_buf cco_nb_vec p2p_obj p2p_buf p2p_obj_matched
        p2p_buf_matched msgzero status request op pickle util_pkl5 util_dtlib comm group
        environ datatype errorcode exceptions"
-EXCLUDE=scripts/mpi4py-suite/exclude-3.1.4.txt
+EXCLUDE=
 BRIEF=
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -59,6 +60,11 @@ if [ -z "$MPIRUN" ] && [ ! -f apps/cli/dist/main.js ]; then
   echo "mpi4py-suite: build first (npm run build)" >&2; exit 2
 fi
 
+# the exclusion file of the test dir's tag: 4.x test dirs have mpitestutil.py
+if [ -z "$EXCLUDE" ]; then
+  EXCLUDE=scripts/mpi4py-suite/exclude-3.1.4.txt
+  [ -f "$DIR/mpitestutil.py" ] && EXCLUDE=scripts/mpi4py-suite/exclude-4.1.2.txt
+fi
 [ -f "$EXCLUDE" ] || { echo "mpi4py-suite: exclusion file $EXCLUDE is missing" >&2; exit 2; }
 EXCLUDE=$(cd "$(dirname "$EXCLUDE")" && pwd)/$(basename "$EXCLUDE")
 DRIVER=scripts/mpi4py-suite/driver.py

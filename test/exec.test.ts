@@ -154,6 +154,12 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it('pkl5 requests: get_status_all before and after the receives, message.free()', async () => {
+    const run = await mpiaasExec(['-n', '2', fixture('pkl5_get_status.py')]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(['ok 0', 'ok 1']);
+  });
+
   it('says clearly when the script does not exist', async () => {
     const run = await mpiaasExec(['-n', '2', 'no/such/script.py']);
     expect(run.code).toBe(2);

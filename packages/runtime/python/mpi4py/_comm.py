@@ -1065,6 +1065,13 @@ class Message:
             return None
         return req.wait(status)
 
+    def free(self):
+        """mpi4py 4.x: release a null handle (what a received message is); a matched
+        message cannot be dropped (MPI has no MPI_Message_free): receive it."""
+        if self._req is not None:
+            raise MPIException(ERR_ARG)
+        self._take()
+
     def irecv(self):
         noproc = self._noproc_flag
         req = self._take()

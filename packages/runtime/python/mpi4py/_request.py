@@ -180,6 +180,11 @@ class Request:
         self._persistent = False
         self._id = None
 
+    def free(self):
+        """mpi4py 4.x: Free unless already null."""
+        if not self._isnull():
+            self.Free()
+
     def wait(self, status=None):
         if not self._active:
             _empty(status)

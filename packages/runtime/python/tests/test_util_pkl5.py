@@ -63,3 +63,28 @@ class TestHandles(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TestRequestsAndMessages4x(unittest.TestCase):
+    """mpi4py 4.x additions: get_status_all/any/some and free() (null handles here; with
+    live ones in test/fixtures/pkl5_get_status.py)."""
+
+    def test_get_status_of_null_and_done_requests(self):
+        reqs = [pkl5.Request(), pkl5.Request(MPI.Request()._local(1, 2, 3))]
+        statuses = []
+        self.assertTrue(pkl5.Request.get_status_all(reqs, statuses))
+        self.assertEqual(statuses[1].source, 1)
+        self.assertEqual(pkl5.Request.get_status_any(reqs), (1, True))
+        self.assertEqual(pkl5.Request.get_status_some(reqs), [1])
+        self.assertEqual(pkl5.Request.get_status_any([pkl5.Request()]), (MPI.UNDEFINED, True))
+        self.assertIsNone(pkl5.Request.get_status_some([pkl5.Request()]))
+
+    def test_free(self):
+        req = pkl5.Request(MPI.Request()._local())
+        self.assertTrue(req)
+        req.free()
+        self.assertFalse(req)
+        req.free()                              # a null one: nothing to do
+        MPI.Request().free()
+        pkl5.Message().free()
+        MPI.MESSAGE_NULL.free()

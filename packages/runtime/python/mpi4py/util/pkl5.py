@@ -139,6 +139,10 @@ class Request(tuple):
         for req in self:
             req.Free()
 
+    def free(self):
+        for req in self:
+            req.free()
+
     def cancel(self):
         for req in self:
             req.Cancel()
@@ -171,6 +175,32 @@ class Request(tuple):
         MPI.Request.Waitall([r for req in requests for r in req], statuses)
         return [req._value() for req in requests]
 
+    # mpi4py 4.x: statuses of many requests without completing them
+    @classmethod
+    def get_status_all(cls, requests, statuses=None):
+        return MPI.Request.Get_status_all([r for req in requests for r in req], statuses)
+
+    @classmethod
+    def get_status_any(cls, requests, status=None):
+        for i, req in enumerate(requests):
+            if any(req) and req.get_status(status):
+                return (i, True)
+        if not any(any(req) for req in requests):
+            return (MPI.UNDEFINED, True)
+        return (MPI.UNDEFINED, False)
+
+    @classmethod
+    def get_status_some(cls, requests, statuses=None):
+        if not any(any(req) for req in requests):
+            return None
+        done = [i for i, req in enumerate(requests) if any(req) and req.get_status()]
+        if statuses is not None:
+            while len(statuses) < len(done):
+                statuses.append(MPI.Status())
+            for k, i in enumerate(done):
+                requests[i].get_status(statuses[k])
+        return done
+
 
 def _statuses(status, n):
     return None if status is None else [status] * n
@@ -178,6 +208,10 @@ def _statuses(status, n):
 
 class Message(tuple):
     """A pkl5 matched message (from mprobe/improbe)."""
+
+    def free(self):
+        for message in self:
+            message.free()
 
     def __new__(cls, message=None):
         if message is None:
