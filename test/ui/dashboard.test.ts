@@ -5,6 +5,8 @@
 // failed job's reason, a file downloaded. UPDATE_SCREENSHOTS=1 writes the README's
 // screenshots to docs/screenshots (otherwise to a temporary folder).
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,6 +58,10 @@ let key: string;
 let userDataDir: string;
 let context: BrowserContext;
 let page: Page;
+/** Receives the webhook of the job submitted from the form: the bodies POSTed to it. */
+let receiver: Server;
+let receiverUrl: string;
+const received: { status: string }[] = [];
 /** Errors the page logged or threw (a CSP refusal, an exception): none is expected. */
 const pageErrors: string[] = [];
 
@@ -84,7 +90,21 @@ const streamText = (p: Page, stream: 'stdout' | 'stderr'): Promise<string | null
 describe.skipIf(!haveChromium && !CI)('dashboard in Chromium', () => {
   beforeAll(async () => {
     if (!haveChromium) throw new Error(`no Chromium at ${CHROMIUM}: scripts/test.sh installs it (ensure_chromium in scripts/lib.sh)`);
-    stack = await ServiceStack.start({ workers: 1, workerEnv: { AUTH_MODE: 'api-key', ADMIN_API_KEY: ADMIN_KEY } });
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as { status: string });
+        res.statusCode = 200;
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    stack = await ServiceStack.start({
+      workers: 1,
+      workerEnv: { AUTH_MODE: 'api-key', ADMIN_API_KEY: ADMIN_KEY, WEBHOOK_ALLOW_PRIVATE: 'true' },
+    });
     const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
     const tenant = (await (await fetch(`${stack.url}/admin/tenants`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'ui' }) })).json()) as { id: string };
     const created = (await (
@@ -127,6 +147,7 @@ describe.skipIf(!haveChromium && !CI)('dashboard in Chromium', () => {
     await context?.close();
     if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
     await stack?.stop();
+    receiver?.close();
   }, 60_000);
 
   it('serves the page without a key (only the API calls need one), with the SPA fallback and a 404 for a missing asset', async () => {
@@ -172,6 +193,7 @@ describe.skipIf(!haveChromium && !CI)('dashboard in Chromium', () => {
     await form.locator('textarea[name=args]').fill('alpha\nbeta');
     await form.locator('textarea[name=env]').fill('GREETING=hi');
     await form.locator('textarea[name=labels]').fill('suite=ui\nkind=hello');
+    await form.locator('input[name=webhook]').fill(receiverUrl);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'new-job.png') });
     await form.getByRole('button', { name: 'Submit' }).click();
 
@@ -208,6 +230,11 @@ describe.skipIf(!haveChromium && !CI)('dashboard in Chromium', () => {
       await page.getByRole('region', { name: 'Result' }).waitFor();
       expect(JSON.parse((await page.locator('pre.result').textContent()) ?? 'null')).toEqual({ sum: 1, size: 2 });
     }
+
+    // The webhook given in the form was called with the final status, and the page lists the delivery.
+    await expect.poll(() => received.map((body) => body.status), { timeout: 30_000 }).toContain('SUCCEEDED');
+    const delivery = page.getByRole('region', { name: 'Webhook' }).locator('table.deliveries tbody tr').first();
+    await expect.poll(() => delivery.locator('td').nth(3).textContent(), { timeout: 15_000 }).toBe('200');
 
     // The key was kept: a reload (a new page load) goes straight to the job.
     await page.reload();

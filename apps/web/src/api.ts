@@ -54,6 +54,8 @@ export interface JobView {
   /** Rank 0's MPIAAS_RESULT, once the api serves it. */
   result?: unknown;
   resultError?: string | null;
+  /** Where the job's statuses are POSTed (never the secret). */
+  webhook?: { url: string; events: JobStatus[]; signed: boolean } | null;
   /** Output files dropped over the job's limits, and when retention deleted the files. */
   filesDropped?: number;
   filesExpiredAt?: string | null;
@@ -74,6 +76,7 @@ export interface CreateJobRequest {
   timeoutSeconds?: number;
   name?: string;
   labels?: Record<string, string>;
+  webhook?: { url: string; secret?: string };
 }
 
 export interface LogItem {
@@ -89,6 +92,17 @@ export interface FileItem {
   bytes: number;
   /** null for the service's own marker of files dropped over the limits. */
   rank: number | null;
+}
+
+export interface WebhookDeliveryView {
+  event: JobStatus;
+  attempt: number;
+  url: string;
+  statusCode: number | null;
+  ok: boolean;
+  error: string | null;
+  durationMs: number;
+  at: string;
 }
 
 export interface RankDiagnosisView {
@@ -201,6 +215,7 @@ export const api = {
   files: (id: string): Promise<{ items: FileItem[] } | null> => optional(`${jobPath(id)}/files`),
   diagnosis: (id: string): Promise<JobDiagnosisView | null> => optional(`${jobPath(id)}/diagnosis`),
   profile: (id: string): Promise<ProfileView | null> => optional(`${jobPath(id)}/profile`),
+  webhooks: (id: string): Promise<{ items: WebhookDeliveryView[] } | null> => optional(`${jobPath(id)}/webhooks`),
   /** Checks a key before it is kept: any job route answers 401 to a bad one. */
   checkKey: async (key: string): Promise<void> => {
     const response = await fetch('/jobs?limit=1', { headers: { authorization: `Bearer ${key}` } });

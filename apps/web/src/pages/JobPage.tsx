@@ -11,6 +11,7 @@ import {
   type JobStatus,
   type JobView,
   type ProfileView,
+  type WebhookDeliveryView,
 } from '../api';
 import { between, formatBytes, formatDuration, formatMs, formatTime, StatusBadge } from '../format';
 import { BASE, Link } from '../router';
@@ -31,6 +32,7 @@ export function JobPage({ id }: { id: string }) {
   const [files, setFiles] = useState<FileItem[] | null>(null);
   const [diagnosis, setDiagnosis] = useState<JobDiagnosisView | null>(null);
   const [profile, setProfile] = useState<ProfileView | null>(null);
+  const [deliveries, setDeliveries] = useState<WebhookDeliveryView[] | null>(null);
 
   const load = useCallback(async (): Promise<void> => {
     try {
@@ -104,6 +106,25 @@ export function JobPage({ id }: { id: string }) {
       live = false;
     };
   }, [id, final]);
+
+  // Deliveries go on after the job ends (retries with backoff): read while the page is open.
+  const hasWebhook = Boolean(job?.webhook);
+  useEffect(() => {
+    if (!hasWebhook) return;
+    let live = true;
+    const read = (): void => {
+      api
+        .webhooks(id)
+        .then((page) => live && setDeliveries(page?.items ?? null))
+        .catch(() => undefined);
+    };
+    read();
+    const timer = setInterval(read, 5000);
+    return () => {
+      clearInterval(timer);
+      live = false;
+    };
+  }, [id, hasWebhook]);
 
   const diagnosisSummary = job?.diagnosisSummary;
   useEffect(() => {
@@ -184,6 +205,7 @@ export function JobPage({ id }: { id: string }) {
       {files ? <Files id={id} files={files} job={job} /> : null}
       {diagnosis ? <Diagnosis diagnosis={diagnosis} /> : null}
       {profile ? <Profile profile={profile} /> : null}
+      {job.webhook ? <Webhooks webhook={job.webhook} deliveries={deliveries ?? []} /> : null}
     </>
   );
 }
@@ -542,6 +564,46 @@ function Profile({ profile }: { profile: ProfileView }) {
           </tbody>
         </table>
       ) : null}
+    </section>
+  );
+}
+
+function Webhooks({ webhook, deliveries }: { webhook: NonNullable<JobView['webhook']>; deliveries: WebhookDeliveryView[] }) {
+  return (
+    <section className="card" aria-label="Webhook">
+      <h2>Webhook</h2>
+      <p>
+        <span className="mono">{webhook.url}</span> <span className="muted">on {webhook.events.join(', ')}</span>
+        {webhook.signed ? <span className="muted"> · signed</span> : <span className="muted"> · unsigned</span>}
+      </p>
+      {deliveries.length === 0 ? (
+        <p className="muted">No delivery yet.</p>
+      ) : (
+        <table className="deliveries">
+          <thead>
+            <tr>
+              <th>Event</th>
+              <th className="num">Attempt</th>
+              <th>At</th>
+              <th className="num">HTTP</th>
+              <th className="num">Took</th>
+              <th>Outcome</th>
+            </tr>
+          </thead>
+          <tbody>
+            {deliveries.map((delivery) => (
+              <tr key={`${delivery.event}-${delivery.attempt}-${delivery.at}`} className={delivery.ok ? '' : 'bad'}>
+                <td>{delivery.event}</td>
+                <td className="num">{delivery.attempt}</td>
+                <td>{formatTime(delivery.at)}</td>
+                <td className="num">{delivery.statusCode ?? '—'}</td>
+                <td className="num">{formatDuration(delivery.durationMs)}</td>
+                <td className={delivery.ok ? 'muted' : 'reason bad'}>{delivery.error ?? (delivery.ok ? 'delivered' : '')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }

@@ -42,6 +42,7 @@ export function SubmitForm() {
   const [args, setArgs] = useState('');
   const [env, setEnv] = useState('');
   const [labels, setLabels] = useState('');
+  const [webhook, setWebhook] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -59,6 +60,7 @@ export function SubmitForm() {
       if (Object.keys(envMap).length) body.env = envMap;
       const labelMap = parsePairs(labels, 'Labels');
       if (Object.keys(labelMap).length) body.labels = labelMap;
+      if (webhook.trim()) body.webhook = { url: webhook.trim() };
     } catch (failure) {
       setError((failure as Error).message);
       return;
@@ -122,6 +124,10 @@ export function SubmitForm() {
           <label>
             Labels (key=value per line)
             <textarea name="labels" rows={2} className="mono" value={labels} onChange={(event) => setLabels(event.target.value)} />
+          </label>
+          <label>
+            Webhook URL (optional: the final status is POSTed there)
+            <input name="webhook" type="url" placeholder="https://…" value={webhook} onChange={(event) => setWebhook(event.target.value)} />
           </label>
           {error ? (
             <p className="error" role="alert">
