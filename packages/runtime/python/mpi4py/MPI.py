@@ -3,7 +3,7 @@
 from ._errors import *                      # noqa: F401,F403  (error classes, Exception)
 from ._errors import Get_error_string, Get_error_class, ERR_LASTCODE  # noqa: F401
 from ._datatypes import *                   # noqa: F401,F403  (Datatype, INT, DOUBLE, ...)
-from ._datatypes import _typedict, _typedict_c, _typedict_f, _typecode  # noqa: F401
+from ._datatypes import _typedict, _typedict_c, _typedict_f, _typecode, _typealign  # noqa
 from ._buffers import IN_PLACE, BOTTOM, BUFFER_AUTOMATIC  # noqa: F401
 from ._pickle import Pickle, pickle     # noqa: F401  (lower-case serializer)
 from ._ops import *                         # noqa: F401,F403  (Op, SUM, ..., MAXLOC)

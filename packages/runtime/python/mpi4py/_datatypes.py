@@ -25,6 +25,8 @@ class Datatype:
         if _spec is None and isinstance(datatype, Datatype):
             self.__dict__.update(datatype.__dict__)
             return
+        if datatype is not None:
+            raise TypeError('expecting a Datatype, not %s' % type(datatype).__name__)
         if _spec is None:
             _spec = ('MPI_DATATYPE_NULL', 0, 0, None, None)
         self._name, self._size, self._extent, self._tc, self._np = _spec
@@ -90,7 +92,8 @@ class Datatype:
     true_ub = property(lambda self: sum(self.Get_true_extent()))
 
     def Get_name(self):
-        return self._label if not self._null else ''
+        # the null handle's name as mpi4py 4.x gives it (3.1.4 raised MPI_ERR_TYPE)
+        return self._label if not self._null else 'MPI_DATATYPE_NULL'
 
     def Set_name(self, name):
         self._label = name
@@ -140,6 +143,46 @@ class Datatype:
         return _made(new, self, 'DUP', {})
 
     Create_dup = Dup        # what decode() names it
+
+    # -- mpi4py 4.x: buffer format codes of predefined types --------------------------
+    def _predefined(self):
+        """The predefined type this one stands for (through Dup and F90 markers)."""
+        dt = self
+        while dt._decoded is not None and dt._decoded[1] in ('DUP', 'F90_INTEGER',
+                                                             'F90_REAL', 'F90_COMPLEX'):
+            if dt._decoded[0] is dt:        # an F90 marker: the predefined type of its kind
+                return Datatype(_spec=(dt._name, dt._size, dt._extent, dt._tc, dt._np))
+            dt = dt._decoded[0]
+        return dt if dt._segs is None else None
+
+    def tocode(self):
+        """The character code or type string of a predefined type (ValueError otherwise)."""
+        dt = None if self._null else self._predefined()
+        if dt is None or dt._tc is None:
+            raise ValueError('cannot map to character code or type string')
+        return dt._tc
+
+    @classmethod
+    def fromcode(cls, code):
+        try:
+            return _typedict[code]
+        except (KeyError, TypeError):
+            raise ValueError('cannot map code %r to MPI datatype' % (code,)) from None
+
+    @property
+    def typechar(self):
+        if self._null:
+            return ''
+        dt = self._predefined()
+        code = None if dt is None else dt._tc
+        return _CHARS.get(code, code) if code is not None else 'V'
+
+    @property
+    def typestr(self):
+        if self._null:
+            return ''
+        char = self.typechar
+        return _STRS.get(char, 'V%d' % self._extent)
 
     def py2f(self):
         return id(self) & 0x7fffffff
@@ -292,9 +335,19 @@ Datatype.__module__ = 'mpi4py.MPI'
 
 
 def _made(new, oldtype, name, kwargs):
-    """Remember how a datatype was made, for Get_envelope/Get_contents/decode."""
+    """Remember how a datatype was made, for Get_envelope/Get_contents/decode.  Derived
+    types it was made of are remembered as copies of their handles: as MPI's contents
+    stay valid, they survive the caller's Free of the originals."""
+    if oldtype is not new:
+        oldtype = _kept(oldtype)
+    if 'datatypes' in kwargs:
+        kwargs['datatypes'] = [_kept(t) for t in kwargs['datatypes']]
     new._decoded = (oldtype, name, kwargs)
     return new
+
+
+def _kept(datatype):
+    return Datatype(datatype) if datatype._segs is not None else datatype
 
 
 # name, size, extent, typechar (mpi4py _typecode), numpy dtype for reductions
@@ -343,16 +396,16 @@ _SPECS = [
     ('DOUBLE_INT', 'MPI_DOUBLE_INT', 12, 16, None, None),
     ('LONG_DOUBLE_INT', 'MPI_LONG_DOUBLE_INT', 20, 32, None, None),
     ('CHARACTER', 'MPI_CHARACTER', 1, 1, 'c', 'i1'),
-    ('LOGICAL', 'MPI_LOGICAL', 4, 4, None, 'i4'),
+    ('LOGICAL', 'MPI_LOGICAL', 4, 4, 'i', 'i4'),      # Fortran logicals: their integer
     ('INTEGER', 'MPI_INTEGER', 4, 4, 'i', 'i4'),
     ('REAL', 'MPI_REAL', 4, 4, 'f', 'f4'),
     ('DOUBLE_PRECISION', 'MPI_DOUBLE_PRECISION', 8, 8, 'd', 'f8'),
     ('COMPLEX', 'MPI_COMPLEX', 8, 8, 'F', 'c8'),
     ('DOUBLE_COMPLEX', 'MPI_DOUBLE_COMPLEX', 16, 16, 'D', 'c16'),
-    ('LOGICAL1', 'MPI_LOGICAL1', 1, 1, None, 'i1'),
-    ('LOGICAL2', 'MPI_LOGICAL2', 2, 2, None, 'i2'),
-    ('LOGICAL4', 'MPI_LOGICAL4', 4, 4, None, 'i4'),
-    ('LOGICAL8', 'MPI_LOGICAL8', 8, 8, None, 'i8'),
+    ('LOGICAL1', 'MPI_LOGICAL1', 1, 1, 'b1', 'i1'),   # codes (1 byte: bool), as 4.x
+    ('LOGICAL2', 'MPI_LOGICAL2', 2, 2, 'i2', 'i2'),
+    ('LOGICAL4', 'MPI_LOGICAL4', 4, 4, 'i4', 'i4'),
+    ('LOGICAL8', 'MPI_LOGICAL8', 8, 8, 'i8', 'i8'),
     ('INTEGER1', 'MPI_INTEGER1', 1, 1, 'i1', 'i1'),
     ('INTEGER2', 'MPI_INTEGER2', 2, 2, 'i2', 'i2'),
     ('INTEGER4', 'MPI_INTEGER4', 4, 4, 'i4', 'i4'),
@@ -391,6 +444,15 @@ for _a, _b in _ALIASES.items():
     globals()[_a] = globals()[_b]
     __all__.append(_a)
 
+# type string -> character code, character code -> numpy-style type string (4.x typechar,
+# typestr; LP64)
+_CHARS = {'i1': 'b', 'i2': 'h', 'i4': 'i', 'i8': 'l', 'u1': 'B', 'u2': 'H', 'u4': 'I',
+          'u8': 'L', 'f4': 'f', 'f8': 'd', 'f16': 'g', 'c8': 'F', 'c16': 'D', 'c32': 'G',
+          'b1': '?', 'p': 'l', 'P': 'L'}
+_STRS = {'?': 'b1', 'c': 'S1', 'b': 'i1', 'h': 'i2', 'i': 'i4', 'l': 'i8', 'q': 'i8',
+         'B': 'u1', 'H': 'u2', 'I': 'u4', 'L': 'u8', 'Q': 'u8', 'f': 'f4', 'd': 'f8',
+         'g': 'f16', 'F': 'c8', 'D': 'c16', 'G': 'c32', 'U': 'U1'}
+
 # buffer format typechar -> datatype (mpi4py's MPI._typedict)
 _g = globals()
 _typedict = {
@@ -413,6 +475,15 @@ _typedict = {
 _typedict_c = {'c': _g['CHAR']}
 _typedict_f = {}
 del _g, _a, _b, _spec
+
+
+def _typealign(datatype):
+    """mpi4py 4.x MPI._typealign: the alignment of a predefined type's elements (pair
+    types included), None for a derived one."""
+    if datatype._null or datatype._segs is not None:
+        return None
+    from ._derived import alignment
+    return alignment(datatype)
 
 
 def _typecode(datatype):

@@ -178,5 +178,32 @@ class TestErrorsAndTypes(unittest.TestCase):
         self.assertFalse(MPI.SESSION_NULL is None)
 
 
+class TestDatatypeCodes(unittest.TestCase):
+
+    def test_tocode_fromcode_typechar_typestr(self):
+        for dtype in (MPI.INT, MPI.INT8_T, MPI.BYTE, MPI.CHARACTER, MPI.AINT, MPI.LOGICAL,
+                      MPI.LOGICAL1, MPI.DOUBLE.Dup(), MPI.Datatype.Create_f90_real(6, 30)):
+            code = dtype.tocode()
+            same = MPI.Datatype.fromcode(code)
+            self.assertEqual((dtype.typechar, dtype.typestr), (same.typechar, same.typestr))
+        self.assertEqual((MPI.INT.typechar, MPI.INT.typestr), ('i', 'i4'))
+        self.assertEqual((MPI.INT_INT.typechar, MPI.INT_INT.typestr), ('V', 'V8'))
+        self.assertRaises(ValueError, MPI.Datatype.fromcode, 'abc@xyz')
+        self.assertRaises(ValueError, MPI.DATATYPE_NULL.tocode)
+        self.assertRaises(ValueError, MPI.INT_INT.tocode)
+        self.assertEqual(MPI.DATATYPE_NULL.Get_name(), 'MPI_DATATYPE_NULL')
+        self.assertRaises(TypeError, MPI.Datatype, (1, 2, 3))
+        self.assertEqual(MPI._typealign(MPI.DOUBLE), 8)
+        self.assertIsNone(MPI._typealign(MPI.INT.Create_contiguous(2)))
+
+    def test_contents_survive_free_of_the_parts(self):
+        inner = MPI.INT.Create_vector(2, 1, 2)
+        outer = inner.Create_contiguous(3)
+        struct = MPI.Datatype.Create_struct([1], [0], [inner])
+        inner.Free()
+        self.assertEqual(outer.decode()[0].Get_size(), 8)
+        self.assertEqual(struct.Get_contents()[2][0].Get_size(), 8)
+
+
 if __name__ == '__main__':
     unittest.main()
