@@ -55,7 +55,7 @@ describe('diagnosis of stuck jobs through the service', () => {
     const script = 'from mpi4py import MPI\ncomm = MPI.COMM_WORLD\nif comm.rank == 0:\n    comm.bcast(1, root=0)\nelse:\n    comm.Barrier()\ncomm.Barrier()\n';
     const job = await finished(await submit({ script, np: 2 }));
     expect(job.status).toBe('FAILED');
-    expect(job.reason).toBe('collective mismatch on COMM_WORLD (collective #1): rank 0 called bcast (root 0), rank 1 called barrier');
+    expect(job.reason).toBe('collective mismatch on COMM_WORLD (collective #1): rank 0 called bcast (root 0) at script.py:4, rank 1 called Barrier at script.py:6');
   });
 
   it('a timeout and a cancel keep where each rank was: in MPI, or running', async () => {

@@ -20,6 +20,7 @@ from ._group import Group, IDENT, CONGRUENT, SIMILAR, UNEQUAL
 from ._unsupported import unsupported
 from ._pickle import pickle as _PICKLE
 from ._derived import drop_owed
+from ._callsite import call_site as _call_site
 
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
@@ -576,6 +577,10 @@ class Comm:
             h = self._t_coll % (n, coll, lens)
         else:
             h = self._t_rcoll % (n, coll, root, lens)
+        name, at = _call_site()
+        if name is not None:
+            # the call as the user made it and where: named if members' calls do not match
+            h = b'%s,"name":"%s","at":"%s"}' % (h[:-1], name, at)
         total = 0
         for p in parts:
             total += len(p)

@@ -16,6 +16,7 @@ by `npm run bench:profile` (bench/profile_ab.py). `MPIAAS_PROFILE=0` in a rank's
 """
 
 import os
+from sys import _getframe
 from _struct import Struct
 from time import perf_counter_ns as _ns
 
@@ -31,6 +32,7 @@ _io = [0, 0]
 # the profiled call this process is in (a nested one is not counted separately); a flag,
 # not a thread-local: MPI calls are serialised (THREAD_SERIALIZED)
 _inside = [False]
+from ._callsite import current
 
 COMM_OPS = (
     # point to point
@@ -103,10 +105,15 @@ def timed(name, fn):
     io = _io
     inside = _inside
 
+    where = current
+    bname = name.encode()
+
     def profiled(*args, **kwargs):
         if inside[0]:
             return fn(*args, **kwargs)
         inside[0] = True
+        where[0] = bname
+        where[1] = _getframe(1)
         s0 = io[0]
         w0 = io[1]
         t0 = _ns()
@@ -115,6 +122,7 @@ def timed(name, fn):
         finally:
             dt = _ns() - t0
             inside[0] = False
+            where[1] = None
             _record(name, dt, io[0] - s0, io[1] - w0)
 
     profiled.__name__ = getattr(fn, '__name__', name)

@@ -30,6 +30,10 @@ def describe():
             break
         inner = frame
         frame = frame.f_back
+    # The profile's wrapper is the frame just inside the user's: it knows the call's name.
+    from ._callsite import current
+    if current[0] is not None and current[1] is not None:
+        call = current[0].decode()
     lines = []
     for ident, top in sys._current_frames().items():
         frames = [f for f in traceback.extract_stack(top) if not _is_shim(f.filename)]

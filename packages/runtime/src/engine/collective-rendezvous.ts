@@ -21,6 +21,8 @@ export interface CallInfo {
   call: string;
   kind: string;
   root: number | undefined;
+  /** The script line of the call ("pi.py:41"), when the rank's shim says. */
+  at?: string;
 }
 
 interface PendingCollective {
@@ -67,7 +69,7 @@ export class CollectiveRendezvous {
     const key = `${comm.ctx}#${seq}`;
     const op = this.pendingFor(key, comm);
     if (call) {
-      op.calls.push([call.rank, call.call, call.kind, call.root ?? null]);
+      op.calls.push([call.rank, call.call, call.kind, call.root ?? null, ...(call.at ? [call.at] : [])] as CollectiveCall);
       if (this.checkCalls(comm.ctx, seq, op.calls)) return;
     }
     op.contributions.set(rank, parts);
@@ -94,7 +96,7 @@ export class CollectiveRendezvous {
     if (!first || calls.every(([, , kind, root]) => kind === first[2] && root === first[3])) return false;
     const described = [...calls]
       .sort((a, b) => a[0] - b[0])
-      .map(([rank, call, , root]) => `rank ${rank} called ${call}${root === null ? '' : ` (root ${root})`}`);
+      .map(([rank, call, , root, at]) => `rank ${rank} called ${call}${root === null ? '' : ` (root ${root})`}${at ? ` at ${at}` : ''}`);
     const where = ctx === 'w' ? 'COMM_WORLD' : `communicator ${ctx}`;
     this.onMismatch(`collective mismatch on ${where} (collective #${seq + 1}): ${described.join(', ')}`);
     return true;

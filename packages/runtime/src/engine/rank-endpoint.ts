@@ -260,7 +260,7 @@ export class RankEndpoint {
         const root = request.root ?? 0;
         if (root < 0 || root >= comm.group.length) throw new Error(`root ${root} is out of range`);
         this.active.set(request.req, { op: request.name ?? request.coll, comm: request.ctx, ...(rootedCollective(request.coll) ? { root } : {}), collective: true });
-        return this.startCollective(request.req, comm, request.coll, root, splitParts(body, request.parts ?? []), request.name);
+        return this.startCollective(request.req, comm, request.coll, root, splitParts(body, request.parts ?? []), request.name, request.at);
       }
       case 'wait':
       case 'test':
@@ -299,7 +299,7 @@ export class RankEndpoint {
     }
   }
 
-  private startCollective(req: number, comm: Communicator, kind: CollectiveKind, root: number, parts: Buffer[], name?: string): void {
+  private startCollective(req: number, comm: Communicator, kind: CollectiveKind, root: number, parts: Buffer[], name?: string, at?: string): void {
     const seq = comm.collectives++;
     const me = comm.rank;
     const contributedAt = performance.now();
@@ -320,7 +320,7 @@ export class RankEndpoint {
       me,
       parts,
       early ? undefined : finishAll,
-      { rank: this.identity.rank, call: name ?? kind, kind, root: rootedCollective(kind) ? root : undefined },
+      { rank: this.identity.rank, call: name ?? kind, kind, root: rootedCollective(kind) ? root : undefined, ...(at ? { at } : {}) },
     );
     if (early) finish(early);
   }

@@ -33,8 +33,13 @@ export class DeadlockWatch {
 
   constructor(private readonly options: DeadlockWatchOptions) {}
 
+  /** The tick in progress, if any: a last snapshot must not be overwritten by an older one. */
+  private ticking: Promise<void> = Promise.resolve();
+
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.options.periodMs ?? DEADLOCK_PERIOD_MS);
+    this.timer = setInterval(() => {
+      if (!this.busy) this.ticking = this.tick();
+    }, this.options.periodMs ?? DEADLOCK_PERIOD_MS);
     this.timer.unref();
   }
 
@@ -52,6 +57,7 @@ export class DeadlockWatch {
     const started = this.timer !== undefined;
     this.stop();
     if (!started || !redis || this.options.agentCount <= 1) return;
+    await this.ticking;
     try {
       await redis.commands.hset(redis.keys.snapshots(), String(this.options.agent), JSON.stringify(this.options.snapshot()));
     } catch {

@@ -13,8 +13,9 @@ export type RankRequest =
   | { op: 'send'; ctx: string; dest: number; tag: number }
   | { op: 'isend'; req: number; ctx: string; dest: number; tag: number; sync: boolean }
   | { op: 'irecv'; req: number; ctx: string; source: number; tag: number }
-  // name: the call as the user made it (Bcast, reduce, Barrier…), for diagnosis; optional.
-  | { op: 'icoll'; req: number; ctx: string; coll: CollectiveKind; root?: number; parts?: number[]; name?: string }
+  // name: the call as the user made it (Bcast, reduce, Barrier…) and at: the script line that
+  // made it ("pi.py:41"), named in a collective mismatch and diagnosis; both optional.
+  | { op: 'icoll'; req: number; ctx: string; coll: CollectiveKind; root?: number; parts?: number[]; name?: string; at?: string }
   | { op: 'wait'; reqs: number[]; mode: WaitMode }
   | { op: 'test'; reqs: number[]; mode: WaitMode }
   | { op: 'cancel'; req: number }

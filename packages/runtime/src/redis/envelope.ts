@@ -75,5 +75,5 @@ export function peekKind(raw: Buffer): string {
   return String.fromCharCode(raw[10] as number);
 }
 
-/** A member's collective call: world rank, the call as the user made it, its kind and root. */
-export type CollectiveCall = [rank: number, call: string, kind: string, root: number | null];
+/** A member's collective call: world rank, the call as the user made it, its kind and root, and its script line if known. */
+export type CollectiveCall = [rank: number, call: string, kind: string, root: number | null, at?: string];
