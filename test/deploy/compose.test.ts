@@ -4,13 +4,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { CONFIG_KEYS, configError, type App } from './support/app-config';
+import { CONFIG_KEYS, STORAGE_KEYS, configError, type App } from './support/app-config';
 import { durationSeconds, interpolate, loadCompose, type ComposeFile, type ComposeService } from './support/compose';
 import { parseDockerfile } from './support/dockerfile';
 import { REPO, parseEnvFile } from './support/workloads';
 
 const text = readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8');
-const DOT_ENV = { POSTGRES_PASSWORD: 'pg-secret', REDIS_PASSWORD: 'redis-secret' };
+const DOT_ENV = { POSTGRES_PASSWORD: 'pg-secret', REDIS_PASSWORD: 'redis-secret', MINIO_ROOT_USER: 'mpiaas', MINIO_ROOT_PASSWORD: 'minio-secret' };
 const compose = loadCompose(text, DOT_ENV);
 const services = compose.services;
 const k8sEnv = (file: string) => parseEnvFile(readFileSync(path.join(REPO, 'k8s/base', file), 'utf8'));
@@ -32,13 +32,14 @@ function command(name: string): string[] {
 }
 
 describe('docker-compose.yml', () => {
-  test('runs postgres, redis, a migrate step, the api and a worker with its ranks', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'migrate', 'postgres', 'ranks', 'redis', 'worker']);
+  test('runs postgres, redis, minio, a migrate step, the api and a worker with its ranks', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'migrate', 'minio', 'postgres', 'ranks', 'redis', 'worker']);
   });
 
   test('every service has a pinned image; app images are built from docker/Dockerfile stages', () => {
     for (const [name, svc] of Object.entries(services)) {
-      expect(svc.image, name).toMatch(/^[\w./-]+:\d[\w.-]*$/);
+      // A version, or MinIO's release timestamps (RELEASE.2025-09-07T16-13-09Z).
+      expect(svc.image, name).toMatch(/^[\w./-]+:(\d[\w.-]*|RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)$/);
       if (svc.build) {
         expect(svc.build, name).toMatchObject({ context: '.', dockerfile: 'docker/Dockerfile' });
         expect(stages.has(svc.build.target), `${name}: stage ${svc.build.target}`).toBe(true);
@@ -49,16 +50,17 @@ describe('docker-compose.yml', () => {
     expect(service('worker').build?.target).toBe('worker');
   });
 
-  test('Postgres, Redis and app images are the ones the k8s manifests deploy', () => {
+  test('Postgres, Redis, MinIO and app images are the ones the k8s manifests deploy', () => {
     const k8s = (file: string) => readFileSync(path.join(REPO, 'k8s', file), 'utf8');
     expect(k8s('components/postgres/postgres.yaml')).toContain(`image: ${service('postgres').image}`);
     expect(k8s('components/redis/redis.yaml')).toContain(`image: ${service('redis').image}`);
+    expect(k8s('components/minio/minio.yaml')).toContain(`image: ${service('minio').image}`);
     const tag = /newTag: (\S+)/.exec(k8s('base/kustomization.yaml'))?.[1];
     expect(service('api').image).toBe(`mpiaas-api:${tag}`);
     expect(service('worker').image).toBe(`mpiaas-worker:${tag}`);
   });
 
-  test('no default password: compose refuses to start without POSTGRES_PASSWORD and REDIS_PASSWORD', () => {
+  test('no default password: compose refuses to start without POSTGRES_PASSWORD, REDIS_PASSWORD, MINIO_ROOT_USER, MINIO_ROOT_PASSWORD', () => {
     for (const missing of Object.keys(DOT_ENV)) {
       const env = { ...DOT_ENV, [missing]: undefined };
       expect(() => loadCompose(text, env), missing).toThrow(missing);
@@ -100,12 +102,13 @@ describe('docker-compose.yml', () => {
     expect(environment('api').QUEUE_PREFIX).toBe(environment('worker').QUEUE_PREFIX);
   });
 
-  test('start order: migrate after a healthy Postgres; api and worker after migrate succeeded', () => {
+  test('start order: migrate after a healthy Postgres; api and worker after migrate succeeded and a healthy Redis and MinIO', () => {
     expect(command('migrate')).toEqual(['node', 'packages/db/dist/migrate-cli.js']);
     expect(service('migrate').depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     for (const app of ['api', 'worker']) {
       expect(service(app).depends_on?.migrate, app).toEqual({ condition: 'service_completed_successfully' });
       expect(service(app).depends_on?.redis, app).toEqual({ condition: 'service_healthy' });
+      expect(service(app).depends_on?.minio, app).toEqual({ condition: 'service_healthy' });
     }
     for (const [name, svc] of Object.entries(services)) {
       for (const [dependency, { condition }] of Object.entries(svc.depends_on ?? {})) {
@@ -139,6 +142,60 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  describe('output files: MinIO, shared by the api and every worker', () => {
+    const minio = service('minio');
+    const storage = (name: string) => Object.fromEntries(Object.entries(environment(name)).filter(([key]) => STORAGE_KEYS.has(key)));
+
+    test('MinIO serves /data from a volume of its own on :9000, checked healthy, published nowhere', () => {
+      const args = command('minio');
+      expect(args.slice(0, 2)).toEqual(['server', '/data']);
+      expect(args[args.indexOf('--address') + 1]).toBe(':9000');
+      expect(minio.volumes).toEqual(['minio-data:/data']);
+      expect(Object.keys(compose.volumes ?? {})).toContain('minio-data');
+      expect(minio.healthcheck?.test).toEqual(['CMD', 'mc', 'ready', 'local']);
+      expect(minio.ports ?? []).toEqual([]);
+      expect(minio.security_opt).toEqual(['no-new-privileges:true']);
+    });
+
+    test('its root user and password come from .env, with no default', () => {
+      const raw = (parse(text) as { services: Record<string, { environment: Record<string, string> }> }).services.minio?.environment ?? {};
+      expect(raw.MINIO_ROOT_USER).toBe('${MINIO_ROOT_USER:?set MINIO_ROOT_USER in .env}');
+      expect(raw.MINIO_ROOT_PASSWORD).toBe('${MINIO_ROOT_PASSWORD:?set MINIO_ROOT_PASSWORD in .env}');
+      expect(environment('minio')).toMatchObject({ MINIO_ROOT_USER: DOT_ENV.MINIO_ROOT_USER, MINIO_ROOT_PASSWORD: DOT_ENV.MINIO_ROOT_PASSWORD });
+      // The header's recipe writes every variable compose requires into .env.
+      const recipe = /^# +printf '([^']*)'/m.exec(text)?.[1] ?? '';
+      for (const name of Object.keys(DOT_ENV)) expect(recipe, name).toContain(`${name}=`);
+    });
+
+    test('the api and the worker use it alike: one anchor, the S3 driver, bucket `mpiaas`, path-style, MinIO\'s credentials', () => {
+      expect(storage('api')).toEqual(storage('worker'));
+      const env = storage('api');
+      expect(env).toMatchObject({ STORAGE_DRIVER: 's3', S3_BUCKET: 'mpiaas', S3_FORCE_PATH_STYLE: 'true', S3_CREATE_BUCKET: 'true' });
+      const endpoint = new URL(env.S3_ENDPOINT ?? '');
+      expect([endpoint.protocol, endpoint.hostname, endpoint.port]).toEqual(['http:', 'minio', command('minio')[command('minio').indexOf('--address') + 1]?.slice(1)]);
+      expect([env.S3_ACCESS_KEY_ID, env.S3_SECRET_ACCESS_KEY]).toEqual([environment('minio').MINIO_ROOT_USER, environment('minio').MINIO_ROOT_PASSWORD]);
+      // Written once (x-storage-env), merged into both.
+      const raw = parse(text) as Record<string, unknown>;
+      expect(Object.keys(raw['x-storage-env'] as object).sort()).toEqual(Object.keys(env).sort());
+      expect(text.match(/<<: \*storage-env/g)).toHaveLength(2);
+      // Neither the migrate step nor the ranks get any of it.
+      expect(Object.keys(storage('migrate'))).toEqual([]);
+    });
+
+    test('the endpoint, path style and bucket creation are those of k8s/components/minio', () => {
+      const component = parse(readFileSync(path.join(REPO, 'k8s/components/minio/kustomization.yaml'), 'utf8')) as {
+        configMapGenerator: { name: string; behavior: string; literals: string[] }[];
+      };
+      for (const app of ['api', 'worker']) {
+        const generator = component.configMapGenerator.find((g) => g.name === `${app}-config`);
+        expect(generator?.behavior, app).toBe('merge');
+        const literals = Object.fromEntries((generator?.literals ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+        expect(Object.keys(literals).sort()).toEqual(['S3_CREATE_BUCKET', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE']);
+        for (const [key, value] of Object.entries(literals)) expect(environment(app)[key], `${app} ${key}`).toBe(value);
+      }
+    });
+  });
+
   describe('user code runs apart from the credentials (the ranks service)', () => {
     const worker = service('worker');
     const ranks = service('ranks');
@@ -148,7 +205,7 @@ describe('docker-compose.yml', () => {
     test('the ranks service holds no credential: no environment, nothing interpolated from .env', () => {
       expect(ranks.environment ?? {}).toEqual({});
       const raw = (parse(text) as { services: Record<string, unknown> }).services.ranks;
-      expect(JSON.stringify(raw)).not.toMatch(/PASSWORD|DATABASE_URL|REDIS_URL|\$\{/);
+      expect(JSON.stringify(raw)).not.toMatch(/PASSWORD|DATABASE_URL|REDIS_URL|S3_|MINIO|storage-env|\$\{/);
     });
 
     test('it runs the rank launcher on the socket the worker uses, in the folder they alone share', () => {
@@ -190,6 +247,8 @@ describe('docker-compose.yml', () => {
         const pair = extra.services[name.replace('worker-', 'ranks-')];
         expect(pair, `${name} has no ranks service`).toBeDefined();
         expect(extra.services[name]?.extends).toEqual({ file: 'docker-compose.yml', service: 'worker' });
+        // The worker's environment (its database, Redis and object store) comes with `extends`.
+        expect(extra.services[name]?.environment, name).toBeUndefined();
         expect(pair?.extends).toEqual({ file: 'docker-compose.yml', service: 'ranks' });
         const volume = extra.services[name]?.volumes?.[0] ?? '';
         expect(volume).toBe(`${volume.split(':')[0]}:${workDir}`);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { IContainer } from 'kubernetes-models/v1';
 import { loadConfig } from '../../apps/api/src/config/api-config';
-import { CONFIG_KEYS, PLACEHOLDERS, configError, type App } from './support/app-config';
+import { CONFIG_KEYS, PLACEHOLDERS, STORAGE_KEYS, configError, type App } from './support/app-config';
 import { SCALED_OBJECT_FILE, componentSlotQuery, documentedSecretKeys, type ScaledObjectSpec, type TriggerAuthenticationSpec } from './support/keda';
 import { schemaErrors } from './support/k8s-schema';
 import { findKustomize, type K8sObject } from './support/kustomize';
@@ -29,6 +29,10 @@ type Target = (typeof TARGETS)[number];
 
 /** Created out of band where no overlay generates it (docs/deploy.md). */
 const REQUIRED_SECRET = 'mpiaas-secrets';
+/** The object store's key pair in mpiaas-secrets (MinIO's root user in components/minio). */
+const S3_SECRET_KEYS = ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'];
+/** Where webhook receivers may not be: the api's egress to public addresses excepts these. */
+const PRIVATE_RANGES = ['10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', 'fe80::/10'];
 /** After SHUTDOWN_GRACE_SECONDS the worker stops ranks and waits this long for them (run-job.processor.ts). */
 const WORKER_STOP_WAIT_SECONDS = 10;
 
@@ -253,6 +257,30 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       }
       expect(problems).toEqual([]);
     });
+
+    test('the object store\'s keys reach the api and the `worker` container only (and MinIO, whose they are); never `ranks`', () => {
+      const holders = workloads(objectsOf(target)).flatMap((w) =>
+        containersOf(w)
+          .filter(({ container }) => (container.env ?? []).some((e) => S3_SECRET_KEYS.includes(e.valueFrom?.secretKeyRef?.key ?? '')))
+          .map(({ id }) => id),
+      );
+      const minio = objectsOf(target).some((o) => o.kind === 'StatefulSet' && o.metadata.name === 'minio');
+      expect(holders.sort()).toEqual(['Deployment/api api', 'Deployment/worker worker', ...(minio ? ['StatefulSet/minio minio'] : [])].sort());
+    });
+
+    test('api and worker use one object store: the same storage settings, the S3 driver', () => {
+      const objects = objectsOf(target);
+      const storage = (app: App) => Object.fromEntries(Object.entries(configMap(objects, `${app}-config`)).filter(([key]) => STORAGE_KEYS.has(key)));
+      expect(storage('api')).toEqual(storage('worker'));
+      expect(storage('api')).toMatchObject({ STORAGE_DRIVER: 's3', S3_BUCKET: expect.any(String) });
+      expect(storage('api').STORAGE_LOCAL_DIR).toBeUndefined();
+    });
+
+    test('the worker, whose ranks share its network, reaches no open range of addresses', () => {
+      const policy = find(objectsOf(target), 'NetworkPolicy', 'worker').spec as NetworkPolicySpec;
+      const open = describeEgress(policy).filter((rule) => rule === 'any' || /-> (0\.0\.0\.0|::)\/0$/.test(rule));
+      expect(open).toEqual([]);
+    });
   });
 
   describe('base', () => {
@@ -263,12 +291,13 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
           containersOf(w).flatMap(({ container }) => (container.env ?? []).flatMap((e) => e.valueFrom?.secretKeyRef?.key ?? [])),
         ),
       );
-      expect([...keys].sort()).toEqual(['ADMIN_API_KEY', 'DATABASE_URL', 'REDIS_URL']);
-      // The admin key alone is optional: without it the admin API is off, nothing else changes.
+      expect([...keys].sort()).toEqual(['ADMIN_API_KEY', 'DATABASE_URL', 'REDIS_URL', ...S3_SECRET_KEYS].sort());
+      // Optional: the admin key (without it the admin API is off, nothing else changes) and the
+      // object store's keys (without them the AWS SDK's default chain: IRSA, Pod Identity).
       const optional = workloads(objectsOf('base')).flatMap((w) =>
         containersOf(w).flatMap(({ container }) => (container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef?.optional).map((e) => e.name)),
       );
-      expect(optional).toEqual(['ADMIN_API_KEY']);
+      expect([...new Set(optional)].sort()).toEqual(['ADMIN_API_KEY', ...S3_SECRET_KEYS].sort());
     });
 
     test('api: readiness on /readyz and liveness on /healthz of its port; a Service in front', () => {
@@ -334,11 +363,51 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       expect(existsSync(path.join(REPO, 'docker/wait-for-migrations.mjs'))).toBe(true);
     });
 
-    test('worker NetworkPolicy: ingress to the metrics port only; egress only to Redis, Postgres and DNS', () => {
+    test('worker NetworkPolicy: ingress to the metrics port only; egress only to Redis, Postgres, MinIO and DNS', () => {
       const policy = find(objectsOf('base'), 'NetworkPolicy', 'worker').spec as NetworkPolicySpec;
       expect(policy.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
       expect(policy.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 'metrics' }] }]);
-      expect(describeEgress(policy).sort()).toEqual(['TCP/5432 -> postgres', 'TCP/53 -> kube-dns', 'TCP/6379 -> redis', 'UDP/53 -> kube-dns'].sort());
+      expect(describeEgress(policy).sort()).toEqual(
+        ['TCP/5432 -> postgres', 'TCP/53 -> kube-dns', 'TCP/6379 -> redis', 'TCP/9000 -> minio', 'UDP/53 -> kube-dns'].sort(),
+      );
+    });
+
+    test('api NetworkPolicy: ingress to http and metrics; egress to Redis, Postgres, MinIO, DNS and public addresses on 443/80 (webhooks)', () => {
+      const objects = objectsOf('base');
+      const policy = find(objects, 'NetworkPolicy', 'api').spec as NetworkPolicySpec;
+      expect(policy.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+      const api = workload(objects, 'Deployment/api').pod.containers[0] as IContainer;
+      expect(api.ports?.map((p) => p.name)).toEqual(['http', 'metrics']);
+      expect(policy.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 'http' }, { protocol: 'TCP', port: 'metrics' }] }]);
+      expect(describeEgress(policy).sort()).toEqual(
+        [
+          'TCP/5432 -> postgres',
+          'TCP/53 -> kube-dns',
+          'TCP/6379 -> redis',
+          'TCP/9000 -> minio',
+          'UDP/53 -> kube-dns',
+          'TCP/443 -> 0.0.0.0/0',
+          'TCP/80 -> 0.0.0.0/0',
+          'TCP/443 -> ::/0',
+          'TCP/80 -> ::/0',
+        ].sort(),
+      );
+      // The open ranges leave out private, loopback, link-local (cloud metadata) and the cluster's own.
+      const blocks = (policy.egress ?? []).flatMap((rule) => (rule.to ?? []).flatMap((peer) => (peer.ipBlock ? [peer.ipBlock] : [])));
+      const excepted = blocks.flatMap((block) => block.except ?? []);
+      expect(excepted).toEqual(expect.arrayContaining(PRIVATE_RANGES));
+      expect(blocks.map((b) => b.cidr).sort()).toEqual(['0.0.0.0/0', '::/0']);
+      // WEBHOOK_ALLOW_PRIVATE stays unset: the api refuses private receivers as well.
+      expect(configMap(objects, 'api-config').WEBHOOK_ALLOW_PRIVATE ?? 'false').toBe('false');
+    });
+
+    test('object store: the S3 driver on AWS (no endpoint) unless an overlay sets one; no bucket created', () => {
+      for (const app of ['api', 'worker'] as const) {
+        const config = configMap(objectsOf('base'), `${app}-config`);
+        expect(config, app).toMatchObject({ STORAGE_DRIVER: 's3', S3_BUCKET: 'mpiaas', S3_REGION: 'us-east-1' });
+        expect(config.S3_ENDPOINT, app).toBeUndefined();
+        expect(config.S3_CREATE_BUCKET ?? 'false', app).toBe('false');
+      }
     });
 
     test('PodDisruptionBudgets for api and worker', () => {
@@ -368,7 +437,7 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
     });
   });
 
-  describe('overlays/kind (in-cluster Postgres and Redis)', () => {
+  describe('overlays/kind (in-cluster Postgres, Redis and MinIO)', () => {
     test('Postgres: a StatefulSet on a PersistentVolumeClaim', () => {
       const spec = find(objectsOf('overlays/kind'), 'StatefulSet', 'postgres').spec as StatefulSetSpec;
       const template = spec.volumeClaimTemplates?.[0];
@@ -391,12 +460,71 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       expect(spec.volumeClaimTemplates?.[0]?.metadata.name).toBe(container.volumeMounts?.find((m) => m.mountPath === '/data')?.name);
     });
 
+    test('MinIO: a StatefulSet on a PVC at its data folder, behind Service minio:9000, where api and worker send path-style requests', () => {
+      const objects = objectsOf('overlays/kind');
+      const spec = find(objects, 'StatefulSet', 'minio').spec as StatefulSetSpec;
+      const container = spec.template.spec.containers[0] as IContainer;
+      const args = container.args ?? [];
+      const data = container.volumeMounts?.find((m) => m.name === spec.volumeClaimTemplates?.[0]?.metadata.name)?.mountPath;
+      expect(args.slice(0, 2)).toEqual(['server', data]);
+      expect(spec.volumeClaimTemplates?.[0]?.spec.resources.requests.storage).toBeDefined();
+      expect(container.readinessProbe?.httpGet).toMatchObject({ path: '/minio/health/ready', port: 's3' });
+      expect(container.livenessProbe?.httpGet).toMatchObject({ path: '/minio/health/live', port: 's3' });
+      const port = container.ports?.find((p) => p.name === 's3')?.containerPort;
+      expect(args[args.indexOf('--address') + 1]).toBe(`:${port}`);
+      const service = find(objects, 'Service', 'minio').spec as { selector: Record<string, string>; ports: { port: number; targetPort: string }[] };
+      expect(selects(service.selector, workload(objects, 'StatefulSet/minio').labels)).toBe(true);
+      expect(service.ports).toEqual([{ name: 's3', port: 9000, targetPort: 's3' }]);
+      for (const app of ['api', 'worker'] as const) {
+        const config = configMap(objects, `${app}-config`);
+        const endpoint = new URL(config.S3_ENDPOINT ?? '');
+        expect([endpoint.hostname, Number(endpoint.port)], app).toEqual(['minio', service.ports[0]?.port]);
+        expect(config, app).toMatchObject({ STORAGE_DRIVER: 's3', S3_FORCE_PATH_STYLE: 'true', S3_CREATE_BUCKET: 'true' });
+      }
+    });
+
+    test("MinIO's root user and password are the key pair the api and the worker sign with", () => {
+      const objects = objectsOf('overlays/kind');
+      const refOf = (container: IContainer | undefined, name: string) => {
+        const ref = container?.env?.find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+        return ref ? { name: ref.name, key: ref.key } : undefined;
+      };
+      const minio = workload(objects, 'StatefulSet/minio').pod.containers[0];
+      for (const id of ['Deployment/api', 'Deployment/worker']) {
+        const app = workload(objects, id).pod.containers[0];
+        expect(refOf(app, 'S3_ACCESS_KEY_ID'), id).toEqual(refOf(minio, 'MINIO_ROOT_USER'));
+        expect(refOf(app, 'S3_SECRET_ACCESS_KEY'), id).toEqual(refOf(minio, 'MINIO_ROOT_PASSWORD'));
+      }
+      expect(baseName(refOf(minio, 'MINIO_ROOT_USER')?.name ?? '')).toBe(REQUIRED_SECRET);
+    });
+
+    test('MinIO NetworkPolicy: only the api and the workers reach it, on its S3 port', () => {
+      const objects = objectsOf('overlays/kind');
+      const policy = find(objects, 'NetworkPolicy', 'minio').spec as {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: string[];
+        ingress: { from: { podSelector: { matchExpressions: { key: string; values: string[] }[] } }[]; ports: unknown[] }[];
+      };
+      expect(selects(policy.podSelector.matchLabels, workload(objects, 'StatefulSet/minio').labels)).toBe(true);
+      expect(policy.policyTypes).toEqual(['Ingress']);
+      expect(policy.ingress).toHaveLength(1);
+      const expressions = policy.ingress[0]?.from.flatMap((peer) => peer.podSelector.matchExpressions) ?? [];
+      expect(Object.fromEntries(expressions.map((e) => [e.key, [...e.values].sort()]))).toEqual({
+        'app.kubernetes.io/name': ['mpiaas'],
+        'app.kubernetes.io/component': ['api', 'worker'],
+      });
+      expect(policy.ingress[0]?.ports).toEqual([{ protocol: 'TCP', port: 9000 }]);
+    });
+
     test('the Secret is generated with fresh passwords, and the URLs carry the same ones', () => {
       const secrets = parseEnvFile(copy.secretsEnv);
-      expect(Object.keys(secrets).sort()).toEqual(['ADMIN_API_KEY', 'DATABASE_URL', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'REDIS_URL']);
+      expect(Object.keys(secrets).sort()).toEqual(['ADMIN_API_KEY', 'DATABASE_URL', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'REDIS_URL', ...S3_SECRET_KEYS].sort());
+      // MinIO's limits: a user of 3-20 characters, a password of 8-40.
+      expect(secrets.S3_ACCESS_KEY_ID).toMatch(/^[\w-]{3,20}$/);
+      expect(secrets.S3_SECRET_ACCESS_KEY).toMatch(/^[0-9a-f]{32}$/);
       expect(secrets.POSTGRES_PASSWORD).toMatch(/^[0-9a-f]{48}$/);
       expect(secrets.ADMIN_API_KEY).toMatch(/^[0-9a-f]{48}$/);
-      expect(new Set([secrets.ADMIN_API_KEY, secrets.POSTGRES_PASSWORD, secrets.REDIS_PASSWORD]).size).toBe(3);
+      expect(new Set([secrets.ADMIN_API_KEY, secrets.POSTGRES_PASSWORD, secrets.REDIS_PASSWORD, secrets.S3_SECRET_ACCESS_KEY]).size).toBe(4);
       expect(secrets.POSTGRES_PASSWORD).not.toBe(secrets.REDIS_PASSWORD);
       expect(new URL(secrets.DATABASE_URL ?? '').password).toBe(secrets.POSTGRES_PASSWORD);
       expect(new URL(secrets.REDIS_URL ?? '').password).toBe(secrets.REDIS_PASSWORD);
@@ -420,9 +548,22 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
   });
 
   describe('overlays/production (managed services, Ingress, KEDA)', () => {
-    test('no in-cluster Postgres or Redis, no Secret: both are external', () => {
-      const kinds = objectsOf('overlays/production').map((o) => `${o.kind}/${o.metadata.name}`);
-      expect(kinds.filter((k) => /StatefulSet|Secret\//.test(k))).toEqual([]);
+    test('no in-cluster Postgres, Redis or MinIO, no Secret: all are external', () => {
+      const objects = objectsOf('overlays/production');
+      const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+      expect(kinds.filter((k) => /StatefulSet|Secret\/|minio/i.test(k))).toEqual([]);
+      expect(objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'minio')).toEqual([]);
+    });
+
+    test('output files go to a managed bucket of its own name: AWS S3 (no endpoint), made beforehand', () => {
+      const objects = objectsOf('overlays/production');
+      for (const app of ['api', 'worker'] as const) {
+        const config = configMap(objects, `${app}-config`);
+        expect(config.STORAGE_DRIVER, app).toBe('s3');
+        expect(config.S3_BUCKET, app).not.toBe(configMap(objectsOf('base'), `${app}-config`).S3_BUCKET);
+        expect(config.S3_ENDPOINT, app).toBeUndefined();
+        expect(config.S3_CREATE_BUCKET ?? 'false', app).toBe('false');
+      }
     });
 
     test('KEDA scales the worker on the rank slots that queued and running jobs need, SLOTS per worker', () => {
@@ -454,10 +595,26 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       expect(service.ports.map((p) => p.name)).toContain(backend?.port.name);
     });
 
-    test('worker egress to managed services is limited to their ports', () => {
+    test('worker egress to managed services is limited to their ports (the object store: HTTPS)', () => {
       const policy = find(objectsOf('overlays/production'), 'NetworkPolicy', 'worker').spec as NetworkPolicySpec;
       const external = describeEgress(policy).filter((rule) => rule.includes('/') && /\d+\.\d+/.test(rule));
-      expect(external.sort()).toEqual(['TCP/5432 -> 192.0.2.0/28', 'TCP/6379 -> 198.51.100.0/28']);
+      expect(external.sort()).toEqual(['TCP/443 -> 203.0.113.0/24', 'TCP/5432 -> 192.0.2.0/28', 'TCP/6379 -> 198.51.100.0/28']);
+    });
+
+    test('api egress: the same managed services, and public addresses on 443/80 for webhooks', () => {
+      const policy = find(objectsOf('overlays/production'), 'NetworkPolicy', 'api').spec as NetworkPolicySpec;
+      const external = describeEgress(policy).filter((rule) => /-> [\d:.]+\/\d+$/.test(rule));
+      expect(external.sort()).toEqual(
+        [
+          'TCP/443 -> 203.0.113.0/24',
+          'TCP/5432 -> 192.0.2.0/28',
+          'TCP/6379 -> 198.51.100.0/28',
+          'TCP/443 -> 0.0.0.0/0',
+          'TCP/80 -> 0.0.0.0/0',
+          'TCP/443 -> ::/0',
+          'TCP/80 -> ::/0',
+        ].sort(),
+      );
     });
   });
 
@@ -520,7 +677,7 @@ interface NetworkPolicySpec {
   policyTypes: string[];
   ingress?: unknown[];
   egress?: {
-    to?: { podSelector?: { matchLabels?: Record<string, string> }; ipBlock?: { cidr: string } }[];
+    to?: { podSelector?: { matchLabels?: Record<string, string> }; ipBlock?: { cidr: string; except?: string[] } }[];
     ports?: { protocol?: string; port: number }[];
   }[];
 }

@@ -1,6 +1,7 @@
 // What the api and the worker read from their environment, from their own config loaders.
 import { loadConfig } from '../../../apps/api/src/config/api-config';
 import { loadWorkerConfig, WorkerConfigSchema } from '../../../apps/worker/src/config/worker-config';
+import { storageConfigSchema } from '../../../packages/storage/src/store-config';
 
 export type App = 'api' | 'worker';
 
@@ -9,9 +10,15 @@ function envName(property: string): string {
   return property.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-/** The variables each app's config schema knows (the api's: every one has a default). */
+/** The object store's variables (packages/storage), which both apps read. */
+export const STORAGE_KEYS: ReadonlySet<string> = new Set(Object.keys(storageConfigSchema.shape));
+
+/**
+ * The variables each app's config schema knows (the api's: every one has a default; its
+ * `storage` object is read from the storage schema's own variables).
+ */
 export const CONFIG_KEYS: Record<App, ReadonlySet<string>> = {
-  api: new Set(Object.keys(loadConfig({})).map(envName)),
+  api: new Set([...Object.keys(loadConfig({})).map(envName), ...STORAGE_KEYS]),
   worker: new Set(Object.keys(WorkerConfigSchema.shape)),
 };
 
@@ -34,5 +41,7 @@ export const PLACEHOLDERS: Record<string, string> = {
   DATABASE_URL: 'postgresql://mpiaas:secret@postgres:5432/mpiaas',
   REDIS_URL: 'redis://:secret@redis:6379',
   ADMIN_API_KEY: 'f00d'.repeat(12),
+  S3_ACCESS_KEY_ID: 'mpiaas',
+  S3_SECRET_ACCESS_KEY: 'beef'.repeat(8),
   WORKER_ID: 'worker-5d9c7-abcde',
 };
