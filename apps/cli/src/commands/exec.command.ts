@@ -72,6 +72,8 @@ export function execCommand(): Command {
         cwd: process.cwd(),
         inheritEnv: true,
         agents: options.agents,
+        // MPIAAS_DEADLOCK_DETECTION=0: no deadlock watch (bench/deadlock.mjs measures its cost).
+        detectDeadlocks: process.env.MPIAAS_DEADLOCK_DETECTION !== '0',
         ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout * 1000 }),
         redisUrl: config.redisUrl,
         keyPrefix: config.keyPrefix,
