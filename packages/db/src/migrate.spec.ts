@@ -73,7 +73,7 @@ describe('migrate', () => {
     const result = await migrate(url);
     expect(result).toEqual({ applied: names, alreadyApplied: [], createdDatabase: true });
     expect(await tables(url)).toEqual(
-      ['_prisma_migrations', 'api_keys', 'job_ranks', 'job_transitions', 'jobs', 'log_chunks'].sort(),
+      ['_prisma_migrations', 'api_keys', 'job_files', 'job_ranks', 'job_transitions', 'jobs', 'log_chunks', 'tenants', 'webhook_deliveries'].sort(),
     );
   });
 
