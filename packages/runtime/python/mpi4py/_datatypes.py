@@ -163,6 +163,27 @@ class Datatype:
         return dt._tc
 
     @classmethod
+    def Get_value_index(cls, value, index):
+        """MPI 4.1 (mpi4py 4.x): the predefined pair type of (value, index) for
+        MAXLOC/MINLOC, DATATYPE_NULL when there is none."""
+        if not isinstance(value, Datatype) or not isinstance(index, Datatype) or \
+                value._null or index._null:
+            raise _MPIException(ERR_TYPE)
+        if index != INT:     # noqa: F821  (defined below)
+            return DATATYPE_NULL     # noqa: F821
+        return _VALUE_INDEX.get(value._name, DATATYPE_NULL)     # noqa: F821
+
+    def __reduce__(self):
+        # mpi4py 4.x: a predefined type pickles as itself (a copy as an equal new
+        # handle); a derived one is rebuilt from how it was made
+        if self._segs is None and self._decoded is None:
+            from ._handles import reduce_handle
+            return reduce_handle(self, globals(), _NAMED)
+        self._chk()
+        old, name, kwargs = self.decode()
+        return (_rebuild, (old if old is not self else None, name, kwargs))
+
+    @classmethod
     def fromcode(cls, code):
         try:
             return _typedict[code]
@@ -473,8 +494,22 @@ _typedict = {
     '1w': _g['WCHAR'],
 }
 _typedict_c = {'c': _g['CHAR']}
+_g2 = _g
 _typedict_f = {}
 del _g, _a, _b, _spec
+
+
+_VALUE_INDEX = {'MPI_SHORT': _g2['SHORT_INT'], 'MPI_INT': _g2['INT_INT'],
+                'MPI_LONG': _g2['LONG_INT'], 'MPI_FLOAT': _g2['FLOAT_INT'],
+                'MPI_DOUBLE': _g2['DOUBLE_INT'], 'MPI_LONG_DOUBLE': _g2['LONG_DOUBLE_INT']}
+_NAMED = [name for name in __all__ if name != 'Datatype']
+del _g2
+
+
+def _rebuild(oldtype, name, kwargs):
+    """A derived datatype made again as decode() says it was made (for unpickling)."""
+    maker = getattr(Datatype if oldtype is None else oldtype, 'Create_' + name.lower())
+    return maker(**kwargs)
 
 
 def _typealign(datatype):

@@ -156,7 +156,28 @@ _attached = [None]
 
 
 def Alloc_mem(size, info=None):
-    return memoryview(bytearray(size))
+    return _Memory(size)
+
+
+class _Memory(bytearray):
+    """Memory from Alloc_mem: a fixed-size byte buffer that, like mpi4py's MPI.memory
+    (3.x) / MPI.buffer (4.x), tells its address and size."""
+
+    @property
+    def address(self):
+        import ctypes
+        return ctypes.addressof(ctypes.c_char.from_buffer(self)) if len(self) else 0
+
+    nbytes = property(len)
+    readonly = False
+    format = 'B'
+    itemsize = 1
+
+    def tobytes(self):
+        return bytes(self)
+
+    def release(self):
+        pass
 
 
 def Free_mem(mem):

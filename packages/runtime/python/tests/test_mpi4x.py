@@ -205,5 +205,38 @@ class TestDatatypeCodes(unittest.TestCase):
         self.assertEqual(struct.Get_contents()[2][0].Get_size(), 8)
 
 
+class TestDatatypePicklingAndMemory(unittest.TestCase):
+
+    def test_named_types_pickle_as_themselves_derived_ones_are_rebuilt(self):
+        for dtype in (MPI.INT, MPI.SIGNED_INT, MPI.DATATYPE_NULL, MPI.INT_INT):
+            self.assertIs(pickle.loads(pickle.dumps(dtype)), dtype)
+            copy = pickle.loads(pickle.dumps(MPI.Datatype(dtype)))
+            self.assertIsNot(copy, dtype)
+            self.assertEqual(copy, dtype)
+        vector = MPI.INT.Create_vector(2, 1, 3)
+        for dtype in (vector, MPI.Datatype.Create_struct([1, 2], [0, 8], [MPI.INT, vector]),
+                      MPI.Datatype.Create_f90_real(6, 30),
+                      MPI.DOUBLE.Create_darray(4, 1, [5], [1], [-1], [4])):
+            again = pickle.loads(pickle.dumps(dtype))
+            self.assertEqual(again.decode()[1:], dtype.decode()[1:])
+            self.assertEqual((again.Get_extent(), again.size), (dtype.Get_extent(), dtype.size))
+
+    def test_get_value_index(self):
+        self.assertEqual(MPI.Datatype.Get_value_index(MPI.DOUBLE, MPI.INT), MPI.DOUBLE_INT)
+        self.assertEqual(MPI.Datatype.Get_value_index(MPI.SHORT, MPI.INT), MPI.SHORT_INT)
+        self.assertEqual(MPI.Datatype.Get_value_index(MPI.INT, MPI.FLOAT), MPI.DATATYPE_NULL)
+        with self.assertRaises(MPI.Exception):
+            MPI.Datatype.Get_value_index(MPI.DATATYPE_NULL, MPI.INT)
+        self.assertEqual(MPI.TYPECLASS_LOGICAL, MPI.UNDEFINED)
+
+    def test_alloc_mem_tells_its_address(self):
+        mem = MPI.Alloc_mem(16)
+        self.assertEqual((mem.nbytes, len(memoryview(mem))), (16, 16))
+        self.assertEqual(mem.address, MPI.Get_address(mem))
+        MPI.COMM_SELF.Attach_buffer(mem)
+        self.assertEqual(MPI.COMM_SELF.Detach_buffer().address, mem.address)
+        MPI.Free_mem(mem)
+
+
 if __name__ == '__main__':
     unittest.main()
