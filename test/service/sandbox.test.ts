@@ -94,7 +94,8 @@ describe.skipIf(unsupported !== undefined)('a script trying to get out of its sa
       ].join('\n'),
     );
     expect(out).toContain("root ['bin', 'dev', 'etc', 'job', 'lib', 'lib64', 'opt', 'proc', 'sbin', 'tmp', 'usr']");
-    expect(out).toContain("cwd /job ['.tmp', 'script.py']");
+    // output/ holds MPIAAS_OUTPUT, the files kept after the job (docs/outputs.md).
+    expect(out).toContain("cwd /job ['.tmp', 'output', 'script.py']");
     expect(out).toContain('tmp []');
     expect(out).toContain('checkout False');
     expect(out).toContain('work dirs False');
