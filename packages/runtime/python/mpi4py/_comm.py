@@ -7,6 +7,7 @@ precomputed per communicator; the agent only moves bytes, so everything MPI-type
 """
 
 import os
+import threading
 
 from ._channel import channel, frame, _pack_ii, _WAIT_ONE, wait_frames
 from ._buffers import (message, message_vector, message_w_slots, has_derived, _is_integral,
@@ -88,6 +89,7 @@ class Comm:
         self._kids = [0]            # communicators created from this one (shared by copies)
         self._name = [name]
         self._attrs = {}
+        self._locks = {}            # lower-case call -> its lock (shared by copies)
         c = ctx.encode()
         self._t_send = b'{"op":"send","ctx":"' + c + b'","dest":%d,"tag":%d}'
         self._t_isend = b'{"op":"isend","req":%d,"ctx":"' + c + b'","dest":%d,"tag":%d,"sync":true}'
@@ -1003,6 +1005,34 @@ class Intracomm(Comm):
 
 
 Intracomm.__module__ = 'mpi4py.MPI'
+
+
+# -- per-communicator locks of the lower-case calls (mpi4py 4.x): two threads calling
+# comm.bcast (or recv, gather...) at once take turns in call order ------------------------
+def _comm_lock_table(comm):
+    """The communicator's table of locks, as mpi4py 4.x's MPI._comm_lock_table."""
+    comm._chk()
+    return comm._locks
+
+
+def _locked(fn, key):
+    def method(self, *args, **kwargs):
+        table = self.__dict__.get('_locks')
+        if table is None:                   # a null communicator: fn raises ERR_COMM
+            return fn(self, *args, **kwargs)
+        lock = table.get(key)
+        if lock is None:
+            lock = table.setdefault(key, threading.Lock())
+        with lock:
+            return fn(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
+for _key in ('recv', 'bcast', 'gather', 'scatter', 'allgather', 'alltoall'):
+    setattr(Comm, _key, _locked(getattr(Comm, _key), _key))
+del _key
 
 
 class Message:

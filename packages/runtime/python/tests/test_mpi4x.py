@@ -238,5 +238,33 @@ class TestDatatypePicklingAndMemory(unittest.TestCase):
         MPI.Free_mem(mem)
 
 
+
+class TestCommLocks(unittest.TestCase):
+
+    def test_lower_case_calls_take_their_lock(self):
+        import threading
+        comm = MPI.COMM_SELF.Dup()      # a new table (copies of one handle share it)
+        table = MPI._comm_lock_table(comm)
+        self.assertNotIn('bcast', table)
+        self.assertIs(MPI._comm_lock_table(MPI.Comm(comm)), table)
+        held = []
+
+        def fake_bcast(self, obj, root=0):
+            held.append(table['bcast'].locked())
+            return obj
+        saved = MPI.Comm.bcast
+        try:
+            from mpi4py._comm import _locked
+            MPI.Comm.bcast = _locked(fake_bcast, 'bcast')
+            self.assertEqual(comm.bcast(7), 7)
+        finally:
+            MPI.Comm.bcast = saved
+        self.assertEqual(held, [True])
+        self.assertIsInstance(table['bcast'], type(threading.Lock()))
+        self.assertFalse(table['bcast'].locked())
+        with self.assertRaises(MPI.Exception):
+            MPI._comm_lock_table(MPI.COMM_NULL)
+
+
 if __name__ == '__main__':
     unittest.main()

@@ -88,3 +88,21 @@ class TestRequestsAndMessages4x(unittest.TestCase):
         MPI.Request().free()
         pkl5.Message().free()
         MPI.MESSAGE_NULL.free()
+
+
+@unittest.skipIf(np is None, 'numpy')
+class TestPickleOutOfBand4x(unittest.TestCase):
+
+    def test_dumps_oob_protocol_5_and_threshold(self):
+        p = pkl5.Pickle()
+        p.PROTOCOL = 2                  # dumps_oob uses protocol 5 whatever PROTOCOL says
+        p.THRESHOLD = 64
+        for n, nbufs in ((8, 0), (64, 1)):
+            data, bufs = p.dumps_oob(np.zeros(n // 4, 'i'))
+            self.assertIs(type(data), bytes)
+            self.assertEqual(len(bufs), nbufs)
+            self.assertTrue(all(type(b) is MPI.buffer for b in bufs))
+            self.assertEqual(list(p.loads_oob(data, bufs)), [0] * (n // 4))
+        p.THRESHOLD = None              # back to the default
+        self.assertEqual(p.THRESHOLD, pkl5._THRESHOLD)
+

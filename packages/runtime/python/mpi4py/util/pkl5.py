@@ -48,6 +48,32 @@ class Pickle:
     def loads(self, data, bufs):
         return self._loads(data, buffers=bufs)
 
+    # mpi4py 4.x: protocol 5 always, buffers from THRESHOLD bytes out of band
+    def dumps_oob(self, obj):
+        protocol = self.PROTOCOL
+        if protocol is None or protocol < 0:
+            protocol = _PROTOCOL
+        bufs, threshold = [], self.THRESHOLD
+
+        def out_of_band(pb):
+            raw = pb.raw()
+            if raw.nbytes >= threshold:
+                bufs.append(raw)
+                return False
+            return True
+        return self._dumps(obj, max(protocol, 5), buffer_callback=out_of_band), bufs
+
+    def loads_oob(self, data, bufs):
+        return self._loads(data, buffers=bufs)
+
+    @property
+    def THRESHOLD(self):
+        return self._threshold
+
+    @THRESHOLD.setter
+    def THRESHOLD(self, threshold):
+        self._threshold = _THRESHOLD if threshold is None else threshold
+
 
 pickle = Pickle()
 
