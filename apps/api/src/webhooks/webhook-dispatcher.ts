@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue, UnrecoverableError, Worker, type Job as QueueJob } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -24,6 +25,9 @@ const REWIND = 1000n;
  * for. Every api process consumes the queue: an attempt is recorded in webhook_deliveries
  * and a failed one retried with exponential backoff (WEBHOOK_ATTEMPTS, WEBHOOK_BACKOFF_MS).
  */
+/** How long a shutdown waits for the webhook queue to close before dropping its connections. */
+const SHUTDOWN_WAIT_MS = 2000;
+
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
@@ -62,9 +66,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.polling;
-    await this.worker?.close();
-    await this.queue.close();
+    // Bounded: with Redis unreachable, BullMQ's close waits for it without end.
+    const closed = Promise.all([this.polling, this.worker?.close(), this.queue.close()]).then(() => true);
+    if (!(await Promise.race([closed, delay(SHUTDOWN_WAIT_MS, false)]))) {
+      // Not awaited either: a disconnect also waits on the connection.
+      this.worker?.disconnect().catch(() => undefined);
+      this.queue.disconnect().catch(() => undefined);
+    }
   }
 
   /** Queues the deliveries of the status changes since the cursor (holder of the lock only). */
