@@ -21,6 +21,11 @@ export class ActiveRuns {
   private readonly runs = new Map<string, Set<ActiveRun>>();
 
   /** Registers a run; call the returned function when it has ended. */
+  /** Whether this worker runs (a share of) the job now. */
+  has(jobId: string): boolean {
+    return this.runs.has(jobId);
+  }
+
   add(jobId: string, controller: AbortController, done: Promise<unknown>): () => void {
     const run = { controller, done };
     const runs = this.runs.get(jobId) ?? new Set<ActiveRun>();

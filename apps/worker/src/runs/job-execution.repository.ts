@@ -47,13 +47,27 @@ export class JobExecutionRepository {
    * started afresh: what that attempt stored is cleared first, and the attempt count — the
    * fencing epoch every later write is checked against — moves on.
    */
-  async claim(jobId: string, workerId: string, rankWorkers: readonly string[]): Promise<ClaimResult> {
+  /**
+   * Starts an attempt of the job. `stillLed(worker)` tells whether the worker recorded as
+   * running it still does (it heartbeats, and leads it): a RUNNING job is taken over only
+   * from a worker that is gone — never from one that goes on (two queue entries of one job,
+   * after Redis lost the first and the reconciler added it again, must not run it twice).
+   */
+  async claim(
+    jobId: string,
+    workerId: string,
+    rankWorkers: readonly string[],
+    stillLed: (worker: string) => Promise<boolean> = async () => false,
+  ): Promise<ClaimResult> {
     return this.prisma.$transaction(async (tx) => {
-      const [locked] = await tx.$queryRaw<{ status: JobStatus; cancel_requested: boolean; attempts: number }[]>`
-        SELECT status, cancel_requested, attempts FROM jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
+      const [locked] = await tx.$queryRaw<{ status: JobStatus; cancel_requested: boolean; attempts: number; worker_id: string | null }[]>`
+        SELECT status, cancel_requested, attempts, worker_id FROM jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
       if (!locked) return { kind: 'skipped', why: 'no such job' };
       if (locked.status !== JobStatus.QUEUED && locked.status !== JobStatus.RUNNING) {
         return { kind: 'skipped', why: `already ${locked.status}` };
+      }
+      if (locked.status === JobStatus.RUNNING && locked.worker_id && (await stillLed(locked.worker_id))) {
+        return { kind: 'skipped', why: `already RUNNING on ${locked.worker_id}, which is alive` };
       }
       const now = new Date();
       const from = [JobStatus.QUEUED, JobStatus.RUNNING];

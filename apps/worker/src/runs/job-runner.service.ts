@@ -77,7 +77,9 @@ export class JobRunner {
     this.specs.delete(jobId);
     try {
       const { placement, workers } = placeRanks(placed.slots, spec.np);
-      const claim = await this.jobs.claim(jobId, this.config.WORKER_ID, placement.map((agent) => workers[agent] as string));
+      const claim = await this.jobs.claim(jobId, this.config.WORKER_ID, placement.map((agent) => workers[agent] as string), (leader) =>
+        leader === this.config.WORKER_ID ? Promise.resolve(this.active.has(jobId)) : this.scheduler.isLive(leader),
+      );
       if (claim.kind === 'skipped') {
         this.logger.log(`job ${jobId} skipped: ${claim.why}`);
         return { kind: 'done' };
