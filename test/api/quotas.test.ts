@@ -101,7 +101,8 @@ describe('GET /usage', () => {
     // 3 ranks × ~10 s running + 4 ranks × 10 s done (unless the day began within the last minute).
     expect(usage.body.rankSeconds.month).toBeGreaterThanOrEqual(70);
     expect(usage.body.rankSeconds.month).toBeLessThan(75);
-    expect(usage.body.rankSeconds.day).toBeLessThanOrEqual(usage.body.rankSeconds.month);
+    // Day and month are summed by separate queries a few ms apart while a job runs.
+    expect(usage.body.rankSeconds.day).toBeLessThanOrEqual(usage.body.rankSeconds.month + 0.1);
   });
 });
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -8,17 +8,21 @@ import { rankProcessesOf } from '../support/rank-processes';
 import { ServiceStack } from '../support/service-stack';
 
 let stack: ServiceStack;
+// A work folder of these workers' own: a worker of another test file starting meanwhile
+// would clean up what a dead worker left in a shared one before this file looks at it.
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'mpiaas-workers-test-'));
 
 beforeAll(async () => {
   // Short queue locks so a dead worker's job is noticed within seconds, not half a minute.
   stack = await ServiceStack.start({
     workers: 2,
-    workerEnv: { SLOTS: '2', QUEUE_LOCK_MS: '2000', QUEUE_STALLED_INTERVAL_MS: '1000', SHUTDOWN_GRACE_SECONDS: '10' },
+    workerEnv: { SLOTS: '2', QUEUE_LOCK_MS: '2000', QUEUE_STALLED_INTERVAL_MS: '1000', SHUTDOWN_GRACE_SECONDS: '10', WORK_DIR: workDir },
   });
 });
 
 afterAll(async () => {
   await stack?.stop();
+  rmSync(workDir, { recursive: true, force: true });
 });
 
 async function submit(script: string, np: number): Promise<string> {
@@ -68,7 +72,7 @@ describe('workers sharing the queue', () => {
     const stdout = (await request(stack.url).get(`/jobs/${id}/ranks/0/stdout`).expect(200)).text;
     expect(stdout).toBe('working\ndone\n');
     // The job directory the killed worker left behind is removed when a worker next starts.
-    const left = path.join(os.tmpdir(), 'mpiaas-work', `w-${victim?.child.pid}`);
+    const left = path.join(workDir, `w-${victim?.child.pid}`);
     expect(existsSync(left)).toBe(true);
     stack.startWorker();
     await expect.poll(() => existsSync(left), { timeout: 20_000 }).toBe(false);

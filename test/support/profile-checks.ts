@@ -18,8 +18,9 @@ export function expectProfileOfCalls(profile: JobProfileView | undefined, np: nu
     expect(entry.timeMs.avg).toBeLessThanOrEqual(entry.timeMs.max);
     expect(entry.waitMs.max).toBeLessThanOrEqual(entry.timeMs.max + 0.01);
   }
-  // Rank 0, the root, comes 0.3 s late: the others wait for it in their first Bcast.
-  expect(op('Bcast')!.waitMs.max).toBeGreaterThan(200);
+  // Rank 0, the root, comes 0.3 s late: the others wait for it in their first Bcast (most of
+  // the 0.3 s: the others' own start-up eats into it on a loaded machine).
+  expect(op('Bcast')!.waitMs.max).toBeGreaterThan(150);
   expect(op('Bcast')!.waitMs.min).toBeLessThan(50);
   expect(profile!.ranks.map((rank) => rank.rank)).toEqual([...Array(np).keys()]);
   for (const rank of profile!.ranks) {
