@@ -145,6 +145,16 @@ export class RankEndpoint {
     }
   }
 
+  /**
+   * The rank's process exited. Its channel's close may come later (or, under load, after the
+   * agent's last snapshot): deadlock detection must see it finished now.
+   */
+  processExited(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.progress++;
+  }
+
   /** Where the rank is, for deadlock detection and diagnosis. */
   state(): RankState {
     const rank = this.identity.rank;

@@ -344,6 +344,7 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     endpoints.set(rank, endpoint);
     void process_.exited.then(async (exit) => {
       finishedAt.set(rank, new Date());
+      endpoint.processExited();
       if (exit.code === 0) {
         // Like mpirun: a rank that used MPI and left without MPI_Finalize while others run
         // (os._exit, a crash in a C extension) would leave them waiting for it forever.
