@@ -4,7 +4,7 @@ import { Logger, type INestApplicationContext, type LoggerService } from '@nestj
 import type { WorkerConfig } from './config/worker-config';
 import { WorkerModule } from './worker.module';
 import { resolvePythonInterpreter } from './runs/python-interpreter';
-import { installRankShim } from './runs/rank-shim';
+import { compileRankShim, installRankShim } from './runs/rank-shim';
 import { removeStaleCgroups } from './runs/job-cgroup';
 import { isStaleScratch, removeStaleScratch } from './runs/worker-scratch';
 
@@ -16,11 +16,9 @@ export async function createWorker(config: WorkerConfig, logger?: LoggerService 
   const stale = await removeStaleScratch(config.WORK_DIR);
   if (stale.length > 0) new Logger('Worker').warn(`removed what dead workers left in ${config.WORK_DIR}: ${stale.join(', ')}`);
   const shimPath = config.MPIAAS_SHIM_PATH ?? (await installRankShim(config.WORK_DIR));
-  const resolved: WorkerConfig = {
-    ...config,
-    MPIAAS_SHIM_PATH: shimPath,
-    MPIAAS_PYTHON: resolvePythonInterpreter(config.MPIAAS_PYTHON, shimPath, rankUser),
-  };
+  const python = resolvePythonInterpreter(config.MPIAAS_PYTHON, shimPath, rankUser);
+  await compileRankShim(shimPath, python);
+  const resolved: WorkerConfig = { ...config, MPIAAS_SHIM_PATH: shimPath, MPIAAS_PYTHON: python };
   const app = await NestFactory.createApplicationContext(WorkerModule.forConfig(resolved), {
     logger: logger ?? undefined,
     abortOnError: false,
