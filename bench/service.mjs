@@ -2,7 +2,7 @@
 // in the same run, on a private stack: its own Postgres database, BullMQ prefix, rank-key
 // prefix and work directory, all removed at the end (also on failure or Ctrl-C).
 //   1. hello.py at np 4, POST /jobs → SUCCEEDED (4 lines stored)  vs  mpirun -np 4
-//   2. POST /jobs throughput and latency under load, no worker     vs  GET /healthz
+//   2. POST /jobs throughput and latency under load, no worker     vs  GET /healthz  (alone: bench/post-jobs.mjs)
 //   3. tiny jobs (`pass`, np 1) completed per second by one worker  vs  python3 -c pass, mpirun -np 1
 //   4. 1M log lines from 4 ranks stored in Postgres                 vs  the same 4 processes > file
 // Usage: npm run bench:service [-- --quick] [-- --profile=DIR]     (prints a Markdown table)
@@ -13,9 +13,9 @@ import { closeSync, openSync, readFileSync, statSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { API_MAIN, MIGRATE, WORKER_MAIN, fmtS, machineLine, median, mpiEnv, python, redisUrl, requireFiles, root, run, seconds } from './lib/common.mjs';
+import { measurePostJobs } from './lib/post-jobs-load.mjs';
 import { createPrivateStack } from './lib/private-stack.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -53,12 +53,6 @@ function runParallel(count, makeArgs) {
   ).then(() => seconds(started));
 }
 
-function cannon(options) {
-  return new Promise((resolve, reject) => {
-    autocannon({ connections: CONNECTIONS, pipelining: 1, ...options }, (error, result) => (error ? reject(error) : resolve(result)));
-  });
-}
-
 // ---------------------------------------------------------------- the benchmarks
 
 const loadBefore = os.loadavg();
@@ -69,44 +63,13 @@ const fmtRate = (r, unit) => `${r >= 100 ? r.toFixed(0) : r.toFixed(1)} ${unit}`
 
 await stack.guard(async () => {
   await stack.open();
-  const { db, apiUrl } = stack;
+  const { db } = stack;
 
-  // 2. POST /jobs under load, nobody consuming: the jobs just queue.
-  const submitBody = JSON.stringify({ script: 'pass\n', np: 1, timeoutSeconds: 60 });
-  const postOptions = { url: `${apiUrl}/jobs`, method: 'POST', headers: { 'content-type': 'application/json' }, body: submitBody };
-  await cannon({ url: `${apiUrl}/healthz`, duration: sizes.warmSeconds });
-  const health = await cannon({ url: `${apiUrl}/healthz`, duration: sizes.loadSeconds });
-  await cannon({ ...postOptions, duration: sizes.warmSeconds });
-  const { rows: [{ n: beforeLoad }] } = await db.query('SELECT count(*)::int AS n FROM jobs');
-  const posts = await cannon({ ...postOptions, duration: sizes.loadSeconds });
-  const { rows: [{ n: afterLoad }] } = await db.query('SELECT count(*)::int AS n FROM jobs');
-  const created = afterLoad - beforeLoad;
+  // 2. POST /jobs under load, nobody consuming: the jobs just queue (also alone: bench/post-jobs.mjs).
+  const post = await measurePostJobs(stack, { connections: CONNECTIONS, loadSeconds: sizes.loadSeconds, warmSeconds: sizes.warmSeconds });
+  rows.push(...post.rows);
+  notes.push(...post.notes);
   const queue = new Queue('mpi-jobs', { connection: { url: redisUrl }, prefix: queuePrefix });
-  const waiting = (await queue.getJobCounts('wait')).wait;
-  if (posts.non2xx > 0 || posts.errors > 0 || posts.timeouts > 0) {
-    notes.push(`POST /jobs under load: ${posts.non2xx} non-2xx, ${posts.errors} errors, ${posts.timeouts} timeouts`);
-  }
-  notes.push(
-    `POST /jobs load: ${CONNECTIONS} connections, ${sizes.loadSeconds} s: ${posts['2xx']} responses 2xx, ` +
-      `${created} jobs rows created, ${waiting} jobs waiting in the queue (warm-up runs excluded from the rows count, not from the queue)`,
-  );
-  const postRate = posts['2xx'] / sizes.loadSeconds;
-  rows.push({
-    name: `POST /jobs throughput (${CONNECTIONS} conn, ${sizes.loadSeconds} s)`,
-    base: fmtRate(health.requests.average, 'req/s'),
-    ours: fmtRate(postRate, 'jobs/s'),
-    ratio: `${(postRate / health.requests.average).toFixed(2)}x`,
-    target: '≥ 2000 jobs/s',
-    met: postRate >= 2000,
-  });
-  rows.push({
-    name: 'POST /jobs latency p50 / p99',
-    base: `${health.latency.p50} / ${health.latency.p99} ms`,
-    ours: `${posts.latency.p50} / ${posts.latency.p99} ms`,
-    ratio: `${(posts.latency.p99 / Math.max(health.latency.p99, 1)).toFixed(1)}x (p99)`,
-    target: 'p99 ≤ 50 ms',
-    met: posts.latency.p99 <= 50,
-  });
   // Nothing of the load may reach the worker: forget the queued runs and their rows.
   await queue.obliterate({ force: true });
   await queue.close();

@@ -143,8 +143,11 @@ export function createPrivateStack({ label, nodeArgs = [], onInterrupt = () => u
       throw new Error(`${what} not ready after ${timeoutMs} ms (${lastError?.message ?? 'no answer'}):\n${watched.map((p) => p.output).join('\n')}`);
     },
 
-    /** Creates and migrates the database, connects to it, starts the api and waits until it is ready. */
-    async open() {
+    /**
+     * Creates and migrates the database, connects to it, starts the api (with `apiEnv` on top
+     * of the stack's environment; `apiMain`: another build of it) and waits until it is ready.
+     */
+    async open(apiEnv = {}, apiMain = API_MAIN) {
       run(process.execPath, [MIGRATE, '--database-url', databaseUrl]);
       databaseCreated = true;
       stack.db = new pg.Client({ connectionString: databaseUrl });
@@ -152,7 +155,7 @@ export function createPrivateStack({ label, nodeArgs = [], onInterrupt = () => u
       await stack.db.connect();
       const port = await freePort();
       stack.apiUrl = `http://127.0.0.1:${port}`;
-      const apiProc = stack.startProcess('api', API_MAIN, stack.env({ PORT: String(port) }));
+      const apiProc = stack.startProcess('api', apiMain, stack.env({ ...apiEnv, PORT: String(port) }));
       await stack.waitFor('api', async () => (await fetch(`${stack.apiUrl}/readyz`)).ok, apiProc);
       return apiProc;
     },
