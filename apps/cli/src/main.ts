@@ -1,15 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { cancelCommand } from './commands/cancel.command';
-import { execCommand } from './commands/exec.command';
-import { downloadCommand, filesCommand } from './commands/files.command';
-import { listCommand } from './commands/list.command';
-import { loginCommand } from './commands/login.command';
-import { logsCommand } from './commands/logs.command';
-import { profileCommand } from './commands/profile.command';
-import { runCommand } from './commands/run.command';
-import { statusCommand } from './commands/status.command';
-import { submitCommand } from './commands/submit.command';
+import { commandNamed, COMMAND_NAMES, loadCommand } from './command-registry';
 
 const program = new Command('mpiaas')
   .description('MPI as a service: run mpi4py scripts on N ranks, on an mpiaas server or locally')
@@ -17,20 +8,20 @@ const program = new Command('mpiaas')
   .enablePositionalOptions()
   .option('--url <url>', 'server address (default: $MPIAAS_URL or http://localhost:3000)')
   .option('--token <token>', 'API token, sent as a bearer token (default: $MPIAAS_TOKEN, else the one stored by mpiaas login)')
-  .addCommand(runCommand())
-  .addCommand(submitCommand())
-  .addCommand(statusCommand())
-  .addCommand(logsCommand())
-  .addCommand(cancelCommand())
-  .addCommand(listCommand())
-  .addCommand(profileCommand())
-  .addCommand(filesCommand())
-  .addCommand(downloadCommand())
-  .addCommand(execCommand())
-  .addCommand(loginCommand())
   .addHelpText('after', '\nExamples:\n  $ mpiaas run -n 4 examples/pi.py           # on the server, output live\n  $ mpiaas exec -n 4 examples/pi.py          # on this machine, like mpirun');
 
-program.parseAsync(process.argv).catch((error: unknown) => {
+async function main(argv: string[]): Promise<void> {
+  // Only the command being run is loaded: `mpiaas exec` should not pay for the HTTP client
+  // and its schemas, nor `mpiaas --version` for anything (every command loaded took 0.2 s).
+  // Help and mistakes need them all, to list them and suggest one.
+  const named = commandNamed(argv.slice(2));
+  const asksVersion = argv.includes('--version') || argv.includes('-V');
+  const wanted = named ? [named] : asksVersion ? [] : COMMAND_NAMES;
+  for (const command of await Promise.all(wanted.map(loadCommand))) program.addCommand(command);
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((error: unknown) => {
   process.stderr.write(`mpiaas: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });
