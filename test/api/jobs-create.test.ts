@@ -52,7 +52,15 @@ describe('POST /jobs', () => {
     // No worker runs in this test: nobody offers a slot.
     expect(job.pending).toEqual({ reason: 'no live worker', slotsNeeded: 3, slotsFree: 0 });
     const plain = (await post(jobBody())).body as JobView;
-    expect(plain).toMatchObject({ placement: 'pack', oversubscribe: false });
+    expect(plain).toMatchObject({ placement: 'pack', oversubscribe: false, launcher: 'script' });
+  });
+
+  it('keeps the launcher asked for, in the view and the row', async () => {
+    const res = await post(jobBody({ launcher: 'futures' }));
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ launcher: 'futures' });
+    const row = await api.db.job.findUniqueOrThrow({ where: { id: (res.body as JobView).id } });
+    expect(row.launcher).toBe('FUTURES');
   });
 
   it('enqueues a run whose BullMQ id is the job id, with {jobId, correlationId}', async () => {
@@ -107,6 +115,7 @@ describe('POST /jobs validation', () => {
     ['np fractional', jobBody({ np: 1.5 }), 'np must be an integer number'],
     ['placement unknown', jobBody({ placement: 'scatter' }), 'placement must be one of the following values: pack, spread'],
     ['oversubscribe not a boolean', jobBody({ oversubscribe: 'yes' }), 'oversubscribe must be a boolean value'],
+    ['launcher unknown', jobBody({ launcher: 'mpirun' }), 'launcher must be one of the following values: script, futures'],
     ['np as a string', jobBody({ np: '2' }), 'np must be an integer number'],
     ['args not an array', jobBody({ args: '--n 3' }), 'args must be an array'],
     ['args with a number', jobBody({ args: ['a', 3] }), 'each value in args must be a string'],

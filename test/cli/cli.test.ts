@@ -110,6 +110,22 @@ describe('mpiaas CLI against the real service', () => {
     expect(status.stdout).toMatch(/rank 1: {4}exit 0 on worker\d+,/);
   });
 
+  it('run --futures: rank 0 runs the script, the others serve its MPIPoolExecutor; status says so', async () => {
+    const pool = script(
+      'pool.py',
+      'from mpi4py import MPI\nfrom mpi4py.futures import MPIPoolExecutor\n\ndef where(x):\n    return x, MPI.COMM_WORLD.rank\n\n' +
+        "if __name__ == '__main__':\n    with MPIPoolExecutor() as pool:\n        print(sorted(pool.map(where, [0, 1])))\n",
+    );
+    const result = await mpiaas(['run', '-n', '2', '--futures', '--detach', pool]);
+    expect(result.code, result.stderr).toBe(0);
+    const id = result.stdout.trim();
+    const status = await mpiaas(['status', id, '--wait']);
+    expect(status.code, status.stdout).toBe(0);
+    expect(status.stdout).toContain('np:        2 (placement pack, launcher futures)');
+    const logs = await mpiaas(['logs', id]);
+    expect(logs.stdout).toBe('[(0, 1), (1, 1)]\n');
+  });
+
   it('status shows why a job waits: larger than the cluster without --oversubscribe', async () => {
     const submitted = await mpiaas(['submit', '-n', '9', '--placement', 'spread', 'examples/hello.py']);
     expect(submitted.code, submitted.stderr).toBe(0);

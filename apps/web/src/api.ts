@@ -42,6 +42,7 @@ export interface JobView {
   timeoutSeconds: number;
   placement: 'pack' | 'spread';
   oversubscribe: boolean;
+  launcher: 'script' | 'futures';
   pending: PendingView | null;
   exitCode: number | null;
   failedRank: number | null;

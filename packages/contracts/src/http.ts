@@ -1,4 +1,5 @@
 import type { JobStatus } from './job-status';
+import type { JobLauncher } from './launcher';
 import type { WebhookRequest, WebhookView } from './outputs';
 import type { PendingView, PlacementPolicy } from './placement';
 
@@ -15,6 +16,8 @@ export interface CreateJobRequest {
   placement?: PlacementPolicy;
   /** Run on fewer slots than ranks if the cluster is smaller than np. @defaultValue false */
   oversubscribe?: boolean;
+  /** How each rank starts: the script, or `python -m mpi4py.futures` with it. @defaultValue 'script' */
+  launcher?: JobLauncher;
   /** POST the job view here on its final status (and others if asked): docs/outputs.md. */
   webhook?: WebhookRequest;
 }
@@ -46,6 +49,7 @@ export interface JobView {
   timeoutSeconds: number;
   placement: PlacementPolicy;
   oversubscribe: boolean;
+  launcher: JobLauncher;
   /** While QUEUED: why the job has not started yet; null otherwise. */
   pending: PendingView | null;
   exitCode: number | null;

@@ -3,6 +3,7 @@ export * from './queues';
 export * from './limits';
 export * from './http';
 export * from './placement';
+export * from './launcher';
 export * from './tenants';
 export * from './diagnosis';
 export * from './profile';

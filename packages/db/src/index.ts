@@ -12,5 +12,5 @@ export {
 } from './migrate';
 // The generated client: the class, the Prisma namespace (input types, errors, JsonValue, ...),
 // the enums (values and types) and the model types.
-export { PrismaClient, Prisma, JobStatus, LogStream, Placement } from './generated/prisma/client.js';
+export { PrismaClient, Prisma, JobStatus, LogStream, Placement, Launcher } from './generated/prisma/client.js';
 export type { Job, JobRank, LogChunk, JobTransition, ApiKey, Tenant } from './generated/prisma/client.js';

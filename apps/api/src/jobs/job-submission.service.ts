@@ -36,7 +36,8 @@ export class JobSubmissionService {
     if (job.webhook) await this.checkWebhook(job.webhook.url);
     if (idempotencyKey === undefined) return { job: await this.createAndEnqueue(job, caller, correlationId), created: true };
 
-    const hash = requestHash(job);
+    // The default launcher is left out, so a key used before jobs had one still matches its replay.
+    const hash = requestHash({ ...job, launcher: job.launcher === 'SCRIPT' ? undefined : job.launcher });
     // A replay is answered even over quota: its job was admitted the first time.
     const earlier = await this.jobs.findByIdempotencyKey(caller.tenantId, idempotencyKey);
     if (earlier) return this.replay(earlier, hash, correlationId);
@@ -63,6 +64,7 @@ export class JobSubmissionService {
       labels: request.labels ?? {},
       placement: request.placement === 'spread' ? 'SPREAD' : 'PACK',
       oversubscribe: request.oversubscribe ?? false,
+      launcher: request.launcher === 'futures' ? 'FUTURES' : 'SCRIPT',
       webhook: request.webhook
         ? { url: request.webhook.url, secret: request.webhook.secret ?? null, events: [...new Set(request.webhook.events ?? [])] }
         : null,

@@ -32,6 +32,7 @@ export function toJobView(job: JobWithRanks, pending: PendingView | null = null)
     timeoutSeconds: job.timeoutSeconds,
     placement: job.placement === 'SPREAD' ? 'spread' : 'pack',
     oversubscribe: job.oversubscribe,
+    launcher: job.launcher === 'FUTURES' ? 'futures' : 'script',
     pending: job.status === 'QUEUED' ? pending : null,
     exitCode: job.exitCode,
     failedRank: job.failedRank,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { changeJobStatus, type Job, JobStatus, type JobRank, type JobTransition, type Placement, Prisma, PrismaClient } from '@mpiaas/db';
+import { changeJobStatus, type Job, JobStatus, type JobRank, type JobTransition, type Launcher, type Placement, Prisma, PrismaClient } from '@mpiaas/db';
 import type { JobListPosition } from './job-list-cursor';
 import type { JobWithRanks } from './job-view.mapper';
 
@@ -14,6 +14,7 @@ export interface NewJob {
   labels: Record<string, string>;
   placement: Placement;
   oversubscribe: boolean;
+  launcher: Launcher;
   /** Where status changes are POSTed; null: nowhere. */
   webhook: { url: string; secret: string | null; events: string[] } | null;
 }
@@ -40,6 +41,7 @@ const JOB_COLUMNS = Object.entries({
   timeoutSeconds: 'timeout_seconds',
   placement: 'placement',
   oversubscribe: 'oversubscribe',
+  launcher: 'launcher',
   exitCode: 'exit_code',
   failedRank: 'failed_rank',
   stderrTail: 'stderr_tail',
@@ -88,10 +90,10 @@ export class JobRepository {
   ): Promise<JobWithRanks | null> {
     const [created] = await this.db.$queryRaw<Job[]>`
       WITH job AS (
-        INSERT INTO jobs (tenant_id, name, labels, np, script, args, env, timeout_seconds, placement, oversubscribe,
+        INSERT INTO jobs (tenant_id, name, labels, np, script, args, env, timeout_seconds, placement, oversubscribe, launcher,
                           idempotency_key, request_hash, webhook_url, webhook_secret, webhook_events, updated_at)
         SELECT ${tenant.id}::uuid, ${job.name}, ${JSON.stringify(job.labels)}::jsonb, ${job.np}, ${job.script}, ${job.args}::text[],
-               ${JSON.stringify(job.env)}::jsonb, ${job.timeoutSeconds}, ${job.placement}::placement, ${job.oversubscribe},
+               ${JSON.stringify(job.env)}::jsonb, ${job.timeoutSeconds}, ${job.placement}::placement, ${job.oversubscribe}, ${job.launcher}::launcher,
                ${idempotency?.key ?? null}, ${idempotency?.requestHash ?? null},
                ${job.webhook?.url ?? null}, ${job.webhook?.secret ?? null}, ${job.webhook?.events ?? []}::text[], now()
         WHERE (SELECT count(*) FROM (SELECT 1 FROM jobs WHERE tenant_id = ${tenant.id}::uuid AND status = 'QUEUED'

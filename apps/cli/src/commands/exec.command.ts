@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { positiveSeconds, wholeNumber } from './argument-parsers';
+import { rankEntry } from '@mpiaas/contracts';
 import { runJob } from '@mpiaas/runtime';
 import { loadLocalConfig } from '../local-config';
 import { formatProfile } from '../output/profile-format';
@@ -66,8 +67,7 @@ export function execCommand(): Command {
       // before it: the rank's command line is `python -u <script> <args...>`.
       const outcome = await runJob({
         np: options.np,
-        script: options.futures ? '-m' : script,
-        args: options.futures ? ['mpi4py.futures', script, ...args] : args,
+        ...rankEntry(options.futures ? 'futures' : 'script', script, args),
         python: options.python ?? config.python,
         cwd: process.cwd(),
         inheritEnv: true,

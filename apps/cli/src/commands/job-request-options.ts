@@ -11,6 +11,7 @@ export interface JobRequestFlags {
   env: Record<string, string>;
   placement?: PlacementPolicy;
   oversubscribe?: boolean;
+  futures?: boolean;
 }
 
 function keyValue(kind: string, check?: (key: string) => string | undefined) {
@@ -38,6 +39,7 @@ export function addJobRequestOptions(command: Command): Command {
       ),
     )
     .option('--oversubscribe', 'run even if np exceeds every live worker\'s slots together (several ranks per slot)')
+    .option('--futures', 'run as `python -m mpi4py.futures script`: rank 0 runs the script, the others serve its MPIPoolExecutor tasks')
     .addOption(new Option('--label <key=value>', 'a label (repeatable)').argParser(keyValue('a label')).default({}, 'none'))
     .addOption(
       new Option('--env <NAME=VALUE>', 'an environment variable for the ranks (repeatable)')
@@ -63,5 +65,6 @@ export async function buildJobRequest(script: string, args: string[], flags: Job
   if (Object.keys(flags.env).length > 0) request.env = flags.env;
   if (flags.placement !== undefined) request.placement = flags.placement;
   if (flags.oversubscribe) request.oversubscribe = true;
+  if (flags.futures) request.launcher = 'futures';
   return request;
 }

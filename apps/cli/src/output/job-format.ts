@@ -32,7 +32,7 @@ export function describeJob(job: JobView): string {
     `id:        ${job.id}`,
     `name:      ${job.name ?? '-'}`,
     `status:    ${job.status}${job.reason ? ` (${job.reason})` : ''}`,
-    `np:        ${job.np} (placement ${job.placement}${job.oversubscribe ? ', may oversubscribe' : ''})`,
+    `np:        ${job.np} (placement ${job.placement}${job.oversubscribe ? ', may oversubscribe' : ''}${job.launcher === 'futures' ? ', launcher futures' : ''})`,
     `exit code: ${job.exitCode ?? '-'}`,
     `created:   ${job.createdAt}`,
     `started:   ${job.startedAt ?? '-'}`,

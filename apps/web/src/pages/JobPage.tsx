@@ -288,7 +288,8 @@ function Details({ job }: { job: JobView }) {
         <dt>Ranks</dt>
         <dd>
           {job.np} ({job.placement}
-          {job.oversubscribe ? ', oversubscribe' : ''})
+          {job.oversubscribe ? ', oversubscribe' : ''}
+          {job.launcher === 'futures' ? ', mpi4py.futures' : ''})
         </dd>
         <dt>Time limit</dt>
         <dd>{job.timeoutSeconds} s</dd>

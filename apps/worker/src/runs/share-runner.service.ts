@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { CANCELLED_BY_USER, LOADER_ENV_PATTERN } from '@mpiaas/contracts';
+import { CANCELLED_BY_USER, LOADER_ENV_PATTERN, rankEntry } from '@mpiaas/contracts';
 import type { Job } from '@mpiaas/db';
 import { collectiveDurations, RankProcess, runAgentShare, SHIM_PATH, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
@@ -162,8 +162,8 @@ export class ShareRunner implements OnApplicationShutdown {
       agent: order.agent,
       placement: order.placement,
       agentNames: order.workers,
-      script: launch.script,
-      args: job.args,
+      // `python -u script args`, or `python -u -m mpi4py.futures script args`
+      ...rankEntry(job.launcher === 'FUTURES' ? 'futures' : 'script', launch.script, job.args),
       python: this.config.MPIAAS_PYTHON,
       shimPath: launch.shimPath,
       wrapper: [...(cgroup?.enterCommand() ?? []), ...launch.wrapper],

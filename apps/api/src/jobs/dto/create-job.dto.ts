@@ -18,8 +18,10 @@ import {
 import {
   type CreateJobRequest,
   ENV_NAME_PATTERN,
+  JOB_LAUNCHERS,
   JOB_LIMITS,
   JOB_STATUSES,
+  type JobLauncher,
   type JobStatus,
   LABEL_KEY_PATTERN,
   PLACEMENT_POLICIES,
@@ -117,6 +119,16 @@ export class CreateJobDto implements CreateJobRequest {
   @IsOptional()
   @IsBoolean()
   oversubscribe?: boolean;
+
+  @ApiPropertyOptional({
+    enum: JOB_LAUNCHERS,
+    default: 'script',
+    description:
+      'How each rank starts: `script` runs `python script.py args` on every rank; `futures` runs `python -m mpi4py.futures script.py args` (rank 0 runs the script, the other ranks serve its MPIPoolExecutor tasks).',
+  })
+  @IsOptional()
+  @IsIn(JOB_LAUNCHERS)
+  launcher?: JobLauncher;
 
   @ApiPropertyOptional({ maxLength: JOB_LIMITS.maxNameLength, example: 'pi estimate' })
   @IsOptional()

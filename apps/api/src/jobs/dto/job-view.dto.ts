@@ -1,7 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
 import {
+  JOB_LAUNCHERS,
   JOB_STATUSES,
   PLACEMENT_POLICIES,
+  type JobLauncher,
   type JobStatus,
   type JobView,
   type PendingView,
@@ -48,6 +50,8 @@ export class JobViewDto implements JobView {
   @ApiProperty() timeoutSeconds!: number;
   @ApiProperty({ enum: PLACEMENT_POLICIES }) placement!: PlacementPolicy;
   @ApiProperty() oversubscribe!: boolean;
+  @ApiProperty({ enum: JOB_LAUNCHERS, description: 'How each rank started: the script, or `python -m mpi4py.futures` with it.' })
+  launcher!: JobLauncher;
   @ApiProperty({ type: PendingViewDto, nullable: true, description: 'While QUEUED: why the job has not started.' })
   pending!: PendingViewDto | null;
   @ApiProperty({ type: Number, nullable: true }) exitCode!: number | null;
