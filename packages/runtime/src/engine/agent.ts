@@ -1,9 +1,11 @@
 import type { Duplex } from 'node:stream';
-import type { Envelope, ShareVerdict } from '../redis/envelope';
+import type { Envelope, EnvelopeHeader, ShareVerdict } from '../redis/envelope';
 import type { RedisTransport } from '../redis/redis-transport';
 import type { AgentSnapshot } from './blocked-state';
 import { CollectiveRendezvous } from './collective-rendezvous';
 import { RankEndpoint, type EndpointLimits } from './rank-endpoint';
+
+const EMPTY = Buffer.alloc(0);
 
 export interface AgentHooks {
   /** A rank called MPI_Abort. */
@@ -85,12 +87,12 @@ export class Agent {
 
   /** Serves world rank `rank` over its channel socket. */
   attach(rank: number, channel: Duplex, limits?: EndpointLimits): RankEndpoint {
-    const { transport, hooks } = this.options;
+    const { hooks } = this.options;
     const endpoint = new RankEndpoint(
       { rank, size: this.options.placement.length, jobId: this.options.jobId, host: this.options.host },
       channel,
       {
-        deliver: (header, body) => transport.deliver(header, body),
+        deliver: (header, body) => this.deliver(header, body),
         collectives: this.collectives,
         abort: (from, code) => hooks.abort(from, code),
         protocolError: (from, message) => hooks.protocolError(from, message),
@@ -102,6 +104,21 @@ export class Agent {
     this.early.delete(rank);
     for (const envelope of waiting ?? []) endpoint.receive(envelope);
     return endpoint;
+  }
+
+  /**
+   * Sends a rank envelope. One for a rank of this agent goes straight to it (after the
+   * current frame is handled, as if it had come back from Redis, so no endpoint is re-entered):
+   * a round trip to its own inbox would only add latency (ping-pong took 2 of them per
+   * message). Redis carries what crosses agents. Flush markers still go through the inbox:
+   * they come back behind what other agents had already pushed there.
+   */
+  private deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void {
+    if (header.t === 'f' || this.options.placement[header.d] !== this.options.agent) {
+      return this.options.transport.deliver(header, body);
+    }
+    const envelope: Envelope = { header, body: body ?? EMPTY };
+    queueMicrotask(() => this.onEnvelope(envelope));
   }
 
   /** Routes an envelope from this agent's inbox. */

@@ -124,6 +124,7 @@ export class CollectiveRendezvous {
   private send(key: string, ctx: string, seq: number, op: PendingCollective): void {
     op.sent = true;
     op.localInAt = performance.now();
+    if (op.agents.length === 1) return this.completeLocally(key, op);
     const members: [number, number[]][] = [];
     const body: Buffer[] = [];
     for (const [rank, parts] of op.contributions) {
@@ -141,6 +142,18 @@ export class CollectiveRendezvous {
         this.finishIfComplete(key, op);
       })
       .catch((error: Error) => this.onError(error));
+  }
+
+  /**
+   * Every member is a rank of this agent: there is nobody to meet in Redis, and a round trip
+   * there would only add its latency (a barrier of 2 ranks took 3x one of 1). Redis carries
+   * what crosses agents, as shared memory does within a node for Open MPI.
+   */
+  private completeLocally(key: string, op: PendingCollective): void {
+    this.pending.delete(key);
+    const all: Buffer[][] = [];
+    for (const [rank, parts] of op.contributions) all[rank] = parts;
+    for (const handler of op.handlers) handler(all, op.localInAt);
   }
 
   private finishIfComplete(key: string, op: PendingCollective): void {

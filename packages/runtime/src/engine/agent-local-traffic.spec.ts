@@ -1,0 +1,105 @@
+import { Duplex } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { encodeFrame, FrameDecoder, type Frame } from '../protocol/frame';
+import type { Envelope, EnvelopeHeader } from '../redis/envelope';
+import type { RedisTransport } from '../redis/redis-transport';
+import { Agent } from './agent';
+
+/**
+ * An agent hosting some ranks of a job, with a fake Redis transport that records what the
+ * agent hands to it: what reaches Redis, and what the agent keeps to itself. Flush markers
+ * come back through the fake inbox a few event-loop turns later, as through the real one.
+ */
+function agentHosting(placement: number[], agentIndex = 0) {
+  const toRedis: { kind: string; header?: EnvelopeHeader }[] = [];
+  const transport = {
+    deliver: (header: EnvelopeHeader, body?: Buffer) => {
+      toRedis.push({ kind: 'deliver', header });
+      if (placement[(header as { d: number }).d] === agentIndex) {
+        const envelope: Envelope = { header, body: body ?? Buffer.alloc(0) };
+        setTimeout(() => agent.onEnvelope(envelope), 5);
+      }
+    },
+    rendezvous: async () => {
+      toRedis.push({ kind: 'rendezvous' });
+      return null;
+    },
+  } as unknown as RedisTransport;
+  const agent: Agent = new Agent({ agent: agentIndex, placement, jobId: 'job', host: 'host', transport, hooks: {
+    abort: () => undefined,
+    protocolError: (_rank, message) => { throw new Error(message); },
+    internalError: (error) => { throw error; },
+  } });
+  const rank = (world: number) => {
+    const replies: Frame[] = [];
+    const decoder = new FrameDecoder();
+    const socket = new Duplex({
+      read: () => undefined,
+      write: (chunk: Buffer, _encoding, done) => {
+        replies.push(...decoder.push(chunk));
+        done();
+      },
+    });
+    agent.attach(world, socket);
+    return {
+      send: (header: object, body?: Buffer) => {
+        for (const buffer of encodeFrame(header, body ? [body] : [])) socket.push(buffer);
+      },
+      reply: async (): Promise<Frame> => {
+        for (let i = 0; i < 200 && replies.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+        const next = replies.shift();
+        if (!next) throw new Error(`rank ${world}: no reply`);
+        return next;
+      },
+    };
+  };
+  return { rank, toRedis };
+}
+
+describe('Agent: traffic between ranks of one agent stays in the agent', () => {
+  it('a message and the ack of its sync send go rank to rank without Redis', async () => {
+    const { rank, toRedis } = agentHosting([0, 0]);
+    const [r0, r1] = [rank(0), rank(1)];
+    r0.send({ op: 'isend', req: 1, ctx: 'w', dest: 1, tag: 7, sync: true }, Buffer.from('hello'));
+    r1.send({ op: 'irecv', req: 1, ctx: 'w', source: 0, tag: 7 });
+    r1.send({ op: 'wait', reqs: [1], mode: 'all' });
+    const received = await r1.reply();
+    expect(received.header).toMatchObject({ done: [{ req: 1, kind: 'recv', source: 0, tag: 7, count: 5 }] });
+    expect(received.body.toString()).toBe('hello');
+    r0.send({ op: 'wait', reqs: [1], mode: 'all' });
+    expect((await r0.reply()).header).toMatchObject({ done: [{ req: 1, kind: 'send' }] });
+    expect(toRedis).toEqual([]);
+  });
+
+  it('a collective of ranks all on this agent completes without a rendezvous in Redis', async () => {
+    const { rank, toRedis } = agentHosting([0, 0, 0]);
+    const ranks = [rank(0), rank(1), rank(2)];
+    ranks.forEach((r, i) => {
+      r.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'allgather', parts: [1] }, Buffer.from(String(i)));
+      r.send({ op: 'wait', reqs: [1], mode: 'all' });
+    });
+    for (const r of ranks) {
+      const reply = await r.reply();
+      expect(reply.header).toMatchObject({ done: [{ req: 1, kind: 'coll', counts: [1, 1, 1] }] });
+      expect(reply.body.toString()).toBe('012');
+    }
+    expect(toRedis).toEqual([]);
+  });
+
+  it('messages to another agent and collectives spanning agents go through Redis', async () => {
+    const { rank, toRedis } = agentHosting([0, 1]);
+    const r0 = rank(0);
+    r0.send({ op: 'send', ctx: 'w', dest: 1, tag: 0 }, Buffer.from('x'));
+    r0.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'barrier', parts: [] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(toRedis.map(({ kind, header }) => (header ? `${kind}:${header.t}` : kind))).toEqual(['deliver:p', 'rendezvous']);
+  });
+
+  it("a non-blocking probe's flush marker still goes round through the inbox", async () => {
+    const { rank, toRedis } = agentHosting([0, 0]);
+    const r0 = rank(0);
+    r0.send({ op: 'probe', ctx: 'w', source: -1, tag: -1, block: false });
+    expect((await r0.reply()).header).toEqual({ found: false });
+    expect(toRedis.map(({ header }) => header?.t)).toEqual(['f']);
+  });
+});
