@@ -6,26 +6,31 @@ precomputed per communicator; the agent only moves bytes, so everything MPI-type
 (datatypes, reductions, in-place variants) is resolved here.
 """
 
-import os
 import threading
 
-from ._channel import channel, frame, _pack_ii, _WAIT_ONE, wait_frames
+from ._channel import channel, frame, _pack_ii, _WAIT_ONE
 from ._buffers import (message, message_vector, message_w_slots, has_derived, _is_integral,
-                       IN_PLACE, BOTTOM, BUFFER_AUTOMATIC)
+                       IN_PLACE, BUFFER_AUTOMATIC)
 from ._errors import (Exception as MPIException, ERR_RANK, ERR_TAG, ERR_ROOT, ERR_COMM,
-                      ERR_TRUNCATE, ERR_ARG, ERR_TOPOLOGY, ERR_DIMS, ERR_OP, ERR_KEYVAL)
+                      ERR_ARG, ERR_OP, ERR_KEYVAL)
 from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED
 from ._request import Request, RecvRequest, SyncSendRequest, CollRequest, Prequest, _unpickle
-from ._ops import SUM, Op, fold_objects, fold_buffers
+from ._ops import SUM, fold_objects
 from ._group import Group, IDENT, CONGRUENT, SIMILAR, UNEQUAL
-from ._unsupported import unsupported
+from ._unsupported import unsupported, _stub
 from ._pickle import pickle as _PICKLE
 from ._derived import drop_owed
 from ._callsite import call_site as _call_site
+from ._world import world_rank, world_size
+from ._message import Message
+from ._collective_results import (discard, load_one, load_all, into_one, into_slots,
+                                  fold_into, bad_counts)
 
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
 _KEYVAL_INVALID = -1
+_keyvals = [100]        # communicator keyvals handed out so far
+_group_counts = {}      # (tag, ranks) -> Create_group calls so far: a fresh ctx each
 
 
 def _pickle(obj):
@@ -50,10 +55,6 @@ def _in_place(buf):
 def _bad(errorclass):
     drop_owed()     # a derived-type receive parsed before the error will never complete
     raise MPIException(errorclass)
-
-
-def _truncated():
-    raise MPIException(ERR_TRUNCATE)
 
 
 class Comm:
@@ -133,7 +134,7 @@ class Comm:
 
     def Get_group(self):
         self._chk()
-        return Group(_ranks=self._group, _me=_world_rank)
+        return Group(_ranks=self._group, _me=world_rank)
 
     group = property(Get_group)
 
@@ -209,7 +210,7 @@ class Comm:
             from ._errors import _last_used
             return _last_used[0]
         if keyval == 6:             # UNIVERSE_SIZE
-            return _world_size
+            return world_size
         return self._attrs.get(keyval)
 
     def Set_attr(self, keyval, attrval):
@@ -597,13 +598,13 @@ class Comm:
 
     # -- collectives: Python objects ----------------------------------------------------
     def barrier(self):
-        self._coll(b'barrier', None, [], _nothing, True)
+        self._coll(b'barrier', None, [], discard, True)
 
     def Barrier(self):
-        self._coll(b'barrier', None, [], _nothing, True)
+        self._coll(b'barrier', None, [], discard, True)
 
     def Ibarrier(self):
-        return self._coll(b'barrier', None, [], _nothing, False)
+        return self._coll(b'barrier', None, [], discard, False)
 
     def bcast(self, obj, root=0):
         self._root(root)
@@ -611,11 +612,11 @@ class Comm:
             data = _pickle(obj)
             return self._coll(b'bcast', root, [data],
                               lambda counts, ch: _unpickle(data), True)
-        return self._coll(b'bcast', root, [], _load_one, True)
+        return self._coll(b'bcast', root, [], load_one, True)
 
     def gather(self, sendobj, root=0):
         self._root(root)
-        handler = _load_all if self._rank == root else _nothing
+        handler = load_all if self._rank == root else discard
         return self._coll(b'gather', root, [_pickle(sendobj)], handler, True)
 
     def scatter(self, sendobj, root=0):
@@ -623,14 +624,14 @@ class Comm:
         parts = []
         if self._rank == root:
             parts = [_pickle(o) for o in _items(sendobj, self._size)]
-        return self._coll(b'scatter', root, parts, _load_one, True)
+        return self._coll(b'scatter', root, parts, load_one, True)
 
     def allgather(self, sendobj):
-        return self._coll(b'allgather', None, [_pickle(sendobj)], _load_all, True)
+        return self._coll(b'allgather', None, [_pickle(sendobj)], load_all, True)
 
     def alltoall(self, sendobj):
         parts = [_pickle(o) for o in _items(sendobj, self._size)]
-        return self._coll(b'alltoall', None, parts, _load_all, True)
+        return self._coll(b'alltoall', None, parts, load_all, True)
 
     def reduce(self, sendobj, op=SUM, root=0):
         values = self.gather(sendobj, root)
@@ -656,21 +657,21 @@ class Comm:
         self._root(root)
         if self._rank == root:
             mv = message(buf, True)[0]
-            return self._coll(b'bcast', root, [mv], _nothing, block)
+            return self._coll(b'bcast', root, [mv], discard, block)
         mv = message(buf, False)[0]
-        return self._coll(b'bcast', root, [], _into_one(mv), block)
+        return self._coll(b'bcast', root, [], into_one(mv), block)
 
     def _gather(self, sendbuf, recvbuf, root, block, vector):
         self._root(root)
         size, rank = self._size, self._rank
         if rank != root:
             smv = message(sendbuf, True)[0]
-            return self._coll(b'gather', root, [smv], _nothing, block)
+            return self._coll(b'gather', root, [smv], discard, block)
         slots = self._slots(recvbuf, False, vector)
         smv = slots[rank] if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(slots[rank]) and not vector:
-            _bad_counts(len(smv), len(slots[rank]))
-        return self._coll(b'gather', root, [smv], _into_slots(slots), block)
+            bad_counts(len(smv), len(slots[rank]))
+        return self._coll(b'gather', root, [smv], into_slots(slots), block)
 
     def _slots(self, buf, readonly, vector):
         """Per-rank byte views of a Gather/Scatter/Allgather/Alltoall(v) buffer."""
@@ -690,17 +691,17 @@ class Comm:
         if rank == root:
             parts = self._slots(sendbuf, True, vector)
             if _in_place(recvbuf):
-                return self._coll(b'scatter', root, parts, _skip_all, block)
+                return self._coll(b'scatter', root, parts, discard, block)
         rmv = message(recvbuf, False)[0]
-        return self._coll(b'scatter', root, parts, _into_one(rmv), block)
+        return self._coll(b'scatter', root, parts, into_one(rmv), block)
 
     def _allgather(self, sendbuf, recvbuf, block, vector):
         slots = self._slots(recvbuf, False, vector)
         me = slots[self._rank]
         smv = me if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(me) and not vector:
-            _bad_counts(len(smv), len(me))
-        return self._coll(b'allgather', None, [smv], _into_slots(slots), block)
+            bad_counts(len(smv), len(me))
+        return self._coll(b'allgather', None, [smv], into_slots(slots), block)
 
     def _alltoall(self, sendbuf, recvbuf, block, vector):
         rslots = self._slots(recvbuf, False, vector)
@@ -709,7 +710,7 @@ class Comm:
             sslots = rslots
         else:
             sslots = self._slots(sendbuf, True, vector)
-        return self._coll(b'alltoall', None, sslots, _into_slots(rslots), block)
+        return self._coll(b'alltoall', None, sslots, into_slots(rslots), block)
 
     def _alltoallw(self, sendbuf, recvbuf, block):
         size = self._size
@@ -722,19 +723,19 @@ class Comm:
             except BaseException:
                 drop_owed()
                 raise
-        return self._coll(b'alltoall', None, sslots, _into_slots(rslots), block)
+        return self._coll(b'alltoall', None, sslots, into_slots(rslots), block)
 
     def _reduce(self, sendbuf, recvbuf, op, root, block):
         self._root(root)
         _op_on_derived(op, sendbuf, recvbuf)
         if self._rank != root:
             smv, count, dt = message(sendbuf, True)
-            return self._coll(b'gather', root, [smv], _nothing, block)
+            return self._coll(b'gather', root, [smv], discard, block)
         rmv, count, dt = message(recvbuf, False)
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(rmv):
-            _bad_counts(len(smv) // dt._extent, count)
-        return self._coll(b'gather', root, [smv], _folder(op, rmv, dt, count, None, 'reduce'),
+            bad_counts(len(smv) // dt._extent, count)
+        return self._coll(b'gather', root, [smv], fold_into(op, rmv, dt, count, None, 'reduce'),
                           block)
 
     def _allreduce(self, sendbuf, recvbuf, op, block, upto=None):
@@ -742,9 +743,9 @@ class Comm:
         rmv, count, dt = message(recvbuf, False)
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(rmv):
-            _bad_counts(len(smv) // dt._extent, count)
+            bad_counts(len(smv) // dt._extent, count)
         kind = 'allreduce' if upto is None else None     # Scan/Exscan fold left
-        return self._coll(b'allgather', None, [smv], _folder(op, rmv, dt, count, upto, kind),
+        return self._coll(b'allgather', None, [smv], fold_into(op, rmv, dt, count, upto, kind),
                           block)
 
     def _reduce_scatter(self, sendbuf, recvbuf, recvcounts, op, block):
@@ -776,7 +777,7 @@ class Comm:
             off += c
         if off * ext > len(smv):
             raise ValueError('message: send buffer too small for the receive counts')
-        return self._coll(b'alltoall', None, parts, _folder(SUM if op is None else op,
+        return self._coll(b'alltoall', None, parts, fold_into(SUM if op is None else op,
                                                             mv, dt, count, None), block)
 
     # -- collectives: public upper-case ---------------------------------------------------
@@ -887,7 +888,7 @@ class Comm:
 
     def _register(self, cls, ctx, group):
         """New communicator: tell the agent (one-way, rides with the next write)."""
-        comm = cls()._setup(ctx, group, _world_rank)
+        comm = cls()._setup(ctx, group, world_rank)
         body = ('{"op":"comm","ctx":"%s","group":[%s]}' % (
             ctx, ','.join(map(str, group)))).encode()
         channel.oneway_later(frame(body))
@@ -933,14 +934,14 @@ class Comm:
         self._chk()
         ctx = self._child_ctx()
         ranks = group._ranks
-        if _world_rank not in ranks:
+        if world_rank not in ranks:
             return Intracomm(COMM_NULL)
         return self._register(Intracomm, ctx, ranks)
 
     def Create_group(self, group, tag=0):
         self._chk()
         ranks = group._ranks
-        if _world_rank not in ranks:
+        if world_rank not in ranks:
             return Intracomm(COMM_NULL)
         key = (tag, ranks)
         n = _group_counts[key] = _group_counts.get(key, 0) + 1
@@ -949,7 +950,7 @@ class Comm:
 
     def Free(self):
         self._chk()
-        if self._ctx == 'w' or self._ctx == 's%d' % _world_rank:
+        if self._ctx == 'w' or self._ctx == 's%d' % world_rank:
             _bad(ERR_COMM)      # the predefined handles cannot be freed (Open MPI: ERR_COMM)
         channel.oneway_later(frame(('{"op":"free","ctx":"%s"}' % self._ctx).encode()))
         self._ctx = None
@@ -962,30 +963,15 @@ class Comm:
         from ._env import _abort
         _abort(errorcode)
 
-    # -- unsupported --------------------------------------------------------------------
-    def Create_intercomm(self, *args, **kwargs):
-        unsupported('Intracomm.Create_intercomm')
-
-    def Create_graph(self, *args, **kwargs):
-        unsupported('Intracomm.Create_graph')
-
-    def Create_dist_graph(self, *args, **kwargs):
-        unsupported('Intracomm.Create_dist_graph')
-
-    def Create_dist_graph_adjacent(self, *args, **kwargs):
-        unsupported('Intracomm.Create_dist_graph_adjacent')
-
-    def Spawn(self, *args, **kwargs):
-        unsupported('Intracomm.Spawn')
-
-    def Spawn_multiple(self, *args, **kwargs):
-        unsupported('Intracomm.Spawn_multiple')
-
-    def Accept(self, *args, **kwargs):
-        unsupported('Intracomm.Accept')
-
-    def Connect(self, *args, **kwargs):
-        unsupported('Intracomm.Connect')
+    # -- unsupported (intercommunicators, graph topologies, dynamic processes) ------------
+    Create_intercomm = _stub('Intracomm.Create_intercomm')
+    Create_graph = _stub('Intracomm.Create_graph')
+    Create_dist_graph = _stub('Intracomm.Create_dist_graph')
+    Create_dist_graph_adjacent = _stub('Intracomm.Create_dist_graph_adjacent')
+    Spawn = _stub('Intracomm.Spawn')
+    Spawn_multiple = _stub('Intracomm.Spawn_multiple')
+    Accept = _stub('Intracomm.Accept')
+    Connect = _stub('Intracomm.Connect')
 
     def Create_cart(self, dims, periods=None, reorder=False):
         from ._topology import create_cart
@@ -998,10 +984,8 @@ Comm.__module__ = 'mpi4py.MPI'
 class Intracomm(Comm):
     """MPI.Intracomm."""
 
-    @classmethod
-    def Create_from_group(cls, group, stringtag='org.mpi4py', info=None, errhandler=None):
-        # MPI 4.0 (mpi4py 4.x): what an MPI 3.1 library answers, as MPI.Get_version() says
-        unsupported('Intracomm.Create_from_group')
+    # MPI 4.0 (mpi4py 4.x): what an MPI 3.1 library answers, as MPI.Get_version() says
+    Create_from_group = classmethod(_stub('Intracomm.Create_from_group'))
 
 
 Intracomm.__module__ = 'mpi4py.MPI'
@@ -1035,203 +1019,12 @@ for _key in ('recv', 'bcast', 'gather', 'scatter', 'allgather', 'alltoall'):
 del _key
 
 
-class Message:
-    """MPI.Message from Mprobe/Improbe: a posted receive for the probed message."""
-
-    def __init__(self, message=None, _req=None, _status=None):
-        noproc = False
-        if isinstance(message, Message):
-            _req, _status, noproc = message._req, message._status, message._noproc_flag
-        self._req = _req
-        self._status = _status
-        self._noproc_flag = noproc
-
-    @classmethod
-    def _noproc(cls):
-        m = cls()
-        m._noproc_flag = True
-        return m
-
-    def __bool__(self):
-        return self._req is not None or self._noproc_flag
-
-    def __eq__(self, other):
-        if not isinstance(other, Message):
-            return NotImplemented
-        return self is other or (not self and not other) or \
-            (self._noproc_flag and other._noproc_flag) or \
-            (self._req is not None and self._req is other._req)
-
-    def __hash__(self):
-        return id(self)
-
-    def __reduce__(self):
-        # mpi4py 4.x: MESSAGE_NULL/MESSAGE_NO_PROC pickle as themselves, a matched
-        # message cannot be pickled
-        from ._handles import reduce_handle
-        return reduce_handle(self, globals(), ('MESSAGE_NULL', 'MESSAGE_NO_PROC'))
-
-    def _take(self):
-        req = self._req
-        self._req = None
-        if self is not MESSAGE_NO_PROC:     # the predefined handle survives a receive,
-            self._noproc_flag = False       # as in mpi4py; copies of it become null
-        return req
-
-    def Recv(self, buf, status=None):
-        noproc = self._noproc_flag
-        req = self._take()
-        if req is None:
-            if status is not None:
-                status._set(PROC_NULL if noproc else ANY_SOURCE, ANY_TAG, 0)
-            return
-        _copy_into(req, message(buf, False)[0], status)
-
-    def Irecv(self, buf):
-        self.Recv(buf)
-        return Request()._local()
-
-    def recv(self, status=None):
-        noproc = self._noproc_flag
-        req = self._take()
-        if req is None:
-            if status is not None:
-                status._set(PROC_NULL if noproc else ANY_SOURCE, ANY_TAG, 0)
-            return None
-        return req.wait(status)
-
-    def free(self):
-        """mpi4py 4.x: release a null handle (what a received message is); a matched
-        message cannot be dropped (MPI has no MPI_Message_free): receive it."""
-        if self._req is not None:
-            raise MPIException(ERR_ARG)
-        self._take()
-
-    def irecv(self):
-        noproc = self._noproc_flag
-        req = self._take()
-        if req is None:
-            return RecvRequest(None, True)._local(PROC_NULL if noproc else ANY_SOURCE,
-                                                  ANY_TAG, 0)
-        return req
-
-    @classmethod
-    def Probe(cls, comm, source=ANY_SOURCE, tag=ANY_TAG, status=None):
-        return comm.Mprobe(source, tag, status)
-
-    @classmethod
-    def Iprobe(cls, comm, source=ANY_SOURCE, tag=ANY_TAG, status=None):
-        return comm.Improbe(source, tag, status)
-
-    @classmethod
-    def probe(cls, comm, source=ANY_SOURCE, tag=ANY_TAG, status=None):
-        return comm.mprobe(source, tag, status)
-
-    @classmethod
-    def iprobe(cls, comm, source=ANY_SOURCE, tag=ANY_TAG, status=None):
-        return comm.improbe(source, tag, status)
-
-
-Message.__module__ = 'mpi4py.MPI'
-MESSAGE_NULL = Message()
-MESSAGE_NO_PROC = Message._noproc()
-
-
-def _copy_into(req, dst, status):
-    """Message.Recv: the matched payload arrived in fresh memory; copy it into dst."""
-    if not req._done:
-        channel.complete([wait_frames([req._id], 'all')])
-    req._active = False
-    data, req._obj = req._obj, None
-    n = req._count
-    if status is not None:
-        status._set(req._src, req._tag, min(n, len(dst)))
-    if n > len(dst):
-        dst[:] = data[:len(dst)]
-        _truncated()
-    dst[:n] = data
-
-
-# -- handlers: consume the result parts of a collective ------------------------------------
-def _nothing(counts, ch):
-    for c in counts:
-        if c:
-            ch.skip(c)
-    return None
-
-
-_skip_all = _nothing
-
-
-def _load_one(counts, ch):
-    return _unpickle(ch.read(counts[0]))
-
-
-def _load_all(counts, ch):
-    read = ch.read
-    return [_unpickle(read(c)) for c in counts]
-
-
-def _into_one(dst):
-    def handler(counts, ch):
-        n = counts[0]
-        if n > len(dst):
-            ch.readinto(dst)
-            ch.skip(n - len(dst))
-            _truncated()
-        ch.readinto(dst[:n] if n < len(dst) else dst)
-    return handler
-
-
-def _into_slots(slots):
-    def handler(counts, ch):
-        bad = False
-        for dst, n in zip(slots, counts):
-            if n > len(dst):
-                ch.readinto(dst)
-                ch.skip(n - len(dst))
-                bad = True
-            elif n:
-                ch.readinto(dst[:n] if n < len(dst) else dst)
-        if bad:
-            _truncated()
-    return handler
-
-
-def _folder(op, out, dt, count, upto, kind=None):
-    """Reduction handler: read the parts (in rank order) into one scratch buffer, then fold
-    parts[:upto] (all when upto is None) into out; upto == 0 (Exscan at rank 0) leaves out
-    untouched.  kind: see fold_buffers."""
-    nbytes = count * dt._extent
-
-    def handler(counts, ch):
-        total = 0
-        for c in counts:
-            total += c
-        scratch = bytearray(total)
-        ch.readinto(memoryview(scratch))
-        for c in counts:
-            if c != nbytes:
-                _bad_counts(c // max(dt._extent, 1), count)
-        k = len(counts) if upto is None else upto
-        if k <= 0:
-            return None
-        fold_buffers(op, memoryview(scratch)[:k * nbytes], out, dt, count, kind)
-        return None
-    return handler
-
-
 def _op_on_derived(op, sendbuf, recvbuf):
     # Open MPI applies its predefined ops to predefined datatypes only (MPI_ERR_OP);
     # a user op gets the packed elements
     predefined = op is None or getattr(op, '_name', None) is not None
     if predefined and (has_derived(sendbuf) or has_derived(recvbuf)):
         _bad(ERR_OP)
-
-
-def _bad_counts(scount, rcount):
-    drop_owed()
-    raise ValueError('mismatch in send count %d and receive count %d' % (scount, rcount))
 
 
 def _items(seq, size):
@@ -1244,23 +1037,7 @@ def _items(seq, size):
 
 
 # -- the predefined communicators ------------------------------------------------------
-def _env_int(*names, default):
-    for n in names:
-        v = os.environ.get(n)
-        if v:
-            try:
-                return int(v)
-            except ValueError:
-                pass
-    return default
-
-
-_world_rank = _env_int('MPIAAS_RANK', 'OMPI_COMM_WORLD_RANK', 'PMI_RANK', default=0)
-_world_size = _env_int('MPIAAS_SIZE', 'OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', default=1)
-_keyvals = [100]
-_group_counts = {}
-
 COMM_NULL = Comm()
-COMM_WORLD = Intracomm()._setup('w', range(_world_size), _world_rank, 'MPI_COMM_WORLD')
-COMM_SELF = Intracomm()._setup('s%d' % _world_rank, [_world_rank], _world_rank,
+COMM_WORLD = Intracomm()._setup('w', range(world_size), world_rank, 'MPI_COMM_WORLD')
+COMM_SELF = Intracomm()._setup('s%d' % world_rank, [world_rank], world_rank,
                                'MPI_COMM_SELF')

@@ -171,7 +171,8 @@ def set_enabled(flag):
 
 
 def _install():
-    from ._comm import Comm, Message
+    from ._comm import Comm
+    from ._message import Message
     from ._request import Request, Prequest
     io = _io
     write = Channel.write

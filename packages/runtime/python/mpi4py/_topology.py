@@ -1,8 +1,8 @@
 """Cartesian topologies: a Cartcomm is an ordinary communicator (own ctx) plus dims and
 periods; coordinates are row-major as in MPI.  Graph topologies are not supported."""
 
-from ._comm import Intracomm, COMM_NULL, _world_rank
-from ._errors import Exception as MPIException, ERR_RANK, ERR_DIMS, ERR_ARG, ERR_TOPOLOGY
+from ._comm import Intracomm, COMM_NULL
+from ._errors import Exception as MPIException, ERR_RANK, ERR_DIMS, ERR_ARG
 from ._status import PROC_NULL, UNDEFINED
 
 CART, GRAPH, DIST_GRAPH = 1, 2, 3
@@ -155,5 +155,3 @@ def Compute_dims(nnodes, dims):
         dims[i] = s
     return dims
 
-
-_ = (_world_rank, ERR_TOPOLOGY)
