@@ -25,6 +25,7 @@ from ._world import world_rank, world_size
 from ._message import Message
 from ._collective_results import (discard, load_one, load_all, into_one, into_slots,
                                   fold_into, bad_counts)
+from ._topology import CartTopology, cart_shape, sub_grid
 
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
@@ -974,8 +975,15 @@ class Comm:
     Connect = _stub('Intracomm.Connect')
 
     def Create_cart(self, dims, periods=None, reorder=False):
-        from ._topology import create_cart
-        return create_cart(self, dims, periods, reorder)
+        """Ranks beyond prod(dims) get COMM_NULL (no reordering)."""
+        self._chk()
+        dims, periods, nnodes = cart_shape(dims, periods, self._size)
+        ctx = self._child_ctx()
+        if self._rank >= nnodes:
+            return Cartcomm(COMM_NULL)
+        cart = self._register(Cartcomm, ctx, self._group[:nnodes])
+        cart._dims, cart._periods = dims, periods
+        return cart
 
 
 Comm.__module__ = 'mpi4py.MPI'
@@ -989,6 +997,24 @@ class Intracomm(Comm):
 
 
 Intracomm.__module__ = 'mpi4py.MPI'
+
+
+class Topocomm(Intracomm):
+    """MPI.Topocomm."""
+
+
+class Cartcomm(CartTopology, Topocomm):
+    """MPI.Cartcomm: an ordinary communicator (own ctx) with a Cartesian grid."""
+
+    def Sub(self, remain_dims):
+        color, dims, periods = sub_grid(self.Get_coords(self._rank), self._dims,
+                                        self._periods, remain_dims)
+        cart = Cartcomm(self.Split(color, self._rank))
+        cart._dims, cart._periods = dims, periods
+        return cart
+
+
+Topocomm.__module__ = Cartcomm.__module__ = 'mpi4py.MPI'
 
 
 # -- per-communicator locks of the lower-case calls (mpi4py 4.x): two threads calling

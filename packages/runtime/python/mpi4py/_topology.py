@@ -1,19 +1,19 @@
-"""Cartesian topologies: a Cartcomm is an ordinary communicator (own ctx) plus dims and
-periods; coordinates are row-major as in MPI.  Graph topologies are not supported."""
+"""Cartesian topologies: the grid a Cartcomm adds to a communicator (dims, periods,
+row-major coordinates, shifts) and MPI.Compute_dims.  Graph topologies are not supported.
 
-from ._comm import Intracomm, COMM_NULL
+Nothing here knows the communicator: MPI.Cartcomm is declared in _comm (Create_cart and
+Sub make communicators, which is _comm's business) and mixes in CartTopology, which only
+reads the grid (`_dims`, `_periods`) and the communicator's `_rank`/`_size`.
+"""
+
 from ._errors import Exception as MPIException, ERR_RANK, ERR_DIMS, ERR_ARG
 from ._status import PROC_NULL, UNDEFINED
 
 CART, GRAPH, DIST_GRAPH = 1, 2, 3
 
 
-class Topocomm(Intracomm):
-    """MPI.Topocomm."""
-
-
-class Cartcomm(Topocomm):
-    """MPI.Cartcomm."""
+class CartTopology:
+    """The Cartesian grid of MPI.Cartcomm."""
 
     def _copy_topo(self, other):
         self._dims = list(other._dims)
@@ -70,21 +70,6 @@ class Cartcomm(Topocomm):
             return self.Get_cart_rank(c)
         return (neighbour(-disp), neighbour(disp))
 
-    def Sub(self, remain_dims):
-        coords = self.Get_coords(self._rank)
-        color = 0
-        dims, periods = [], []
-        for c, d, p, keep in zip(coords, self._dims, self._periods, remain_dims):
-            if keep:
-                dims.append(d)
-                periods.append(p)
-            else:
-                color = color * d + c
-        sub = self.Split(color, self._rank)
-        cart = Cartcomm(sub)
-        cart._dims, cart._periods = dims, periods
-        return cart
-
     def Map(self, dims, periods=None):
         n = 1
         for d in dims:
@@ -92,12 +77,23 @@ class Cartcomm(Topocomm):
         return self._rank if self._rank < n else UNDEFINED
 
 
-Topocomm.__module__ = Cartcomm.__module__ = 'mpi4py.MPI'
+def sub_grid(coords, dims, periods, remain_dims):
+    """Cartcomm.Sub from the rank at coords: (the Split color of its sub-grid, the
+    sub-grid's dims, its periods)."""
+    color = 0
+    sub_dims, sub_periods = [], []
+    for c, d, p, keep in zip(coords, dims, periods, remain_dims):
+        if keep:
+            sub_dims.append(d)
+            sub_periods.append(p)
+        else:
+            color = color * d + c
+    return color, sub_dims, sub_periods
 
 
-def create_cart(comm, dims, periods=None, reorder=False):
-    """Intracomm.Create_cart: ranks beyond prod(dims) get COMM_NULL (no reordering)."""
-    comm._chk()
+def cart_shape(dims, periods, size):
+    """Intracomm.Create_cart's grid checked against a communicator of `size` ranks:
+    (dims, periods as 0/1, how many ranks the grid takes)."""
     dims = [int(d) for d in dims]
     if periods is None:
         periods = [False] * len(dims)
@@ -109,14 +105,9 @@ def create_cart(comm, dims, periods=None, reorder=False):
         if d <= 0:
             raise MPIException(ERR_DIMS)
         n *= d
-    if n > comm._size:
+    if n > size:
         raise MPIException(ERR_ARG)
-    ctx = comm._child_ctx()
-    if comm._rank >= n:
-        return Cartcomm(COMM_NULL)
-    cart = comm._register(Cartcomm, ctx, comm._group[:n])
-    cart._dims, cart._periods = dims, periods
-    return cart
+    return dims, periods, n
 
 
 def Compute_dims(nnodes, dims):
@@ -154,4 +145,3 @@ def Compute_dims(nnodes, dims):
     for i, s in zip(free, sizes):
         dims[i] = s
     return dims
-
