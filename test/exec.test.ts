@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CLI, REPO_ROOT, fixture, keysUnder, mpiaasExec } from './support/mpiaas-exec';
 
 /** mpirun's rule: once one rank fails, every other rank is gone within 2 seconds. */
@@ -164,6 +167,22 @@ describe('mpiaas exec: what a rank sees', () => {
     const run = await mpiaasExec(['-n', '2', 'no/such/script.py']);
     expect(run.code).toBe(2);
     expect(run.stderr).toBe('mpiaas: cannot open script no/such/script.py: no such file\n');
+  });
+
+  it('keeps the output of ranks that print and exit before their agent is up (ranks start while it connects)', async () => {
+    const run = await mpiaasExec(['-n', '4', fixture('print_without_mpi.py')]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual([0, 1, 2, 3].map((rank) => `rank ${rank} without MPI`));
+  });
+
+  it('leaves no rank running when the job cannot start (Redis unreachable after the ranks were started)', async () => {
+    const marker = path.join(os.tmpdir(), `mpiaas-outlive-${process.pid}-${Date.now()}`);
+    const run = await mpiaasExec(['-n', '2', fixture('outlive_launcher.py'), marker], {
+      env: { MPIAAS_REDIS_URL: 'redis://127.0.0.1:1' },
+    });
+    expect(run.code).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(existsSync(`${marker}.0`) || existsSync(`${marker}.1`)).toBe(false);
   });
 
   it('says clearly when Redis cannot be reached', async () => {

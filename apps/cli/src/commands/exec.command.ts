@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { positiveSeconds, wholeNumber } from './argument-parsers';
 import { rankEntry } from '@mpiaas/contracts';
-import { runJob } from '@mpiaas/runtime';
+import { roundRobinPlacement, startRanksEarly } from '@mpiaas/runtime/early-ranks';
 import { loadLocalConfig } from '../local-config';
 import { formatProfile } from '../output/profile-format';
 import { RankOutputWriter } from '../output/rank-output-writer';
@@ -65,23 +66,34 @@ export function execCommand(): Command {
       // the script path as given, so the ranks' sys.argv[0] is what the user typed (as
       // with mpirun); the ranks run in this directory. --futures puts `-m mpi4py.futures`
       // before it: the rank's command line is `python -u <script> <args...>`.
-      const outcome = await runJob({
-        np: options.np,
+      const jobId = randomUUID();
+      const start = {
+        jobId,
+        placement: roundRobinPlacement(options.np, options.agents),
         ...rankEntry(options.futures ? 'futures' : 'script', script, args),
         python: options.python ?? config.python,
         cwd: process.cwd(),
         inheritEnv: true,
+        stdin: process.stdin,
+      };
+      // The ranks boot while the runtime and its Redis client load and connect: their first
+      // MPI call waits in its socket until the agent attaches.
+      const early = startRanksEarly(start);
+      const { runJob } = await import('@mpiaas/runtime');
+      const outcome = await runJob({
+        ...start,
+        np: options.np,
         agents: options.agents,
+        spawnRank: early.spawnRank,
         // MPIAAS_DEADLOCK_DETECTION=0: no deadlock watch (bench/deadlock.mjs measures its cost).
         detectDeadlocks: process.env.MPIAAS_DEADLOCK_DETECTION !== '0',
         ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout * 1000 }),
         redisUrl: config.redisUrl,
         keyPrefix: config.keyPrefix,
-        stdin: process.stdin,
         signal: cancel.signal,
         onOutput: (rank, stream, chunk) => writer.write(rank, stream, chunk),
         onWarning: (message) => process.stderr.write(`mpiaas: warning: ${message}\n`),
-      });
+      }).finally(() => early.discard());
       if (readerGone) process.exit(EXIT_EPIPE);
       writer.flush();
       if (outcome.status !== 'SUCCEEDED') {

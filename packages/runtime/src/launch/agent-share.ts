@@ -5,6 +5,7 @@ import type { ShareVerdict } from '../redis/envelope';
 import { evictionPolicyWarning } from '../redis/eviction-policy';
 import { JobKeys } from '../redis/job-keys';
 import { agentCountOf } from '../redis/placement';
+import { rankSpawnOptions } from './rank-spawn-options';
 import { AgentLiveness } from './agent-liveness';
 import { DeadlockWatch } from './deadlock-watch';
 import { diagnosisKind, rankDiagnosis, type DiagnosisKind, type RankDiagnosis } from './diagnosis';
@@ -14,7 +15,6 @@ import { startHostedAgent, type HostedAgent } from './hosted-agent';
 import type { RankOutcome } from './job-outcome';
 import { OutputTail } from './output-tail';
 import type { RankProfile } from './profile';
-import { rankEnvironment } from './rank-environment';
 import { RankProcess, type RankHandle, type RankSpawner } from './rank-process';
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -309,26 +309,7 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
 
   function startRank(rank: number): void {
     const spawnRank: RankSpawner = options.spawnRank ?? ((spawnOptions) => new RankProcess(spawnOptions));
-    const process_ = spawnRank({
-      rank,
-      python: options.python,
-      ...(options.wrapper ? { wrapper: options.wrapper } : {}),
-      ...(options.uid === undefined ? {} : { uid: options.uid }),
-      ...(options.gid === undefined ? {} : { gid: options.gid }),
-      script: options.script,
-      args: options.args ?? [],
-      cwd: options.cwd,
-      env: rankEnvironment({
-        rank,
-        size: options.placement.length,
-        localRank: hosted.indexOf(rank),
-        jobId: options.jobId,
-        ...(options.inheritEnv ? { inherited: process.env } : {}),
-        ...(options.env ? { extra: options.env } : {}),
-        ...(options.shimPath ? { shimPath: options.shimPath } : {}),
-      }),
-      ...(rank === 0 && options.stdin ? { stdin: options.stdin } : {}),
-    });
+    const process_ = spawnRank(rankSpawnOptions(options, rank));
     ranks.set(rank, process_);
     const tail = new OutputTail(STDERR_TAIL_BYTES);
     tails.set(rank, tail);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { agentCountOf, roundRobinPlacement } from '../redis/placement';
 import { runAgentShare, type AgentShareOptions, type ShareOutcome } from './agent-share';
 import { combineShares } from './combine-shares';
 import type { JobOutcome } from './job-outcome';
@@ -25,8 +26,8 @@ export interface RunJobOptions extends Omit<AgentShareOptions, 'jobId' | 'agent'
  */
 export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   const jobId = options.jobId ?? randomUUID();
-  const agentCount = Math.max(1, Math.min(options.agents ?? 1, options.np));
-  const placement = Array.from({ length: options.np }, (_, rank) => rank % agentCount);
+  const placement = roundRobinPlacement(options.np, options.agents ?? 1);
+  const agentCount = agentCountOf(placement);
   const startedAt = new Date();
   // One agent failing to start (Redis unreachable) stops the others rather than leave them
   // waiting for it at the rendezvous.
