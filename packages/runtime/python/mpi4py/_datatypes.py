@@ -6,10 +6,12 @@ are never converted: `[int64_array, MPI.INT]` moves the array's bytes as 2x as m
 Derived datatypes (vector, indexed, ...) are described here and packed by `_derived`.
 """
 
-from ._unsupported import unsupported
+from ._unsupported import _stub
 from ._errors import Exception as _MPIException, ERR_TYPE, ERR_KEYVAL
+from . import _derived
 
 _keyvals = [200]     # datatype keyvals handed out so far
+_serial = [0]        # derived datatypes made so far: each gets its own name
 
 # pair types used by MAXLOC/MINLOC: (value dtype, padded extent)
 _PAIRS = {
@@ -38,7 +40,6 @@ class Datatype:
         self._segs = None
         self._lb = 0
         self._base = None
-        self._combiner = None
         self._committed = True
         self._decoded = None        # (oldtype, 'VECTOR', {count: ...}) of a constructed type
 
@@ -137,8 +138,7 @@ class Datatype:
 
     def Dup(self):
         self._chk()
-        from ._derived import dup
-        new = dup(self)
+        new = _derived_type(self, _derived.dup(self))
         new._committed = self._committed
         return _made(new, self, 'DUP', {})
 
@@ -252,8 +252,8 @@ class Datatype:
 
     # -- derived datatypes: the block-structured ones (see _derived) -----------------
     def _derive(self, displs, blocklengths, name, kwargs):
-        from ._derived import build
-        return _made(build(self, displs, blocklengths, name), self, name, kwargs)
+        return _made(_derived_type(self, _derived.build(self, displs, blocklengths)), self,
+                     name, kwargs)
 
     def Create_contiguous(self, count):
         return self._derive([0], [count], 'CONTIGUOUS', {'count': count})
@@ -292,31 +292,32 @@ class Datatype:
                             {'blocklength': blocklength, 'displacements': list(displacements)})
 
     def Create_subarray(self, sizes, subsizes, starts, order=0):
-        from ._derived import subarray
         sizes, subsizes, starts = list(sizes), list(subsizes), list(starts)
-        return _made(subarray(self, sizes, subsizes, starts, order), self, 'SUBARRAY',
+        layout = _derived.subarray(self, sizes, subsizes, starts, order)
+        return _made(_derived_type(self, layout), self, 'SUBARRAY',
                      {'sizes': sizes, 'subsizes': subsizes, 'starts': starts,
                       'order': order})
 
     def Create_darray(self, size, rank, gsizes, distribs, dargs, psizes, order=0):
-        from ._derived import darray
         gsizes, distribs = list(gsizes), list(distribs)
         dargs, psizes = list(dargs), list(psizes)
-        return _made(darray(self, size, rank, gsizes, distribs, dargs, psizes, order), self,
+        layout = _derived.darray(self, size, rank, gsizes, distribs, dargs, psizes, order)
+        return _made(_derived_type(self, layout), self,
                      'DARRAY', {'size': size, 'rank': rank, 'gsizes': gsizes,
                                 'distribs': distribs, 'dargs': dargs, 'psizes': psizes,
                                 'order': order})
 
     def Create_resized(self, lb, extent):
-        from ._derived import resized
-        return _made(resized(self, lb, extent), self, 'RESIZED', {'lb': lb, 'extent': extent})
+        return _made(_derived_type(self, _derived.resized(self, lb, extent)), self, 'RESIZED',
+                     {'lb': lb, 'extent': extent})
 
     @classmethod
     def Create_struct(cls, blocklengths, displacements, datatypes):
-        from ._derived import struct
         blocklengths, displacements = list(blocklengths), list(displacements)
         datatypes = list(datatypes)
-        new = struct(blocklengths, displacements, datatypes)
+        layout, align, same = _derived.struct(blocklengths, displacements, datatypes)
+        new = _derived_type(BYTE if same is None else same, layout)    # noqa: F821
+        new._align = align
         return _made(new, new, 'STRUCT', {'blocklengths': blocklengths,
                                           'displacements': displacements,
                                           'datatypes': datatypes})
@@ -342,17 +343,26 @@ class Datatype:
         from ._typecontents import match_size
         return match_size(typeclass, size)
 
-    def Pack(self, *args, **kwargs):
-        unsupported('Datatype.Pack')
-
-    def Unpack(self, *args, **kwargs):
-        unsupported('Datatype.Unpack')
-
-    def Pack_size(self, *args, **kwargs):
-        unsupported('Datatype.Pack_size')
+    Pack = _stub('Datatype.Pack')
+    Unpack = _stub('Datatype.Unpack')
+    Pack_size = _stub('Datatype.Pack_size')
 
 
 Datatype.__module__ = 'mpi4py.MPI'
+
+
+def _derived_type(child, layout):
+    """A new (uncommitted) derived datatype of child's base type laid out as `layout`
+    (segments, lb, extent, size: see _derived)."""
+    segs, lb, extent, size = layout
+    _serial[0] += 1
+    dt = Datatype(_spec=('<derived %d>' % _serial[0], size, extent, None, None))
+    dt._label = ''
+    dt._segs = segs
+    dt._lb = lb
+    dt._base = child if child._base is None else child._base
+    dt._committed = False
+    return dt
 
 
 def _made(new, oldtype, name, kwargs):
@@ -517,8 +527,7 @@ def _typealign(datatype):
     types included), None for a derived one."""
     if datatype._null or datatype._segs is not None:
         return None
-    from ._derived import alignment
-    return alignment(datatype)
+    return _derived.alignment(datatype)
 
 
 def _typecode(datatype):

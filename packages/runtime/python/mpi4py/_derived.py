@@ -2,14 +2,18 @@
 
 A derived datatype here is one base datatype laid out in blocks: contiguous, vector,
 hvector, indexed, hindexed, indexed_block, hindexed_block, resized, subarray, darray (and
-struct, whose members may be of several predefined types).  Its layout is a list of byte segments `(offset, length)` within
-one element, plus MPI's lb/extent.  The agent only moves contiguous bytes, so a message of
-a derived type travels *packed*: a send copies the segments out into one buffer, a receive
-lands in a packed scratch buffer that is copied back into the user's segments when the
-request completes (Request._complete runs the unpack registered while parsing).
+struct, whose members may be of several predefined types).  Its layout is a list of byte
+segments `(offset, length)` within one element, plus MPI's lb/extent.  The agent only
+moves contiguous bytes, so a message of a derived type travels *packed*: a send copies the
+segments out into one buffer, a receive lands in a packed scratch buffer that is copied
+back into the user's segments when the request completes (Request._complete runs the
+unpack registered while parsing).
+
+This module knows layouts and bytes only; the Datatype objects are _datatypes' (which
+imports this one, never the other way round).
 """
 
-_serial = [0]
+from ._errors import Exception as MPIException, ERR_TYPE, ERR_ARG
 
 
 def segments_of(dt):
@@ -19,11 +23,12 @@ def segments_of(dt):
     return [(0, dt._extent)] if segs is None else segs
 
 
-def build(child, displs, blocklengths, combiner):
-    """The datatype made of blocks of `blocklengths[j]` children at byte displacement
+# -- layouts: (segments, lb, extent, size) of one element of a new derived type; the
+# Datatype around a layout is made by _datatypes ------------------------------------------
+def build(child, displs, blocklengths):
+    """The layout of blocks of `blocklengths[j]` children at byte displacement
     `displs[j]`, with MPI's lb/ub rules (lb/ub of the blocks' children, not of the data)."""
     if child._null:
-        from ._errors import Exception as MPIException, ERR_TYPE
         raise MPIException(ERR_TYPE)
     cext, clb = child._extent, child._lb
     csegs = segments_of(child)
@@ -47,16 +52,15 @@ def build(child, displs, blocklengths, combiner):
     lb = min(lbs) if lbs else 0
     ub = max(ubs) if ubs else 0
     size = child._size * sum(int(n) for n in blocklengths if int(n) > 0)
-    return _new(child, segs, lb, ub - lb, size, combiner)
+    return segs, lb, ub - lb, size
 
 
 def resized(child, lb, extent):
-    return _new(child, list(segments_of(child)), int(lb), int(extent), child._size,
-                'RESIZED')
+    return list(segments_of(child)), int(lb), int(extent), child._size
 
 
 def dup(dt):
-    return _new(dt, list(segments_of(dt)), dt._lb, dt._extent, dt._size, 'DUP')
+    return list(segments_of(dt)), dt._lb, dt._extent, dt._size
 
 
 def alignment(dt):
@@ -71,8 +75,9 @@ def alignment(dt):
 
 
 def struct(blocklengths, displs, types):
-    """MPI_Type_create_struct: blocks of different types; a struct of one base type keeps
-    it (reductions still see its elements), a mixed one moves as bytes."""
+    """MPI_Type_create_struct: blocks of different types.  Returns (layout, alignment,
+    the one base type of all the blocks or None when they mix types): a struct of one
+    base type keeps it (reductions still see its elements), a mixed one moves as bytes."""
     segs, lbs, ubs, size, align = [], [], [], 0, 1
     for d, n, t in zip(displs, blocklengths, types):
         d, n = int(d), int(n)
@@ -92,11 +97,8 @@ def struct(blocklengths, displs, types):
     if extent % align:
         extent += align - extent % align
     bases = {(t if t._base is None else t._base)._name for t in types}
-    from ._datatypes import BYTE
-    child = types[0] if len(bases) == 1 and types else BYTE
-    dt = _new(child, segs, lb, extent, size, 'STRUCT')
-    dt._align = align
-    return dt
+    same = types[0] if len(bases) == 1 and types else None
+    return (segs, lb, extent, size), align, same
 
 
 def subarray(child, sizes, subsizes, starts, order):
@@ -107,7 +109,6 @@ def subarray(child, sizes, subsizes, starts, order):
         raise ValueError('subarray: sizes, subsizes and starts differ in length')
     for n, s, st in zip(sizes, subsizes, starts):
         if s < 1 or n < 1 or st < 0 or st + s > n:
-            from ._errors import Exception as MPIException, ERR_ARG
             raise MPIException(ERR_ARG)
     dims = list(range(ndim)) if order == 1 else list(range(ndim - 1, -1, -1))
     # byte stride of each dimension, fastest first
@@ -120,19 +121,17 @@ def subarray(child, sizes, subsizes, starts, order):
     for i in rest:
         displs = [d + (starts[i] + k) * strides[i] for k in range(subsizes[i]) for d in displs]
     base = starts[fast] * strides[fast]
-    blocks = build(child, [base + d for d in displs], [subsizes[fast]] * len(displs),
-                   'SUBARRAY')
+    segs, _, _, size = build(child, [base + d for d in displs], [subsizes[fast]] * len(displs))
     total = child._extent
     for n in sizes:
         total *= n
-    return _new(child, blocks._segs, 0, total, blocks._size, 'SUBARRAY')
+    return segs, 0, total, size
 
 
 def darray(child, size, rank, gsizes, distribs, dargs, psizes, order):
     """MPI_Type_create_darray: the elements of a gsizes array that process `rank` of a
     psizes grid (ranks in row-major order) owns under block/cyclic/none distributions, in
     the array's order; extent the whole array's, lb 0."""
-    from ._errors import Exception as MPIException, ERR_ARG
     ndim = len(gsizes)
     if not (len(distribs) == len(dargs) == len(psizes) == ndim) or ndim < 1:
         raise MPIException(ERR_ARG)
@@ -170,22 +169,8 @@ def darray(child, size, rank, gsizes, distribs, dargs, psizes, order):
     displs = [0]
     for i in reversed(dims):                # slowest dimension outermost
         displs = [d + k * strides[i] for d in displs for k in owned[i]]
-    blocks = build(child, displs, [1] * len(displs), 'DARRAY')
-    return _new(child, blocks._segs, 0, stride, blocks._size, 'DARRAY')
-
-
-def _new(child, segs, lb, extent, size, combiner):
-    from ._datatypes import Datatype
-    _serial[0] += 1
-    base = child if child._base is None else child._base
-    dt = Datatype(_spec=('<derived %d>' % _serial[0], size, extent, None, None))
-    dt._label = ''
-    dt._segs = segs
-    dt._lb = lb
-    dt._base = base
-    dt._combiner = combiner
-    dt._committed = False
-    return dt
+    segs, _, _, nbytes = build(child, displs, [1] * len(displs))
+    return segs, 0, stride, nbytes
 
 
 def _append(segs, off, length):
