@@ -37,8 +37,8 @@ from ._callsite import current
 COMM_OPS = (
     # point to point
     'Send', 'Bsend', 'Rsend', 'Ssend', 'Recv', 'Isend', 'Ibsend', 'Irsend', 'Issend', 'Irecv',
-    'Sendrecv', 'Sendrecv_replace', 'send', 'bsend', 'ssend', 'recv', 'isend', 'ibsend',
-    'issend', 'irecv', 'sendrecv',
+    'Sendrecv', 'Sendrecv_replace', 'Isendrecv', 'Isendrecv_replace', 'send', 'bsend',
+    'ssend', 'recv', 'isend', 'ibsend', 'issend', 'irecv', 'sendrecv',
     'Probe', 'Iprobe', 'probe', 'iprobe', 'Mprobe', 'Improbe', 'mprobe', 'improbe',
     # collectives
     'barrier', 'Barrier', 'Ibarrier', 'bcast', 'gather', 'scatter', 'allgather', 'alltoall',

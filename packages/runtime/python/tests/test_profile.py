@@ -83,6 +83,19 @@ class TestProfile(ProfileCase):
         self.assertEqual(self.op('reduce')['bytes'], len(data))
         self.assertNotIn('gather', _profile.stats)
 
+    def test_mpi4_isendrecv_calls_count_once_under_their_names(self):
+        comm = MPI.COMM_WORLD
+        comm.Isendrecv(b'12345', 0, 1, bytearray(5), 0, 1)
+        comm.Isendrecv_replace(bytearray(b'abcd'), 0, 2, 0, 2)
+        frames = read_frames(self.agent, 4)
+        self.assertEqual([h['op'] for h, _ in frames], ['send', 'irecv', 'send', 'irecv'])
+        self.assertEqual((self.op('Isendrecv')['calls'], self.op('Isendrecv')['bytes']),
+                         (1, 5))
+        self.assertEqual((self.op('Isendrecv_replace')['calls'],
+                          self.op('Isendrecv_replace')['bytes']), (1, 4))
+        self.assertNotIn('Isend', _profile.stats)     # the inner calls are not counted again
+        self.assertNotIn('Irecv', _profile.stats)
+
     def test_time_is_the_call_s(self):
         def slow(frames):
             time.sleep(0.05)
