@@ -53,5 +53,19 @@ def pingpong():
 
 timed("pingpong_roundtrip_8B", 2000, pingpong, results)
 
+large = np.zeros(4 * 1024 * 1024, dtype=np.uint8)
+
+
+def pingpong_large():
+    if rank == 0:
+        comm.Send([large, MPI.BYTE], dest=1, tag=3)
+        comm.Recv([large, MPI.BYTE], source=1, tag=4)
+    elif rank == 1:
+        comm.Recv([large, MPI.BYTE], source=0, tag=3)
+        comm.Send([large, MPI.BYTE], dest=0, tag=4)
+
+
+timed("pingpong_4MiB_roundtrip", 40, pingpong_large, results)
+
 if rank == 0:
     print(json.dumps(results))

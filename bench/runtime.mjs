@@ -1,25 +1,30 @@
-// Benchmarks the ranked runtime against Open MPI on this machine, in one run:
-// MPI call latencies at np 2 and 4 (mpiaas vs mpirun + Debian's mpi4py), the Redis round
-// trip they are built on, and the start-to-finish time of hello at np 4.
-// Usage: npm run bench [-- --quick]     (prints a Markdown table)
+// Benchmarks the ranked runtime against Open MPI and against its own floor on this machine,
+// in one run: MPI call latencies at np 2, 4 and 8 on one agent and spread over two (mpiaas
+// vs mpirun + Debian's mpi4py), the floor under them (a rank ⇄ agent socket round trip plus
+// a Redis round trip, measured here and now), large-message bandwidth, and the
+// start-to-finish time of hello at np 4.
+// Usage: npm run bench [-- --quick]     (prints Markdown tables)
+import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { CLI_MAIN as cli, fmtMicros as fmt, median, mpiEnv, python, redisRoundTripMedianMicros, run } from './lib/common.mjs';
+import { CLI_MAIN as cli, fmtMicros as fmt, machineLine, median, mpiEnv, python, redisRoundTripMedianMicros, run } from './lib/common.mjs';
+import { rawRedisPingMicros, socketRoundTripMicros } from './lib/floor.mjs';
 
 const quick = process.argv.includes('--quick');
 const mpiaasEnv = { ...process.env, MPIAAS_REDIS_PREFIX: `bench:${process.pid}:` };
+const loadBefore = os.loadavg();
 
 if (!existsSync('/usr/bin/mpirun')) {
   console.error('mpirun not found: run `bash scripts/test.sh` once (it installs openmpi-bin and python3-mpi4py)');
   process.exit(1);
 }
 
-const micro = (launcher, np) => {
+const micro = (launcher, np, agents = 1) => {
   const scale = quick ? '0.2' : '1';
   const { stdout } =
     launcher === 'mpirun'
       ? run('mpirun', ['-np', String(np), python, 'bench/mpi_micro.py', scale], mpiEnv)
-      : run(process.execPath, [cli, 'exec', '-n', String(np), '--python', python, 'bench/mpi_micro.py', scale], mpiaasEnv);
+      : run(process.execPath, [cli, 'exec', '-n', String(np), '--agents', String(agents), '--python', python, 'bench/mpi_micro.py', scale], mpiaasEnv);
   return JSON.parse(stdout.trim().split('\n').pop());
 };
 
@@ -40,15 +45,23 @@ async function redisLargeCopyMillis() {
   return median(samples);
 }
 
-const rtt = await redisRoundTripMedianMicros();
+const socketRtt = median([await socketRoundTripMicros(), await socketRoundTripMicros(), await socketRoundTripMicros()]);
+const rawPing = await rawRedisPingMicros();
+const ioredisPing = await redisRoundTripMedianMicros();
 const largeCopy = await redisLargeCopyMillis();
+/** One call's floor, µs: what a message or collective crossing agents cannot go below. */
+const floor = socketRtt + rawPing;
+const floorOf = (name) =>
+  name === 'bcast_8MiB' ? largeCopy * 1000 : name.startsWith('pingpong_roundtrip') ? 2 * floor : floor;
+
+const configs = quick ? [[2, 1], [4, 1], [4, 2]] : [[2, 1], [4, 1], [8, 1], [2, 2], [4, 2], [8, 2]];
+const baselines = new Map();
 const rows = [];
-for (const np of [2, 4]) {
-  const base = micro('mpirun', np);
-  const ours = micro('mpiaas', np);
-  for (const name of Object.keys(base)) {
-    rows.push({ name, np, base: base[name], ours: ours[name] });
-  }
+for (const [np, agents] of configs) {
+  if (!baselines.has(np)) baselines.set(np, micro('mpirun', np));
+  const base = baselines.get(np);
+  const ours = micro('mpiaas', np, agents);
+  for (const name of Object.keys(base)) rows.push({ name, np, agents, base: base[name], ours: ours[name] });
 }
 
 const helloRuns = quick ? 3 : 7;
@@ -59,17 +72,28 @@ for (let i = 0; i < helloRuns; i++) {
   helloOurs.push(run(process.execPath, [cli, 'exec', '-n', '4', '--python', python, 'examples/hello.py'], mpiaasEnv).seconds);
 }
 
-console.log(`Redis PING round trip (ioredis, loopback): ${fmt(rtt)}`);
+console.log(machineLine(loadBefore, quick));
+console.log(`Unix-socket round trip, 8 B, Python ⇄ Node (a rank and its agent): ${fmt(socketRtt)}`);
+console.log(`Redis PING round trip, bare TCP client: ${fmt(rawPing)} (through ioredis: ${fmt(ioredisPing)})`);
+console.log(`Floor of one call crossing agents = socket + Redis round trip: ${fmt(floor)} (ping-pong: twice that)`);
 console.log(`Redis SET + GET of 8 MiB (the floor for moving 8 MiB through Redis once): ${largeCopy.toFixed(2)} ms\n`);
-console.log('| operation | np | Open MPI | mpiaas | ratio | mpiaas in Redis round trips |');
-console.log('|---|---:|---:|---:|---:|---:|');
+console.log('| operation | np | agents | Open MPI | mpiaas | vs Open MPI | floor | vs floor |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
+  if (row.name.startsWith('pingpong_4MiB')) continue;
+  const f = floorOf(row.name);
   console.log(
-    `| ${row.name} | ${row.np} | ${fmt(row.base)} | ${fmt(row.ours)} | ${(row.ours / row.base).toFixed(1)}x | ${(row.ours / rtt).toFixed(1)} |`,
+    `| ${row.name} | ${row.np} | ${row.agents} | ${fmt(row.base)} | ${fmt(row.ours)} | ${(row.ours / row.base).toFixed(1)}x | ${fmt(f)} | ${(row.ours / f).toFixed(2)}x |`,
   );
+}
+console.log('\n| large messages: 4 MiB ping-pong, ranks 0 and 1 | np | agents | Open MPI | mpiaas |');
+console.log('|---|---:|---:|---:|---:|');
+const gbps = (roundTripMicros) => `${((2 * 4 * 1024 * 1024) / (roundTripMicros / 1e6) / 1e9).toFixed(2)} GB/s`;
+for (const row of rows.filter((r) => r.name === 'pingpong_4MiB_roundtrip')) {
+  console.log(`| bandwidth (2 × 4 MiB per round trip) | ${row.np} | ${row.agents} | ${gbps(row.base)} | ${gbps(row.ours)} |`);
 }
 const hb = median(helloBase);
 const ho = median(helloOurs);
-console.log(
-  `| hello.py wall time (median of ${helloRuns}) | 4 | ${hb.toFixed(3)} s | ${ho.toFixed(3)} s | ${(ho / hb).toFixed(2)}x | |`,
-);
+console.log(`\n| hello.py wall time, np 4 (median of ${helloRuns}) | mpirun | mpiaas exec | ratio |`);
+console.log('|---|---:|---:|---:|');
+console.log(`| as run: \`mpiaas exec -n 4 examples/hello.py\` | ${hb.toFixed(3)} s | ${ho.toFixed(3)} s | ${(ho / hb).toFixed(2)}x |`);
