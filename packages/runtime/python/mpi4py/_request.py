@@ -13,6 +13,7 @@ from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED
 
 from ._pickle import pickle as _PICKLE
 from ._derived import take_owed, drop_owed
+from ._unsupported import _stub
 
 
 def _unpickle(data):
@@ -587,14 +588,8 @@ class Grequest(Request):
             raise TypeError('expecting a Grequest, not %s' % type(request).__name__)
         Request.__init__(self, request)
 
-    @classmethod
-    def Start(cls, *args, **kwargs):
-        from ._unsupported import unsupported
-        unsupported('Grequest.Start')
-
-    def Complete(self):
-        from ._unsupported import unsupported
-        unsupported('Grequest.Complete')
+    Start = classmethod(_stub('Grequest.Start'))
+    Complete = _stub('Grequest.Complete')
 
 
 Grequest.__module__ = 'mpi4py.MPI'

@@ -7,6 +7,8 @@ def unsupported(what):
 
 
 def _stub(qualname):
+    """An entry point (function, method or, wrapped in classmethod, class method) that
+    raises unsupported(qualname) whatever it is called with."""
     def method(*args, **kwargs):
         unsupported(qualname)
     method.__name__ = qualname.rsplit('.', 1)[-1]
@@ -19,16 +21,9 @@ def _make(name, methods, classmethods=()):
     for m in methods:
         ns[m] = _stub('%s.%s' % (name, m))
     for m in classmethods:
-        ns[m] = classmethod(_cm_stub('%s.%s' % (name, m)))
+        ns[m] = classmethod(_stub('%s.%s' % (name, m)))
     ns['__init__'] = lambda self, *a, **k: None
     return type(name, (), ns)
-
-
-def _cm_stub(qualname):
-    def method(cls, *args, **kwargs):
-        unsupported(qualname)
-    method.__name__ = qualname.rsplit('.', 1)[-1]
-    return method
 
 
 Win = _make('Win', ['Free', 'Put', 'Get', 'Accumulate', 'Get_accumulate', 'Fence', 'Lock',
@@ -57,21 +52,8 @@ MODE_NOCHECK, MODE_NOSTORE, MODE_NOPUT, MODE_NOPRECEDE, MODE_NOSUCCEED = 1, 2, 4
 LOCK_EXCLUSIVE, LOCK_SHARED = 1, 2
 
 
-def Open_port(*args, **kwargs):
-    unsupported('Open_port')
-
-
-def Close_port(*args, **kwargs):
-    unsupported('Close_port')
-
-
-def Lookup_name(*args, **kwargs):
-    unsupported('Lookup_name')
-
-
-def Publish_name(*args, **kwargs):
-    unsupported('Publish_name')
-
-
-def Unpublish_name(*args, **kwargs):
-    unsupported('Unpublish_name')
+Open_port = _stub('Open_port')
+Close_port = _stub('Close_port')
+Lookup_name = _stub('Lookup_name')
+Publish_name = _stub('Publish_name')
+Unpublish_name = _stub('Unpublish_name')
