@@ -10,13 +10,12 @@ from ._ops import *                         # noqa: F401,F403  (Op, SUM, ..., MA
 from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED  # noqa: F401
 from ._request import Request, Prequest, Grequest, REQUEST_NULL  # noqa: F401
 from ._group import Group, GROUP_NULL, GROUP_EMPTY, IDENT, CONGRUENT, SIMILAR, UNEQUAL  # noqa
-from ._comm import (Comm, Intracomm, Topocomm, Cartcomm, COMM_NULL, COMM_WORLD,  # noqa: F401
-                    COMM_SELF, ROOT, _comm_lock_table)
+from ._comm import (Comm, Intracomm, Topocomm, Cartcomm, Intercomm, COMM_NULL,  # noqa: F401
+                    COMM_WORLD, COMM_SELF, ROOT, _comm_lock_table)
 from ._message import Message, MESSAGE_NULL, MESSAGE_NO_PROC  # noqa: F401
 from ._topology import Compute_dims, CART, GRAPH, DIST_GRAPH  # noqa: F401
 from ._env import *                         # noqa: F401,F403
 from ._env import _abort                    # noqa: F401
-from ._intercomm import Intercomm           # noqa: F401
 from ._info import Get_hw_resource_info     # noqa: F401
 from ._unsupported import (Win, File, Graphcomm, Distgraphcomm, Session,  # noqa: F401
                            WIN_NULL, FILE_NULL, SESSION_NULL, Open_port, Close_port, Lookup_name,

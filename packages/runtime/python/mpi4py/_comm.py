@@ -26,6 +26,7 @@ from ._message import Message
 from ._collective_results import (discard, load_one, load_all, into_one, into_slots,
                                   fold_into, bad_counts)
 from ._topology import CartTopology, cart_shape, sub_grid
+from ._intercomm import RemoteGroup
 
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
@@ -181,7 +182,6 @@ class Comm:
     def Get_parent(cls):
         # no spawn, so never a parent: the null intercommunicator (mpi4py 4.x returns an
         # Intercomm; 3.1.4 only asked for a communicator)
-        from ._intercomm import Intercomm
         return Intercomm()
 
     def __reduce__(self):
@@ -1015,6 +1015,13 @@ class Cartcomm(CartTopology, Topocomm):
 
 
 Topocomm.__module__ = Cartcomm.__module__ = 'mpi4py.MPI'
+
+
+class Intercomm(RemoteGroup, Comm):
+    """MPI.Intercomm (null only: see _intercomm)."""
+
+
+Intercomm.__module__ = 'mpi4py.MPI'
 
 
 # -- per-communicator locks of the lower-case calls (mpi4py 4.x): two threads calling

@@ -1,24 +1,11 @@
 """MPI.Intercomm: only its null handle exists here (intercommunicators are not provided:
 no Spawn, Connect or Create_intercomm), but it is a Comm like mpi4py's, so
-`MPI.Intercomm() == MPI.COMM_NULL` and isinstance checks behave."""
+`MPI.Intercomm() == MPI.COMM_NULL` and isinstance checks behave.
 
-from ._comm import Comm
+The class is declared in _comm (Comm.Get_parent returns one) and mixes in RemoteGroup from
+here: what an intercommunicator has beyond a communicator, its remote group."""
+
 from ._unsupported import _stub
-
-
-class Intercomm(Comm):
-    """MPI.Intercomm (null only)."""
-
-    def Is_inter(self):
-        self._chk()
-        return True
-
-    def Is_intra(self):
-        self._chk()
-        return False
-
-    is_inter = property(Is_inter)
-    is_intra = property(Is_intra)
 
 
 def _method(name):
@@ -31,9 +18,22 @@ def _method(name):
     return method
 
 
-for _name in ('Merge', 'Get_remote_group', 'Get_remote_size'):
-    setattr(Intercomm, _name, _method(_name))
-Intercomm.remote_group = property(Intercomm.Get_remote_group)
-Intercomm.remote_size = property(Intercomm.Get_remote_size)
-Intercomm.__module__ = 'mpi4py.MPI'
-del _name
+class RemoteGroup:
+    """The remote side of MPI.Intercomm."""
+
+    def Is_inter(self):
+        self._chk()
+        return True
+
+    def Is_intra(self):
+        self._chk()
+        return False
+
+    is_inter = property(Is_inter)
+    is_intra = property(Is_intra)
+
+    Merge = _method('Merge')
+    Get_remote_group = _method('Get_remote_group')
+    Get_remote_size = _method('Get_remote_size')
+    remote_group = property(Get_remote_group)
+    remote_size = property(Get_remote_size)
