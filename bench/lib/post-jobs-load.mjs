@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { redisUrl } from './common.mjs';
+import { cpuSnapshot, cpuSpent } from './cpu-time.mjs';
 
 const fmtRate = (r, unit) => `${r >= 100 ? r.toFixed(0) : r.toFixed(1)} ${unit}`;
 
@@ -29,8 +30,12 @@ export async function measurePostJobs(stack, { connections, loadSeconds, warmSec
     headers: { 'content-type': 'application/json', ...headers },
     body: submitBody,
   };
+  const apiPid = [...stack.children].find((proc) => proc.name === 'api')?.child.pid;
+  const database = new URL(stack.databaseUrl).pathname.slice(1);
   await cannon({ connections, url: `${apiUrl}/healthz`, duration: warmSeconds });
+  const healthCpuBefore = cpuSnapshot({ apiPid, database });
   const health = await cannon({ connections, url: `${apiUrl}/healthz`, duration: loadSeconds });
+  const healthCpu = cpuSpent(healthCpuBefore, cpuSnapshot({ apiPid, database }));
   await cannon({ ...postOptions, duration: warmSeconds });
   await delay(1000);
   const queue = new Queue('mpi-jobs', { connection: { url: redisUrl }, prefix: stack.queuePrefix });
@@ -40,7 +45,9 @@ export async function measurePostJobs(stack, { connections, loadSeconds, warmSec
     return counts.wait + counts.prioritized + counts.delayed;
   };
   const [rowsBefore, queuedBefore] = [await countRows(), await countQueue()];
+  const cpuBefore = cpuSnapshot({ apiPid, database });
   const posts = await cannon({ ...postOptions, duration: loadSeconds });
+  const cpu = cpuSpent(cpuBefore, cpuSnapshot({ apiPid, database }));
   // autocannon stops with requests in flight: their jobs are stored and queued after it returns.
   await delay(1000);
   const [rowsAfter, queuedAfter] = [await countRows(), await countQueue()];
@@ -57,6 +64,12 @@ export async function measurePostJobs(stack, { connections, loadSeconds, warmSec
     `POST /jobs load: ${connections} connections, ${loadSeconds} s: ${posts['2xx']} responses 2xx, ${created} jobs rows and ` +
       `${enqueued} queue entries created (warm-up excluded; up to ${connections} more rows than 2xx: the requests in flight ` +
       `when the load stopped); ${queuedRows} rows QUEUED and ${queuedAfter} entries in the queue in all`,
+  );
+  const per = (seconds, count) => `${((seconds * 1000) / Math.max(count, 1)).toFixed(2)} ms`;
+  notes.push(
+    `CPU per accepted job during the load: api ${per(cpu.api, posts['2xx'])}, Postgres ${per(cpu.postgres, posts['2xx'])}, ` +
+      `Redis ${per(cpu.redis, posts['2xx'])} (the server is shared with anything else running), load generator ${per(cpu.loadGenerator, posts['2xx'])}; ` +
+      `per GET /healthz: api ${per(healthCpu.api, health.requests.total)}, load generator ${per(healthCpu.loadGenerator, health.requests.total)}`,
   );
   if (created < posts['2xx'] || created > posts['2xx'] + connections || enqueued !== created || queuedRows !== queuedAfter) {
     notes.push('**mismatch**: every accepted job should be one QUEUED row and one queue entry');
@@ -80,5 +93,5 @@ export async function measurePostJobs(stack, { connections, loadSeconds, warmSec
       met: posts.latency.p99 <= 50,
     },
   ];
-  return { rows, notes, health, posts, postRate };
+  return { rows, notes, health, posts, postRate, cpu };
 }

@@ -10,6 +10,7 @@ import type { CreateJobDto } from './dto/create-job.dto';
 import { isIdempotencyKeyConflict, JobRepository, type NewJob } from './job.repository';
 import type { JobWithRanks } from './job-view.mapper';
 import { requestHash } from './request-hash';
+import { SubmissionBatcher } from './submission-batcher';
 import { resolveWebhookTarget, WebhookRefused } from '../webhooks/webhook-address';
 
 export interface Submission {
@@ -29,6 +30,7 @@ export class JobSubmissionService {
     private readonly queue: JobQueue,
     private readonly views: JobsService,
     private readonly admission: Admission,
+    private readonly batcher: SubmissionBatcher,
   ) {}
 
   async submit(request: CreateJobDto, caller: Caller, correlationId: string, idempotencyKey?: string): Promise<Submission> {
@@ -92,9 +94,16 @@ export class JobSubmissionService {
   ): Promise<JobView> {
     const { quotas } = caller;
     await this.admission.admit(quotas, job);
-    const created = await this.jobs.createQueued(job, { id: caller.tenantId, maxQueued: quotas.maxQueuedJobs }, idempotency);
-    if (!created) throw this.admission.queuedJobsFull(quotas, await this.jobs.countQueued(caller.tenantId, quotas.maxQueuedJobs));
-    await this.enqueue(created, correlationId);
+    let created: JobWithRanks;
+    if (idempotency) {
+      // Alone: a concurrent replay of its key must fail only this insert (isIdempotencyKeyConflict).
+      const row = await this.jobs.createQueued(job, { id: caller.tenantId, maxQueued: quotas.maxQueuedJobs }, idempotency);
+      if (!row) throw this.admission.queuedJobsFull(quotas, await this.jobs.countQueued(caller.tenantId, quotas.maxQueuedJobs));
+      await this.enqueue(row, correlationId);
+      created = row;
+    } else {
+      created = await this.batcher.submit(job, { id: caller.tenantId, quotas }, correlationId);
+    }
     this.logger.log(`job ${created.id} queued (np=${created.np})`);
     const [view] = await this.views.views([created], true);
     return view as JobView;

@@ -106,6 +106,56 @@ export class JobRepository {
     return created ? { ...created, ranks: [] } : null;
   }
 
+  /**
+   * Inserts QUEUED jobs already admitted (their tenants' room was checked before) with their
+   * first transitions, in one SQL statement whatever their number: one round trip and one
+   * commit for the jobs of many concurrent requests. The rows travel as one JSON parameter;
+   * ids are the caller's, so that each request finds its own row. Returned in input order.
+   */
+  async createQueuedMany(jobs: readonly { id: string; tenantId: string; job: NewJob }[]): Promise<JobWithRanks[]> {
+    const rows = jobs.map(({ id, tenantId, job }, ord) => ({
+      ord,
+      id,
+      tenant_id: tenantId,
+      name: job.name,
+      labels: job.labels,
+      np: job.np,
+      script: job.script,
+      args: job.args,
+      env: job.env,
+      timeout_seconds: job.timeoutSeconds,
+      placement: job.placement,
+      oversubscribe: job.oversubscribe,
+      launcher: job.launcher,
+      webhook_url: job.webhook?.url ?? null,
+      webhook_secret: job.webhook?.secret ?? null,
+      webhook_events: job.webhook?.events ?? [],
+    }));
+    const created = await this.db.$queryRaw<Job[]>`
+      WITH input AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
+          ord int, id uuid, tenant_id uuid, name text, labels jsonb, np int, script text, args jsonb, env jsonb,
+          timeout_seconds int, placement placement, oversubscribe boolean, launcher launcher,
+          webhook_url text, webhook_secret text, webhook_events jsonb)
+      ), job AS (
+        INSERT INTO jobs (id, tenant_id, name, labels, np, script, args, env, timeout_seconds, placement, oversubscribe, launcher,
+                          webhook_url, webhook_secret, webhook_events, updated_at)
+        SELECT id, tenant_id, name, labels, np, script, ARRAY(SELECT jsonb_array_elements_text(args)), env, timeout_seconds,
+               placement, oversubscribe, launcher, webhook_url, webhook_secret, ARRAY(SELECT jsonb_array_elements_text(webhook_events)), now()
+        FROM input ORDER BY ord
+        RETURNING *
+      ), transition AS (
+        INSERT INTO job_transitions (job_id, status) SELECT id, 'QUEUED' FROM job
+      )
+      SELECT ${Prisma.raw(JOB_COLUMNS)} FROM job`;
+    const byId = new Map(created.map((row) => [row.id, row]));
+    return jobs.map(({ id }) => {
+      const row = byId.get(id);
+      if (!row) throw new Error(`job ${id} was not returned by its insert`);
+      return { ...row, ranks: [] };
+    });
+  }
+
   /** QUEUED jobs of a tenant, counted up to `upTo` (what a quota message needs). */
   async countQueued(tenantId: string, upTo: number): Promise<number> {
     const [row] = await this.db.$queryRaw<{ n: bigint }[]>`

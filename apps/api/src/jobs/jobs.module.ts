@@ -6,12 +6,13 @@ import { JobRepository } from './job.repository';
 import { JobSubmissionService } from './job-submission.service';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
+import { SubmissionBatcher } from './submission-batcher';
 import { ConfiguredMaxConstraint } from './validation/configured-max.validator';
 
 @Module({
   imports: [QueueModule, AdmissionModule],
   controllers: [JobsController],
-  providers: [JobRepository, JobsService, JobSubmissionService, JobCancellationService, ConfiguredMaxConstraint],
+  providers: [JobRepository, JobsService, JobSubmissionService, SubmissionBatcher, JobCancellationService, ConfiguredMaxConstraint],
   exports: [JobRepository, JobsService],
 })
 export class JobsModule {}

@@ -28,6 +28,12 @@ export class JobQueue implements OnModuleDestroy {
     await withTimeout(added, this.timeoutMs, 'enqueue');
   }
 
+  /** enqueueRun for many jobs in one Redis round trip (BullMQ sends the adds as one MULTI). */
+  async enqueueRuns(payloads: readonly RunJobPayload[]): Promise<void> {
+    const added = this.queue.addBulk(payloads.map((payload) => ({ name: MpiJobName.Run, data: payload, opts: { ...RUN_JOB_OPTIONS, jobId: payload.jobId } })));
+    await withTimeout(added, this.timeoutMs, 'enqueue');
+  }
+
   /** Removes the run of `jobId` if no worker holds it yet; true when it was removed. */
   async removeWaiting(jobId: string): Promise<boolean> {
     // BullMQ refuses to remove a locked (active) job and answers 0.

@@ -22,8 +22,8 @@ export interface JobSize {
 
 /**
  * Whether POST /jobs may queue a job: the tenant's hard quotas (429) and the cluster's
- * backlog (503). maxQueuedJobs is checked by the insert itself (JobRepository.createQueued),
- * which calls queuedJobsFull when it refuses; maxRunningRanks is the workers' (a job past it
+ * backlog (503). maxQueuedJobs is checked where jobs are stored (SubmissionBatcher, with
+ * QueuedJobsEstimate; JobRepository.createQueued), which calls queuedJobsFull when it refuses; maxRunningRanks is the workers' (a job past it
  * waits), except that a job larger than it could never start and is refused here.
  */
 @Injectable()
