@@ -10,7 +10,7 @@ imported on the first buffer reduction only).
 import weakref
 
 from ._errors import Exception as MPIException, ERR_OP
-from ._grouping import schedule, evaluate
+from ._grouping import plan, evaluate
 
 
 def _maxloc(x, y):
@@ -261,8 +261,8 @@ def _check(op, dt):
 def fold_buffers(op, parts, out, dt, count, kind=None):
     """out = parts[0] op parts[1] op ... ; parts are byte buffers of count elements of dt,
     in rank order (or one contiguous buffer holding them back to back); out is a writable
-    byte memoryview.  kind ('reduce'/'allreduce') groups the parts as Open MPI does for
-    small messages (_grouping); otherwise they fold left."""
+    byte memoryview.  kind ('allreduce', 'reduce', or ('reduce', root)) groups the parts
+    as Open MPI does (_grouping); otherwise they fold left."""
     nbytes = count * dt._extent
     name = op._name
     if isinstance(parts, (list, tuple)):
@@ -294,10 +294,18 @@ def fold_buffers(op, parts, out, dt, count, kind=None):
         res[...] = acc
         return
     ufunc = getattr(np, _UFUNCS[name])
-    tree = schedule(kind, nparts, nbytes) if kind is not None else None
-    if tree is not None:
-        r = evaluate(tree, lambda i: np.frombuffer(get(i), dtype=dtype, count=count), ufunc)
-    elif not isinstance(parts, (list, tuple)):
+    root = 0
+    if isinstance(kind, tuple):
+        kind, root = kind
+    ranges = plan(kind, nparts, count, dt._extent, root) if kind is not None else None
+    if ranges is not None:
+        size = dtype.itemsize
+        for first, stop, tree in ranges:
+            def leaf(i, first=first, stop=stop):
+                return np.frombuffer(get(i), dtype=dtype, count=stop - first, offset=first * size)
+            res[first:stop] = evaluate(tree, leaf, ufunc)
+        return
+    if not isinstance(parts, (list, tuple)):
         stack = np.frombuffer(whole, dtype=dtype, count=nparts * count).reshape(nparts, count)
         r = ufunc.reduce(stack, axis=0)
     else:
