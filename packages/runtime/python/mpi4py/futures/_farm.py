@@ -65,7 +65,9 @@ class Farm:
                     self.cv.wait()
                 if self.closing and not self.queue and not busy:
                     return
-                room = len(idle) if self.workers else len(self.queue)
+                # run locally, one task at a time: the rest stay queued, so shutdown's
+                # cancel_futures (Pool.terminate) still cancels them
+                room = len(idle) if self.workers else 1
                 batch = [self.queue.popleft() for _ in range(min(room, len(self.queue)))]
             for future, fn, args, kwargs in batch:
                 if not future.set_running_or_notify_cancel():

@@ -6,6 +6,7 @@ There is no MPI_Comm_spawn in mpiaas, so workers are ranks of the job:
 * MPIPoolExecutor: under `python -m mpi4py.futures script.py` (mpiaas exec --futures)
   the ranks other than 0 serve, as with mpi4py; otherwise the rank runs its tasks
   itself in a background thread (mpi4py would spawn new processes here).
+* ThreadPoolExecutor: threads of this process, as in mpi4py.
 """
 
 import concurrent.futures as _cf
@@ -59,7 +60,20 @@ def _results(futures, timeout):
 
 
 class ThreadPoolExecutor(MPIPoolExecutor):
-    pass
+    """MPIPoolExecutor whose tasks run on threads of this process, never on other ranks
+    (as mpi4py 4.x's; util.pool.ThreadPool is built on it)."""
+
+    def __init__(self, max_workers=None, initializer=None, initargs=(), **kwargs):
+        if max_workers is not None and max_workers <= 0:
+            raise ValueError('max_workers must be greater than 0')
+        self._threads = _cf.ThreadPoolExecutor(max_workers, thread_name_prefix='mpi4py.futures',
+                                               initializer=initializer, initargs=initargs)
+
+    def submit(self, fn, /, *args, **kwargs):
+        return self._threads.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        self._threads.shutdown(wait, cancel_futures=cancel_futures)
 
 
 class ProcessPoolExecutor(MPIPoolExecutor):
