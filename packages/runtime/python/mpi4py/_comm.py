@@ -736,7 +736,7 @@ class Comm:
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(rmv):
             bad_counts(len(smv) // dt._extent, count)
-        return self._coll(b'gather', root, [smv], fold_into(op, rmv, dt, count, None, 'reduce'),
+        return self._coll(b'gather', root, [smv], fold_into(op, rmv, dt, count, None, ('reduce', root)),
                           block)
 
     def _allreduce(self, sendbuf, recvbuf, op, block, upto=None):
