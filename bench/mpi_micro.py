@@ -38,34 +38,21 @@ timed("allreduce_8B", 2000, lambda: comm.Allreduce([small, MPI.DOUBLE], [reduced
 big = np.zeros(8 * 1024 * 1024, dtype=np.uint8)
 timed("bcast_8MiB", 30, lambda: comm.Bcast([big, MPI.BYTE], root=0), results)
 
-ping = np.zeros(1, dtype=np.float64)
+
+def pingpong(buf, datatype):
+    """One round trip of buf between ranks 0 and 1 (the others idle)."""
+    def roundtrip():
+        if rank == 0:
+            comm.Send([buf, datatype], dest=1, tag=1)
+            comm.Recv([buf, datatype], source=1, tag=2)
+        elif rank == 1:
+            comm.Recv([buf, datatype], source=0, tag=1)
+            comm.Send([buf, datatype], dest=0, tag=2)
+    return roundtrip
 
 
-def pingpong():
-    # Half a round trip between ranks 0 and 1 is reported (one-way latency), as is usual.
-    if rank == 0:
-        comm.Send([ping, MPI.DOUBLE], dest=1, tag=1)
-        comm.Recv([ping, MPI.DOUBLE], source=1, tag=2)
-    elif rank == 1:
-        comm.Recv([ping, MPI.DOUBLE], source=0, tag=1)
-        comm.Send([ping, MPI.DOUBLE], dest=0, tag=2)
-
-
-timed("pingpong_roundtrip_8B", 2000, pingpong, results)
-
-large = np.zeros(4 * 1024 * 1024, dtype=np.uint8)
-
-
-def pingpong_large():
-    if rank == 0:
-        comm.Send([large, MPI.BYTE], dest=1, tag=3)
-        comm.Recv([large, MPI.BYTE], source=1, tag=4)
-    elif rank == 1:
-        comm.Recv([large, MPI.BYTE], source=0, tag=3)
-        comm.Send([large, MPI.BYTE], dest=0, tag=4)
-
-
-timed("pingpong_4MiB_roundtrip", 40, pingpong_large, results)
+timed("pingpong_roundtrip_8B", 2000, pingpong(np.zeros(1, dtype=np.float64), MPI.DOUBLE), results)
+timed("pingpong_4MiB_roundtrip", 40, pingpong(np.zeros(4 * 1024 * 1024, dtype=np.uint8), MPI.BYTE), results)
 
 if rank == 0:
     print(json.dumps(results))

@@ -1,9 +1,8 @@
-import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder, type Frame } from '../protocol/frame';
 import type { Envelope, EnvelopeHeader } from '../redis/envelope';
 import type { RedisTransport } from '../redis/redis-transport';
 import { Agent } from './agent';
+import { fakeRankSocket } from './rank-socket.fixture';
 
 /**
  * An agent hosting some ranks of a job, with a fake Redis transport that records what the
@@ -31,27 +30,9 @@ function agentHosting(placement: number[], agentIndex = 0) {
     internalError: (error) => { throw error; },
   } });
   const rank = (world: number) => {
-    const replies: Frame[] = [];
-    const decoder = new FrameDecoder();
-    const socket = new Duplex({
-      read: () => undefined,
-      write: (chunk: Buffer, _encoding, done) => {
-        replies.push(...decoder.push(chunk));
-        done();
-      },
-    });
+    const { socket, send, reply } = fakeRankSocket(`rank ${world}`);
     agent.attach(world, socket);
-    return {
-      send: (header: object, body?: Buffer) => {
-        for (const buffer of encodeFrame(header, body ? [body] : [])) socket.push(buffer);
-      },
-      reply: async (): Promise<Frame> => {
-        for (let i = 0; i < 200 && replies.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
-        const next = replies.shift();
-        if (!next) throw new Error(`rank ${world}: no reply`);
-        return next;
-      },
-    };
+    return { send, reply };
   };
   return { rank, toRedis };
 }

@@ -1,25 +1,15 @@
-import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder, type Frame } from '../protocol/frame';
 import type { Envelope, EnvelopeHeader } from '../redis/envelope';
 import type { CollectiveRendezvous } from './collective-rendezvous';
 import { RankEndpoint } from './rank-endpoint';
+import { fakeRankSocket } from './rank-socket.fixture';
 
 /**
  * One rank's endpoint wired to a fake Redis: what it delivers comes back to it (it is the
  * only rank) a few event-loop turns later, in delivery order, as through the real inbox.
  */
 function harness() {
-  const replies: Frame[] = [];
-  const decoder = new FrameDecoder();
-  // the rank's end of the channel: what the endpoint writes are replies, push() feeds it
-  const socket = new Duplex({
-    read: () => undefined,
-    write: (chunk: Buffer, _encoding, done) => {
-      replies.push(...decoder.push(chunk));
-      done();
-    },
-  });
+  const { socket, send, reply } = fakeRankSocket();
   const delivered: EnvelopeHeader[] = [];
   let inFlight = Promise.resolve();
   const endpoint: RankEndpoint = new RankEndpoint(
@@ -38,16 +28,6 @@ function harness() {
       },
     },
   );
-  const send = (header: object, body?: Buffer): void => {
-    for (const buffer of encodeFrame(header, body ? [body] : [])) socket.push(buffer);
-  };
-  /** The next reply, once it has been written. */
-  const reply = async (): Promise<Frame> => {
-    for (let i = 0; i < 200 && replies.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
-    const next = replies.shift();
-    if (!next) throw new Error('no reply');
-    return next;
-  };
   return { send, reply, delivered };
 }
 

@@ -1,11 +1,10 @@
 import { constants as osConstants } from 'node:os';
-import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ShareVerdict } from '../redis/envelope';
 import { evictionPolicyWarning } from '../redis/eviction-policy';
 import { JobKeys } from '../redis/job-keys';
 import { agentCountOf } from '../redis/placement';
-import { rankSpawnOptions } from './rank-spawn-options';
+import { rankSpawnOptions, type RankStartOptions } from './rank-spawn-options';
 import { AgentLiveness } from './agent-liveness';
 import { DeadlockWatch } from './deadlock-watch';
 import { diagnosisKind, rankDiagnosis, type DiagnosisKind, type RankDiagnosis } from './diagnosis';
@@ -20,40 +19,16 @@ import { RankProcess, type RankHandle, type RankSpawner } from './rank-process';
 export type OutputStream = 'stdout' | 'stderr';
 
 /** What one agent runs of a job: the ranks `placement` gives it, on this host. */
-export interface AgentShareOptions {
-  /** Names the job's Redis keys (the service adds the attempt: a fencing epoch). */
-  jobId: string;
-  /** This agent's index among the job's agents (0..K-1). */
-  agent: number;
-  /** Agent index hosting each world rank; every agent hosts at least one. */
-  placement: readonly number[];
+export interface AgentShareOptions extends RankStartOptions {
   /** A name per agent for failure reasons, e.g. the worker id. @defaultValue "agent N" */
   agentNames?: readonly string[];
-  /** Path of the script, as the rank's python3 will see it (relative to `cwd`). */
-  script: string;
-  args?: readonly string[];
-  /** Interpreter for the ranks; it needs numpy for the buffer API. */
-  python: string;
-  /** Command each rank's interpreter is started through (limits, isolation); see RankSpawnOptions. */
-  wrapper?: readonly string[];
   /** Starts each rank; by default as a child process of this agent. */
   spawnRank?: RankSpawner;
-  /** Folder holding the `mpi4py` shim, readable by the ranks' user. @defaultValue SHIM_PATH */
-  shimPath?: string;
-  /** User and group the ranks run as (the caller must be allowed to switch to them). */
-  uid?: number;
-  gid?: number;
-  cwd: string;
-  /** Pass the caller's environment to the ranks (minus credentials), as mpirun does. */
-  inheritEnv?: boolean;
-  env?: Record<string, string>;
   /** Wall-clock limit of the job, ms, counted from the moment every agent is there. */
   timeoutMs?: number;
   redisUrl: string;
   /** Prefix of every Redis key, e.g. "mpi:". */
   keyPrefix: string;
-  /** Stdin for rank 0 (used only by the agent hosting it). */
-  stdin?: Readable;
   onOutput?(rank: number, stream: OutputStream, chunk: Buffer): void;
   /** Told of conditions that do not stop the job (a Redis that may evict keys); agent 0 checks. */
   onWarning?(message: string): void;
