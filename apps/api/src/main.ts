@@ -5,7 +5,12 @@ import { createApp } from './create-app';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const app = await createApp(config);
-  await app.listen(config.port);
+  // All interfaces, IPv6 and IPv4 (Fastify alone would listen on localhost only); IPv4 where
+  // the kernel has no IPv6.
+  await app.listen(config.port, '::').catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EAFNOSUPPORT' && error.code !== 'EADDRNOTAVAIL') throw error;
+    await app.listen(config.port, '0.0.0.0');
+  });
   new Logger('Main').log(`listening on :${config.port} (docs at /docs)`);
 }
 

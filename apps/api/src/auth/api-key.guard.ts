@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import {
   type CanActivate,
   type ExecutionContext,
@@ -7,7 +8,6 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { IS_ADMIN } from './admin.decorator';
 import { sameSecret } from './api-key-secret';
@@ -19,6 +19,9 @@ import { IS_PUBLIC } from './public.decorator';
  * Every request but public ones: an admin route needs ADMIN_API_KEY; any other route acts for
  * a tenant (request.caller) — the key's with AUTH_MODE=api-key, the default one with 'none'.
  */
+/** What the guard reads of a request. */
+type Request = { headers: IncomingHttpHeaders };
+
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(

@@ -1,10 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { AbstractHttpAdapter } from '@nestjs/core';
 import type { ErrorBody } from '@mpiaas/contracts';
 import { QuotaExceededException } from '../quotas/quota-exceeded.exception';
 import { currentCorrelationId } from './request-context';
-import type { RequestWithId } from './correlation-id.middleware';
 
 /**
  * The one error body of the api. HttpExceptions keep their status and message (validation
@@ -15,10 +14,12 @@ import type { RequestWithId } from './correlation-id.middleware';
 export class ApiErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(ApiErrorFilter.name);
 
+  constructor(private readonly http: AbstractHttpAdapter) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const req = http.getRequest<RequestWithId>();
-    const res = http.getResponse<Response>();
+    const req = http.getRequest<{ id?: string }>();
+    const res: unknown = http.getResponse();
     const correlationId = req.id ?? currentCorrelationId() ?? 'unknown';
 
     let statusCode = 500;
@@ -31,17 +32,17 @@ export class ApiErrorFilter implements ExceptionFilter {
       this.logger.error(exception instanceof Error ? exception : String(exception));
     }
     // A stream (SSE, plain-text log) that fails after its headers went out can only be cut.
-    if (res.headersSent) {
-      res.end();
+    if (this.http.isHeadersSent(res)) {
+      this.http.end(res);
       return;
     }
     const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, correlationId };
     if (exception instanceof QuotaExceededException) {
       // Which quota, its limit and the use now: a client can tell what to wait for or ask for.
-      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+      this.http.setHeader(res, 'Retry-After', String(exception.retryAfterSeconds));
       Object.assign(body, exception.details);
     }
-    res.status(statusCode).json(body);
+    this.http.reply(res, body, statusCode);
   }
 }
 

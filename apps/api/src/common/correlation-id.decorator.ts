@@ -1,7 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { RequestWithId } from './correlation-id.middleware';
 
-/** The request's correlation id (set by correlationIdMiddleware). */
+/** The request's correlation id (its request.id: see correlationIdOf). */
 export const CorrelationId = createParamDecorator(
-  (_data: unknown, ctx: ExecutionContext): string => ctx.switchToHttp().getRequest<RequestWithId>().id ?? '',
+  (_data: unknown, ctx: ExecutionContext): string => ctx.switchToHttp().getRequest<{ id?: string }>().id ?? '',
 );

@@ -6,7 +6,7 @@ import { currentCorrelationId } from './request-context';
 export interface Loggers {
   /** Nest's and the app's lines: each one written during a request carries its correlation id. */
   app: Logger;
-  /** pino-http's one line per request, which binds the correlation id itself. */
+  /** The one line per request (request-log.ts), which carries the correlation id itself. */
   http: Logger;
 }
 

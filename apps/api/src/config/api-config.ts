@@ -100,6 +100,15 @@ export interface ApiConfig {
   storage: StorageConfig;
 }
 
+const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+
+/** BODY_LIMIT ('2mb', '512kb', '100000b'; units of 1024 as body-parser's) in bytes. */
+export function bodyLimitBytes(limit: string): number {
+  const match = /^(\d+)(b|kb|mb)$/i.exec(limit);
+  if (!match) throw new ConfigError(`BODY_LIMIT: not a size: ${limit}`);
+  return Number(match[1]) * BYTE_UNITS[match[2]!.toLowerCase()]!;
+}
+
 /** Injection token of the ApiConfig. */
 export const API_CONFIG = Symbol('ApiConfig');
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, NotFoundException, Param, Res, StreamableFile } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { PrismaClient } from '@mpiaas/db';
 import type { JobFileList } from '@mpiaas/contracts';
 import type { ObjectStore } from '@mpiaas/storage';
@@ -37,19 +37,18 @@ export class FilesController {
   }
 
   /** One output file's bytes, streamed from the object store. */
-  @Get('*path')
+  @Get('*')
   @ApiParam({ name: 'path', description: 'A path as GET /jobs/{id}/files lists it, e.g. `0/plots/loss.png`.' })
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'The file.', schema: { type: 'string', format: 'binary' } })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such job or file, or the file is past its retention.' })
   async download(
     @Param('id', UuidParamPipe) id: string,
-    @Param('path') pathParam: string | string[],
+    @Param('*') filePath: string,
     @CurrentCaller() caller: Caller,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ): Promise<StreamableFile> {
     const job = await this.jobs.require(id, caller.tenantId);
-    const filePath = Array.isArray(pathParam) ? pathParam.join('/') : pathParam;
     const file = await this.db.jobFile.findUnique({ where: { jobId_path: { jobId: id, path: filePath } } });
     if (!file) {
       const expired = job.filesExpiredAt ? ` (the job's files were deleted at ${job.filesExpiredAt.toISOString()}, past their retention)` : '';
@@ -57,7 +56,7 @@ export class FilesController {
     }
     const object = await this.store.get(file.storageKey);
     if (!object) throw new NotFoundException(`job ${id}: file ${filePath} is not in the store (yet, or any more)`);
-    response.setHeader('x-content-type-options', 'nosniff');
+    response.header('x-content-type-options', 'nosniff');
     return new StreamableFile(object.body, {
       type: 'application/octet-stream',
       length: object.bytes,

@@ -11,7 +11,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { IDEMPOTENCY_HEADER, type JobPage, type JobView } from '@mpiaas/contracts';
 import { type Caller, CurrentCaller } from '../auth/caller';
 import { CorrelationId } from '../common/correlation-id.decorator';
@@ -57,10 +57,10 @@ export class JobsController {
     @CurrentCaller() caller: Caller,
     @IdempotencyKey() idempotencyKey: string | undefined,
     @CorrelationId() correlationId: string,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<JobView> {
     const { job, created } = await this.submission.submit(body, caller, correlationId, idempotencyKey);
-    res.status(created ? HttpStatus.CREATED : HttpStatus.OK).location(`/jobs/${job.id}`);
+    res.status(created ? HttpStatus.CREATED : HttpStatus.OK).header('location', `/jobs/${job.id}`);
     return job;
   }
 

@@ -1,5 +1,4 @@
 import { type CallHandler, type ExecutionContext, HttpStatus, Injectable, type NestInterceptor } from '@nestjs/common';
-import type { Response } from 'express';
 import { type Observable, tap } from 'rxjs';
 import type { JobView } from '@mpiaas/contracts';
 import { ApiMetrics } from './api-metrics';
@@ -19,7 +18,7 @@ export class MetricsInterceptor implements NestInterceptor {
     const handler = context.getHandler().name;
     if (context.getType() !== 'http') return next.handle();
     if (handler === 'create') {
-      const res = context.switchToHttp().getResponse<Response>();
+      const res = context.switchToHttp().getResponse<{ statusCode: number }>();
       return next.handle().pipe(tap(() => res.statusCode === (HttpStatus.CREATED as number) && this.metrics.jobSubmitted()));
     }
     if (handler === 'cancel') {

@@ -3,48 +3,22 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { NextFunction, Request, Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveUi } from './ui.module';
 
-// serveUi on a bare node:http server, as Express mounts it at /ui (req.path relative to it).
+// serveUi on a bare node:http server, as the api mounts it at /ui.
 let parent: string;
 let root: string;
 let server: Server;
 let base: string;
 
-function mount(handler: ReturnType<typeof serveUi>): Server {
+function mount(answerTo: ReturnType<typeof serveUi>): Server {
   return createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== '/ui' && !url.pathname.startsWith('/ui/')) {
-      res.statusCode = 418;
-      res.end();
-      return;
-    }
-    const request = Object.assign(req, { path: url.pathname.slice(3) || '/' }) as unknown as Request;
-    const response = Object.assign(res, {
-      status(code: number) {
-        res.statusCode = code;
-        return response;
-      },
-      set(headers: Record<string, string>) {
-        for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-        return response;
-      },
-      type(value: string) {
-        res.setHeader('content-type', value);
-        return response;
-      },
-      send(body: string) {
-        res.end(body);
-        return response;
-      },
-    }) as unknown as Response;
-    const next: NextFunction = () => {
+    void answerTo(req.method ?? 'GET', req.url ?? '/').then((answer) => {
+      if (answer) return answer(res);
       res.statusCode = 404;
       res.end('next');
-    };
-    handler(request, response, next);
+    });
   });
 }
 
@@ -88,11 +62,12 @@ describe('serveUi', () => {
     expect(await head.text()).toBe('');
   });
 
-  it('passes on a missing asset, a path out of its folder and other methods', async () => {
+  it('passes on a missing asset, a path out of its folder, other methods and other paths', async () => {
     expect(await (await fetch(`${base}/ui/assets/missing.js`)).text()).toBe('next');
     expect(await (await fetch(`${base}/ui/..%2fsecret.txt`)).text()).toBe('next');
     expect(await (await fetch(`${base}/ui/bad%zz`)).text()).toBe('next');
     expect(await (await fetch(`${base}/ui/jobs`, { method: 'POST' })).text()).toBe('next');
+    expect(await (await fetch(`${base}/uix/index.html`)).text()).toBe('next');
   });
 
   it('says so when the dashboard is not built', async () => {

@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Module, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { FastifyInstance } from 'fastify';
 
 /** Where the dashboard is served: /ui (the jobs), /ui/jobs/{id} (a job). */
 export const UI_PREFIX = '/ui';
@@ -44,60 +45,83 @@ async function fileAt(file: string): Promise<number | null> {
   }
 }
 
+/** Writes the answer to a request under UI_PREFIX. */
+export type UiAnswer = (res: ServerResponse) => void;
+
 /**
- * The dashboard's static files, mounted at UI_PREFIX: a file of the build if there is one,
- * else index.html for any path that names no file (the page routes itself: /ui/jobs/{id}).
- * Plain Express middleware, not a Nest route: no API key is needed for the page itself (its
- * API calls carry the key), and the controllers' routes stay all the routes there are.
+ * The dashboard's static files, under UI_PREFIX: a file of the build if there is one, else
+ * index.html for any path that names no file (the page routes itself: /ui/jobs/{id}). Answers
+ * null for what it does not serve (another method, a missing asset, a path out of its folder),
+ * which the caller passes on (a 404). `url` is the request's, prefix included.
  */
-export function serveUi(root: string = UI_DIST): RequestHandler {
+export function serveUi(root: string = UI_DIST): (method: string, url: string) => Promise<UiAnswer | null> {
   const index = path.join(root, 'index.html');
-  const send = async (res: Response, file: string, method: string, cache: string): Promise<boolean> => {
-    const size = await fileAt(file);
-    if (size === null) return false;
-    res.status(200).set({
-      ...SECURITY_HEADERS,
-      'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-      'content-length': String(size),
-      'cache-control': cache,
-    });
-    if (method === 'HEAD') res.end();
-    else createReadStream(file).on('error', () => res.destroy()).pipe(res);
-    return true;
+  const file = async (at: string, method: string, cache: string): Promise<UiAnswer | null> => {
+    const size = await fileAt(at);
+    if (size === null) return null;
+    return (res) => {
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'content-type': TYPES[path.extname(at)] ?? 'application/octet-stream',
+        'content-length': String(size),
+        'cache-control': cache,
+      });
+      if (method === 'HEAD') res.end();
+      else createReadStream(at).on('error', () => res.destroy()).pipe(res);
+    };
   };
 
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-    void (async () => {
-      let relative: string;
-      try {
-        relative = decodeURIComponent(req.path);
-      } catch {
-        return next();
-      }
-      const file = path.join(root, path.normalize(relative));
-      const inside = file.startsWith(root + path.sep) && !relative.includes('\0');
-      // Vite names assets by their content: they never change under the same name.
-      const cache = relative.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
-      if (inside && file !== index && (await send(res, file, req.method, cache))) return;
-      // A missing asset is a 404; any other path is a page of the app.
-      if (path.extname(relative) !== '' && relative !== '/index.html') return next();
-      if (await send(res, index, req.method, 'no-cache')) return;
-      res
-        .status(404)
-        .type('text/plain')
-        .send('The dashboard is not built: run `npm run build` (apps/web) and restart the api.\n');
-    })().catch(next);
+  return async (method, url) => {
+    if (method !== 'GET' && method !== 'HEAD') return null;
+    const pathname = url.split('?')[0]!;
+    if (pathname !== UI_PREFIX && !pathname.startsWith(`${UI_PREFIX}/`)) return null;
+    let relative: string;
+    try {
+      relative = decodeURIComponent(pathname.slice(UI_PREFIX.length)) || '/';
+    } catch {
+      return null;
+    }
+    const at = path.join(root, path.normalize(relative));
+    const inside = at.startsWith(root + path.sep) && !relative.includes('\0');
+    // Vite names assets by their content: they never change under the same name.
+    const cache = relative.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
+    if (inside && at !== index) {
+      const answer = await file(at, method, cache);
+      if (answer) return answer;
+    }
+    // A missing asset is a 404; any other path is a page of the app.
+    if (path.extname(relative) !== '' && relative !== '/index.html') return null;
+    return (
+      (await file(index, method, 'no-cache')) ??
+      ((res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('The dashboard is not built: run `npm run build` (apps/web) and restart the api.\n'))
+    );
   };
 }
 
-/** Serves the dashboard under /ui (see serveUi). */
+/**
+ * Serves the dashboard under /ui (see serveUi) as Fastify routes of their own, not Nest
+ * routes: no API key is needed for the page itself (its API calls carry the key), and what
+ * it does not serve gets Nest's 404.
+ */
 @Module({})
 export class UiModule implements OnModuleInit {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
   onModuleInit(): void {
-    // Registered after the controllers' routes and before Nest's 404 handler.
-    this.adapterHost.httpAdapter.use(UI_PREFIX, serveUi());
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    const answerTo = serveUi();
+    for (const url of [UI_PREFIX, `${UI_PREFIX}/*`]) {
+      fastify.route({
+        method: ['GET', 'HEAD'],
+        url,
+        handler: async (request, reply) => {
+          const answer = await answerTo(request.method, request.url);
+          if (!answer) return reply.callNotFound();
+          reply.hijack();
+          answer(reply.raw);
+          return reply;
+        },
+      });
+    }
   }
 }
