@@ -29,6 +29,13 @@ interface Submission {
   reject: (error: unknown) => void;
 }
 
+interface TenantTurns {
+  /** Batches stored on the estimate's word, side by side. */
+  shared: Set<Promise<unknown>>;
+  /** The batch counting in Postgres, alone; settles when it is done. */
+  exclusive: Promise<void> | undefined;
+}
+
 interface Stored {
   submission: Submission;
   row: JobWithRanks;
@@ -52,8 +59,8 @@ export class SubmissionBatcher {
   private waiting: Submission[] = [];
   private inFlight = 0;
   private scheduled = false;
-  /** Per tenant, the end of its last batch in this process (see inTurn). */
-  private readonly turns = new Map<string, Promise<void>>();
+  /** Per tenant, its batches in flight in this process (see storeGroup). */
+  private readonly turns = new Map<string, TenantTurns>();
 
   constructor(
     private readonly jobs: JobRepository,
@@ -103,6 +110,7 @@ export class SubmissionBatcher {
     this.schedule();
   }
 
+  /** Each tenant's jobs on their own: one tenant near its limit holds back no other. */
   private async store(batch: Submission[]): Promise<void> {
     const byTenant = new Map<string, Submission[]>();
     for (const submission of batch) {
@@ -110,40 +118,75 @@ export class SubmissionBatcher {
       if (group) group.push(submission);
       else byTenant.set(submission.tenantId, [submission]);
     }
-    const groups = [...byTenant.entries()].map(([tenantId, group]) => this.inTurn(tenantId, () => this.storeGroup(group)));
-    const stored = (await Promise.all(groups)).flat();
-    if (stored.length > 0) await this.enqueue(stored);
+    await Promise.all([...byTenant.values()].map(async (group) => this.enqueue(await this.storeGroup(group))));
   }
 
   /**
-   * Runs `work` once the tenant's earlier batches of this process are stored: a count in
-   * Postgres then sees every job this process admitted (they are committed), so that one api
-   * process never admits past a tenant's limit; several processes may by their requests in flight.
+   * The jobs of one tenant, stored. In a shared turn (batches of the tenant side by side) if
+   * the estimate has room for all of them: one statement. Else in an exclusive turn, once the
+   * tenant's batches in flight in this process are committed, so that the count in Postgres
+   * sees them: then all in one statement if the count leaves room, else one at a time, each
+   * counted. One api process never admits past a tenant's limit; several may, by their
+   * requests in flight (see QueuedJobsEstimate).
    */
-  private inTurn<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
-    const result = (this.turns.get(tenantId) ?? Promise.resolve()).then(work);
+  private async storeGroup(group: Submission[]): Promise<Stored[]> {
+    const tenantId = group[0]!.tenantId;
+    const turns = this.turnsOf(tenantId);
+    try {
+      return await this.storeGroupIn(turns, group);
+    } finally {
+      if (turns.shared.size === 0 && !turns.exclusive) this.turns.delete(tenantId);
+    }
+  }
+
+  private async storeGroupIn(turns: TenantTurns, group: Submission[]): Promise<Stored[]> {
+    const tenantId = group[0]!.tenantId;
+    while (turns.exclusive) await turns.exclusive;
+    const shared = (async () => {
+      const reserved = await this.estimate.reserve(tenantId, group.length, group[0]!.quotas.maxQueuedJobs).catch(() => false);
+      return reserved ? this.insert(group) : undefined;
+    })();
+    turns.shared.add(shared);
+    try {
+      const stored = await shared;
+      if (stored) return stored;
+    } finally {
+      turns.shared.delete(shared);
+    }
+    return this.exclusively(turns, () => this.storeCounting(group));
+  }
+
+  private turnsOf(tenantId: string): TenantTurns {
+    let turns = this.turns.get(tenantId);
+    if (!turns) {
+      turns = { shared: new Set(), exclusive: undefined };
+      this.turns.set(tenantId, turns);
+    }
+    return turns;
+  }
+
+  private async exclusively<T>(turns: TenantTurns, work: () => Promise<T>): Promise<T> {
+    while (turns.exclusive) await turns.exclusive;
+    const result = Promise.allSettled([...turns.shared]).then(work);
     const done = result.then(
       () => undefined,
       () => undefined,
     );
-    this.turns.set(tenantId, done);
-    void done.then(() => {
-      if (this.turns.get(tenantId) === done) this.turns.delete(tenantId);
-    });
-    return result;
+    turns.exclusive = done;
+    try {
+      return await result;
+    } finally {
+      if (turns.exclusive === done) turns.exclusive = undefined;
+    }
   }
 
-  /** The jobs of one tenant: all in one statement if there is room for all, else counted one by one. */
-  private async storeGroup(group: Submission[]): Promise<Stored[]> {
-    let room: boolean;
+  private async storeCounting(group: Submission[]): Promise<Stored[]> {
     try {
-      room = await this.hasRoom(group[0]!, group.length);
+      if (await this.hasRoom(group[0]!, group.length)) return await this.insert(group);
     } catch (error) {
-      // Only this tenant's requests fail: the other groups' rows are stored and must be queued.
       group.forEach((submission) => submission.reject(error));
       return [];
     }
-    if (room) return this.insert(group);
     const stored: Stored[] = [];
     for (const submission of group) {
       const row = await this.storeCounted(submission);
@@ -212,6 +255,7 @@ export class SubmissionBatcher {
 
   /** A job that cannot be queued is failed, not left QUEUED forever. */
   private async enqueue(stored: Stored[]): Promise<void> {
+    if (stored.length === 0) return;
     try {
       await this.queue.enqueueRuns(stored.map(({ row, submission }) => ({ jobId: row.id, correlationId: submission.correlationId })));
     } catch (error) {
