@@ -1,6 +1,7 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { createPrismaClient, PrismaClient } from '@mpiaas/db';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
+import { createPgPool, PG_POOL, PgPoolShutdown } from './pg-pool';
 
 /** Closes the connection pool when the app shuts down. */
 @Injectable()
@@ -15,14 +16,17 @@ class DatabaseShutdown implements OnApplicationShutdown {
 
 /**
  * The Prisma client, under the token `PrismaClient`. Repositories (and the readiness check)
- * use it; services map its rows to views, so Prisma models never reach the HTTP layer.
+ * use it; services map its rows to views, so Prisma models never reach the HTTP layer. And a
+ * small pg pool (PG_POOL) for the hot path's one statement.
  */
 @Global()
 @Module({
   providers: [
     { provide: PrismaClient, inject: [API_CONFIG], useFactory: (config: ApiConfig) => createPrismaClient(config.databaseUrl) },
     DatabaseShutdown,
+    { provide: PG_POOL, inject: [API_CONFIG], useFactory: (config: ApiConfig) => createPgPool(config.databaseUrl) },
+    PgPoolShutdown,
   ],
-  exports: [PrismaClient],
+  exports: [PrismaClient, PG_POOL],
 })
 export class DatabaseModule {}

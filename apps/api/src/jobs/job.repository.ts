@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { changeJobStatus, type Job, JobStatus, type JobRank, type JobTransition, type Launcher, type Placement, Prisma, PrismaClient } from '@mpiaas/db';
+import type pg from 'pg';
+import { PG_POOL } from '../database/pg-pool';
 import type { JobListPosition } from './job-list-cursor';
 import type { JobWithRanks } from './job-view.mapper';
 
@@ -67,13 +69,35 @@ const JOB_COLUMNS = Object.entries({
   .map(([field, column]) => `${column} AS "${field}"`)
   .join(', ');
 
+/** createQueuedMany's statement: the jobs as one JSON parameter ($1). */
+const CREATE_MANY_SQL = `
+  WITH input AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+      ord int, id uuid, tenant_id uuid, name text, labels jsonb, np int, script text, args jsonb, env jsonb,
+      timeout_seconds int, placement placement, oversubscribe boolean, launcher launcher,
+      webhook_url text, webhook_secret text, webhook_events jsonb)
+  ), job AS (
+    INSERT INTO jobs (id, tenant_id, name, labels, np, script, args, env, timeout_seconds, placement, oversubscribe, launcher,
+                      webhook_url, webhook_secret, webhook_events, updated_at)
+    SELECT id, tenant_id, name, labels, np, script, ARRAY(SELECT jsonb_array_elements_text(args)), env, timeout_seconds,
+           placement, oversubscribe, launcher, webhook_url, webhook_secret, ARRAY(SELECT jsonb_array_elements_text(webhook_events)), now()
+    FROM input ORDER BY ord
+    RETURNING *
+  ), transition AS (
+    INSERT INTO job_transitions (job_id, status) SELECT id, 'QUEUED' FROM job
+  )
+  SELECT ${JOB_COLUMNS} FROM job`;
+
 const WITH_RANKS = { ranks: { orderBy: { rank: 'asc' } } } satisfies Prisma.JobInclude;
 const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] satisfies Prisma.JobOrderByWithRelationInput[];
 
 /** The Job aggregate in Postgres: jobs, their ranks and their status transitions. */
 @Injectable()
 export class JobRepository {
-  constructor(@Inject(PrismaClient) private readonly db: PrismaClient) {}
+  constructor(
+    @Inject(PrismaClient) private readonly db: PrismaClient,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+  ) {}
 
   /**
    * Inserts a QUEUED job of `tenant` with its first transition in one SQL statement (one round
@@ -131,23 +155,9 @@ export class JobRepository {
       webhook_secret: job.webhook?.secret ?? null,
       webhook_events: job.webhook?.events ?? [],
     }));
-    const created = await this.db.$queryRaw<Job[]>`
-      WITH input AS (
-        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
-          ord int, id uuid, tenant_id uuid, name text, labels jsonb, np int, script text, args jsonb, env jsonb,
-          timeout_seconds int, placement placement, oversubscribe boolean, launcher launcher,
-          webhook_url text, webhook_secret text, webhook_events jsonb)
-      ), job AS (
-        INSERT INTO jobs (id, tenant_id, name, labels, np, script, args, env, timeout_seconds, placement, oversubscribe, launcher,
-                          webhook_url, webhook_secret, webhook_events, updated_at)
-        SELECT id, tenant_id, name, labels, np, script, ARRAY(SELECT jsonb_array_elements_text(args)), env, timeout_seconds,
-               placement, oversubscribe, launcher, webhook_url, webhook_secret, ARRAY(SELECT jsonb_array_elements_text(webhook_events)), now()
-        FROM input ORDER BY ord
-        RETURNING *
-      ), transition AS (
-        INSERT INTO job_transitions (job_id, status) SELECT id, 'QUEUED' FROM job
-      )
-      SELECT ${Prisma.raw(JOB_COLUMNS)} FROM job`;
+    // Through pg, not Prisma: see PG_POOL. The rows come back as Prisma's would (pg parses
+    // timestamps, jsonb, arrays and enums alike).
+    const { rows: created } = await this.pool.query<Job>(CREATE_MANY_SQL, [JSON.stringify(rows)]);
     const byId = new Map(created.map((row) => [row.id, row]));
     return jobs.map(({ id }) => {
       const row = byId.get(id);
