@@ -1,6 +1,8 @@
 // Scripts as an attacker writes them, through POST /jobs, each beside a canary job that must
-// finish untouched. The worker confines ranks with bubblewrap: its own root (/usr and /etc
-// read-only, the job's directory at /job, a private /tmp), its own PIDs, no network.
+// finish untouched. The worker confines ranks with bubblewrap (or, forking them from its warm
+// pool, as bubblewrap would): its own root (/usr and /etc read-only, the job's directory at
+// /job, a private /tmp), its own PIDs, no network.
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,13 +16,16 @@ const unsupported =
   process.getuid?.() !== 0 ? 'needs a root worker (ranks under their own user ids)' : systemCommand('bwrap') ? undefined : 'bubblewrap is not installed';
 if (unsupported) console.warn(`sandbox tests skipped: ${unsupported}`);
 
-describe.skipIf(unsupported !== undefined)('a script trying to get out of its sandbox', () => {
+// Every guarantee holds whether ranks are forked from the warm pool's zygote or start as
+// fresh processes through bubblewrap.
+describe.skipIf(unsupported !== undefined).each(['auto', 'off'])('a script trying to get out of its sandbox (RANK_WARM_POOL=%s)', (pool) => {
   let stack: ServiceStack;
 
   beforeAll(async () => {
     stack = await ServiceStack.start({
       workers: 1,
       workerEnv: {
+        RANK_WARM_POOL: pool,
         SLOTS: '6',
         RANK_SANDBOX: 'bwrap',
         JOB_MEMORY_BYTES: String(1024 ** 3),
@@ -75,6 +80,52 @@ describe.skipIf(unsupported !== undefined)('a script trying to get out of its sa
     expect(await stdout(canary)).toBe('canary ok\n');
     return { out: await stdout(id), attacker };
   }
+
+  it(`starts ${pool === 'auto' ? 'forked from the warm pool (numpy imported)' : 'as a fresh interpreter'}`, async () => {
+    const { out } = await beside('import sys\nprint("numpy imported", "numpy" in sys.modules)');
+    expect(out).toBe(`numpy imported ${pool === 'auto' ? 'True' : 'False'}\n`);
+  });
+
+  // A fresh rank inherits what the worker's own parent left open (and not marked close-on-exec).
+  it.runIf(pool === 'auto')('holds no file descriptor but its stdio and its channel to the agent', async () => {
+    const { out } = await beside('import os\nprint(sorted(int(fd) for fd in os.listdir("/proc/self/fd")))');
+    expect(out).toBe('[0, 1, 2, 3, 4]\n'); // 4: the listing's own
+  });
+
+  it("finds nothing of another job in its own memory (the zygote's it was forked from)", async () => {
+    const [secret, control] = [randomBytes(16).toString('hex'), randomBytes(16).toString('hex')];
+    const canary = ((await request(stack.url).post('/jobs').send({ script: 'import time\ntime.sleep(3)', np: 1, env: { CANARY_SECRET: secret } }).expect(201))
+      .body as JobView).id;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Both needles are slices of one object: its copies count for both alike; only a leak
+    // of the other job's variable counts for its secret alone.
+    const id = await submit(
+      [
+        `pair = ${JSON.stringify(secret + control)}.encode()`,
+        'needles = [memoryview(pair)[:32], memoryview(pair)[32:]]',
+        'found = [0, 0]',
+        'with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:',
+        '    for line in maps.readlines():',
+        '        span, perms = line.split()[:2]',
+        '        start, end = (int(x, 16) for x in span.split("-"))',
+        '        if "r" not in perms or end - start > 1 << 30:',
+        '            continue',
+        '        try:',
+        '            mem.seek(start)',
+        '            data = mem.read(end - start)',
+        '        except (OSError, ValueError, OverflowError):',
+        '            continue',
+        '        for i, needle in enumerate(needles):',
+        '            found[i] += data.count(needle)',
+        '        del data',
+        'print("other job\'s variable in memory", found[0] > found[1])',
+      ].join('\n'),
+    );
+    const [attacker, canaryJob] = await Promise.all([finished(id), finished(canary)]);
+    expect(canaryJob.status).toBe('SUCCEEDED');
+    expect(attacker.status, attacker.stderrTail ?? '').toBe('SUCCEEDED');
+    expect(await stdout(id)).toBe("other job's variable in memory False\n");
+  });
 
   it('sees only its own directory, a private /tmp and the system read-only', async () => {
     const { out } = await beside(

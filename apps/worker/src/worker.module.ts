@@ -23,6 +23,7 @@ import { ReportRouter } from './runs/report-router';
 import { ShareRunner } from './runs/share-runner.service';
 import { rankSandboxProvider } from './runs/rank-wrapper.provider';
 import { rankLauncherProvider } from './runs/launcher/rank-launcher.provider';
+import { rankZygoteProvider } from './runs/warm-pool/rank-zygote.provider';
 import { FilesRetention } from './outputs/files-retention';
 import { JobFilesRepository } from './outputs/job-files.repository';
 import { JobOutputs } from './outputs/job-outputs';
@@ -46,6 +47,7 @@ export class WorkerModule {
         RedisPolicyCheck,
         rankSandboxProvider,
         rankLauncherProvider,
+        rankZygoteProvider,
         ActiveRuns,
         JobExecutionRepository,
         TenantRankQuota,

@@ -34,6 +34,12 @@ export const WorkerConfigSchema = z.object({
   JOB_FILES: z.coerce.number().int().positive().default(10_000),
   /** CPU seconds of all a job's ranks on one worker together; 0: none beyond the time limit. */
   JOB_CPU_SECONDS: z.coerce.number().int().nonnegative().default(0),
+  /**
+   * 'auto': a root worker starting its ranks itself forks them from a warm interpreter (the
+   * rank zygote: numpy and the shim imported once), each entering its sandbox before the
+   * script runs; 'off': every rank starts a fresh interpreter through the sandbox's programs.
+   */
+  RANK_WARM_POOL: z.enum(['auto', 'off']).default('auto'),
   /** 'auto' puts each job's ranks in cgroups of their own where /sys/fs/cgroup allows; 'off' does not. */
   RANK_CGROUPS: z.enum(['auto', 'off']).default('auto'),
   /** Where the cgroup v1 hierarchies are mounted. */

@@ -2,6 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { chown, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { WorkerConfig } from '../config/worker-config';
 
 /** The cgroup v1 hierarchies a job's ranks are put in: what bounds memory and processes, and what counts CPU time. */
 const CONTROLLERS = ['memory', 'pids', 'cpuacct'] as const;
@@ -16,6 +17,15 @@ export interface JobLimits {
 
 /** Which limit of the job its ranks ran into. */
 export type LimitHit = 'memory' | 'processes';
+
+/**
+ * Whether this worker puts each job's ranks in cgroups of their own: where /sys/fs/cgroup
+ * allows, unless RANK_CGROUPS=off. With a rank launcher, the ranks' container is the job's
+ * cgroup (one job at a time there).
+ */
+export function jobCgroupsEnabled(config: Pick<WorkerConfig, 'RANK_CGROUPS' | 'CGROUP_ROOT'>, launcher: unknown): boolean {
+  return !launcher && config.RANK_CGROUPS === 'auto' && JobCgroup.available(config.CGROUP_ROOT);
+}
 
 /**
  * The cgroups (v1 memory and pids) of one job's share on this worker: every rank process
@@ -57,8 +67,21 @@ export class JobCgroup {
    * execs the rest (limits, sandbox, interpreter). By absolute path: never the rank's PATH.
    */
   enterCommand(): string[] {
-    const procs = CONTROLLERS.map((c) => path.join(this.dirs[c], 'cgroup.procs'));
-    return ['/bin/sh', '-c', 'for i in 1 2 3; do echo $$ > "$1" || exit 126; shift; done; exec "$@"', 'mpiaas-cgroup', ...procs];
+    return ['/bin/sh', '-c', 'for i in 1 2 3; do echo $$ > "$1" || exit 126; shift; done; exec "$@"', 'mpiaas-cgroup', ...this.procsFiles()];
+  }
+
+  /** The files a rank writes itself into (one per hierarchy). */
+  procsFiles(): string[] {
+    return CONTROLLERS.map((c) => path.join(this.dirs[c], 'cgroup.procs'));
+  }
+
+  /**
+   * SIGKILLs every process in the cgroups: whatever the job left running, even a daemon that
+   * left its process group (it cannot leave the cgroup: only root may move it). Returns how
+   * many there were.
+   */
+  async killAll(): Promise<number> {
+    return killMembers(this.dirs.pids);
   }
 
   /** Which limit the ranks ran into, if any (an OOM kill, or a refused fork). */
@@ -98,22 +121,33 @@ export async function removeStaleCgroups(root: string, isStale: (scratchName: st
   }
 }
 
+/** This worker's folder under `mpiaas/` in each hierarchy (its jobs' cgroups are made in them). */
+export function workerCgroupDirs(root: string, scratchName: string): string[] {
+  return CONTROLLERS.map((controller) => path.join(root, controller, PARENT, scratchName));
+}
+
 /** Removes this worker's (empty) folder under `mpiaas/` in each hierarchy, at a clean shutdown. */
 export async function removeWorkerCgroups(root: string, scratchName: string): Promise<void> {
   for (const controller of CONTROLLERS) await rmdir(path.join(root, controller, PARENT, scratchName)).catch(() => undefined);
 }
 
+/** SIGKILLs the processes in one cgroup; returns how many there were. */
+async function killMembers(dir: string): Promise<number> {
+  const procs = (await readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  for (const pid of procs) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  return procs.length;
+}
+
 /** A cgroup can only be removed once empty: kill what is in it, then remove it. */
 async function removeCgroup(dir: string): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const procs = (await readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
-    for (const pid of procs) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
+    await killMembers(dir);
     try {
       await rmdir(dir);
       return;

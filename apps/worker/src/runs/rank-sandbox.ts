@@ -65,7 +65,19 @@ export interface BwrapOptions {
  */
 export function bwrapArgs(options: BwrapOptions): string[] {
   const args = [options.bwrap, '--unshare-all', ...(options.network ? ['--share-net'] : []), '--die-with-parent', '--new-session'];
-  args.push('--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc');
+  args.push(...systemBindArgs(options.interpreterDirs, options.shimDir));
+  args.push('--bind', options.jobDir, SANDBOX_JOB_DIR);
+  args.push('--bind', path.join(options.jobDir, JOB_TMP_NAME), '/tmp');
+  args.push('--chdir', SANDBOX_JOB_DIR, '--');
+  return args;
+}
+
+/**
+ * What every rank sees of the system in the bwrap sandbox (bubblewrap arguments): /usr and
+ * /etc read-only, /proc, a minimal /dev, the interpreter's folders and the shim read-only.
+ */
+export function systemBindArgs(interpreterDirs: readonly string[], shimDir: string): string[] {
+  const args = ['--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc'];
   // Debian's merged /usr: /bin, /lib… are links into /usr; elsewhere they are folders.
   for (const top of ['/bin', '/sbin', '/lib', '/lib64', '/lib32']) {
     const kind = entryKind(top);
@@ -73,11 +85,8 @@ export function bwrapArgs(options: BwrapOptions): string[] {
     else if (kind === 'dir') args.push('--ro-bind', top, top);
   }
   args.push('--proc', '/proc', '--dev', '/dev');
-  for (const dir of options.interpreterDirs) args.push('--ro-bind', dir, dir);
-  args.push('--ro-bind', options.shimDir, SANDBOX_SHIM_DIR);
-  args.push('--bind', options.jobDir, SANDBOX_JOB_DIR);
-  args.push('--bind', path.join(options.jobDir, JOB_TMP_NAME), '/tmp');
-  args.push('--chdir', SANDBOX_JOB_DIR, '--');
+  for (const dir of interpreterDirs) args.push('--ro-bind', dir, dir);
+  args.push('--ro-bind', shimDir, SANDBOX_SHIM_DIR);
   return args;
 }
 
@@ -127,6 +136,21 @@ export class RankSandbox {
       throw new Error('RANK_NETWORK=none but this kernel does not allow a network namespace (bwrap or unshare --user --net)');
     }
     return new RankSandbox('limits-only', limits, undefined, network, unshareNet, interpreterDirs);
+  }
+
+  /** bubblewrap's path (the bwrap kind only). */
+  get bwrapPath(): string | undefined {
+    return this.bwrap;
+  }
+
+  /** Ranks share the host's network (RANK_NETWORK=host). */
+  get hostNetwork(): boolean {
+    return this.network;
+  }
+
+  /** Folders outside /usr holding the interpreter, bound read-only in the bwrap sandbox. */
+  get interpreterFolders(): readonly string[] {
+    return this.interpreterDirs;
   }
 
   /** Whether ranks are kept off the network. */

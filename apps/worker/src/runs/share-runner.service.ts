@@ -8,16 +8,19 @@ import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { LogSink } from '../logs/log-sink';
 import { ActiveRuns, type StopReason } from './active-runs';
 import { JobExecutionRepository } from './job-execution.repository';
-import { JobWorkspace } from './job-workspace';
+import { forgetPreparedRoot, JobWorkspace } from './job-workspace';
 import { killProcessesOf, RankUserPool } from './rank-users';
 import { RankSandbox } from './rank-sandbox';
 import { runIdOf, type ShareOrder, type ShareReport } from './share-order';
-import { JobCgroup, removeWorkerCgroups, type JobLimits, type LimitHit } from './job-cgroup';
+import { JobCgroup, jobCgroupsEnabled, removeWorkerCgroups, type JobLimits, type LimitHit } from './job-cgroup';
 import { diskUsage, JobUsageWatch } from './job-usage-watch';
 import type { LaunchedRank } from './launcher/launched-rank';
 import { RANK_LAUNCHER } from './launcher/rank-launcher.provider';
 import type { RankLauncherClient } from './launcher/rank-launcher-client';
+import { RANK_ZYGOTE } from './warm-pool/rank-zygote.provider';
+import type { RankZygote } from './warm-pool/rank-zygote';
 import { workerScratch } from './worker-scratch';
+import { serviceEnvironment } from './service-environment';
 import { JobOutputs } from '../outputs/job-outputs';
 import { collectiveCompleted } from '../metrics/job-lifecycle';
 
@@ -30,20 +33,6 @@ const MAX_OBSERVED = 100_000;
  */
 function jobEnvironment(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !LOADER_ENV_PATTERN.test(name)));
-}
-
-/** Environment every rank gets in the service, under the job's own variables. */
-function serviceEnvironment(home: string, tmp: string): Record<string, string> {
-  return {
-    PATH: '/usr/local/bin:/usr/bin:/bin',
-    HOME: home,
-    TMPDIR: tmp,
-    LANG: 'C.UTF-8',
-    // One rank per slot: numerical libraries must not start a thread per core in every rank.
-    OMP_NUM_THREADS: '1',
-    OPENBLAS_NUM_THREADS: '1',
-    MKL_NUM_THREADS: '1',
-  };
 }
 
 const WATCH_MS = 1000;
@@ -86,18 +75,20 @@ export class ShareRunner implements OnApplicationShutdown {
     private readonly active: ActiveRuns,
     @Inject(RANK_LAUNCHER) private readonly launcher: RankLauncherClient | null,
     private readonly outputs: JobOutputs,
+    @Inject(RANK_ZYGOTE) private readonly zygote: RankZygote | null,
   ) {
     const base = config.RANK_UID_BASE;
     this.rankUsers = base === undefined ? undefined : new RankUserPool(base, config.SLOTS);
-    // With a rank launcher, the ranks' container is the job's cgroup (one job at a time there).
-    this.cgroups = !launcher && config.RANK_CGROUPS === 'auto' && JobCgroup.available(config.CGROUP_ROOT);
+    this.cgroups = jobCgroupsEnabled(config, launcher);
     if (!this.cgroups && !launcher) this.logger.warn('no cgroups for jobs: memory and processes are bounded per rank only');
   }
 
   /** At a clean shutdown (every share has ended): this worker's folders go too. */
   async onApplicationShutdown(): Promise<void> {
+    await this.zygote?.stop();
     const scratch = workerScratch(this.config.WORK_DIR);
     await rm(scratch, { recursive: true, force: true });
+    forgetPreparedRoot(scratch);
     if (this.cgroups) await removeWorkerCgroups(this.config.CGROUP_ROOT, path.basename(scratch));
   }
 
@@ -176,8 +167,9 @@ export class ShareRunner implements OnApplicationShutdown {
       signal: shareSignal.signal,
       rendezvousTimeoutMs: Math.max(1000, order.deadline - Date.now()),
       heartbeatTimeoutMs: this.config.AGENT_HEARTBEAT_TIMEOUT_MS,
-      // The leader watches every share and deletes the attempt's keys after the last report.
-      heartbeat: true,
+      // The leader watches the shares on other workers (a job's agents watch each other);
+      // it deletes the attempt's keys after the last report.
+      heartbeat: order.leader !== this.config.WORKER_ID,
       keepKeys: true,
       onOutput: (rank, stream, chunk) => sink.push(rank, stream, chunk),
       ...(launcher
@@ -190,8 +182,14 @@ export class ShareRunner implements OnApplicationShutdown {
             reap: () => this.reapLauncher(jobId, launcher),
           }
         : {
-            spawnRank: (spawnOptions) => new RankProcess(this.outputs.withEnvironment(spawnOptions, launch.home)),
-            ...(owner ? { reap: () => this.reap(jobId, owner.uid) } : {}),
+            spawnRank: (spawnOptions) => {
+              const options = this.outputs.withEnvironment(spawnOptions, launch.home);
+              // Forked warm when the zygote is up; a fresh process otherwise (it restarts).
+              return this.zygote?.available
+                ? this.zygote.spawn(options, { jobDir: workspace.dir, ...(owner ?? {}), cgroups: cgroup?.procsFiles() ?? [] })
+                : new RankProcess(options);
+            },
+            ...(cgroup ? { reap: () => this.reapCgroup(jobId, cgroup) } : owner ? { reap: () => this.reap(jobId, owner.uid) } : {}),
           }),
     });
     // Registered until the output is stored: a shutdown waits for that, not just the ranks.
@@ -324,7 +322,13 @@ export class ShareRunner implements OnApplicationShutdown {
     if (leftovers > 0) this.logger.warn(`job ${jobId}: killed ${leftovers} process(es) it left running`);
   }
 
-  /** Kills whatever the job left behind (a daemon that escaped its process group). */
+  /** Kills whatever the job left behind in its cgroups (a daemon that escaped its process group). */
+  private async reapCgroup(jobId: string, cgroup: JobCgroup): Promise<void> {
+    const leftovers = await cgroup.killAll();
+    if (leftovers > 0) this.logger.warn(`job ${jobId}: killed ${leftovers} process(es) it left running`);
+  }
+
+  /** Kills whatever the job left behind (a daemon that escaped its process group), by its user id. */
   private async reap(jobId: string, uid: number): Promise<void> {
     const leftovers = await killProcessesOf(uid);
     if (leftovers > 0) this.logger.warn(`job ${jobId}: killed ${leftovers} process(es) it left running`);

@@ -15,17 +15,18 @@ interface ControlReply {
 
 type Role = 'channel' | 'stdout' | 'stderr' | 'stdin';
 
-/** Opens a connection to the launcher and sends its header line. */
-export function launcherConnection(socketPath: string, header: object): Socket {
+/** Opens a connection to the launcher and sends its header line (and the lines after it). */
+export function launcherConnection(socketPath: string, header: object, ...more: object[]): Socket {
   const socket = createConnection(socketPath);
-  socket.write(`${JSON.stringify(header)}\n`);
+  socket.write([header, ...more].map((line) => `${JSON.stringify(line)}\n`).join(''));
   return socket;
 }
 
 /**
- * A rank started by the rank launcher in the ranks' container. Its fds 3 (the channel to
- * this agent), 1, 2 and 0 are connections this worker opened to the launcher's socket, handed
- * to the rank as they are: the agent talks to the rank as it would to a child process.
+ * A rank started by the rank launcher in the ranks' container, or forked by the worker's rank
+ * zygote (warm-pool/rank-zygote.ts: same protocol). Its fds 3 (the channel to this agent), 1,
+ * 2 and 0 are connections this worker opened to their socket, handed to the rank as they are:
+ * the agent talks to the rank as it would to a child process.
  */
 export class LaunchedRank implements RankHandle {
   readonly channel: Duplex;
@@ -38,11 +39,17 @@ export class LaunchedRank implements RankHandle {
   oomKilled = false;
   private readonly control: Socket;
 
-  constructor(socketPath: string, options: RankSpawnOptions) {
+  /**
+   * `request`: for the zygote, what it needs beyond the spawn options (the job's directory,
+   * user, cgroups), sent on a line of its own after the control header.
+   */
+  constructor(socketPath: string, options: RankSpawnOptions, request?: object) {
     const id = randomUUID();
     const roles: Role[] = ['channel', 'stdout', 'stderr', ...(options.stdin ? (['stdin'] as const) : [])];
     const env = Object.fromEntries(Object.entries(options.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
-    this.control = launcherConnection(socketPath, { spawn: id, role: 'control', argv: rankCommand(options), env, cwd: options.cwd, fds: roles });
+    this.control = request
+      ? launcherConnection(socketPath, { spawn: id, role: 'control', fds: roles }, { argv: [options.script, ...options.args], env, cwd: options.cwd, ...request })
+      : launcherConnection(socketPath, { spawn: id, role: 'control', argv: rankCommand(options), env, cwd: options.cwd, fds: roles });
     const connections = Object.fromEntries(roles.map((role) => [role, launcherConnection(socketPath, { spawn: id, role })])) as Record<Role, Socket>;
     this.channel = connections.channel;
     // A failed connection is the rank's failure to start, reported through `exited`.

@@ -1,0 +1,45 @@
+// Tiny jobs (`pass`, np 1) completed per second by one worker, on a private stack (api + one
+// worker, own database and prefixes, removed at the end), against `python3 -c pass` and
+// `mpirun -np 1` run sequentially in the same run. The tiny-jobs row of bench/service.mjs alone.
+// Usage: npm run bench:tiny [-- --quick] [-- --jobs=N] [-- --profile=DIR] [-- --env=NAME=VALUE …]
+//   --env: worker configuration for the run (e.g. --env=RANK_WARM_POOL=0 to compare);
+//   --profile=DIR: the api and worker run with --cpu-prof, profiles written to DIR.
+import os from 'node:os';
+import path from 'node:path';
+import { API_MAIN, MIGRATE, WORKER_MAIN, machineLine, requireFiles } from './lib/common.mjs';
+import { createPrivateStack } from './lib/private-stack.mjs';
+import { measureTinyJobs } from './lib/tiny-jobs.mjs';
+
+const quick = process.argv.includes('--quick');
+const option = (name) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+const profileDir = option('profile');
+const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
+const workerEnv = Object.fromEntries(
+  process.argv.filter((arg) => arg.startsWith('--env=')).map((arg) => {
+    const [name, ...value] = arg.slice('--env='.length).split('=');
+    return [name, value.join('=')];
+  }),
+);
+const jobs = Number(option('jobs') ?? (quick ? 30 : 200));
+const mpirunRuns = quick ? 5 : 20;
+
+requireFiles(['/usr/bin/mpirun', API_MAIN, WORKER_MAIN, MIGRATE]);
+
+const stack = createPrivateStack({ label: 'tiny', nodeArgs });
+const loadBefore = os.loadavg();
+let result;
+await stack.guard(async () => {
+  const apiProc = await stack.open();
+  const worker = stack.startWorker('worker', { WORKER_ID: `bench-${stack.id}`, ...workerEnv });
+  await stack.waitFor('worker', stack.workerSeen, worker);
+  result = await measureTinyJobs(stack, { jobs, mpirunRuns, worker, apiPid: apiProc.child.pid });
+});
+
+if (result) {
+  const r = result.row;
+  console.log(`\n${machineLine(loadBefore, quick)}${Object.keys(workerEnv).length ? `; worker ${JSON.stringify(workerEnv)}` : ''}\n`);
+  console.log('| benchmark | baseline (same run) | mpiaas | ratio | target | met |');
+  console.log('|---|---:|---:|---:|---|:-:|');
+  console.log(`| ${r.name} | ${r.base} | ${r.ours} | ${r.ratio} | ${r.target} | ${r.met ? 'yes' : 'no'} |`);
+  console.log(`\n- ${result.note}\n`);
+}
