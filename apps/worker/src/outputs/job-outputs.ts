@@ -47,9 +47,10 @@ export class JobOutputs {
   async prepare(jobDir: string, ranks: readonly number[], owner: { uid: number; gid: number } | undefined): Promise<void> {
     const root = path.join(jobDir, OUTPUT_DIR_NAME);
     for (const dir of [root, ...ranks.map((rank) => path.join(root, String(rank)))]) {
-      await mkdir(dir, { recursive: true });
-      // Shared with the ranks' container through the group (setgid); otherwise the ranks' own.
-      await chmod(dir, this.launcher ? 0o2770 : 0o700);
+      // Shared with the ranks' container through the group (setgid); otherwise the ranks' own
+      // (0700 whatever the umask, which only takes bits away).
+      await mkdir(dir, { mode: 0o700 });
+      if (this.launcher) await chmod(dir, 0o2770);
       if (owner) await chown(dir, owner.uid, owner.gid);
     }
   }
@@ -139,6 +140,8 @@ export class JobOutputs {
       const filePath = `${rank}/${file.rel}`;
       return { path: filePath, rank, bytes: file.bytes, storageKey: storageKeyOf(jobId, attempt, filePath) };
     });
+    // Most ranks leave nothing: no transaction to record nothing.
+    if (candidates.length === 0 && listing.skipped.length === 0) return { files: 0, dropped: 0 };
     const reservation = await this.files.reserve(jobId, attempt, candidates, { maxBytes: this.config.OUTPUT_MAX_BYTES, maxFiles: this.config.OUTPUT_MAX_FILES });
     if (!reservation.current) return { files: 0, dropped: 0 };
     const notKept: { rel: string; why: string }[] = [

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { GangScheduler } from './gang-scheduler';
+import { WaitingJobs } from './waiting-jobs';
 
 /**
  * Keeps this worker's slots advertised while it lives. A worker that dies or is cut off
@@ -28,6 +29,7 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicatio
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     private readonly scheduler: GangScheduler,
+    private readonly waiting: WaitingJobs,
   ) {
     this.slots = config.SLOTS;
     this.exclusive = config.RANK_LAUNCHER_SOCKET !== undefined;
@@ -36,6 +38,8 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicatio
   async onApplicationBootstrap(): Promise<void> {
     await this.scheduler.heartbeat(this.slots, this.exclusive);
     this.timer = setInterval(() => void this.beat(), this.config.HEARTBEAT_INTERVAL_MS);
+    // New slots in the cluster: the jobs at the head of the line need not wait for their next ask.
+    void this.waiting.wake(this.slots + 1);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -51,7 +55,10 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicatio
   private async beat(): Promise<void> {
     try {
       await this.scheduler.heartbeat(this.slots, this.exclusive);
-      if (this.failing) this.logger.log('heartbeat restored');
+      if (this.failing) {
+        this.logger.log('heartbeat restored');
+        void this.waiting.wake(this.slots + 1); // its slots are back in the cluster
+      }
       this.failing = false;
     } catch (error) {
       if (!this.failing) this.logger.warn(`heartbeat failed: ${(error as Error).message}`);

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CANCELLED_BY_USER } from '@mpiaas/contracts';
-import { changeJobStatus, JobStatus, LogStream, type Job, type Placement, type Prisma, type PrismaClient } from '@mpiaas/db';
+import { changeJobStatus, JobStatus, LogStream, type Job, type Placement, type PrismaClient } from '@mpiaas/db';
 import type { JobOutcome } from '@mpiaas/runtime';
 import type { OutputRecord } from '../logs/output-batcher';
 import type { RankReport } from './share-order';
@@ -14,6 +14,9 @@ export interface JobSpec {
   placement: Placement;
   oversubscribe: boolean;
   status: JobStatus;
+  tenantId: string;
+  /** The tenant's own running-ranks quota (null: the server's default). */
+  maxRunningRanks: number | null;
 }
 
 export type ClaimResult =
@@ -28,11 +31,12 @@ export class JobExecutionRepository {
 
   /** What placement needs to know of a job (undefined: no such job). */
   async specOf(jobId: string): Promise<JobSpec | undefined> {
-    const job = await this.prisma.job.findUnique({
-      where: { id: jobId },
-      select: { np: true, timeoutSeconds: true, createdAt: true, placement: true, oversubscribe: true, status: true },
-    });
-    return job ?? undefined;
+    // Raw: asked once per job on the worker's hot path, where Prisma's query building costs more than the query.
+    const [job] = await this.prisma.$queryRaw<JobSpec[]>`
+      SELECT j.np, j.timeout_seconds AS "timeoutSeconds", j.created_at AS "createdAt", j.placement::text AS placement,
+             j.oversubscribe, j.status::text AS status, j.tenant_id::text AS "tenantId", t.max_running_ranks AS "maxRunningRanks"
+      FROM jobs j LEFT JOIN tenants t ON t.id = j.tenant_id WHERE j.id = ${jobId}::uuid`;
+    return job;
   }
 
   /** The job as a share of attempt `attempt` needs it, or undefined if that attempt is over. */
@@ -59,6 +63,8 @@ export class JobExecutionRepository {
     rankWorkers: readonly string[],
     stillLed: (worker: string) => Promise<boolean> = async () => false,
   ): Promise<ClaimResult> {
+    const first = await this.claimFirstAttempt(jobId, workerId, rankWorkers);
+    if (first) return { kind: 'claimed', job: first, retried: false };
     return this.prisma.$transaction(async (tx) => {
       const [locked] = await tx.$queryRaw<{ status: JobStatus; cancel_requested: boolean; attempts: number; worker_id: string | null }[]>`
         SELECT status, cancel_requested, attempts, worker_id FROM jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
@@ -101,6 +107,28 @@ export class JobExecutionRepository {
   }
 
   /**
+   * The common claim, a queued job's first attempt (not cancelled), as one statement: the job
+   * RUNNING, its transition and its rank rows. Undefined when the job is in any other state;
+   * claim() then takes the general way, in a transaction that reads the job first.
+   */
+  private async claimFirstAttempt(jobId: string, workerId: string, rankWorkers: readonly string[]): Promise<Job | undefined> {
+    const rows = await this.prisma.$queryRaw<Record<string, unknown>[]>`
+      WITH claimed AS (
+        UPDATE jobs SET status = 'RUNNING', reason = NULL, started_at = now(), worker_id = ${workerId}, attempts = 1, updated_at = now()
+        WHERE id = ${jobId}::uuid AND status = 'QUEUED' AND attempts = 0 AND NOT cancel_requested
+        RETURNING *
+      ), transition AS (
+        INSERT INTO job_transitions (job_id, status, reason) SELECT id, 'RUNNING', NULL FROM claimed
+      ), ranks AS (
+        INSERT INTO job_ranks (job_id, rank, started_at, worker_id)
+        SELECT claimed.id, r.rank, claimed.started_at, (${[...rankWorkers]}::text[])[r.rank + 1]
+        FROM claimed, generate_series(0, claimed.np - 1) AS r(rank)
+      )
+      SELECT * FROM claimed`;
+    return rows[0] ? jobOfRow(rows[0]) : undefined;
+  }
+
+  /**
    * One INSERT of many rows from arrays (unnest): Prisma's createMany spends ~25x more CPU
    * per row compiling and interpreting the query, and output storage is the worker's hot path.
    * A flush retried after a lost reply skips the rows that did land.
@@ -129,40 +157,40 @@ export class JobExecutionRepository {
     return job?.cancelRequested ?? false;
   }
 
-  /** Stores the outcome of attempt `attempt`: the job's final status, each rank's exit and output totals. */
+  /**
+   * Stores the outcome of attempt `attempt`: the job's final status with its transition, each
+   * rank's exit and output totals. One statement (as changeJobStatus, conditional on the job
+   * still RUNNING that attempt: a late or lost attempt changes nothing).
+   */
   async finish(jobId: string, attempt: number, outcome: JobOutcome, reports: ReadonlyMap<number, RankReport>): Promise<void> {
     const reason = outcome.reason ?? null;
-    await this.prisma.$transaction(async (tx) => {
-      const moved = await changeJobStatus(tx, {
-        jobId,
-        from: [JobStatus.RUNNING],
-        where: { attempts: attempt },
-        to: outcome.status,
-        reason,
-        data: {
-          exitCode: outcome.exitCode,
-          failedRank: outcome.failedRank ?? null,
-          stderrTail: lastLines(outcome.stderrTail, STDERR_TAIL_LINES),
-          ...(outcome.diagnosis ? { diagnosis: outcome.diagnosis as unknown as Prisma.InputJsonValue } : {}),
-          ...(outcome.profile ? { profile: outcome.profile as unknown as Prisma.InputJsonValue } : {}),
-        },
-      });
-      if (!moved) return;
-      for (const rank of outcome.ranks) {
-        const t = reports.get(rank.rank) ?? { stdoutBytes: 0, stderrBytes: 0, truncated: false };
-        await tx.jobRank.update({
-          where: { jobId_rank: { jobId, rank: rank.rank } },
-          data: {
-            exitCode: rank.exitCode,
-            signal: rank.signal,
-            finishedAt: rank.finishedAt ?? new Date(),
-            stdoutBytes: BigInt(t.stdoutBytes),
-            stderrBytes: BigInt(t.stderrBytes),
-            truncated: t.truncated,
-          },
-        });
-      }
-    });
+    const now = new Date().toISOString();
+    const totals = outcome.ranks.map((rank) => reports.get(rank.rank) ?? { stdoutBytes: 0, stderrBytes: 0, truncated: false });
+    const json = (value: unknown): string | null => (value ? JSON.stringify(value) : null);
+    await this.prisma.$executeRaw`
+      WITH moved AS (
+        UPDATE jobs SET status = ${outcome.status}::job_status, reason = ${reason}, finished_at = now(), updated_at = now(),
+          exit_code = ${outcome.exitCode}, failed_rank = ${outcome.failedRank ?? null},
+          stderr_tail = ${lastLines(outcome.stderrTail, STDERR_TAIL_LINES)},
+          diagnosis = COALESCE(${json(outcome.diagnosis)}::jsonb, diagnosis), profile = COALESCE(${json(outcome.profile)}::jsonb, profile)
+        WHERE id = ${jobId}::uuid AND status = 'RUNNING' AND attempts = ${attempt}
+        RETURNING id
+      ), transition AS (
+        INSERT INTO job_transitions (job_id, status, reason) SELECT id, ${outcome.status}::job_status, ${reason} FROM moved
+      )
+      UPDATE job_ranks r
+      SET exit_code = u.exit_code, signal = u.signal, finished_at = u.finished_at,
+          stdout_bytes = u.stdout_bytes, stderr_bytes = u.stderr_bytes, truncated = u.truncated
+      FROM moved, unnest(
+        ${outcome.ranks.map((rank) => rank.rank)}::int[],
+        ${outcome.ranks.map((rank) => rank.exitCode)}::int[],
+        ${outcome.ranks.map((rank) => rank.signal)}::text[],
+        ${outcome.ranks.map((rank) => rank.finishedAt?.toISOString() ?? now)}::timestamptz[],
+        ${totals.map((t) => String(t.stdoutBytes))}::bigint[],
+        ${totals.map((t) => String(t.stderrBytes))}::bigint[],
+        ${totals.map((t) => t.truncated)}::boolean[]
+      ) AS u(rank, exit_code, signal, finished_at, stdout_bytes, stderr_bytes, truncated)
+      WHERE r.job_id = moved.id AND r.rank = u.rank`;
   }
 
   /** Puts attempt `attempt` of a running job back in the queue's hands (a worker is going away). */
@@ -189,6 +217,11 @@ export class JobExecutionRepository {
 }
 
 const STDERR_TAIL_LINES = 20;
+
+/** A `jobs` row as SELECT * returns it, as Prisma's Job (columns are its fields in snake_case). */
+function jobOfRow(row: Record<string, unknown>): Job {
+  return Object.fromEntries(Object.entries(row).map(([column, value]) => [column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value])) as unknown as Job;
+}
 
 /** The last `count` lines of `text`, or null when there is nothing to show. */
 function lastLines(text: string | undefined, count: number): string | null {

@@ -30,10 +30,12 @@ export type RunResult = { kind: 'done' } | { kind: 'wait'; delayMs: number };
 
 /**
  * How long a job that could not be placed waits before asking again: the head of the line
- * soon (slots may free any moment), those further back less often (each ask costs Redis a
- * pass over the line).
+ * soon (slots may free any moment), those further back less often (each ask costs a pass
+ * over the line in Redis and a round of the queue). Slots that free up, or a worker that
+ * joins, wake the jobs at the head of the line at once (WaitingJobs): this is a safety net,
+ * and with hundreds of jobs in line asking every 2 s cost more than running them.
  */
-const waitDelay = (position: number): number => Math.min(2000, 250 + 50 * position);
+const waitDelay = (position: number): number => Math.min(10_000, 250 + 500 * position);
 
 /**
  * Leads the jobs this worker takes from the queue: places each over the live workers (all
@@ -58,7 +60,7 @@ export class JobRunner {
 
   async run(payload: RunJobPayload): Promise<RunResult> {
     const { jobId } = payload;
-    const spec = await this.specOf(jobId);
+    const { spec, fresh } = await this.specOf(jobId);
     if (!spec) throw new UnrecoverableError(`job ${jobId} does not exist`);
     if (spec.status !== JobStatus.QUEUED && spec.status !== JobStatus.RUNNING) {
       // Ended meanwhile (cancelled while its queue entry was held): it must not stay in line.
@@ -72,6 +74,8 @@ export class JobRunner {
       order: spec.createdAt.getTime(),
       policy: spec.placement === 'SPREAD' ? 'spread' : 'pack',
       oversubscribe: spec.oversubscribe,
+      // Read with the spec just now: the scheduler need not ask again (a cached spec may hold an old quota).
+      ...(fresh ? { tenant: { tenantId: spec.tenantId, maxRunningRanks: spec.maxRunningRanks ?? this.config.TENANT_MAX_RUNNING_RANKS } } : {}),
     });
     if (!placed.placed) return { kind: 'wait', delayMs: waitDelay(placed.position) };
     this.specs.delete(jobId);
@@ -106,15 +110,15 @@ export class JobRunner {
     }
   }
 
-  private async specOf(jobId: string): Promise<JobSpec | undefined> {
+  private async specOf(jobId: string): Promise<{ spec: JobSpec | undefined; fresh: boolean }> {
     const cached = this.specs.get(jobId);
-    if (cached) return cached;
+    if (cached) return { spec: cached, fresh: false };
     const spec = await this.jobs.specOf(jobId);
     if (spec && spec.status === JobStatus.QUEUED) {
       if (this.specs.size >= SPEC_CACHE_SIZE) this.specs.delete(this.specs.keys().next().value as string);
       this.specs.set(jobId, spec);
     }
-    return spec;
+    return { spec, fresh: true };
   }
 
   /** Runs one claimed attempt of the job over its workers and stores how it ended. */
