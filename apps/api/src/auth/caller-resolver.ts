@@ -7,6 +7,7 @@ import { TenantRepository } from '../tenants/tenant.repository';
 import { apiKeyHash } from './api-key-secret';
 import { ApiKeyRepository } from './api-key.repository';
 import type { Caller } from './caller';
+import { CallerCache } from './caller-cache';
 
 /** How long the default tenant's row is reused (AUTH_MODE=none): a quota change shows within this. */
 const DEFAULT_TENANT_CACHE_MS = 5000;
@@ -20,14 +21,18 @@ export class CallerResolver {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly keys: ApiKeyRepository,
     private readonly tenants: TenantRepository,
+    private readonly cache: CallerCache,
   ) {}
 
-  /** The caller owning this key; null when the key is unknown or revoked. */
+  /** The caller owning this key; null when the key is unknown or revoked (see CallerCache for how soon). */
   async ofKey(key: string): Promise<Caller | null> {
-    const found = await this.keys.findActive(apiKeyHash(key));
-    if (!found) return null;
-    await this.keys.touch(found);
-    return { tenantId: found.tenantId, keyId: found.id, quotas: effectiveQuotas(found.tenant, this.config.defaultQuotas) };
+    const keyHash = apiKeyHash(key);
+    return this.cache.get(keyHash, async () => {
+      const found = await this.keys.findActive(keyHash);
+      if (!found) return null;
+      await this.keys.touch(found);
+      return { tenantId: found.tenantId, keyId: found.id, quotas: effectiveQuotas(found.tenant, this.config.defaultQuotas) };
+    });
   }
 
   /** AUTH_MODE=none: every request acts for the default tenant, with no key. */

@@ -2,6 +2,7 @@ import { ConflictException, Inject, Injectable, NotFoundException } from '@nestj
 import type { ApiKeyView, CreatedApiKey, TenantView } from '@mpiaas/contracts';
 import { issueApiKey } from '../auth/api-key-secret';
 import { ApiKeyRepository } from '../auth/api-key.repository';
+import { CallerCache } from '../auth/caller-cache';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import type { QuotaChangesDto } from './dto/quotas.dto';
 import { toApiKeyView, toTenantView } from './tenant-view.mapper';
@@ -14,6 +15,7 @@ export class TenantsService {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly tenants: TenantRepository,
     private readonly keys: ApiKeyRepository,
+    private readonly callers: CallerCache,
   ) {}
 
   async create(name: string, quotas: QuotaChangesDto = {}): Promise<TenantView> {
@@ -33,6 +35,7 @@ export class TenantsService {
   async updateQuotas(id: string, quotas: QuotaChangesDto): Promise<TenantView> {
     const tenant = await this.tenants.updateQuotas(id, changes(quotas));
     if (!tenant) throw notFound(id);
+    this.callers.clear();
     return toTenantView(tenant, this.config.defaultQuotas);
   }
 
@@ -47,10 +50,11 @@ export class TenantsService {
     return (await this.keys.listOfTenant(tenantId)).map(toApiKeyView);
   }
 
-  /** From now on a request with this key gets 401. */
+  /** From now on a request with this key gets 401 (on other api replicas within CALLER_CACHE_MS). */
   async revokeKey(id: string): Promise<ApiKeyView> {
     const key = await this.keys.revoke(id);
     if (!key) throw new NotFoundException(`API key ${id} not found`);
+    this.callers.clear();
     return toApiKeyView(key);
   }
 
