@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { QueueName } from '@mpiaas/contracts';
+import { PgPoolShutdown, pgPoolProvider } from './common/pg-pool';
 import { PrismaShutdown, prismaProvider } from './common/prisma.provider';
 import { RedisPolicyCheck } from './common/redis-policy.check';
 import { WORKER_CONFIG, type WorkerConfig } from './config/worker-config';
@@ -44,6 +45,8 @@ export class WorkerModule {
         configProvider,
         prismaProvider,
         PrismaShutdown,
+        pgPoolProvider,
+        PgPoolShutdown,
         RedisPolicyCheck,
         rankSandboxProvider,
         rankLauncherProvider,

@@ -34,7 +34,9 @@ export function jobCgroupsEnabled(config: Pick<WorkerConfig, 'RANK_CGROUPS' | 'C
  * `mpiaas/w-<worker pid>/<run>`, so a worker starting later can remove what a dead one left.
  */
 export class JobCgroup {
-  private constructor(private readonly dirs: Record<(typeof CONTROLLERS)[number], string>) {}
+  private constructor(
+    private readonly dirs: Record<'memory' | 'pids', string> & { cpuacct?: string },
+  ) {}
 
   /** Whether this machine lets the worker create cgroups (v1 memory and pids mounted rw). */
   static available(root: string): boolean {
@@ -48,9 +50,18 @@ export class JobCgroup {
     });
   }
 
-  static async create(root: string, scratchName: string, runId: string, limits: JobLimits, owner?: { uid: number; gid: number }): Promise<JobCgroup> {
+  /** `countCpu`: a cpuacct cgroup too, to read the ranks' CPU seconds from (JOB_CPU_SECONDS). */
+  static async create(
+    root: string,
+    scratchName: string,
+    runId: string,
+    limits: JobLimits,
+    owner?: { uid: number; gid: number },
+    countCpu = true,
+  ): Promise<JobCgroup> {
     const dirs = {} as Record<(typeof CONTROLLERS)[number], string>;
     for (const controller of CONTROLLERS) {
+      if (controller === 'cpuacct' && !countCpu) continue;
       const dir = path.join(root, controller, PARENT, scratchName, runId);
       await mkdir(dir, { recursive: true });
       dirs[controller] = dir;
@@ -67,12 +78,14 @@ export class JobCgroup {
    * execs the rest (limits, sandbox, interpreter). By absolute path: never the rank's PATH.
    */
   enterCommand(): string[] {
-    return ['/bin/sh', '-c', 'for i in 1 2 3; do echo $$ > "$1" || exit 126; shift; done; exec "$@"', 'mpiaas-cgroup', ...this.procsFiles()];
+    const files = this.procsFiles();
+    const script = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 126; shift; n=$((n - 1)); done; exec "$@"';
+    return ['/bin/sh', '-c', script, 'mpiaas-cgroup', String(files.length), ...files];
   }
 
   /** The files a rank writes itself into (one per hierarchy). */
   procsFiles(): string[] {
-    return CONTROLLERS.map((c) => path.join(this.dirs[c], 'cgroup.procs'));
+    return Object.values(this.dirs).map((dir) => path.join(dir, 'cgroup.procs'));
   }
 
   /**
@@ -95,6 +108,7 @@ export class JobCgroup {
 
   /** CPU time used so far by the ranks of the share, seconds. */
   async cpuSeconds(): Promise<number> {
+    if (!this.dirs.cpuacct) return 0;
     const nanos = await readFile(path.join(this.dirs.cpuacct, 'cpuacct.usage'), 'utf8').catch(() => '0');
     return Number(nanos) / 1e9;
   }
@@ -144,16 +158,16 @@ async function killMembers(dir: string): Promise<number> {
   return procs.length;
 }
 
-/** A cgroup can only be removed once empty: kill what is in it, then remove it. */
+/** A cgroup can only be removed once empty (it usually is by now): kill what is in it, then remove it. */
 async function removeCgroup(dir: string): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    await killMembers(dir);
     try {
       await rmdir(dir);
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      await delay(20);
+      if (attempt > 0) await delay(20);
+      await killMembers(dir);
     }
   }
 }

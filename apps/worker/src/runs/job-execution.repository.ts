@@ -4,6 +4,8 @@ import { changeJobStatus, JobStatus, LogStream, type Job, type Placement, type P
 import type { JobOutcome } from '@mpiaas/runtime';
 import type { OutputRecord } from '../logs/output-batcher';
 import type { RankReport } from './share-order';
+import type pg from 'pg';
+import { PG_POOL } from '../common/pg-pool';
 import { PRISMA } from '../common/prisma.provider';
 
 /** What placement needs to know of a job. */
@@ -27,16 +29,20 @@ export type ClaimResult =
 /** The worker's access to the job records: every Prisma call of the worker is here. */
 @Injectable()
 export class JobExecutionRepository {
-  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+  constructor(
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+  ) {}
 
   /** What placement needs to know of a job (undefined: no such job). */
   async specOf(jobId: string): Promise<JobSpec | undefined> {
-    // Raw: asked once per job on the worker's hot path, where Prisma's query building costs more than the query.
-    const [job] = await this.prisma.$queryRaw<JobSpec[]>`
-      SELECT j.np, j.timeout_seconds AS "timeoutSeconds", j.created_at AS "createdAt", j.placement::text AS placement,
-             j.oversubscribe, j.status::text AS status, j.tenant_id::text AS "tenantId", t.max_running_ranks AS "maxRunningRanks"
-      FROM jobs j LEFT JOIN tenants t ON t.id = j.tenant_id WHERE j.id = ${jobId}::uuid`;
-    return job;
+    const { rows } = await this.pool.query<JobSpec>(
+      `SELECT j.np, j.timeout_seconds AS "timeoutSeconds", j.created_at AS "createdAt", j.placement::text AS placement,
+              j.oversubscribe, j.status::text AS status, j.tenant_id::text AS "tenantId", t.max_running_ranks AS "maxRunningRanks"
+       FROM jobs j LEFT JOIN tenants t ON t.id = j.tenant_id WHERE j.id = $1::uuid`,
+      [jobId],
+    );
+    return rows[0];
   }
 
   /** The job as a share of attempt `attempt` needs it, or undefined if that attempt is over. */
@@ -112,19 +118,21 @@ export class JobExecutionRepository {
    * claim() then takes the general way, in a transaction that reads the job first.
    */
   private async claimFirstAttempt(jobId: string, workerId: string, rankWorkers: readonly string[]): Promise<Job | undefined> {
-    const rows = await this.prisma.$queryRaw<Record<string, unknown>[]>`
-      WITH claimed AS (
-        UPDATE jobs SET status = 'RUNNING', reason = NULL, started_at = now(), worker_id = ${workerId}, attempts = 1, updated_at = now()
-        WHERE id = ${jobId}::uuid AND status = 'QUEUED' AND attempts = 0 AND NOT cancel_requested
-        RETURNING *
-      ), transition AS (
-        INSERT INTO job_transitions (job_id, status, reason) SELECT id, 'RUNNING', NULL FROM claimed
-      ), ranks AS (
-        INSERT INTO job_ranks (job_id, rank, started_at, worker_id)
-        SELECT claimed.id, r.rank, claimed.started_at, (${[...rankWorkers]}::text[])[r.rank + 1]
-        FROM claimed, generate_series(0, claimed.np - 1) AS r(rank)
-      )
-      SELECT * FROM claimed`;
+    const { rows } = await this.pool.query<Record<string, unknown>>(
+      `WITH claimed AS (
+         UPDATE jobs SET status = 'RUNNING', reason = NULL, started_at = now(), worker_id = $2, attempts = 1, updated_at = now()
+         WHERE id = $1::uuid AND status = 'QUEUED' AND attempts = 0 AND NOT cancel_requested
+         RETURNING *
+       ), transition AS (
+         INSERT INTO job_transitions (job_id, status, reason) SELECT id, 'RUNNING', NULL FROM claimed
+       ), ranks AS (
+         INSERT INTO job_ranks (job_id, rank, started_at, worker_id)
+         SELECT claimed.id, r.rank, claimed.started_at, ($3::text[])[r.rank + 1]
+         FROM claimed, generate_series(0, claimed.np - 1) AS r(rank)
+       )
+       SELECT * FROM claimed`,
+      [jobId, workerId, rankWorkers],
+    );
     return rows[0] ? jobOfRow(rows[0]) : undefined;
   }
 
@@ -167,30 +175,41 @@ export class JobExecutionRepository {
     const now = new Date().toISOString();
     const totals = outcome.ranks.map((rank) => reports.get(rank.rank) ?? { stdoutBytes: 0, stderrBytes: 0, truncated: false });
     const json = (value: unknown): string | null => (value ? JSON.stringify(value) : null);
-    await this.prisma.$executeRaw`
-      WITH moved AS (
-        UPDATE jobs SET status = ${outcome.status}::job_status, reason = ${reason}, finished_at = now(), updated_at = now(),
-          exit_code = ${outcome.exitCode}, failed_rank = ${outcome.failedRank ?? null},
-          stderr_tail = ${lastLines(outcome.stderrTail, STDERR_TAIL_LINES)},
-          diagnosis = COALESCE(${json(outcome.diagnosis)}::jsonb, diagnosis), profile = COALESCE(${json(outcome.profile)}::jsonb, profile)
-        WHERE id = ${jobId}::uuid AND status = 'RUNNING' AND attempts = ${attempt}
-        RETURNING id
-      ), transition AS (
-        INSERT INTO job_transitions (job_id, status, reason) SELECT id, ${outcome.status}::job_status, ${reason} FROM moved
-      )
-      UPDATE job_ranks r
-      SET exit_code = u.exit_code, signal = u.signal, finished_at = u.finished_at,
-          stdout_bytes = u.stdout_bytes, stderr_bytes = u.stderr_bytes, truncated = u.truncated
-      FROM moved, unnest(
-        ${outcome.ranks.map((rank) => rank.rank)}::int[],
-        ${outcome.ranks.map((rank) => rank.exitCode)}::int[],
-        ${outcome.ranks.map((rank) => rank.signal)}::text[],
-        ${outcome.ranks.map((rank) => rank.finishedAt?.toISOString() ?? now)}::timestamptz[],
-        ${totals.map((t) => String(t.stdoutBytes))}::bigint[],
-        ${totals.map((t) => String(t.stderrBytes))}::bigint[],
-        ${totals.map((t) => t.truncated)}::boolean[]
-      ) AS u(rank, exit_code, signal, finished_at, stdout_bytes, stderr_bytes, truncated)
-      WHERE r.job_id = moved.id AND r.rank = u.rank`;
+    await this.pool.query(
+      `WITH moved AS (
+         UPDATE jobs SET status = $3::job_status, reason = $4, finished_at = now(), updated_at = now(),
+           exit_code = $5, failed_rank = $6, stderr_tail = $7,
+           diagnosis = COALESCE($8::jsonb, diagnosis), profile = COALESCE($9::jsonb, profile)
+         WHERE id = $1::uuid AND status = 'RUNNING' AND attempts = $2
+         RETURNING id
+       ), transition AS (
+         INSERT INTO job_transitions (job_id, status, reason) SELECT id, $3::job_status, $4 FROM moved
+       )
+       UPDATE job_ranks r
+       SET exit_code = u.exit_code, signal = u.signal, finished_at = u.finished_at,
+           stdout_bytes = u.stdout_bytes, stderr_bytes = u.stderr_bytes, truncated = u.truncated
+       FROM moved, unnest($10::int[], $11::int[], $12::text[], $13::timestamptz[], $14::bigint[], $15::bigint[], $16::boolean[])
+         AS u(rank, exit_code, signal, finished_at, stdout_bytes, stderr_bytes, truncated)
+       WHERE r.job_id = moved.id AND r.rank = u.rank`,
+      [
+        jobId,
+        attempt,
+        outcome.status,
+        reason,
+        outcome.exitCode,
+        outcome.failedRank ?? null,
+        lastLines(outcome.stderrTail, STDERR_TAIL_LINES),
+        json(outcome.diagnosis),
+        json(outcome.profile),
+        outcome.ranks.map((rank) => rank.rank),
+        outcome.ranks.map((rank) => rank.exitCode),
+        outcome.ranks.map((rank) => rank.signal),
+        outcome.ranks.map((rank) => rank.finishedAt?.toISOString() ?? now),
+        totals.map((t) => String(t.stdoutBytes)),
+        totals.map((t) => String(t.stderrBytes)),
+        totals.map((t) => t.truncated),
+      ],
+    );
   }
 
   /** Puts attempt `attempt` of a running job back in the queue's hands (a worker is going away). */

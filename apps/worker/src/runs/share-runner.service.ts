@@ -132,7 +132,7 @@ export class ShareRunner implements OnApplicationShutdown {
     await this.outputs.prepare(workspace.dir, hosted, owner);
     const limits = this.limitsOf(order);
     const cgroup = this.cgroups
-      ? await JobCgroup.create(this.config.CGROUP_ROOT, path.basename(scratch), runIdOf(jobId, order.attempt), limits, owner)
+      ? await JobCgroup.create(this.config.CGROUP_ROOT, path.basename(scratch), runIdOf(jobId, order.attempt), limits, owner, this.config.JOB_CPU_SECONDS > 0)
       : undefined;
     const sink = new LogSink(
       jobId,

@@ -9,6 +9,9 @@ export async function connectRedis(url: string, name: string): Promise<Redis> {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectionName: name,
+    // No INFO round trip (and its parsing) per connection: a job opens two. A Redis still
+    // loading its data answers LOADING, which fails the job as any lost Redis does.
+    enableReadyCheck: false,
     // Rank traffic must never be sent twice or out of order by client-side retries: a
     // command in flight when the connection drops is not resent, and none is queued while it
     // is down. The transport fails the job on a lost connection instead (an infrastructure
