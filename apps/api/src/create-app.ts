@@ -26,6 +26,8 @@ export async function createApp(config: ApiConfig): Promise<INestApplication> {
     genReqId: (req: IncomingMessage) => correlationIdOf(req.headers),
     // An open event stream would otherwise keep app.close() waiting forever.
     forceCloseConnections: true,
+    // Node's own bound on receiving a whole request, which Fastify turns off by default.
+    requestTimeout: 300_000,
     // /jobs/ is /jobs, as it was under Express.
     routerOptions: { ignoreTrailingSlash: true },
   });
