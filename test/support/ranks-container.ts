@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -46,6 +46,11 @@ export class RanksContainer {
     await chown(workDir, 0, gid);
     await chmod(workDir, 0o2770);
     const socket = path.join(workDir, 'launcher.sock');
+    // The launcher as the image holds it, readable by its user: the checkout may sit under a
+    // folder only root can enter (a CI clone in a private temporary directory).
+    const launcher = path.join(root, 'rank_launcher.py');
+    await copyFile(LAUNCHER_SCRIPT, launcher);
+    await chmod(launcher, 0o644);
     let cgroup: string | undefined;
     if (options.memoryBytes !== undefined && existsSync(MEMORY_CGROUPS)) {
       cgroup = path.join(MEMORY_CGROUPS, `mpiaas-test-ranks-${process.pid}-${path.basename(root)}`);
@@ -56,7 +61,7 @@ export class RanksContainer {
     const launch = [
       systemCommand('unshare') as string, '--pid', '--fork', '--mount', '--mount-proc', '--',
       systemCommand('setpriv') as string, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--',
-      '/usr/bin/python3', LAUNCHER_SCRIPT, '--socket', socket, '--work-dir', workDir,
+      '/usr/bin/python3', launcher, '--socket', socket, '--work-dir', workDir,
     ];
     // The shell moves itself into the cgroup first: everything it starts is counted there.
     const enter = cgroup ? `echo $$ > ${cgroup}/cgroup.procs && ` : '';
