@@ -481,6 +481,9 @@ class Launcher:
             high = {role: os.dup(fd) for role, fd in sources.items()}
             for role, fd in high.items():
                 os.dup2(fd, FD_OF_ROLE[role])
+                # The launcher reads its connections without blocking; the rank's stdio blocks
+                # as a pipe does (else a full socket buffer would drop what the script prints).
+                os.set_blocking(FD_OF_ROLE[role], True)
             if "stdin" not in high:
                 null = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(null, 0)

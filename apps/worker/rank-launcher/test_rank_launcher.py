@@ -99,6 +99,14 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(read_all(conns["stderr"]), b"to stderr\n")
         self.assertEqual(read_line(control), {"exit": 7, "signal": None, "oom": False})
 
+    def test_a_rank_prints_all_it_prints_though_nobody_reads_for_a_while(self):
+        # Its stdio blocks as a pipe does: the launcher's non-blocking connections must not drop output.
+        control, conns, started = self.spawn("for i in range(200000):\n    print(f'line {i:09d}')")
+        time.sleep(0.5)
+        out = read_all(conns["stdout"])
+        self.assertEqual((len(out), out.count(b"\n")), (200000 * 15, 200000))
+        self.assertEqual(read_line(control)["exit"], 0)
+
     def test_kill_signals_the_group_and_a_closed_control_kills_it(self):
         control, conns, started = self.spawn("import time; print('up', flush=True); time.sleep(60)")
         self.assertEqual(conns["stdout"].recv(3), b"up\n")

@@ -424,6 +424,9 @@ class Zygote:
             conn.close()
         for role, fd in high.items():
             os.dup2(fd, FD_OF_ROLE[role])
+            # The zygote reads its connections without blocking; the rank's stdio blocks as
+            # a pipe does (else a full socket buffer would drop what the script prints).
+            os.set_blocking(FD_OF_ROLE[role], True)
         if "stdin" not in high:
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)

@@ -88,7 +88,7 @@ class ZygoteTest(unittest.TestCase):
             f.write(script)
         return job
 
-    def warm(self, script, args=(), env=None, kill_after=None, job=None):
+    def warm(self, script, args=(), env=None, kill_after=None, job=None, read_after=0):
         """Runs the script through the zygote: (exit code or -signal, stdout, stderr)."""
         job = job or self.job_dir(script)
         spawn = str(uuid.uuid4())
@@ -103,6 +103,7 @@ class ZygoteTest(unittest.TestCase):
         if kill_after is not None:
             time.sleep(kill_after)
             control.sendall(b'{"kill": "SIGTERM"}\n')
+        time.sleep(read_after)
         out, err = read_all(streams["stdout"]), read_all(streams["stderr"])
         ended = json.loads(lines.readline())
         for sock in (control, *streams.values()):
@@ -186,6 +187,11 @@ class ZygoteTest(unittest.TestCase):
         self.assertEqual(self.same("import sys\nsys.exit(256 + 7)")[0], 7)
         self.assertEqual(self.same("raise SystemExit(['a', 1])"), (1, "", "['a', 1]\n"))
         self.assertEqual(self.same("raise KeyboardInterrupt")[0], -signal.SIGINT)
+
+    def test_prints_all_it_prints_though_nobody_reads_for_a_while(self):
+        # Blocking stdio: the zygote's non-blocking connections must not drop output.
+        code, out, _ = self.warm("for i in range(200000):\n    print(f'line {i:09d}')", read_after=0.5)
+        self.assertEqual((code, len(out), out.count("\n")), (0, 200000 * 15, 200000))
 
     def test_pickles_classes_of_the_script(self):
         script = "import pickle\nclass Point:\n    x = 1\nprint(type(pickle.loads(pickle.dumps(Point()))).__qualname__)\n"
