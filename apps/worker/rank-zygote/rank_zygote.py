@@ -25,6 +25,7 @@ and {"op": "hello"} on a connection of its own answers who the zygote is.
 
 import argparse
 import ctypes
+import fcntl
 import gc
 import json
 import os
@@ -419,7 +420,8 @@ class Zygote:
         if self.own_pid_ns is not None:
             os.close(self.own_pid_ns)
         sources = {role: conn.fileno() for role, conn in rank.conns.items()}
-        high = {role: os.dup(fd) for role, fd in sources.items()}  # out of the way of 0-3 first
+        # Out of the way of 0-3 first (the zygote's own fds just closed may have freed them).
+        high = {role: fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 4) for role, fd in sources.items()}
         for conn in rank.conns.values():
             conn.close()
         for role, fd in high.items():
@@ -452,7 +454,8 @@ def become_rank(zygote, rank, zygote_env):
             os.write(2, f"mpiaas: cannot start the rank: {error}\n".encode())
         finally:
             os._exit(127)
-    if not zygote_script.starts_warm(env, zygote_env):
+    # `-m module` (mpi4py.futures) and other options: run as the interpreter runs them.
+    if argv[0].startswith("-") or not zygote_script.starts_warm(env, zygote_env):
         try:
             zygote_script.exec_fresh(python, argv, env)
         except OSError as error:

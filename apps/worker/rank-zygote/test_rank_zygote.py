@@ -88,11 +88,11 @@ class ZygoteTest(unittest.TestCase):
             f.write(script)
         return job
 
-    def warm(self, script, args=(), env=None, kill_after=None, job=None, read_after=0):
+    def warm(self, script, args=(), env=None, kill_after=None, job=None, read_after=0, argv=None):
         """Runs the script through the zygote: (exit code or -signal, stdout, stderr)."""
         job = job or self.job_dir(script)
         spawn = str(uuid.uuid4())
-        request = {"argv": ["script.py", *args], "env": {**self.env, **(env or {})}, "cwd": job, "jobDir": job, "cgroups": []}
+        request = {"argv": argv or ["script.py", *args], "env": {**self.env, **(env or {})}, "cwd": job, "jobDir": job, "cgroups": []}
         if ROOT:
             request.update(uid=NOBODY, gid=NOBODY)
         control = connect(self.socket, {"spawn": spawn, "role": "control", "fds": ["channel", "stdout", "stderr"]}, request)
@@ -207,6 +207,22 @@ class ZygoteTest(unittest.TestCase):
         self.assertEqual(self.warm(script, env={"LANG": "C"})[1], "False\n")
         self.assertEqual(self.warm(script, env={"PYTHONHASHSEED": "0"})[1], "False\n")
         self.assertEqual(self.warm(script, env={"GREETING": "hi"})[1], "True\n")
+
+    def test_runs_a_module_as_the_interpreter_does(self):
+        code, out, err = self.warm("", argv=["-m", "json.tool", "--compact", "data.json"],
+                                   job=self.job_dir_with("data.json", '{"a": [1, 2]}'))
+        self.assertEqual((code, out, err), (0, '{"a":[1,2]}\n', ""))
+
+    def job_dir_with(self, name, text):
+        job = self.job_dir("")
+        with open(os.path.join(job, name), "w") as f:
+            f.write(text)
+        return job
+
+    def test_passes_its_fds_to_a_program_it_starts(self):
+        # A rank started cold (exec) keeps them too: 0-3 are inheritable, as a child process's.
+        code, out, err = self.warm("", argv=["-c", "import os; print([os.get_inheritable(fd) for fd in range(4)])"])
+        self.assertEqual((code, out, err), (0, "[True, True, True, True]\n", ""))
 
     def test_shows_its_own_environment_and_command_in_proc_and_holds_only_its_fds(self):
         script = "\n".join([
