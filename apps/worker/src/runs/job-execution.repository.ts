@@ -137,8 +137,9 @@ export class JobExecutionRepository {
   }
 
   /**
-   * One INSERT of many rows from arrays (unnest): Prisma's createMany spends ~25x more CPU
-   * per row compiling and interpreting the query, and output storage is the worker's hot path.
+   * One INSERT of many rows from arrays (unnest), through the pg pool: Prisma's createMany
+   * spends ~25x more CPU per row compiling and interpreting the query, and output storage is
+   * the worker's hot path.
    * A flush retried after a lost reply skips the rows that did land.
    *
    * Fenced: rows land only while `attempt` is the job's current attempt (a late write of a
@@ -146,18 +147,23 @@ export class JobExecutionRepository {
    * workers, so log ids grow in commit order and a reader paging by id never skips a chunk.
    */
   async insertLogs(jobId: string, attempt: number, records: readonly OutputRecord[]): Promise<void> {
-    const ranks = records.map((r) => r.rank);
-    const streams = records.map((r) => (r.stream === 'stdout' ? LogStream.STDOUT : LogStream.STDERR));
-    const seqs = records.map((r) => r.seq);
-    const texts = records.map((r) => r.text);
-    await this.prisma.$executeRaw`
-      WITH fence AS (
-        SELECT id FROM jobs WHERE id = ${jobId}::uuid AND attempts = ${attempt} AND status = 'RUNNING' FOR NO KEY UPDATE
-      )
-      INSERT INTO log_chunks (job_id, rank, stream, seq, text)
-      SELECT fence.id, rank, stream::log_stream, seq, text
-      FROM fence, unnest(${ranks}::int[], ${streams}::text[], ${seqs}::int[], ${texts}::text[]) AS t(rank, stream, seq, text)
-      ON CONFLICT (job_id, rank, stream, seq) DO NOTHING`;
+    await this.pool.query(
+      `WITH fence AS (
+         SELECT id FROM jobs WHERE id = $1::uuid AND attempts = $2 AND status = 'RUNNING' FOR NO KEY UPDATE
+       )
+       INSERT INTO log_chunks (job_id, rank, stream, seq, text)
+       SELECT fence.id, rank, stream::log_stream, seq, text
+       FROM fence, unnest($3::int[], $4::text[], $5::int[], $6::text[]) AS t(rank, stream, seq, text)
+       ON CONFLICT (job_id, rank, stream, seq) DO NOTHING`,
+      [
+        jobId,
+        attempt,
+        records.map((r) => r.rank),
+        records.map((r) => (r.stream === 'stdout' ? LogStream.STDOUT : LogStream.STDERR)),
+        records.map((r) => r.seq),
+        records.map((r) => r.text),
+      ],
+    );
   }
 
   async isCancelRequested(jobId: string): Promise<boolean> {
