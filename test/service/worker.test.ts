@@ -9,7 +9,9 @@ import { Reconciler } from '../../apps/worker/src/reconcile/reconciler.service';
 import { RankSandbox } from '../../apps/worker/src/runs/rank-sandbox';
 import { createWorker } from '../../apps/worker/src/worker-app';
 import { keysUnder } from '../support/mpiaas-exec';
-import { rankProcessesOf } from '../support/rank-processes';
+import { processesWhoseCommandHas, rankProcessesOf } from '../support/rank-processes';
+import type { RankZygote } from '../../apps/worker/src/runs/warm-pool/rank-zygote';
+import { RANK_ZYGOTE } from '../../apps/worker/src/runs/warm-pool/rank-zygote.provider';
 import { ServiceHarness } from '../support/service-harness';
 
 const LOG_CAP = 64 * 1024;
@@ -140,6 +142,24 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
     await expect.poll(() => rankProcessesOf(`${id}.`), { timeout: 5000 }).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('runs jobs while its rank zygote is down, and forks them warm again once it is back', async () => {
+    const zygote = worker.get<RankZygote | null>(RANK_ZYGOTE);
+    if (!zygote) return; // no warm pool here (not a root worker)
+    const warm = 'import sys\nprint("numpy" in sys.modules)\n';
+    const run = async (): Promise<string> => {
+      const id = await harness.submit(warm, 1);
+      expect((await harness.waitForStatus(id)).status).toBe(JobStatus.SUCCEEDED);
+      return harness.stdout(id, 0);
+    };
+    expect(await run()).toBe('True\n');
+    const pids = await processesWhoseCommandHas(zygote.socketPath);
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await expect.poll(() => zygote.available).toBe(false);
+    expect(['True\n', 'False\n']).toContain(await run()); // cold while it restarts
+    await expect.poll(run, { timeout: 20_000, interval: 500 }).toBe('True\n');
   });
 
   it('caps stored output per rank and marks the rank truncated', async () => {

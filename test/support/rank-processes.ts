@@ -18,3 +18,17 @@ export async function rankProcessesOf(jobId: string): Promise<number[]> {
   }
   return found;
 }
+
+/** Pids of the processes whose command line contains `text`. */
+export async function processesWhoseCommandHas(text: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if ((await readFile(`/proc/${entry}/cmdline`, 'latin1')).split('\0').join(' ').includes(text)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
+  }
+  return found;
+}
