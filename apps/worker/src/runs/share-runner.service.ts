@@ -167,9 +167,11 @@ export class ShareRunner implements OnApplicationShutdown {
       signal: shareSignal.signal,
       rendezvousTimeoutMs: Math.max(1000, order.deadline - Date.now()),
       heartbeatTimeoutMs: this.config.AGENT_HEARTBEAT_TIMEOUT_MS,
-      // The leader watches the shares on other workers (a job's agents watch each other);
-      // it deletes the attempt's keys after the last report.
-      heartbeat: order.leader !== this.config.WORKER_ID,
+      // Every share heartbeats, the leader's own too: when Redis loses the queue entry and
+      // its lock, the reconciler tells a running job from a lost one by these heartbeats (a
+      // leader that skipped its own had its waiting jobs retried). The leader deletes the
+      // attempt's keys after the last report.
+      heartbeat: true,
       keepKeys: true,
       onOutput: (rank, stream, chunk) => sink.push(rank, stream, chunk),
       ...(launcher
