@@ -4,18 +4,22 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-/** utime + stime of a process, seconds; 0 if it is gone. */
-function processSeconds(pid) {
+/**
+ * utime + stime of a process, seconds (with `children`, also those of the children it has
+ * reaped); 0 if it is gone.
+ */
+export function processSeconds(pid, { children = false } = {}) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return (f[11] + f[12] + (children ? f[13] + f[14] : 0)) / TICKS_PER_SECOND;
   } catch {
     return 0;
   }
 }
 
-function pidsWhose(test) {
+/** The processes whose command line passes `test`. */
+export function pidsWhose(test) {
   const pids = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -1,38 +1,16 @@
 // Tiny jobs (`pass`, np 1) through one worker, against the same machine starting the same
 // script sequentially in the same run: what bench/service.mjs and bench/tiny-jobs.mjs measure.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { mpiEnv, python, run, seconds } from './common.mjs';
+import { pidsWhose, processSeconds } from './cpu-time.mjs';
 
 const fmtRate = (r, unit) => `${r >= 100 ? r.toFixed(0) : r.toFixed(1)} ${unit}`;
 const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
-const TICKS_PER_SECOND = 100; // USER_HZ
-
-/** CPU seconds of a process: its own, and with `children` those of the children it reaped. */
-function cpuSeconds(pid, children = true) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    return (f[11] + f[12] + (children ? f[13] + f[14] : 0)) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
-
-function pidsWhose(test) {
-  const pids = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (test(readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' '))) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
+/** CPU seconds of a process with the children it reaped (a worker's are its ranks). */
+const cpuSeconds = (pid) => processSeconds(pid, { children: true });
 
 /**
  * CPU seconds so far of each part of the stack: the worker with the ranks it reaped, its rank
