@@ -103,6 +103,22 @@ describe('mpiaas exec: what a rank sees', () => {
     expect(run.stdout).toContain('rank 0 JOB_VAR=visible');
   });
 
+  it('holds only its stdio and its agent channel: descriptors its launcher inherited without close-on-exec are closed', async () => {
+    const run = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      // fd 200 open on a host file without close-on-exec: the CLI, and so its ranks, inherit it
+      const launcher = 'import os, sys; os.dup2(os.open("/etc/hostname", os.O_RDONLY), 200); os.execv(sys.argv[1], sys.argv[1:])';
+      const shell = spawn('python3', ['-c', launcher, process.execPath, CLI, 'exec', '-n', '2', fixture('open_fds.py')], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, MPIAAS_REDIS_PREFIX: `test:exec:${randomUUID()}:` },
+      });
+      let stdout = '';
+      shell.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      shell.on('close', (code) => resolve({ code, stdout }));
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(['rank 0 fds [0, 1, 2, 3]', 'rank 1 fds [0, 1, 2, 3]']);
+  });
+
   it('prefixes lines like mpirun --tag-output', async () => {
     const run = await mpiaasExec(['-n', '2', '--tag-output', fixture('environment.py')]);
     expect(run.stdout).toContain('[1,1]<stdout>:rank 1 JOB_VAR=None');

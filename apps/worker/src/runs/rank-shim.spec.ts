@@ -33,6 +33,20 @@ describe('the shim copy ranks import', () => {
     expect((await stat(cached)).isFile()).toBe(true);
   });
 
+  it("holds the ranks' sitecustomize, which closes what a rank inherited beyond fd 3 (ranks only)", async () => {
+    const workDir = await mkdtemp(path.join(os.tmpdir(), 'mpiaas-shim-'));
+    dirs.push(workDir);
+    const shim = await installRankShim(workDir);
+    const probe = 'import os; print(sorted(fd for fd in (3, 4, 200) if os.path.exists("/proc/self/fd/%d" % fd)))';
+    const fds = (env: Record<string, string>) =>
+      execFileSync('bash', ['-c', `exec 3</dev/null 4</dev/null 200</dev/null; exec ${python} -c '${probe}'`], {
+        env: { PATH: process.env.PATH ?? '', PYTHONPATH: shim, ...env },
+        encoding: 'utf8',
+      }).trim();
+    expect(fds({ MPIAAS_PROTOCOL: '2' })).toBe('[3]');
+    expect(fds({})).toBe('[3, 4, 200]');
+  });
+
   it('is left as it is when it cannot be written (an image compiled it at build)', async () => {
     await expect(compileRankShim('/nonexistent-shim', python)).resolves.toBeUndefined();
   });

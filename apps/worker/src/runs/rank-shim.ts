@@ -6,6 +6,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { SHIM_PATH } from '@mpiaas/runtime';
 
+/** Beside the mpi4py package: what every rank runs before its script (it closes stray descriptors). */
+const SITE_CUSTOMIZE = 'sitecustomize.py';
+
 /**
  * Copies the mpi4py shim to where ranks of another user can read it, and returns the
  * folder to put on their PYTHONPATH. The checkout may sit under a private directory; Python
@@ -20,6 +23,7 @@ export async function installRankShim(workDir: string): Promise<string> {
   const files = await shimFiles(source);
   const hash = createHash('sha256');
   for (const file of files) hash.update(file).update(await readFile(path.join(source, file)));
+  hash.update(SITE_CUSTOMIZE).update(await readFile(path.join(SHIM_PATH, SITE_CUSTOMIZE)));
   const target = path.join(workDir, `.shim-${hash.digest('hex').slice(0, 16)}`);
   if (existsSync(target)) return target;
 
@@ -28,6 +32,7 @@ export async function installRankShim(workDir: string): Promise<string> {
   const staging = `${target}.${process.pid}.tmp`;
   await rm(staging, { recursive: true, force: true });
   await cp(source, path.join(staging, 'mpi4py'), { recursive: true, filter: (file) => !file.includes('__pycache__') });
+  await cp(path.join(SHIM_PATH, SITE_CUSTOMIZE), path.join(staging, SITE_CUSTOMIZE));
   await makeReadable(staging);
   try {
     await rename(staging, target);
@@ -48,7 +53,7 @@ export async function installRankShim(workDir: string): Promise<string> {
  */
 export async function compileRankShim(shimDir: string, python: string): Promise<void> {
   try {
-    await promisify(execFile)(python, ['-m', 'compileall', '-q', path.join(shimDir, 'mpi4py')], {
+    await promisify(execFile)(python, ['-m', 'compileall', '-q', path.join(shimDir, 'mpi4py'), path.join(shimDir, SITE_CUSTOMIZE)], {
       timeout: 60_000,
       env: { PATH: process.env.PATH },
     });
