@@ -61,6 +61,36 @@ describe('deadlock detection', () => {
     expect(run.stderr).toContain('where the ranks were: rank 0 running; 2 ranks (1,2) at timeout.py:6 in Barrier');
   });
 
+  it('two threads of a rank both blocked in Recv from a rank that receives from it', async () => {
+    const file = script('threads', [
+      'import threading',
+      'if comm.rank == 0:',
+      '    t = threading.Thread(target=lambda: comm.Recv(bytearray(1), source=1, tag=1))',
+      '    t.start()',
+      '    comm.Recv(bytearray(1), source=1, tag=2)',
+      'else:',
+      '    comm.recv(source=0)',
+    ]);
+    const run = await mpiaasExec(['-n', '2', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/job FAILED: deadlock: rank 0 waits in recv from rank 1 \(tag (1|2)\) and recv from rank 1 \(tag (1|2)\); rank 1 waits in recv from rank 0/);
+  });
+
+  it("a thread waiting for another's comm.recv (mpi4py's per-communicator lock) counts as blocked", async () => {
+    const file = script('threads-locked', [
+      'import threading',
+      'if comm.rank == 0:',
+      '    t = threading.Thread(target=lambda: comm.recv(source=1, tag=1))',
+      '    t.start()',
+      '    comm.recv(source=1, tag=2)',
+      'else:',
+      '    comm.recv(source=0)',
+    ]);
+    const run = await mpiaasExec(['-n', '2', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('job FAILED: deadlock: ranks 0,1 wait in recv from each other');
+  });
+
   it('a deadlock on a Split sub-communicator, the others waiting in a Barrier', async () => {
     const file = script('split', [
       'sub = comm.Split(comm.rank % 2, comm.rank)',
@@ -121,6 +151,11 @@ describe('never a deadlock', () => {
       'a Test polling loop',
       ['import time', 'if comm.rank == 0:', '    time.sleep(5)', '    comm.send("tested", dest=1)', 'else:', '    req = comm.irecv(source=0)', '    while True:', '        done, value = req.test()', '        if done: break', '        time.sleep(0.01)', '    print(value)'],
       'tested\n',
+    ],
+    [
+      'a thread waiting in recv while the main thread works, then sends what the other waits for',
+      ['import threading, time', 'if comm.rank == 0:', '    t = threading.Thread(target=lambda: print(comm.recv(source=1)))', '    t.start()', '    time.sleep(5)', '    comm.send("go", dest=1)', '    t.join()', 'else:', '    comm.send(comm.recv(source=0) + "ne", dest=0)'],
+      'gone\n',
     ],
   ])('%s', async (_name, lines, out) => {
     const file = script(_name.replace(/\W+/g, '-'), lines);

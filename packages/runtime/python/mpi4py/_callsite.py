@@ -6,17 +6,20 @@ the members' calls do not match. Empty when profiling is off.
 """
 
 import os
+from _thread import get_ident
 
-# [name as bytes, the calling frame]; MPI calls are serialised (THREAD_SERIALIZED)
-current = [None, None]
+# thread ident -> (name as bytes, the calling frame) of the call that thread is in: threads
+# may be in MPI calls at once (THREAD_MULTIPLE)
+current = {}
 _basenames = {}
 
 
 def call_site():
-    """(b'Bcast', b'file.py:41') of the MPI call in progress, or (None, None)."""
-    name, caller = current
-    if caller is None:
+    """(b'Bcast', b'file.py:41') of the calling thread's MPI call in progress, or (None, None)."""
+    site = current.get(get_ident())
+    if site is None:
         return None, None
+    name, caller = site
     code = caller.f_code
     base = _basenames.get(code)
     if base is None:

@@ -11,12 +11,24 @@ Design notes (performance):
 * Reply bodies are consumed by the request that owns them (`readinto` straight into the
   user's buffer); only the bytes that arrived together with the header are copied.
 * The socket is connected lazily, so `from mpi4py import MPI` costs no round trip.
+
+Threads (THREAD_MULTIPLE): frames are written whole under one lock, so threads' frames never
+interleave. The agent numbers a rank's calls (hello, wait, test, probe) in the order they
+arrive and answers each when it can, tagging the reply with that number (`k`); the shim
+numbers them the same way while it holds the write lock. Replies are read by whichever
+waiting thread gets there first (leader/follower: no reader thread, so a single-threaded rank
+reads its own replies with no hand-off): it hands every completion to its request, reading
+the payload into the request's buffer, and leaves the header for the thread whose call it
+answers.
 """
 
 import os
 import sys
+import threading
 from _struct import Struct
 from _thread import allocate_lock
+from itertools import count as _count
+from threading import active_count as _active_count
 
 _II = Struct('<II')
 _pack_ii = _II.pack
@@ -39,7 +51,7 @@ class Channel:
         self.info = None            # hello reply
         self.pending = {}           # req id -> Request waiting for an agent completion
         self.outq = []              # queued one-way frames (sent before the next write)
-        self.next_req = 1
+        self._req_ids = _count(1)   # next() is atomic: threads post requests at once
         self.finalized = False
         self.fd = 3
         self._rbuf = bytearray(_RBUF)
@@ -47,8 +59,16 @@ class Channel:
         self._rpos = 0
         self._rend = 0
         self._loads = None
-        self._lock = None
+        self._lock = None           # the write lock: one frame (or batch) on the wire at once
         self._connecting = allocate_lock()  # two threads' first calls connect once
+        self._calls = 1             # number of the next call written (hello was 0)
+        self._answers = {}          # call number -> reply header read by another thread
+        self._turn = threading.Condition(allocate_lock())  # guards _answers and _reading
+        self._reading = False       # a thread is reading replies for everyone
+        self._waiting = 0           # threads waiting in _turn for a reply or their turn to read
+        self._threads_seen = 0      # threading.active_count() when last counted
+        self._threads_told = 1      # running user threads the agent was last told of
+        self._parked = 0            # threads waiting for another's call (a communicator lock)
 
     # -- connection -------------------------------------------------------------------
     def connect(self):
@@ -76,7 +96,7 @@ class Channel:
         self._sendmsg = sock.sendmsg
         self._recv_into = sock.recv_into
         # hello before the socket and lock are published: other threads wait in connect()
-        self._sendmsg([frame(b'{"op":"hello","v":1}')])
+        self._sendmsg([frame(b'{"op":"hello","v":2}')])
         self.info = self.read_reply()
         self.sock = sock
         self._lock = _thread.allocate_lock()
@@ -86,9 +106,7 @@ class Channel:
             self.connect()
 
     def new_req(self):
-        n = self.next_req
-        self.next_req = n + 1
-        return n
+        return next(self._req_ids)
 
     # -- writing ----------------------------------------------------------------------
     def oneway_later(self, data):
@@ -96,9 +114,14 @@ class Channel:
         self.outq.append(data)
 
     def write(self, bufs):
-        """Write frames (a list of bytes-like pieces) with as few syscalls as possible."""
-        if self.sock is None:
+        """Write one-way frames (a list of bytes-like pieces) with as few syscalls as
+        possible, whole: another thread's frames go before or after, never between."""
+        if self._lock is None:
             self.connect()
+        with self._lock:
+            self._write(bufs)
+
+    def _write(self, bufs):
         if self.outq:
             bufs = self.outq + bufs
             self.outq = []
@@ -139,7 +162,7 @@ class Channel:
                     sent = 0
 
     def flush(self):
-        if self.outq and self.sock is not None:
+        if self.outq and self._lock is not None:
             self.write([])
 
     # -- reading ----------------------------------------------------------------------
@@ -198,7 +221,7 @@ class Channel:
         from json import dumps
         from ._stacks import describe
         body = dumps(describe()).encode()
-        self._sendmsg([frame(b'{"op":"stack"}', len(body)), body])
+        self.write([frame(b'{"op":"stack"}', len(body)), body])
 
     def readinto(self, dst):
         """Fill the writable byte memoryview dst from the reply body."""
@@ -249,14 +272,97 @@ class Channel:
 
     # -- calls ------------------------------------------------------------------------
     def call(self, bufs):
-        """Write frames ending with one call; return the reply header (body unread)."""
-        with self._connected_lock():
-            return self._exchange(bufs)
+        """Write frames ending with one call; return its reply header (completions in it
+        already handed to their requests)."""
+        return self._roundtrip(bufs)
 
     def complete(self, bufs):
-        """A wait/test call: hand every completion (and its body parts) to its request."""
-        with self._connected_lock():
-            done = self._exchange(bufs)['done']
+        """A wait/test call: every completion is handed to its request; returns them."""
+        return self._roundtrip(bufs)['done']
+
+    def _roundtrip(self, bufs):
+        if self._lock is None:
+            self.connect()
+        with self._lock:
+            count = _active_count()
+            if count != self._threads_seen:
+                self._count_threads(count, bufs)
+            k = self._calls
+            self._calls = k + 1
+            self._write(bufs)
+        hdr = self._await(k)
+        err = hdr.get('error')
+        if err is not None:
+            from ._errors import agent_error
+            raise agent_error(err)
+        return hdr
+
+    def _count_threads(self, count, bufs):
+        """Tell the agent how many threads of this rank could still act (the shim's own and
+        those parked on a communicator lock not counted): it holds the rank blocked only
+        while that many calls are. Counted when the number of threads changed since the last
+        call, so a single-threaded rank says nothing. The caller holds the write lock."""
+        self._threads_seen = count
+        users = -self._parked
+        for t in threading.enumerate():
+            if not t.name.startswith('mpiaas-'):
+                users += 1
+        if users != self._threads_told:
+            self._threads_told = users
+            bufs.insert(0, frame(b'{"op":"threads","n":%d}' % max(users, 1)))
+
+    def park(self, delta):
+        """A thread starts (+1) or stops (-1) waiting for another thread's call to end (mpi4py
+        4's per-communicator locks of recv, bcast...): while it waits it is as blocked as
+        the call it waits behind, and the agent is told at once."""
+        if self._lock is None:
+            self.connect()
+        with self._lock:
+            self._parked += delta
+            bufs = []
+            self._count_threads(_active_count(), bufs)
+            if bufs:
+                self._write(bufs)
+
+    def _await(self, k):
+        """The reply to call k: read by this thread if no other is reading, else handed over."""
+        turn = self._turn
+        answers = self._answers
+        while True:
+            with turn:
+                while True:
+                    hdr = answers.pop(k, None)
+                    if hdr is not None:
+                        return hdr
+                    if not self._reading:
+                        self._reading = True
+                        break
+                    self._waiting += 1
+                    turn.wait()
+                    self._waiting -= 1
+            try:
+                got, hdr = self._take_reply()
+            except BaseException:
+                with turn:
+                    self._reading = False
+                    if self._waiting:
+                        turn.notify_all()
+                raise
+            with turn:
+                self._reading = False
+                if got != k:
+                    answers[got] = hdr
+                if self._waiting:
+                    turn.notify_all()   # its owner, and someone to read on
+            if got == k:
+                return hdr
+
+    def _take_reply(self):
+        """Read one reply whole: completions go to their requests (payload into their
+        buffers), the rest of the body is skipped. Returns (call number, header)."""
+        hdr = self.read_reply()
+        done = hdr.get('done')
+        if done is not None:
             pending = self.pending
             for comp in done:
                 req = pending.pop(comp['req'], None)
@@ -268,28 +374,9 @@ class Channel:
                         self.skip(sum(comp.get('counts', ())))
                     continue
                 req._complete(comp, self)
-            if self.body_left:
-                self.skip(self.body_left)
-            return done
-
-    def _connected_lock(self):
-        """The lock that keeps one call and its reply together (connecting on first use)."""
-        if self._lock is None:
-            self.connect()
-        return self._lock
-
-    def _exchange(self, bufs):
-        """Write frames ending with one call and read its reply header; raise the agent's
-        error as MPI.Exception (its body, if any, is skipped). The caller holds the lock."""
-        self.write(bufs)
-        hdr = self.read_reply()
-        err = hdr.get('error')
-        if err is not None:
-            if self.body_left:
-                self.skip(self.body_left)
-            from ._errors import agent_error
-            raise agent_error(err)
-        return hdr
+        if self.body_left:
+            self.skip(self.body_left)
+        return hdr['k'], hdr
 
 
 channel = Channel()

@@ -98,6 +98,7 @@ class Comm:
         self._t_isend = b'{"op":"isend","req":%d,"ctx":"' + c + b'","dest":%d,"tag":%d,"sync":true}'
         self._t_irecv = b'{"op":"irecv","req":%d,"ctx":"' + c + b'","source":%d,"tag":%d}'
         self._t_probe = b'{"op":"probe","ctx":"' + c + b'","source":%d,"tag":%d,"block":%s}'
+        self._t_mprobe = b'{"op":"probe","ctx":"' + c + b'","source":%d,"tag":%d,"block":%s,"claim":%d}'
         self._t_coll = b'{"op":"icoll","req":%d,"ctx":"' + c + b'","coll":"%s","parts":[%s]}'
         self._t_rcoll = (b'{"op":"icoll","req":%d,"ctx":"' + c +
                          b'","coll":"%s","root":%d,"parts":[%s]}')
@@ -489,17 +490,33 @@ class Comm:
         return self._mprobe(source, tag, False, status, True)
 
     def _mprobe(self, source, tag, block, status, pickled):
-        """Matched probe = probe, then at once an irecv for exactly (source, tag): MPI's
-        non-overtaking order makes that irecv match the probed message."""
-        st = Status()
-        if not self._probe(source, tag, block, st):
+        """Matched probe: a probe that claims what it finds (`claim`: the agent posts this
+        request's receive for exactly that message as it answers), so no other thread's
+        receive can take the message between the probe and the receive."""
+        if source == PROC_NULL:
+            if status is not None:
+                status._set(PROC_NULL, ANY_TAG, 0)
+            return Message._noproc()
+        self._src(source)
+        if tag < ANY_TAG or tag > TAG_UB:
+            _bad(ERR_TAG)
+        req = RecvRequest(None, pickled)
+        n = req._post()
+        try:
+            hdr = channel.call([frame(self._t_mprobe % (source, tag,
+                                                        b'true' if block else b'false', n))])
+        except BaseException:
+            channel.pending.pop(n, None)
+            raise
+        if not hdr.get('found'):
+            channel.pending.pop(n, None)    # nothing claimed: the agent posted nothing
+            req._active = False
+            req._id = None
             return None
+        st = Status()
+        st._set(hdr['source'], hdr['tag'], hdr['count'])
         if status is not None:
             status._set(st.source, st.tag, st._count)
-        if st.source == PROC_NULL:
-            return Message._noproc()
-        req = RecvRequest(None, pickled)
-        channel.write([self._irecv(req, st.source, st.tag)])
         return Message(_req=req, _status=st)
 
     # -- point to point: Python objects -------------------------------------------------
@@ -1040,8 +1057,17 @@ def _locked(fn, key):
         lock = table.get(key)
         if lock is None:
             lock = table.setdefault(key, threading.Lock())
-        with lock:
+        if not lock.acquire(False):
+            # another thread is in this call: waiting for it is waiting in MPI
+            channel.park(1)
+            try:
+                lock.acquire()
+            finally:
+                channel.park(-1)
+        try:
             return fn(self, *args, **kwargs)
+        finally:
+            lock.release()
     method.__name__ = method.__qualname__ = fn.__name__
     method.__doc__ = fn.__doc__
     return method

@@ -13,6 +13,8 @@ This module knows layouts and bytes only; the Datatype objects are _datatypes' (
 imports this one, never the other way round).
 """
 
+import threading as _threading
+
 from ._errors import Exception as MPIException, ERR_TYPE, ERR_ARG
 
 
@@ -227,22 +229,26 @@ def unpack(src, at, dt, mv, start, count):
 # -- unpacks owed by receives being set up ---------------------------------------------
 # Parsing a receive buffer of a derived type registers how to copy the scratch buffer back;
 # the request the call then posts takes them (Request._post) and runs them on completion.
-_owed = []
+# Per thread: two threads setting up receives at once must not take each other's.
+_owing = _threading.local()
 
 
 def owe(fn):
-    _owed.append(fn)
+    owed = getattr(_owing, 'fns', None)
+    if owed is None:
+        owed = _owing.fns = []
+    owed.append(fn)
 
 
 def take_owed():
-    if not _owed:
+    fns = getattr(_owing, 'fns', None)
+    if not fns:
         return None
-    fns = list(_owed)
-    del _owed[:]
+    _owing.fns = None
     if len(fns) == 1:
         return fns[0]
     return lambda: [fn() for fn in fns]
 
 
 def drop_owed():
-    del _owed[:]
+    _owing.fns = None

@@ -15,10 +15,10 @@ BSEND_OVERHEAD = 128
 KEYVAL_INVALID = -1
 TAG_UB, HOST, IO, WTIME_IS_GLOBAL, APPNUM, LASTUSEDCODE, UNIVERSE_SIZE = 0, 1, 2, 3, 4, 5, 6
 ABORT_GRACE = 5.0       # seconds to wait for the agent's kill after an abort
-# Thread support actually provided: calls to the agent are serialised by the channel's
-# lock, but a blocking call holds it until it completes, so two threads blocking in MPI at
-# once can deadlock. That is THREAD_SERIALIZED, and that is what Init_thread answers.
-_THREAD_PROVIDED = THREAD_SERIALIZED
+# Thread support actually provided: any thread may call MPI at any time. Frames are written
+# whole under the channel's lock, the agent answers each call when it can (several may wait
+# at once) and a blocked call never holds the channel (_channel's docstring).
+_THREAD_PROVIDED = THREAD_MULTIPLE
 _LEVELS = {'single': THREAD_SINGLE, 'funneled': THREAD_FUNNELED,
            'serialized': THREAD_SERIALIZED, 'multiple': THREAD_MULTIPLE}
 _state = {'init': False, 'final': False, 'thread': THREAD_SINGLE}

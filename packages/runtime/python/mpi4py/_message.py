@@ -1,8 +1,9 @@
 """MPI.Message: what a matched probe (Comm.Mprobe/Improbe/mprobe/improbe) returns.
 
-The shim matches a probe by posting, at once, a receive for exactly the probed source and
-tag (MPI's non-overtaking order makes it take the probed message); a Message holds that
-receive until the script receives the message through it.
+A matched probe claims the message it finds: the agent posts the probe's receive for
+exactly that message as it answers (PROTOCOL.md, `probe` with `claim`), so no receive of
+another thread can take it; a Message holds that receive until the script receives the
+message through it.
 """
 
 from ._channel import channel, wait_frames

@@ -29,10 +29,9 @@ _T0 = _ns()
 stats = {}
 # [payload bytes written to the agent, wait ns reported by the agent] since the start
 _io = [0, 0]
-# the profiled call this process is in (a nested one is not counted separately); a flag,
-# not a thread-local: MPI calls are serialised (THREAD_SERIALIZED)
-_inside = [False]
-from ._callsite import current
+from _thread import get_ident
+from ._callsite import current  # thread ident -> the profiled call it is in (a nested one
+                                # is not counted separately)
 
 COMM_OPS = (
     # point to point
@@ -103,17 +102,14 @@ def _record(name, dt, sent, waited):
 def timed(name, fn):
     """fn, timed under `name` (outermost profiled call only)."""
     io = _io
-    inside = _inside
-
     where = current
     bname = name.encode()
 
     def profiled(*args, **kwargs):
-        if inside[0]:
+        me = get_ident()
+        if me in where:
             return fn(*args, **kwargs)
-        inside[0] = True
-        where[0] = bname
-        where[1] = _getframe(1)
+        where[me] = (bname, _getframe(1))
         s0 = io[0]
         w0 = io[1]
         t0 = _ns()
@@ -121,8 +117,7 @@ def timed(name, fn):
             return fn(*args, **kwargs)
         finally:
             dt = _ns() - t0
-            inside[0] = False
-            where[1] = None
+            del where[me]
             _record(name, dt, io[0] - s0, io[1] - w0)
 
     profiled.__name__ = getattr(fn, '__name__', name)
@@ -175,7 +170,7 @@ def _install():
     from ._message import Message
     from ._request import Request, Prequest
     io = _io
-    write = Channel.write
+    write = Channel._write     # every write goes through it, a call's too
     complete = Channel.complete
 
     def counting_write(self, bufs):
@@ -192,7 +187,7 @@ def _install():
 
     counting_write.__doc__ = write.__doc__
     counting_complete.__doc__ = complete.__doc__
-    _replace(Channel, 'write', counting_write)
+    _replace(Channel, '_write', counting_write)
     _replace(Channel, 'complete', counting_complete)
     _wrap_class(Comm, COMM_OPS)
     _wrap_class(Request, REQUEST_OPS)

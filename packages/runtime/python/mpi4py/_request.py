@@ -70,8 +70,7 @@ class Request:
     # -- lifecycle helpers (used by _comm) -------------------------------------------
     def _post(self):
         """Register as pending with a fresh agent request id; returns the id."""
-        n = channel.next_req
-        channel.next_req = n + 1
+        n = channel.new_req()
         self._id = n
         self._active = True
         self._done = False

@@ -31,9 +31,14 @@ def describe():
         inner = frame
         frame = frame.f_back
     # The profile's wrapper is the frame just inside the user's: it knows the call's name.
+    # (answered by whichever thread reads the channel: the main thread's call, else any)
     from ._callsite import current
-    if current[0] is not None and current[1] is not None:
-        call = current[0].decode()
+    import threading
+    site = current.get(threading.main_thread().ident)
+    if site is None and current:
+        site = next(iter(current.values()), None)
+    if site is not None:
+        call = site[0].decode()
     lines = []
     for ident, top in sys._current_frames().items():
         frames = [f for f in traceback.extract_stack(top) if not _is_shim(f.filename)]

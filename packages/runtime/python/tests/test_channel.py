@@ -51,6 +51,12 @@ class PeerCase(unittest.TestCase):
         channel.outq = []
         channel.pending = {}
         channel._rpos = channel._rend = 0
+        channel._calls = 1
+        channel._answers = {}
+        channel._reading = False
+        channel._waiting = 0
+        channel._turn = threading.Condition(_thread.allocate_lock())
+        self.next_answer = 1    # number of the call the next reply answers (hello was 0)
         self.agent.settimeout(5)
 
     def tearDown(self):
@@ -68,10 +74,27 @@ class PeerCase(unittest.TestCase):
             self.seen.extend(frames)
             data = reply(frames)
             if data:
-                self.agent.sendall(data)
-        t = threading.Thread(target=run)
+                self.agent.sendall(self.numbered(data))
+        # named as the shim's own threads are: the rank does not count it as one of its own
+        t = threading.Thread(target=run, name='mpiaas-test-agent')
         t.start()
         return t
+
+
+    def numbered(self, data):
+        """Reply frames as the agent sends them: tagged with the number (k) of the call each
+        answers (these tests' calls are answered in order)."""
+        out = b''
+        while data:
+            flen, hlen = struct.unpack_from('<II', data)
+            hdr = json.loads(data[8:8 + hlen])
+            body = data[8 + hlen:4 + flen]
+            if 'k' not in hdr and 'stack' not in hdr:
+                hdr['k'] = self.next_answer
+                self.next_answer += 1
+            out += encode(hdr, [body])
+            data = data[4 + flen:]
+        return out
 
 
 class TestFraming(PeerCase):

@@ -5,6 +5,7 @@ import array
 import unittest
 
 from mpi4py import MPI
+from mpi4py._channel import channel
 
 from scripted_agent import AgentCase, member_comm, queued_frames, coll_reply, pickled
 from test_channel import encode, read_frames
@@ -94,7 +95,7 @@ class TestPointToPoint(CommCase):
 
 class TestMatchedProbe(CommCase):
 
-    def test_mprobe_posts_a_receive_for_exactly_the_probed_message(self):
+    def test_mprobe_claims_the_probed_message_for_its_receive(self):
         comm, _ = self.comm4()
 
         def reply(frames):
@@ -104,14 +105,16 @@ class TestMatchedProbe(CommCase):
         st = MPI.Status()
         msg = comm.Mprobe(MPI.ANY_SOURCE, MPI.ANY_TAG, st)
         t.join()
+        probe = self.seen[0][0]
+        self.assertEqual((probe['op'], probe['source'], probe['tag']), ('probe', -1, -1))
+        self.assertIn(probe['claim'], channel.pending)     # the agent posts it as it answers
         self.assertEqual((st.source, st.tag, st.Get_count()), (2, 5, 3))
-        (irecv, _), = read_frames(self.agent, 1)
-        self.assertEqual((irecv['op'], irecv['source'], irecv['tag']), ('irecv', 2, 5))
-        t = self.serve(1, lambda frames: recv_reply([({'req': irecv['req']}, b'')], b'xyz',
+        t = self.serve(1, lambda frames: recv_reply([({'req': probe['claim']}, b'')], b'xyz',
                                                     2, 5))
         dst = bytearray(5)
         msg.Recv(dst)
         t.join()
+        self.assertEqual(self.seen[0][0], {'op': 'wait', 'reqs': [probe['claim']], 'mode': 'all'})
         self.assertEqual(dst, bytearray(b'xyz\0\0'))
         self.assertEqual(msg, MPI.MESSAGE_NULL)
 
@@ -120,8 +123,8 @@ class TestMatchedProbe(CommCase):
         t = self.serve(1, lambda f: encode({'found': True, 'source': 0, 'tag': 1, 'count': 4}))
         msg = comm.Mprobe(0, 1)
         t.join()
-        (irecv, _), = read_frames(self.agent, 1)
-        t = self.serve(1, lambda f: recv_reply([({'req': irecv['req']}, b'')], b'long', 0, 1))
+        claim = self.seen[0][0]['claim']
+        t = self.serve(1, lambda f: recv_reply([({'req': claim}, b'')], b'long', 0, 1))
         dst = bytearray(2)
         self.assertErrorClass(MPI.ERR_TRUNCATE, msg.Recv, dst)
         t.join()
@@ -133,6 +136,7 @@ class TestMatchedProbe(CommCase):
         self.assertIsNone(comm.Improbe(0, 0))
         t.join()
         self.assertEqual(self.seen[0][0]['block'], False)
+        self.assertNotIn(self.seen[0][0]['claim'], channel.pending)    # nothing was claimed
         msg = comm.mprobe(MPI.PROC_NULL)
         self.assertEqual(msg, MPI.MESSAGE_NO_PROC)
         st = MPI.Status()

@@ -80,7 +80,7 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
     const { rank, toRedis } = agentHosting([0, 0]);
     const r0 = rank(0);
     r0.send({ op: 'probe', ctx: 'w', source: -1, tag: -1, block: false });
-    expect((await r0.reply()).header).toEqual({ found: false });
+    expect((await r0.reply()).header).toEqual({ found: false, k: 0 });
     expect(toRedis.map(({ header }) => header?.t)).toEqual(['f']);
   });
 });

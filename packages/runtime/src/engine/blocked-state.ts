@@ -81,11 +81,11 @@ export function deadlockSummary(ranks: readonly RankState[]): string {
   const parts: string[] = [];
   for (const rank of blocked) {
     if (said.has(rank.rank)) continue;
-    const first = rank.pending?.[0];
-    // Two ranks receiving from each other.
+    const first = rank.pending?.length === 1 ? rank.pending[0] : undefined;
+    // Two ranks receiving from each other (and waiting for nothing else).
     if (first && 'peer' in first && first.op === 'recv' && typeof first.peer === 'number') {
       const other = byRank.get(first.peer);
-      const back = other?.pending?.[0];
+      const back = other?.pending?.length === 1 ? other.pending[0] : undefined;
       if (other?.state === 'blocked' && back && 'peer' in back && back.op === 'recv' && back.peer === rank.rank) {
         parts.push(`ranks ${rank.rank},${other.rank} wait in recv from each other`);
         said.add(rank.rank).add(other.rank);

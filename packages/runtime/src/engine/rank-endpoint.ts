@@ -47,7 +47,7 @@ const COALESCE_LIMIT = 64 * 1024;
 const REPLY_HIGH_WATER = 64 * 1024 * 1024;
 
 const KNOWN_OPS: ReadonlySet<string> = new Set([
-  'hello', 'comm', 'free', 'send', 'isend', 'irecv', 'icoll', 'wait', 'test', 'cancel', 'probe', 'abort', 'finalize', 'stack', 'profile',
+  'hello', 'comm', 'free', 'send', 'isend', 'irecv', 'icoll', 'wait', 'test', 'cancel', 'probe', 'abort', 'finalize', 'stack', 'profile', 'threads',
 ]);
 
 /** Where a stuck rank is, as its shim tells it (only ever asked while it is blocked). */
@@ -63,10 +63,18 @@ export interface RankStack {
 const STACK_TIMEOUT_MS = 1000;
 
 type Call = Extract<RankRequest, { op: 'wait' | 'test' | 'probe' | 'hello' }>;
+/** A call not answered yet: what it asked, and the flush marker it waits for (test, Iprobe). */
+interface OpenCall {
+  request: Extract<Call, { op: 'wait' | 'test' | 'probe' }>;
+  flush?: number;
+}
 
 /**
  * The agent's side of one rank: decodes the rank's requests from its socket, runs
- * point-to-point matching and collectives for it, and answers its calls in order.
+ * point-to-point matching and collectives for it, and answers its calls. Calls are numbered
+ * in the order they arrive (hello is 0) and answered when they can be, each reply tagged
+ * with its call's number (`k`): a rank's threads may have several calls waiting at once,
+ * and frames keep being served meanwhile (PROTOCOL.md, "Threads").
  */
 export class RankEndpoint {
   private readonly decoder = new FrameDecoder();
@@ -77,12 +85,14 @@ export class RankEndpoint {
   private readonly completed = new Map<number, CompletedRequest>();
   /** Sync sends waiting for their ack, by sync id. */
   private readonly syncSends = new Map<string, number>();
-  /** The call the rank is blocked in, if any; later frames wait behind it. */
-  private blockedIn: Call | undefined;
-  /** Markers sent for non-blocking probes/tests; the one the blocked call waits for. */
+  /** Calls waiting for their answer, by call number (in arrival order). */
+  private readonly open = new Map<number, OpenCall>();
+  /** Calls received so far: the number of the next one. */
+  private calls = 0;
+  /** Threads the rank runs (it says when that changes): it is blocked when that many calls are. */
+  private threads = 1;
+  /** Markers sent for non-blocking probes/tests. */
   private flushes = 0;
-  private awaitedFlush: number | undefined;
-  private readonly backlog: Frame[] = [];
   /** The rank said hello (it imported mpi4py and talked to its agent). */
   greeted = false;
   /** The rank called MPI_Finalize (explicitly or at exit). */
@@ -159,16 +169,24 @@ export class RankEndpoint {
   state(): RankState {
     const rank = this.identity.rank;
     if (this.closed) return { rank, state: 'finished' };
-    const call = this.blockedIn;
-    if (call?.op === 'wait') {
-      const waiting = call.reqs.filter((req) => !this.completed.has(req));
-      return { rank, state: 'blocked', pending: waiting.map((req) => this.active.get(req)).filter((p): p is PendingOp => p !== undefined) };
+    const pending: PendingOp[] = [];
+    let blockedCalls = 0;
+    for (const { request: call } of this.open.values()) {
+      if (call.op === 'wait') {
+        blockedCalls++;
+        for (const req of call.reqs) {
+          const op = this.completed.has(req) ? undefined : this.active.get(req);
+          if (op) pending.push(op);
+        }
+      } else if (call.op === 'probe' && call.block) {
+        blockedCalls++;
+        const comm = this.comms.get(call.ctx);
+        pending.push({ op: 'probe', peer: this.peerOf(comm, call.source), tag: call.tag < 0 ? 'any' : call.tag, comm: call.ctx });
+      }
     }
-    if (call?.op === 'probe' && call.block) {
-      const comm = this.comms.get(call.ctx);
-      return { rank, state: 'blocked', pending: [{ op: 'probe', peer: this.peerOf(comm, call.source), tag: call.tag < 0 ? 'any' : call.tag, comm: call.ctx }] };
-    }
-    return { rank, state: 'running' };
+    // A thread not in a blocking call may still send what the others wait for.
+    if (blockedCalls === 0 || blockedCalls < this.threads) return { rank, state: 'running' };
+    return { rank, state: 'blocked', pending };
   }
 
   /**
@@ -176,7 +194,7 @@ export class RankEndpoint {
    * main thread is not reading the channel: user code or a sleep) or does not answer in 1 s.
    */
   requestStack(): Promise<RankStack | undefined> {
-    if (this.closed || !this.greeted || !this.blockedIn || this.stackWanted) return Promise.resolve(undefined);
+    if (this.closed || !this.greeted || this.open.size === 0 || this.stackWanted) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.onStack(undefined), STACK_TIMEOUT_MS);
       this.stackWanted = (stack) => {
@@ -211,9 +229,8 @@ export class RankEndpoint {
       return this.ports.protocolError(this.identity.rank, `unreadable frame: ${(error as Error).message}`);
     }
     for (const frame of frames) {
-      // A stack answers the agent, not a call: it never waits behind one.
+      // A stack answers the agent, not a call.
       if ((frame.header as { op?: unknown } | null)?.op === 'stack') this.onStack(frame.body);
-      else if (this.blockedIn) this.backlog.push(frame);
       else this.handle(frame);
     }
   }
@@ -225,16 +242,18 @@ export class RankEndpoint {
       return this.ports.protocolError(this.identity.rank, `malformed request (op ${JSON.stringify(op ?? null)})`);
     }
     const request = header as RankRequest;
+    const k = isCall(request) ? this.calls++ : -1;
     try {
-      this.dispatch(request, frame.body);
+      this.dispatch(request, frame.body, k);
     } catch (error) {
       const message = (error as Error).message;
-      if (isCall(request)) this.reply({ error: message });
+      if (isCall(request)) this.answer(k, { error: message });
       else this.ports.protocolError(this.identity.rank, `${request.op}: ${message}`);
     }
   }
 
-  private dispatch(request: RankRequest, body: Buffer): void {
+  /** k: the call's number (calls only). */
+  private dispatch(request: RankRequest, body: Buffer, k: number): void {
     const me = this.identity.rank;
     switch (request.op) {
       case 'hello':
@@ -242,7 +261,7 @@ export class RankEndpoint {
           throw new Error(`protocol version ${request.v} is not supported (agent speaks ${PROTOCOL_VERSION})`);
         }
         this.greeted = true;
-        return this.reply({ ...this.identity, v: PROTOCOL_VERSION });
+        return this.answer(k, { ...this.identity, v: PROTOCOL_VERSION });
       case 'comm':
         return this.comms.add(request.ctx, request.group, me);
       case 'free':
@@ -280,19 +299,18 @@ export class RankEndpoint {
         for (const req of request.reqs) {
           if (!this.active.has(req)) throw new Error(`request ${req} is not active`);
         }
-        if (this.answerWait(request.reqs, request.mode, false)) return;
-        this.blockedIn = request;
-        if (request.op === 'test') this.flush();
+        if (this.answerWait(k, request.reqs, request.mode, false)) return;
+        this.open.set(k, request.op === 'test' ? { request, flush: this.flush() } : { request });
         return;
       case 'cancel':
         if (this.matcher.cancel(request.req)) this.complete(request.req, { req: request.req, kind: 'cancelled' }, []);
         return;
       case 'probe': {
         this.comms.get(request.ctx);
+        if (request.claim !== undefined && this.active.has(request.claim)) throw new Error(`request ${request.claim} is already active`);
         const msg = this.matcher.probe(request.ctx, request.source, request.tag);
-        if (msg) return this.reply(probeReply(msg));
-        this.blockedIn = request;
-        if (!request.block) this.flush();
+        if (msg) return this.answerProbe(k, request, msg);
+        this.open.set(k, request.block ? { request } : { request, flush: this.flush() });
         return;
       }
       case 'abort':
@@ -303,8 +321,12 @@ export class RankEndpoint {
       case 'profile':
         this.profile = parseRankProfile(body);
         return;
+      case 'threads':
+        if (!Number.isInteger(request.n) || request.n < 1) throw new Error('n must be a positive integer');
+        this.threads = request.n;
+        return;
       case 'stack':
-        // Answered in onData, before any call it might wait behind.
+        // Handled in onData.
         return;
     }
   }
@@ -360,10 +382,25 @@ export class RankEndpoint {
         `more than ${this.limits.maxUnexpectedBytes} bytes of messages sent to rank ${this.identity.rank} are waiting to be received`,
       );
     }
-    const probe = this.blockedIn;
-    if (probe?.op === 'probe' && this.matcher.probe(probe.ctx, probe.source, probe.tag) === msg) {
-      this.unblock(probeReply(msg));
+    for (const [k, { request: probe }] of this.open) {
+      if (probe.op === 'probe' && this.matcher.probe(probe.ctx, probe.source, probe.tag) === msg) {
+        this.open.delete(k);
+        this.answerProbe(k, probe, msg);
+      }
     }
+  }
+
+  /** A probe found msg; a matched probe takes it at once with its claimed receive. */
+  private answerProbe(k: number, probe: Extract<RankRequest, { op: 'probe' }>, msg: IncomingMessage): void {
+    if (probe.claim !== undefined) {
+      const req = probe.claim;
+      const comm = this.comms.get(probe.ctx);
+      this.active.set(req, { op: 'recv', peer: this.peerOf(comm, msg.source), tag: msg.tag, comm: probe.ctx });
+      // the first message from that source with that tag: the probed one (non-overtaking)
+      const taken = this.matcher.post({ req, ctx: probe.ctx, source: msg.source, tag: msg.tag });
+      if (taken) this.completeReceive(req, taken);
+    }
+    this.answer(k, probeReply(msg));
   }
 
   private completeReceive(req: number, msg: IncomingMessage): void {
@@ -374,9 +411,13 @@ export class RankEndpoint {
   private complete(req: number, completion: Completion, parts: Buffer[]): void {
     this.progress++;
     this.completed.set(req, { completion, parts });
-    const blocked = this.blockedIn;
-    if ((blocked?.op === 'wait' || blocked?.op === 'test') && this.answerWait(blocked.reqs, blocked.mode, false)) {
-      this.unblock();
+    for (const [k, { request: call }] of this.open) {
+      if (call.op !== 'wait' && call.op !== 'test') continue;
+      if (!call.reqs.includes(req)) continue;
+      if (this.answerWait(k, call.reqs, call.mode, false)) {
+        this.open.delete(k);
+        return; // the completion is taken: no other call can be answered by it
+      }
     }
   }
 
@@ -386,23 +427,25 @@ export class RankEndpoint {
    * once, but both travel through Redis. The call is answered when the marker sent now
    * comes back through the inbox, behind them (or earlier, if what it looks for arrives).
    */
-  private flush(): void {
+  private flush(): number {
     const n = ++this.flushes;
-    this.awaitedFlush = n;
     this.deliver({ t: 'f', d: this.identity.rank, n });
+    return n;
   }
 
   private onFlushed(n: number): void {
-    const blocked = this.blockedIn;
-    if (n !== this.awaitedFlush || blocked === undefined) return;
-    if (blocked.op === 'test') this.answerWait(blocked.reqs, blocked.mode, true);
-    else if (blocked.op === 'probe') this.reply({ found: false });
-    else return;
-    this.unblock();
+    for (const [k, call] of this.open) {
+      if (call.flush !== n) continue;
+      this.open.delete(k);
+      const { request } = call;
+      if (request.op === 'test') this.answerWait(k, request.reqs, request.mode, true);
+      else this.answer(k, { found: false });
+      return;
+    }
   }
 
-  /** Replies to a wait/test if it can be answered now; returns whether it was. */
-  private answerWait(reqs: number[], mode: WaitMode, isTest: boolean): boolean {
+  /** Answers wait/test call k if it can be answered now; returns whether it was. */
+  private answerWait(k: number, reqs: number[], mode: WaitMode, isTest: boolean): boolean {
     const ready = reqs.filter((req) => this.completed.has(req));
     let report: number[];
     if (reqs.length === 0) report = [];
@@ -419,15 +462,12 @@ export class RankEndpoint {
       done.push(result.completion);
       parts.push(...result.parts);
     }
-    this.reply({ done, parts: parts.map((p) => p.length) }, parts);
+    this.answer(k, { done, parts: parts.map((p) => p.length) }, parts);
     return true;
   }
 
-  private unblock(reply?: object): void {
-    this.blockedIn = undefined;
-    this.awaitedFlush = undefined;
-    if (reply) this.reply(reply);
-    while (!this.blockedIn && this.backlog.length > 0) this.handle(this.backlog.shift() as Frame);
+  private answer(k: number, header: object, parts: Buffer[] = []): void {
+    this.reply({ ...header, k }, parts);
   }
 
   private reply(header: object, parts: Buffer[] = []): void {

@@ -1,4 +1,5 @@
 import { SHIM_PATH } from '../shim-path';
+import { PROTOCOL_VERSION } from '../protocol/version';
 
 /**
  * Variables a rank never inherits: anything of mpiaas's own configuration and the usual
@@ -37,7 +38,7 @@ export function rankEnvironment(options: RankEnvironmentOptions): NodeJS.Process
     MPIAAS_RANK: rank,
     MPIAAS_SIZE: size,
     MPIAAS_JOB_ID: options.jobId,
-    MPIAAS_PROTOCOL: '1',
+    MPIAAS_PROTOCOL: String(PROTOCOL_VERSION),
     // The names Open MPI and MPICH set, for scripts that read them before importing mpi4py.
     OMPI_COMM_WORLD_RANK: rank,
     OMPI_COMM_WORLD_SIZE: size,

@@ -6,7 +6,7 @@ describe('frames', () => {
     const parts = [Buffer.from('abc'), Buffer.alloc(100_000, 7), Buffer.alloc(0)];
     const bytes = Buffer.concat([
       ...encodeFrame({ op: 'wait', parts: parts.map((p) => p.length) }, parts),
-      ...encodeFrame({ op: 'hello', v: 1 }),
+      ...encodeFrame({ op: 'hello', v: 2 }),
     ]);
     const decoder = new FrameDecoder();
     const frames = [];

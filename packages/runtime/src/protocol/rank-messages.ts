@@ -19,13 +19,17 @@ export type RankRequest =
   | { op: 'wait'; reqs: number[]; mode: WaitMode }
   | { op: 'test'; reqs: number[]; mode: WaitMode }
   | { op: 'cancel'; req: number }
-  | { op: 'probe'; ctx: string; source: number; tag: number; block: boolean }
+  // claim: a matched probe (Mprobe): the request id whose receive takes what the probe finds
+  | { op: 'probe'; ctx: string; source: number; tag: number; block: boolean; claim?: number }
   | { op: 'abort'; code: number }
   | { op: 'finalize' }
   // The rank's MPI profile (body: JSON, see launch/profile.ts), one-way, just before finalize.
   | { op: 'profile' }
   // The answer to the agent's {stack: 1} (body: JSON {where, call, stack}); see PROTOCOL.md.
-  | { op: 'stack' };
+  | { op: 'stack' }
+  // How many threads the rank runs (the shim's own not counted), one-way, sent when that
+  // changes: the rank is blocked only while as many of its calls are.
+  | { op: 'threads'; n: number };
 
 export type Completion =
   | { req: number; kind: 'recv'; source: number; tag: number; count: number }

@@ -1,2 +1,2 @@
 /** Version of the rank ⇄ agent protocol (PROTOCOL.md). Bumped on any incompatible change. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
