@@ -193,7 +193,7 @@ describe('mpiaas exec: what a rank sees', () => {
 
   it('leaves no rank running when the job cannot start (Redis unreachable after the ranks were started)', async () => {
     const marker = path.join(os.tmpdir(), `mpiaas-outlive-${process.pid}-${Date.now()}`);
-    const run = await mpiaasExec(['-n', '2', fixture('outlive_launcher.py'), marker], {
+    const run = await mpiaasExec(['-n', '2', '--agents', '2', fixture('outlive_launcher.py'), marker], {
       env: { MPIAAS_REDIS_URL: 'redis://127.0.0.1:1' },
     });
     expect(run.code).toBe(1);
@@ -201,8 +201,14 @@ describe('mpiaas exec: what a rank sees', () => {
     expect(existsSync(`${marker}.0`) || existsSync(`${marker}.1`)).toBe(false);
   });
 
-  it('says clearly when Redis cannot be reached', async () => {
-    const run = await mpiaasExec(['-n', '1', fixture('exit_code.py')], {
+  it('runs on one agent without Redis, as mpirun on one node (a test polling loop included)', async () => {
+    const run = await mpiaasExec(['-n', '3', fixture('conformance_p2p.py')], { env: { MPIAAS_REDIS_URL: 'redis://127.0.0.1:1' } });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+
+  it('says clearly when Redis cannot be reached (agents apart)', async () => {
+    const run = await mpiaasExec(['-n', '2', '--agents', '2', fixture('exit_code.py')], {
       env: { MPIAAS_REDIS_URL: 'redis://:hunter2@127.0.0.1:1' },
     });
     expect(run.code).toBe(1);

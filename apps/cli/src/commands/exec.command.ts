@@ -25,14 +25,14 @@ const EXIT_EPIPE = 141;
 /** `mpiaas exec`: the local launcher, this host's mpirun. */
 export function execCommand(): Command {
   return new Command('exec')
-    .description('run an mpi4py script on N local ranks (like mpirun); rank traffic goes through Redis')
+    .description('run an mpi4py script on N local ranks (like mpirun); with --agents K, their traffic goes through Redis as between hosts')
     .argument('<script>', 'the Python script')
     .argument('[args...]', 'arguments passed to the script')
     .requiredOption('-n, --np <N>', 'number of ranks', wholeNumber('N', 1))
     .option('--tag-output', 'prefix every line with [1,rank]<stream>: as mpirun does', false)
     .option('--timeout <seconds>', 'kill every rank after this long (exit code 124)', positiveSeconds)
     .option('--python <path>', 'interpreter for the ranks (default: $MPIAAS_PYTHON or python3; needs numpy)')
-    .option('--agents <K>', 'spread the ranks over K agents, each with its own Redis connections, as on K hosts', wholeNumber('K', 1), 1)
+    .option('--agents <K>', 'spread the ranks over K agents, each with its own Redis connections, as on K hosts (one agent needs no Redis)', wholeNumber('K', 1), 1)
     .option('--futures', 'run as `python -m mpi4py.futures script`: rank 0 runs the script, the others serve its MPIPoolExecutor tasks', false)
     .option('--profile', 'at the end, print on stderr where the time went: per MPI op and per rank (as mpiaas profile)', false)
     .passThroughOptions()
@@ -79,7 +79,8 @@ export function execCommand(): Command {
       // The ranks boot while the runtime and its Redis client load and connect: their first
       // MPI call waits in its socket until the agent attaches.
       const early = startRanksEarly(start);
-      const { runJob } = await import('@mpiaas/runtime');
+      // One agent runs without Redis: this entry point loads no Redis client unless it is needed
+      const { runJob } = await import('@mpiaas/runtime/run-job');
       const outcome = await runJob({
         ...start,
         np: options.np,
@@ -88,7 +89,9 @@ export function execCommand(): Command {
         // MPIAAS_DEADLOCK_DETECTION=0: no deadlock watch (bench/deadlock.mjs measures its cost).
         detectDeadlocks: process.env.MPIAAS_DEADLOCK_DETECTION !== '0',
         ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout * 1000 }),
-        redisUrl: config.redisUrl,
+        // ranks on one agent talk through it, as mpirun's on one node share memory; agents
+        // apart meet in Redis, as on several hosts
+        ...(options.agents > 1 ? { redisUrl: config.redisUrl } : {}),
         keyPrefix: config.keyPrefix,
         signal: cancel.signal,
         onOutput: (rank, stream, chunk) => writer.write(rank, stream, chunk),

@@ -1,8 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Envelope, EnvelopeHeader, ShareVerdict } from '../redis/envelope';
-import type { RedisTransport } from '../redis/redis-transport';
 import type { AgentSnapshot } from './blocked-state';
-import { CollectiveRendezvous } from './collective-rendezvous';
+import { CollectiveRendezvous, type RendezvousPort } from './collective-rendezvous';
 import { RankEndpoint, type EndpointLimits } from './rank-endpoint';
 
 const EMPTY = Buffer.alloc(0);
@@ -22,6 +21,12 @@ export interface AgentHooks {
   mismatch?(message: string): void;
 }
 
+/** What an agent sends through: Redis (RedisTransport), or a loopback for a job of one agent (local-agent.ts). */
+export interface AgentTransport extends RendezvousPort {
+  /** An envelope for a rank of another agent, or a flush marker for one of this agent's. */
+  deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void;
+}
+
 export interface AgentOptions {
   /** This agent's index among the job's agents. */
   agent: number;
@@ -29,7 +34,7 @@ export interface AgentOptions {
   placement: readonly number[];
   jobId: string;
   host: string;
-  transport: RedisTransport;
+  transport: AgentTransport;
   hooks: AgentHooks;
 }
 

@@ -10,7 +10,9 @@ import { DeadlockWatch } from './deadlock-watch';
 import { diagnosisKind, rankDiagnosis, type DiagnosisKind, type RankDiagnosis } from './diagnosis';
 import type { RankEndpoint } from '../engine/rank-endpoint';
 import { deleteJobKeys } from './delete-job-keys';
-import { startHostedAgent, type HostedAgent } from './hosted-agent';
+import type { AgentHost } from './agent-host';
+import type { AgentHooks } from '../engine/agent';
+import { startLocalAgent } from './local-agent';
 import type { RankOutcome } from './job-outcome';
 import { OutputTail } from './output-tail';
 import type { RankProfile } from './profile';
@@ -26,7 +28,12 @@ export interface AgentShareOptions extends RankStartOptions {
   spawnRank?: RankSpawner;
   /** Wall-clock limit of the job, ms, counted from the moment every agent is there. */
   timeoutMs?: number;
-  redisUrl: string;
+  /**
+   * Where the job's agents meet. Absent: the job's only agent runs it without Redis (every
+   * rank here, as `mpiaas exec` on one agent); a job of several agents, or one that must
+   * heartbeat, needs it.
+   */
+  redisUrl?: string;
   /** Prefix of every Redis key, e.g. "mpi:". */
   keyPrefix: string;
   onOutput?(rank: number, stream: OutputStream, chunk: Buffer): void;
@@ -168,31 +175,26 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     stopRanksFor(told);
   };
 
-  const hostedAgent = await startHostedAgent({
-    redisUrl: options.redisUrl,
-    keys,
-    agent: options.agent,
-    placement: options.placement,
-    ttlMs: keyTtlMs(options.timeoutMs),
-    hooks: {
-      abort: (from, code) =>
-        fail({ status: 'FAILED', exitCode: code, reason: `rank ${from} called MPI_Abort with code ${code}`, failedRank: from }),
-      protocolError: (from, message) => {
-        options.onOutput?.(from, 'stderr', Buffer.from(`mpiaas: ${message}\n`));
-        fail({ status: 'FAILED', exitCode: 1, reason: `rank ${from}: ${message}`, failedRank: from });
-      },
-      internalError: (error) =>
-        fail({ status: 'FAILED', exitCode: 1, reason: `the agent could not handle rank traffic: ${error.message}` }),
-      ready: () => ready(),
-      ended: (from, told) => failRemote(from, told),
-      mismatch: (message) => fail({ status: 'FAILED', exitCode: 1, reason: message }),
+  const hooks: AgentHooks = {
+    abort: (from, code) =>
+      fail({ status: 'FAILED', exitCode: code, reason: `rank ${from} called MPI_Abort with code ${code}`, failedRank: from }),
+    protocolError: (from, message) => {
+      options.onOutput?.(from, 'stderr', Buffer.from(`mpiaas: ${message}\n`));
+      fail({ status: 'FAILED', exitCode: 1, reason: `rank ${from}: ${message}`, failedRank: from });
     },
-    onFault: (error) => fail({ status: 'FAILED', exitCode: 1, reason: `lost Redis: ${error.message}`, infrastructure: true }),
-  });
-  const { transport } = hostedAgent;
-  tellOthers = (told) => transport.broadcast({ t: 'k', a: options.agent, v: told });
-  if (options.onWarning && options.agent === 0) {
-    const warning = await evictionPolicyWarning(hostedAgent.commands);
+    internalError: (error) =>
+      fail({ status: 'FAILED', exitCode: 1, reason: `the agent could not handle rank traffic: ${error.message}` }),
+    ready: () => ready(),
+    ended: (from, told) => failRemote(from, told),
+    mismatch: (message) => fail({ status: 'FAILED', exitCode: 1, reason: message }),
+  };
+  const hostedAgent = await startAgent(options, hooks, keys, (error) =>
+    fail({ status: 'FAILED', exitCode: 1, reason: `lost Redis: ${error.message}`, infrastructure: true }),
+  );
+  const redis = hostedAgent.redis;
+  if (redis) tellOthers = (told) => redis.transport.broadcast({ t: 'k', a: options.agent, v: told });
+  if (redis && options.onWarning && options.agent === 0) {
+    const warning = await evictionPolicyWarning(redis.commands);
     if (warning) options.onWarning(warning);
   }
 
@@ -203,13 +205,13 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
           agent: options.agent,
           agentCount,
           snapshot: () => hostedAgent.agent.snapshot(),
-          redis: { commands: hostedAgent.commands, keys, ttlMs: keyTtlMs(options.timeoutMs) },
+          ...(redis ? { redis: { commands: redis.commands, keys, ttlMs: keyTtlMs(options.timeoutMs) } } : {}),
           onDeadlock: (summary) => fail({ status: 'FAILED', exitCode: 1, reason: `deadlock: ${summary}` }),
         });
 
   const liveness =
-    agentCount > 1 || options.heartbeat
-      ? new AgentLiveness(transport, options.agent, agentCount, options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_MS, {
+    redis && (agentCount > 1 || options.heartbeat)
+      ? new AgentLiveness(redis.transport, options.agent, agentCount, options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_MS, {
           selfLost: (why) =>
             fail({ status: 'FAILED', exitCode: 1, reason: `worker lost: ${nameOf(options.agent)} (cut off from Redis: ${why})`, infrastructure: true }),
           peerLost: (agent) => fail({ status: 'FAILED', exitCode: 1, reason: `worker lost: ${nameOf(agent)}`, infrastructure: true }),
@@ -227,7 +229,8 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
 
   try {
     if (liveness && !verdict) await liveness.start();
-    if (agentCount > 1 && !verdict) {
+    if (redis && agentCount > 1 && !verdict) {
+      const { transport } = redis;
       await transport.arrive();
       await meetPeers(allArrived, endedEarly, options.rendezvousTimeoutMs ?? DEFAULT_RENDEZVOUS_MS, async (waitedMs) => {
         const arrived = new Set(await transport.arrivedAgents());
@@ -343,14 +346,37 @@ async function meetPeers(
  * others' in-flight commands have drained and its own inbox reader has stopped (nothing may
  * recreate a key after the delete). With one agent there is nobody to wait for.
  */
-async function leave(hosted: HostedAgent, keys: JobKeys, agentCount: number, cleanUp: boolean): Promise<void> {
+async function leave(hosted: AgentHost, keys: JobKeys, agentCount: number, cleanUp: boolean): Promise<void> {
   await hosted.stopInbox();
+  const { redis } = hosted;
+  if (!redis) return hosted.stop();
   try {
-    const last = cleanUp && agentCount === 1 ? true : await hosted.transport.leave();
-    if (last && cleanUp) await deleteJobKeys(hosted.commands, keys);
+    const last = cleanUp && agentCount === 1 ? true : await redis.transport.leave();
+    if (last && cleanUp) await deleteJobKeys(redis.commands, keys);
   } catch {
     // Redis is gone (the job already failed for it): the keys' expiry removes them.
   } finally {
     await hosted.stop();
   }
+}
+
+/**
+ * The share's agent: on Redis when the job has several agents (or must heartbeat), else
+ * local. The Redis client is loaded only then (`mpiaas exec` on one agent never loads it).
+ */
+async function startAgent(options: AgentShareOptions, hooks: AgentHooks, keys: JobKeys, onFault: (error: Error) => void): Promise<AgentHost> {
+  if (options.redisUrl === undefined) {
+    if (agentCountOf(options.placement) > 1 || options.heartbeat) throw new Error('a job of several agents, or one that heartbeats, needs redisUrl');
+    return startLocalAgent({ jobId: options.jobId, placement: options.placement, hooks });
+  }
+  const { startHostedAgent } = await import('./hosted-agent.js');
+  return startHostedAgent({
+    redisUrl: options.redisUrl,
+    keys,
+    agent: options.agent,
+    placement: options.placement,
+    ttlMs: keyTtlMs(options.timeoutMs),
+    hooks,
+    onFault,
+  });
 }

@@ -5,6 +5,7 @@ import { connectRedis } from '../redis/connect';
 import type { JobKeys } from '../redis/job-keys';
 import { agentCountOf } from '../redis/placement';
 import { RedisTransport } from '../redis/redis-transport';
+import type { AgentHost, AgentRedis } from './agent-host';
 
 export interface HostedAgentOptions {
   redisUrl: string;
@@ -30,16 +31,8 @@ export const CHANNEL_MIN_AGENTS = 4;
  * An agent with its own Redis connections: commands, the blocking inbox reader, and for jobs
  * of many agents a subscriber to the job's collective channel.
  */
-export interface HostedAgent {
-  agent: Agent;
-  /** Its Redis side: rendezvous, heartbeat, broadcast and departure of the job's agents. */
-  transport: RedisTransport;
-  /** The command connection, for work around the job (checks, cleanup). */
-  commands: Redis;
-  /** Stops reading the inbox; the command connection stays open. */
-  stopInbox(): Promise<void>;
-  /** Stops reading the inbox and closes both connections. */
-  stop(): Promise<void>;
+export interface HostedAgent extends AgentHost {
+  redis: AgentRedis;
 }
 
 export async function startHostedAgent(options: HostedAgentOptions): Promise<HostedAgent> {
@@ -87,8 +80,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
   }
   return {
     agent,
-    transport,
-    commands,
+    redis: { transport, commands },
     stopInbox: () => transport.stop(),
     stop: async () => {
       await transport.stop();
