@@ -28,7 +28,7 @@ import threading
 from _struct import Struct
 from _thread import allocate_lock
 from itertools import count as _count
-from threading import active_count as _active_count
+from threading import _active as _threads_by_ident   # len(): threads running (C-level, no call)
 
 _II = Struct('<II')
 _pack_ii = _II.pack
@@ -63,7 +63,8 @@ class Channel:
         self._connecting = allocate_lock()  # two threads' first calls connect once
         self._calls = 1             # number of the next call written (hello was 0)
         self._answers = {}          # call number -> reply header read by another thread
-        self._turn = threading.Condition(allocate_lock())  # guards _answers and _reading
+        self._turn_lock = allocate_lock()    # guards _answers, _reading, _waiting (taken
+        self._turn = threading.Condition(self._turn_lock)  # directly: a C call, not a method)
         self._reading = False       # a thread is reading replies for everyone
         self._waiting = 0           # threads waiting in _turn for a reply or their turn to read
         self._threads_seen = 0      # threading.active_count() when last counted
@@ -284,7 +285,7 @@ class Channel:
         if self._lock is None:
             self.connect()
         with self._lock:
-            count = _active_count()
+            count = len(_threads_by_ident)
             if count != self._threads_seen:
                 self._count_threads(count, bufs)
             k = self._calls
@@ -320,16 +321,17 @@ class Channel:
         with self._lock:
             self._parked += delta
             bufs = []
-            self._count_threads(_active_count(), bufs)
+            self._count_threads(len(_threads_by_ident), bufs)
             if bufs:
                 self._write(bufs)
 
     def _await(self, k):
         """The reply to call k: read by this thread if no other is reading, else handed over."""
         turn = self._turn
+        turn_lock = self._turn_lock
         answers = self._answers
         while True:
-            with turn:
+            with turn_lock:
                 while True:
                     hdr = answers.pop(k, None)
                     if hdr is not None:
@@ -343,12 +345,12 @@ class Channel:
             try:
                 got, hdr = self._take_reply()
             except BaseException:
-                with turn:
+                with turn_lock:
                     self._reading = False
                     if self._waiting:
                         turn.notify_all()
                 raise
-            with turn:
+            with turn_lock:
                 self._reading = False
                 if got != k:
                     answers[got] = hdr

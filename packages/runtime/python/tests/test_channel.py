@@ -55,7 +55,8 @@ class PeerCase(unittest.TestCase):
         channel._answers = {}
         channel._reading = False
         channel._waiting = 0
-        channel._turn = threading.Condition(_thread.allocate_lock())
+        channel._turn_lock = _thread.allocate_lock()
+        channel._turn = threading.Condition(channel._turn_lock)
         self.next_answer = 1    # number of the call the next reply answers (hello was 0)
         self.agent.settimeout(5)
 
