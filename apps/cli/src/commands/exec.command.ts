@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { positiveSeconds, wholeNumber } from './argument-parsers';
-import { rankEntry } from '@mpiaas/contracts';
+// Only what exec needs, before its ranks start: the contracts' index loads their schemas.
+import { rankEntry } from '@mpiaas/contracts/launcher';
 import { roundRobinPlacement, startRanksEarly } from '@mpiaas/runtime/early-ranks';
 import { loadLocalConfig } from '../local-config';
-import { formatProfile } from '../output/profile-format';
 import { RankOutputWriter } from '../output/rank-output-writer';
 
 interface ExecOptions {
@@ -66,7 +65,7 @@ export function execCommand(): Command {
       // the script path as given, so the ranks' sys.argv[0] is what the user typed (as
       // with mpirun); the ranks run in this directory. --futures puts `-m mpi4py.futures`
       // before it: the rank's command line is `python -u <script> <args...>`.
-      const jobId = randomUUID();
+      const jobId = localJobId();
       const start = {
         jobId,
         placement: roundRobinPlacement(options.np, options.agents),
@@ -104,8 +103,18 @@ export function execCommand(): Command {
         if (outcome.diagnosis) process.stderr.write(`mpiaas: where the ranks were: ${outcome.diagnosis.summary}\n`);
       }
       if (options.profile) {
+        const { formatProfile } = await import('../output/profile-format.js');
         process.stderr.write(outcome.profile ? `${formatProfile(outcome.profile)}\n` : 'mpiaas: no profile: no rank reached MPI_Finalize\n');
       }
       process.stdout.write('', () => process.exit(outcome.exitCode));
     });
+}
+
+/**
+ * A local job's id, naming its Redis keys when its agents meet there: unique among the jobs
+ * of this host (its pid, while it runs) and, by its time and random part, of others sharing
+ * the Redis. Not a UUID: node:crypto alone takes ~15 ms to load, before the ranks can start.
+ */
+function localJobId(): string {
+  return `${process.pid.toString(36)}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 }
