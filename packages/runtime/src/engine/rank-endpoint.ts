@@ -466,8 +466,10 @@ export class RankEndpoint {
     return true;
   }
 
-  private answer(k: number, header: object, parts: Buffer[] = []): void {
-    this.reply({ ...header, k }, parts);
+  /** header: a fresh object of the caller's (it is tagged in place, not copied: a reply per call). */
+  private answer(k: number, header: Record<string, unknown>, parts: Buffer[] = []): void {
+    header.k = k;
+    this.reply(header, parts);
   }
 
   private reply(header: object, parts: Buffer[] = []): void {
@@ -495,6 +497,6 @@ function isCall(request: RankRequest): request is Call {
   return request.op === 'wait' || request.op === 'test' || request.op === 'probe' || request.op === 'hello';
 }
 
-function probeReply(msg: IncomingMessage): object {
+function probeReply(msg: IncomingMessage): Record<string, unknown> {
   return { found: true, source: msg.source, tag: msg.tag, count: msg.body.length };
 }
