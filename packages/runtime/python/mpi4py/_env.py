@@ -221,3 +221,7 @@ Errhandler.__module__ = 'mpi4py.MPI'
 ERRHANDLER_NULL = Errhandler()
 ERRORS_RETURN = Errhandler('ERRORS_RETURN')
 ERRORS_ARE_FATAL = Errhandler('ERRORS_ARE_FATAL')
+
+# What `from ._env import *` gives mpi4py.MPI: the MPI names, not the modules this one uses.
+__all__ = [_name for _name in dir() if not _name.startswith('_')
+           and _name not in ('atexit', 'os', 'sys', 'time', 'channel', 'frame')]

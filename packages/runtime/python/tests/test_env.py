@@ -66,6 +66,17 @@ class TestInit(unittest.TestCase):
         '''), ['True'])
 
 
+class TestNamespace(unittest.TestCase):
+
+    def test_mpi_holds_no_module_of_the_shim(self):
+        # mpi4py.MPI is an extension module in mpi4py: MPI.os or MPI.channel would be ours
+        sys.path.insert(0, SHIM)
+        from mpi4py import MPI
+        leaked = [n for n in ('os', 'sys', 'time', 'atexit', 'channel', 'frame') if hasattr(MPI, n)]
+        self.assertEqual(leaked, [])
+        self.assertTrue(callable(MPI.Init_thread) and callable(MPI.Wtime))
+
+
 class TestProfile(unittest.TestCase):
 
     def test_unknown_profiler_is_an_error(self):
