@@ -21,14 +21,42 @@ export class RankUserPool {
     this.free = Array.from({ length: Math.min(slots, RANK_USER_IDS_PER_WORKER) }, (_, i) => first + i);
   }
 
+  /** Shares waiting for an id, first come first served. */
+  private readonly waiting: ((uid: number) => void)[] = [];
+
   take(): number {
     const uid = this.free.shift();
     if (uid === undefined) throw new Error('no free rank user id: more jobs than slots');
     return uid;
   }
 
+  /**
+   * An id, waiting until `deadline` (ms since the epoch) for one to be released. The cluster
+   * never orders more shares than slots, unless it lost track of what runs (Redis lost the
+   * scheduler's keys while jobs ran): then a share waits for the job it was put beside to
+   * end, rather than fail and make its job run again.
+   */
+  async acquire(deadline: number): Promise<number> {
+    const uid = this.free.shift();
+    if (uid !== undefined) return uid;
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const index = this.waiting.indexOf(give);
+        if (index >= 0) this.waiting.splice(index, 1);
+        reject(new Error('no free rank user id: more jobs than slots'));
+      }, Math.max(0, deadline - Date.now()));
+      const give = (id: number): void => {
+        clearTimeout(timer);
+        resolve(id);
+      };
+      this.waiting.push(give);
+    });
+  }
+
   release(uid: number): void {
-    this.free.push(uid);
+    const next = this.waiting.shift();
+    if (next) next(uid);
+    else this.free.push(uid);
   }
 }
 

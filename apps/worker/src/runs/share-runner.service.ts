@@ -108,7 +108,7 @@ export class ShareRunner implements OnApplicationShutdown {
    * consulted every second: a verdict it returns ends the share (the job's leader is gone).
    */
   async run(job: Job, order: ShareOrder, options: ShareRunOptions = {}): Promise<ShareReport> {
-    const uid = this.rankUsers?.take();
+    const uid = await this.rankUsers?.acquire(order.deadline);
     const owner = uid === undefined ? undefined : { uid, gid: uid };
     try {
       return await this.runAs(job, order, owner, options);
