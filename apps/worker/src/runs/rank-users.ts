@@ -24,12 +24,6 @@ export class RankUserPool {
   /** Shares waiting for an id, first come first served. */
   private readonly waiting: ((uid: number) => void)[] = [];
 
-  take(): number {
-    const uid = this.free.shift();
-    if (uid === undefined) throw new Error('no free rank user id: more jobs than slots');
-    return uid;
-  }
-
   /**
    * An id, waiting until `deadline` (ms since the epoch) for one to be released. The cluster
    * never orders more shares than slots, unless it lost track of what runs (Redis lost the
