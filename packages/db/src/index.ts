@@ -1,5 +1,6 @@
 export { createPrismaClient, type CreatePrismaClientOptions } from './client';
 export { changeJobStatus, type JobStatusChange } from './job-status-change';
+export { createPgPool } from './pg-pool';
 export {
   migrate,
   readMigrations,

@@ -1,7 +1,7 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { createPrismaClient, PrismaClient } from '@mpiaas/db';
+import { createPgPool, createPrismaClient, PrismaClient } from '@mpiaas/db';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
-import { createPgPool, PG_POOL, PgPoolShutdown } from './pg-pool';
+import { PG_POOL, PG_POOL_SIZE, PgPoolShutdown } from './pg-pool';
 
 /** Closes the connection pool when the app shuts down. */
 @Injectable()
@@ -24,7 +24,7 @@ class DatabaseShutdown implements OnApplicationShutdown {
   providers: [
     { provide: PrismaClient, inject: [API_CONFIG], useFactory: (config: ApiConfig) => createPrismaClient(config.databaseUrl) },
     DatabaseShutdown,
-    { provide: PG_POOL, inject: [API_CONFIG], useFactory: (config: ApiConfig) => createPgPool(config.databaseUrl) },
+    { provide: PG_POOL, inject: [API_CONFIG], useFactory: (config: ApiConfig) => createPgPool(config.databaseUrl, PG_POOL_SIZE) },
     PgPoolShutdown,
   ],
   exports: [PrismaClient, PG_POOL],

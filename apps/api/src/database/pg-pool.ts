@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import pg from 'pg';
+import type pg from 'pg';
 
 /**
  * A small node-postgres pool beside the Prisma client, for the one statement of the hot path
@@ -11,13 +11,6 @@ export const PG_POOL = Symbol('PgPool');
 
 /** Connections of the pool: batches of submissions in flight at once, with room to spare. */
 export const PG_POOL_SIZE = 4;
-
-export function createPgPool(databaseUrl: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: PG_POOL_SIZE });
-  // An idle connection that breaks is dropped by the pool; the next query reports any outage.
-  pool.on('error', () => undefined);
-  return pool;
-}
 
 /** Closes the pool when the app shuts down. */
 @Injectable()

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPgPool } from '@mpiaas/db';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 
 /**
@@ -16,12 +17,7 @@ const PG_POOL_SIZE = 4;
 export const pgPoolProvider: Provider = {
   provide: PG_POOL,
   inject: [WORKER_CONFIG],
-  useFactory: (config: WorkerConfig): pg.Pool => {
-    const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: PG_POOL_SIZE });
-    // An idle connection that breaks is dropped by the pool; the next query reports any outage.
-    pool.on('error', () => undefined);
-    return pool;
-  },
+  useFactory: (config: WorkerConfig): pg.Pool => createPgPool(config.DATABASE_URL, PG_POOL_SIZE),
 };
 
 /** Closes the pool when the worker stops. */
