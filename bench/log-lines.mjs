@@ -4,21 +4,12 @@
 // Usage: npm run bench:logs [-- --quick] [-- --profile=DIR] [-- --env=NAME=VALUE …]
 //   --env: worker configuration for the run; --profile=DIR: the api and worker run with --cpu-prof.
 import os from 'node:os';
-import path from 'node:path';
 import { API_MAIN, MIGRATE, WORKER_MAIN, machineLine, requireFiles } from './lib/common.mjs';
 import { LOG_CAP_BYTES, measureLogLines } from './lib/log-lines.mjs';
 import { createPrivateStack } from './lib/private-stack.mjs';
+import { stackOptions } from './lib/stack-options.mjs';
 
-const quick = process.argv.includes('--quick');
-const option = (name) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
-const profileDir = option('profile');
-const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
-const workerEnv = Object.fromEntries(
-  process.argv.filter((arg) => arg.startsWith('--env=')).map((arg) => {
-    const [name, ...value] = arg.slice('--env='.length).split('=');
-    return [name, value.join('=')];
-  }),
-);
+const { quick, nodeArgs, workerEnv } = stackOptions();
 
 requireFiles([API_MAIN, WORKER_MAIN, MIGRATE]);
 

@@ -5,21 +5,12 @@
 //   --env: worker configuration for the run (e.g. --env=RANK_WARM_POOL=0 to compare);
 //   --profile=DIR: the api and worker run with --cpu-prof, profiles written to DIR.
 import os from 'node:os';
-import path from 'node:path';
 import { API_MAIN, MIGRATE, WORKER_MAIN, machineLine, requireFiles } from './lib/common.mjs';
 import { createPrivateStack } from './lib/private-stack.mjs';
+import { stackOptions } from './lib/stack-options.mjs';
 import { measureTinyJobs } from './lib/tiny-jobs.mjs';
 
-const quick = process.argv.includes('--quick');
-const option = (name) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
-const profileDir = option('profile');
-const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
-const workerEnv = Object.fromEntries(
-  process.argv.filter((arg) => arg.startsWith('--env=')).map((arg) => {
-    const [name, ...value] = arg.slice('--env='.length).split('=');
-    return [name, value.join('=')];
-  }),
-);
+const { quick, option, nodeArgs, workerEnv } = stackOptions();
 const jobs = Number(option('jobs') ?? (quick ? 30 : 200));
 const mpirunRuns = quick ? 5 : 20;
 
