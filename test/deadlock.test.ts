@@ -61,31 +61,27 @@ describe('deadlock detection', () => {
     expect(run.stderr).toContain('where the ranks were: rank 0 running; 2 ranks (1,2) at timeout.py:6 in Barrier');
   });
 
-  it('two threads of a rank both blocked in Recv from a rank that receives from it', async () => {
-    const file = script('threads', [
+  /** Rank 0 receives from rank 1 in a second thread and in its main thread (`receive(tag)` a call); rank 1 receives from rank 0. */
+  const threadsReceiving = (name: string, receive: (tag: number) => string): string =>
+    script(name, [
       'import threading',
       'if comm.rank == 0:',
-      '    t = threading.Thread(target=lambda: comm.Recv(bytearray(1), source=1, tag=1))',
+      `    t = threading.Thread(target=lambda: ${receive(1)})`,
       '    t.start()',
-      '    comm.Recv(bytearray(1), source=1, tag=2)',
+      `    ${receive(2)}`,
       'else:',
       '    comm.recv(source=0)',
     ]);
+
+  it('two threads of a rank both blocked in Recv from a rank that receives from it', async () => {
+    const file = threadsReceiving('threads', (tag) => `comm.Recv(bytearray(1), source=1, tag=${tag})`);
     const run = await mpiaasExec(['-n', '2', file]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/job FAILED: deadlock: rank 0 waits in recv from rank 1 \(tag (1|2)\) and recv from rank 1 \(tag (1|2)\); rank 1 waits in recv from rank 0/);
   });
 
   it("a thread waiting for another's comm.recv (mpi4py's per-communicator lock) counts as blocked", async () => {
-    const file = script('threads-locked', [
-      'import threading',
-      'if comm.rank == 0:',
-      '    t = threading.Thread(target=lambda: comm.recv(source=1, tag=1))',
-      '    t.start()',
-      '    comm.recv(source=1, tag=2)',
-      'else:',
-      '    comm.recv(source=0)',
-    ]);
+    const file = threadsReceiving('threads-locked', (tag) => `comm.recv(source=1, tag=${tag})`);
     const run = await mpiaasExec(['-n', '2', file]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('job FAILED: deadlock: ranks 0,1 wait in recv from each other');
