@@ -67,7 +67,7 @@ class Channel:
         self._turn = threading.Condition(self._turn_lock)  # directly: a C call, not a method)
         self._reading = False       # a thread is reading replies for everyone
         self._waiting = 0           # threads waiting in _turn for a reply or their turn to read
-        self._threads_seen = 0      # threading.active_count() when last counted
+        self._threads_seen = 0      # threads of the process (len(threading._active)) when last counted
         self._threads_told = 1      # running user threads the agent was last told of
         self._parked = 0            # threads waiting for another's call (a communicator lock)
 

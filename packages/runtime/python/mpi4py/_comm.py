@@ -453,7 +453,9 @@ class Comm:
         return Prequest(lambda: self.Irecv(buf, source, tag))
 
     # -- probes -----------------------------------------------------------------------
-    def _probe(self, source, tag, block, status):
+    def _probe(self, source, tag, block, status, claim=None):
+        """Whether a message is there (always, from PROC_NULL); its envelope into status.
+        claim: the id of a posted receive that takes what the probe finds (matched probes)."""
         if source == PROC_NULL:
             if status is not None:
                 status._set(PROC_NULL, ANY_TAG, 0)
@@ -461,8 +463,12 @@ class Comm:
         self._src(source)
         if tag < ANY_TAG or tag > TAG_UB:
             _bad(ERR_TAG)
-        hdr = channel.call([frame(self._t_probe % (source, tag,
-                                                   b'true' if block else b'false'))])
+        blocking = b'true' if block else b'false'
+        if claim is None:
+            h = self._t_probe % (source, tag, blocking)
+        else:
+            h = self._t_mprobe % (source, tag, blocking, claim)
+        hdr = channel.call([frame(h)])
         found = hdr.get('found')
         if found and status is not None:
             status._set(hdr['source'], hdr['tag'], hdr['count'])
@@ -494,27 +500,21 @@ class Comm:
         request's receive for exactly that message as it answers), so no other thread's
         receive can take the message between the probe and the receive."""
         if source == PROC_NULL:
-            if status is not None:
-                status._set(PROC_NULL, ANY_TAG, 0)
+            self._probe(source, tag, block, status)
             return Message._noproc()
-        self._src(source)
-        if tag < ANY_TAG or tag > TAG_UB:
-            _bad(ERR_TAG)
         req = RecvRequest(None, pickled)
         n = req._post()
+        st = Status()
         try:
-            hdr = channel.call([frame(self._t_mprobe % (source, tag,
-                                                        b'true' if block else b'false', n))])
+            found = self._probe(source, tag, block, st, claim=n)
         except BaseException:
             channel.pending.pop(n, None)
             raise
-        if not hdr.get('found'):
+        if not found:
             channel.pending.pop(n, None)    # nothing claimed: the agent posted nothing
             req._active = False
             req._id = None
             return None
-        st = Status()
-        st._set(hdr['source'], hdr['tag'], hdr['count'])
         if status is not None:
             status._set(st.source, st.tag, st._count)
         return Message(_req=req, _status=st)
