@@ -48,7 +48,7 @@ describe.skipIf(unsupported !== undefined)('jobs spread over workers on separate
     redis = new Redis(REDIS_URL);
     keys = new SchedulerKeys(stack.harness.queuePrefix);
     WORKERS.forEach((_, index) => startWorker(index));
-    await waitForWorkers(WORKERS.length);
+    await stack.waitForWorkers(WORKERS.length);
   }, 90_000);
 
   afterAll(async () => {
@@ -56,14 +56,6 @@ describe.skipIf(unsupported !== undefined)('jobs spread over workers on separate
     await hosts?.dispose();
     redis?.disconnect();
   });
-
-  async function waitForWorkers(count: number): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while ((await redis.zcard(keys.heartbeats)) < count) {
-      if (Date.now() > deadline) throw new Error(`fewer than ${count} workers registered\n${stack.logs()}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 
   async function submit(body: Record<string, unknown>): Promise<string> {
     return ((await request(stack.url).post('/jobs').send(body).expect(201)).body as JobView).id;
@@ -215,7 +207,7 @@ describe.skipIf(unsupported !== undefined)('jobs spread over workers on separate
 
       if (failure === 'cut off') await hosts.hosts[victimIndex]!.restore();
       else startWorker(victimIndex);
-      await waitForWorkers(3);
+      await stack.waitForWorkers(3);
 
       const final = await waitFor(id, isFinal, 60_000);
       const row = await stack.harness.prisma.job.findUniqueOrThrow({ where: { id }, include: { transitions: true } });

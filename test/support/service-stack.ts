@@ -3,7 +3,9 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { REPO_ROOT } from './mpiaas-exec';
+import { Redis } from 'ioredis';
+import { SchedulerKeys } from '@mpiaas/contracts';
+import { REDIS_URL, REPO_ROOT } from './mpiaas-exec';
 import type { NetnsHost } from './netns-hosts';
 import { ServiceHarness } from './service-harness';
 
@@ -58,8 +60,12 @@ export class ServiceStack {
     const env = harness.env({ PORT: String(port), ...options.workerEnv });
     const stack = new ServiceStack(harness, `http://127.0.0.1:${port}`, env);
     stack.spawn('api', API_MAIN);
-    for (let i = 0; i < (options.workers ?? 1); i++) stack.startWorker();
+    const workers = options.workers ?? 1;
+    for (let i = 0; i < workers; i++) stack.startWorker();
     await stack.waitReady();
+    // A job placed before every worker's first heartbeat would see fewer workers than the
+    // test started (a `spread` job on one worker), so start returns once all have registered.
+    await stack.waitForWorkers(workers);
     return stack;
   }
 
@@ -106,6 +112,22 @@ export class ServiceStack {
     const stackProcess = new StackProcess(name, child);
     this.processes.push(stackProcess);
     return stackProcess;
+  }
+
+  /** Resolves once `count` workers have registered with the scheduler (their heartbeat). */
+  async waitForWorkers(count: number, timeoutMs = 30_000): Promise<void> {
+    if (count === 0) return;
+    const redis = new Redis(REDIS_URL);
+    const heartbeats = new SchedulerKeys(this.harness.queuePrefix).heartbeats;
+    try {
+      const deadline = Date.now() + timeoutMs;
+      while ((await redis.zcard(heartbeats)) < count) {
+        if (Date.now() > deadline) throw new Error(`fewer than ${count} workers registered in ${timeoutMs} ms\n${this.logs()}`);
+        await delay(100);
+      }
+    } finally {
+      redis.disconnect();
+    }
   }
 
   async stop(): Promise<void> {
