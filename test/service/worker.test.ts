@@ -8,7 +8,8 @@ import { loadWorkerConfig } from '../../apps/worker/src/config/worker-config';
 import { Reconciler } from '../../apps/worker/src/reconcile/reconciler.service';
 import { RankSandbox } from '../../apps/worker/src/runs/rank-sandbox';
 import { createWorker } from '../../apps/worker/src/worker-app';
-import { keysUnder } from '../support/mpiaas-exec';
+import { Redis } from 'ioredis';
+import { keysUnder, REDIS_URL } from '../support/mpiaas-exec';
 import { processesWhoseCommandHas, rankProcessesOf } from '../support/rank-processes';
 import type { RankZygote } from '../../apps/worker/src/runs/warm-pool/rank-zygote';
 import { RANK_ZYGOTE } from '../../apps/worker/src/runs/warm-pool/rank-zygote.provider';
@@ -77,6 +78,23 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
     const job = await harness.waitForStatus(id);
     expect(job).toMatchObject({ status: JobStatus.CANCELLED, reason: 'cancelled by user' });
     expect(Date.now() - asked).toBeLessThan(5000);
+  });
+
+  it('runs a job of this worker alone on no Redis connection of its own, heartbeating on the worker’s, and leaves no key', async () => {
+    const id = await harness.submit('import time\nfrom mpi4py import MPI\nMPI.COMM_WORLD.Barrier()\ntime.sleep(1.5)\n', 2);
+    await harness.waitForStatus(id, [JobStatus.RUNNING]);
+    const redis = new Redis(REDIS_URL);
+    try {
+      await expect.poll(async () => (await keysUnder(harness.rankPrefix)).filter((key) => key.includes(id)), { timeout: 5000 }).toEqual([
+        expect.stringMatching(/:alive:0$/),
+      ]);
+      const clients = String(await redis.client('LIST'));
+      expect(clients).not.toContain(id);
+    } finally {
+      redis.disconnect();
+    }
+    expect(await harness.waitForStatus(id)).toMatchObject({ status: JobStatus.SUCCEEDED });
+    expect(await keysUnder(harness.rankPrefix)).toEqual([]);
   });
 
   it('gives ranks the job’s variables and no credentials, and no network where the kernel allows', async () => {

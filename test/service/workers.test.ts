@@ -4,6 +4,8 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '@mpiaas/contracts';
+import { Redis } from 'ioredis';
+import { REDIS_URL } from '../support/mpiaas-exec';
 import { rankProcessesOf } from '../support/rank-processes';
 import { ServiceStack } from '../support/service-stack';
 
@@ -50,6 +52,23 @@ describe('workers sharing the queue', () => {
     // Ranks ran on both workers (whichever worker led each job).
     const ranks = await stack.harness.prisma.jobRank.findMany({ where: { jobId: { in: ids } }, select: { workerId: true } });
     expect(new Set(ranks.map((r) => r.workerId)).size).toBe(2);
+  });
+
+  it('runs a job again at once when its leader loses the queue lock mid-job (it lets go of it)', async () => {
+    const id = await submit('import time\nprint("working", flush=True)\ntime.sleep(2)\nprint("done")\n', 1);
+    await waitFor(id, (job) => job.status === 'RUNNING' && job.ranks.length === 1);
+    // What a stalled event loop or a Redis failover does to the lock: gone before its renewal.
+    const redis = new Redis(REDIS_URL);
+    try {
+      expect(await redis.del(`${stack.harness.queuePrefix}:mpi-jobs:${id}:lock`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+    const final = await waitFor(id, isFinal, 20_000);
+    expect(final, stack.logs()).toMatchObject({ status: 'SUCCEEDED' });
+    const row = await stack.harness.prisma.job.findUniqueOrThrow({ where: { id } });
+    expect(row.attempts).toBe(2);
+    expect((await request(stack.url).get(`/jobs/${id}/ranks/0/stdout`).expect(200)).text).toBe('working\ndone\n');
   });
 
   it('restarts the job of a worker killed mid-job on the other worker', async () => {

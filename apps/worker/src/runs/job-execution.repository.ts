@@ -24,7 +24,18 @@ export interface JobSpec {
 export type ClaimResult =
   | { kind: 'claimed'; job: Job; retried: boolean }
   /** Gone, already final, or cancelled before it started: nothing to run. */
-  | { kind: 'skipped'; why: string };
+  | { kind: 'skipped'; why: string }
+  /**
+   * RUNNING under a leader that still leads it: not to be run twice, nor dropped — the
+   * leader may yet give it up (its queue lock lost, it stops and lets go: letGo()).
+   */
+  | { kind: 'led'; by: string };
+
+/**
+ * A RUNNING job its leader has not touched for this long is no longer led, even if that
+ * worker lives (it lost the job and could not let go): another attempt may start.
+ */
+const LEADER_SILENT_MS = 10_000;
 
 /** The worker's access to the job records: every Prisma call of the worker is here. */
 @Injectable()
@@ -72,14 +83,16 @@ export class JobExecutionRepository {
     const first = await this.claimFirstAttempt(jobId, workerId, rankWorkers);
     if (first) return { kind: 'claimed', job: first, retried: false };
     return this.prisma.$transaction(async (tx) => {
-      const [locked] = await tx.$queryRaw<{ status: JobStatus; cancel_requested: boolean; attempts: number; worker_id: string | null }[]>`
-        SELECT status, cancel_requested, attempts, worker_id FROM jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
+      const [locked] = await tx.$queryRaw<{ status: JobStatus; cancel_requested: boolean; attempts: number; worker_id: string | null; touched: boolean }[]>`
+        SELECT status, cancel_requested, attempts, worker_id, updated_at > now() - make_interval(secs => ${LEADER_SILENT_MS / 1000}::float8) AS touched
+        FROM jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
       if (!locked) return { kind: 'skipped', why: 'no such job' };
       if (locked.status !== JobStatus.QUEUED && locked.status !== JobStatus.RUNNING) {
         return { kind: 'skipped', why: `already ${locked.status}` };
       }
-      if (locked.status === JobStatus.RUNNING && locked.worker_id && (await stillLed(locked.worker_id))) {
-        return { kind: 'skipped', why: `already RUNNING on ${locked.worker_id}, which is alive` };
+      // Led: its leader lives and touches it (every 2 s while it runs, JobRunner).
+      if (locked.status === JobStatus.RUNNING && locked.worker_id && locked.touched && (await stillLed(locked.worker_id))) {
+        return { kind: 'led', by: locked.worker_id };
       }
       const now = new Date();
       const from = [JobStatus.QUEUED, JobStatus.RUNNING];
@@ -233,6 +246,18 @@ export class JobExecutionRepository {
   /** Fails a job that cannot run any more for reasons of the infrastructure, unless already final. */
   async failUnlessFinal(jobId: string, reason: string): Promise<boolean> {
     return changeJobStatus(this.prisma, { jobId, from: [JobStatus.QUEUED, JobStatus.RUNNING], to: JobStatus.FAILED, reason });
+  }
+
+  /**
+   * The leader of `attempt` stopped it without an outcome (its queue lock was lost, the queue
+   * may hand the job to anyone): it no longer leads it, so the next claim may start a new
+   * attempt at once. Fenced: nothing changes once another attempt has begun.
+   */
+  async letGo(jobId: string, attempt: number, workerId: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE jobs SET worker_id = NULL, updated_at = now() WHERE id = $1::uuid AND attempts = $2 AND status = 'RUNNING' AND worker_id = $3`,
+      [jobId, attempt, workerId],
+    );
   }
 
   /** Marks a running job as alive (the reconciler looks for jobs nobody touches). */

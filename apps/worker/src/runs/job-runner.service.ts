@@ -19,6 +19,8 @@ import { ShareRunner } from './share-runner.service';
 const CANCEL_POLL_MS = 2000;
 /** An agent that left without a report this long ago is lost. */
 const REPORT_GRACE_MS = 15_000;
+/** How soon a job whose leader still has it (a second queue entry) asks again. */
+const LED_RETRY_MS = 1000;
 /** Jobs whose placement is remembered (their immutable fields), to spare a query per retry. */
 const SPEC_CACHE_SIZE = 10_000;
 
@@ -88,6 +90,8 @@ export class JobRunner {
         this.logger.log(`job ${jobId} skipped: ${claim.why}`);
         return { kind: 'done' };
       }
+      // Its leader still has it; asked again until that one finishes it or lets it go.
+      if (claim.kind === 'led') return { kind: 'wait', delayMs: LED_RETRY_MS };
       if (!claim.retried) jobStarted(this.config.WORKER_ID, claim.job);
       this.logger.log(
         `job ${jobId} started: np=${spec.np} on ${workers.join(', ')}${claim.retried ? ' (retry)' : ''} correlationId=${payload.correlationId ?? '-'}`,
@@ -210,13 +214,15 @@ export class JobRunner {
       lost = collected.lost;
     } finally {
       stopListening();
-      await deleteJobKeys(redis, jobKeys).catch(() => undefined);
+      await deleteJobKeys(redis, jobKeys, workers.length).catch(() => undefined);
     }
 
     const stopped = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
     if (stopped === 'lost') {
-      // Another worker runs it now and owns its record: the fence drops anything we write.
-      this.logger.warn(`job ${jobId}: stopped, the queue gave it to another worker`);
+      // The queue may give it to another worker (which then owns its record: the fence drops
+      // anything we write), or already has; letting go tells that one it may start at once.
+      this.logger.warn(`job ${jobId}: stopped, its queue lock was lost; the queue runs it again`);
+      await this.jobs.letGo(jobId, attempt, this.config.WORKER_ID).catch((error: Error) => this.logger.warn(`job ${jobId}: let go: ${error.message}`));
       return;
     }
     const outcome = outcomeOf(reports, lost.map((agent) => ({ agent, worker: workers[agent] as string, at: lostAt.get(agent) ?? Date.now() })), job.np, startedAt);

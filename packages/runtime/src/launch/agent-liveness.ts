@@ -1,4 +1,4 @@
-import type { RedisTransport } from '../redis/redis-transport';
+import type { AgentHeartbeat } from '../redis/agent-presence';
 
 export interface LivenessHooks {
   /** This agent could not renew its heartbeat in time: it is cut off and must stop its ranks. */
@@ -23,7 +23,7 @@ export class AgentLiveness {
   private checking = false;
 
   constructor(
-    private readonly transport: RedisTransport,
+    private readonly presence: Pick<AgentHeartbeat, 'heartbeat' | 'alive'>,
     private readonly agent: number,
     private readonly agentCount: number,
     private readonly timeoutMs: number,
@@ -32,7 +32,7 @@ export class AgentLiveness {
 
   /** Sets the first heartbeat and keeps renewing it. */
   async start(): Promise<void> {
-    await this.transport.heartbeat(this.timeoutMs);
+    await this.presence.heartbeat(this.timeoutMs);
     this.lastRenewed = Date.now();
     const period = Math.max(50, Math.floor(this.timeoutMs / 3));
     this.beat = setInterval(() => this.renew(), period);
@@ -57,7 +57,7 @@ export class AgentLiveness {
       this.hooks.selfLost(`no heartbeat renewed for ${this.timeoutMs} ms`);
       return;
     }
-    this.transport.heartbeat(this.timeoutMs).then(
+    this.presence.heartbeat(this.timeoutMs).then(
       () => (this.lastRenewed = Date.now()),
       () => undefined, // the next renew() judges by time, whatever the error
     );
@@ -68,7 +68,7 @@ export class AgentLiveness {
     this.checking = true;
     try {
       const peers = Array.from({ length: this.agentCount }, (_, agent) => agent).filter((agent) => agent !== this.agent);
-      const alive = await this.transport.alive(peers);
+      const alive = await this.presence.alive(peers);
       const lost = peers.find((_, index) => !alive[index]);
       if (lost !== undefined && !this.stopped) {
         this.stop();

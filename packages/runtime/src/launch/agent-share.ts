@@ -1,5 +1,7 @@
 import { constants as osConstants } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { AgentHeartbeat } from '../redis/agent-presence';
 import type { ShareVerdict } from '../redis/envelope';
 import { evictionPolicyWarning } from '../redis/eviction-policy';
 import { JobKeys } from '../redis/job-keys';
@@ -30,10 +32,17 @@ export interface AgentShareOptions extends RankStartOptions {
   timeoutMs?: number;
   /**
    * Where the job's agents meet. Absent: the job's only agent runs it without Redis (every
-   * rank here, as `mpiaas exec` on one agent); a job of several agents, or one that must
-   * heartbeat, needs it.
+   * rank here, as `mpiaas exec` on one agent); a job of several agents needs it, and so does
+   * one that must heartbeat, unless given `sharedRedis`.
    */
   redisUrl?: string;
+  /**
+   * A connection the caller keeps open across jobs (the worker's). A job of one agent that
+   * must heartbeat does it through this and opens no connection of its own: its ranks'
+   * traffic never reaches Redis. Jobs of several agents still open theirs (an inbox reader
+   * blocks its connection).
+   */
+  sharedRedis?: Redis;
   /** Prefix of every Redis key, e.g. "mpi:". */
   keyPrefix: string;
   onOutput?(rank: number, stream: OutputStream, chunk: Buffer): void;
@@ -209,9 +218,12 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
           onDeadlock: (summary) => fail({ status: 'FAILED', exitCode: 1, reason: `deadlock: ${summary}` }),
         });
 
+  // A local agent heartbeats on the caller's connection, if it must (startAgent).
+  const localHeartbeat = !redis && options.sharedRedis ? new AgentHeartbeat(options.sharedRedis, keys, options.agent) : undefined;
+  const presence = redis?.transport ?? localHeartbeat;
   const liveness =
-    redis && (agentCount > 1 || options.heartbeat)
-      ? new AgentLiveness(redis.transport, options.agent, agentCount, options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_MS, {
+    presence && (agentCount > 1 || options.heartbeat)
+      ? new AgentLiveness(presence, options.agent, agentCount, options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_MS, {
           selfLost: (why) =>
             fail({ status: 'FAILED', exitCode: 1, reason: `worker lost: ${nameOf(options.agent)} (cut off from Redis: ${why})`, infrastructure: true }),
           peerLost: (agent) => fail({ status: 'FAILED', exitCode: 1, reason: `worker lost: ${nameOf(agent)}`, infrastructure: true }),
@@ -266,7 +278,7 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     await options.reap?.();
     await Promise.race([Promise.all([...ranks.values()].map((rank) => rank.closed)), delay(2000)]);
     liveness?.stop();
-    await leave(hostedAgent, keys, agentCount, !options.keepKeys);
+    await leave(hostedAgent, keys, agentCount, !options.keepKeys, liveness ? localHeartbeat : undefined, keyTtlMs(options.timeoutMs));
   }
 
   await diagnosed;
@@ -346,13 +358,25 @@ async function meetPeers(
  * others' in-flight commands have drained and its own inbox reader has stopped (nothing may
  * recreate a key after the delete). With one agent there is nobody to wait for.
  */
-async function leave(hosted: AgentHost, keys: JobKeys, agentCount: number, cleanUp: boolean): Promise<void> {
+async function leave(
+  hosted: AgentHost,
+  keys: JobKeys,
+  agentCount: number,
+  cleanUp: boolean,
+  localHeartbeat: AgentHeartbeat | undefined,
+  ttlMs: number,
+): Promise<void> {
   await hosted.stopInbox();
   const { redis } = hosted;
-  if (!redis) return hosted.stop();
+  if (!redis) {
+    // A local agent that heartbeats (on the caller's connection) leaves as a hosted one does,
+    // or removes its keys if nobody waits for its departure.
+    if (localHeartbeat) await (cleanUp ? localHeartbeat.remove() : localHeartbeat.depart(ttlMs)).catch(() => undefined);
+    return hosted.stop();
+  }
   try {
     const last = cleanUp && agentCount === 1 ? true : await redis.transport.leave();
-    if (last && cleanUp) await deleteJobKeys(redis.commands, keys);
+    if (last && cleanUp) await deleteJobKeys(redis.commands, keys, agentCount);
   } catch {
     // Redis is gone (the job already failed for it): the keys' expiry removes them.
   } finally {
@@ -361,12 +385,15 @@ async function leave(hosted: AgentHost, keys: JobKeys, agentCount: number, clean
 }
 
 /**
- * The share's agent: on Redis when the job has several agents (or must heartbeat), else
- * local. The Redis client is loaded only then (`mpiaas exec` on one agent never loads it).
+ * The share's agent: on Redis when the job has several agents (or must heartbeat with no
+ * shared connection to do it on), else local. The Redis client is loaded only then
+ * (`mpiaas exec` on one agent never loads it).
  */
 async function startAgent(options: AgentShareOptions, hooks: AgentHooks, keys: JobKeys, onFault: (error: Error) => void): Promise<AgentHost> {
-  if (options.redisUrl === undefined) {
-    if (agentCountOf(options.placement) > 1 || options.heartbeat) throw new Error('a job of several agents, or one that heartbeats, needs redisUrl');
+  const single = agentCountOf(options.placement) === 1;
+  if (options.redisUrl === undefined || (single && options.sharedRedis)) {
+    if (!single) throw new Error('a job of several agents needs redisUrl');
+    if (options.heartbeat && !options.sharedRedis) throw new Error('a job that heartbeats needs redisUrl or sharedRedis');
     return startLocalAgent({ jobId: options.jobId, placement: options.placement, hooks });
   }
   const { startHostedAgent } = await import('./hosted-agent.js');

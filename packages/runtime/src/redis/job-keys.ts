@@ -59,6 +59,16 @@ export class JobKeys {
     return `${this.base}dl`;
   }
 
+  /**
+   * The job's keys whose names are known in advance, for `agentCount` agents: all a job of
+   * one agent ever has (its ranks' traffic stays in the agent). Collectives and stored
+   * payloads between agents are named as they come (pattern()).
+   */
+  fixed(agentCount: number): string[] {
+    const perAgent = Array.from({ length: agentCount }, (_, agent) => [this.mailbox(agent), this.alive(agent)]).flat();
+    return [...perAgent, this.arrived(), this.departed(), this.snapshots(), this.channelSeq(), this.channelLog()];
+  }
+
   /** Pattern matching every key of the job, for cleanup. */
   pattern(): string {
     return `${this.base.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;

@@ -9,7 +9,7 @@ import {
   RELEASE_SCRIPT,
   RENDEZVOUS_SCRIPT,
 } from './lua-scripts';
-import { readPresence } from './agent-presence';
+import { AgentHeartbeat } from './agent-presence';
 import { agentCountOf } from './placement';
 
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
@@ -65,6 +65,7 @@ export class RedisTransport {
   private stopped = false;
   private pumping: Promise<void> | undefined;
   private nextPayloadId = 0;
+  private readonly presence: AgentHeartbeat;
 
   constructor(private readonly options: RedisTransportOptions) {
     const redis = options.commands as ScriptedRedis;
@@ -76,6 +77,7 @@ export class RedisTransport {
       redis.defineCommand('mpiLeave', { lua: LEAVE_SCRIPT });
     }
     this.redis = redis;
+    this.presence = new AgentHeartbeat(redis, options.keys, options.agent);
     this.agentCount = agentCountOf(options.placement);
     for (const connection of [options.commands, options.blocking, ...(options.subscriber ? [options.subscriber] : [])]) {
       connection.on('close', () => this.fault(new Error('connection to Redis closed')));
@@ -178,15 +180,13 @@ export class RedisTransport {
   }
 
   /** Renews this agent's heartbeat key for `ms`; resolves once Redis has it. */
-  async heartbeat(ms: number): Promise<void> {
-    await this.redis.set(this.options.keys.alive(this.options.agent), '1', 'PX', ms);
+  heartbeat(ms: number): Promise<void> {
+    return this.presence.heartbeat(ms);
   }
 
   /** Which of `agents` are accounted for: a live heartbeat key, or gone having left the job. */
-  async alive(agents: readonly number[]): Promise<boolean[]> {
-    if (agents.length === 0) return [];
-    const { beating, departed } = await readPresence(this.redis, this.options.keys, agents);
-    return beating.map((beats, index) => beats || departed.has(agents[index] as number));
+  alive(agents: readonly number[]): Promise<boolean[]> {
+    return this.presence.alive(agents);
   }
 
   /**
