@@ -97,6 +97,25 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
     expect(await keysUnder(harness.rankPrefix)).toEqual([]);
   });
 
+  it('holds a job that waits for slots and starts it as they free, without sending it back to the queue', async () => {
+    const blocker = await harness.submit('import time\ntime.sleep(1.5)\n', 8);
+    await harness.waitForStatus(blocker, [JobStatus.RUNNING]);
+    const waiter = await harness.submit('print("after")\n', 1);
+    expect(await harness.waitForStatus(waiter)).toMatchObject({ status: JobStatus.SUCCEEDED });
+    const finished = await harness.prisma.job.findUniqueOrThrow({ where: { id: blocker } });
+    const started = await harness.prisma.job.findUniqueOrThrow({ where: { id: waiter } });
+    expect(started.startedAt!.getTime()).toBeGreaterThanOrEqual(finished.finishedAt!.getTime() - 50);
+    // Each move to the delayed set is an event of the queue's stream.
+    const redis = new Redis(REDIS_URL);
+    try {
+      const events = await redis.xrange(`${harness.queuePrefix}:mpi-jobs:events`, '-', '+');
+      const delayed = events.filter(([, fields]) => fields.includes('delayed') && fields.includes(waiter));
+      expect(delayed).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('gives ranks the job’s variables and no credentials, and no network where the kernel allows', async () => {
     const id = await harness.submit(
       [

@@ -88,6 +88,7 @@ export class GangScheduler implements OnApplicationShutdown {
 
   /** Reserves slots for every rank of the job in one step, or says why it must wait. */
   async place(request: PlacementRequest): Promise<PlacementResult> {
+    if (request.tenant) this.quotas?.remember(request.jobId, request.tenant);
     const tenant = request.tenant ?? (await this.quotas?.of(request.jobId));
     const reply = await this.redis.mpiaasPlace(
       this.keys.workers,

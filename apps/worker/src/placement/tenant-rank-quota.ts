@@ -30,6 +30,12 @@ export class TenantRankQuota {
     @Inject(PRISMA) private readonly db: PrismaClient,
   ) {}
 
+  /** A limit just read with the job's spec: its next asks within CACHE_MS need no query. */
+  remember(jobId: string, limit: TenantRankLimit): void {
+    if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(jobId, { at: Date.now(), limit: Promise.resolve(limit) });
+  }
+
   of(jobId: string): Promise<TenantRankLimit | undefined> {
     const now = Date.now();
     const cached = this.cache.get(jobId);

@@ -48,7 +48,9 @@ export class RunJobProcessor extends WorkerHost implements OnApplicationBootstra
   }
 
   private async run(job: Job<RunJobPayload>, token: string | undefined): Promise<void> {
-    const result = await this.runner.run(job.data);
+    // The entry's lock, as BullMQ keys it: `<prefix>:<queue>:<job id>:lock`.
+    const lock = token ? { key: `${job.queueQualifiedName}:${job.id}:lock`, token } : undefined;
+    const result = await this.runner.run(job.data, lock);
     if (result.kind === 'wait') {
       // Not placed: back to the queue holding no slot; the scheduler keeps its place in line.
       await job.moveToDelayed(Date.now() + result.delayMs, token);

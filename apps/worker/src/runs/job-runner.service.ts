@@ -7,6 +7,7 @@ import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { jobFinished, jobStarted } from '../metrics/job-lifecycle';
 import { GangScheduler } from '../placement/gang-scheduler';
 import { placeRanks } from '../placement/rank-placement';
+import { SlotWaiters } from '../placement/slot-waiters';
 import { WaitingJobs } from '../placement/waiting-jobs';
 import { ActiveRuns, type StopReason } from './active-runs';
 import { JobExecutionRepository, type JobSpec } from './job-execution.repository';
@@ -27,6 +28,12 @@ const SPEC_CACHE_SIZE = 10_000;
 /** The job must go back to the queue (its worker is shutting down); BullMQ retries it. */
 export class RequeueError extends Error {}
 
+/** The lock of the queue entry a worker took: its key and the worker's token. */
+export interface QueueLock {
+  key: string;
+  token: string;
+}
+
 /** What became of one attempt to run a job from the queue. */
 export type RunResult = { kind: 'done' } | { kind: 'wait'; delayMs: number };
 
@@ -40,6 +47,14 @@ export type RunResult = { kind: 'done' } | { kind: 'wait'; delayMs: number };
 const waitDelay = (position: number): number => Math.min(10_000, 250 + 500 * position);
 
 /**
+ * How long a job that cannot be placed is held by the worker that took it, asking again as
+ * slots free here (SlotWaiters), before it goes back to the queue: long enough for the next
+ * short jobs in line, short enough that jobs held for a tenant at its quota do not keep this
+ * worker from taking other tenants' jobs for long.
+ */
+const HOLD_MS = 3000;
+
+/**
  * Leads the jobs this worker takes from the queue: places each over the live workers (all
  * of its ranks or none), claims it in Postgres, sends every chosen worker its share (running
  * its own here), collects the shares' reports and stores the outcome. A failing script is an
@@ -49,6 +64,7 @@ const waitDelay = (position: number): number => Math.min(10_000, 250 + 500 * pos
 export class JobRunner {
   private readonly logger = new Logger(JobRunner.name);
   private readonly specs = new Map<string, JobSpec>();
+  private readonly held = new SlotWaiters();
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -60,7 +76,22 @@ export class JobRunner {
     private readonly waiting: WaitingJobs,
   ) {}
 
-  async run(payload: RunJobPayload): Promise<RunResult> {
+  /**
+   * Runs the job, or says how long it must wait in the queue (after holding it up to HOLD_MS
+   * while `lock` — the queue entry's lock key and this worker's token — is still ours).
+   */
+  async run(payload: RunJobPayload, lock?: QueueLock): Promise<RunResult> {
+    const until = Date.now() + HOLD_MS;
+    for (;;) {
+      const result = await this.runOnce(payload);
+      if (result.kind !== 'wait' || !lock || Date.now() + result.delayMs > until) return result;
+      await this.held.wait(result.delayMs);
+      // Redis may have lost the entry meanwhile: the reconciler adds it again, for anyone.
+      if ((await this.scheduler.connection.get(lock.key).catch(() => null)) !== lock.token) return result;
+    }
+  }
+
+  private async runOnce(payload: RunJobPayload): Promise<RunResult> {
     const { jobId } = payload;
     const { spec, fresh } = await this.specOf(jobId);
     if (!spec) throw new UnrecoverableError(`job ${jobId} does not exist`);
@@ -100,8 +131,10 @@ export class JobRunner {
       return { kind: 'done' };
     } finally {
       await this.scheduler.release(jobId).catch((error: Error) => this.logger.warn(`job ${jobId}: release: ${error.message}`));
-      // The freed slots may let the next jobs in line start now rather than at their next ask.
-      void this.waiting.wake(placed.slots.reduce((sum, part) => sum + part.slots, 0) + 1);
+      // The freed slots may let the next jobs in line start now rather than at their next ask:
+      // those held here first, then those waiting in the queue.
+      const freed = placed.slots.reduce((sum, part) => sum + part.slots, 0) + 1;
+      if (this.held.wake(freed) < freed) void this.waiting.wake(freed);
     }
   }
 
