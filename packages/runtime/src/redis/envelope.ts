@@ -23,11 +23,12 @@ export type EnvelopeHeader =
   // l: epoch ms (fractional) at which the bundle's last local member contributed.
   | { t: 'g'; c: string; q: number; a: number; n: number; m: [number, number[]][]; k?: CollectiveCall[]; l?: number }
   /**
-   * Stands for a large envelope stored on its own at key `k` (lists and Lua scripts copy
-   * what they hold; a plain string key moves a large payload in and out once). `r` agents
+   * Stands for a large envelope stored on its own in `c` plain string keys `k:0` … `k:<c-1>`
+   * (lists and Lua scripts copy what they hold; string keys move it in and out once, and in
+   * chunks Redis neither grows one huge buffer nor stalls other clients on it). `r` agents
    * read it; the last one deletes it.
    */
-  | { t: 'x'; k: string; r: number }
+  | { t: 'x'; k: string; r: number; c: number }
   /**
    * Every agent of the job has arrived (the last arrival pushes it to all inboxes): ranks
    * may start. Jobs with one agent skip the rendezvous.

