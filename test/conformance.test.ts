@@ -23,7 +23,7 @@ const SELF_CHECKING = [
   ['conformance_p2p.py', 'own messages and sync-send acks visible to Iprobe/Test at once; irecv(n); [None, 0, T]; MPI.pickle'],
   ['conformance_buffers.py', '[A, count] and [A, (count, displ)] specs; an integer displacement is a stride'],
   ['conformance_derived.py', 'contiguous/vector/indexed_block/resized datatypes packed in Python; ERR_OP, ERR_TYPE'],
-  ['conformance_large.py', 'messages over 64 KiB (stored in 256 KiB chunks across agents) to one reader and to many'],
+  ['conformance_large.py', 'messages over 64 KiB (stored in 512 KiB chunks across agents) to one reader and to many'],
 ] as const;
 
 function expectEveryRankOk(run: { code: number | null; stdout: string; stderr: string }, np: number): void {
