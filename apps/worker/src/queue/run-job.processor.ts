@@ -84,6 +84,7 @@ export class RunJobProcessor extends WorkerHost implements OnApplicationBootstra
   /** SIGTERM: take no new job, give running ones the grace period, then requeue them. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.worker.pause(true);
+    this.runner.releaseHeld();
     if (this.active.size === 0) return;
     this.logger.log(`waiting up to ${this.config.SHUTDOWN_GRACE_SECONDS}s for ${this.active.size} running job(s)`);
     if (await this.active.drained(this.config.SHUTDOWN_GRACE_SECONDS * 1000)) return;

@@ -65,6 +65,8 @@ export class JobRunner {
   private readonly logger = new Logger(JobRunner.name);
   private readonly specs = new Map<string, JobSpec>();
   private readonly held = new SlotWaiters();
+  /** Set at shutdown: held jobs go back to the queue at once, none is placed any more. */
+  private closing = false;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -84,8 +86,9 @@ export class JobRunner {
     const until = Date.now() + HOLD_MS;
     for (;;) {
       const result = await this.runOnce(payload);
-      if (result.kind !== 'wait' || !lock || Date.now() + result.delayMs > until) return result;
+      if (result.kind !== 'wait' || !lock || this.closing || Date.now() + result.delayMs > until) return result;
       await this.held.wait(result.delayMs);
+      if (this.closing) return result;
       // Redis may have lost the entry meanwhile: the reconciler adds it again, for anyone.
       if ((await this.scheduler.connection.get(lock.key).catch(() => null)) !== lock.token) return result;
     }
@@ -136,6 +139,12 @@ export class JobRunner {
       const freed = placed.slots.reduce((sum, part) => sum + part.slots, 0) + 1;
       if (this.held.wake(freed) < freed) void this.waiting.wake(freed);
     }
+  }
+
+  /** Shutdown: the jobs held here go back to the queue now, for other workers. */
+  releaseHeld(): void {
+    this.closing = true;
+    this.held.wake(Number.POSITIVE_INFINITY);
   }
 
   /** The queue gave up on a job (attempts exhausted, stalled too often): fail it for good. */
