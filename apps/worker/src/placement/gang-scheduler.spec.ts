@@ -55,6 +55,23 @@ afterEach(async () => {
 afterAll(() => redis.disconnect());
 
 describe('gang placement', () => {
+  it('writes again the running entries Redis lost at the next heartbeat, so their slots are not given twice; none once released', async () => {
+    const { a } = await cluster({ a: 4 });
+    const first = job(3);
+    expect(await a!.place(first)).toMatchObject({ placed: true });
+    await redis.del(`${prefix}:{sched}:running`);
+    expect(await a!.heartbeat(4)).toBe(1);
+    const entry = JSON.parse((await redis.hget(`${prefix}:{sched}:running`, first.jobId)) ?? '{}') as Record<string, unknown>;
+    expect(entry).toMatchObject({ l: 'a', a: [['a', 3]], r: 3 });
+    expect(Number(entry.e) - Date.now()).toBeGreaterThan(50_000);
+    expect(await a!.place(job(2))).toMatchObject({ placed: false });
+    expect(await a!.heartbeat(4)).toBe(0);
+    await a!.release(first.jobId);
+    expect(await a!.heartbeat(4)).toBe(0);
+    expect(await redis.hexists(`${prefix}:{sched}:running`, first.jobId)).toBe(0);
+    expect(await a!.place(job(2))).toMatchObject({ placed: true });
+  });
+
   it('gives an exclusive worker (a ranks container) one job at a time, whatever slots it has left', async () => {
     const a = worker('a');
     await a.heartbeat(4, true);

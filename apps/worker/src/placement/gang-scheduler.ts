@@ -49,6 +49,8 @@ interface SchedulerRedis extends Redis {
 export class GangScheduler implements OnApplicationShutdown {
   readonly keys: SchedulerKeys;
   private readonly redis: SchedulerRedis;
+  /** The running entries of the jobs this worker placed and has not released, for heartbeat(). */
+  private readonly led = new Map<string, { entry: string; until: number }>();
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -58,7 +60,7 @@ export class GangScheduler implements OnApplicationShutdown {
     this.keys = new SchedulerKeys(config.QUEUE_PREFIX);
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 }) as SchedulerRedis;
     redis.on('error', () => undefined); // surfaced by the failing commands
-    redis.defineCommand('mpiaasHeartbeat', { numberOfKeys: 2, lua: HEARTBEAT_SCRIPT });
+    redis.defineCommand('mpiaasHeartbeat', { numberOfKeys: 3, lua: HEARTBEAT_SCRIPT });
     redis.defineCommand('mpiaasPlace', { numberOfKeys: 6, lua: PLACE_SCRIPT });
     redis.defineCommand('mpiaasRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
     redis.defineCommand('mpiaasForget', { numberOfKeys: 3, lua: FORGET_SCRIPT });
@@ -71,13 +73,20 @@ export class GangScheduler implements OnApplicationShutdown {
     return this.redis;
   }
 
-  /** Advertises (or renews) this worker's slots; an exclusive worker runs one job at a time. */
-  async heartbeat(slots: number, exclusive = false): Promise<void> {
-    await this.redis.mpiaasHeartbeat(
+  /**
+   * Advertises (or renews) this worker's slots, an exclusive worker running one job at a
+   * time, and writes again the running entries of its jobs that Redis lost. Returns how many.
+   */
+  async heartbeat(slots: number, exclusive = false): Promise<number> {
+    const now = Date.now();
+    const led = [...this.led].flatMap(([jobId, { entry, until }]) => [jobId, entry, Math.max(0, until - now)]);
+    return this.redis.mpiaasHeartbeat(
       this.keys.workers,
       this.keys.heartbeats,
+      this.keys.running,
       this.config.WORKER_ID,
       exclusive ? -slots : slots,
+      ...led,
     );
   }
 
@@ -112,6 +121,9 @@ export class GangScheduler implements OnApplicationShutdown {
     if (Number(reply[0]) === 1) {
       const slots: WorkerSlots[] = [];
       for (let i = 1; i < reply.length; i += 2) slots.push({ worker: String(reply[i]), slots: Number(reply[i + 1]) });
+      // As PLACE_SCRIPT wrote it (but `e`, its end by Redis's clock, set when written again).
+      const entry = JSON.stringify({ l: this.config.WORKER_ID, a: slots.map((part) => [part.worker, part.slots]), tn: tenant?.tenantId ?? '', r: request.np });
+      this.led.set(request.jobId, { entry, until: Date.now() + request.timeoutMs });
       return { placed: true, slots };
     }
     return {
@@ -123,6 +135,9 @@ export class GangScheduler implements OnApplicationShutdown {
 
   /** Gives back the slots of a job this worker placed. */
   async release(jobId: string): Promise<void> {
+    // Forgotten first: a heartbeat sent after this cannot write it again, and one sent before
+    // runs before the release (one connection, in order).
+    this.led.delete(jobId);
     await this.redis.mpiaasRelease(this.keys.running, jobId, this.config.WORKER_ID);
   }
 

@@ -61,15 +61,28 @@ end
 `;
 
 /**
- * Registers a worker's slots (or renews them). KEYS: workers, heartbeats. ARGV: worker id,
- * slots (negative: an exclusive worker, one job at a time). A worker that stops heartbeating loses its slots at the next placement.
+ * Registers a worker's slots (or renews them). KEYS: workers, heartbeats, running. ARGV:
+ * worker id, slots (negative: an exclusive worker, one job at a time), then per job this
+ * worker leads: its id, its running entry without `e` (JSON), ms left of its time limit. A
+ * worker that stops heartbeating loses its slots at the next placement; a job's entry that
+ * Redis lost (its data, a failover) is written again, so new jobs are not placed on slots in
+ * use. Returns the number of entries written again.
  */
 export const HEARTBEAT_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], now, ARGV[1])
-return now
+local restored = 0
+for i = 3, #ARGV, 3 do
+  if redis.call('HEXISTS', KEYS[3], ARGV[i]) == 0 then
+    local entry = cjson.decode(ARGV[i + 1])
+    entry.e = now + tonumber(ARGV[i + 2])
+    redis.call('HSET', KEYS[3], ARGV[i], cjson.encode(entry))
+    restored = restored + 1
+  end
+end
+return restored
 `;
 
 /**

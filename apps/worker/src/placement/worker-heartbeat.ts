@@ -54,7 +54,8 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicatio
 
   private async beat(): Promise<void> {
     try {
-      await this.scheduler.heartbeat(this.slots, this.exclusive);
+      const restored = await this.scheduler.heartbeat(this.slots, this.exclusive);
+      if (restored > 0) this.logger.warn(`wrote again the slots of ${restored} running job(s) that Redis had lost`);
       if (this.failing) {
         this.logger.log('heartbeat restored');
         void this.waiting.wake(this.slots + 1); // its slots are back in the cluster
