@@ -15,6 +15,7 @@ import { ActiveRuns } from './runs/active-runs';
 import { JobExecutionRepository } from './runs/job-execution.repository';
 import { GangScheduler } from './placement/gang-scheduler';
 import { TenantRankQuota } from './placement/tenant-rank-quota';
+import { SlotWaiters } from './placement/slot-waiters';
 import { WaitingJobs } from './placement/waiting-jobs';
 import { WorkerHeartbeat } from './placement/worker-heartbeat';
 import { WorkerMetrics } from './metrics/worker-metrics';
@@ -56,6 +57,7 @@ export class WorkerModule {
         TenantRankQuota,
         GangScheduler,
         WaitingJobs,
+        SlotWaiters,
         WorkerHeartbeat,
         ShareRunner,
         ReportRouter,

@@ -47,9 +47,13 @@ export const RUN_JOB_OPTIONS = {
 } as const;
 
 /**
- * Redis pub/sub channel on which the api tells workers to act on a running job; the
- * database stays the source of truth (`cancelRequested`), this only makes it immediate.
+ * Redis pub/sub channel on which the api tells workers to act on a running job, and a
+ * worker tells the others it freed slots; the database and the scheduler's state stay the
+ * source of truth (`cancelRequested`, reservations), this only makes it immediate.
  */
 export const controlChannel = (queuePrefix: string): string => `${queuePrefix}:control`;
 
-export type ControlMessage = { type: 'cancel'; jobId: string };
+export type ControlMessage =
+  | { type: 'cancel'; jobId: string }
+  /** Worker `from` gave back `slots` slots: jobs other workers hold for slots may ask again now. */
+  | { type: 'slots-freed'; from: string; slots: number };

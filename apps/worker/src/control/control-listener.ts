@@ -2,12 +2,14 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { Redis } from 'ioredis';
 import { controlChannel, type ControlMessage } from '@mpiaas/contracts';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
+import { SlotWaiters } from '../placement/slot-waiters';
 import { ActiveRuns } from '../runs/active-runs';
 
 /**
- * Listens for the api's control messages (cancel) so a running job stops at once. The
- * database flag is the source of truth; JobRunner also polls it, so a message missed while
- * disconnected only delays a cancel.
+ * Listens for control messages: the api's cancels, so a running job stops at once, and other
+ * workers' freed slots, so the jobs held here ask again at once. The database flag is the
+ * source of truth of a cancel (JobRunner also polls it) and held jobs ask again on their own
+ * timer, so a message missed while disconnected only delays them.
  */
 @Injectable()
 export class ControlListener implements OnModuleInit, OnApplicationShutdown {
@@ -17,6 +19,7 @@ export class ControlListener implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     private readonly active: ActiveRuns,
+    private readonly held: SlotWaiters,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -40,5 +43,6 @@ export class ControlListener implements OnModuleInit, OnApplicationShutdown {
     if (message.type === 'cancel' && this.active.stop(message.jobId, 'cancel')) {
       this.logger.log(`job ${message.jobId}: cancel requested`);
     }
+    if (message.type === 'slots-freed' && message.from !== this.config.WORKER_ID) this.held.wake(message.slots);
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import { CANCELLED_BY_USER, type RunJobPayload } from '@mpiaas/contracts';
+import { CANCELLED_BY_USER, controlChannel, type ControlMessage, type RunJobPayload } from '@mpiaas/contracts';
 import { JobStatus, type Job } from '@mpiaas/db';
 import { combineShares, deleteJobKeys, endJobEverywhere, JobKeys, type JobOutcome, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
@@ -64,7 +64,6 @@ const HOLD_MS = 3000;
 export class JobRunner {
   private readonly logger = new Logger(JobRunner.name);
   private readonly specs = new Map<string, JobSpec>();
-  private readonly held = new SlotWaiters();
   /** Set at shutdown: held jobs go back to the queue at once, none is placed any more. */
   private closing = false;
 
@@ -76,6 +75,7 @@ export class JobRunner {
     private readonly shares: ShareRunner,
     private readonly reports: ReportRouter,
     private readonly waiting: WaitingJobs,
+    private readonly held: SlotWaiters,
   ) {}
 
   /**
@@ -137,8 +137,18 @@ export class JobRunner {
       // The freed slots may let the next jobs in line start now rather than at their next ask:
       // those held here first, then those waiting in the queue.
       const freed = placed.slots.reduce((sum, part) => sum + part.slots, 0) + 1;
-      if (this.held.wake(freed) < freed) void this.waiting.wake(freed);
+      const woken = this.held.wake(freed);
+      if (woken < freed) {
+        void this.waiting.wake(freed);
+        void this.announceFreed(freed - woken);
+      }
     }
+  }
+
+  /** Tells the other workers slots came free: the jobs they hold ask again now (ControlListener). */
+  private async announceFreed(slots: number): Promise<void> {
+    const message: ControlMessage = { type: 'slots-freed', from: this.config.WORKER_ID, slots };
+    await this.scheduler.connection.publish(controlChannel(this.config.QUEUE_PREFIX), JSON.stringify(message)).catch(() => undefined);
   }
 
   /** Shutdown: the jobs held here go back to the queue now, for other workers. */
