@@ -1,5 +1,5 @@
-// Cleanup of a job's keys on real Redis: one UNLINK for a job of one agent (no SCAN), a
-// SCAN for what collectives and payloads between agents leave.
+// Cleanup of a job's keys on real Redis: one UNLINK for a job of one agent or one that ended
+// cleanly (no SCAN), a SCAN for what collectives and payloads between agents leave.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ describe('deleteJobKeys', () => {
         return Reflect.get(target, name, receiver) as unknown;
       },
     });
-    await deleteJobKeys(watched, keys, 1);
+    await deleteJobKeys(watched, keys, { agents: 1 });
     expect(sent).toEqual(['unlink']);
     expect(await keysOf(keys)).toEqual([]);
   });
@@ -36,7 +36,22 @@ describe('deleteJobKeys', () => {
     await redis.set(keys.payload(1, 7), 'x', 'PX', 60_000);
     await redis.hset(keys.collective('w', 3), '0', 'x');
     await redis.set(keys.alive(1), '1', 'PX', 60_000);
-    await deleteJobKeys(redis, keys, 2);
+    await deleteJobKeys(redis, keys, { agents: 2 });
+    expect(await keysOf(keys)).toEqual([]);
+  });
+
+  it('removes the keys of a job of several agents that ended cleanly with one UNLINK', async () => {
+    const keys = new JobKeys(`test:keys:${randomBytes(4).toString('hex')}:`, 'job.1');
+    for (const key of keys.fixed(3)) await redis.set(key, '1', 'PX', 60_000);
+    const sent: string[] = [];
+    const watched = new Proxy(redis, {
+      get: (target, name, receiver) => {
+        if (typeof name === 'string' && ['scan', 'unlink'].includes(name)) sent.push(name);
+        return Reflect.get(target, name, receiver) as unknown;
+      },
+    });
+    await deleteJobKeys(watched, keys, { agents: 3, clean: true });
+    expect(sent).toEqual(['unlink']);
     expect(await keysOf(keys)).toEqual([]);
   });
 });

@@ -2,14 +2,15 @@ import type { Redis } from 'ioredis';
 import type { JobKeys } from '../redis/job-keys';
 
 /**
- * Removes every key of the job, whatever state it ended in. A job of one agent has only
- * keys named in advance: one UNLINK. With several agents (or when the count is not known)
- * a SCAN finds what collectives and payloads between agents left: it walks the whole
- * keyspace, so it is kept off the path of the many small jobs.
+ * Removes every key of the job, whatever state it ended in. A job of one agent, or one that
+ * ended cleanly (`clean`: every rank finished, so no collective between agents is half-done
+ * and every stored payload was read), has only keys named in advance: one UNLINK. Otherwise
+ * (or when the agents are not known) a SCAN finds what collectives and payloads between
+ * agents left: it walks the whole keyspace, so it is kept off the path of jobs that end well.
  */
-export async function deleteJobKeys(redis: Redis, keys: JobKeys, agentCount?: number): Promise<void> {
-  if (agentCount === 1) {
-    await redis.unlink(...keys.fixed(1));
+export async function deleteJobKeys(redis: Redis, keys: JobKeys, known?: { agents: number; clean?: boolean }): Promise<void> {
+  if (known && (known.agents === 1 || known.clean)) {
+    await redis.unlink(...keys.fixed(known.agents));
     return;
   }
   let cursor = '0';
