@@ -74,7 +74,7 @@ export class RedisTransport {
   private pumping: Promise<void> | undefined;
   private nextPayloadId = 0;
   private readonly presence: AgentHeartbeat;
-  /** This agent's large collective bundles until they come back to it (storedOwn). */
+  /** This agent's large collective bundles until they come back to it (stored(…, own)). */
   private readonly ownStored = new Map<string, Buffer>();
 
   constructor(private readonly options: RedisTransportOptions) {
@@ -144,7 +144,7 @@ export class RedisTransport {
         agents.length,
         ttlMs,
         agent,
-        this.storedOwn(bundle, agents.length - 1),
+        this.stored(bundle, agents.length - 1, true),
         keys.channel(),
         publish ? LARGE_ENVELOPE_BYTES : -1,
         CHANNEL_LOG_LENGTH,
@@ -253,8 +253,13 @@ export class RedisTransport {
     for (const raw of message.bundles) this.options.onEnvelope(decodeEnvelope(await this.resolve(raw)));
   }
 
-  /** What to push for an envelope: itself, or — if large — a pointer to the keys holding it. */
-  private stored(envelope: Buffer, readers: number): Buffer {
+  /**
+   * What to push for an envelope: itself, or — if large — a pointer to the keys holding it.
+   * `own`: a collective bundle of this agent, read only by the others (`readers`); it comes
+   * back to this one with theirs (in the reply or its inbox) and is taken from here then
+   * rather than fetched again.
+   */
+  private stored(envelope: Buffer, readers: number, own = false): Buffer {
     if (envelope.length <= LARGE_ENVELOPE_BYTES) return envelope;
     const key = this.options.keys.payload(this.options.agent, this.nextPayloadId++);
     const chunks = Math.ceil(envelope.length / PAYLOAD_CHUNK_BYTES);
@@ -263,18 +268,8 @@ export class RedisTransport {
       const chunk = envelope.subarray(i * PAYLOAD_CHUNK_BYTES, (i + 1) * PAYLOAD_CHUNK_BYTES);
       this.redis.set(`${key}:${i}`, chunk, 'PX', this.options.ttlMs).catch((error: Error) => this.fault(error));
     }
+    if (own) this.ownStored.set(key, envelope);
     return encodeEnvelope({ t: 'x', k: key, r: readers, c: chunks });
-  }
-
-  /**
-   * A collective bundle of this agent, stored like any envelope but read only by the other
-   * agents: it comes back to this one with the others' (in the reply or its inbox), and is
-   * taken from here then rather than fetched again.
-   */
-  private storedOwn(bundle: Buffer, otherReaders: number): Buffer {
-    const raw = this.stored(bundle, otherReaders);
-    if (raw !== bundle) this.ownStored.set((decodeEnvelope(raw).header as Extract<EnvelopeHeader, { t: 'x' }>).k, bundle);
-    return raw;
   }
 
   /** The envelope a pointer stands for (this agent's own, or fetched from Redis), or `raw` itself. */
