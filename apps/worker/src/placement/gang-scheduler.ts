@@ -49,8 +49,8 @@ interface SchedulerRedis extends Redis {
 export class GangScheduler implements OnApplicationShutdown {
   readonly keys: SchedulerKeys;
   private readonly redis: SchedulerRedis;
-  /** The running entries of the jobs this worker placed and has not released, for heartbeat(). */
-  private readonly led = new Map<string, { entry: string; until: number }>();
+  /** Running entries, as PLACE_SCRIPT wrote them, of the jobs this worker placed and has not released. */
+  private readonly led = new Map<string, string>();
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -78,15 +78,13 @@ export class GangScheduler implements OnApplicationShutdown {
    * time, and writes again the running entries of its jobs that Redis lost. Returns how many.
    */
   async heartbeat(slots: number, exclusive = false): Promise<number> {
-    const now = Date.now();
-    const led = [...this.led].flatMap(([jobId, { entry, until }]) => [jobId, entry, Math.max(0, until - now)]);
     return this.redis.mpiaasHeartbeat(
       this.keys.workers,
       this.keys.heartbeats,
       this.keys.running,
       this.config.WORKER_ID,
       exclusive ? -slots : slots,
-      ...led,
+      ...[...this.led].flat(),
     );
   }
 
@@ -119,11 +117,9 @@ export class GangScheduler implements OnApplicationShutdown {
       tenant?.maxRunningRanks ?? 0,
     );
     if (Number(reply[0]) === 1) {
+      this.led.set(request.jobId, String(reply[1]));
       const slots: WorkerSlots[] = [];
-      for (let i = 1; i < reply.length; i += 2) slots.push({ worker: String(reply[i]), slots: Number(reply[i + 1]) });
-      // As PLACE_SCRIPT wrote it (but `e`, its end by Redis's clock, set when written again).
-      const entry = JSON.stringify({ l: this.config.WORKER_ID, a: slots.map((part) => [part.worker, part.slots]), tn: tenant?.tenantId ?? '', r: request.np });
-      this.led.set(request.jobId, { entry, until: Date.now() + request.timeoutMs });
+      for (let i = 2; i < reply.length; i += 2) slots.push({ worker: String(reply[i]), slots: Number(reply[i + 1]) });
       return { placed: true, slots };
     }
     return {

@@ -63,10 +63,10 @@ end
 /**
  * Registers a worker's slots (or renews them). KEYS: workers, heartbeats, running. ARGV:
  * worker id, slots (negative: an exclusive worker, one job at a time), then per job this
- * worker leads: its id, its running entry without `e` (JSON), ms left of its time limit. A
- * worker that stops heartbeating loses its slots at the next placement; a job's entry that
- * Redis lost (its data, a failover) is written again, so new jobs are not placed on slots in
- * use. Returns the number of entries written again.
+ * worker leads: its id and its running entry as PLACE_SCRIPT wrote it. A worker that stops
+ * heartbeating loses its slots at the next placement; a job's entry that Redis lost (its
+ * data, a failover) is written again, so new jobs are not placed on slots in use. Returns
+ * the number of entries written again.
  */
 export const HEARTBEAT_SCRIPT = `
 local t = redis.call('TIME')
@@ -74,13 +74,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], now, ARGV[1])
 local restored = 0
-for i = 3, #ARGV, 3 do
-  if redis.call('HEXISTS', KEYS[3], ARGV[i]) == 0 then
-    local entry = cjson.decode(ARGV[i + 1])
-    entry.e = now + tonumber(ARGV[i + 2])
-    redis.call('HSET', KEYS[3], ARGV[i], cjson.encode(entry))
-    restored = restored + 1
-  end
+for i = 3, #ARGV, 2 do
+  restored = restored + redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1])
 end
 return restored
 `;
@@ -91,8 +86,9 @@ return restored
  * oversubscribe ('1'|'0'), leader worker id, heartbeat timeout ms, pending staleness ms,
  * tenant id ('' for none), the tenant's maxRunningRanks (0: no limit).
  *
- * Reply: {1, worker, slots, worker, slots, ...} when placed (the slots are reserved), or
- * {0, reason, slots needed, slots free, place in line} when it must wait.
+ * Reply: {1, the job's running entry (JSON, as written), worker, slots, worker, slots, ...}
+ * when placed (the slots are reserved), or {0, reason, slots needed, slots free, place in
+ * line} when it must wait.
  */
 export const PLACE_SCRIPT = `${COMMON}
 local job, np, timeout_ms, order = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -260,11 +256,12 @@ else
   end
 end
 
-redis.call('HSET', KEYS[5], job, cjson.encode({l = leader, e = now + timeout_ms, a = alloc, tn = tenant, r = np}))
+local entry = cjson.encode({l = leader, e = now + timeout_ms, a = alloc, tn = tenant, r = np})
+redis.call('HSET', KEYS[5], job, entry)
 redis.call('ZREM', KEYS[3], job)
 redis.call('HDEL', KEYS[4], job)
 redis.call('HDEL', KEYS[6], job)
-local reply = {1}
+local reply = {1, entry}
 for _, part in ipairs(alloc) do
   table.insert(reply, part[1]); table.insert(reply, part[2])
 end
