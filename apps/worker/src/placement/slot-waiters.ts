@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 
 /**
  * Jobs this worker holds while they wait for rank slots, woken in the order they began to
- * wait when it, or another worker (ControlListener), frees slots. Held here a job keeps its queue entry: asking again costs one
- * placement, where going back to the queue costs a move to delayed, a promotion and a fetch
- * (most of the queue traffic of short jobs that wait for each other).
+ * wait when it, or another worker (ControlListener), frees slots. Held here a job keeps its
+ * queue entry: asking again costs one placement, where going back to the queue costs a move
+ * to delayed, a promotion and a fetch (most of the queue traffic of short jobs that wait for
+ * each other).
  */
 @Injectable()
 export class SlotWaiters {

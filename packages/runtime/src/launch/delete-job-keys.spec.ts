@@ -14,18 +14,24 @@ async function keysOf(keys: JobKeys): Promise<string[]> {
   return (await redis.keys(keys.pattern())).sort();
 }
 
+/** The connection, noting each SCAN and UNLINK sent through it. */
+function watchCleanup(): { watched: Redis; sent: string[] } {
+  const sent: string[] = [];
+  const watched = new Proxy(redis, {
+    get: (target, name, receiver) => {
+      if (typeof name === 'string' && ['scan', 'unlink'].includes(name)) sent.push(name);
+      return Reflect.get(target, name, receiver) as unknown;
+    },
+  });
+  return { watched, sent };
+}
+
 describe('deleteJobKeys', () => {
   it('removes every key a job of one agent has with one UNLINK, and sends no SCAN', async () => {
     const keys = new JobKeys(`test:keys:${randomBytes(4).toString('hex')}:`, 'job.1');
     for (const key of keys.fixed(1)) await redis.set(key, '1', 'PX', 60_000);
     expect(await keysOf(keys)).toHaveLength(7);
-    const sent: string[] = [];
-    const watched = new Proxy(redis, {
-      get: (target, name, receiver) => {
-        if (typeof name === 'string' && ['scan', 'unlink'].includes(name)) sent.push(name);
-        return Reflect.get(target, name, receiver) as unknown;
-      },
-    });
+    const { watched, sent } = watchCleanup();
     await deleteJobKeys(watched, keys, { agents: 1 });
     expect(sent).toEqual(['unlink']);
     expect(await keysOf(keys)).toEqual([]);
@@ -43,13 +49,7 @@ describe('deleteJobKeys', () => {
   it('removes the keys of a job of several agents that ended cleanly with one UNLINK', async () => {
     const keys = new JobKeys(`test:keys:${randomBytes(4).toString('hex')}:`, 'job.1');
     for (const key of keys.fixed(3)) await redis.set(key, '1', 'PX', 60_000);
-    const sent: string[] = [];
-    const watched = new Proxy(redis, {
-      get: (target, name, receiver) => {
-        if (typeof name === 'string' && ['scan', 'unlink'].includes(name)) sent.push(name);
-        return Reflect.get(target, name, receiver) as unknown;
-      },
-    });
+    const { watched, sent } = watchCleanup();
     await deleteJobKeys(watched, keys, { agents: 3, clean: true });
     expect(sent).toEqual(['unlink']);
     expect(await keysOf(keys)).toEqual([]);
