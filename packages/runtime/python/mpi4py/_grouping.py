@@ -24,6 +24,8 @@ Scan/Exscan and user-defined ops.  A grouping is a nested tuple of rank indices:
 means "a op b".
 """
 
+from functools import lru_cache
+
 MAX_RANKS = 255
 
 
@@ -40,6 +42,43 @@ def plan(kind, nparts, count, itemsize, root=0):
         tree = _reduce(nparts, count, nbytes, root)
         return None if tree is None else [(0, count, tree)]
     return None
+
+
+@lru_cache(maxsize=512)
+def program(kind, nparts, count, itemsize, root=0):
+    """plan() with each tree as a postfix program (see run), kept for the next call of the
+    same shape: a job reduces the same shapes over and over, and planning plus walking the
+    tree cost more than the numpy work on a few elements."""
+    ranges = plan(kind, nparts, count, itemsize, root)
+    return None if ranges is None else tuple((first, stop, postfix(tree)) for first, stop, tree in ranges)
+
+
+def postfix(tree):
+    """A grouping as a tuple of steps: a part index pushes that part, None combines the two
+    values on top (the lower one is the left operand)."""
+    steps = []
+
+    def walk(node):
+        if isinstance(node, int):
+            steps.append(node)
+        else:
+            walk(node[0])
+            walk(node[1])
+            steps.append(None)
+    walk(tree)
+    return tuple(steps)
+
+
+def run(steps, parts, combine):
+    """evaluate() for a postfix program: parts[i] is part i."""
+    stack = []
+    for step in steps:
+        if step is None:
+            right = stack.pop()
+            stack[-1] = combine(stack[-1], right)
+        else:
+            stack.append(parts[step])
+    return stack[0]
 
 
 def schedule(kind, nparts, nbytes, root=0):

@@ -10,7 +10,7 @@ imported on the first buffer reduction only).
 import weakref
 
 from ._errors import Exception as MPIException, ERR_OP
-from ._grouping import plan, evaluate
+from ._grouping import program, run
 
 
 def _maxloc(x, y):
@@ -297,13 +297,18 @@ def fold_buffers(op, parts, out, dt, count, kind=None):
     root = 0
     if isinstance(kind, tuple):
         kind, root = kind
-    ranges = plan(kind, nparts, count, dt._extent, root) if kind is not None else None
+    ranges = program(kind, nparts, count, dt._extent, root) if kind is not None else None
+    contiguous = not isinstance(parts, (list, tuple)) and dt._extent == dtype.itemsize
     if ranges is not None:
-        size = dtype.itemsize
-        for first, stop, tree in ranges:
-            def leaf(i, first=first, stop=stop):
-                return np.frombuffer(get(i), dtype=dtype, count=stop - first, offset=first * size)
-            res[first:stop] = evaluate(tree, leaf, ufunc)
+        if contiguous:      # one array, a row per part: no per-part frombuffer
+            rows = np.frombuffer(whole, dtype=dtype, count=nparts * count).reshape(nparts, count)
+        else:
+            rows = [np.frombuffer(get(i), dtype=dtype, count=count) for i in range(nparts)]
+        for first, stop, steps in ranges:
+            if first == 0 and stop == count:
+                res[...] = run(steps, rows, ufunc)
+            else:
+                res[first:stop] = run(steps, [row[first:stop] for row in rows], ufunc)
         return
     if not isinstance(parts, (list, tuple)):
         stack = np.frombuffer(whole, dtype=dtype, count=nparts * count).reshape(nparts, count)

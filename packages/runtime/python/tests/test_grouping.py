@@ -7,7 +7,7 @@ import struct
 import unittest
 
 from mpi4py import MPI
-from mpi4py._grouping import evaluate, plan, schedule
+from mpi4py._grouping import evaluate, plan, postfix, program, run, schedule
 from mpi4py._ops import fold_buffers
 
 from reduction_bits import COUNTS, cases, repeats, values
@@ -94,6 +94,10 @@ class TestOpenMPIBits(unittest.TestCase):
                         how = 'allreduce' if kind == 'allreduce' else ('reduce', root)
                         fold_buffers(MPI.SUM, parts[:n], memoryview(out), MPI.DOUBLE, count, how)
                         digests[n, kind, root].update(out)
+                        # the parts back to back, as a rank receives them, fold the same
+                        joined = bytearray(8 * count)
+                        fold_buffers(MPI.SUM, b''.join(parts[:n]), memoryview(joined), MPI.DOUBLE, count, how)
+                        self.assertEqual(joined, out, (n, kind, root, count))
         for (n, kind, root), digest in digests.items():
             with self.subTest(np=n, kind=kind, root=root):
                 self.assertEqual(digest.hexdigest()[:16], OPENMPI[n, kind, root])
@@ -145,6 +149,19 @@ class TestSchedules(unittest.TestCase):
                     for _, _, tree in ranges:
                         self.assertEqual(sorted(evaluate(tree, lambda i: [i], lambda a, b: a + b)),
                                          list(range(n)), (kind, n, count, root))
+
+    def test_programs_group_as_their_trees(self):
+        for n in range(3, 41):
+            for count in (1, n - 1, 2 * n + 1, 40000):
+                for kind, root in (('allreduce', 0), ('reduce', 0), ('reduce', n - 1)):
+                    ranges = plan(kind, n, count, 8, root)
+                    compiled = program(kind, n, count, 8, root)
+                    self.assertEqual([(a, b) for a, b, _ in ranges], [(a, b) for a, b, _ in compiled])
+                    for (_, _, tree), (_, _, steps) in zip(ranges, compiled):
+                        # combining into nested tuples shows the grouping itself
+                        self.assertEqual(run(steps, range(n), lambda a, b: (a, b)), tree)
+        self.assertEqual(postfix(((0, 1), 2)), (0, 1, None, 2, None))
+        self.assertIs(program('allreduce', 4, 1, 8), program('allreduce', 4, 1, 8))
 
 
 class TestFold(unittest.TestCase):
