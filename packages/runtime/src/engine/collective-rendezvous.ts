@@ -1,10 +1,18 @@
-import type { CollectiveCall, Envelope } from '../redis/envelope';
-import { encodeEnvelope } from '../redis/envelope';
+import type { CollectiveCall, Envelope, EnvelopeHeader } from '../redis/envelope';
 import type { Communicator } from './communicators';
 
-/** The Redis side of a rendezvous (RedisTransport.rendezvous). */
+/**
+ * The Redis side of a rendezvous (RedisTransport.rendezvous). A bundle's body is its parts
+ * back to back; this agent's own bundle may come back without it (it is never read here).
+ */
 export interface RendezvousPort {
-  rendezvous(ctx: string, seq: number, agents: readonly number[], bundle: Buffer): Promise<Envelope[] | null>;
+  rendezvous(
+    ctx: string,
+    seq: number,
+    agents: readonly number[],
+    header: Extract<EnvelopeHeader, { t: 'g' }>,
+    body: readonly Buffer[],
+  ): Promise<Envelope[] | null>;
 }
 
 /**
@@ -131,9 +139,9 @@ export class CollectiveRendezvous {
       members.push([rank, parts.map((part) => part.length)]);
       body.push(...parts);
     }
-    const bundle = encodeEnvelope({ t: 'g', c: ctx, q: seq, a: this.agent, n: op.agents.length, m: members, ...(op.calls.length ? { k: op.calls } : {}), l: performance.timeOrigin + op.localInAt }, body);
+    const header = { t: 'g', c: ctx, q: seq, a: this.agent, n: op.agents.length, m: members, ...(op.calls.length ? { k: op.calls } : {}), l: performance.timeOrigin + op.localInAt } as const;
     this.port
-      .rendezvous(ctx, seq, op.agents, bundle)
+      .rendezvous(ctx, seq, op.agents, header, body)
       .then((bundles) => {
         if (!bundles) return;
         for (const envelope of bundles) {
@@ -170,8 +178,10 @@ export class CollectiveRendezvous {
       if (header.t === 'g' && header.l !== undefined) allInAt = Math.max(allInAt, header.l - performance.timeOrigin);
     }
     allInAt = Math.min(allInAt, performance.now());
+    // This agent's members from their contributions: its own bundle may come back bodiless.
+    for (const [rank, parts] of op.contributions) all[rank] = parts;
     for (const { header, body } of op.bundles.values()) {
-      if (header.t !== 'g') continue;
+      if (header.t !== 'g' || header.a === this.agent) continue;
       let offset = 0;
       for (const [rank, lengths] of header.m) {
         all[rank] = lengths.map((length) => body.subarray(offset, (offset += length)));

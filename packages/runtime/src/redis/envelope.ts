@@ -58,10 +58,15 @@ export interface Envelope {
 }
 
 export function encodeEnvelope(header: EnvelopeHeader, body: readonly Buffer[] = []): Buffer {
+  return Buffer.concat(envelopePieces(header, body));
+}
+
+/** encodeEnvelope's bytes as pieces, the body's buffers among them: not joined (or copied). */
+export function envelopePieces(header: EnvelopeHeader, body: readonly Buffer[] = []): Buffer[] {
   const json = Buffer.from(JSON.stringify(header));
   const prefix = Buffer.allocUnsafe(4);
   prefix.writeUInt32LE(json.length, 0);
-  return Buffer.concat([prefix, json, ...body]);
+  return [prefix, json, ...body];
 }
 
 export function decodeEnvelope(raw: Buffer): Envelope {

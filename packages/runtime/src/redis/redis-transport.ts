@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { decodeEnvelope, encodeEnvelope, peekKind, type Envelope, type EnvelopeHeader } from './envelope';
+import { decodeEnvelope, encodeEnvelope, envelopePieces, peekKind, type Envelope, type EnvelopeHeader } from './envelope';
 import type { JobKeys } from './job-keys';
 import { CollectiveChannel, channelLogReader, type ChannelMessage } from './collective-channel';
 import {
@@ -11,6 +11,7 @@ import {
 } from './lua-scripts';
 import { AgentHeartbeat } from './agent-presence';
 import { agentCountOf } from './placement';
+import { chunksOf } from './payload-chunks';
 
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
 const POP_BATCH = 512;
@@ -74,8 +75,8 @@ export class RedisTransport {
   private pumping: Promise<void> | undefined;
   private nextPayloadId = 0;
   private readonly presence: AgentHeartbeat;
-  /** This agent's large collective bundles until they come back to it (stored(…, own)). */
-  private readonly ownStored = new Map<string, Buffer>();
+  /** The headers of this agent's large collective bundles until they come back to it (stored(…, own)). */
+  private readonly ownStored = new Map<string, EnvelopeHeader>();
 
   constructor(private readonly options: RedisTransportOptions) {
     const redis = options.commands as ScriptedRedis;
@@ -119,16 +120,23 @@ export class RedisTransport {
   /** Sends a point-to-point envelope (or an ack) to world rank `header.d`. Fire-and-forget. */
   deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void {
     const inbox = this.options.keys.mailbox(this.options.placement[header.d] as number);
-    const envelope = this.stored(encodeEnvelope(header, body ? [body] : []), 1);
+    const envelope = this.stored(header, body ? [body] : [], 1);
     this.redis.mpiDeliver(1, inbox, this.options.ttlMs, envelope).catch((error: Error) => this.fault(error));
   }
 
   /**
    * Adds this agent's bundle to collective (`ctx`, `seq`) shared by `agents`. Resolves with
    * every agent's bundle if this one completed the set; otherwise with null, and the bundles
-   * arrive later through the inbox.
+   * arrive later through the inbox. This agent's own bundle, if large, comes back as its
+   * header alone: its contributions are the caller's already.
    */
-  async rendezvous(ctx: string, seq: number, agents: readonly number[], bundle: Buffer): Promise<Envelope[] | null> {
+  async rendezvous(
+    ctx: string,
+    seq: number,
+    agents: readonly number[],
+    header: Extract<EnvelopeHeader, { t: 'g' }>,
+    body: readonly Buffer[],
+  ): Promise<Envelope[] | null> {
     const { keys, ttlMs, agent, subscriber } = this.options;
     const others = agents.filter((other) => other !== agent).map((other) => keys.mailbox(other));
     try {
@@ -144,7 +152,7 @@ export class RedisTransport {
         agents.length,
         ttlMs,
         agent,
-        this.stored(bundle, agents.length - 1, true),
+        this.stored(header, body, agents.length - 1, true),
         keys.channel(),
         publish ? LARGE_ENVELOPE_BYTES : -1,
         CHANNEL_LOG_LENGTH,
@@ -255,21 +263,23 @@ export class RedisTransport {
 
   /**
    * What to push for an envelope: itself, or — if large — a pointer to the keys holding it.
+   * The chunks are cut from the header and body as they are: a large body is not joined into
+   * one envelope first (a copy of all of it, and a buffer as large for the collector).
    * `own`: a collective bundle of this agent, read only by the others (`readers`); it comes
-   * back to this one with theirs (in the reply or its inbox) and is taken from here then
-   * rather than fetched again.
+   * back to this one with theirs (in the reply or its inbox) and is answered from here then
+   * with its header alone, rather than fetched again.
    */
-  private stored(envelope: Buffer, readers: number, own = false): Buffer {
-    if (envelope.length <= LARGE_ENVELOPE_BYTES) return envelope;
+  private stored(header: EnvelopeHeader, body: readonly Buffer[], readers: number, own = false): Buffer {
+    const pieces = envelopePieces(header, body);
+    let length = 0;
+    for (const piece of pieces) length += piece.length;
+    if (length <= LARGE_ENVELOPE_BYTES) return Buffer.concat(pieces, length);
     const key = this.options.keys.payload(this.options.agent, this.nextPayloadId++);
-    const chunks = Math.ceil(envelope.length / PAYLOAD_CHUNK_BYTES);
+    const chunks = chunksOf(pieces, PAYLOAD_CHUNK_BYTES);
     // Sent on the same connection before the pointer, so Redis holds them before anyone can see the pointer.
-    for (let i = 0; i < chunks; i++) {
-      const chunk = envelope.subarray(i * PAYLOAD_CHUNK_BYTES, (i + 1) * PAYLOAD_CHUNK_BYTES);
-      this.redis.set(`${key}:${i}`, chunk, 'PX', this.options.ttlMs).catch((error: Error) => this.fault(error));
-    }
-    if (own) this.ownStored.set(key, envelope);
-    return encodeEnvelope({ t: 'x', k: key, r: readers, c: chunks });
+    chunks.forEach((chunk, i) => this.redis.set(`${key}:${i}`, chunk, 'PX', this.options.ttlMs).catch((error: Error) => this.fault(error)));
+    if (own) this.ownStored.set(key, header);
+    return encodeEnvelope({ t: 'x', k: key, r: readers, c: chunks.length });
   }
 
   /** The envelope a pointer stands for (this agent's own, or fetched from Redis), or `raw` itself. */
@@ -279,7 +289,7 @@ export class RedisTransport {
     const own = this.ownStored.get(pointer.k);
     if (own) {
       this.ownStored.delete(pointer.k);
-      return own;
+      return encodeEnvelope(own);
     }
     const keys = Array.from({ length: pointer.c }, (_, i) => `${pointer.k}:${i}`);
     let chunks: (Buffer | null)[];
@@ -298,3 +308,4 @@ export class RedisTransport {
     if (!this.stopped) this.options.onFault(error);
   }
 }
+
