@@ -11,6 +11,8 @@ import { useRequestLog } from './common/request-log';
 import { resolveConstraintsFromNest } from './common/validator-container';
 import { type ApiConfig, bodyLimitBytes } from './config/api-config';
 import { ConfiguredMaxConstraint } from './jobs/validation/configured-max.validator';
+import { ApiMetrics } from './metrics/api-metrics';
+import { countSubmittedJobs } from './metrics/submitted-jobs-hook';
 import { setUpSwagger } from './swagger';
 
 /**
@@ -40,6 +42,7 @@ export async function createApp(config: ApiConfig): Promise<INestApplication> {
   const fastify = app.getHttpAdapter().getInstance();
   useCorrelationIds(fastify);
   useRequestLog(fastify, loggers.http);
+  countSubmittedJobs(fastify, app.get(ApiMetrics));
 
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   app.useGlobalFilters(new ApiErrorFilter(adapter));

@@ -18,7 +18,7 @@ import { CorrelationId } from '../common/correlation-id.decorator';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { QuotaExceededBodyDto } from '../quotas/quota-exceeded-body.dto';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
-import { MetricsInterceptor } from '../metrics/metrics.interceptor';
+import { CancelledJobsInterceptor } from '../metrics/cancelled-jobs.interceptor';
 import { CreateJobDto } from './dto/create-job.dto';
 import { JobPageDto } from './dto/job-page.dto';
 import { JobViewDto } from './dto/job-view.dto';
@@ -31,7 +31,6 @@ import { JobsService } from './jobs.service';
 @ApiTags('jobs')
 @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A malformed id, body or query: `message` lists each broken rule.' })
 @Controller('jobs')
-@UseInterceptors(MetricsInterceptor)
 export class JobsController {
   constructor(
     private readonly submission: JobSubmissionService,
@@ -78,6 +77,7 @@ export class JobsController {
   }
 
   @Post(':id/cancel')
+  @UseInterceptors(CancelledJobsInterceptor)
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiAcceptedResponse({ type: JobViewDto, description: 'Queued: now CANCELLED. Running: its worker was asked to stop it.' })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The job has already ended.' })
