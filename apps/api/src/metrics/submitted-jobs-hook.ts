@@ -5,8 +5,9 @@ import type { ApiMetrics } from './api-metrics';
 /**
  * Counts the jobs POST /jobs created, from its answers: a 201 is a new job (an
  * Idempotency-Key replay answers 200). A Fastify hook rather than a Nest interceptor: with
- * an interceptor Nest runs each call through rxjs, which cost POST /jobs a fifth of its
- * throughput (bench/post-jobs.mjs, alternating runs: 1437–1521 → 1845–1870 jobs/s).
+ * an interceptor Nest runs each call through rxjs, which cost POST /jobs about a tenth of
+ * its throughput (`node bench/post-jobs.mjs --seconds=6`, six pairs of runs alternating with
+ * the build before: 1.10x in the median pair).
  */
 export function countSubmittedJobs(fastify: FastifyInstance, metrics: ApiMetrics): void {
   fastify.addHook('onResponse', (request, reply, done) => {
