@@ -6,9 +6,10 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule } from './app.module';
 import { ApiErrorFilter } from './common/api-error.filter';
 import { correlationIdOf, useCorrelationIds } from './common/correlation-id';
-import { createLoggers, PinoLoggerService } from './common/logger';
+import { createLogger, PinoLoggerService } from './common/logger';
 import { useRequestLog } from './common/request-log';
 import { resolveConstraintsFromNest } from './common/validator-container';
+import type { DestinationStream } from 'pino';
 import { type ApiConfig, bodyLimitBytes } from './config/api-config';
 import { ConfiguredMaxConstraint } from './jobs/validation/configured-max.validator';
 import { ApiMetrics } from './metrics/api-metrics';
@@ -20,8 +21,8 @@ import { setUpSwagger } from './swagger';
  * supertest. Same hooks, pipes, filters and docs either way. On Fastify: per request it costs
  * about half of what Express did, and POST /jobs is the hot path of the service.
  */
-export async function createApp(config: ApiConfig): Promise<INestApplication> {
-  const loggers = createLoggers(config);
+export async function createApp(config: ApiConfig, options: { logDestination?: DestinationStream } = {}): Promise<INestApplication> {
+  const logger = createLogger(config, options.logDestination);
   const adapter = new FastifyAdapter({
     bodyLimit: bodyLimitBytes(config.bodyLimit),
     // The request id is the correlation id (the caller's, if sane).
@@ -34,14 +35,14 @@ export async function createApp(config: ApiConfig): Promise<INestApplication> {
     routerOptions: { ignoreTrailingSlash: true },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: new PinoLoggerService(loggers.app),
+    logger: new PinoLoggerService(logger),
   });
 
-  // Before anything else, so that every later log line, error and answer (413 and malformed
-  // JSON included) carries the correlation id.
+  // Before anything else, so that every answer (413 and malformed JSON included) carries the
+  // correlation id.
   const fastify = app.getHttpAdapter().getInstance();
   useCorrelationIds(fastify);
-  useRequestLog(fastify, loggers.http);
+  useRequestLog(fastify, logger);
   countSubmittedJobs(fastify, app.get(ApiMetrics));
 
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));

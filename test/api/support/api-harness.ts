@@ -31,7 +31,7 @@ export interface ApiHarness {
 }
 
 /** Environment overrides in the api's own terms (MAX_NP: '4', ...). */
-export async function startApi(env: Record<string, string> = {}): Promise<ApiHarness> {
+export async function startApi(env: Record<string, string> = {}, options: Parameters<typeof createApp>[1] = {}): Promise<ApiHarness> {
   const databaseUrl = uniqueDatabaseUrl('mpiaas_api_test');
   await migrate(databaseUrl);
   const config = loadConfig({
@@ -41,7 +41,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     LOG_LEVEL: process.env.MPIAAS_TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const app = await createApp(config);
+  const app = await createApp(config, options);
   await app.listen(0, '127.0.0.1');
   const db = createPrismaClient(databaseUrl, { pool: { max: 4 } });
   const queue = new Queue<RunJobPayload>(QueueName.MpiJobs, { connection: { url: REDIS_URL }, prefix: config.queuePrefix });

@@ -3,7 +3,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import type { ErrorBody } from '@mpiaas/contracts';
 import { QuotaExceededException } from '../quotas/quota-exceeded.exception';
-import { currentCorrelationId } from './request-context';
+import { requestLine } from './logger';
 
 /**
  * The one error body of the api. HttpExceptions keep their status and message (validation
@@ -20,7 +20,7 @@ export class ApiErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<{ id?: string }>();
     const res: unknown = http.getResponse();
-    const correlationId = req.id ?? currentCorrelationId() ?? 'unknown';
+    const correlationId = req.id ?? 'unknown';
 
     let statusCode = 500;
     let message: ErrorBody['message'] = 'Internal server error';
@@ -29,7 +29,8 @@ export class ApiErrorFilter implements ExceptionFilter {
       message = messageOf(exception);
     }
     if (statusCode >= 500 && !(exception instanceof HttpException)) {
-      this.logger.error(exception instanceof Error ? exception : String(exception));
+      const line = requestLine(correlationId, exception instanceof Error ? exception.message : String(exception));
+      this.logger.error(exception instanceof Error ? { ...line, err: exception } : line);
     }
     // A stream (SSE, plain-text log) that fails after its headers went out can only be cut.
     if (this.http.isHeadersSent(res)) {

@@ -1,28 +1,21 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type Level, type Logger } from 'pino';
+import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import type { ApiConfig } from '../config/api-config';
-import { currentCorrelationId } from './request-context';
 
-export interface Loggers {
-  /** Nest's and the app's lines: each one written during a request carries its correlation id. */
-  app: Logger;
-  /** The one line per request (request-log.ts), which carries the correlation id itself. */
-  http: Logger;
+/**
+ * JSON logs on stdout (or `destination`): Nest's and the app's lines, and the one line per
+ * request (request-log.ts). A line written while handling a request names the request's
+ * correlation id itself (requestLine): the id is passed to where it is logged, not looked up
+ * from an AsyncLocalStorage, whose promise hooks cost POST /jobs a tenth of its throughput.
+ */
+export function createLogger(config: Pick<ApiConfig, 'logLevel'>, destination?: DestinationStream): Logger {
+  const options = { level: config.logLevel, base: { service: 'api' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
-/** JSON logs on stdout. Two instances so that no line has the correlation id twice. */
-export function createLoggers(config: Pick<ApiConfig, 'logLevel'>): Loggers {
-  const options = { level: config.logLevel, base: { service: 'api' } };
-  return {
-    app: pino({
-      ...options,
-      mixin: () => {
-        const correlationId = currentCorrelationId();
-        return correlationId ? { correlationId } : {};
-      },
-    }),
-    http: pino(options),
-  };
+/** A log line of a request's handling (Nest's Logger takes it as the message): `msg` and the request's id. */
+export function requestLine(correlationId: string, msg: string): { msg: string; correlationId: string } {
+  return { msg, correlationId };
 }
 
 /**

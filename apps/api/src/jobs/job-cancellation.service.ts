@@ -1,6 +1,7 @@
 import { ConflictException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { JobStatus } from '@mpiaas/db';
 import { CANCELLED_BY_USER, type JobView } from '@mpiaas/contracts';
+import { requestLine } from '../common/logger';
 import { JobControlPublisher } from '../queue/job-control.publisher';
 import { JobQueue } from '../queue/job-queue';
 import { SchedulerState } from '../queue/scheduler-state';
@@ -26,20 +27,20 @@ export class JobCancellationService {
     private readonly scheduler: SchedulerState,
   ) {}
 
-  async cancel(id: string, tenantId: string): Promise<JobView> {
+  async cancel(id: string, tenantId: string, correlationId: string): Promise<JobView> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { status } = await this.jobsService.require(id, tenantId);
       // A false from the conditional update means a worker moved the job meanwhile: look again.
       switch (status) {
         case JobStatus.QUEUED:
           if (await this.jobs.finishIf(id, JobStatus.QUEUED, JobStatus.CANCELLED, CANCELLED_BY_USER)) {
-            await this.removeFromQueue(id);
+            await this.removeFromQueue(id, correlationId);
             return this.jobsService.get(id, tenantId);
           }
           break;
         case JobStatus.RUNNING:
           if (await this.jobs.requestCancel(id)) {
-            await this.notifyWorkers(id);
+            await this.notifyWorkers(id, correlationId);
             return this.jobsService.get(id, tenantId);
           }
           break;
@@ -54,22 +55,22 @@ export class JobCancellationService {
   }
 
   /** The flag is stored; a retried cancel publishes again (the job is still RUNNING). */
-  private async notifyWorkers(id: string): Promise<void> {
+  private async notifyWorkers(id: string, correlationId: string): Promise<void> {
     try {
       await this.control.publish({ type: 'cancel', jobId: id });
     } catch (error) {
-      this.logger.error(`job ${id}: cancel requested but not published: ${String(error)}`);
+      this.logger.error(requestLine(correlationId, `job ${id}: cancel requested but not published: ${String(error)}`));
       throw new ServiceUnavailableException(`job ${id}: cancel recorded but the workers could not be told; try again`);
     }
   }
 
   /** Best effort: a worker that takes the job anyway finds it CANCELLED and skips it. */
-  private async removeFromQueue(id: string): Promise<void> {
+  private async removeFromQueue(id: string, correlationId: string): Promise<void> {
     try {
       await this.queue.removeWaiting(id);
       await this.scheduler.forget(id);
     } catch (error) {
-      this.logger.warn(`job ${id} cancelled but not removed from the queue: ${String(error)}`);
+      this.logger.warn(requestLine(correlationId, `job ${id} cancelled but not removed from the queue: ${String(error)}`));
     }
   }
 }

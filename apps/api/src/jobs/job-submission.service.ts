@@ -2,6 +2,7 @@ import { BadRequestException, ConflictException, Inject, Injectable, Logger, Ser
 import { JobStatus } from '@mpiaas/db';
 import type { JobView } from '@mpiaas/contracts';
 import type { Caller } from '../auth/caller';
+import { requestLine } from '../common/logger';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { Admission } from '../quotas/admission';
 import { JobQueue } from '../queue/job-queue';
@@ -104,7 +105,7 @@ export class JobSubmissionService {
     } else {
       created = await this.batcher.submit(job, { id: caller.tenantId, quotas }, correlationId);
     }
-    this.logger.log(`job ${created.id} queued (np=${created.np})`);
+    this.logger.log(requestLine(correlationId, `job ${created.id} queued (np=${created.np})`));
     const [view] = await this.views.views([created], true);
     return view as JobView;
   }
@@ -125,7 +126,7 @@ export class JobSubmissionService {
       await this.queue.enqueueRun({ jobId: job.id, correlationId });
     } catch (error) {
       const cause = error instanceof Error ? error.message : String(error);
-      this.logger.error(`job ${job.id} could not be queued: ${cause}`);
+      this.logger.error(requestLine(correlationId, `job ${job.id} could not be queued: ${cause}`));
       await this.jobs.finishIf(job.id, JobStatus.QUEUED, JobStatus.FAILED, `could not be queued: ${cause}`);
       throw new ServiceUnavailableException(`job ${job.id} could not be queued, try again later`);
     }

@@ -82,7 +82,7 @@ export class JobsController {
   @ApiAcceptedResponse({ type: JobViewDto, description: 'Queued: now CANCELLED. Running: its worker was asked to stop it.' })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The job has already ended.' })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
-  async cancel(@Param('id', UuidParamPipe) id: string, @CurrentCaller() caller: Caller): Promise<JobView> {
-    return this.cancellation.cancel(id, caller.tenantId);
+  async cancel(@Param('id', UuidParamPipe) id: string, @CurrentCaller() caller: Caller, @CorrelationId() correlationId: string): Promise<JobView> {
+    return this.cancellation.cancel(id, caller.tenantId, correlationId);
   }
 }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { JobStatus } from '@mpiaas/db';
 import type { TenantQuotas } from '@mpiaas/contracts';
-import { requestContext } from '../common/request-context';
 import { Admission } from '../quotas/admission';
 import { QueuedJobsEstimate } from '../quotas/queued-jobs-estimate';
 import { JobQueue } from '../queue/job-queue';
@@ -85,8 +84,7 @@ export class SubmissionBatcher {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      // A batch serves many requests: its log lines carry none's correlation id.
-      requestContext.exit(() => this.sendNext());
+      this.sendNext();
     });
   }
 
