@@ -6,7 +6,8 @@ import type { ApiConfig } from '../config/api-config';
  * JSON logs on stdout (or `destination`): Nest's and the app's lines, and the one line per
  * request (request-log.ts). A line written while handling a request names the request's
  * correlation id itself (requestLine): the id is passed to where it is logged, not looked up
- * from an AsyncLocalStorage, whose promise hooks cost POST /jobs a tenth of its throughput.
+ * from an AsyncLocalStorage, whose promise hooks (on every promise of the process) took 8% of
+ * the api's busy time under POST /jobs load (bench/post-jobs.mjs --profile).
  */
 export function createLogger(config: Pick<ApiConfig, 'logLevel'>, destination?: DestinationStream): Logger {
   const options = { level: config.logLevel, base: { service: 'api' } };
