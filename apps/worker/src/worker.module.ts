@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { QueueName } from '@mpiaas/contracts';
-import { PgPoolShutdown, pgPoolProvider } from './common/pg-pool';
+import { PgPoolShutdown } from '@mpiaas/service-kit';
+import { pgPoolProvider } from './common/pg-pool';
 import { PrismaShutdown, prismaProvider } from './common/prisma.provider';
 import { RedisPolicyCheck } from './common/redis-policy.check';
 import { WORKER_CONFIG, type WorkerConfig } from './config/worker-config';

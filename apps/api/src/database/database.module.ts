@@ -1,7 +1,8 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { createPgPool, createPrismaClient, PrismaClient } from '@mpiaas/db';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
-import { PG_POOL, PG_POOL_SIZE, PgPoolShutdown } from './pg-pool';
+import { PgPoolShutdown } from '@mpiaas/service-kit';
+import { PG_POOL, PG_POOL_SIZE } from './pg-pool';
 
 /** Closes the connection pool when the app shuts down. */
 @Injectable()

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { PrismaClient } from '@mpiaas/db';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
-import { MetricsHttpServer } from './metrics-http-server';
+import { MetricsHttpServer } from '@mpiaas/service-kit';
 
 /** How long one read of the cluster's state serves scrapes (several Prometheus replicas, one query). */
 const CLUSTER_STATE_CACHE_MS = 1000;

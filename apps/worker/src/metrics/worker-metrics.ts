@@ -3,7 +3,7 @@ import { FINAL_STATUSES } from '@mpiaas/contracts';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { subscribeJobLifecycle, type JobLifecycleEvent } from './job-lifecycle';
-import { MetricsHttpServer } from './metrics-http-server';
+import { MetricsHttpServer } from '@mpiaas/service-kit';
 
 /** A job's reason starts so when the agents found its ranks deadlocked. */
 export const DEADLOCK_REASON_PREFIX = 'deadlock:';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
-/** What the listener reports (Nest's Logger). */
+/** What the listener reports (a Nest Logger). */
 export interface MetricsServerLog {
   log(message: string): void;
   error(message: string): void;
