@@ -10,6 +10,8 @@ import { Redis } from 'ioredis';
 import { CLI_MAIN as cli, fmtMicros as fmt, machineLine, median, mpiEnv, python, redisRoundTripMedianMicros, run } from './lib/common.mjs';
 import { rawRedisPingMicros, socketRoundTripMicros } from './lib/floor.mjs';
 
+const { chunksOf, PAYLOAD_CHUNK_BYTES } = await import('../packages/runtime/dist/redis/payload-chunks.js');
+
 const quick = process.argv.includes('--quick');
 const mpiaasEnv = { ...process.env, MPIAAS_REDIS_PREFIX: `bench:${process.pid}:` };
 const loadBefore = os.loadavg();
@@ -29,15 +31,15 @@ const micro = (launcher, np, agents = 1) => {
 };
 
 /**
- * SET then GET of 8 MiB, as one value and in 512 KiB chunks (all set, then all fetched, in
- * one pipeline each, as the runtime stores large messages): the least it costs to move a
+ * SET then GET of 8 MiB, as one value and in the runtime's chunks (all set, then all
+ * fetched, in one pipeline each, as it stores large messages): the least it costs to move a
  * large payload through Redis once, the lower of the two being the floor.
  */
 async function redisLargeCopyMillis(chunkBytes) {
   const redis = new Redis(process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379');
   const key = `bench:${process.pid}:large`;
   const payload = Buffer.alloc(8 * 1024 * 1024, 7);
-  const chunks = Array.from({ length: payload.length / chunkBytes }, (_, i) => payload.subarray(i * chunkBytes, (i + 1) * chunkBytes));
+  const chunks = chunksOf([payload], chunkBytes);
   const samples = [];
   for (let i = 0; i < 7; i++) {
     const started = process.hrtime.bigint();
@@ -54,7 +56,7 @@ const socketRtt = median([await socketRoundTripMicros(), await socketRoundTripMi
 const rawPing = await rawRedisPingMicros();
 const ioredisPing = await redisRoundTripMedianMicros();
 const largeCopyWhole = await redisLargeCopyMillis(8 * 1024 * 1024);
-const largeCopyChunked = await redisLargeCopyMillis(512 * 1024);
+const largeCopyChunked = await redisLargeCopyMillis(PAYLOAD_CHUNK_BYTES);
 const largeCopy = Math.min(largeCopyWhole, largeCopyChunked);
 /** One call's floor, µs: what a message or collective crossing agents cannot go below. */
 const floor = socketRtt + rawPing;
@@ -83,7 +85,7 @@ console.log(machineLine(loadBefore, quick));
 console.log(`Unix-socket round trip, 8 B, Python ⇄ Node (a rank and its agent): ${fmt(socketRtt)}`);
 console.log(`Redis PING round trip, bare TCP client: ${fmt(rawPing)} (through ioredis: ${fmt(ioredisPing)})`);
 console.log(`Floor of one call crossing agents = socket + Redis round trip: ${fmt(floor)} (ping-pong: twice that)`);
-console.log(`Redis SET + GET of 8 MiB, as one value: ${largeCopyWhole.toFixed(2)} ms; in 512 KiB chunks: ${largeCopyChunked.toFixed(2)} ms (the lower is the floor for moving 8 MiB through Redis once)\n`);
+console.log(`Redis SET + GET of 8 MiB, as one value: ${largeCopyWhole.toFixed(2)} ms; in ${PAYLOAD_CHUNK_BYTES / 1024} KiB chunks: ${largeCopyChunked.toFixed(2)} ms (the lower is the floor for moving 8 MiB through Redis once)\n`);
 console.log('| operation | np | agents | Open MPI | mpiaas | vs Open MPI | floor | vs floor |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {

@@ -298,8 +298,8 @@ def fold_buffers(op, parts, out, dt, count, kind=None):
     if isinstance(kind, tuple):
         kind, root = kind
     ranges = program(kind, nparts, count, dt._extent, root) if kind is not None else None
-    contiguous = not isinstance(parts, (list, tuple)) and dt._extent == dtype.itemsize
     if ranges is not None:
+        contiguous = not isinstance(parts, (list, tuple)) and dt._extent == dtype.itemsize
         if contiguous:      # one array, a row per part: no per-part frombuffer
             rows = np.frombuffer(whole, dtype=dtype, count=nparts * count).reshape(nparts, count)
         else:

@@ -11,7 +11,7 @@ import {
 } from './lua-scripts';
 import { AgentHeartbeat } from './agent-presence';
 import { agentCountOf } from './placement';
-import { chunksOf } from './payload-chunks';
+import { chunksOf, PAYLOAD_CHUNK_BYTES } from './payload-chunks';
 
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
 const POP_BATCH = 512;
@@ -21,14 +21,6 @@ const POP_BATCH = 512;
  * list operations copy their arguments several times, a SET/GET pair moves them once.
  */
 const LARGE_ENVELOPE_BYTES = 64 * 1024;
-
-/**
- * A large envelope is stored in chunks of this size, all sent at once and read back at once:
- * Redis grows one query buffer for a huge argument, copying as it goes. Measured SET then
- * GETDEL through one Redis (medians of 21): 8 MiB 24.9 ms as one value, 12.7 ms in 512 KiB
- * chunks (14.4 in 256 KiB, 14.0 in 1 MiB); 4 MiB 14.2 → 5.2 ms.
- */
-const PAYLOAD_CHUNK_BYTES = 512 * 1024;
 
 /** Messages of the collective channel kept for a subscriber that missed some. */
 const CHANNEL_LOG_LENGTH = 1024;
@@ -308,4 +300,3 @@ export class RedisTransport {
     if (!this.stopped) this.options.onFault(error);
   }
 }
-
