@@ -28,6 +28,14 @@ describe('mpiaas exec: failure semantics like mpirun', () => {
     expect(await keysUnder(run.prefix)).toEqual([]);
   });
 
+  it('with agents apart, a job that fails half-way leaves none of its collectives or large messages in Redis', async () => {
+    // Rank 0 stored a large message for rank 1 and a large broadcast bundle; neither is read.
+    const run = await mpiaasExec(['-n', '3', '--agents', '3', fixture('fail_midway_across_agents.py')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/job FAILED: rank 1 exited with code 1/);
+    expect(await keysUnder(run.prefix)).toEqual([]);
+  });
+
   it('with agents apart, Abort on one agent ends the job everywhere with its code', async () => {
     const run = await mpiaasExec(['-n', '3', '--agents', '3', fixture('abort.py')]);
     expect(run.code).toBe(3);

@@ -260,17 +260,13 @@ export class JobRunner {
 
     let reports: ShareReport[];
     let lost: number[];
-    let clean = false;
     try {
       const [own, collected] = await running;
       reports = own ? [own, ...collected.reports] : collected.reports;
       lost = collected.lost;
-      // No share ended with a verdict: every rank finished, every collective between agents
-      // completed and every stored payload was read (one never received expires on its own).
-      clean = lost.length === 0 && reports.every((report) => !report.verdict);
     } finally {
       stopListening();
-      await deleteJobKeys(redis, jobKeys, { agents: workers.length, clean }).catch(() => undefined);
+      await deleteJobKeys(redis, jobKeys, workers.length).catch(() => undefined);
     }
 
     const stopped = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;

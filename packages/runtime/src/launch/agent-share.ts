@@ -376,7 +376,7 @@ async function leave(
   }
   try {
     const last = cleanUp && agentCount === 1 ? true : await redis.transport.leave();
-    if (last && cleanUp) await deleteJobKeys(redis.commands, keys, { agents: agentCount });
+    if (last && cleanUp) await deleteJobKeys(redis.commands, keys, agentCount);
   } catch {
     // Redis is gone (the job already failed for it): the keys' expiry removes them.
   } finally {

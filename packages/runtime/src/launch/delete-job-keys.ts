@@ -1,22 +1,19 @@
 import type { Redis } from 'ioredis';
 import type { JobKeys } from '../redis/job-keys';
 
+/** Most keys named in one UNLINK (a job that ended half-way may leave many chunks). */
+const UNLINK_BATCH = 1000;
+
 /**
- * Removes every key of the job, whatever state it ended in. A job of one agent, or one that
- * ended cleanly (`clean`: every rank finished, so no collective between agents is half-done
- * and every stored payload was read), has only keys named in advance: one UNLINK. Otherwise
- * (or when the agents are not known) a SCAN finds what collectives and payloads between
- * agents left: it walks the whole keyspace, so it is kept off the path of jobs that end well.
+ * Removes every key of a job of `agents` agents, whatever state it ended in, once nobody
+ * writes them any more: the keys named in advance, and those its loose set lists (the
+ * collectives between agents still waiting for bundles, the large envelopes not yet read by
+ * all their readers). Two round trips whatever the size of the keyspace: nothing is scanned.
  */
-export async function deleteJobKeys(redis: Redis, keys: JobKeys, known?: { agents: number; clean?: boolean }): Promise<void> {
-  if (known && (known.agents === 1 || known.clean)) {
-    await redis.unlink(...keys.fixed(known.agents));
-    return;
-  }
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', keys.pattern(), 'COUNT', 1000);
-    if (found.length > 0) await redis.unlink(...found);
-    cursor = next;
-  } while (cursor !== '0');
+export async function deleteJobKeys(redis: Redis, keys: JobKeys, agents: number): Promise<void> {
+  const loose = await redis.smembers(keys.loose());
+  const all = [...loose, ...keys.fixed(agents)];
+  const unlinks: Promise<number>[] = [];
+  for (let start = 0; start < all.length; start += UNLINK_BATCH) unlinks.push(redis.unlink(...all.slice(start, start + UNLINK_BATCH)));
+  await Promise.all(unlinks);
 }

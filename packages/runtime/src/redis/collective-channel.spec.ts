@@ -20,10 +20,11 @@ async function collective(seq: number, bundles: [string, string], maxPublished =
     reply = (await redis.callBuffer(
       'EVAL',
       RENDEZVOUS_SCRIPT,
-      4,
+      5,
       keys.collective('w', seq),
       keys.channelSeq(),
       keys.channelLog(),
+      keys.loose(),
       keys.mailbox(1 - agent),
       2,
       60_000,

@@ -54,6 +54,17 @@ export class JobKeys {
     return `${this.base}ch:log`;
   }
 
+  /**
+   * Set of the job's keys that are named as they come and live only a while: a collective's
+   * hash until every agent's bundle is in, a large envelope's chunks (and read counter) until
+   * its last reader has it. Each is listed here by the step that creates it and taken off by
+   * the one that deletes it, so cleanup after a job that ended half-way finds what is left in
+   * this set rather than by scanning the keyspace.
+   */
+  loose(): string {
+    return `${this.base}loose`;
+  }
+
   /** Hash of each agent's last deadlock-detection snapshot (JSON by agent index). */
   snapshots(): string {
     return `${this.base}dl`;
@@ -62,14 +73,14 @@ export class JobKeys {
   /**
    * The job's keys whose names are known in advance, for `agentCount` agents: all a job of
    * one agent ever has (its ranks' traffic stays in the agent). Collectives and stored
-   * payloads between agents are named as they come (pattern()).
+   * payloads between agents are named as they come: loose() lists those still there.
    */
   fixed(agentCount: number): string[] {
     const perAgent = Array.from({ length: agentCount }, (_, agent) => [this.mailbox(agent), this.alive(agent)]).flat();
-    return [...perAgent, this.arrived(), this.departed(), this.snapshots(), this.channelSeq(), this.channelLog()];
+    return [...perAgent, this.arrived(), this.departed(), this.snapshots(), this.channelSeq(), this.channelLog(), this.loose()];
   }
 
-  /** Pattern matching every key of the job, for cleanup. */
+  /** Pattern matching every key of the job (tests look for what a job left). */
   pattern(): string {
     return `${this.base.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
   }

@@ -21,23 +21,31 @@ return #KEYS
  * payload into the message while Redis waits). A published message is numbered (KEYS[2])
  * and kept in a capped stream (KEYS[3], entry 0-<seq>), from which a subscriber that sees a
  * gap recovers.
- * KEYS[1]: the collective's hash, KEYS[2]: channel sequence, KEYS[3]: channel log, KEYS[4..]:
- * the other agents' inboxes. ARGV: number of agents, ttl ms, this agent's index, bundle,
- * channel, most bytes to publish, log length. Message: u32 LE seq | u32 LE agent that
- * published it | u32 LE count | count × (u32 LE length | bundle).
+ * The collective's hash is listed in the job's set of loose keys while it waits for bundles
+ * (see JobKeys.loose), so that cleanup after a job that ended half-way finds it.
+ * KEYS[1]: the collective's hash, KEYS[2]: channel sequence, KEYS[3]: channel log, KEYS[4]:
+ * the job's loose keys, KEYS[5..]: the other agents' inboxes. ARGV: number of agents, ttl
+ * ms, this agent's index, bundle, channel, most bytes to publish, log length. Message: u32 LE
+ * seq | u32 LE agent that published it | u32 LE count | count × (u32 LE length | bundle).
  */
 export const RENDEZVOUS_SCRIPT = `
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
-if redis.call('HLEN', KEYS[1]) < tonumber(ARGV[1]) then
+local arrived = redis.call('HLEN', KEYS[1])
+if arrived < tonumber(ARGV[1]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  if arrived == 1 then
+    redis.call('SADD', KEYS[4], KEYS[1])
+    redis.call('PEXPIRE', KEYS[4], ARGV[2])
+  end
   return false
 end
 local bundles = redis.call('HVALS', KEYS[1])
 redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[4], KEYS[1])
 local total = 0
 for i = 1, #bundles do total = total + #bundles[i] end
 if total > tonumber(ARGV[6]) then
-  for i = 4, #KEYS do
+  for i = 5, #KEYS do
     redis.call('RPUSH', KEYS[i], unpack(bundles))
     redis.call('PEXPIRE', KEYS[i], ARGV[2])
   end
@@ -58,15 +66,18 @@ return bundles
 `;
 
 /**
- * KEYS[1]: read counter, KEYS[2..]: the chunks of a stored large envelope. ARGV: readers,
- * ttl ms. Counts one more reader; the last one deletes every key.
+ * KEYS[1]: the job's loose keys, KEYS[2]: read counter, KEYS[3..]: the chunks of a stored
+ * large envelope. ARGV: readers, ttl ms. Counts one more reader; the last one deletes the
+ * counter and the chunks, and takes them off the loose keys.
  */
 export const RELEASE_SCRIPT = `
-local n = redis.call('INCR', KEYS[1])
+local n = redis.call('INCR', KEYS[2])
 if n >= tonumber(ARGV[1]) then
-  redis.call('DEL', unpack(KEYS))
+  local stored = { unpack(KEYS, 2) }
+  redis.call('DEL', unpack(stored))
+  redis.call('SREM', KEYS[1], unpack(stored))
 else
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
 return n
 `;

@@ -136,10 +136,11 @@ export class RedisTransport {
       // a smaller communicator would reach agents that do not wait for it).
       const publish = subscriber !== undefined && agents.length === this.agentCount;
       const bundles = await this.redis.mpiRendezvousBuffer(
-        3 + others.length,
+        4 + others.length,
         keys.collective(ctx, seq),
         keys.channelSeq(),
         keys.channelLog(),
+        keys.loose(),
         ...others,
         agents.length,
         ttlMs,
@@ -266,10 +267,17 @@ export class RedisTransport {
     let length = 0;
     for (const piece of pieces) length += piece.length;
     if (length <= LARGE_ENVELOPE_BYTES) return Buffer.concat(pieces, length);
-    const key = this.options.keys.payload(this.options.agent, this.nextPayloadId++);
+    const { keys, ttlMs } = this.options;
+    const key = keys.payload(this.options.agent, this.nextPayloadId++);
     const chunks = chunksOf(pieces, PAYLOAD_CHUNK_BYTES);
+    const onError = (error: Error) => this.fault(error);
     // Sent on the same connection before the pointer, so Redis holds them before anyone can see the pointer.
-    chunks.forEach((chunk, i) => this.redis.set(`${key}:${i}`, chunk, 'PX', this.options.ttlMs).catch((error: Error) => this.fault(error)));
+    chunks.forEach((chunk, i) => this.redis.set(`${key}:${i}`, chunk, 'PX', ttlMs).catch(onError));
+    // Listed among the job's loose keys until the last reader deletes them (its read counter
+    // too, if several read it: the first of them creates it).
+    const listed = chunkKeysOf(key, chunks.length);
+    this.redis.sadd(keys.loose(), readers > 1 ? [...listed, readCounterOf(key)] : listed).catch(onError);
+    this.redis.pexpire(keys.loose(), ttlMs).catch(onError);
     if (own) this.ownStored.set(key, header);
     return encodeEnvelope({ t: 'x', k: key, r: readers, c: chunks.length });
   }
@@ -283,13 +291,15 @@ export class RedisTransport {
       this.ownStored.delete(pointer.k);
       return encodeEnvelope(own);
     }
-    const keys = Array.from({ length: pointer.c }, (_, i) => `${pointer.k}:${i}`);
+    const keys = chunkKeysOf(pointer.k, pointer.c);
+    const loose = this.options.keys.loose();
     let chunks: (Buffer | null)[];
     if (pointer.r <= 1) {
-      chunks = await Promise.all(keys.map((key) => this.redis.getdelBuffer(key)));
+      const fetched = Promise.all(keys.map((key) => this.redis.getdelBuffer(key)));
+      [chunks] = await Promise.all([fetched, this.redis.srem(loose, keys)]);
     } else {
       const fetched = Promise.all(keys.map((key) => this.redis.getBuffer(key)));
-      const released = this.redis.mpiRelease(1 + keys.length, `${pointer.k}:n`, ...keys, pointer.r, this.options.ttlMs);
+      const released = this.redis.mpiRelease(2 + keys.length, loose, readCounterOf(pointer.k), ...keys, pointer.r, this.options.ttlMs);
       [chunks] = await Promise.all([fetched, released]);
     }
     if (chunks.some((chunk) => chunk === null)) throw new Error(`stored envelope ${pointer.k} is missing`);
@@ -299,4 +309,14 @@ export class RedisTransport {
   private fault(error: Error): void {
     if (!this.stopped) this.options.onFault(error);
   }
+}
+
+/** The keys of a large envelope stored at `key` in `count` chunks: `key:0` … */
+function chunkKeysOf(key: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${key}:${i}`);
+}
+
+/** How many of its readers have fetched a large envelope stored at `key` (when several read it). */
+function readCounterOf(key: string): string {
+  return `${key}:n`;
 }
