@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MpiJobName, SchedulerKeys } from '@mpiaas/contracts';
 import { JobStatus } from '@mpiaas/db';
 import { GangScheduler } from '../../apps/worker/src/placement/gang-scheduler';
-import { loadWorkerConfig } from '../../apps/worker/src/config/worker-config';
+import { loadWorkerConfig, WORKER_CONFIG, type WorkerConfig } from '../../apps/worker/src/config/worker-config';
 import { Reconciler } from '../../apps/worker/src/reconcile/reconciler.service';
 import { RankSandbox } from '../../apps/worker/src/runs/rank-sandbox';
 import { createWorker } from '../../apps/worker/src/worker-app';
@@ -226,6 +226,20 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
     await expect.poll(async () => (await harness.queue.getJobState(ended.id)) === 'completed', { timeout: 10_000 }).toBe(true);
     expect(await worker.get(GangScheduler).connection.zscore(line, ended.id)).toBeNull();
     expect((await harness.prisma.job.findUniqueOrThrow({ where: { id: ended.id } })).status).toBe(JobStatus.CANCELLED);
+  });
+
+  it('refuses to run a share ordered by a leader of another agent protocol, reporting it as the infrastructure’s fault', async () => {
+    const scheduler = worker.get(GangScheduler);
+    const me = worker.get<WorkerConfig>(WORKER_CONFIG).WORKER_ID;
+    const leader = `older-leader-${Date.now()}`;
+    // As a worker of the version before the agent protocol was named would order it.
+    const order = { jobId: 'from-an-older-leader', attempt: 1, agent: 1, placement: [0, 1], workers: [leader, me], leader, deadline: Date.now() + 30_000 };
+    await scheduler.connection.rpush(scheduler.keys.orders(me), JSON.stringify(order));
+    const reply = await scheduler.connection.blpop(scheduler.keys.reports(leader), 10);
+    expect(reply).not.toBeNull();
+    const report = JSON.parse(reply![1]) as { runId: string; verdict: { status: string; infrastructure: boolean; reason: string }; ranks: unknown[] };
+    expect(report).toMatchObject({ runId: 'from-an-older-leader.1', verdict: { status: 'FAILED', infrastructure: true }, ranks: [] });
+    expect(report.verdict.reason).toContain(`its leader ${leader} speaks agent protocol 2 or older, this worker 3`);
   });
 
   it('retries a RUNNING job the queue no longer holds once, then fails it with reason "worker lost"', async () => {

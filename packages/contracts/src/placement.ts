@@ -31,6 +31,14 @@ export class SchedulerKeys {
     return `${this.base}workers`;
   }
 
+  /**
+   * Hash: worker id → the agent protocol it speaks (AGENT_PROTOCOL_VERSION): a job is placed
+   * only on workers speaking its leader's.
+   */
+  get versions(): string {
+    return `${this.base}versions`;
+  }
+
   /** Sorted set: worker id → time of its last heartbeat (Redis clock, ms). */
   get heartbeats(): string {
     return `${this.base}heartbeats`;

@@ -6,7 +6,7 @@ export type { ShareVerdict } from './redis/envelope';
 export type { JobOutcome, JobOutcomeStatus, RankOutcome } from './launch/job-outcome';
 export { JobKeys } from './redis/job-keys';
 export { readPresence, type AgentPresence } from './redis/agent-presence';
-export { PROTOCOL_VERSION } from './protocol/version';
+export { AGENT_PROTOCOL_VERSION, PROTOCOL_VERSION } from './protocol/version';
 export { SHIM_PATH } from './shim-path';
 export { evictionPolicyWarning } from './redis/eviction-policy';
 export { RankProcess, rankCommand, type RankExit, type RankHandle, type RankSpawner, type RankSpawnOptions } from './launch/rank-process';

@@ -55,6 +55,26 @@ afterEach(async () => {
 afterAll(() => redis.disconnect());
 
 describe('gang placement', () => {
+  it('places a job only on workers speaking its leader’s agent protocol, and says so when it must wait for them (a rolling upgrade)', async () => {
+    const { a } = await cluster({ a: 2, b: 2, c: 4 });
+    // c runs an older version: its heartbeats name no protocol (or another one).
+    await redis.hdel(`${prefix}:{sched}:versions`, 'c');
+    // What it leads stays counted (and is not dropped) though no job of ours may use its slots.
+    const olderEntry = JSON.stringify({ l: 'c', e: Date.now() + 60_000, a: [['c', 1]], tn: '', r: 1 });
+    await redis.hset(`${prefix}:{sched}:running`, 'older-job', olderEntry);
+    const four = job(4);
+    const placed = await a!.place(four);
+    expect(placed).toMatchObject({ placed: true });
+    expect(placed.placed && placed.slots.map((part) => part.worker).sort()).toEqual(['a', 'b']);
+    const six = await a!.place(job(6, { oversubscribe: false }));
+    expect(six).toMatchObject({ placed: false });
+    expect(!six.placed && six.pending.reason).toBe(
+      'needs 6 slots; all live workers together have 4 (set oversubscribe to run anyway) (4 more slots are on workers of another version, an upgrade under way)',
+    );
+    expect(await redis.hget(`${prefix}:{sched}:running`, 'older-job')).toBe(olderEntry);
+    await a!.release(four.jobId);
+  });
+
   it('writes again the running entries Redis lost at the next heartbeat, so their slots are not given twice; none once released', async () => {
     const { a } = await cluster({ a: 4 });
     const first = job(3);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { SchedulerKeys, type PendingView, type PlacementPolicy } from '@mpiaas/contracts';
+import { AGENT_PROTOCOL_VERSION } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { type TenantRankLimit, TenantRankQuota } from './tenant-rank-quota';
 import { FORGET_SCRIPT, HEARTBEAT_SCRIPT, IS_LIVE_SCRIPT, PLACE_SCRIPT, RELEASE_SCRIPT } from './placement-scripts';
@@ -60,8 +61,8 @@ export class GangScheduler implements OnApplicationShutdown {
     this.keys = new SchedulerKeys(config.QUEUE_PREFIX);
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 }) as SchedulerRedis;
     redis.on('error', () => undefined); // surfaced by the failing commands
-    redis.defineCommand('mpiaasHeartbeat', { numberOfKeys: 3, lua: HEARTBEAT_SCRIPT });
-    redis.defineCommand('mpiaasPlace', { numberOfKeys: 6, lua: PLACE_SCRIPT });
+    redis.defineCommand('mpiaasHeartbeat', { numberOfKeys: 4, lua: HEARTBEAT_SCRIPT });
+    redis.defineCommand('mpiaasPlace', { numberOfKeys: 7, lua: PLACE_SCRIPT });
     redis.defineCommand('mpiaasRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
     redis.defineCommand('mpiaasForget', { numberOfKeys: 3, lua: FORGET_SCRIPT });
     redis.defineCommand('mpiaasIsLive', { numberOfKeys: 1, lua: IS_LIVE_SCRIPT });
@@ -82,15 +83,18 @@ export class GangScheduler implements OnApplicationShutdown {
       this.keys.workers,
       this.keys.heartbeats,
       this.keys.running,
+      this.keys.versions,
       this.config.WORKER_ID,
       exclusive ? -slots : slots,
+      AGENT_PROTOCOL_VERSION,
       ...[...this.led].flat(),
     );
   }
 
   /** Takes this worker's slots off the cluster at once (shutdown), rather than after its heartbeat expires. */
   async deregister(): Promise<void> {
-    await this.redis.multi().hdel(this.keys.workers, this.config.WORKER_ID).zrem(this.keys.heartbeats, this.config.WORKER_ID).exec();
+    const id = this.config.WORKER_ID;
+    await this.redis.multi().hdel(this.keys.workers, id).zrem(this.keys.heartbeats, id).hdel(this.keys.versions, id).exec();
   }
 
   /** Reserves slots for every rank of the job in one step, or says why it must wait. */
@@ -104,6 +108,7 @@ export class GangScheduler implements OnApplicationShutdown {
       this.keys.pendingJobs,
       this.keys.running,
       this.keys.waitReasons,
+      this.keys.versions,
       request.jobId,
       request.np,
       request.timeoutMs,
@@ -115,6 +120,7 @@ export class GangScheduler implements OnApplicationShutdown {
       PENDING_STALE_MS,
       tenant?.tenantId ?? '',
       tenant?.maxRunningRanks ?? 0,
+      AGENT_PROTOCOL_VERSION,
     );
     if (Number(reply[0]) === 1) {
       this.led.set(request.jobId, String(reply[1]));

@@ -61,9 +61,10 @@ end
 `;
 
 /**
- * Registers a worker's slots (or renews them). KEYS: workers, heartbeats, running. ARGV:
- * worker id, slots (negative: an exclusive worker, one job at a time), then per job this
- * worker leads: its id and its running entry as PLACE_SCRIPT wrote it. A worker that stops
+ * Registers a worker's slots (or renews them). KEYS: workers, heartbeats, running, versions.
+ * ARGV: worker id, slots (negative: an exclusive worker, one job at a time), the agent
+ * protocol it speaks, then per job this worker leads: its id and its running entry as
+ * PLACE_SCRIPT wrote it. A worker that stops
  * heartbeating loses its slots at the next placement; a job's entry that Redis lost (its
  * data, a failover) is written again, so new jobs are not placed on slots in use. Returns
  * the number of entries written again.
@@ -73,18 +74,21 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], now, ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
 local restored = 0
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   restored = restored + redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1])
 end
 return restored
 `;
 
 /**
- * Tries to start a job. KEYS: workers, heartbeats, pending, pending-jobs, running, why.
- * ARGV: job id, np, time limit ms, place in line (submission ms), policy ('pack'|'spread'),
- * oversubscribe ('1'|'0'), leader worker id, heartbeat timeout ms, pending staleness ms,
- * tenant id ('' for none), the tenant's maxRunningRanks (0: no limit).
+ * Tries to start a job. KEYS: workers, heartbeats, pending, pending-jobs, running, why,
+ * versions. ARGV: job id, np, time limit ms, place in line (submission ms), policy
+ * ('pack'|'spread'), oversubscribe ('1'|'0'), leader worker id, heartbeat timeout ms, pending
+ * staleness ms, tenant id ('' for none), the tenant's maxRunningRanks (0: no limit), the
+ * leader's agent protocol. Only workers speaking the leader's protocol count: in a rolling
+ * upgrade a job waits for enough of them rather than span old and new workers.
  *
  * Reply: {1, the job's running entry (JSON, as written), worker, slots, worker, slots, ...}
  * when placed (the slots are reserved), or {0, reason, slots needed, slots free, place in
@@ -95,8 +99,25 @@ local job, np, timeout_ms, order = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local policy, over, leader = ARGV[5], ARGV[6] == '1', ARGV[7]
 local hb_ms, stale_ms = tonumber(ARGV[8]), tonumber(ARGV[9])
 local tenant, tenant_max = ARGV[10] or '', tonumber(ARGV[11] or '0')
+local version = ARGV[12]
 local now = now_ms()
 local capacity, used, running = live_state(KEYS[1], KEYS[2], KEYS[5], now, hb_ms)
+
+-- The workers this job may use: live, and speaking its leader's protocol. Another version's
+-- slots are only counted, to say why a job waits.
+local eligible, other_version = {}, 0
+local versions = redis.call('HGETALL', KEYS[7])
+for i = 1, #versions, 2 do
+  local w, v = versions[i], versions[i + 1]
+  if capacity[w] == nil then
+    redis.call('HDEL', KEYS[7], w)
+  elseif v == version then
+    eligible[w] = capacity[w]
+  end
+end
+for w, cap in pairs(capacity) do
+  if eligible[w] == nil then other_version = other_version + cap end
+end
 
 local existing = running[job]
 if existing then
@@ -139,7 +160,7 @@ end
 
 local total, free = 0, 0
 local workers = {}
-for w, cap in pairs(capacity) do
+for w, cap in pairs(eligible) do
   local f = cap - (used[w] or 0)
   if f < 0 then f = 0 end
   total = total + cap
@@ -156,6 +177,9 @@ local function wait(reason)
   local position = 0
   for i, entry in ipairs(waiting) do
     if entry.id == job then position = i - 1 end
+  end
+  if other_version > 0 then
+    reason = reason .. ' (' .. other_version .. ' more slots are on workers of another version, an upgrade under way)'
   end
   redis.call('HSET', KEYS[6], job, cjson.encode({reason = reason, slotsNeeded = need, slotsFree = free}))
   return {0, reason, need, free, position}
@@ -188,7 +212,7 @@ if head and head.id ~= job then
     for _, run in pairs(running) do
       local n = 0
       for _, part in ipairs(run.a) do
-        if capacity[part[1]] then n = n + part[2] end
+        if eligible[part[1]] then n = n + part[2] end
       end
       table.insert(ends, {e = run.e, n = n})
     end

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { CANCELLED_BY_USER, controlChannel, type ControlMessage, type RunJobPayload } from '@mpiaas/contracts';
 import { JobStatus, type Job } from '@mpiaas/db';
-import { combineShares, deleteJobKeys, endJobEverywhere, JobKeys, type JobOutcome, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
+import { AGENT_PROTOCOL_VERSION, combineShares, deleteJobKeys, endJobEverywhere, JobKeys, type JobOutcome, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { jobFinished, jobStarted } from '../metrics/job-lifecycle';
 import { GangScheduler } from '../placement/gang-scheduler';
@@ -184,7 +184,7 @@ export class JobRunner {
     const runId = runIdOf(jobId, attempt);
     const me = this.config.WORKER_ID;
     const deadline = Date.now() + this.config.RENDEZVOUS_TIMEOUT_MS;
-    const orders: ShareOrder[] = workers.map((_, agent) => ({ jobId, attempt, agent, placement, workers, leader: me, deadline }));
+    const orders: ShareOrder[] = workers.map((_, agent) => ({ jobId, attempt, agent, placement, workers, leader: me, deadline, protocol: AGENT_PROTOCOL_VERSION }));
     const remote = orders.filter((order) => workers[order.agent] !== me);
     const local = orders.find((order) => workers[order.agent] === me);
     const jobKeys = new JobKeys(this.config.MPIAAS_REDIS_PREFIX, runId);

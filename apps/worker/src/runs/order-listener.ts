@@ -5,7 +5,7 @@ import { GangScheduler } from '../placement/gang-scheduler';
 import { JobExecutionRepository } from './job-execution.repository';
 import { ReportRouter } from './report-router';
 import { ShareRunner } from './share-runner.service';
-import { runIdOf, type ShareOrder, type ShareReport } from './share-order';
+import { orderRefusal, runIdOf, type ShareOrder, type ShareReport } from './share-order';
 
 /** A report waits this long for its leader (which reads it within a second). */
 const REPORT_TTL_MS = 3_600_000;
@@ -77,6 +77,8 @@ export class OrderListener implements OnApplicationBootstrap, BeforeApplicationS
         this.logger.warn(`job ${jobId}: order for attempt ${attempt} arrived after its rendezvous; dropped`);
         return;
       }
+      const refusal = orderRefusal(order);
+      if (refusal) throw new Error(refusal);
       const job = await this.jobs.forShare(jobId, attempt);
       if (!job) return;
       const { leader } = order;

@@ -1,4 +1,4 @@
-import type { ShareOutcome, ShareVerdict } from '@mpiaas/runtime';
+import { AGENT_PROTOCOL_VERSION, type ShareOutcome, type ShareVerdict } from '@mpiaas/runtime';
 
 /**
  * A job's leader tells each worker it placed ranks on to run its share (an agent and those
@@ -18,6 +18,19 @@ export interface ShareOrder {
   leader: string;
   /** Past this time (ms) the job's rendezvous is over: an order found later is dropped. */
   deadline: number;
+  /** The agent protocol its leader speaks (absent: a leader older than this field). */
+  protocol?: number;
+}
+
+/**
+ * Why this worker cannot run the share an order asks for, or undefined if it can: its leader
+ * speaks another agent protocol (a worker of another version, during a rolling upgrade,
+ * whose placement did not know of versions). The job then fails as the infrastructure's
+ * fault, and its retry is placed on workers of one version.
+ */
+export function orderRefusal(order: ShareOrder): string | undefined {
+  if (order.protocol === AGENT_PROTOCOL_VERSION) return undefined;
+  return `its leader ${order.leader} speaks agent protocol ${order.protocol ?? '2 or older'}, this worker ${AGENT_PROTOCOL_VERSION} (workers of different versions)`;
 }
 
 /** What a rank of a share did, as its worker reports it to the job's leader. */

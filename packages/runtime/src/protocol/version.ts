@@ -1,2 +1,10 @@
 /** Version of the rank ⇄ agent protocol (PROTOCOL.md). Bumped on any incompatible change. */
 export const PROTOCOL_VERSION = 2;
+
+/**
+ * Version of what a job's agents exchange through Redis and what its leader and workers tell
+ * each other (key names, scripts, envelopes, orders and reports: PROTOCOL.md). Workers run a
+ * job only with workers of the same version: during a rolling upgrade, old and new workers
+ * share the cluster but never a job. Bumped on any incompatible change.
+ */
+export const AGENT_PROTOCOL_VERSION = 3;
