@@ -1,8 +1,9 @@
 // Concurrent POST /jobs are stored and queued together (SubmissionBatcher); each request still
 // gets its own job, its own outcome and its own correlation id, and a tenant's maxQueuedJobs
-// holds exactly within one api process. Real Postgres and Redis.
+// holds exactly, within one api process and between replicas. Real Postgres and Redis.
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../apps/api/src/create-app';
 import { type ApiHarness, jobBody, startApi } from './support/api-harness';
 import { ADMIN_KEY, newTenant } from './support/tenants';
 
@@ -73,5 +74,23 @@ describe('concurrent POST /jobs', () => {
     await api.db.job.updateMany({ where: { id: { in: queued.map((j) => j.id) } }, data: { status: 'RUNNING' } });
     const again = await Promise.all(Array.from({ length: 4 }, () => submit(tenant.auth)));
     expect(again.map((r) => r.status).sort()).toEqual([201, 201, 201, 429]);
+  });
+
+  it("admits exactly a tenant's maxQueuedJobs between two api replicas counting at once", async () => {
+    // A second replica: its own process state (batcher, estimate calls), the same database and queue.
+    const replica = await createApp(api.config);
+    await replica.listen(0, '127.0.0.1');
+    try {
+      for (const round of [1, 2, 3]) {
+        const tenant = await newTenant(api, `replicas-${round}`, { maxQueuedJobs: 3 });
+        const submit = (server: unknown) => request(server as Parameters<typeof request>[0]).post('/jobs').set('authorization', tenant.auth).send(jobBody({ np: 1 }));
+        const responses = await Promise.all(Array.from({ length: 16 }, (_, i) => submit(i % 2 ? replica.getHttpServer() : api.server)));
+        expect(responses.filter((r) => r.status === 201)).toHaveLength(3);
+        expect(responses.filter((r) => r.status === 429)).toHaveLength(13);
+        expect(await api.db.job.count({ where: { tenantId: tenant.id, status: 'QUEUED' } })).toBe(3);
+      }
+    } finally {
+      await replica.close();
+    }
   });
 });

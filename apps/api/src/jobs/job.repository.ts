@@ -21,6 +21,13 @@ export interface NewJob {
   webhook: { url: string; secret: string | null; events: string[] } | null;
 }
 
+/** A job admitted for a tenant, under the id its request will find it by. */
+export interface NewQueuedJob {
+  id: string;
+  tenantId: string;
+  job: NewJob;
+}
+
 export interface JobListQuery {
   tenantId: string;
   status?: JobStatus;
@@ -88,6 +95,16 @@ const CREATE_MANY_SQL = `
   )
   SELECT ${JOB_COLUMNS} FROM job`;
 
+/**
+ * Takes the tenant's queue lock until the end of the transaction. Every admission that counts
+ * a tenant's QUEUED jobs in Postgres holds it from the count to the commit of its insert, so
+ * that two api replicas counting at once cannot both admit the last room: the second counts
+ * after the first has committed (each statement of a transaction sees what was committed
+ * before it began, at READ COMMITTED).
+ */
+const TENANT_QUEUE_LOCK_SQL = `SELECT 1 FROM pg_advisory_xact_lock(hashtext('mpiaas.queued'), hashtext($1::text))`;
+const COUNT_QUEUED_SQL = `SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE tenant_id = $1::uuid AND status = 'QUEUED' LIMIT $2) AS queued`;
+
 const WITH_RANKS = { ranks: { orderBy: { rank: 'asc' } } } satisfies Prisma.JobInclude;
 const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] satisfies Prisma.JobOrderByWithRelationInput[];
 
@@ -112,7 +129,9 @@ export class JobRepository {
     tenant: { id: string; maxQueued: number },
     idempotency?: { key: string; requestHash: string },
   ): Promise<JobWithRanks | null> {
-    const [created] = await this.db.$queryRaw<Job[]>`
+    const [, [created]] = await this.db.$transaction([
+      this.db.$queryRawUnsafe(TENANT_QUEUE_LOCK_SQL, tenant.id),
+      this.db.$queryRaw<Job[]>`
       WITH job AS (
         INSERT INTO jobs (tenant_id, name, labels, np, script, args, env, timeout_seconds, placement, oversubscribe, launcher,
                           idempotency_key, request_hash, webhook_url, webhook_secret, webhook_events, updated_at)
@@ -126,7 +145,8 @@ export class JobRepository {
       ), transition AS (
         INSERT INTO job_transitions (job_id, status) SELECT id, 'QUEUED' FROM job
       )
-      SELECT ${Prisma.raw(JOB_COLUMNS)} FROM job`;
+      SELECT ${Prisma.raw(JOB_COLUMNS)} FROM job`,
+    ]);
     return created ? { ...created, ranks: [] } : null;
   }
 
@@ -136,34 +156,38 @@ export class JobRepository {
    * commit for the jobs of many concurrent requests. The rows travel as one JSON parameter;
    * ids are the caller's, so that each request finds its own row. Returned in input order.
    */
-  async createQueuedMany(jobs: readonly { id: string; tenantId: string; job: NewJob }[]): Promise<JobWithRanks[]> {
-    const rows = jobs.map(({ id, tenantId, job }, ord) => ({
-      ord,
-      id,
-      tenant_id: tenantId,
-      name: job.name,
-      labels: job.labels,
-      np: job.np,
-      script: job.script,
-      args: job.args,
-      env: job.env,
-      timeout_seconds: job.timeoutSeconds,
-      placement: job.placement,
-      oversubscribe: job.oversubscribe,
-      launcher: job.launcher,
-      webhook_url: job.webhook?.url ?? null,
-      webhook_secret: job.webhook?.secret ?? null,
-      webhook_events: job.webhook?.events ?? [],
-    }));
+  async createQueuedMany(jobs: readonly NewQueuedJob[]): Promise<JobWithRanks[]> {
     // Through pg, not Prisma: see PG_POOL. The rows come back as Prisma's would (pg parses
     // timestamps, jsonb, arrays and enums alike).
-    const { rows: created } = await this.pool.query<Job>(CREATE_MANY_SQL, [JSON.stringify(rows)]);
-    const byId = new Map(created.map((row) => [row.id, row]));
-    return jobs.map(({ id }) => {
-      const row = byId.get(id);
-      if (!row) throw new Error(`job ${id} was not returned by its insert`);
-      return { ...row, ranks: [] };
-    });
+    const { rows: created } = await this.pool.query<Job>(CREATE_MANY_SQL, [insertParameter(jobs)]);
+    return inInputOrder(jobs, created);
+  }
+
+  /**
+   * createQueuedMany for one tenant's jobs if its QUEUED jobs leave room for all of them,
+   * counted exactly under the tenant's queue lock (see TENANT_QUEUE_LOCK_SQL); `rows` is null
+   * when they do not. `queued`: how many the count found before these.
+   */
+  async createQueuedManyIfRoom(jobs: readonly NewQueuedJob[], tenant: { id: string; maxQueued: number }): Promise<{ rows: JobWithRanks[] | null; queued: number }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(TENANT_QUEUE_LOCK_SQL, [tenant.id]);
+      const { rows: counted } = await client.query<{ n: string }>(COUNT_QUEUED_SQL, [tenant.id, tenant.maxQueued]);
+      const queued = Number(counted[0]?.n ?? 0);
+      if (queued + jobs.length > tenant.maxQueued) {
+        await client.query('ROLLBACK');
+        return { rows: null, queued };
+      }
+      const { rows: created } = await client.query<Job>(CREATE_MANY_SQL, [insertParameter(jobs)]);
+      await client.query('COMMIT');
+      return { rows: inInputOrder(jobs, created), queued };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /** QUEUED jobs of a tenant, counted up to `upTo` (what a quota message needs). */
@@ -245,4 +269,38 @@ export function isIdempotencyKeyConflict(error: unknown): boolean {
   const target = JSON.stringify(error.meta ?? {});
   if (error.code === 'P2010' && !target.includes('UniqueConstraintViolation')) return false;
   return target.includes('idempotency');
+}
+
+/** CREATE_MANY_SQL's one parameter: the rows as JSON, numbered in input order. */
+function insertParameter(jobs: readonly NewQueuedJob[]): string {
+  return JSON.stringify(
+    jobs.map(({ id, tenantId, job }, ord) => ({
+      ord,
+      id,
+      tenant_id: tenantId,
+      name: job.name,
+      labels: job.labels,
+      np: job.np,
+      script: job.script,
+      args: job.args,
+      env: job.env,
+      timeout_seconds: job.timeoutSeconds,
+      placement: job.placement,
+      oversubscribe: job.oversubscribe,
+      launcher: job.launcher,
+      webhook_url: job.webhook?.url ?? null,
+      webhook_secret: job.webhook?.secret ?? null,
+      webhook_events: job.webhook?.events ?? [],
+    })),
+  );
+}
+
+/** The inserted rows in the order of the jobs asked for. */
+function inInputOrder(jobs: readonly NewQueuedJob[], created: readonly Job[]): JobWithRanks[] {
+  const byId = new Map(created.map((row) => [row.id, row]));
+  return jobs.map(({ id }) => {
+    const row = byId.get(id);
+    if (!row) throw new Error(`job ${id} was not returned by its insert`);
+    return { ...row, ranks: [] };
+  });
 }

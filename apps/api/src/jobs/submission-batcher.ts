@@ -124,8 +124,10 @@ export class SubmissionBatcher {
    * the estimate has room for all of them: one statement. Else in an exclusive turn, once the
    * tenant's batches in flight in this process are committed, so that the count in Postgres
    * sees them: then all in one statement if the count leaves room, else one at a time, each
-   * counted. One api process never admits past a tenant's limit; several may, by their
-   * requests in flight (see QueuedJobsEstimate).
+   * counted. Counts in Postgres hold the tenant's queue lock until their insert commits, so
+   * replicas counting at once take turns: none admits the room another just took. What is
+   * left is QueuedJobsEstimate's window (jobs admitted on an old estimate while a count is
+   * taken).
    */
   private async storeGroup(group: Submission[]): Promise<Stored[]> {
     const tenantId = group[0]!.tenantId;
@@ -178,12 +180,29 @@ export class SubmissionBatcher {
     }
   }
 
+  /**
+   * The estimate first; when it has no room (or there is none), one exact count in Postgres
+   * under the tenant's queue lock, all stored if it leaves room for all (the count becomes
+   * the estimate); else, or if a row was refused, one at a time, each counted.
+   */
   private async storeCounting(group: Submission[]): Promise<Stored[]> {
+    const { tenantId, quotas } = group[0]!;
+    const limit = quotas.maxQueuedJobs;
+    if (await this.estimate.reserve(tenantId, group.length, limit).catch(() => false)) return this.insert(group);
+    let counted: Awaited<ReturnType<JobRepository['createQueuedManyIfRoom']>> | undefined;
     try {
-      if (await this.hasRoom(group[0]!, group.length)) return await this.insert(group);
-    } catch (error) {
-      group.forEach((submission) => submission.reject(error));
-      return [];
+      counted = await this.jobs.createQueuedManyIfRoom(
+        group.map(({ id, job }) => ({ id, tenantId, job })),
+        { id: tenantId, maxQueued: limit },
+      );
+    } catch {
+      // Postgres refused the statement (a bad row, or Postgres itself): one at a time below,
+      // so that each request gets its own answer.
+    }
+    if (counted?.rows) {
+      // Redis down: no estimate, the next batch counts again (and its enqueue will say so).
+      await this.estimate.set(tenantId, counted.queued + group.length).catch(() => undefined);
+      return counted.rows.map((row, index) => ({ submission: group[index]!, row }));
     }
     const stored: Stored[] = [];
     for (const submission of group) {
@@ -191,24 +210,8 @@ export class SubmissionBatcher {
       if (row) stored.push({ submission, row });
     }
     // The estimate (if any) must stay an upper bound: add what was admitted past it.
-    if (stored.length > 0) await this.estimate.add(group[0]!.tenantId, stored.length).catch(() => undefined);
+    if (stored.length > 0) await this.estimate.add(tenantId, stored.length).catch(() => undefined);
     return stored;
-  }
-
-  /**
-   * Whether the tenant has room for `count` more QUEUED jobs: the shared estimate first, an
-   * exact count in Postgres when it has none or says no (which then becomes the estimate).
-   */
-  private async hasRoom(submission: Submission, count: number): Promise<boolean> {
-    const { tenantId } = submission;
-    const limit = submission.quotas.maxQueuedJobs;
-    const reserved = await this.estimate.reserve(tenantId, count, limit).catch(() => false);
-    if (reserved) return true;
-    const queued = await this.jobs.countQueued(tenantId, limit);
-    if (queued + count > limit) return false;
-    // Redis down: no estimate, the next batch counts again (and its enqueue will say so).
-    await this.estimate.set(tenantId, queued + count).catch(() => undefined);
-    return true;
   }
 
   /** Near its limit a tenant's jobs are stored one at a time, each by a statement that counts first. */

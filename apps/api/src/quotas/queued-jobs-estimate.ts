@@ -35,9 +35,12 @@ interface EstimateRedis extends Redis {
  *
  * The bound is the exact count taken in Postgres, plus every job admitted since, by any
  * replica; jobs leaving the queue are not subtracted, so it only overestimates — except for
- * jobs admitted while the count was being taken, which it may miss, exactly as the count
- * itself would (the quota can be overshot by the requests in flight, as before). When it
- * says there is no room, the caller counts in Postgres: a refusal always rests on an exact count.
+ * jobs admitted on the estimate before it while the count was being taken, which it may miss:
+ * the quota can be overshot by those requests in flight. Counts themselves take turns across
+ * replicas (the tenant's queue lock in Postgres, held until their insert commits), so two
+ * replicas counting at once, as they do whenever an estimate expires, never both admit the
+ * last room. When the estimate says there is no room, the caller counts in Postgres: a
+ * refusal always rests on an exact count.
  */
 @Injectable()
 export class QueuedJobsEstimate {
