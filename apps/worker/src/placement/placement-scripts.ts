@@ -64,10 +64,9 @@ end
  * Registers a worker's slots (or renews them). KEYS: workers, heartbeats, running, versions.
  * ARGV: worker id, slots (negative: an exclusive worker, one job at a time), the agent
  * protocol it speaks, then per job this worker leads: its id and its running entry as
- * PLACE_SCRIPT wrote it. A worker that stops
- * heartbeating loses its slots at the next placement; a job's entry that Redis lost (its
- * data, a failover) is written again, so new jobs are not placed on slots in use. Returns
- * the number of entries written again.
+ * PLACE_SCRIPT wrote it. A worker that stops heartbeating loses its slots at the next
+ * placement; a job's entry that Redis lost (its data, a failover) is written again, so new
+ * jobs are not placed on slots in use. Returns the number of entries written again.
  */
 export const HEARTBEAT_SCRIPT = `
 local t = redis.call('TIME')
