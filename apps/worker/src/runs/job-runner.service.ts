@@ -125,7 +125,10 @@ export class JobRunner {
         return { kind: 'done' };
       }
       // Its leader still has it; asked again until that one finishes it or lets it go.
-      if (claim.kind === 'led') return { kind: 'wait', delayMs: LED_RETRY_MS };
+      if (claim.kind === 'led') {
+        this.logger.debug(`job ${jobId}: still led by ${claim.by}; asking again in ${LED_RETRY_MS} ms`);
+        return { kind: 'wait', delayMs: LED_RETRY_MS };
+      }
       if (!claim.retried) jobStarted(this.config.WORKER_ID, claim.job);
       this.logger.log(
         `job ${jobId} started: np=${spec.np} on ${workers.join(', ')}${claim.retried ? ' (retry)' : ''} correlationId=${payload.correlationId ?? '-'}`,
