@@ -12,10 +12,10 @@ import { fakeRankSocket } from './rank-socket.fixture';
 function agentHosting(placement: number[], agentIndex = 0) {
   const toRedis: { kind: string; header?: EnvelopeHeader }[] = [];
   const transport = {
-    deliver: (header: EnvelopeHeader, body?: Buffer) => {
+    deliver: (header: EnvelopeHeader, body?: readonly Buffer[]) => {
       toRedis.push({ kind: 'deliver', header });
       if (placement[(header as { d: number }).d] === agentIndex) {
-        const envelope: Envelope = { header, body: body ?? Buffer.alloc(0) };
+        const envelope: Envelope = { header, body: body ?? [] };
         setTimeout(() => agent.onEnvelope(envelope), 5);
       }
     },

@@ -4,7 +4,6 @@ import type { AgentSnapshot } from './blocked-state';
 import { CollectiveRendezvous, type RendezvousPort } from './collective-rendezvous';
 import { RankEndpoint, type EndpointLimits } from './rank-endpoint';
 
-const EMPTY = Buffer.alloc(0);
 
 export interface AgentHooks {
   /** A rank called MPI_Abort. */
@@ -24,7 +23,7 @@ export interface AgentHooks {
 /** What an agent sends through: Redis (RedisTransport), or a loopback for a job of one agent (local-agent.ts). */
 export interface AgentTransport extends RendezvousPort {
   /** An envelope for a rank of another agent, or a flush marker for one of this agent's. */
-  deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void;
+  deliver(header: EnvelopeHeader & { d: number }, body?: readonly Buffer[]): void;
 }
 
 export interface AgentOptions {
@@ -118,11 +117,11 @@ export class Agent {
    * message). Redis carries what crosses agents. Flush markers still go through the inbox:
    * they come back behind what other agents had already pushed there.
    */
-  private deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void {
+  private deliver(header: EnvelopeHeader & { d: number }, body: readonly Buffer[] = []): void {
     if (header.t === 'f' || this.options.placement[header.d] !== this.options.agent) {
       return this.options.transport.deliver(header, body);
     }
-    const envelope: Envelope = { header, body: body ?? EMPTY };
+    const envelope: Envelope = { header, body };
     queueMicrotask(() => this.onEnvelope(envelope));
   }
 

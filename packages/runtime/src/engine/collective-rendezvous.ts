@@ -1,3 +1,4 @@
+import { lengthOf, splitPieces, type Pieces } from '../protocol/pieces';
 import type { CollectiveCall, Envelope, EnvelopeHeader } from '../redis/envelope';
 import type { Communicator } from './communicators';
 
@@ -19,7 +20,7 @@ export interface RendezvousPort {
  * Receives every member's parts, indexed by comm rank, and when (performance.now() ms) the
  * last member of the whole collective contributed, as well as this agent can tell.
  */
-type ResultHandler = (all: Buffer[][], allInAt: number) => void;
+type ResultHandler = (all: Pieces[][], allInAt: number) => void;
 
 /** What a member called, to check that all members of a collective called the same. */
 export interface CallInfo {
@@ -37,7 +38,7 @@ interface PendingCollective {
   localMembers: number;
   calls: CollectiveCall[];
   agents: number[];
-  contributions: Map<number, Buffer[]>;
+  contributions: Map<number, Pieces[]>;
   handlers: ResultHandler[];
   bundles: Map<number, Envelope>;
   sent: boolean;
@@ -73,7 +74,7 @@ export class CollectiveRendezvous {
    * Adds comm rank `rank`'s parts to collective `seq` of `comm`; `onResult` (if any) is
    * called with every member's parts once all have contributed.
    */
-  contribute(comm: Communicator, seq: number, rank: number, parts: Buffer[], onResult?: ResultHandler, call?: CallInfo): void {
+  contribute(comm: Communicator, seq: number, rank: number, parts: Pieces[], onResult?: ResultHandler, call?: CallInfo): void {
     const key = `${comm.ctx}#${seq}`;
     const op = this.pendingFor(key, comm);
     if (call) {
@@ -136,8 +137,8 @@ export class CollectiveRendezvous {
     const members: [number, number[]][] = [];
     const body: Buffer[] = [];
     for (const [rank, parts] of op.contributions) {
-      members.push([rank, parts.map((part) => part.length)]);
-      body.push(...parts);
+      members.push([rank, parts.map(lengthOf)]);
+      for (const part of parts) body.push(...part);
     }
     const header = { t: 'g', c: ctx, q: seq, a: this.agent, n: op.agents.length, m: members, ...(op.calls.length ? { k: op.calls } : {}), l: performance.timeOrigin + op.localInAt } as const;
     this.port
@@ -159,7 +160,7 @@ export class CollectiveRendezvous {
    */
   private completeLocally(key: string, op: PendingCollective): void {
     this.pending.delete(key);
-    const all: Buffer[][] = [];
+    const all: Pieces[][] = [];
     for (const [rank, parts] of op.contributions) all[rank] = parts;
     for (const handler of op.handlers) handler(all, op.localInAt);
   }
@@ -170,7 +171,7 @@ export class CollectiveRendezvous {
     const [ctx, seq] = [key.slice(0, key.lastIndexOf('#')), Number(key.slice(key.lastIndexOf('#') + 1))];
     const calls = [...op.bundles.values()].flatMap(({ header }) => (header.t === 'g' ? (header.k ?? []) : []));
     if (this.checkCalls(ctx, seq, calls)) return;
-    const all: Buffer[][] = [];
+    const all: Pieces[][] = [];
     // The last arrival anywhere: other agents' clocks (epoch ms) may differ from ours by a
     // little, so it is kept between our own last arrival and now.
     let allInAt = op.localInAt;
@@ -182,9 +183,11 @@ export class CollectiveRendezvous {
     for (const [rank, parts] of op.contributions) all[rank] = parts;
     for (const { header, body } of op.bundles.values()) {
       if (header.t !== 'g' || header.a === this.agent) continue;
-      let offset = 0;
+      // The bundle's parts, back to back, as views of its pieces (a large one's chunks).
+      const parts = splitPieces(body, header.m.flatMap(([, lengths]) => lengths));
+      let next = 0;
       for (const [rank, lengths] of header.m) {
-        all[rank] = lengths.map((length) => body.subarray(offset, (offset += length)));
+        all[rank] = parts.slice(next, (next += lengths.length));
       }
     }
     for (const handler of op.handlers) handler(all, allInAt);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { joined, type Pieces } from '../protocol/pieces';
 import { collectiveResult, resultWithoutOthers } from './collective-results';
 
-const b = (text: string): Buffer => Buffer.from(text);
-const texts = (parts: Buffer[]): string[] => parts.map((p) => p.toString());
+/** A part as the pieces it may arrive in (here split in two, or one piece when short). */
+const b = (text: string): Pieces => (text.length > 1 ? [Buffer.from(text.slice(0, 1)), Buffer.from(text.slice(1))] : [Buffer.from(text)]);
+const texts = (parts: readonly Pieces[]): string[] => parts.map((p) => joined(p).toString());
 
 /** Contributions of 3 ranks: rank r sends `r:<j>` for each destination j (or one part). */
 const all = [0, 1, 2].map((r) => [0, 1, 2].map((j) => b(`${r}:${j}`)));

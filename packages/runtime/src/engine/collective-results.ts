@@ -1,11 +1,12 @@
+import type { Pieces } from '../protocol/pieces';
 import type { CollectiveKind } from '../protocol/rank-messages';
 
 /**
  * What one rank gets back from a collective, given every member's contribution (indexed by
- * comm rank; each a list of parts as in PROTOCOL.md "Collectives").
+ * comm rank; each a list of parts as in PROTOCOL.md "Collectives", each part as pieces).
  */
-export function collectiveResult(kind: CollectiveKind, root: number, me: number, all: readonly Buffer[][]): Buffer[] {
-  const first = (parts: Buffer[] | undefined): Buffer => parts?.[0] ?? EMPTY;
+export function collectiveResult(kind: CollectiveKind, root: number, me: number, all: readonly (readonly Pieces[])[]): Pieces[] {
+  const first = (parts: readonly Pieces[] | undefined): Pieces => parts?.[0] ?? EMPTY;
   switch (kind) {
     case 'barrier':
       return [];
@@ -30,12 +31,12 @@ export function resultWithoutOthers(
   kind: CollectiveKind,
   root: number,
   me: number,
-  mine: readonly Buffer[],
-): Buffer[] | undefined {
+  mine: readonly Pieces[],
+): Pieces[] | undefined {
   if (kind === 'bcast' && me === root) return [];
   if (kind === 'gather' && me !== root) return [];
   if (kind === 'scatter' && me === root) return [mine[me] ?? EMPTY];
   return undefined;
 }
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY: Pieces = [];

@@ -5,7 +5,8 @@ const msg = (source: number, tag: number, text: string, ctx = 'w'): IncomingMess
   ctx,
   source,
   tag,
-  body: Buffer.from(text),
+  body: [Buffer.from(text)],
+  bytes: text.length,
   senderWorld: source,
 });
 
@@ -14,8 +15,8 @@ describe('P2PMatcher', () => {
     const matcher = new P2PMatcher();
     matcher.arrive(msg(1, 5, 'first'));
     matcher.arrive(msg(1, 5, 'second'));
-    expect(matcher.post({ req: 1, ctx: 'w', source: 1, tag: 5 })?.body.toString()).toBe('first');
-    expect(matcher.post({ req: 2, ctx: 'w', source: 1, tag: 5 })?.body.toString()).toBe('second');
+    expect(matcher.post({ req: 1, ctx: 'w', source: 1, tag: 5 })?.body[0]?.toString()).toBe('first');
+    expect(matcher.post({ req: 2, ctx: 'w', source: 1, tag: 5 })?.body[0]?.toString()).toBe('second');
   });
 
   it('matches posted receives in the order they were posted', () => {
@@ -31,9 +32,9 @@ describe('P2PMatcher', () => {
     matcher.arrive(msg(0, 1, 'tag1'));
     matcher.arrive(msg(0, 2, 'dup-ctx', 'w.0d'));
     matcher.arrive(msg(0, 2, 'tag2'));
-    expect(matcher.post({ req: 1, ctx: 'w', source: 0, tag: 2 })?.body.toString()).toBe('tag2');
-    expect(matcher.post({ req: 2, ctx: 'w.0d', source: -1, tag: -1 })?.body.toString()).toBe('dup-ctx');
-    expect(matcher.probe('w', -1, -1)?.body.toString()).toBe('tag1');
+    expect(matcher.post({ req: 1, ctx: 'w', source: 0, tag: 2 })?.body[0]?.toString()).toBe('tag2');
+    expect(matcher.post({ req: 2, ctx: 'w.0d', source: -1, tag: -1 })?.body[0]?.toString()).toBe('dup-ctx');
+    expect(matcher.probe('w', -1, -1)?.body[0]?.toString()).toBe('tag1');
   });
 
   it('cancels only receives that are still posted', () => {

@@ -6,7 +6,10 @@ export interface IncomingMessage {
   /** Sender's rank in the communicator. */
   source: number;
   tag: number;
-  body: Buffer;
+  /** Its bytes as pieces (pieces.ts). */
+  body: readonly Buffer[];
+  /** How many bytes the body holds. */
+  bytes: number;
   /** Sender's world rank, where a sync ack goes. */
   senderWorld: number;
   /** Set when the sender waits for the match (Ssend/Issend). */
@@ -45,7 +48,7 @@ export class P2PMatcher {
     const index = this.posted.findIndex((recv) => matches(recv, msg));
     if (index < 0) {
       this.unexpected.push(msg);
-      this.unexpectedBytes += msg.body.length;
+      this.unexpectedBytes += msg.bytes;
       return undefined;
     }
     return this.posted.splice(index, 1)[0];
@@ -59,7 +62,7 @@ export class P2PMatcher {
       return undefined;
     }
     const [msg] = this.unexpected.splice(index, 1);
-    this.unexpectedBytes -= msg?.body.length ?? 0;
+    this.unexpectedBytes -= msg?.bytes ?? 0;
     return msg;
   }
 

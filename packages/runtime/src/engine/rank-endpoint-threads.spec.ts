@@ -10,7 +10,7 @@ function soloRank() {
   const errors: string[] = [];
   const endpoint: RankEndpoint = new RankEndpoint({ rank: 0, size: 1, jobId: 'job', host: 'host' }, socket, {
     deliver: (header, body) => {
-      const envelope: Envelope = { header, body: body ?? Buffer.alloc(0) };
+      const envelope: Envelope = { header, body: body ?? [] };
       setTimeout(() => endpoint.receive(envelope), 5);
     },
     collectives: {} as CollectiveRendezvous,

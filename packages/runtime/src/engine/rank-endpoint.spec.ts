@@ -18,7 +18,7 @@ function harness() {
     {
       deliver: (header, body) => {
         delivered.push(header);
-        const envelope: Envelope = { header, body: body ?? Buffer.alloc(0) };
+        const envelope: Envelope = { header, body: body ?? [] };
         inFlight = inFlight.then(() => new Promise((resolve) => setTimeout(resolve, 5))).then(() => endpoint.receive(envelope));
       },
       collectives: {} as CollectiveRendezvous,

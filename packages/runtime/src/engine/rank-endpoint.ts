@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { encodeFrame, FrameDecoder, splitParts, type Frame } from '../protocol/frame';
+import { encodeFrame, FrameDecoder, type Frame } from '../protocol/frame';
+import { joined, lengthOf, splitPieces, type Pieces } from '../protocol/pieces';
 import { PROTOCOL_VERSION } from '../protocol/version';
 import {
   COLLECTIVE_KINDS,
@@ -20,7 +21,7 @@ import { parseRankProfile, type RankProfileReport } from '../launch/profile';
 /** What an endpoint needs from the agent that hosts it. */
 export interface EndpointPorts {
   /** Sends a point-to-point envelope or an ack through Redis. */
-  deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void;
+  deliver(header: EnvelopeHeader & { d: number }, body?: Pieces): void;
   /** The agent's collective engine, shared by the ranks it hosts. */
   collectives: CollectiveRendezvous;
   /** The rank called MPI_Abort. */
@@ -136,6 +137,7 @@ export class RankEndpoint {
           source: header.s,
           tag: header.g,
           body,
+          bytes: lengthOf(body),
           senderWorld: header.w,
           ...(header.y === undefined ? {} : { syncId: header.y }),
         });
@@ -205,12 +207,12 @@ export class RankEndpoint {
     });
   }
 
-  private onStack(body: Buffer | undefined): void {
+  private onStack(body: Pieces | undefined): void {
     const wanted = this.stackWanted;
     this.stackWanted = undefined;
     if (!wanted) return;
     try {
-      wanted(body ? (JSON.parse(body.toString('utf8')) as RankStack) : undefined);
+      wanted(body ? (JSON.parse(joined(body).toString('utf8')) as RankStack) : undefined);
     } catch {
       wanted(undefined);
     }
@@ -253,7 +255,7 @@ export class RankEndpoint {
   }
 
   /** k: the call's number (calls only). */
-  private dispatch(request: RankRequest, body: Buffer, k: number): void {
+  private dispatch(request: RankRequest, body: Pieces, k: number): void {
     const me = this.identity.rank;
     switch (request.op) {
       case 'hello':
@@ -289,7 +291,7 @@ export class RankEndpoint {
         const root = request.root ?? 0;
         if (root < 0 || root >= comm.group.length) throw new Error(`root ${root} is out of range`);
         this.active.set(request.req, { op: request.name ?? request.coll, comm: request.ctx, ...(rootedCollective(request.coll) ? { root } : {}), collective: true });
-        return this.startCollective(request.req, comm, request.coll, root, splitParts(body, request.parts ?? []), request.name, request.at);
+        return this.startCollective(request.req, comm, request.coll, root, splitPieces(body, request.parts ?? []), request.name, request.at);
       }
       case 'wait':
       case 'test':
@@ -319,7 +321,7 @@ export class RankEndpoint {
         this.finalized = true;
         return;
       case 'profile':
-        this.profile = parseRankProfile(body);
+        this.profile = parseRankProfile(joined(body));
         return;
       case 'threads':
         if (!Number.isInteger(request.n) || request.n < 1) throw new Error('n must be a positive integer');
@@ -331,13 +333,13 @@ export class RankEndpoint {
     }
   }
 
-  private startCollective(req: number, comm: Communicator, kind: CollectiveKind, root: number, parts: Buffer[], name?: string, at?: string): void {
+  private startCollective(req: number, comm: Communicator, kind: CollectiveKind, root: number, parts: Pieces[], name?: string, at?: string): void {
     const seq = comm.collectives++;
     const me = comm.rank;
     const contributedAt = performance.now();
-    const finish = (result: Buffer[], waitedUs = 0): void =>
-      this.complete(req, { req, kind: 'coll', counts: result.map((part) => part.length), ...(waitedUs > 0 ? { w: waitedUs } : {}) }, result);
-    const finishAll = (all: Buffer[][], allInAt: number): void => {
+    const finish = (result: Pieces[], waitedUs = 0): void =>
+      this.complete(req, { req, kind: 'coll', counts: result.map(lengthOf), ...(waitedUs > 0 ? { w: waitedUs } : {}) }, result);
+    const finishAll = (all: Pieces[][], allInAt: number): void => {
       try {
         finish(collectiveResult(kind, root, me, all), Math.round((allInAt - contributedAt) * 1000));
       } catch (error) {
@@ -357,7 +359,7 @@ export class RankEndpoint {
     if (early) finish(early);
   }
 
-  private sendMessage(ctx: string, dest: number, tag: number, body: Buffer, syncId?: string): void {
+  private sendMessage(ctx: string, dest: number, tag: number, body: Pieces, syncId?: string): void {
     const comm = this.comms.get(ctx);
     const to = comm.group[dest];
     if (to === undefined) throw new Error(`destination rank ${dest} is out of range (size ${comm.group.length})`);
@@ -367,7 +369,7 @@ export class RankEndpoint {
   }
 
   /** Every rank envelope leaves through here: counted, for the in-flight check. */
-  private deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void {
+  private deliver(header: EnvelopeHeader & { d: number }, body?: Pieces): void {
     this.sent++;
     this.ports.deliver(header, body);
   }
@@ -405,10 +407,10 @@ export class RankEndpoint {
 
   private completeReceive(req: number, msg: IncomingMessage): void {
     if (msg.syncId !== undefined) this.deliver({ t: 'a', d: msg.senderWorld, y: msg.syncId });
-    this.complete(req, { req, kind: 'recv', source: msg.source, tag: msg.tag, count: msg.body.length }, [msg.body]);
+    this.complete(req, { req, kind: 'recv', source: msg.source, tag: msg.tag, count: msg.bytes }, [msg.body]);
   }
 
-  private complete(req: number, completion: Completion, parts: Buffer[]): void {
+  private complete(req: number, completion: Completion, parts: Pieces[]): void {
     this.progress++;
     this.completed.set(req, { completion, parts });
     for (const [k, { request: call }] of this.open) {
@@ -454,15 +456,19 @@ export class RankEndpoint {
     else report = ready;
     if (report.length === 0 && reqs.length > 0 && !isTest) return false;
     const done: Completion[] = [];
-    const parts: Buffer[] = [];
+    const lengths: number[] = [];
+    const pieces: Buffer[] = [];
     for (const req of report) {
       const result = this.completed.get(req) as CompletedRequest;
       this.completed.delete(req);
       this.active.delete(req);
       done.push(result.completion);
-      parts.push(...result.parts);
+      for (const part of result.parts) {
+        lengths.push(lengthOf(part));
+        pieces.push(...part);
+      }
     }
-    this.answer(k, { done, parts: parts.map((p) => p.length) }, parts);
+    this.answer(k, { done, parts: lengths }, pieces);
     return true;
   }
 
@@ -498,5 +504,5 @@ function isCall(request: RankRequest): request is Call {
 }
 
 function probeReply(msg: IncomingMessage): Record<string, unknown> {
-  return { found: true, source: msg.source, tag: msg.tag, count: msg.body.length };
+  return { found: true, source: msg.source, tag: msg.tag, count: msg.bytes };
 }

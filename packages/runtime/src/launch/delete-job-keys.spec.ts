@@ -90,7 +90,7 @@ describe('deleteJobKeys', () => {
     // A collective only agent 0 reached, one with a large bundle, a large message nobody received.
     expect(await agent0.rendezvous('w', 1, all(3), ...bundle(0, 3, 1, Buffer.from('small')))).toBeNull();
     expect(await agent0.rendezvous('w', 2, all(3), ...bundle(0, 3, 2, LARGE))).toBeNull();
-    agent0.deliver({ t: 'p', d: 1, c: 'w', s: 0, w: 0, g: 5 }, LARGE);
+    agent0.deliver({ t: 'p', d: 1, c: 'w', s: 0, w: 0, g: 5 }, [LARGE]);
     await agent0.heartbeat(60_000); // after every command sent before it
     const loose = (await redis.smembers(keys.loose())).sort();
     expect(loose.filter((key) => key.includes(':coll:'))).toEqual([keys.collective('w', 1), keys.collective('w', 2)]);
@@ -115,7 +115,7 @@ describe('deleteJobKeys', () => {
     await agent0.rendezvous('w', 1, all(3), ...bundle(0, 3, 1, LARGE));
     await agent1.rendezvous('w', 1, all(3), ...bundle(1, 3, 1, Buffer.from('one')));
     await agent2.rendezvous('w', 1, all(3), ...bundle(2, 3, 1, Buffer.from('two')));
-    agent0.deliver({ t: 'p', d: 2, c: 'w', s: 0, w: 0, g: 5 }, LARGE);
+    agent0.deliver({ t: 'p', d: 2, c: 'w', s: 0, w: 0, g: 5 }, [LARGE]);
     await vi.waitFor(
       () => {
         expect(agents[1]!.got).toHaveLength(3); // every bundle, pushed by agent 2, which completed the set
@@ -124,7 +124,7 @@ describe('deleteJobKeys', () => {
       },
       { timeout: 5000 },
     );
-    expect(agents[2]!.got[0]!.body.equals(LARGE)).toBe(true);
+    expect(Buffer.concat(agents[2]!.got[0]!.body).equals(LARGE)).toBe(true);
     await vi.waitFor(async () => expect(await redis.smembers(keys.loose())).toEqual([]), { timeout: 5000 });
     expect((await keysOf(keys)).filter((key) => key.includes(':pl:') || key.includes(':coll:'))).toEqual([]);
     expect(agents.flatMap((agent) => agent.faults)).toEqual([]);

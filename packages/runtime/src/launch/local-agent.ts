@@ -3,8 +3,6 @@ import { Agent, type AgentHooks, type AgentTransport } from '../engine/agent';
 import type { Envelope } from '../redis/envelope';
 import type { AgentHost } from './agent-host';
 
-const EMPTY = Buffer.alloc(0);
-
 export interface LocalAgentOptions {
   jobId: string;
   /** Every rank on agent 0. */
@@ -24,7 +22,7 @@ export function startLocalAgent(options: LocalAgentOptions): AgentHost {
   if (options.placement.some((agent) => agent !== 0)) throw new Error('a local agent hosts every rank of its job');
   const loopback: AgentTransport = {
     deliver: (header, body) => {
-      const envelope: Envelope = { header, body: body ?? EMPTY };
+      const envelope: Envelope = { header, body: body ?? [] };
       setImmediate(() => agent.onEnvelope(envelope));
     },
     rendezvous: () => Promise.reject(new Error('a job of one agent has no rendezvous in Redis')),

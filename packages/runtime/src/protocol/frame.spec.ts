@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder, splitParts } from './frame';
+import { encodeFrame, FrameDecoder } from './frame';
+import { joined, lengthOf, splitPieces } from './pieces';
 
 describe('frames', () => {
   it('round-trips headers and multi-part bodies across arbitrary chunking', () => {
@@ -8,18 +9,42 @@ describe('frames', () => {
       ...encodeFrame({ op: 'wait', parts: parts.map((p) => p.length) }, parts),
       ...encodeFrame({ op: 'hello', v: 2 }),
     ]);
-    const decoder = new FrameDecoder();
-    const frames = [];
-    for (let offset = 0; offset < bytes.length; offset += 4099) {
-      frames.push(...decoder.push(bytes.subarray(offset, offset + 4099)));
+    for (const size of [1, 7, 4099, bytes.length]) {
+      const decoder = new FrameDecoder();
+      const frames = [];
+      for (let offset = 0; offset < bytes.length; offset += size) frames.push(...decoder.push(bytes.subarray(offset, offset + size)));
+      expect(frames.map((f) => f.header.op)).toEqual(['wait', 'hello']);
+      const split = splitPieces(frames[0]!.body, frames[0]!.header.parts as number[]);
+      expect(split.map(lengthOf)).toEqual([3, 100_000, 0]);
+      expect(joined(split[0]!).toString()).toBe('abc');
+      expect(joined(split[1]!).every((b) => b === 7)).toBe(true);
+      expect(frames[1]!.body).toEqual([]);
     }
-    expect(frames.map((f) => f.header.op)).toEqual(['wait', 'hello']);
-    const split = splitParts(frames[0]!.body, frames[0]!.header.parts as number[]);
-    expect(split.map((p) => p.length)).toEqual([3, 100_000, 0]);
-    expect(split[1]!.every((b) => b === 7)).toBe(true);
+  });
+
+  it('hands a large body on as views of the chunks it arrived in, not joined', () => {
+    const body = Buffer.alloc(1 << 20, 3);
+    const bytes = Buffer.concat(encodeFrame({ op: 'send' }, [body]));
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 65536) }, (_, i) => bytes.subarray(i * 65536, (i + 1) * 65536));
+    const decoder = new FrameDecoder();
+    const frames = chunks.flatMap((chunk) => decoder.push(chunk));
+    expect(frames).toHaveLength(1);
+    const pieces = frames[0]!.body;
+    expect(pieces.length).toBe(chunks.length);
+    expect(pieces.slice(1).every((piece, i) => piece.buffer === chunks[i + 1]!.buffer && piece.byteOffset === chunks[i + 1]!.byteOffset)).toBe(true);
+    expect(joined(pieces).equals(body)).toBe(true);
   });
 
   it('rejects parts that do not add up to the body', () => {
-    expect(() => splitParts(Buffer.alloc(4), [1, 2])).toThrow(/add up/);
+    expect(() => splitPieces([Buffer.alloc(4)], [1, 2])).toThrow(/add up/);
+    expect(() => splitPieces([Buffer.alloc(2), Buffer.alloc(2)], [1, 2, 3])).toThrow(/add up/);
+  });
+
+  it('splits parts across pieces as views', () => {
+    const a = Buffer.from('abcd');
+    const b = Buffer.from('efgh');
+    const parts = splitPieces([a, b], [3, 2, 3, 0]);
+    expect(parts.map((part) => joined(part).toString())).toEqual(['abc', 'de', 'fgh', '']);
+    expect(parts[1]![0]!.buffer).toBe(a.buffer);
   });
 });

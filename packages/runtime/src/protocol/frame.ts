@@ -5,8 +5,8 @@
 
 export interface Frame<H = Record<string, unknown>> {
   header: H;
-  /** The body as a view into the received bytes (not copied). */
-  body: Buffer;
+  /** The body as it arrived: views of the received chunks, in order (not joined). */
+  body: Buffer[];
 }
 
 /** Encodes one frame as a list of buffers, so large bodies are written without a copy. */
@@ -20,13 +20,15 @@ export function encodeFrame(header: object, parts: readonly Buffer[] = []): Buff
   return [prefix, json, ...parts];
 }
 
-/**
- * Reassembles frames from stream chunks. Chunks are kept in a list and joined once per
- * frame, so a multi-megabyte body arriving in 64 KiB pieces is copied once, not per piece.
- */
 /** Largest frame accepted (a rank declaring more is broken or hostile), bytes. */
 export const MAX_FRAME_BYTES = 2 ** 31;
 
+/**
+ * Reassembles frames from stream chunks. A frame's body is handed on as views of the chunks
+ * it arrived in: a multi-megabyte body read in 64 KiB pieces is never joined here (its
+ * consumer writes the pieces on, see pieces.ts). Only a frame's 8-byte prefix and JSON header
+ * are copied, when they straddle two chunks.
+ */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -36,48 +38,51 @@ export class FrameDecoder {
     this.buffered += chunk.length;
     const frames: Frame[] = [];
     for (;;) {
-      if (this.buffered < 4) break;
+      if (this.buffered < 8) break;
       const head = this.peek(8);
       const frameLength = head.readUInt32LE(0);
       if (frameLength > MAX_FRAME_BYTES || frameLength < 4) throw new Error(`frame of ${frameLength} bytes`);
       if (this.buffered < 4 + frameLength) break;
-      const whole = this.take(4 + frameLength);
-      const headerLength = whole.readUInt32LE(4);
-      const header = JSON.parse(whole.toString('utf8', 8, 8 + headerLength)) as Record<string, unknown>;
-      frames.push({ header, body: whole.subarray(8 + headerLength) });
+      const headerLength = head.readUInt32LE(4);
+      if (headerLength > frameLength - 4) throw new Error(`header of ${headerLength} bytes in a frame of ${frameLength}`);
+      this.take(8);
+      const header = JSON.parse(this.peek(headerLength).toString('utf8', 0, headerLength)) as Record<string, unknown>;
+      this.take(headerLength);
+      frames.push({ header, body: this.take(frameLength - 4 - headerLength) });
     }
     return frames;
   }
 
+  /** The first n buffered bytes as one buffer (joined only if the first chunk is shorter). */
   private peek(n: number): Buffer {
-    const first = this.chunks[0] as Buffer;
-    if (first.length >= n) return first;
-    const joined = Buffer.concat(this.chunks);
-    this.chunks = [joined];
-    return joined;
+    const first = this.chunks[0];
+    if (first === undefined || first.length >= n) return first ?? Buffer.alloc(0);
+    const pieces: Buffer[] = [];
+    for (let have = 0, i = 0; have < n; i++) {
+      const chunk = this.chunks[i] as Buffer;
+      pieces.push(chunk);
+      have += chunk.length;
+    }
+    return Buffer.concat(pieces, n);
   }
 
-  private take(n: number): Buffer {
-    const first = this.peek(n);
-    const taken = first.subarray(0, n);
-    const rest = first.subarray(n);
-    this.chunks[0] = rest;
-    if (rest.length === 0) this.chunks.shift();
+  /** The first n buffered bytes, as views of the chunks they are in; removed from the buffer. */
+  private take(n: number): Buffer[] {
+    const taken: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const first = this.chunks[0] as Buffer;
+      if (first.length <= left) {
+        taken.push(first);
+        this.chunks.shift();
+        left -= first.length;
+      } else {
+        taken.push(first.subarray(0, left));
+        this.chunks[0] = first.subarray(left);
+        left = 0;
+      }
+    }
     this.buffered -= n;
     return taken;
   }
-}
-
-/** Splits a body into the byte strings listed in a header's `parts` (no copies). */
-export function splitParts(body: Buffer, lengths: readonly number[]): Buffer[] {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  for (const length of lengths) {
-    parts.push(body.subarray(offset, offset + length));
-    offset += length;
-  }
-  if (offset !== body.length) {
-    throw new Error(`frame body is ${body.length} bytes but its parts add up to ${offset}`);
-  }
-  return parts;
 }

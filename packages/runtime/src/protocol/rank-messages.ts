@@ -41,7 +41,8 @@ export type Completion =
 /** A finished request with the bytes it carries back to the rank (recv: one part; coll: many). */
 export interface CompletedRequest {
   completion: Completion;
-  parts: Buffer[];
+  /** The reply's payload, part by part, each part as pieces (pieces.ts). */
+  parts: (readonly Buffer[])[];
 }
 
 export const COLLECTIVE_KINDS: readonly CollectiveKind[] = [

@@ -54,7 +54,8 @@ export interface ShareVerdict {
 
 export interface Envelope {
   header: EnvelopeHeader;
-  body: Buffer;
+  /** The body as pieces (pieces.ts): one view of a small envelope, a large one's chunks. */
+  body: readonly Buffer[];
 }
 
 export function encodeEnvelope(header: EnvelopeHeader, body: readonly Buffer[] = []): Buffer {
@@ -70,9 +71,24 @@ export function envelopePieces(header: EnvelopeHeader, body: readonly Buffer[] =
 }
 
 export function decodeEnvelope(raw: Buffer): Envelope {
-  const headerLength = raw.readUInt32LE(0);
-  const header = JSON.parse(raw.toString('utf8', 4, 4 + headerLength)) as EnvelopeHeader;
-  return { header, body: raw.subarray(4 + headerLength) };
+  return decodeEnvelopePieces([raw]);
+}
+
+/**
+ * An envelope from the pieces its bytes are in (a large one's chunks, as fetched): the body
+ * is views of them. Only a header that does not lie within the first piece is joined.
+ */
+export function decodeEnvelopePieces(pieces: readonly Buffer[]): Envelope {
+  let first = pieces[0] as Buffer;
+  let rest = pieces.slice(1);
+  if (first.length < 4 || first.length < 4 + first.readUInt32LE(0)) {
+    first = Buffer.concat(pieces as Buffer[]);
+    rest = [];
+  }
+  const headerLength = first.readUInt32LE(0);
+  const header = JSON.parse(first.toString('utf8', 4, 4 + headerLength)) as EnvelopeHeader;
+  const body = first.length > 4 + headerLength ? [first.subarray(4 + headerLength), ...rest] : rest;
+  return { header, body };
 }
 
 /** The envelope's kind, read without parsing its header. */

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { decodeEnvelope, encodeEnvelope, envelopePieces, peekKind, type Envelope, type EnvelopeHeader } from './envelope';
+import { decodeEnvelope, decodeEnvelopePieces, encodeEnvelope, envelopePieces, peekKind, type Envelope, type EnvelopeHeader } from './envelope';
 import type { JobKeys } from './job-keys';
 import { CollectiveChannel, channelLogReader, type ChannelMessage } from './collective-channel';
 import {
@@ -110,9 +110,9 @@ export class RedisTransport {
   }
 
   /** Sends a point-to-point envelope (or an ack) to world rank `header.d`. Fire-and-forget. */
-  deliver(header: EnvelopeHeader & { d: number }, body?: Buffer): void {
+  deliver(header: EnvelopeHeader & { d: number }, body: readonly Buffer[] = []): void {
     const inbox = this.options.keys.mailbox(this.options.placement[header.d] as number);
-    const envelope = this.stored(header, body ? [body] : [], 1);
+    const envelope = this.stored(header, body, 1);
     this.redis.mpiDeliver(1, inbox, this.options.ttlMs, envelope).catch((error: Error) => this.fault(error));
   }
 
@@ -150,7 +150,7 @@ export class RedisTransport {
         publish ? LARGE_ENVELOPE_BYTES : -1,
         CHANNEL_LOG_LENGTH,
       );
-      return bundles ? await Promise.all(bundles.map(async (raw) => decodeEnvelope(await this.resolve(raw)))) : null;
+      return bundles ? await Promise.all(bundles.map((raw) => this.resolve(raw))) : null;
     } catch (error) {
       this.fault(error as Error);
       return null;
@@ -238,8 +238,7 @@ export class RedisTransport {
       try {
         for (const raw of reply[1] as Buffer[]) {
           // Pointers are resolved in line, so envelopes stay in the order they were sent.
-          const envelope = peekKind(raw) === 'x' ? await this.resolve(raw) : raw;
-          this.options.onEnvelope(decodeEnvelope(envelope));
+          this.options.onEnvelope(peekKind(raw) === 'x' ? await this.resolve(raw) : decodeEnvelope(raw));
         }
       } catch (error) {
         this.fault(error as Error);
@@ -251,7 +250,7 @@ export class RedisTransport {
   /** The bundles of a collective another agent completed (this agent's own are in its reply). */
   private async onChannelMessage(message: ChannelMessage): Promise<void> {
     if (message.from === this.options.agent) return;
-    for (const raw of message.bundles) this.options.onEnvelope(decodeEnvelope(await this.resolve(raw)));
+    for (const raw of message.bundles) this.options.onEnvelope(await this.resolve(raw));
   }
 
   /**
@@ -282,14 +281,17 @@ export class RedisTransport {
     return encodeEnvelope({ t: 'x', k: key, r: readers, c: chunks.length });
   }
 
-  /** The envelope a pointer stands for (this agent's own, or fetched from Redis), or `raw` itself. */
-  private async resolve(raw: Buffer): Promise<Buffer> {
-    if (peekKind(raw) !== 'x') return raw;
+  /**
+   * The envelope a pointer stands for (this agent's own, or fetched from Redis: its body is
+   * views of the chunks, not joined), or `raw` itself decoded.
+   */
+  private async resolve(raw: Buffer): Promise<Envelope> {
+    if (peekKind(raw) !== 'x') return decodeEnvelope(raw);
     const pointer = decodeEnvelope(raw).header as Extract<EnvelopeHeader, { t: 'x' }>;
     const own = this.ownStored.get(pointer.k);
     if (own) {
       this.ownStored.delete(pointer.k);
-      return encodeEnvelope(own);
+      return { header: own, body: [] };
     }
     const keys = chunkKeysOf(pointer.k, pointer.c);
     const loose = this.options.keys.loose();
@@ -303,7 +305,7 @@ export class RedisTransport {
       [chunks] = await Promise.all([fetched, released]);
     }
     if (chunks.some((chunk) => chunk === null)) throw new Error(`stored envelope ${pointer.k} is missing`);
-    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks as Buffer[]);
+    return decodeEnvelopePieces(chunks as Buffer[]);
   }
 
   private fault(error: Error): void {

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { chunksOf } from './payload-chunks';
+import { decodeEnvelope, decodeEnvelopePieces, encodeEnvelope, envelopePieces, type EnvelopeHeader } from './envelope';
+
+const header: EnvelopeHeader = { t: 'p', d: 1, c: 'w', s: 0, w: 0, g: 7 };
+
+describe('envelopes', () => {
+  it('decodes a small envelope with its body as one view of it', () => {
+    const raw = encodeEnvelope(header, [Buffer.from('hello')]);
+    const { header: decoded, body } = decodeEnvelope(raw);
+    expect(decoded).toEqual(header);
+    expect(body).toHaveLength(1);
+    expect(body[0]!.buffer).toBe(raw.buffer);
+    expect(body[0]!.toString()).toBe('hello');
+    expect(decodeEnvelope(encodeEnvelope({ t: 'r' })).body).toEqual([]);
+  });
+
+  it('decodes a large one from its chunks as fetched, the body as views of them (not joined)', () => {
+    const payload = Buffer.alloc(3 * 65536 + 5, 9);
+    const chunks = chunksOf(envelopePieces(header, [payload]), 65536).map((chunk) => Buffer.from(chunk)); // as Redis returns them
+    const { header: decoded, body } = decodeEnvelopePieces(chunks);
+    expect(decoded).toEqual(header);
+    expect(body.slice(1).map((piece) => piece.buffer)).toEqual(chunks.slice(1).map((chunk) => chunk.buffer));
+    expect(Buffer.concat(body).equals(payload)).toBe(true);
+  });
+
+  it('joins the chunks when the header does not lie within the first', () => {
+    const long: EnvelopeHeader = { t: 'g', c: 'w', q: 1, a: 0, n: 2, m: Array.from({ length: 200 }, (_, rank) => [rank, [1]] as [number, number[]]) };
+    const payload = Buffer.alloc(200, 1);
+    const chunks = chunksOf(envelopePieces(long, [payload]), 64).map((chunk) => Buffer.from(chunk));
+    const { header: decoded, body } = decodeEnvelopePieces(chunks);
+    expect(decoded).toEqual(long);
+    expect(Buffer.concat(body).equals(payload)).toBe(true);
+  });
+});
