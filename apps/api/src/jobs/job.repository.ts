@@ -192,9 +192,8 @@ export class JobRepository {
 
   /** QUEUED jobs of a tenant, counted up to `upTo` (what a quota message needs). */
   async countQueued(tenantId: string, upTo: number): Promise<number> {
-    const [row] = await this.db.$queryRaw<{ n: bigint }[]>`
-      SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE tenant_id = ${tenantId}::uuid AND status = 'QUEUED' LIMIT ${upTo}) AS queued`;
-    return Number(row?.n ?? 0);
+    const { rows } = await this.pool.query<{ n: string }>(COUNT_QUEUED_SQL, [tenantId, upTo]);
+    return Number(rows[0]?.n ?? 0);
   }
 
   /** The job if `tenantId` owns it: another tenant's job is as absent as an unknown one. */

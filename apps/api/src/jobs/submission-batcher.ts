@@ -189,16 +189,14 @@ export class SubmissionBatcher {
     const { tenantId, quotas } = group[0]!;
     const limit = quotas.maxQueuedJobs;
     if (await this.estimate.reserve(tenantId, group.length, limit).catch(() => false)) return this.insert(group);
-    let counted: Awaited<ReturnType<JobRepository['createQueuedManyIfRoom']>> | undefined;
-    try {
-      counted = await this.jobs.createQueuedManyIfRoom(
+    const counted = await this.jobs
+      .createQueuedManyIfRoom(
         group.map(({ id, job }) => ({ id, tenantId, job })),
         { id: tenantId, maxQueued: limit },
-      );
-    } catch {
+      )
       // Postgres refused the statement (a bad row, or Postgres itself): one at a time below,
       // so that each request gets its own answer.
-    }
+      .catch(() => undefined);
     if (counted?.rows) {
       // Redis down: no estimate, the next batch counts again (and its enqueue will say so).
       await this.estimate.set(tenantId, counted.queued + group.length).catch(() => undefined);

@@ -102,6 +102,18 @@ local version = ARGV[12]
 local now = now_ms()
 local capacity, used, running = live_state(KEYS[1], KEYS[2], KEYS[5], now, hb_ms)
 
+local existing = running[job]
+if existing then
+  if existing.l ~= leader then
+    return {0, 'already running, led by ' .. existing.l, np, 0, 0}
+  end
+  local reply = {1}
+  for _, part in ipairs(existing.a) do
+    table.insert(reply, part[1]); table.insert(reply, part[2])
+  end
+  return reply
+end
+
 -- The workers this job may use: live, and speaking its leader's protocol. Another version's
 -- slots are only counted, to say why a job waits.
 local eligible, other_version = {}, 0
@@ -116,18 +128,6 @@ for i = 1, #versions, 2 do
 end
 for w, cap in pairs(capacity) do
   if eligible[w] == nil then other_version = other_version + cap end
-end
-
-local existing = running[job]
-if existing then
-  if existing.l ~= leader then
-    return {0, 'already running, led by ' .. existing.l, np, 0, 0}
-  end
-  local reply = {1}
-  for _, part in ipairs(existing.a) do
-    table.insert(reply, part[1]); table.insert(reply, part[2])
-  end
-  return reply
 end
 
 -- Join (or stay in) the line; forget jobs nobody has asked about for a while (cancelled,

@@ -482,8 +482,7 @@ export class RankEndpoint {
     // One write per reply: small replies are joined (cheaper than a writev of pieces), big
     // payloads are written as they are, without a copy.
     const buffers = encodeFrame(header, parts);
-    let total = 0;
-    for (const buffer of buffers) total += buffer.length;
+    const total = lengthOf(buffers);
     if (total <= COALESCE_LIMIT) this.socket.write(Buffer.concat(buffers, total));
     else for (const buffer of buffers) this.socket.write(buffer);
     // A rank that does not read its replies must not make the agent buffer them without end.

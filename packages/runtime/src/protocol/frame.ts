@@ -2,6 +2,7 @@
  * Framing of the rank ⇄ agent socket (PROTOCOL.md):
  * `u32 LE frameLen | u32 LE headerLen | JSON header | body`.
  */
+import { lengthOf } from './pieces';
 
 export interface Frame<H = Record<string, unknown>> {
   header: H;
@@ -12,8 +13,7 @@ export interface Frame<H = Record<string, unknown>> {
 /** Encodes one frame as a list of buffers, so large bodies are written without a copy. */
 export function encodeFrame(header: object, parts: readonly Buffer[] = []): Buffer[] {
   const json = Buffer.from(JSON.stringify(header));
-  let bodyLength = 0;
-  for (const part of parts) bodyLength += part.length;
+  const bodyLength = lengthOf(parts);
   const prefix = Buffer.allocUnsafe(8);
   prefix.writeUInt32LE(4 + json.length + bodyLength, 0);
   prefix.writeUInt32LE(json.length, 4);

@@ -11,6 +11,7 @@ import {
 } from './lua-scripts';
 import { AgentHeartbeat } from './agent-presence';
 import { agentCountOf } from './placement';
+import { lengthOf } from '../protocol/pieces';
 import { chunksOf, PAYLOAD_CHUNK_BYTES } from './payload-chunks';
 
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
@@ -263,8 +264,7 @@ export class RedisTransport {
    */
   private stored(header: EnvelopeHeader, body: readonly Buffer[], readers: number, own = false): Buffer {
     const pieces = envelopePieces(header, body);
-    let length = 0;
-    for (const piece of pieces) length += piece.length;
+    const length = lengthOf(pieces);
     if (length <= LARGE_ENVELOPE_BYTES) return Buffer.concat(pieces, length);
     const { keys, ttlMs } = this.options;
     const key = keys.payload(this.options.agent, this.nextPayloadId++);
