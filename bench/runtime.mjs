@@ -11,6 +11,7 @@ import { CLI_MAIN as cli, fmtMicros as fmt, machineLine, median, mpiEnv, python,
 import { rawRedisPingMicros, socketRoundTripMicros } from './lib/floor.mjs';
 
 const { chunksOf, PAYLOAD_CHUNK_BYTES } = await import('../packages/runtime/dist/redis/payload-chunks.js');
+const { PayloadConnection } = await import('../packages/runtime/dist/redis/payload-connection.js');
 
 const quick = process.argv.includes('--quick');
 const mpiaasEnv = { ...process.env, MPIAAS_REDIS_PREFIX: `bench:${process.pid}:` };
@@ -39,7 +40,7 @@ async function redisLargeCopyMillis(chunkBytes) {
   const redis = new Redis(process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379');
   const key = `bench:${process.pid}:large`;
   const payload = Buffer.alloc(8 * 1024 * 1024, 7);
-  const chunks = chunksOf([payload], chunkBytes);
+  const chunks = chunksOf([payload], chunkBytes).map((views) => Buffer.concat(views));
   const samples = [];
   for (let i = 0; i < 7; i++) {
     const started = process.hrtime.bigint();
@@ -52,12 +53,29 @@ async function redisLargeCopyMillis(chunkBytes) {
   return median(samples);
 }
 
+/** As redisLargeCopyMillis in chunks, through the runtime's payload connection (no copy in Node). */
+async function payloadConnectionCopyMillis() {
+  const connection = await PayloadConnection.open(process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379', 'bench-payloads');
+  const key = `bench:${process.pid}:large`;
+  const chunks = chunksOf([Buffer.alloc(8 * 1024 * 1024, 7)], PAYLOAD_CHUNK_BYTES);
+  const samples = [];
+  for (let i = 0; i < 7; i++) {
+    const started = process.hrtime.bigint();
+    await Promise.all(chunks.map((chunk, n) => connection.set(`${key}:${n}`, chunk, 60_000)));
+    await Promise.all(chunks.map((_, n) => connection.getdel(`${key}:${n}`)));
+    samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  connection.close();
+  return median(samples);
+}
+
 const socketRtt = median([await socketRoundTripMicros(), await socketRoundTripMicros(), await socketRoundTripMicros()]);
 const rawPing = await rawRedisPingMicros();
 const ioredisPing = await redisRoundTripMedianMicros();
 const largeCopyWhole = await redisLargeCopyMillis(8 * 1024 * 1024);
 const largeCopyChunked = await redisLargeCopyMillis(PAYLOAD_CHUNK_BYTES);
-const largeCopy = Math.min(largeCopyWhole, largeCopyChunked);
+const largeCopyOwn = await payloadConnectionCopyMillis();
+const largeCopy = Math.min(largeCopyWhole, largeCopyChunked, largeCopyOwn);
 /** One call's floor, µs: what a message or collective crossing agents cannot go below. */
 const floor = socketRtt + rawPing;
 const floorOf = (name) =>
@@ -85,7 +103,10 @@ console.log(machineLine(loadBefore, quick));
 console.log(`Unix-socket round trip, 8 B, Python ⇄ Node (a rank and its agent): ${fmt(socketRtt)}`);
 console.log(`Redis PING round trip, bare TCP client: ${fmt(rawPing)} (through ioredis: ${fmt(ioredisPing)})`);
 console.log(`Floor of one call crossing agents = socket + Redis round trip: ${fmt(floor)} (ping-pong: twice that)`);
-console.log(`Redis SET + GET of 8 MiB, as one value: ${largeCopyWhole.toFixed(2)} ms; in ${PAYLOAD_CHUNK_BYTES / 1024} KiB chunks: ${largeCopyChunked.toFixed(2)} ms (the lower is the floor for moving 8 MiB through Redis once)\n`);
+console.log(
+  `Redis SET + GET of 8 MiB through ioredis, as one value: ${largeCopyWhole.toFixed(2)} ms; in ${PAYLOAD_CHUNK_BYTES / 1024} KiB chunks: ${largeCopyChunked.toFixed(2)} ms; ` +
+    `in chunks through the runtime's payload connection: ${largeCopyOwn.toFixed(2)} ms (the lowest is the floor for moving 8 MiB through Redis once)\n`,
+);
 console.log('| operation | np | agents | Open MPI | mpiaas | vs Open MPI | floor | vs floor |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {

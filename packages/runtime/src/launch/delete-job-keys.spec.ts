@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { Envelope, EnvelopeHeader } from '../redis/envelope';
 import { JobKeys } from '../redis/job-keys';
+import { PayloadConnection } from '../redis/payload-connection';
 import { RedisTransport } from '../redis/redis-transport';
 import { deleteJobKeys } from './delete-job-keys';
 
@@ -13,8 +14,10 @@ const REDIS_URL = process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const redis = new Redis(REDIS_URL);
 const opened: Redis[] = [redis];
 const transports: RedisTransport[] = [];
+const payloadConnections: PayloadConnection[] = [];
 afterEach(async () => {
   await Promise.all(transports.splice(0).map((transport) => transport.stop()));
+  payloadConnections.splice(0).forEach((connection) => connection.close());
 });
 afterAll(() => opened.forEach((connection) => connection.disconnect()));
 
@@ -42,15 +45,18 @@ function watched(): { connection: Redis; sent: string[] } {
 }
 
 /** Agent `agent` of a job placed one rank per agent over `agents` agents; its inbox is read only if `reading`. */
-function transportOf(keys: JobKeys, agent: number, agents: number, reading: boolean): { transport: RedisTransport; got: Envelope[]; faults: Error[] } {
+async function transportOf(keys: JobKeys, agent: number, agents: number, reading: boolean): Promise<{ transport: RedisTransport; got: Envelope[]; faults: Error[] }> {
   const got: Envelope[] = [];
   const faults: Error[] = [];
   const commands = new Redis(REDIS_URL);
   const blocking = new Redis(REDIS_URL);
   opened.push(commands, blocking);
+  const payloads = await PayloadConnection.open(REDIS_URL, `test:agent${agent}:payloads`);
+  payloadConnections.push(payloads);
   const transport = new RedisTransport({
     commands,
     blocking,
+    payloads,
     keys,
     agent,
     placement: Array.from({ length: agents }, (_, rank) => rank),
@@ -86,12 +92,13 @@ describe('deleteJobKeys', () => {
     const keys = jobKeys();
     const other = jobKeys();
     await redis.set(other.mailbox(0), 'another job', 'PX', 60_000);
-    const agent0 = transportOf(keys, 0, 3, false).transport;
+    const agent0 = (await transportOf(keys, 0, 3, false)).transport;
     // A collective only agent 0 reached, one with a large bundle, a large message nobody received.
     expect(await agent0.rendezvous('w', 1, all(3), ...bundle(0, 3, 1, Buffer.from('small')))).toBeNull();
     expect(await agent0.rendezvous('w', 2, all(3), ...bundle(0, 3, 2, LARGE))).toBeNull();
     agent0.deliver({ t: 'p', d: 1, c: 'w', s: 0, w: 0, g: 5 }, [LARGE]);
-    await agent0.heartbeat(60_000); // after every command sent before it
+    // The chunks go through the payload connection, the pointer after them: wait for the pointer.
+    await vi.waitFor(async () => expect(await redis.llen(keys.mailbox(1))).toBe(1), { timeout: 5000 });
     const loose = (await redis.smembers(keys.loose())).sort();
     expect(loose.filter((key) => key.includes(':coll:'))).toEqual([keys.collective('w', 1), keys.collective('w', 2)]);
     // Three chunks of each large envelope, and the read counter of the bundle two agents are
@@ -109,7 +116,7 @@ describe('deleteJobKeys', () => {
 
   it('lists a collective or a payload only until it is done with: nothing is left to clean after a job that ended well', async () => {
     const keys = jobKeys();
-    const agents = [0, 1, 2].map((agent) => transportOf(keys, agent, 3, true));
+    const agents = await Promise.all([0, 1, 2].map((agent) => transportOf(keys, agent, 3, true)));
     const [agent0, agent1, agent2] = agents.map((agent) => agent.transport) as [RedisTransport, RedisTransport, RedisTransport];
     // A large bundle read by two agents (a read counter), a small collective, a large message read by one.
     await agent0.rendezvous('w', 1, all(3), ...bundle(0, 3, 1, LARGE));

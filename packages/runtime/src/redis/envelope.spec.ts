@@ -17,19 +17,28 @@ describe('envelopes', () => {
 
   it('decodes a large one from its chunks as fetched, the body as views of them (not joined)', () => {
     const payload = Buffer.alloc(3 * 65536 + 5, 9);
-    const chunks = chunksOf(envelopePieces(header, [payload]), 65536).map((chunk) => Buffer.from(chunk)); // as Redis returns them
+    const chunks = chunksOf(envelopePieces(header, [payload]), 65536).map((chunk) => Buffer.concat(chunk)); // as Redis returns them
     const { header: decoded, body } = decodeEnvelopePieces(chunks);
     expect(decoded).toEqual(header);
     expect(body.slice(1).map((piece) => piece.buffer)).toEqual(chunks.slice(1).map((chunk) => chunk.buffer));
     expect(Buffer.concat(body).equals(payload)).toBe(true);
   });
 
-  it('joins the chunks when the header does not lie within the first', () => {
+  it('joins only the chunks a header straddles; the body after them stays views', () => {
     const long: EnvelopeHeader = { t: 'g', c: 'w', q: 1, a: 0, n: 2, m: Array.from({ length: 200 }, (_, rank) => [rank, [1]] as [number, number[]]) };
-    const payload = Buffer.alloc(200, 1);
-    const chunks = chunksOf(envelopePieces(long, [payload]), 64).map((chunk) => Buffer.from(chunk));
+    const payload = Buffer.alloc(4096, 1);
+    const chunks = chunksOf(envelopePieces(long, [payload]), 64).map((chunk) => Buffer.concat(chunk));
     const { header: decoded, body } = decodeEnvelopePieces(chunks);
     expect(decoded).toEqual(long);
     expect(Buffer.concat(body).equals(payload)).toBe(true);
+    expect(body.at(-1)!.buffer).toBe(chunks.at(-1)!.buffer);
+    expect(body.length).toBeGreaterThan(50);
+    // A piece as short as the length prefix's first bytes, as a socket read can be.
+    const split = encodeEnvelope(header, [Buffer.from('body')]);
+    expect(decodeEnvelopePieces([split.subarray(0, 2), split.subarray(2, 9), split.subarray(9)]).header).toEqual(header);
+  });
+
+  it('refuses pieces shorter than the header they announce', () => {
+    expect(() => decodeEnvelopePieces([encodeEnvelope(header).subarray(0, 10)])).toThrow(/shorter than its header/);
   });
 });

@@ -76,18 +76,19 @@ export function decodeEnvelope(raw: Buffer): Envelope {
 
 /**
  * An envelope from the pieces its bytes are in (a large one's chunks, as fetched): the body
- * is views of them. Only a header that does not lie within the first piece is joined.
+ * is views of them. Only a header that does not lie within the first piece is joined, from
+ * as many pieces as it spans.
  */
 export function decodeEnvelopePieces(pieces: readonly Buffer[]): Envelope {
   let first = pieces[0] as Buffer;
-  let rest = pieces.slice(1);
-  if (first.length < 4 || first.length < 4 + first.readUInt32LE(0)) {
-    first = Buffer.concat(pieces as Buffer[]);
-    rest = [];
-  }
-  const headerLength = first.readUInt32LE(0);
-  const header = JSON.parse(first.toString('utf8', 4, 4 + headerLength)) as EnvelopeHeader;
-  const body = first.length > 4 + headerLength ? [first.subarray(4 + headerLength), ...rest] : rest;
+  let next = 1;
+  const headerEnd = () => (first.length < 4 ? Infinity : 4 + first.readUInt32LE(0));
+  while (first.length < headerEnd() && next < pieces.length) first = Buffer.concat([first, pieces[next++] as Buffer]);
+  const end = headerEnd();
+  if (first.length < end) throw new Error(`envelope of ${first.length} bytes is shorter than its header`);
+  const header = JSON.parse(first.toString('utf8', 4, end)) as EnvelopeHeader;
+  const rest = pieces.slice(next);
+  const body = first.length > end ? [first.subarray(end), ...rest] : rest;
   return { header, body };
 }
 

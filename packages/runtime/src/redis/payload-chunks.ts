@@ -1,3 +1,5 @@
+import { lengthOf, splitPieces, type Pieces } from '../protocol/pieces';
+
 /**
  * A large envelope is stored in chunks of this size, all sent at once and read back at once:
  * Redis grows one query buffer for a huge argument, copying as it goes. Measured SET then
@@ -7,27 +9,12 @@
 export const PAYLOAD_CHUNK_BYTES = 512 * 1024;
 
 /**
- * Consecutive `size`-byte chunks of the bytes of `pieces` (the last one shorter): views of a
- * piece where a chunk lies within one, joined only where a chunk spans pieces.
+ * The bytes of `pieces` cut into consecutive `size`-byte chunks (the last one shorter), each
+ * as the views of the pieces it spans: nothing is copied, the payload connection writes a
+ * chunk from its views.
  */
-export function chunksOf(pieces: readonly Buffer[], size: number): Buffer[] {
-  const chunks: Buffer[] = [];
-  let spanning: Buffer[] = [];
-  let filled = 0;
-  for (const piece of pieces) {
-    let offset = 0;
-    while (offset < piece.length) {
-      const take = Math.min(size - filled, piece.length - offset);
-      spanning.push(piece.subarray(offset, offset + take));
-      filled += take;
-      offset += take;
-      if (filled === size) {
-        chunks.push(spanning.length === 1 ? (spanning[0] as Buffer) : Buffer.concat(spanning, size));
-        spanning = [];
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) chunks.push(spanning.length === 1 ? (spanning[0] as Buffer) : Buffer.concat(spanning, filled));
-  return chunks;
+export function chunksOf(pieces: Pieces, size: number): Buffer[][] {
+  const total = lengthOf(pieces);
+  const lengths = Array.from({ length: Math.ceil(total / size) }, (_, i) => Math.min(size, total - i * size));
+  return splitPieces(pieces, lengths);
 }

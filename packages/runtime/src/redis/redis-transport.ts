@@ -13,6 +13,7 @@ import { AgentHeartbeat } from './agent-presence';
 import { agentCountOf } from './placement';
 import { lengthOf } from '../protocol/pieces';
 import { chunksOf, PAYLOAD_CHUNK_BYTES } from './payload-chunks';
+import type { PayloadConnection } from './payload-connection';
 
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
 const POP_BATCH = 512;
@@ -39,6 +40,8 @@ export interface RedisTransportOptions {
   commands: Redis;
   /** A dedicated connection: it spends its life blocked in BLMPOP on this agent's inbox. */
   blocking: Redis;
+  /** Stores and fetches the chunks of large envelopes (without copying them, as ioredis would). */
+  payloads: PayloadConnection;
   /**
    * A connection subscribed to the job's collective channel, for jobs with enough agents
    * that publishing a collective's result once beats pushing it to every inbox.
@@ -70,6 +73,13 @@ export class RedisTransport {
   private readonly presence: AgentHeartbeat;
   /** The headers of this agent's large collective bundles until they come back to it (stored(…, own)). */
   private readonly ownStored = new Map<string, EnvelopeHeader>();
+  /**
+   * Resolves once every large envelope stored so far is in Redis (undefined: all are). The
+   * chunks go through the payload connection, so nothing orders them before the pointer
+   * sent through `commands`: the pointer, and everything this agent sends after it (or it
+   * could overtake), waits for them (afterStores).
+   */
+  private storing: Promise<void> | undefined;
 
   constructor(private readonly options: RedisTransportOptions) {
     const redis = options.commands as ScriptedRedis;
@@ -86,6 +96,7 @@ export class RedisTransport {
     for (const connection of [options.commands, options.blocking, ...(options.subscriber ? [options.subscriber] : [])]) {
       connection.on('close', () => this.fault(new Error('connection to Redis closed')));
     }
+    options.payloads.onClose((error) => this.fault(error));
   }
 
   /** Starts draining this agent's inbox. */
@@ -114,7 +125,7 @@ export class RedisTransport {
   deliver(header: EnvelopeHeader & { d: number }, body: readonly Buffer[] = []): void {
     const inbox = this.options.keys.mailbox(this.options.placement[header.d] as number);
     const envelope = this.stored(header, body, 1);
-    this.redis.mpiDeliver(1, inbox, this.options.ttlMs, envelope).catch((error: Error) => this.fault(error));
+    this.afterStores(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, envelope)).catch((error: Error) => this.fault(error));
   }
 
   /**
@@ -136,20 +147,23 @@ export class RedisTransport {
       // Published on the channel only when every agent of the job takes part (a collective of
       // a smaller communicator would reach agents that do not wait for it).
       const publish = subscriber !== undefined && agents.length === this.agentCount;
-      const bundles = await this.redis.mpiRendezvousBuffer(
-        4 + others.length,
-        keys.collective(ctx, seq),
-        keys.channelSeq(),
-        keys.channelLog(),
-        keys.loose(),
-        ...others,
-        agents.length,
-        ttlMs,
-        agent,
-        this.stored(header, body, agents.length - 1, true),
-        keys.channel(),
-        publish ? LARGE_ENVELOPE_BYTES : -1,
-        CHANNEL_LOG_LENGTH,
+      const bundle = this.stored(header, body, agents.length - 1, true);
+      const bundles = await this.afterStores(() =>
+        this.redis.mpiRendezvousBuffer(
+          4 + others.length,
+          keys.collective(ctx, seq),
+          keys.channelSeq(),
+          keys.channelLog(),
+          keys.loose(),
+          ...others,
+          agents.length,
+          ttlMs,
+          agent,
+          bundle,
+          keys.channel(),
+          publish ? LARGE_ENVELOPE_BYTES : -1,
+          CHANNEL_LOG_LENGTH,
+        ),
       );
       return bundles ? await Promise.all(bundles.map((raw) => this.resolve(raw))) : null;
     } catch (error) {
@@ -188,7 +202,8 @@ export class RedisTransport {
       .filter((agent) => agent !== this.options.agent)
       .map((agent) => this.options.keys.mailbox(agent));
     if (others.length === 0) return;
-    this.redis.mpiDeliver(others.length, ...others, this.options.ttlMs, encodeEnvelope(header)).catch((error: Error) => this.fault(error));
+    const envelope = encodeEnvelope(header);
+    this.afterStores(() => this.redis.mpiDeliver(others.length, ...others, this.options.ttlMs, envelope)).catch((error: Error) => this.fault(error));
   }
 
   /** Renews this agent's heartbeat key for `ms`; resolves once Redis has it. */
@@ -206,13 +221,8 @@ export class RedisTransport {
    * must then delete the job's keys. The command runs after every command this agent sent.
    */
   async leave(): Promise<boolean> {
-    const last = await this.redis.mpiLeave(
-      2,
-      this.options.keys.departed(),
-      this.options.keys.alive(this.options.agent),
-      this.options.agent,
-      this.agentCount,
-      this.options.ttlMs,
+    const last = await this.afterStores(() =>
+      this.redis.mpiLeave(2, this.options.keys.departed(), this.options.keys.alive(this.options.agent), this.options.agent, this.agentCount, this.options.ttlMs),
     );
     return last === 1;
   }
@@ -270,8 +280,16 @@ export class RedisTransport {
     const key = keys.payload(this.options.agent, this.nextPayloadId++);
     const chunks = chunksOf(pieces, PAYLOAD_CHUNK_BYTES);
     const onError = (error: Error) => this.fault(error);
-    // Sent on the same connection before the pointer, so Redis holds them before anyone can see the pointer.
-    chunks.forEach((chunk, i) => this.redis.set(`${key}:${i}`, chunk, 'PX', ttlMs).catch(onError));
+    const stored = Promise.all(chunks.map((chunk, i) => this.options.payloads.set(`${key}:${i}`, chunk, ttlMs))).then(
+      () => undefined,
+      onError,
+    );
+    const storing = this.storing ? Promise.all([this.storing, stored]).then(() => undefined) : stored;
+    this.storing = storing;
+    // Cleared when done, so that sends go out at once again; it settles before the sends waiting on it run.
+    void storing.then(() => {
+      if (this.storing === storing) this.storing = undefined;
+    });
     // Listed among the job's loose keys until the last reader deletes them (its read counter
     // too, if several read it: the first of them creates it).
     const listed = chunkKeysOf(key, chunks.length);
@@ -295,17 +313,28 @@ export class RedisTransport {
     }
     const keys = chunkKeysOf(pointer.k, pointer.c);
     const loose = this.options.keys.loose();
-    let chunks: (Buffer | null)[];
+    const { payloads } = this.options;
+    let chunks: (Buffer[] | null)[];
     if (pointer.r <= 1) {
-      const fetched = Promise.all(keys.map((key) => this.redis.getdelBuffer(key)));
+      const fetched = Promise.all(keys.map((key) => payloads.getdel(key)));
       [chunks] = await Promise.all([fetched, this.redis.srem(loose, keys)]);
     } else {
-      const fetched = Promise.all(keys.map((key) => this.redis.getBuffer(key)));
-      const released = this.redis.mpiRelease(2 + keys.length, loose, readCounterOf(pointer.k), ...keys, pointer.r, this.options.ttlMs);
-      [chunks] = await Promise.all([fetched, released]);
+      chunks = await Promise.all(keys.map((key) => payloads.get(key)));
+      // After the reads (on another connection): the last reader's release deletes the chunks.
+      this.redis
+        .mpiRelease(2 + keys.length, loose, readCounterOf(pointer.k), ...keys, pointer.r, this.options.ttlMs)
+        .catch((error: Error) => this.fault(error));
     }
     if (chunks.some((chunk) => chunk === null)) throw new Error(`stored envelope ${pointer.k} is missing`);
-    return decodeEnvelopePieces(chunks as Buffer[]);
+    return decodeEnvelopePieces((chunks as Buffer[][]).flat());
+  }
+
+  /**
+   * Runs `send` once every large envelope stored so far is in Redis: at once if none is
+   * being stored, else after it and after every send that waited before this one.
+   */
+  private afterStores<T>(send: () => Promise<T>): Promise<T> {
+    return this.storing ? this.storing.then(send) : send();
   }
 
   private fault(error: Error): void {

@@ -1,0 +1,178 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { lengthOf, type Pieces } from '../protocol/pieces';
+import { redactUrl } from './connect';
+import { RespReader, type RespReply } from './resp-reader';
+
+/** How long opening the connection (and its AUTH and SELECT) may take, as ioredis's default. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+interface Pending {
+  resolve(reply: RespReply): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A Redis connection that moves the chunks of large messages (SET, GET, GETDEL) without
+ * copying them in Node: a value is written from the buffers it is in (one writev per batch
+ * of commands), and a fetched value is handed on as views of the socket reads it arrived
+ * in. ioredis joins every command into one buffer before writing and its parser joins every
+ * bulk reply: measured SET + GET of 8 MiB in 512 KiB chunks, 14.0–17.4 ms through ioredis
+ * against 5.7–8.3 ms through this connection (node-redis 6.4: 10.6–15.4 ms). Everything
+ * else an agent sends still goes through ioredis; this connection knows only these commands.
+ *
+ * Commands are answered in the order sent (Redis answers a connection's commands in order).
+ * A lost connection fails every command in flight and calls onClose: the transport fails
+ * the job, as for any lost Redis connection; nothing is resent.
+ */
+export class PayloadConnection {
+  private readonly pending: Pending[] = [];
+  private readonly reader = new RespReader((reply) => this.onReply(reply));
+  private closed = false;
+  private corked = false;
+  private readonly closeListeners: ((error: Error) => void)[] = [];
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    socket.on('data', (data: Buffer) => {
+      try {
+        this.reader.push(data);
+      } catch (error) {
+        this.fail(error as Error);
+      }
+    });
+    socket.on('error', (error) => this.fail(error));
+    socket.on('close', () => this.fail(new Error('connection to Redis closed')));
+  }
+
+  /**
+   * Opens a connection to the Redis at `url` (redis:// or rediss://, with the password,
+   * user and database it names) and names it `name`, as the agent's ioredis connections are.
+   */
+  static async open(url: string, name: string): Promise<PayloadConnection> {
+    const target = parseRedisUrl(url);
+    const socket = target.tls
+      ? tls.connect({ host: target.host, port: target.port, ...(net.isIP(target.host) ? {} : { servername: target.host }) })
+      : net.connect({ host: target.host, port: target.port });
+    const connection = new PayloadConnection(socket);
+    const timer = setTimeout(() => connection.fail(new Error(`no answer in ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+    try {
+      const greeting: Promise<unknown>[] = [];
+      if (target.password !== undefined) {
+        const credentials = target.username ? [target.username, target.password] : [target.password];
+        greeting.push(connection.command(['AUTH', ...credentials]));
+      }
+      if (target.db !== 0) greeting.push(connection.command(['SELECT', String(target.db)]));
+      greeting.push(connection.command(['CLIENT', 'SETNAME', name]));
+      await Promise.all(greeting);
+    } catch (error) {
+      connection.close();
+      throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return connection;
+  }
+
+  /** Stores the bytes of `value` (its pieces back to back: not joined to be sent) at `key`, expiring in `ttlMs`. */
+  async set(key: string, value: Pieces, ttlMs: number): Promise<void> {
+    await this.command(['SET', key, value, 'PX', String(ttlMs)]);
+  }
+
+  /** The value at `key` as pieces (views of the socket's reads), or null if there is none. */
+  get(key: string): Promise<Buffer[] | null> {
+    return this.bulk(['GET', key]);
+  }
+
+  /** As get, deleting the key. */
+  getdel(key: string): Promise<Buffer[] | null> {
+    return this.bulk(['GETDEL', key]);
+  }
+
+  /** Calls `listener` once if the connection is lost (not when closed with close()). */
+  onClose(listener: (error: Error) => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  /** Closes the connection; commands in flight fail. */
+  close(): void {
+    this.closeListeners.length = 0;
+    this.fail(new Error('connection closed'));
+  }
+
+  private async bulk(args: string[]): Promise<Buffer[] | null> {
+    const reply = await this.command(args);
+    if (reply.kind !== 'bulk') throw new Error(`${String(args[0])}: unexpected ${reply.kind} reply from Redis`);
+    return reply.pieces;
+  }
+
+  /**
+   * Sends one command; resolves with its reply, rejects with an error reply. The commands of
+   * one tick go out in one writev (the socket is corked until the next tick): a value is
+   * written from its own pieces, never copied into a command buffer.
+   */
+  private command(args: (string | Pieces)[]): Promise<RespReply> {
+    if (this.closed) return Promise.reject(new Error('connection to Redis closed'));
+    const promise = new Promise<RespReply>((resolve, reject) => this.pending.push({ resolve, reject }));
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    let head = `*${args.length}\r\n`;
+    for (const arg of args) {
+      if (typeof arg === 'string') {
+        head += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
+        continue;
+      }
+      this.socket.write(`${head}$${lengthOf(arg)}\r\n`);
+      for (const piece of arg) this.socket.write(piece);
+      head = '\r\n';
+    }
+    this.socket.write(head);
+    return promise;
+  }
+
+  private onReply(reply: RespReply): void {
+    const pending = this.pending.shift();
+    if (!pending) return this.fail(new Error('a reply from Redis to no command'));
+    if (reply.kind === 'error') pending.reject(new Error(reply.message));
+    else pending.resolve(reply);
+  }
+
+  private fail(error: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    for (const pending of this.pending.splice(0)) pending.reject(error);
+    for (const listener of this.closeListeners.splice(0)) listener(error);
+  }
+}
+
+/** Where a redis:// or rediss:// URL points, as ioredis reads it. */
+export interface RedisTarget {
+  host: string;
+  port: number;
+  tls: boolean;
+  username?: string;
+  password?: string;
+  db: number;
+}
+
+export function parseRedisUrl(url: string): RedisTarget {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new Error(`not a redis:// or rediss:// URL: ${redactUrl(url)}`);
+  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) throw new Error(`the database in ${redactUrl(url)} is not a number`);
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 6379,
+    tls: parsed.protocol === 'rediss:',
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    db,
+  };
+}
