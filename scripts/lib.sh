@@ -64,9 +64,10 @@ ensure_python() {
 }
 
 # Real Open MPI and mpi4py, the reference the differential tests and benchmarks compare with;
-# and iproute2, whose `ip netns` gives the multi-host tests their hosts (test/support/netns-hosts.ts).
+# iproute2, whose `ip netns` gives the multi-host tests their hosts (test/support/netns-hosts.ts);
+# and openssl, which makes the certificate of the private TLS Redis in payload-connection.spec.
 ensure_reference_mpi() {
-  apt_install openmpi-bin python3-mpi4py python3-numpy iproute2
+  apt_install openmpi-bin python3-mpi4py python3-numpy iproute2 openssl
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 }
 
