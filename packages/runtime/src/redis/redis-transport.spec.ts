@@ -1,0 +1,86 @@
+// The transport's ordering across its two connections, on real Redis: a large envelope's
+// chunks go through the payload connection, its pointer through the command connection, and
+// nothing may reach another agent before what was sent ahead of it.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import type { Envelope, EnvelopeHeader } from './envelope';
+import { JobKeys } from './job-keys';
+import { PayloadConnection } from './payload-connection';
+import { RedisTransport } from './redis-transport';
+import { deleteJobKeys } from '../launch/delete-job-keys';
+
+const REDIS_URL = process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redis = new Redis(REDIS_URL);
+const opened: Redis[] = [redis];
+const closing: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const close of closing.splice(0).reverse()) await close();
+});
+afterAll(() => opened.forEach((connection) => connection.disconnect()));
+
+/** A payload connection whose stores reach Redis only after `delayMs`: a slow link, or a huge chunk. */
+function slowed(connection: PayloadConnection, delayMs: number): PayloadConnection {
+  return new Proxy(connection, {
+    get: (target, name, receiver) => {
+      if (name !== 'set') return Reflect.get(target, name, receiver) as unknown;
+      return async (...args: Parameters<PayloadConnection['set']>) => {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        return target.set(...args);
+      };
+    },
+  });
+}
+
+async function transportOf(keys: JobKeys, agent: number, slowStoresMs = 0): Promise<{ transport: RedisTransport; got: Envelope[]; faults: Error[] }> {
+  const got: Envelope[] = [];
+  const faults: Error[] = [];
+  const commands = new Redis(REDIS_URL);
+  const blocking = new Redis(REDIS_URL);
+  opened.push(commands, blocking);
+  const payloads = await PayloadConnection.open(REDIS_URL, `test:transport:agent${agent}`);
+  const transport = new RedisTransport({
+    commands,
+    blocking,
+    payloads: slowStoresMs > 0 ? slowed(payloads, slowStoresMs) : payloads,
+    keys,
+    agent,
+    placement: [0, 1],
+    ttlMs: 60_000,
+    onEnvelope: (envelope) => got.push(envelope),
+    onFault: (error) => faults.push(error),
+  });
+  transport.start();
+  closing.push(async () => {
+    await transport.stop();
+    payloads.close();
+  });
+  return { transport, got, faults };
+}
+
+const LARGE = Buffer.alloc(700 * 1024, 3);
+const message = (g: number): EnvelopeHeader & { d: number } => ({ t: 'p', d: 1, c: 'w', s: 0, w: 0, g });
+
+describe('RedisTransport', () => {
+  it('sends nothing ahead of a large envelope whose chunks are still on their way to Redis', async () => {
+    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
+    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const sender = await transportOf(keys, 0, 150);
+    const receiver = await transportOf(keys, 1);
+    sender.transport.deliver(message(1), [LARGE]);
+    sender.transport.deliver(message(2), [Buffer.from('small, sent after it')]);
+    sender.transport.deliver(message(3), [LARGE]);
+    sender.transport.deliver(message(4), [Buffer.from('small again')]);
+    await vi.waitFor(() => expect(receiver.got).toHaveLength(4), { timeout: 5000 });
+    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2, 3, 4]);
+    expect(Buffer.concat(receiver.got[0]!.body).equals(LARGE)).toBe(true);
+    expect(Buffer.concat(receiver.got[2]!.body).equals(LARGE)).toBe(true);
+    expect([...sender.faults, ...receiver.faults]).toEqual([]);
+    // A collective bundle waits behind them too: the agent completing the set reads it at once.
+    await sender.transport.rendezvous('w', 1, [0, 1], { t: 'g', c: 'w', q: 1, a: 0, n: 2, m: [[0, [LARGE.length]]] }, [LARGE]);
+    const bundles = await receiver.transport.rendezvous('w', 1, [0, 1], { t: 'g', c: 'w', q: 1, a: 1, n: 2, m: [[1, [1]]] }, [Buffer.from('x')]);
+    const fromSender = bundles!.find((bundle) => (bundle.header as { a: number }).a === 0)!;
+    expect(Buffer.concat(fromSender.body).equals(LARGE)).toBe(true);
+    expect([...sender.faults, ...receiver.faults]).toEqual([]);
+  });
+});
