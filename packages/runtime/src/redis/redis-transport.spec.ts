@@ -19,14 +19,26 @@ afterEach(async () => {
 });
 afterAll(() => opened.forEach((connection) => connection.disconnect()));
 
-/** A payload connection whose stores reach Redis only after `delayMs`: a slow link, or a huge chunk. */
+/**
+ * A payload connection whose commands reach Redis `delayMs` late, in the order they were
+ * made (a slow link, or huge chunks): what it sends stays behind what it sent before, as on
+ * one connection, but nothing orders it with the command connection.
+ */
 function slowed(connection: PayloadConnection, delayMs: number): PayloadConnection {
+  let issued = Promise.resolve();
   return new Proxy(connection, {
-    get: (target, name, receiver) => {
-      if (name !== 'set') return Reflect.get(target, name, receiver) as unknown;
-      return async (...args: Parameters<PayloadConnection['set']>) => {
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-        return target.set(...args);
+    get: (target, name) => {
+      const value = Reflect.get(target, name, target) as unknown;
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => Promise<unknown>;
+      if (!['set', 'push', 'addToSet'].includes(name as string)) return method.bind(target);
+      return (...args: unknown[]) => {
+        const due = Date.now() + delayMs;
+        let answer: Promise<unknown> | undefined;
+        issued = issued.then(() => new Promise((resolve) => setTimeout(resolve, due - Date.now()))).then(() => {
+          answer = method.apply(target, args);
+        });
+        return issued.then(() => answer);
       };
     },
   });
@@ -67,14 +79,20 @@ describe('RedisTransport', () => {
     closing.push(() => deleteJobKeys(redis, keys, 2));
     const sender = await transportOf(keys, 0, 150);
     const receiver = await transportOf(keys, 1);
+    // Sent with nothing unanswered (its pointer follows its chunks on the payload
+    // connection), then while the payload connection is busy, and while a small one is
+    // unanswered (its pointer waits for its chunks, then goes through the command connection).
     sender.transport.deliver(message(1), [LARGE]);
     sender.transport.deliver(message(2), [Buffer.from('small, sent after it')]);
     sender.transport.deliver(message(3), [LARGE]);
     sender.transport.deliver(message(4), [Buffer.from('small again')]);
     await vi.waitFor(() => expect(receiver.got).toHaveLength(4), { timeout: 5000 });
-    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2, 3, 4]);
-    expect(Buffer.concat(receiver.got[0]!.body).equals(LARGE)).toBe(true);
-    expect(Buffer.concat(receiver.got[2]!.body).equals(LARGE)).toBe(true);
+    sender.transport.deliver(message(5), [Buffer.from('small')]);
+    sender.transport.deliver(message(6), [LARGE]);
+    sender.transport.deliver(message(7), [Buffer.from('small')]);
+    await vi.waitFor(() => expect(receiver.got).toHaveLength(7), { timeout: 5000 });
+    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    for (const large of [0, 2, 5]) expect(Buffer.concat(receiver.got[large]!.body).equals(LARGE)).toBe(true);
     expect([...sender.faults, ...receiver.faults]).toEqual([]);
     // A collective bundle waits behind them too: the agent completing the set reads it at once.
     await sender.transport.rendezvous('w', 1, [0, 1], { t: 'g', c: 'w', q: 1, a: 0, n: 2, m: [[0, [LARGE.length]]] }, [LARGE]);

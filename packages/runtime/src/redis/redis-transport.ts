@@ -74,12 +74,14 @@ export class RedisTransport {
   /** The headers of this agent's large collective bundles until they come back to it (stored(…, own)). */
   private readonly ownStored = new Map<string, EnvelopeHeader>();
   /**
-   * Resolves once every large envelope stored so far is in Redis (undefined: all are). The
-   * chunks go through the payload connection, so nothing orders them before the pointer
-   * sent through `commands`: the pointer, and everything this agent sends after it (or it
-   * could overtake), waits for them (afterStores).
+   * Resolves once Redis has everything later sends must follow (undefined: it has all): the
+   * chunks of large envelopes, which go through the payload connection, and a pointer sent
+   * there after them. Nothing orders one connection's commands before the other's, so every
+   * envelope sent through `commands` waits for it (send()).
    */
   private storing: Promise<void> | undefined;
+  /** Envelopes sent through `commands` that Redis has not answered yet. */
+  private unanswered = 0;
 
   constructor(private readonly options: RedisTransportOptions) {
     const redis = options.commands as ScriptedRedis;
@@ -124,8 +126,22 @@ export class RedisTransport {
   /** Sends a point-to-point envelope (or an ack) to world rank `header.d`. Fire-and-forget. */
   deliver(header: EnvelopeHeader & { d: number }, body: readonly Buffer[] = []): void {
     const inbox = this.options.keys.mailbox(this.options.placement[header.d] as number);
-    const envelope = this.stored(header, body, 1);
-    this.afterStores(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, envelope)).catch((error: Error) => this.fault(error));
+    const pieces = envelopePieces(header, body);
+    const length = lengthOf(pieces);
+    const onError = (error: Error) => this.fault(error);
+    if (length <= LARGE_ENVELOPE_BYTES) {
+      this.send(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, Buffer.concat(pieces, length))).catch(onError);
+      return;
+    }
+    if (this.storing === undefined && this.unanswered === 0) {
+      // Redis has answered everything this agent sent: the pointer can follow its chunks on
+      // the payload connection, which keeps it behind them, without waiting for their answers.
+      const pointer = this.storeLarge(header, pieces, 1, false);
+      this.holdSends(this.options.payloads.push(inbox, pointer, this.options.ttlMs));
+      return;
+    }
+    const pointer = this.stored(header, pieces, 1);
+    this.send(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, pointer)).catch(onError);
   }
 
   /**
@@ -147,8 +163,8 @@ export class RedisTransport {
       // Published on the channel only when every agent of the job takes part (a collective of
       // a smaller communicator would reach agents that do not wait for it).
       const publish = subscriber !== undefined && agents.length === this.agentCount;
-      const bundle = this.stored(header, body, agents.length - 1, true);
-      const bundles = await this.afterStores(() =>
+      const bundle = this.stored(header, envelopePieces(header, body), agents.length - 1, true);
+      const bundles = await this.send(() =>
         this.redis.mpiRendezvousBuffer(
           4 + others.length,
           keys.collective(ctx, seq),
@@ -203,7 +219,7 @@ export class RedisTransport {
       .map((agent) => this.options.keys.mailbox(agent));
     if (others.length === 0) return;
     const envelope = encodeEnvelope(header);
-    this.afterStores(() => this.redis.mpiDeliver(others.length, ...others, this.options.ttlMs, envelope)).catch((error: Error) => this.fault(error));
+    this.send(() => this.redis.mpiDeliver(others.length, ...others, this.options.ttlMs, envelope)).catch((error: Error) => this.fault(error));
   }
 
   /** Renews this agent's heartbeat key for `ms`; resolves once Redis has it. */
@@ -221,7 +237,7 @@ export class RedisTransport {
    * must then delete the job's keys. The command runs after every command this agent sent.
    */
   async leave(): Promise<boolean> {
-    const last = await this.afterStores(() =>
+    const last = await this.send(() =>
       this.redis.mpiLeave(2, this.options.keys.departed(), this.options.keys.alive(this.options.agent), this.options.agent, this.agentCount, this.options.ttlMs),
     );
     return last === 1;
@@ -265,36 +281,37 @@ export class RedisTransport {
   }
 
   /**
-   * What to push for an envelope: itself, or — if large — a pointer to the keys holding it.
-   * The chunks are cut from the header and body as they are: a large body is not joined into
-   * one envelope first (a copy of all of it, and a buffer as large for the collector).
-   * `own`: a collective bundle of this agent, read only by the others (`readers`); it comes
-   * back to this one with theirs (in the reply or its inbox) and is answered from here then
-   * with its header alone, rather than fetched again.
+   * What to push through `commands` for an envelope (`pieces`: envelopePieces of `header` and
+   * its body): itself, or — if large — a pointer to the keys holding it, sent once Redis has
+   * them (send() waits). `own`: a collective bundle of this agent, read only by the others
+   * (`readers`); it comes back to this one with theirs (in the reply or its inbox) and is
+   * answered from here then with its header alone, rather than fetched again.
    */
-  private stored(header: EnvelopeHeader, body: readonly Buffer[], readers: number, own = false): Buffer {
-    const pieces = envelopePieces(header, body);
+  private stored(header: EnvelopeHeader, pieces: readonly Buffer[], readers: number, own = false): Buffer {
     const length = lengthOf(pieces);
     if (length <= LARGE_ENVELOPE_BYTES) return Buffer.concat(pieces, length);
-    const { keys, ttlMs } = this.options;
+    return this.storeLarge(header, pieces, readers, own);
+  }
+
+  /**
+   * Stores a large envelope's chunks through the payload connection and returns its pointer;
+   * later sends wait until Redis has them. The chunks are cut from the envelope's pieces as
+   * they are: a large body is not joined first (a copy of all of it).
+   */
+  private storeLarge(header: EnvelopeHeader, pieces: readonly Buffer[], readers: number, own: boolean): Buffer {
+    const { keys, ttlMs, payloads } = this.options;
     const key = keys.payload(this.options.agent, this.nextPayloadId++);
     const chunks = chunksOf(pieces, PAYLOAD_CHUNK_BYTES);
-    const onError = (error: Error) => this.fault(error);
-    const stored = Promise.all(chunks.map((chunk, i) => this.options.payloads.set(`${key}:${i}`, chunk, ttlMs))).then(
-      () => undefined,
-      onError,
-    );
-    const storing = this.storing ? Promise.all([this.storing, stored]).then(() => undefined) : stored;
-    this.storing = storing;
-    // Cleared when done, so that sends go out at once again; it settles before the sends waiting on it run.
-    void storing.then(() => {
-      if (this.storing === storing) this.storing = undefined;
-    });
     // Listed among the job's loose keys until the last reader deletes them (its read counter
-    // too, if several read it: the first of them creates it).
+    // too, if several read it: the first of them creates it). Through the payload connection
+    // too, so that the listing is in Redis before any reader can take it off.
     const listed = chunkKeysOf(key, chunks.length);
-    this.redis.sadd(keys.loose(), readers > 1 ? [...listed, readCounterOf(key)] : listed).catch(onError);
-    this.redis.pexpire(keys.loose(), ttlMs).catch(onError);
+    this.holdSends(
+      Promise.all([
+        ...chunks.map((chunk, i) => payloads.set(`${key}:${i}`, chunk, ttlMs)),
+        payloads.addToSet(keys.loose(), readers > 1 ? [...listed, readCounterOf(key)] : listed, ttlMs),
+      ]),
+    );
     if (own) this.ownStored.set(key, header);
     return encodeEnvelope({ t: 'x', k: key, r: readers, c: chunks.length });
   }
@@ -330,11 +347,30 @@ export class RedisTransport {
   }
 
   /**
-   * Runs `send` once every large envelope stored so far is in Redis: at once if none is
-   * being stored, else after it and after every send that waited before this one.
+   * Sends an envelope through `commands` once Redis has everything sent before it through the
+   * payload connection: at once if it has, else after that and after every send that waited
+   * before this one.
    */
-  private afterStores<T>(send: () => Promise<T>): Promise<T> {
-    return this.storing ? this.storing.then(send) : send();
+  private send<T>(command: () => Promise<T>): Promise<T> {
+    const counted = () => {
+      this.unanswered++;
+      return command().finally(() => this.unanswered--);
+    };
+    return this.storing ? this.storing.then(counted) : counted();
+  }
+
+  /** Makes every later send() wait for `sent` (the payload connection's part of what was sent). */
+  private holdSends(sent: Promise<unknown>): void {
+    const settled = sent.then(
+      () => undefined,
+      (error: Error) => this.fault(error),
+    );
+    const storing = this.storing ? Promise.all([this.storing, settled]).then(() => undefined) : settled;
+    this.storing = storing;
+    // Cleared when done, so that sends go out at once again; it settles before the sends waiting on it run.
+    void storing.then(() => {
+      if (this.storing === storing) this.storing = undefined;
+    });
   }
 
   private fault(error: Error): void {
