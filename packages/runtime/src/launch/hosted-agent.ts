@@ -53,6 +53,8 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
   };
   // Opened beside the others rather than after them: one round trip less before ranks start.
   const payloadsOpening = PayloadConnection.open(options.redisUrl, `${name}:payloads`);
+  // Its failure is dealt with below, once the others are open; until then it must not count as unhandled.
+  payloadsOpening.catch(() => undefined);
   let blocking: Redis;
   let subscriber: Redis | undefined;
   try {

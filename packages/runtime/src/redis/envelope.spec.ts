@@ -4,6 +4,14 @@ import { decodeEnvelope, decodeEnvelopePieces, encodeEnvelope, envelopePieces, t
 
 const header: EnvelopeHeader = { t: 'p', d: 1, c: 'w', s: 0, w: 0, g: 7 };
 
+/** The bytes of `views` in memory of their own (Buffer.alloc: never a slice of Node's shared pool), as Redis returns a chunk. */
+function own(views: readonly Buffer[]): Buffer {
+  const joined = Buffer.concat(views);
+  const copy = Buffer.alloc(joined.length);
+  joined.copy(copy);
+  return copy;
+}
+
 describe('envelopes', () => {
   it('decodes a small envelope with its body as one view of it', () => {
     const raw = encodeEnvelope(header, [Buffer.from('hello')]);
@@ -17,7 +25,7 @@ describe('envelopes', () => {
 
   it('decodes a large one from its chunks as fetched, the body as views of them (not joined)', () => {
     const payload = Buffer.alloc(3 * 65536 + 5, 9);
-    const chunks = chunksOf(envelopePieces(header, [payload]), 65536).map((chunk) => Buffer.concat(chunk)); // as Redis returns them
+    const chunks = chunksOf(envelopePieces(header, [payload]), 65536).map(own);
     const { header: decoded, body } = decodeEnvelopePieces(chunks);
     expect(decoded).toEqual(header);
     expect(body.slice(1).map((piece) => piece.buffer)).toEqual(chunks.slice(1).map((chunk) => chunk.buffer));
@@ -27,7 +35,7 @@ describe('envelopes', () => {
   it('joins only the chunks a header straddles; the body after them stays views', () => {
     const long: EnvelopeHeader = { t: 'g', c: 'w', q: 1, a: 0, n: 2, m: Array.from({ length: 200 }, (_, rank) => [rank, [1]] as [number, number[]]) };
     const payload = Buffer.alloc(4096, 1);
-    const chunks = chunksOf(envelopePieces(long, [payload]), 64).map((chunk) => Buffer.concat(chunk));
+    const chunks = chunksOf(envelopePieces(long, [payload]), 64).map(own);
     const { header: decoded, body } = decodeEnvelopePieces(chunks);
     expect(decoded).toEqual(long);
     expect(Buffer.concat(body).equals(payload)).toBe(true);

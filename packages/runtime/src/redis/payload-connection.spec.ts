@@ -1,13 +1,13 @@
 // The payload connection against real Redis servers: the shared one, and private ones (a
 // password, an ACL user, TLS) started here and stopped at the end.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { PayloadConnection, parseRedisUrl } from './payload-connection';
+import { PayloadConnection, redisTarget } from './payload-connection';
 
 const REDIS_URL = process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `test:payloads:${process.pid}:`;
@@ -100,6 +100,9 @@ describe('PayloadConnection', () => {
     expect(await inFlight).toMatch(/closed|EPIPE|ECONNRESET/);
     await vi.waitFor(() => expect(closed).toHaveBeenCalledTimes(1));
     await expect(lost.get('k')).rejects.toThrow(/closed/);
+    const toldLate = vi.fn();
+    lost.onClose(toldLate); // a listener added after the loss hears of it at once
+    await vi.waitFor(() => expect(toldLate).toHaveBeenCalledTimes(1));
     await admin.client('UNPAUSE');
     admin.disconnect();
   });
@@ -115,6 +118,9 @@ describe('PayloadConnection', () => {
     const asUser = await PayloadConnection.open(`redis://agent:pa55@127.0.0.1:${port}/3`, 'as-user');
     expect(Buffer.concat((await asUser.get('k'))!).toString()).toBe('in db 3');
     asUser.close();
+    const byQuery = await PayloadConnection.open(`redis://127.0.0.1:${port}?password=s3cret&db=3`, 'by-query');
+    expect(Buffer.concat((await byQuery.get('k'))!).toString()).toBe('in db 3');
+    byQuery.close();
     await expect(PayloadConnection.open(`redis://:wrong@127.0.0.1:${port}`, 'wrong')).rejects.toThrow(
       `cannot connect to Redis at redis://:***@127.0.0.1:${port}: WRONGPASS`,
     );
@@ -131,25 +137,21 @@ describe('PayloadConnection', () => {
     const key = path.join(dir, 'key.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
     const port = await privateRedis((port) => ['--port', '0', '--tls-port', String(port), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-auth-clients', 'no']);
-    // Trusted through NODE_EXTRA_CA_CERTS (read at start: a process of its own), as an operator would trust a private CA.
-    const script = `
-      const { PayloadConnection } = require(${JSON.stringify(path.join(__dirname, '../../dist/redis/payload-connection.js'))});
-      (async () => {
-        const c = await PayloadConnection.open('rediss://localhost:${port}', 'tls');
-        await c.set('k', [Buffer.from('over TLS')], 60000);
-        process.stdout.write(Buffer.concat(await c.getdel('k')).toString());
-        c.close();
-      })().catch((e) => { process.stdout.write('error: ' + e.message); });`;
-    const run = (env: NodeJS.ProcessEnv) => execFileSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
-    expect(run({ NODE_EXTRA_CA_CERTS: cert })).toBe('over TLS');
-    expect(run({ NODE_EXTRA_CA_CERTS: '' })).toMatch(/^error: cannot connect to Redis at rediss:\/\/localhost:\d+: self-signed certificate/);
+    // Trusted as an operator's private CA would be (in the service: NODE_EXTRA_CA_CERTS).
+    const trusted = await PayloadConnection.open(`rediss://localhost:${port}`, 'tls', { ca: readFileSync(cert) });
+    await trusted.set('k', [Buffer.from('over TLS')], 60_000);
+    expect(Buffer.concat((await trusted.getdel('k'))!).toString()).toBe('over TLS');
+    trusted.close();
+    await expect(PayloadConnection.open(`rediss://localhost:${port}`, 'untrusted')).rejects.toThrow(
+      `cannot connect to Redis at rediss://localhost:${port}: self-signed certificate`,
+    );
   });
 
-  it('reads a URL as ioredis does', () => {
-    expect(parseRedisUrl('redis://127.0.0.1:6379')).toEqual({ host: '127.0.0.1', port: 6379, tls: false, db: 0 });
-    expect(parseRedisUrl('rediss://user:p%40ss@cache.internal:6380/2')).toEqual({ host: 'cache.internal', port: 6380, tls: true, username: 'user', password: 'p@ss', db: 2 });
-    expect(parseRedisUrl('redis://:pw@[::1]')).toEqual({ host: '::1', port: 6379, tls: false, password: 'pw', db: 0 });
-    expect(() => parseRedisUrl('http://x')).toThrow(/not a redis/);
-    expect(() => parseRedisUrl('redis://x/abc')).toThrow(/database/);
+  it('reads a URL as ioredis does, query options and all', () => {
+    expect(redisTarget('redis://127.0.0.1:6379')).toEqual({ host: '127.0.0.1', port: 6379, db: 0 });
+    expect(redisTarget('rediss://user:p%40ss@cache.internal:6380/2')).toMatchObject({ host: 'cache.internal', port: 6380, tls: {}, username: 'user', password: 'p@ss', db: 2 });
+    expect(redisTarget('redis://cache?db=3&password=pw')).toEqual({ host: 'cache', port: 6379, password: 'pw', db: 3 });
+    expect(redisTarget('redis://cache:6379/4/')).toMatchObject({ db: 4 });
+    expect(redisTarget('redis://:pw@[::1]')).toEqual({ host: '::1', port: 6379, password: 'pw', db: 0 });
   });
 });

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { Redis } from 'ioredis';
 import { lengthOf, type Pieces } from '../protocol/pieces';
 import { redactUrl } from './connect';
 import { RespReader, type RespReply } from './resp-reader';
@@ -31,11 +32,15 @@ export class PayloadConnection {
   private readonly pending: Pending[] = [];
   private readonly reader = new RespReader((reply) => this.onReply(reply));
   private closed = false;
+  /** Why the connection was lost, if it was (not closed with close()). */
+  private lostWith: Error | undefined;
   private corked = false;
   private readonly closeListeners: ((error: Error) => void)[] = [];
 
   private constructor(private readonly socket: net.Socket) {
     socket.setNoDelay(true);
+    // As ioredis does: an idle connection (large messages may be rare) survives idle cutoffs.
+    socket.setKeepAlive(true);
     socket.on('data', (data: Buffer) => {
       try {
         this.reader.push(data);
@@ -48,19 +53,21 @@ export class PayloadConnection {
   }
 
   /**
-   * Opens a connection to the Redis at `url` (redis:// or rediss://, with the password,
-   * user and database it names) and names it `name`, as the agent's ioredis connections are.
+   * Opens a connection to the Redis at `url` (redis:// or rediss://, with the password, user
+   * and database it names, read as ioredis reads them) and names it `name`, as the agent's
+   * ioredis connections are. `tlsOptions` add to a rediss:// URL's (a CA to trust, say).
    */
-  static async open(url: string, name: string): Promise<PayloadConnection> {
-    const target = parseRedisUrl(url);
+  static async open(url: string, name: string, tlsOptions: tls.ConnectionOptions = {}): Promise<PayloadConnection> {
+    const target = redisTarget(url);
+    const where = target.path !== undefined ? { path: target.path } : { host: target.host ?? 'localhost', port: target.port ?? 6379 };
     const socket = target.tls
-      ? tls.connect({ host: target.host, port: target.port, ...(net.isIP(target.host) ? {} : { servername: target.host }) })
-      : net.connect({ host: target.host, port: target.port });
+      ? tls.connect({ ...where, ...(target.host && !net.isIP(target.host) ? { servername: target.host } : {}), ...target.tls, ...tlsOptions })
+      : net.connect(where);
     const connection = new PayloadConnection(socket);
     const timer = setTimeout(() => connection.fail(new Error(`no answer in ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
     try {
       const greeting: Promise<unknown>[] = [];
-      if (target.password !== undefined) {
+      if (target.password) {
         const credentials = target.username ? [target.username, target.password] : [target.password];
         greeting.push(connection.command(['AUTH', ...credentials]));
       }
@@ -101,15 +108,19 @@ export class PayloadConnection {
     return this.bulk(['GETDEL', key]);
   }
 
-  /** Calls `listener` once if the connection is lost (not when closed with close()). */
+  /**
+   * Calls `listener` once if the connection is lost (not when closed with close()): at once
+   * if it was lost already.
+   */
   onClose(listener: (error: Error) => void): void {
-    this.closeListeners.push(listener);
+    if (this.lostWith) queueMicrotask(() => listener(this.lostWith as Error));
+    else if (!this.closed) this.closeListeners.push(listener);
   }
 
   /** Closes the connection; commands in flight fail. */
   close(): void {
     this.closeListeners.length = 0;
-    this.fail(new Error('connection closed'));
+    this.fail(new Error('connection closed'), false);
   }
 
   private async bulk(args: string[]): Promise<Buffer[] | null> {
@@ -155,36 +166,42 @@ export class PayloadConnection {
     else pending.resolve(reply);
   }
 
-  private fail(error: Error): void {
+  private fail(error: Error, lost = true): void {
     if (this.closed) return;
     this.closed = true;
+    if (lost) this.lostWith = error;
     this.socket.destroy();
     for (const pending of this.pending.splice(0)) pending.reject(error);
     for (const listener of this.closeListeners.splice(0)) listener(error);
   }
 }
 
-/** Where a redis:// or rediss:// URL points, as ioredis reads it. */
+/** Where a redis:// or rediss:// URL points. */
 export interface RedisTarget {
-  host: string;
-  port: number;
-  tls: boolean;
+  host?: string;
+  port?: number;
+  /** A Unix socket's path, instead of host and port. */
+  path?: string;
+  /** TLS options (rediss:// or a `tls` query): absent for plain TCP. */
+  tls?: tls.ConnectionOptions;
   username?: string;
   password?: string;
   db: number;
 }
 
-export function parseRedisUrl(url: string): RedisTarget {
-  const parsed = new URL(url);
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new Error(`not a redis:// or rediss:// URL: ${redactUrl(url)}`);
-  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
-  if (!Number.isInteger(db) || db < 0) throw new Error(`the database in ${redactUrl(url)} is not a number`);
+/**
+ * The target of `url` exactly as ioredis reads it (the agent's other connections use
+ * ioredis): query options such as `?db=2`, a lenient database number, TLS profiles, defaults.
+ */
+export function redisTarget(url: string): RedisTarget {
+  const client = new Redis(url, { lazyConnect: true });
+  const { host, port, path, tls: tlsOptions, username, password, db } = client.options;
+  client.disconnect();
   return {
-    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
-    port: parsed.port ? Number(parsed.port) : 6379,
-    tls: parsed.protocol === 'rediss:',
-    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-    db,
+    ...(path ? { path } : { host, port }),
+    ...(tlsOptions ? { tls: tlsOptions } : {}),
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    db: db ?? 0,
   };
 }

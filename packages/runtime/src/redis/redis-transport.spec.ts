@@ -44,7 +44,36 @@ function slowed(connection: PayloadConnection, delayMs: number): PayloadConnecti
   });
 }
 
-async function transportOf(keys: JobKeys, agent: number, slowStoresMs = 0): Promise<{ transport: RedisTransport; got: Envelope[]; faults: Error[] }> {
+/**
+ * As slowed, for the command connection's deliveries (ioredis runs a connection's commands in
+ * order). The transport defines its scripts on the connection itself (mpiDeliver is not there
+ * until then).
+ */
+function slowDeliveries(connection: Redis, delayMs: number): Redis {
+  let issued = Promise.resolve();
+  return new Proxy(connection, {
+    get: (target, name) => {
+      const value = Reflect.get(target, name, target) as unknown;
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => Promise<unknown>;
+      if (name !== 'mpiDeliver') return method.bind(target);
+      return (...args: unknown[]) => {
+        const due = Date.now() + delayMs;
+        let answer: Promise<unknown> | undefined;
+        issued = issued.then(() => new Promise((resolve) => setTimeout(resolve, due - Date.now()))).then(() => {
+          answer = method.apply(target, args);
+        });
+        return issued.then(() => answer);
+      };
+    },
+  });
+}
+
+async function transportOf(
+  keys: JobKeys,
+  agent: number,
+  slow: { stores?: number; deliveries?: number } = {},
+): Promise<{ transport: RedisTransport; got: Envelope[]; faults: Error[] }> {
   const got: Envelope[] = [];
   const faults: Error[] = [];
   const commands = new Redis(REDIS_URL);
@@ -52,9 +81,9 @@ async function transportOf(keys: JobKeys, agent: number, slowStoresMs = 0): Prom
   opened.push(commands, blocking);
   const payloads = await PayloadConnection.open(REDIS_URL, `test:transport:agent${agent}`);
   const transport = new RedisTransport({
-    commands,
+    commands: slow.deliveries ? slowDeliveries(commands, slow.deliveries) : commands,
     blocking,
-    payloads: slowStoresMs > 0 ? slowed(payloads, slowStoresMs) : payloads,
+    payloads: slow.stores ? slowed(payloads, slow.stores) : payloads,
     keys,
     agent,
     placement: [0, 1],
@@ -77,11 +106,12 @@ describe('RedisTransport', () => {
   it('sends nothing ahead of a large envelope whose chunks are still on their way to Redis', async () => {
     const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
     closing.push(() => deleteJobKeys(redis, keys, 2));
-    const sender = await transportOf(keys, 0, 150);
+    const sender = await transportOf(keys, 0, { stores: 150 });
     const receiver = await transportOf(keys, 1);
-    // Sent with nothing unanswered (its pointer follows its chunks on the payload
-    // connection), then while the payload connection is busy, and while a small one is
-    // unanswered (its pointer waits for its chunks, then goes through the command connection).
+    // Large messages sent with nothing unanswered (1: its pointer follows its chunks on the
+    // payload connection), while what went before is still being stored (3), and while a
+    // small one is unanswered (6): 3 and 6 wait for their chunks, then go through the command
+    // connection.
     sender.transport.deliver(message(1), [LARGE]);
     sender.transport.deliver(message(2), [Buffer.from('small, sent after it')]);
     sender.transport.deliver(message(3), [LARGE]);
@@ -99,6 +129,20 @@ describe('RedisTransport', () => {
     const bundles = await receiver.transport.rendezvous('w', 1, [0, 1], { t: 'g', c: 'w', q: 1, a: 1, n: 2, m: [[1, [1]]] }, [Buffer.from('x')]);
     const fromSender = bundles!.find((bundle) => (bundle.header as { a: number }).a === 0)!;
     expect(Buffer.concat(fromSender.body).equals(LARGE)).toBe(true);
+    expect([...sender.faults, ...receiver.faults]).toEqual([]);
+  });
+
+  it('keeps a large message behind a small one the command connection has not delivered yet', async () => {
+    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
+    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const sender = await transportOf(keys, 0, { deliveries: 150 });
+    const receiver = await transportOf(keys, 1);
+    sender.transport.deliver(message(1), [Buffer.from('small, still on its way')]);
+    sender.transport.deliver(message(2), [LARGE]); // must not take the payload connection's shorter way past it
+    sender.transport.deliver(message(3), [Buffer.from('small')]);
+    await vi.waitFor(() => expect(receiver.got).toHaveLength(3), { timeout: 5000 });
+    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2, 3]);
+    expect(Buffer.concat(receiver.got[1]!.body).equals(LARGE)).toBe(true);
     expect([...sender.faults, ...receiver.faults]).toEqual([]);
   });
 });

@@ -7,7 +7,10 @@ function readIn(bytes: Buffer, size?: number): { replies: RespReply[]; reads: Bu
   const reader = new RespReader((reply) => replies.push(reply));
   const reads: Buffer[] = [];
   for (let offset = 0; offset < bytes.length; offset += size ?? bytes.length) {
-    const read = Buffer.from(bytes.subarray(offset, offset + (size ?? bytes.length))); // a socket read of its own
+    // A socket read of its own memory (Buffer.alloc: never a slice of Node's shared pool)
+    const slice = bytes.subarray(offset, offset + (size ?? bytes.length));
+    const read = Buffer.alloc(slice.length);
+    slice.copy(read);
     reads.push(read);
     reader.push(read);
   }
