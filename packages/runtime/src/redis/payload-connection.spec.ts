@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { PayloadConnection, redisTarget } from './payload-connection';
+import { PayloadConnection } from './payload-connection';
+import { redisTarget } from './redis-target';
 
 const REDIS_URL = process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `test:payloads:${process.pid}:`;
