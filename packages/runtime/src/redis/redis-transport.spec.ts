@@ -132,6 +132,23 @@ describe('RedisTransport', () => {
     expect([...sender.faults, ...receiver.faults]).toEqual([]);
   });
 
+  it('hands a batch of envelopes on in the order sent, fetching each pointer in line; a missing payload fails the job at its turn', async () => {
+    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
+    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const sender = await transportOf(keys, 0);
+    const sizes = [LARGE, Buffer.from('small'), LARGE, LARGE, Buffer.from('small'), LARGE];
+    sizes.forEach((body, g) => sender.transport.deliver(message(g), [body]));
+    await vi.waitFor(async () => expect(await redis.llen(keys.mailbox(1))).toBe(sizes.length), { timeout: 5000 });
+    // The fourth message's first chunk is gone (as if expired): what was sent before it still
+    // arrives, nothing after it does.
+    expect(await redis.unlink(`${keys.payload(0, 2)}:0`)).toBe(1);
+    const receiver = await transportOf(keys, 1); // its first BLMPOP takes the whole batch
+    await vi.waitFor(() => expect(receiver.faults).toHaveLength(1), { timeout: 5000 });
+    expect(receiver.faults[0]!.message).toMatch(/is missing/);
+    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([0, 1, 2]);
+    receiver.got.forEach((envelope, g) => expect(Buffer.concat(envelope.body).equals(sizes[g]!)).toBe(true));
+  });
+
   it('keeps a large message behind a small one the command connection has not delivered yet', async () => {
     const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
     closing.push(() => deleteJobKeys(redis, keys, 2));
