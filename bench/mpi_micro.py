@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 from mpi4py import MPI
+from pingpong import pingpong
 
 comm = MPI.COMM_WORLD
 rank = comm.rank
@@ -37,19 +38,6 @@ timed("allreduce_8B", 2000, lambda: comm.Allreduce([small, MPI.DOUBLE], [reduced
 
 big = np.zeros(8 * 1024 * 1024, dtype=np.uint8)
 timed("bcast_8MiB", 30, lambda: comm.Bcast([big, MPI.BYTE], root=0), results)
-
-
-def pingpong(buf, datatype):
-    """One round trip of buf between ranks 0 and 1 (the others idle)."""
-    def roundtrip():
-        if rank == 0:
-            comm.Send([buf, datatype], dest=1, tag=1)
-            comm.Recv([buf, datatype], source=1, tag=2)
-        elif rank == 1:
-            comm.Recv([buf, datatype], source=0, tag=1)
-            comm.Send([buf, datatype], dest=0, tag=2)
-    return roundtrip
-
 
 timed("pingpong_roundtrip_8B", 2000, pingpong(np.zeros(1, dtype=np.float64), MPI.DOUBLE), results)
 timed("pingpong_4MiB_roundtrip", 40, pingpong(np.zeros(4 * 1024 * 1024, dtype=np.uint8), MPI.BYTE), results)

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 from mpi4py import MPI
+from pingpong import pingpong
 
 comm = MPI.COMM_WORLD
 rank = comm.rank
@@ -14,18 +15,13 @@ SIZES = [8, 1024, 16384, 65536, 262144, 1048576, 4194304]
 
 results = {}
 for size in SIZES:
-    buf = np.zeros(size, dtype=np.uint8)
+    roundtrip = pingpong(np.zeros(size, dtype=np.uint8), MPI.BYTE)
     repetitions = max(3, int((1000 if size <= 65536 else 100) * scale))
     for timed in (False, True):  # a warm-up pass, then the timed one
         comm.Barrier()
         start = MPI.Wtime()
         for _ in range(repetitions if timed else max(2, repetitions // 10)):
-            if rank == 0:
-                comm.Send([buf, MPI.BYTE], dest=1, tag=1)
-                comm.Recv([buf, MPI.BYTE], source=1, tag=2)
-            elif rank == 1:
-                comm.Recv([buf, MPI.BYTE], source=0, tag=1)
-                comm.Send([buf, MPI.BYTE], dest=0, tag=2)
+            roundtrip()
         elapsed = MPI.Wtime() - start
     results[size] = elapsed / repetitions * 1e6
 

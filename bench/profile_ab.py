@@ -10,6 +10,7 @@ import time
 import numpy as np
 from mpi4py import MPI
 from mpi4py import _profile
+from pingpong import pingpong
 
 comm = MPI.COMM_WORLD
 rank = comm.rank
@@ -64,19 +65,7 @@ compare("allreduce_obj", 2000, 10, lambda: comm.allreduce(rank), results)
 big = np.zeros(8 * 1024 * 1024, dtype=np.uint8)
 compare("bcast_8MiB", 40, 1, lambda: comm.Bcast([big, MPI.BYTE], root=0), results)
 
-ping = np.zeros(1, dtype=np.float64)
-
-
-def pingpong():
-    if rank == 0:
-        comm.Send([ping, MPI.DOUBLE], dest=1, tag=1)
-        comm.Recv([ping, MPI.DOUBLE], source=1, tag=2)
-    elif rank == 1:
-        comm.Recv([ping, MPI.DOUBLE], source=0, tag=1)
-        comm.Send([ping, MPI.DOUBLE], dest=0, tag=2)
-
-
-compare("pingpong_roundtrip_8B", 2000, 10, pingpong, results)
+compare("pingpong_roundtrip_8B", 2000, 10, pingpong(np.zeros(1, dtype=np.float64), MPI.DOUBLE), results)
 
 if rank == 0:
     print(json.dumps(results))

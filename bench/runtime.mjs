@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { CLI_MAIN as cli, fmtMicros as fmt, machineLine, median, mpiEnv, python, redisRoundTripMedianMicros, run } from './lib/common.mjs';
+import { CLI_MAIN as cli, fmtMicros as fmt, machineLine, median, mpiEnv, python, redisRoundTripMedianMicros, redisUrl, run } from './lib/common.mjs';
 import { rawRedisPingMicros, socketRoundTripMicros } from './lib/floor.mjs';
 
 const { chunksOf, PAYLOAD_CHUNK_BYTES } = await import('../packages/runtime/dist/redis/payload-chunks.js');
@@ -31,42 +31,46 @@ const micro = (launcher, np, agents = 1) => {
   return JSON.parse(stdout.trim().split('\n').pop());
 };
 
-/**
- * SET then GET of 8 MiB, as one value and in the runtime's chunks (all set, then all
- * fetched, in one pipeline each, as it stores large messages): the least it costs to move a
- * large payload through Redis once, the lower of the two being the floor.
- */
-async function redisLargeCopyMillis(chunkBytes) {
-  const redis = new Redis(process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const key = `bench:${process.pid}:large`;
-  const payload = Buffer.alloc(8 * 1024 * 1024, 7);
-  const chunks = chunksOf([payload], chunkBytes).map((views) => Buffer.concat(views));
+/** Median of 7 runs of `round`, ms. */
+async function medianMillis(round) {
   const samples = [];
   for (let i = 0; i < 7; i++) {
     const started = process.hrtime.bigint();
-    await chunks.reduce((pipeline, chunk, n) => pipeline.set(`${key}:${n}`, chunk), redis.pipeline()).exec();
-    await chunks.reduce((pipeline, _, n) => pipeline.getBuffer(`${key}:${n}`), redis.pipeline()).exec();
+    await round();
     samples.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
-  await redis.del(...chunks.map((_, n) => `${key}:${n}`));
-  redis.disconnect();
   return median(samples);
+}
+
+const largeKey = `bench:${process.pid}:large`;
+
+/**
+ * SET then GET of 8 MiB, as one value and in the runtime's chunks (all set, then all
+ * fetched, in one pipeline each, as it stores large messages): the least it costs to move a
+ * large payload through Redis once, the lowest of these being the floor.
+ */
+async function redisLargeCopyMillis(chunkBytes) {
+  const redis = new Redis(redisUrl);
+  const chunks = chunksOf([Buffer.alloc(8 * 1024 * 1024, 7)], chunkBytes).map((views) => Buffer.concat(views));
+  const millis = await medianMillis(async () => {
+    await chunks.reduce((pipeline, chunk, n) => pipeline.set(`${largeKey}:${n}`, chunk), redis.pipeline()).exec();
+    await chunks.reduce((pipeline, _, n) => pipeline.getBuffer(`${largeKey}:${n}`), redis.pipeline()).exec();
+  });
+  await redis.del(...chunks.map((_, n) => `${largeKey}:${n}`));
+  redis.disconnect();
+  return millis;
 }
 
 /** As redisLargeCopyMillis in chunks, through the runtime's payload connection (no copy in Node). */
 async function payloadConnectionCopyMillis() {
-  const connection = await PayloadConnection.open(process.env.MPIAAS_REDIS_URL ?? 'redis://127.0.0.1:6379', 'bench-payloads');
-  const key = `bench:${process.pid}:large`;
+  const connection = await PayloadConnection.open(redisUrl, 'bench-payloads');
   const chunks = chunksOf([Buffer.alloc(8 * 1024 * 1024, 7)], PAYLOAD_CHUNK_BYTES);
-  const samples = [];
-  for (let i = 0; i < 7; i++) {
-    const started = process.hrtime.bigint();
-    await Promise.all(chunks.map((chunk, n) => connection.set(`${key}:${n}`, chunk, 60_000)));
-    await Promise.all(chunks.map((_, n) => connection.getdel(`${key}:${n}`)));
-    samples.push(Number(process.hrtime.bigint() - started) / 1e6);
-  }
+  const millis = await medianMillis(async () => {
+    await Promise.all(chunks.map((chunk, n) => connection.set(`${largeKey}:${n}`, chunk, 60_000)));
+    await Promise.all(chunks.map((_, n) => connection.getdel(`${largeKey}:${n}`)));
+  });
   connection.close();
-  return median(samples);
+  return millis;
 }
 
 const socketRtt = median([await socketRoundTripMicros(), await socketRoundTripMicros(), await socketRoundTripMicros()]);

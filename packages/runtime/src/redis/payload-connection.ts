@@ -89,13 +89,13 @@ export class PayloadConnection {
   }
 
   /** Appends `value` to the list at `key` (an agent's inbox), renewing its expiry to `ttlMs`. */
-  async push(key: string, value: Buffer, ttlMs: number): Promise<void> {
-    await Promise.all([this.command(['RPUSH', key, [value]]), this.command(['PEXPIRE', key, String(ttlMs)])]);
+  push(key: string, value: Buffer, ttlMs: number): Promise<void> {
+    return this.expiring(['RPUSH', key, [value]], key, ttlMs);
   }
 
   /** Adds `members` to the set at `key`, renewing its expiry to `ttlMs`. */
-  async addToSet(key: string, members: readonly string[], ttlMs: number): Promise<void> {
-    await Promise.all([this.command(['SADD', key, ...members]), this.command(['PEXPIRE', key, String(ttlMs)])]);
+  addToSet(key: string, members: readonly string[], ttlMs: number): Promise<void> {
+    return this.expiring(['SADD', key, ...members], key, ttlMs);
   }
 
   /** The value at `key` as pieces (views of the socket's reads), or null if there is none. */
@@ -121,6 +121,11 @@ export class PayloadConnection {
   close(): void {
     this.closeListeners.length = 0;
     this.fail(new Error('connection closed'), false);
+  }
+
+  /** Runs `args` on `key`, then renews its expiry to `ttlMs` (two commands, one after the other). */
+  private async expiring(args: (string | Pieces)[], key: string, ttlMs: number): Promise<void> {
+    await Promise.all([this.command(args), this.command(['PEXPIRE', key, String(ttlMs)])]);
   }
 
   private async bulk(args: string[]): Promise<Buffer[] | null> {

@@ -20,43 +20,19 @@ afterEach(async () => {
 afterAll(() => opened.forEach((connection) => connection.disconnect()));
 
 /**
- * A payload connection whose commands reach Redis `delayMs` late, in the order they were
- * made (a slow link, or huge chunks): what it sends stays behind what it sent before, as on
- * one connection, but nothing orders it with the command connection.
+ * `connection` with the commands named `slow` reaching Redis `delayMs` late, in the order they
+ * were made (a slow link, or huge chunks): what it sends stays behind what it sent before, as
+ * on one connection, but nothing orders it with the agent's other connection. A method not
+ * there yet (the transport defines its scripts on the connection itself) is left undefined.
  */
-function slowed(connection: PayloadConnection, delayMs: number): PayloadConnection {
+function slowed<T extends object>(connection: T, slow: readonly string[], delayMs: number): T {
   let issued = Promise.resolve();
   return new Proxy(connection, {
     get: (target, name) => {
       const value = Reflect.get(target, name, target) as unknown;
       if (typeof value !== 'function') return value;
       const method = value as (...args: unknown[]) => Promise<unknown>;
-      if (!['set', 'push', 'addToSet'].includes(name as string)) return method.bind(target);
-      return (...args: unknown[]) => {
-        const due = Date.now() + delayMs;
-        let answer: Promise<unknown> | undefined;
-        issued = issued.then(() => new Promise((resolve) => setTimeout(resolve, due - Date.now()))).then(() => {
-          answer = method.apply(target, args);
-        });
-        return issued.then(() => answer);
-      };
-    },
-  });
-}
-
-/**
- * As slowed, for the command connection's deliveries (ioredis runs a connection's commands in
- * order). The transport defines its scripts on the connection itself (mpiDeliver is not there
- * until then).
- */
-function slowDeliveries(connection: Redis, delayMs: number): Redis {
-  let issued = Promise.resolve();
-  return new Proxy(connection, {
-    get: (target, name) => {
-      const value = Reflect.get(target, name, target) as unknown;
-      if (typeof value !== 'function') return value;
-      const method = value as (...args: unknown[]) => Promise<unknown>;
-      if (name !== 'mpiDeliver') return method.bind(target);
+      if (!slow.includes(name as string)) return method.bind(target);
       return (...args: unknown[]) => {
         const due = Date.now() + delayMs;
         let answer: Promise<unknown> | undefined;
@@ -81,9 +57,9 @@ async function transportOf(
   opened.push(commands, blocking);
   const payloads = await PayloadConnection.open(REDIS_URL, `test:transport:agent${agent}`);
   const transport = new RedisTransport({
-    commands: slow.deliveries ? slowDeliveries(commands, slow.deliveries) : commands,
+    commands: slow.deliveries ? slowed(commands, ['mpiDeliver'], slow.deliveries) : commands,
     blocking,
-    payloads: slow.stores ? slowed(payloads, slow.stores) : payloads,
+    payloads: slow.stores ? slowed(payloads, ['set', 'push', 'addToSet'], slow.stores) : payloads,
     keys,
     agent,
     placement: [0, 1],

@@ -133,15 +133,12 @@ export class RedisTransport {
       this.send(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, Buffer.concat(pieces, length))).catch(onError);
       return;
     }
-    if (this.storing === undefined && this.unanswered === 0) {
-      // Redis has answered everything this agent sent: the pointer can follow its chunks on
-      // the payload connection, which keeps it behind them, without waiting for their answers.
-      const pointer = this.storeLarge(header, pieces, 1, false);
-      this.holdSends(this.options.payloads.push(inbox, pointer, this.options.ttlMs));
-      return;
-    }
-    const pointer = this.stored(header, pieces, 1);
-    this.send(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, pointer)).catch(onError);
+    // Redis has answered everything this agent sent: the pointer can follow its chunks on the
+    // payload connection, which keeps it behind them, without waiting for their answers.
+    const behindChunks = this.storing === undefined && this.unanswered === 0;
+    const pointer = this.storeLarge(header, pieces, 1, false);
+    if (behindChunks) this.holdSends(this.options.payloads.push(inbox, pointer, this.options.ttlMs));
+    else this.send(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, pointer)).catch(onError);
   }
 
   /**
