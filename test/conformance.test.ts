@@ -24,6 +24,7 @@ const SELF_CHECKING = [
   ['conformance_buffers.py', '[A, count] and [A, (count, displ)] specs; an integer displacement is a stride'],
   ['conformance_derived.py', 'contiguous/vector/indexed_block/resized datatypes packed in Python; ERR_OP, ERR_TYPE'],
   ['conformance_large.py', 'messages over 64 KiB (stored in 512 KiB chunks across agents) to one reader and to many'],
+  ['conformance_reductions.py', 'Allreduce/Reduce folded by the agent: SUM/PROD/MAX/MIN of every number type, overflow, NaN, mismatched counts'],
 ] as const;
 
 function expectEveryRankOk(run: { code: number | null; stdout: string; stderr: string }, np: number): void {

@@ -21,6 +21,7 @@ from ._unsupported import unsupported, _stub
 from ._pickle import pickle as _PICKLE
 from ._derived import drop_owed
 from ._callsite import call_site as _call_site
+from ._agent_fold import fold_field
 from ._world import world_rank, world_size
 from ._message import Message
 from ._collective_results import (discard, load_one, load_all, into_one, into_slots,
@@ -587,9 +588,10 @@ class Comm:
         return self._recv(RecvRequest(dst, True), source, recvtag, status, extra)
 
     # -- collectives: engine ----------------------------------------------------------
-    def _coll(self, coll, root, parts, handler, block):
+    def _coll(self, coll, root, parts, handler, block, fold=b''):
         """Start collective `coll` with contribution `parts`; handler(counts, ch) consumes
-        the result parts.  Blocking: icoll + wait in one write, returns handler's value."""
+        the result parts.  Blocking: icoll + wait in one write, returns handler's value.
+        fold: the header field asking the agent to reduce the parts (_agent_fold)."""
         self._chk()
         req = CollRequest(handler)
         n = req._post()
@@ -598,6 +600,8 @@ class Comm:
             h = self._t_coll % (n, coll, lens)
         else:
             h = self._t_rcoll % (n, coll, root, lens)
+        if fold:
+            h = h[:-1] + fold + b'}'
         name, at = _call_site()
         if name is not None:
             # the call as the user made it and where: named if members' calls do not match
@@ -754,7 +758,7 @@ class Comm:
         if len(smv) != len(rmv):
             bad_counts(len(smv) // dt._extent, count)
         return self._coll(b'gather', root, [smv], fold_into(op, rmv, dt, count, None, ('reduce', root)),
-                          block)
+                          block, fold_field(op, dt, count, self._size, 'reduce', root))
 
     def _allreduce(self, sendbuf, recvbuf, op, block, upto=None):
         _op_on_derived(op, sendbuf, recvbuf)
@@ -762,9 +766,12 @@ class Comm:
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(rmv):
             bad_counts(len(smv) // dt._extent, count)
-        kind = 'allreduce' if upto is None else None     # Scan/Exscan fold left
+        if upto is None:
+            kind, fold = 'allreduce', fold_field(op, dt, count, self._size, 'allreduce')
+        else:
+            kind, fold = None, b''      # Scan/Exscan fold left, each rank its own prefix
         return self._coll(b'allgather', None, [smv], fold_into(op, rmv, dt, count, upto, kind),
-                          block)
+                          block, fold)
 
     def _reduce_scatter(self, sendbuf, recvbuf, recvcounts, op, block):
         size = self._size

@@ -9,7 +9,7 @@ import { fakeRankSocket } from './rank-socket.fixture';
  * agent hands to it: what reaches Redis, and what the agent keeps to itself. Flush markers
  * come back through the fake inbox a few event-loop turns later, as through the real one.
  */
-function agentHosting(placement: number[], agentIndex = 0) {
+function agentHosting(placement: number[], agentIndex = 0, protocolErrors?: string[]) {
   const toRedis: { kind: string; header?: EnvelopeHeader }[] = [];
   const transport = {
     deliver: (header: EnvelopeHeader, body?: readonly Buffer[]) => {
@@ -26,7 +26,10 @@ function agentHosting(placement: number[], agentIndex = 0) {
   } as unknown as RedisTransport;
   const agent: Agent = new Agent({ agent: agentIndex, placement, jobId: 'job', host: 'host', transport, hooks: {
     abort: () => undefined,
-    protocolError: (_rank, message) => { throw new Error(message); },
+    protocolError: (_rank, message) => {
+      if (!protocolErrors) throw new Error(message);
+      protocolErrors.push(message);
+    },
     internalError: (error) => { throw error; },
   } });
   const rank = (world: number) => {
@@ -65,6 +68,42 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
       expect(reply.body.toString()).toBe('012');
     }
     expect(toRedis).toEqual([]);
+  });
+
+  it('an Allreduce its ranks ask it to fold comes back as the one folded buffer; a rank that did not ask gets the parts', async () => {
+    const { rank } = agentHosting([0, 0, 0]);
+    const ranks = [rank(0), rank(1), rank(2)];
+    const doubles = (...values: number[]): Buffer => Buffer.from(new Float64Array(values).buffer);
+    ranks.forEach((r, i) => {
+      const fold = i < 2 ? { fold: 'sum/f8/2/' } : {};
+      r.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'allgather', parts: [16], ...fold }, doubles(i, 10 * i));
+      r.send({ op: 'wait', reqs: [1], mode: 'all' });
+    });
+    for (const r of ranks.slice(0, 2)) {
+      const reply = await r.reply();
+      expect(reply.header).toMatchObject({ done: [{ req: 1, kind: 'coll', counts: [16] }] });
+      expect(reply.body).toEqual(doubles(3, 30));
+    }
+    const unfolded = await ranks[2]!.reply();
+    expect(unfolded.header).toMatchObject({ done: [{ req: 1, kind: 'coll', counts: [16, 16, 16] }] });
+    expect(unfolded.body).toEqual(Buffer.concat([doubles(0, 0), doubles(1, 10), doubles(2, 20)]));
+  });
+
+  it('a Reduce whose contributions differ in size comes back to the root as the parts (the shim raises the mismatch)', async () => {
+    const { rank } = agentHosting([0, 0]);
+    const [r0, r1] = [rank(0), rank(1)];
+    r0.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'gather', root: 0, parts: [8], fold: 'sum/f8/1/' }, Buffer.alloc(8));
+    r1.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'gather', root: 0, parts: [16], fold: 'sum/f8/2/' }, Buffer.alloc(16));
+    r0.send({ op: 'wait', reqs: [1], mode: 'all' });
+    expect((await r0.reply()).header).toMatchObject({ done: [{ req: 1, kind: 'coll', counts: [8, 16] }] });
+  });
+
+  it('a fold spec the agent cannot read is a protocol error of that rank', async () => {
+    const errors: string[] = [];
+    const { rank } = agentHosting([0, 0], 0, errors);
+    rank(0).send({ op: 'icoll', req: 1, ctx: 'w', coll: 'allgather', parts: [8], fold: 'sum/f8/one/' }, Buffer.alloc(8));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(errors).toEqual(["icoll: fold count 'one' is not a whole number"]);
   });
 
   it('messages to another agent and collectives spanning agents go through Redis', async () => {

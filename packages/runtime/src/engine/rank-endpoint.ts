@@ -12,6 +12,7 @@ import {
 } from '../protocol/rank-messages';
 import type { Envelope, EnvelopeHeader } from '../redis/envelope';
 import type { PendingOp, RankState } from './blocked-state';
+import { foldOnce, foldPlan, type FoldPlan } from './agent-fold';
 import { collectiveResult, resultWithoutOthers } from './collective-results';
 import type { CollectiveRendezvous } from './collective-rendezvous';
 import { CommunicatorTable, type Communicator } from './communicators';
@@ -291,7 +292,8 @@ export class RankEndpoint {
         const root = request.root ?? 0;
         if (root < 0 || root >= comm.group.length) throw new Error(`root ${root} is out of range`);
         this.active.set(request.req, { op: request.name ?? request.coll, comm: request.ctx, ...(rootedCollective(request.coll) ? { root } : {}), collective: true });
-        return this.startCollective(request.req, comm, request.coll, root, splitPieces(body, request.parts ?? []), request.name, request.at);
+        const fold = request.fold !== undefined && (request.coll === 'allgather' || request.coll === 'gather') ? { spec: request.fold, plan: foldPlan(request.fold) } : undefined;
+        return this.startCollective(request.req, comm, request.coll, root, splitPieces(body, request.parts ?? []), request.name, request.at, fold);
       }
       case 'wait':
       case 'test':
@@ -333,7 +335,21 @@ export class RankEndpoint {
     }
   }
 
-  private startCollective(req: number, comm: Communicator, kind: CollectiveKind, root: number, parts: Pieces[], name?: string, at?: string): void {
+  /**
+   * fold: the rank asks for the reduction of an allgather (Allreduce) or of a gather at its
+   * root (Reduce) rather than the parts (agent-fold.ts); it gets the parts when the agent
+   * cannot fold them.
+   */
+  private startCollective(
+    req: number,
+    comm: Communicator,
+    kind: CollectiveKind,
+    root: number,
+    parts: Pieces[],
+    name?: string,
+    at?: string,
+    fold?: { spec: string; plan: FoldPlan },
+  ): void {
     const seq = comm.collectives++;
     const me = comm.rank;
     const contributedAt = performance.now();
@@ -341,7 +357,8 @@ export class RankEndpoint {
       this.complete(req, { req, kind: 'coll', counts: result.map(lengthOf), ...(waitedUs > 0 ? { w: waitedUs } : {}) }, result);
     const finishAll = (all: Pieces[][], allInAt: number): void => {
       try {
-        finish(collectiveResult(kind, root, me, all), Math.round((allInAt - contributedAt) * 1000));
+        const reduced = fold ? foldOnce(fold.spec, fold.plan, all) : undefined;
+        finish(reduced ? [[reduced]] : collectiveResult(kind, root, me, all), Math.round((allInAt - contributedAt) * 1000));
       } catch (error) {
         this.ports.protocolError(me, `${kind}: ${(error as Error).message}`);
       }

@@ -1,0 +1,42 @@
+"""Asking the agent to do a reduction once for all its ranks (engine/agent-fold.ts).
+
+An Allreduce travels as an allgather and a Reduce as a gather: without help every rank of an
+Allreduce (the root of a Reduce) would get all N buffers and fold them itself. When the
+fold is one the agent can do exactly as numpy would (a predefined SUM, PROD, MAX or MIN of a
+basic little-endian number type), the contribution carries a description of it, with the
+grouping of _grouping (Open MPI's order of partial results), and the agent answers with the
+folded buffer: one part instead of N. The handler (_collective_results.fold_into) takes a
+single part as the result, so a reply the agent could not fold (N parts) still works.
+"""
+
+from functools import lru_cache
+
+from ._grouping import program
+
+_OPS = {'SUM': 'sum', 'PROD': 'prod', 'MAX': 'max', 'MIN': 'min'}
+_TYPES = {'<f8': 'f8', '<f4': 'f4', '|i1': 'i1', '<i2': 'i2', '<i4': 'i4', '<i8': 'i8',
+          '|u1': 'u1', '<u2': 'u2', '<u4': 'u4', '<u8': 'u8'}
+
+
+def fold_field(op, dt, count, nparts, kind, root=0):
+    """The header field (b',"fold":"..."') asking the agent to fold, or b'' when it cannot:
+    a user-defined or logical op, a derived, complex, bool or big-endian type."""
+    name = _OPS.get(getattr(op, '_name', None))
+    if name is None or dt._segs is not None:
+        return b''
+    dtype = dt._dtype()
+    if dtype.itemsize != dt._extent:
+        return b''
+    return _field(name, dtype.str, count, nparts, kind, root)
+
+
+@lru_cache(maxsize=256)
+def _field(name, dtype_str, count, nparts, kind, root):
+    code = _TYPES.get(dtype_str)
+    if code is None:
+        return b''
+    ranges = program(kind, nparts, count, int(code[1]), root)
+    text = '' if ranges is None else ';'.join(
+        '%d-%d:%s' % (first, stop, ','.join('.' if s is None else str(s) for s in steps))
+        for first, stop, steps in ranges)
+    return (',"fold":"%s/%s/%d/%s"' % (name, code, count, text)).encode()
