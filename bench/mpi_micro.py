@@ -36,6 +36,11 @@ timed("bcast_8B", 2000, lambda: comm.Bcast([small, MPI.DOUBLE], root=0), results
 reduced = np.zeros(1, dtype=np.float64)
 timed("allreduce_8B", 2000, lambda: comm.Allreduce([small, MPI.DOUBLE], [reduced, MPI.DOUBLE], op=MPI.SUM), results)
 
+# 1 MiB of float64: the size of a model's gradients or a field's partial sums
+grads = np.ones(128 * 1024, dtype=np.float64)
+summed = np.zeros_like(grads)
+timed("allreduce_1MiB", 100, lambda: comm.Allreduce([grads, MPI.DOUBLE], [summed, MPI.DOUBLE], op=MPI.SUM), results)
+
 big = np.zeros(8 * 1024 * 1024, dtype=np.uint8)
 timed("bcast_8MiB", 30, lambda: comm.Bcast([big, MPI.BYTE], root=0), results)
 
