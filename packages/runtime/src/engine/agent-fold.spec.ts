@@ -107,6 +107,10 @@ print(fold_field(MPI.MAX, MPI.INT, 2, 3, 'reduce', 2).decode())
     ['sum/f8/2/0-2:0,.', "fold program '0,.' combines fewer than two values"],
     ['sum/f8/2/0-2:0,1', "fold program '0,1' leaves 2 values, not one"],
     ['sum/f8/2/0-2:0,1,.;x', "fold range 'x' is not first-stop:steps"],
+    // ranges must cover the buffer exactly: the result is not cleared before it is written
+    ['sum/f8/4/0-2:0,1,.', 'fold ranges end at 2, not at the count 4'],
+    ['sum/f8/4/0-1:0,1,.;2-4:0,1,.', 'fold ranges leave elements 1-2 out or overlap'],
+    ['sum/f8/4/0-3:0,1,.;2-4:0,1,.', 'fold ranges leave elements 3-2 out or overlap'],
   ])('refuses the spec %s', (spec, message) => {
     expect(() => parseFoldSpec(spec)).toThrow(message);
   });

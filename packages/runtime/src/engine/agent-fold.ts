@@ -76,6 +76,14 @@ export function parseFoldSpec(spec: string): FoldPlan {
   if (!(type! in ITEMSIZE)) throw new Error(`fold type '${type}' is not one of ${Object.keys(ITEMSIZE).join(', ')}`);
   const count = wholeNumber(countText!, 'fold count');
   const ranges = rangesText === '' ? null : rangesText.split(';').map((text) => parseRange(text, count));
+  // The result is written range by range into memory that is not cleared first: a gap
+  // would hand the rank whatever the agent's memory held there.
+  let covered = 0;
+  for (const range of ranges ?? []) {
+    if (range.first !== covered) throw new Error(`fold ranges leave elements ${covered}-${range.first} out or overlap`);
+    covered = range.stop;
+  }
+  if (ranges && covered !== count) throw new Error(`fold ranges end at ${covered}, not at the count ${count}`);
   return { op: op as FoldOp, type: type as FoldType, count, itemsize: ITEMSIZE[type as FoldType], ranges };
 }
 
