@@ -19,24 +19,46 @@ _TYPES = {'<f8': 'f8', '<f4': 'f4', '|i1': 'i1', '<i2': 'i2', '<i4': 'i4', '<i8'
 
 
 def fold_field(op, dt, count, nparts, kind, root=0):
-    """The header field (b',"fold":"..."') asking the agent to fold, or b'' when it cannot:
-    a user-defined or logical op, a derived, complex, bool or big-endian type."""
+    """The header field (b',"fold":"..."') asking the agent to fold, or b'' when it cannot
+    (see describe) or when the description is long and saves less than it costs."""
+    key = _key(op, dt)
+    return b'' if key is None else _field(key, count, nparts, kind, root)
+
+
+def describe(op, dt, count, nparts, kind, root=0):
+    """The fold spec for the agent (engine/agent-fold.ts: op/type/count/ranges), or None for
+    a fold it cannot do exactly: a user-defined or logical op, a derived, complex, bool or
+    big-endian type."""
+    key = _key(op, dt)
+    return None if key is None else _spec(key, count, nparts, kind, root)
+
+
+def _key(op, dt):
     name = _OPS.get(getattr(op, '_name', None))
     if name is None or dt._segs is not None:
-        return b''
+        return None
     dtype = dt._dtype()
-    if dtype.itemsize != dt._extent:
-        return b''
-    return _field(name, dtype.str, count, nparts, kind, root)
+    code = _TYPES.get(dtype.str)
+    if code is None or dtype.itemsize != dt._extent:
+        return None
+    return name, code
 
 
 @lru_cache(maxsize=256)
-def _field(name, dtype_str, count, nparts, kind, root):
-    code = _TYPES.get(dtype_str)
-    if code is None:
+def _field(key, count, nparts, kind, root):
+    field = (',"fold":"%s"' % _spec(key, count, nparts, kind, root)).encode()
+    saved = (nparts - 1) * count * int(key[1][1])
+    if len(field) > 256 and len(field) > saved:
+        # a long grouping (a ring over dozens of ranks) for a few elements: the header
+        # would cost more than the parts it spares the reply
         return b''
+    return field
+
+
+def _spec(key, count, nparts, kind, root):
+    name, code = key
     ranges = program(kind, nparts, count, int(code[1]), root)
     text = '' if ranges is None else ';'.join(
         '%d-%d:%s' % (first, stop, ','.join('.' if s is None else str(s) for s in steps))
         for first, stop, steps in ranges)
-    return (',"fold":"%s/%s/%d/%s"' % (name, code, count, text)).encode()
+    return '%s/%s/%d/%s' % (name, code, count, text)

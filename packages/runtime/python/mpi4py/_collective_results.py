@@ -67,7 +67,7 @@ def fold_into(op, out, dt, count, upto, kind=None):
     nbytes = count * dt._extent
 
     def handler(counts, ch):
-        if len(counts) == 1 and counts[0] == nbytes and upto is None:
+        if len(counts) == 1 and counts[0] == nbytes and upto is None and len(out) >= nbytes:
             # the result itself: the agent folded (_agent_fold), or the only member's part
             ch.readinto(out[:nbytes])
             return None

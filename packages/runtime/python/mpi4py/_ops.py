@@ -311,8 +311,13 @@ def fold_buffers(op, parts, out, dt, count, kind=None):
                 res[first:stop] = run(steps, [row[first:stop] for row in rows], ufunc)
         return
     if not isinstance(parts, (list, tuple)):
-        stack = np.frombuffer(whole, dtype=dtype, count=nparts * count).reshape(nparts, count)
-        r = ufunc.reduce(stack, axis=0)
+        # left to right, one row at a time: ufunc.reduce would sum a column pairwise (a
+        # single element over 8 parts and more) and start a sum from +0.0 (-0.0 + -0.0 came
+        # out +0.0), neither what Open MPI's left fold nor the agent's (agent-fold.ts) gives
+        rows = np.frombuffer(whole, dtype=dtype, count=nparts * count).reshape(nparts, count)
+        r = rows[0].copy()
+        for i in range(1, nparts):
+            ufunc(r, rows[i], out=r)
     else:
         r = np.frombuffer(get(0), dtype=dtype, count=count)
         if nparts == 1:

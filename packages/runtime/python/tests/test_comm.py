@@ -225,6 +225,54 @@ class TestCollectives(CommCase):
         t.join()
         self.assertEqual(list(out), [4, 5, 6, 7])
 
+    def test_allreduce_asks_the_agent_to_fold_and_takes_its_one_part_as_the_result(self):
+        comm, _ = self.comm4()
+        out = array.array('d', [0.0])
+        t = self.serve(2, lambda frames: coll_reply(frames, [array.array('d', [10.0]).tobytes()]))
+        comm.Allreduce(array.array('d', [2.0]), out, op=MPI.SUM)
+        t.join()
+        # 8 B over 4 ranks: Open MPI's recursive doubling, (0 + 1) + (2 + 3)
+        self.assertEqual(self.seen[0][0]['fold'], 'sum/f8/1/0-1:0,1,.,2,3,.,.')
+        self.assertEqual(list(out), [10.0])
+        t = self.serve(2, lambda frames: coll_reply(frames))        # a non-root sends, gets nothing
+        comm.Reduce(array.array('i', [2]), None, op=MPI.MAX, root=0)
+        t.join()
+        self.assertEqual(self.seen[0][0]['coll'], 'gather')
+        self.assertNotIn('fold', self.seen[0][0])
+
+    def test_the_agent_not_folding_still_works(self):
+        comm, _ = self.comm4()
+        out = array.array('d', [0.0])
+        parts = [array.array('d', [v]).tobytes() for v in (1.0, 2.0, 3.0, 4.0)]
+        t = self.serve(2, lambda frames: coll_reply(frames, parts))
+        comm.Allreduce(array.array('d', [2.0]), out, op=MPI.SUM)
+        t.join()
+        self.assertEqual(list(out), [10.0])
+
+    def test_folds_the_agent_cannot_do_exactly_are_not_asked_for(self):
+        comm, _ = self.comm4()
+        one = array.array('d', [1.0])
+        calls = ((comm.Allreduce, (one, array.array('d', [0.0]), MPI.LAND)),
+                 (comm.Scan, (one, array.array('d', [0.0]), MPI.SUM)),
+                 (comm.Exscan, (one, array.array('d', [0.0]), MPI.SUM)),
+                 (comm.Reduce_scatter_block, (array.array('d', [1.0] * 4), array.array('d', [0.0]))))
+        for call, args in calls:
+            t = self.serve(2, lambda frames: coll_reply(frames, [one.tobytes()] * 4))
+            call(*args)
+            t.join()
+            self.assertNotIn('fold', self.seen[0][0], call.__name__)
+
+    def test_reduce_scatter_alone_into_a_short_buffer_still_raises(self):
+        comm, _ = member_comm(self, [0])
+        sent = array.array('d', [1.0, 2.0])
+        t = self.serve(2, lambda frames: coll_reply(frames, [sent.tobytes()]))
+        with self.assertRaises(ValueError):
+            comm.Reduce_scatter(sent, array.array('d', [0.0]), [2])
+        t.join()
+        t = self.serve(2, lambda frames: coll_reply(frames, pickled('next')))
+        self.assertEqual(comm.allgather('x'), ['next'])          # the channel kept in step
+        t.join()
+
     def test_the_collective_names_its_call(self):
         comm, _ = self.comm4()
         t = self.serve(2, lambda frames: coll_reply(frames))

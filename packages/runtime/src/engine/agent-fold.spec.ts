@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SHIM_PATH } from '../shim-path';
-import { AGENT_FOLD_MAX_BYTES, foldParts, parseFoldSpec } from './agent-fold';
+import { AGENT_FOLD_MAX_BYTES, foldParts, foldPlan, parseFoldSpec } from './agent-fold';
 
 const PYTHON = process.env.MPIAAS_PYTHON ?? '/usr/bin/python3';
 
@@ -83,12 +83,19 @@ print(fold_field(MPI.MAX, MPI.INT, 2, 3, 'reduce', 2).decode())
     expect(lines[8]).toMatch(/^,"fold":"max\/i4\/2\/0-2:[\d,.]+"$/);
   });
 
-  it('leaves the fold to the ranks when a part is not the size the spec says, or one is missing', () => {
+  it('leaves the fold to the ranks when a part is not the size the spec says, or the program does not read every part', () => {
     const plan = parseFoldSpec('sum/f8/2/0-2:0,1,.,2,.');
     const part = (x: number): Buffer[] => [Buffer.from(new Float64Array([x, x]).buffer)];
     expect(foldParts(plan, [part(1), part(2), part(3)])).toEqual(Buffer.from(new Float64Array([6, 6]).buffer));
     expect(foldParts(plan, [part(1), part(2), [Buffer.alloc(8)]])).toBeUndefined();
     expect(foldParts(plan, [part(1), part(2)])).toBeUndefined();
+    expect(foldParts(plan, [part(1), part(2), part(3), part(4)])).toBeUndefined();
+  });
+
+  it('refuses a spec longer than 64 KiB before reading it', () => {
+    const long = `sum/f8/1/0-1:${Array.from({ length: 20_000 }, (_, i) => i).join(',')}`;
+    expect(() => foldPlan(long)).toThrow('is longer than 65536');
+    expect(() => foldPlan(42)).toThrow('fold must be a string');
   });
 
   it(`leaves folds of more than ${AGENT_FOLD_MAX_BYTES} bytes to the ranks`, () => {
@@ -109,8 +116,13 @@ print(fold_field(MPI.MAX, MPI.INT, 2, 3, 'reduce', 2).decode())
     ['sum/f8/2/0-2:0,1,.;x', "fold range 'x' is not first-stop:steps"],
     // ranges must cover the buffer exactly: the result is not cleared before it is written
     ['sum/f8/4/0-2:0,1,.', 'fold ranges end at 2, not at the count 4'],
-    ['sum/f8/4/0-1:0,1,.;2-4:0,1,.', 'fold ranges leave elements 1-2 out or overlap'],
-    ['sum/f8/4/0-3:0,1,.;2-4:0,1,.', 'fold ranges leave elements 3-2 out or overlap'],
+    ['sum/f8/4/0-1:0,1,.;2-4:0,1,.', 'fold range 2-4 does not start where the one before ends (1)'],
+    ['sum/f8/4/0-3:0,1,.;2-4:0,1,.', 'fold range 2-4 does not start where the one before ends (3)'],
+    // a part read over and over would have the agent fold (and hold scratch) without bound
+    ['sum/f8/4/0-4:0,0,.', "fold program '0,0,.' reads part 0 twice"],
+    ['sum/f8/4/0-4:0,1,.,0,1,.,.', "fold program '0,1,.,0,1,.,.' reads part 0 twice"],
+    ['constructor/f8/1/', "fold op 'constructor' is not one of"],
+    ['sum/constructor/1/', "fold type 'constructor' is not one of"],
   ])('refuses the spec %s', (spec, message) => {
     expect(() => parseFoldSpec(spec)).toThrow(message);
   });

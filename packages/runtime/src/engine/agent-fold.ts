@@ -38,7 +38,8 @@ interface FoldRange {
   stop: number;
   /** Part indexes; COMBINE combines the top two values. */
   steps: readonly number[];
-  /** The highest part index the program reads. */
+  /** How many parts the program reads, each once; the highest index among them. */
+  parts: number;
   maxPart: number;
 }
 
@@ -57,10 +58,16 @@ export const AGENT_FOLD_MAX_BYTES = 64 * 1024 * 1024;
 
 const plans = new Map<string, FoldPlan>();
 const PLANS_KEPT = 256;
+/**
+ * Open MPI's groupings take at most a few KiB to write out at the sizes the shim describes
+ * (the longest, a ring over 63 ranks, 19.5 KB); a longer spec is refused rather than parsed.
+ */
+const MAX_SPEC_CHARS = 64 * 1024;
 
 /** The plan a spec describes (kept: a job folds the same shapes over and over). Throws if unreadable. */
 export function foldPlan(spec: unknown): FoldPlan {
   if (typeof spec !== 'string') throw new Error('fold must be a string');
+  if (spec.length > MAX_SPEC_CHARS) throw new Error(`fold spec of ${spec.length} characters is longer than ${MAX_SPEC_CHARS}`);
   let plan = plans.get(spec);
   if (plan) return plan;
   plan = parseFoldSpec(spec);
@@ -73,14 +80,14 @@ export function parseFoldSpec(spec: string): FoldPlan {
   const [op, type, countText, rangesText, ...rest] = spec.split('/');
   if (rest.length || rangesText === undefined) throw new Error(`fold spec '${spec}' is not op/type/count/ranges`);
   if (!OPS.includes(op as FoldOp)) throw new Error(`fold op '${op}' is not one of ${OPS.join(', ')}`);
-  if (!(type! in ITEMSIZE)) throw new Error(`fold type '${type}' is not one of ${Object.keys(ITEMSIZE).join(', ')}`);
+  if (!Object.hasOwn(ITEMSIZE, type!)) throw new Error(`fold type '${type}' is not one of ${Object.keys(ITEMSIZE).join(', ')}`);
   const count = wholeNumber(countText!, 'fold count');
   const ranges = rangesText === '' ? null : rangesText.split(';').map((text) => parseRange(text, count));
   // The result is written range by range into memory that is not cleared first: a gap
   // would hand the rank whatever the agent's memory held there.
   let covered = 0;
   for (const range of ranges ?? []) {
-    if (range.first !== covered) throw new Error(`fold ranges leave elements ${covered}-${range.first} out or overlap`);
+    if (range.first !== covered) throw new Error(`fold range ${range.first}-${range.stop} does not start where the one before ends (${covered})`);
     covered = range.stop;
   }
   if (ranges && covered !== count) throw new Error(`fold ranges end at ${covered}, not at the count ${count}`);
@@ -96,17 +103,23 @@ function parseRange(text: string, count: number): FoldRange {
   const steps = match[3]!.split(',').map((step) => (step === '.' ? COMBINE : wholeNumber(step, 'part index')));
   let depth = 0;
   let maxPart = 0;
+  // Each part once: the work and the scratch a program needs then stay within N - 1
+  // combines of one part's size (a program reading a part over and over could make the
+  // agent's one thread fold for minutes).
+  const seen = new Set<number>();
   for (const step of steps) {
     if (step === COMBINE) {
       if (depth < 2) throw new Error(`fold program '${match[3]}' combines fewer than two values`);
       depth--;
     } else {
+      if (seen.has(step)) throw new Error(`fold program '${match[3]}' reads part ${step} twice`);
+      seen.add(step);
       depth++;
       maxPart = Math.max(maxPart, step);
     }
   }
   if (depth !== 1) throw new Error(`fold program '${match[3]}' leaves ${depth} values, not one`);
-  return { first, stop, steps, maxPart };
+  return { first, stop, steps, parts: seen.size, maxPart };
 }
 
 function wholeNumber(text: string, what: string): number {
@@ -118,7 +131,8 @@ function wholeNumber(text: string, what: string): number {
 /**
  * The folded buffer of `parts` (in comm rank order), or undefined when the ranks must fold
  * for themselves: a part of the wrong size (the rank reports the mismatch as mpi4py does),
- * a program naming a part that is not there, or more bytes than AGENT_FOLD_MAX_BYTES.
+ * a program that does not read every part (once: parseRange), or more bytes than
+ * AGENT_FOLD_MAX_BYTES.
  */
 export function foldParts(plan: FoldPlan, parts: readonly Pieces[]): Buffer | undefined {
   const nbytes = plan.count * plan.itemsize;
@@ -126,7 +140,7 @@ export function foldParts(plan: FoldPlan, parts: readonly Pieces[]): Buffer | un
   for (const part of parts) {
     if (lengthOf(part) !== nbytes) return undefined;
   }
-  if (plan.ranges?.some((range) => range.maxPart >= parts.length)) return undefined;
+  if (plan.ranges?.some((range) => range.parts !== parts.length || range.maxPart >= parts.length)) return undefined;
   const kernel = KERNELS[plan.type];
   const values = parts.map((part) => kernel.view(aligned(part, nbytes, plan.itemsize)));
   const out = kernel.view(Buffer.allocUnsafeSlow(nbytes));
@@ -163,7 +177,7 @@ export function foldParts(plan: FoldPlan, parts: readonly Pieces[]): Buffer | un
 function leftFold(nparts: number, count: number): FoldRange {
   const steps = [0];
   for (let part = 1; part < nparts; part++) steps.push(part, COMBINE);
-  return { first: 0, stop: count, steps, maxPart: nparts - 1 };
+  return { first: 0, stop: count, steps, parts: nparts, maxPart: nparts - 1 };
 }
 
 /** The part as one run of bytes a typed array of `itemsize` can view: copied only if it must be. */
@@ -211,7 +225,8 @@ function loop(body: (i: string) => string, step = 1): Combine {
 }
 
 // numpy's maximum/minimum of floats: a NaN on either side wins; of equal values (0.0 and
-// -0.0) the right one. A sum or product of two values of these types is exact in binary64
+// -0.0) the right one, as numpy 1.24 and 2.x do on x86 (on aarch64 numpy's max of the two
+// zeros is +0.0 either way: ranks on arm64 would see the sign of a zero differ). A sum or product of two values of these types is exact in binary64
 // (or rounded once, for float64), and storing it wraps an integer or rounds a float32 to
 // what numpy computes; 32-bit products may pass 2^53, so Math.imul keeps their low bits.
 function plainKernel(Type: ArrayType, itemsize: number, kind: 'float' | 'small' | 'int32'): Kernel {
