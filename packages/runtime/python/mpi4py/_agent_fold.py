@@ -1,8 +1,7 @@
 """Asking the agent to do a reduction once for all its ranks (engine/agent-fold.ts).
 
-An Allreduce travels as an allgather, a Reduce as a gather and a Reduce_scatter as an
-alltoall: without help every rank of an Allreduce (the root of a Reduce; every rank of a
-Reduce_scatter, for its block) would get all N buffers and fold them itself. When the
+An Allreduce travels as an allgather and a Reduce as a gather: without help every rank of an
+Allreduce (the root of a Reduce) would get all N buffers and fold them itself. When the
 fold is one the agent can do exactly as numpy would (a predefined SUM, PROD, MAX or MIN of a
 basic little-endian number type), the contribution carries a description of it, with the
 grouping of _grouping (Open MPI's order of partial results), and the agent answers with the
@@ -20,8 +19,7 @@ _TYPES = {'<f8': 'f8', '<f4': 'f4', '|i1': 'i1', '<i2': 'i2', '<i4': 'i4', '<i8'
 
 
 def fold_field(op, dt, count, nparts, kind, root=0):
-    """kind: 'allreduce', 'reduce' (at root) or None (a left fold, Reduce_scatter's).
-    The header field (b',"fold":"..."') asking the agent to fold, or b'' when it cannot
+    """The header field (b',"fold":"..."') asking the agent to fold, or b'' when it cannot
     (see describe) or when the description is long and saves less than it costs."""
     key = _key(op, dt)
     return b'' if key is None else _field(key, count, nparts, kind, root)

@@ -802,10 +802,8 @@ class Comm:
             off += c
         if off * ext > len(smv):
             raise ValueError('message: send buffer too small for the receive counts')
-        op = SUM if op is None else op
-        # each rank's block folded left: the agent can do it (count may differ by rank)
-        return self._coll(b'alltoall', None, parts, fold_into(op, mv, dt, count, None), block,
-                          fold_field(op, dt, count, size, None))
+        return self._coll(b'alltoall', None, parts, fold_into(SUM if op is None else op,
+                                                            mv, dt, count, None), block)
 
     # -- collectives: public upper-case ---------------------------------------------------
     def Bcast(self, buf, root=0):

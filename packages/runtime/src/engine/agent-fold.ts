@@ -288,16 +288,14 @@ const KERNELS: Record<FoldType, Kernel> = {
 const folded = new WeakMap<readonly (readonly Pieces[])[], Map<string, Buffer | undefined>>();
 
 /**
- * foldParts of part `column` of every member (0 for an allgather or gather; the rank's own
- * block, its comm rank, for an alltoall), computed once per collective, column and spec
- * however many of this agent's ranks ask: `all` is the one array the rendezvous hands each.
+ * foldParts of every member's (first) part, computed once per collective and spec however
+ * many of this agent's ranks ask: `all` is the one array the rendezvous hands each of them.
  */
-export function foldOnce(spec: string, plan: FoldPlan, all: readonly (readonly Pieces[])[], column = 0): Buffer | undefined {
+export function foldOnce(spec: string, plan: FoldPlan, all: readonly (readonly Pieces[])[]): Buffer | undefined {
   let bySpec = folded.get(all);
   if (!bySpec) folded.set(all, (bySpec = new Map()));
-  const key = `${column} ${spec}`;
-  if (bySpec.has(key)) return bySpec.get(key);
-  const result = foldParts(plan, Array.from(all, (parts) => parts?.[column] ?? []));
-  bySpec.set(key, result);
+  if (bySpec.has(spec)) return bySpec.get(spec);
+  const result = foldParts(plan, Array.from(all, (parts) => parts?.[0] ?? []));
+  bySpec.set(spec, result);
   return result;
 }

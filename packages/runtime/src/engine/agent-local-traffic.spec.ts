@@ -103,21 +103,6 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
     for (const r of [ranks[0]!, ranks[2]!]) expect((await r.reply()).header).toMatchObject({ done: [{ req: 1, kind: 'coll', counts: [] }] });
   });
 
-  it('a Reduce_scatter it folds gives each rank its own block folded', async () => {
-    const { rank } = agentHosting([0, 0]);
-    const ranks = [rank(0), rank(1)];
-    const ints = (...values: number[]): Buffer => Buffer.from(new Int32Array(values).buffer);
-    ranks.forEach((r, i) => {
-      const mine = i === 0 ? [1, 2, 3] : [10, 20, 30]; // blocks of 1 and 2 elements
-      r.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'alltoall', parts: [4, 8], fold: `sum/i4/${i + 1}/` }, ints(...mine));
-      r.send({ op: 'wait', reqs: [1], mode: 'all' });
-    });
-    expect((await ranks[0]!.reply()).body).toEqual(ints(11));
-    const second = await ranks[1]!.reply();
-    expect(second.header).toMatchObject({ done: [{ req: 1, kind: 'coll', counts: [8] }] });
-    expect(second.body).toEqual(ints(22, 33));
-  });
-
   it('a Reduce whose contributions differ in size comes back to the root as the parts (the shim raises the mismatch)', async () => {
     const { rank } = agentHosting([0, 0]);
     const [r0, r1] = [rank(0), rank(1)];

@@ -43,8 +43,6 @@ export interface EndpointLimits {
   maxUnexpectedBytes: number;
 }
 
-/** The collectives a rank may ask the agent to fold: Allreduce, Reduce, Reduce_scatter. */
-const FOLDABLE: ReadonlySet<string> = new Set(['allgather', 'gather', 'alltoall']);
 /** Replies up to this size are copied into one buffer before writing. */
 const COALESCE_LIMIT = 64 * 1024;
 /** Replies waiting to be read by the rank past which its requests stop being read. */
@@ -294,7 +292,7 @@ export class RankEndpoint {
         const root = request.root ?? 0;
         if (root < 0 || root >= comm.group.length) throw new Error(`root ${root} is out of range`);
         this.active.set(request.req, { op: request.name ?? request.coll, comm: request.ctx, ...(rootedCollective(request.coll) ? { root } : {}), collective: true });
-        const fold = request.fold !== undefined && FOLDABLE.has(request.coll) ? { spec: request.fold, plan: foldPlan(request.fold) } : undefined;
+        const fold = request.fold !== undefined && (request.coll === 'allgather' || request.coll === 'gather') ? { spec: request.fold, plan: foldPlan(request.fold) } : undefined;
         return this.startCollective(request.req, comm, request.coll, root, splitPieces(body, request.parts ?? []), request.name, request.at, fold);
       }
       case 'wait':
@@ -338,9 +336,9 @@ export class RankEndpoint {
   }
 
   /**
-   * fold: the rank asks for the reduction of an allgather (Allreduce), of a gather at its
-   * root (Reduce) or of its blocks of an alltoall (Reduce_scatter) rather than the parts
-   * (agent-fold.ts); it gets the parts when the agent cannot fold them.
+   * fold: the rank asks for the reduction of an allgather (Allreduce) or of a gather at its
+   * root (Reduce) rather than the parts (agent-fold.ts); it gets the parts when the agent
+   * cannot fold them.
    */
   private startCollective(
     req: number,
@@ -359,7 +357,7 @@ export class RankEndpoint {
       this.complete(req, { req, kind: 'coll', counts: result.map(lengthOf), ...(waitedUs > 0 ? { w: waitedUs } : {}) }, result);
     const finishAll = (all: Pieces[][], allInAt: number): void => {
       try {
-        const reduced = fold ? foldOnce(fold.spec, fold.plan, all, kind === 'alltoall' ? me : 0) : undefined;
+        const reduced = fold ? foldOnce(fold.spec, fold.plan, all) : undefined;
         finish(reduced ? [[reduced]] : collectiveResult(kind, root, me, all), Math.round((allInAt - contributedAt) * 1000));
       } catch (error) {
         this.ports.protocolError(me, `${kind}: ${(error as Error).message}`);
