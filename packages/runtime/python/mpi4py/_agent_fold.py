@@ -1,7 +1,10 @@
 """Asking the agent to do a reduction once for all its ranks (engine/agent-fold.ts).
 
-An Allreduce travels as an allgather and a Reduce as a gather: without help every rank of an
-Allreduce (the root of a Reduce) would get all N buffers and fold them itself. When the
+An Allreduce travels as an allgather: without help every rank would get all N buffers and
+fold them itself, N folds of the same data. (A Reduce, a gather folded at its root alone,
+and a Reduce_scatter, each rank folding its own block, stay with the ranks: nothing is
+folded twice there, and the agent's one thread taking their folds over measured slower.)
+When the
 fold is one the agent can do exactly as numpy would (a predefined SUM, PROD, MAX or MIN of a
 basic little-endian number type), the contribution carries a description of it, with the
 grouping of _grouping (Open MPI's order of partial results), and the agent answers with the

@@ -757,8 +757,11 @@ class Comm:
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(rmv):
             bad_counts(len(smv) // dt._extent, count)
+        # folded here, not by the agent: only the root folds, so the agent's one thread
+        # would take over a fold that runs beside the others' work (measured: 5-7% slower
+        # for 8 bytes at np 4, within noise at 1 MiB)
         return self._coll(b'gather', root, [smv], fold_into(op, rmv, dt, count, None, ('reduce', root)),
-                          block, fold_field(op, dt, count, self._size, 'reduce', root))
+                          block)
 
     def _allreduce(self, sendbuf, recvbuf, op, block, upto=None):
         _op_on_derived(op, sendbuf, recvbuf)

@@ -3,9 +3,10 @@ import { lengthOf, type Pieces } from '../protocol/pieces';
 /**
  * A reduction done once by the agent instead of by every rank.
  *
- * Allreduce and Reduce travel as an allgather / gather of the members' buffers. Without
- * this, each rank (every member of an Allreduce, the root of a Reduce) got all N parts and
- * folded them itself: N times the bytes through its socket and N folds of the same data.
+ * An Allreduce travels as an allgather of the members' buffers. Without this, each rank
+ * got all N parts and folded them itself: N times the bytes through its socket and N folds
+ * of the same data. (A Reduce, folded at its root alone, stays with the ranks: the agent's
+ * one thread taking that fold over measured slower.)
  * When the rank's shim can describe its fold (a predefined op on a basic numeric type) it
  * sends the description with its contribution (`fold` in icoll, PROTOCOL.md "Collectives"),
  * and the agent answers with the one folded buffer. The shim then reads it as it is.
@@ -143,7 +144,7 @@ export function foldParts(plan: FoldPlan, parts: readonly Pieces[]): Buffer | un
   if (plan.ranges?.some((range) => range.parts !== parts.length || range.maxPart >= parts.length)) return undefined;
   const kernel = KERNELS[plan.type];
   const values = parts.map((part) => kernel.view(aligned(part, nbytes, plan.itemsize)));
-  const out = kernel.view(Buffer.allocUnsafeSlow(nbytes));
+  const out = kernel.view(scratch(nbytes));
   const combine = kernel.combine[plan.op];
   const ranges = plan.ranges ?? [leftFold(parts.length, plan.count)];
   for (const { first, stop, steps } of ranges) {
@@ -163,7 +164,7 @@ export function foldParts(plan: FoldPlan, parts: readonly Pieces[]): Buffer | un
       // first scratch of a range is the result's own slice, which most programs end in.
       let target = left.scratch ? left.value : right.scratch ? right.value : undefined;
       if (!target && !resultInUse) [target, resultInUse] = [result, true];
-      target ??= kernel.view(Buffer.allocUnsafeSlow((stop - first) * plan.itemsize));
+      target ??= kernel.view(scratch((stop - first) * plan.itemsize));
       combine(target, left.value, right.value);
       stack.push({ value: target, scratch: true });
     }
@@ -180,11 +181,21 @@ function leftFold(nparts: number, count: number): FoldRange {
   return { first: 0, stop: count, steps, parts: nparts, maxPart: nparts - 1 };
 }
 
+/**
+ * Uncleared memory for n bytes, its start aligned for any element type: Node hands small
+ * buffers out of a shared pool at multiples of 8 bytes (fast: a fold of a few elements
+ * runs on every collective), larger ones as buffers of their own.
+ */
+function scratch(n: number): Buffer {
+  const buffer = Buffer.allocUnsafe(n);
+  return buffer.byteOffset % 8 === 0 ? buffer : Buffer.allocUnsafeSlow(n);
+}
+
 /** The part as one run of bytes a typed array of `itemsize` can view: copied only if it must be. */
 function aligned(part: Pieces, nbytes: number, itemsize: number): Uint8Array {
   const only = part.length === 1 ? part[0]! : undefined;
   if (only && only.byteOffset % itemsize === 0) return only;
-  const copy = new Uint8Array(nbytes);
+  const copy = scratch(nbytes);
   let at = 0;
   for (const piece of part) {
     copy.set(piece, at);

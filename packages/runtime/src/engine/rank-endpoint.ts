@@ -292,7 +292,7 @@ export class RankEndpoint {
         const root = request.root ?? 0;
         if (root < 0 || root >= comm.group.length) throw new Error(`root ${root} is out of range`);
         this.active.set(request.req, { op: request.name ?? request.coll, comm: request.ctx, ...(rootedCollective(request.coll) ? { root } : {}), collective: true });
-        const fold = request.fold !== undefined && (request.coll === 'allgather' || request.coll === 'gather') ? { spec: request.fold, plan: foldPlan(request.fold) } : undefined;
+        const fold = request.fold !== undefined && request.coll === 'allgather' ? { spec: request.fold, plan: foldPlan(request.fold) } : undefined;
         return this.startCollective(request.req, comm, request.coll, root, splitPieces(body, request.parts ?? []), request.name, request.at, fold);
       }
       case 'wait':
@@ -336,9 +336,8 @@ export class RankEndpoint {
   }
 
   /**
-   * fold: the rank asks for the reduction of an allgather (Allreduce) or of a gather at its
-   * root (Reduce) rather than the parts (agent-fold.ts); it gets the parts when the agent
-   * cannot fold them.
+   * fold: the rank asks for the reduction of an allgather (an Allreduce) rather than the
+   * parts (agent-fold.ts); it gets the parts when the agent cannot fold them.
    */
   private startCollective(
     req: number,

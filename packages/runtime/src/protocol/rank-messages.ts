@@ -15,8 +15,8 @@ export type RankRequest =
   | { op: 'irecv'; req: number; ctx: string; source: number; tag: number }
   // name: the call as the user made it (Bcast, reduce, Barrier…) and at: the script line that
   // made it ("pi.py:41"), named in a collective mismatch and diagnosis; both optional.
-  // fold: an Allreduce (allgather) or Reduce (gather) the agent may reduce for the rank
-  // (engine/agent-fold.ts): the result is then one part, the folded buffer.
+  // fold: an Allreduce (allgather) the agent may reduce for the rank (engine/agent-fold.ts):
+  // the result is then one part, the folded buffer.
   | { op: 'icoll'; req: number; ctx: string; coll: CollectiveKind; root?: number; parts?: number[]; name?: string; at?: string; fold?: string }
   | { op: 'wait'; reqs: number[]; mode: WaitMode }
   | { op: 'test'; reqs: number[]; mode: WaitMode }
