@@ -3,10 +3,10 @@
 # Prints one JSON object from rank 0: microseconds per operation.
 import json
 import sys
-import time
 
 import numpy as np
 from mpi4py import MPI
+from per_call import slowest_per_call
 from pingpong import pingpong
 
 comm = MPI.COMM_WORLD
@@ -15,16 +15,7 @@ scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
 
 
 def timed(name, repetitions, op, results):
-    repetitions = max(3, int(repetitions * scale))
-    for _ in range(max(2, repetitions // 10)):  # warm-up
-        op()
-    comm.Barrier()
-    start = time.perf_counter()
-    for _ in range(repetitions):
-        op()
-    elapsed = time.perf_counter() - start
-    # The slowest rank decides how long a collective took.
-    results[name] = comm.allreduce(elapsed, op=MPI.MAX) / repetitions * 1e6
+    results[name] = slowest_per_call(op, max(3, int(repetitions * scale))) * 1e6
 
 
 results = {}

@@ -3,10 +3,10 @@
 # Written against the plain mpi4py API: runs under mpirun and under mpiaas.
 # Usage: mpiaas exec -n 4 bench/rank_cpu.py [calls]     (prints one line per operation)
 import sys
-import time
 
 import numpy as np
 from mpi4py import MPI
+from per_call import per_call
 
 comm = MPI.COMM_WORLD
 calls = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
@@ -18,14 +18,7 @@ operations = {
     "bcast_8B": lambda: comm.Bcast([small, MPI.DOUBLE], root=0),
 }
 for name, op in operations.items():
-    for _ in range(calls // 10):   # warm-up
-        op()
-    comm.Barrier()
-    wall, cpu = time.perf_counter(), time.process_time()
-    for _ in range(calls):
-        op()
-    per_call = ((time.perf_counter() - wall) / calls * 1e6, (time.process_time() - cpu) / calls * 1e6)
-    measured = comm.gather(per_call)
+    measured = comm.gather(per_call(op, calls))
     if comm.rank == 0:
         print("%-13s wall %7.1f µs   CPU per rank %s µs" % (
-            name, max(w for w, _ in measured), " ".join("%.0f" % c for _, c in measured)))
+            name, max(w for w, _ in measured) * 1e6, " ".join("%.0f" % (c * 1e6) for _, c in measured)))

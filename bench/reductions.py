@@ -4,10 +4,10 @@
 #   ELEMENTS float64 per buffer (reduce_scatter_block: per rank's block)
 # Plain mpi4py API: runs under mpirun as well.
 import sys
-import time
 
 import numpy as np
 from mpi4py import MPI
+from per_call import slowest_per_call
 
 comm = MPI.COMM_WORLD
 kind, elements, calls = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -19,13 +19,7 @@ elif kind == "reduce_scatter_block":
     call = lambda: comm.Reduce_scatter_block(send, recv, op=MPI.SUM)
 else:
     raise SystemExit(f"unknown reduction {kind!r}: reduce or reduce_scatter_block")
-for _ in range(max(1, calls // 10)):     # warm-up
-    call()
-comm.Barrier()
-start = time.perf_counter()
-for _ in range(calls):
-    call()
-comm.Barrier()         # a Reduce's non-roots return early: wait for the root's last one
-elapsed = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
+# a Reduce's non-roots return early: the slowest rank, its root, took the time of all
+seconds = slowest_per_call(call, calls)
 if comm.rank == 0:
-    print(f"{kind} {elements} float64, np {comm.size}: {elapsed / calls * 1e3:.3f} ms")
+    print(f"{kind} {elements} float64, np {comm.size}: {seconds * 1e3:.3f} ms")
