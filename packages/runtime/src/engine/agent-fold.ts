@@ -144,7 +144,8 @@ export function foldParts(plan: FoldPlan, parts: readonly Pieces[]): Buffer | un
   if (plan.ranges?.some((range) => range.parts !== parts.length || range.maxPart >= parts.length)) return undefined;
   const kernel = KERNELS[plan.type];
   const values = parts.map((part) => kernel.view(aligned(part, nbytes, plan.itemsize)));
-  const out = kernel.view(scratch(nbytes));
+  const bytes = scratch(nbytes);
+  const out = kernel.view(bytes);
   const combine = kernel.combine[plan.op];
   const ranges = plan.ranges ?? [leftFold(parts.length, plan.count)];
   for (const { first, stop, steps } of ranges) {
@@ -171,8 +172,7 @@ export function foldParts(plan: FoldPlan, parts: readonly Pieces[]): Buffer | un
     const last = stack[0]!.value;
     if (last !== result) result.set(last as Float64Array);
   }
-  const bytes = kernel.bytes(out);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return bytes;
 }
 
 function leftFold(nparts: number, count: number): FoldRange {
@@ -216,7 +216,6 @@ type ArrayType = new (buffer: ArrayBufferLike, byteOffset: number, length: numbe
 interface Kernel {
   view(bytes: Uint8Array): Elements;
   slice(value: Elements, first: number, stop: number): Elements;
-  bytes(value: Elements): Uint8Array;
   combine: Record<FoldOp, Combine>;
 }
 
@@ -237,15 +236,15 @@ function loop(body: (i: string) => string, step = 1): Combine {
 
 // numpy's maximum/minimum of floats: a NaN on either side wins; of equal values (0.0 and
 // -0.0) the right one, as numpy 1.24 and 2.x do on x86 (on aarch64 numpy's max of the two
-// zeros is +0.0 either way: ranks on arm64 would see the sign of a zero differ). A sum or product of two values of these types is exact in binary64
-// (or rounded once, for float64), and storing it wraps an integer or rounds a float32 to
-// what numpy computes; 32-bit products may pass 2^53, so Math.imul keeps their low bits.
+// zeros is +0.0 either way: ranks on arm64 would see the sign of a zero differ). A sum or
+// product of two values of these types is exact in binary64 (or rounded once, for
+// float64), and storing it wraps an integer or rounds a float32 to what numpy computes;
+// 32-bit products may pass 2^53, so Math.imul keeps their low bits.
 function plainKernel(Type: ArrayType, itemsize: number, kind: 'float' | 'small' | 'int32'): Kernel {
   const nan = kind === 'float' ? ' || x !== x' : '';
   return {
     view: (bytes) => new Type(bytes.buffer, bytes.byteOffset, bytes.byteLength / itemsize),
     slice: (value, first, stop) => value.subarray(first, stop),
-    bytes: (value) => new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
     combine: {
       sum: loop((i) => `out[${i}] = a[${i}] + b[${i}];`),
       prod: loop((i) => (kind === 'int32' ? `out[${i}] = Math.imul(a[${i}], b[${i}]);` : `out[${i}] = a[${i}] * b[${i}];`)),
@@ -269,7 +268,6 @@ function wideKernel(signed: boolean): Kernel {
   return {
     view: (bytes) => new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4),
     slice: (value, first, stop) => value.subarray(first * 2, stop * 2),
-    bytes: (value) => new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
     combine: {
       // the high word is stored modulo 2^32: the wrap numpy's int64 has
       sum: loop((i) => `{ const low = a[${i}] + b[${i}]; out[${i} + 1] = a[${i} + 1] + b[${i} + 1] + (low > 0xffffffff ? 1 : 0); out[${i}] = low; }`, 2),
