@@ -237,6 +237,9 @@ describe.runIf(missing === undefined)('k8s manifests', () => {
       expect(ranks.image).toBe(agent.image);
       // The job's memory is the ranks container's: at least one slot's worth per slot.
       expect(quantityBytes(ranks.resources?.limits?.memory)).toBeGreaterThanOrEqual(Number(config.SLOTS) * 256 * 1024 ** 2);
+      // What the agent may hold of a job's data fits in the worker container beside the worker.
+      expect(Number(config.JOB_AGENT_BYTES)).toBeGreaterThan(0);
+      expect(quantityBytes(agent.resources?.limits?.memory) - Number(config.JOB_AGENT_BYTES)).toBeGreaterThanOrEqual(256 * 1024 ** 2);
     });
 
     test('no password in plain config: ConfigMaps and literal env values carry no credentials', () => {

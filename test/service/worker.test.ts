@@ -16,6 +16,7 @@ import { RANK_ZYGOTE } from '../../apps/worker/src/runs/warm-pool/rank-zygote.pr
 import { ServiceHarness } from '../support/service-harness';
 
 const LOG_CAP = 64 * 1024;
+const AGENT_BYTES = 64 * 1024 ** 2;
 let harness: ServiceHarness;
 let worker: INestApplicationContext;
 
@@ -23,7 +24,13 @@ beforeAll(async () => {
   harness = await ServiceHarness.start();
   const config = loadWorkerConfig({
     ...process.env,
-    ...harness.env({ SLOTS: '8', LOG_FLUSH_MS: '50', LOG_CAP_BYTES: String(LOG_CAP), RANK_MEMORY_BYTES: String(1024 ** 3) }),
+    ...harness.env({
+      SLOTS: '8',
+      LOG_FLUSH_MS: '50',
+      LOG_CAP_BYTES: String(LOG_CAP),
+      RANK_MEMORY_BYTES: String(1024 ** 3),
+      JOB_AGENT_BYTES: String(AGENT_BYTES),
+    }),
   });
   worker = await createWorker(config, false);
 });
@@ -214,6 +221,28 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
     const job = await harness.waitForStatus(id);
     expect(job.status).toBe(JobStatus.FAILED);
     expect(job.stderrTail).toContain('MemoryError');
+  });
+
+  it('fails a job that makes its agent hold more than JOB_AGENT_BYTES (Ibcasts nobody joins), then runs the next', async () => {
+    const script = [
+      'import time',
+      'import numpy',
+      'from mpi4py import MPI',
+      'comm = MPI.COMM_WORLD',
+      'block = numpy.ones(16 * 1024**2, dtype=numpy.uint8)',
+      'if comm.rank == 0:',
+      '    requests = [comm.Ibcast(block, root=0) for _ in range(8)]',
+      'time.sleep(60)',
+    ].join('\n');
+    const id = await harness.submit(script, 2);
+    const job = await harness.waitForStatus(id);
+    expect(job).toMatchObject({ status: JobStatus.FAILED, failedRank: 0 });
+    expect(job.reason).toContain("rank 0: the job's data held by its agent passed 64 MiB");
+    // the rank's stored stderr says so too, where its user reads its logs
+    const stderr = await harness.prisma.logChunk.findMany({ where: { jobId: id, rank: 0, stream: 'STDERR' } });
+    expect(stderr.map((c) => c.text).join('')).toContain("mpiaas: the job's data held by its agent passed 64 MiB");
+    const next = await harness.submit('from mpi4py import MPI\nMPI.COMM_WORLD.Barrier()\nprint("next")\n', 2);
+    expect(await harness.waitForStatus(next)).toMatchObject({ status: JobStatus.SUCCEEDED });
   });
 
   it('drops a queue entry of a job that already ended, without taking its place in line', async () => {

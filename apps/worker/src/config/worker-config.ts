@@ -26,6 +26,13 @@ export const WorkerConfigSchema = z.object({
    * job spread over workers gives each worker's share the part of its ranks.
    */
   JOB_MEMORY_BYTES: bytes.default(4 * 1024 ** 3),
+  /**
+   * Bytes of a job's data its agent on this worker may hold (messages not received yet,
+   * collectives not complete, results not waited for, a frame being read): the agent is
+   * the worker's own process, outside the ranks' memory limits, so a job going past it fails
+   * rather than grow the worker. Its largest message must fit.
+   */
+  JOB_AGENT_BYTES: bytes.default(1024 ** 3),
   /** Processes and threads of all a job's ranks together (cgroup pids controller): stops fork bombs. */
   JOB_PROCESSES: z.coerce.number().int().positive().default(512),
   /** Bytes under a job's directory on one worker, its /tmp included (checked every second). */

@@ -172,6 +172,7 @@ export class ShareRunner implements OnApplicationShutdown {
       signal: shareSignal.signal,
       rendezvousTimeoutMs: Math.max(1000, order.deadline - Date.now()),
       heartbeatTimeoutMs: this.config.AGENT_HEARTBEAT_TIMEOUT_MS,
+      maxHeldBytes: this.config.JOB_AGENT_BYTES,
       // Every share heartbeats, the leader's own too: when Redis loses the queue entry and
       // its lock, the reconciler tells a running job from a lost one by these heartbeats (a
       // leader that skipped its own had its waiting jobs retried). The leader deletes the

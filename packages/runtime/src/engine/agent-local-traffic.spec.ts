@@ -1,44 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Envelope, EnvelopeHeader } from '../redis/envelope';
-import type { RedisTransport } from '../redis/redis-transport';
-import { Agent } from './agent';
-import { fakeRankSocket } from './rank-socket.fixture';
-
-/**
- * An agent hosting some ranks of a job, with a fake Redis transport that records what the
- * agent hands to it: what reaches Redis, and what the agent keeps to itself. Flush markers
- * come back through the fake inbox a few event-loop turns later, as through the real one.
- */
-function agentHosting(placement: number[], agentIndex = 0, protocolErrors?: string[]) {
-  const toRedis: { kind: string; header?: EnvelopeHeader }[] = [];
-  const transport = {
-    deliver: (header: EnvelopeHeader, body?: readonly Buffer[]) => {
-      toRedis.push({ kind: 'deliver', header });
-      if (placement[(header as { d: number }).d] === agentIndex) {
-        const envelope: Envelope = { header, body: body ?? [] };
-        setTimeout(() => agent.onEnvelope(envelope), 5);
-      }
-    },
-    rendezvous: async () => {
-      toRedis.push({ kind: 'rendezvous' });
-      return null;
-    },
-  } as unknown as RedisTransport;
-  const agent: Agent = new Agent({ agent: agentIndex, placement, jobId: 'job', host: 'host', transport, hooks: {
-    abort: () => undefined,
-    protocolError: (_rank, message) => {
-      if (!protocolErrors) throw new Error(message);
-      protocolErrors.push(message);
-    },
-    internalError: (error) => { throw error; },
-  } });
-  const rank = (world: number) => {
-    const { socket, send, reply } = fakeRankSocket(`rank ${world}`);
-    agent.attach(world, socket);
-    return { send, reply };
-  };
-  return { rank, toRedis };
-}
+import { agentHosting } from './agent.fixture';
 
 describe('Agent: traffic between ranks of one agent stays in the agent', () => {
   it('a message and the ack of its sync send go rank to rank without Redis', async () => {
@@ -109,7 +70,7 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
 
   it('a fold spec the agent cannot read is a protocol error of that rank', async () => {
     const errors: string[] = [];
-    const { rank } = agentHosting([0, 0], 0, errors);
+    const { rank } = agentHosting([0, 0], { protocolErrors: errors });
     rank(0).send({ op: 'icoll', req: 1, ctx: 'w', coll: 'allgather', parts: [8], fold: 'sum/f8/one/' }, Buffer.alloc(8));
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(errors).toEqual(["icoll: fold count 'one' is not a whole number"]);

@@ -2,8 +2,9 @@ import type { Duplex } from 'node:stream';
 import type { Envelope, EnvelopeHeader, ShareVerdict } from '../redis/envelope';
 import type { AgentSnapshot } from './blocked-state';
 import { CollectiveRendezvous, type RendezvousPort } from './collective-rendezvous';
-import { RankEndpoint, type EndpointLimits } from './rank-endpoint';
-
+import { lengthOf } from '../protocol/pieces';
+import { DEFAULT_MAX_HELD_BYTES, HeldBytes } from './held-bytes';
+import { RankEndpoint } from './rank-endpoint';
 
 export interface AgentHooks {
   /** A rank called MPI_Abort. */
@@ -18,12 +19,20 @@ export interface AgentHooks {
   ended?(from: number, verdict: ShareVerdict): void;
   /** The members of a collective made different calls. */
   mismatch?(message: string): void;
+  /**
+   * The agent holds more of the job's data than it may (HeldBytes); `rank`: the hosted rank
+   * whose traffic took it over, if one did. By default a protocol error of that rank.
+   */
+  heldTooMuch?(message: string, rank: number | undefined): void;
 }
 
 /** What an agent sends through: Redis (RedisTransport), or a loopback for a job of one agent (local-agent.ts). */
 export interface AgentTransport extends RendezvousPort {
-  /** An envelope for a rank of another agent, or a flush marker for one of this agent's. */
-  deliver(header: EnvelopeHeader & { d: number }, body?: readonly Buffer[]): void;
+  /**
+   * An envelope for a rank of another agent, or a flush marker for one of this agent's;
+   * resolves (never rejects) once it is on its way out of this process (Redis has it).
+   */
+  deliver(header: EnvelopeHeader & { d: number }, body?: readonly Buffer[]): Promise<void> | void;
 }
 
 export interface AgentOptions {
@@ -35,7 +44,16 @@ export interface AgentOptions {
   host: string;
   transport: AgentTransport;
   hooks: AgentHooks;
+  /** Bytes of the job's data the agent may hold (HeldBytes). @defaultValue 2 GiB */
+  maxHeldBytes?: number;
+  /**
+   * Bytes sent towards other agents that Redis does not have yet past which the agent stops
+   * reading its ranks, until half of them are there. @defaultValue 64 MiB
+   */
+  outboundHighWater?: number;
 }
+
+const OUTBOUND_HIGH_WATER = 64 * 1024 ** 2;
 
 /**
  * One job's agent on one host: the endpoints of the ranks it hosts and the collective
@@ -49,14 +67,26 @@ export class Agent {
    */
   private readonly early = new Map<number, Envelope[]>();
   private readonly collectives: CollectiveRendezvous;
+  private readonly held: HeldBytes;
+  /** Bytes of envelopes handed to the transport and not in Redis yet. */
+  private outbound = 0;
+  /** Its ranks are not read until Redis catches up (outboundHighWater). */
+  private throttled = false;
   /** Rank envelopes that arrived for no rank of this agent (counted as received). */
   private dropped = 0;
 
   constructor(private readonly options: AgentOptions) {
+    const { hooks } = options;
+    this.held = new HeldBytes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES, (message, rank) => {
+      if (hooks.heldTooMuch) hooks.heldTooMuch(message, rank);
+      else if (rank !== undefined) hooks.protocolError(rank, message);
+      else hooks.internalError(new Error(message));
+    });
     this.collectives = new CollectiveRendezvous(
       options.agent,
       options.placement,
       options.transport,
+      this.held,
       (error) => options.hooks.internalError(error),
       (message) => (options.hooks.mismatch ?? ((m: string) => options.hooks.internalError(new Error(m))))(message),
     );
@@ -89,8 +119,13 @@ export class Agent {
     };
   }
 
+  /** Bytes of the job's data this agent holds now (HeldBytes). */
+  get heldBytes(): number {
+    return this.held.total;
+  }
+
   /** Serves world rank `rank` over its channel socket. */
-  attach(rank: number, channel: Duplex, limits?: EndpointLimits): RankEndpoint {
+  attach(rank: number, channel: Duplex): RankEndpoint {
     const { hooks } = this.options;
     const endpoint = new RankEndpoint(
       { rank, size: this.options.placement.length, jobId: this.options.jobId, host: this.options.host },
@@ -98,12 +133,13 @@ export class Agent {
       {
         deliver: (header, body) => this.deliver(header, body),
         collectives: this.collectives,
+        held: this.held,
         abort: (from, code) => hooks.abort(from, code),
         protocolError: (from, message) => hooks.protocolError(from, message),
       },
-      limits,
     );
     this.endpoints.set(rank, endpoint);
+    if (this.throttled) endpoint.holdReading('redis');
     const waiting = this.early.get(rank);
     this.early.delete(rank);
     for (const envelope of waiting ?? []) endpoint.receive(envelope);
@@ -119,10 +155,34 @@ export class Agent {
    */
   private deliver(header: EnvelopeHeader & { d: number }, body: readonly Buffer[] = []): void {
     if (header.t === 'f' || this.options.placement[header.d] !== this.options.agent) {
-      return this.options.transport.deliver(header, body);
+      const sent = this.options.transport.deliver(header, body);
+      if (sent && body.length) this.countOutbound(lengthOf(body), sent);
+      return;
     }
     const envelope: Envelope = { header, body };
     queueMicrotask(() => this.onEnvelope(envelope));
+  }
+
+  /**
+   * A rank writes to its socket faster than Redis takes it in (a few GB/s against about
+   * one): what Redis does not have yet waits in this process, so past a high-water mark the
+   * agent stops reading its ranks (their sends block, as on a full network) until Redis has
+   * caught up with half of it.
+   */
+  private countOutbound(bytes: number, sent: Promise<void>): void {
+    const highWater = this.options.outboundHighWater ?? OUTBOUND_HIGH_WATER;
+    this.outbound += bytes;
+    if (!this.throttled && this.outbound > highWater) {
+      this.throttled = true;
+      for (const endpoint of this.endpoints.values()) endpoint.holdReading('redis');
+    }
+    void sent.then(() => {
+      this.outbound -= bytes;
+      if (this.throttled && this.outbound <= highWater / 2) {
+        this.throttled = false;
+        for (const endpoint of this.endpoints.values()) endpoint.resumeReading('redis');
+      }
+    });
   }
 
   /** Routes an envelope from this agent's inbox. */

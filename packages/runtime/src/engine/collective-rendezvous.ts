@@ -1,6 +1,7 @@
 import { lengthOf, splitPieces, type Pieces } from '../protocol/pieces';
 import type { CollectiveCall, Envelope, EnvelopeHeader } from '../redis/envelope';
 import type { Communicator } from './communicators';
+import type { HeldBytes } from './held-bytes';
 
 /**
  * The Redis side of a rendezvous (RedisTransport.rendezvous). A bundle's body is its parts
@@ -18,9 +19,11 @@ export interface RendezvousPort {
 
 /**
  * Receives every member's parts, indexed by comm rank, and when (performance.now() ms) the
- * last member of the whole collective contributed, as well as this agent can tell.
+ * last member of the whole collective contributed, as well as this agent can tell; calls
+ * `release` once its rank has been given its result (the parts are held until every member
+ * here has been).
  */
-type ResultHandler = (all: Pieces[][], allInAt: number) => void;
+type ResultHandler = (all: Pieces[][], allInAt: number, release: () => void) => void;
 
 /** What a member called, to check that all members of a collective called the same. */
 export interface CallInfo {
@@ -44,6 +47,8 @@ interface PendingCollective {
   sent: boolean;
   /** performance.now() when the last local member contributed. */
   localInAt: number;
+  /** Bytes of its contributions and bundles, held (HeldBytes) until its results are taken. */
+  held: number;
 }
 
 /**
@@ -59,6 +64,7 @@ export class CollectiveRendezvous {
     private readonly agent: number,
     private readonly placement: readonly number[],
     private readonly port: RendezvousPort,
+    private readonly heldBytes: HeldBytes,
     /** A collective could not be completed (a bug or broken input): the job must fail. */
     private readonly onError: (error: Error) => void,
     /** Members of a collective made different calls (kind or root): the job must fail. */
@@ -82,6 +88,7 @@ export class CollectiveRendezvous {
       if (this.checkCalls(comm.ctx, seq, op.calls)) return;
     }
     op.contributions.set(rank, parts);
+    this.hold(op, call?.rank ?? rank, parts.reduce((sum, part) => sum + lengthOf(part), 0));
     if (onResult) op.handlers.push(onResult);
     if (op.contributions.size === op.localMembers) this.send(key, comm.ctx, seq, op);
   }
@@ -92,7 +99,7 @@ export class CollectiveRendezvous {
     const key = `${envelope.header.c}#${envelope.header.q}`;
     const op = this.pending.get(key);
     if (!op) return;
-    op.bundles.set(envelope.header.a, envelope);
+    this.addBundle(op, envelope);
     this.finishIfComplete(key, op);
   }
 
@@ -124,6 +131,7 @@ export class CollectiveRendezvous {
         bundles: new Map(),
         sent: false,
         localInAt: 0,
+        held: 0,
       };
       this.pending.set(key, op);
     }
@@ -145,9 +153,7 @@ export class CollectiveRendezvous {
       .rendezvous(ctx, seq, op.agents, header, body)
       .then((bundles) => {
         if (!bundles) return;
-        for (const envelope of bundles) {
-          if (envelope.header.t === 'g') op.bundles.set(envelope.header.a, envelope);
-        }
+        for (const envelope of bundles) this.addBundle(op, envelope);
         this.finishIfComplete(key, op);
       })
       .catch((error: Error) => this.onError(error));
@@ -162,7 +168,7 @@ export class CollectiveRendezvous {
     this.pending.delete(key);
     const all: Pieces[][] = [];
     for (const [rank, parts] of op.contributions) all[rank] = parts;
-    for (const handler of op.handlers) handler(all, op.localInAt);
+    this.deliverResults(op, all, op.localInAt);
   }
 
   private finishIfComplete(key: string, op: PendingCollective): void {
@@ -190,6 +196,24 @@ export class CollectiveRendezvous {
         all[rank] = parts.slice(next, (next += lengths.length));
       }
     }
-    for (const handler of op.handlers) handler(all, allInAt);
+    this.deliverResults(op, all, allInAt);
+  }
+
+  private deliverResults(op: PendingCollective, all: Pieces[][], allInAt: number): void {
+    const release = this.heldBytes.releaseAfter(op.held, op.handlers.length);
+    for (const handler of op.handlers) handler(all, allInAt, release);
+  }
+
+  /** Another agent's bundle (this agent's own comes back with parts it already holds). */
+  private addBundle(op: PendingCollective, envelope: Envelope): void {
+    const { header } = envelope;
+    if (header.t !== 'g' || op.bundles.has(header.a)) return;
+    op.bundles.set(header.a, envelope);
+    if (header.a !== this.agent) this.hold(op, undefined, lengthOf(envelope.body));
+  }
+
+  private hold(op: PendingCollective, rank: number | undefined, bytes: number): void {
+    op.held += bytes;
+    this.heldBytes.hold(bytes, rank);
   }
 }

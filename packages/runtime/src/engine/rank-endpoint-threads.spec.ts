@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../redis/envelope';
 import type { CollectiveRendezvous } from './collective-rendezvous';
+import { HeldBytes } from './held-bytes';
 import { RankEndpoint } from './rank-endpoint';
 import { fakeRankSocket } from './rank-socket.fixture';
 
@@ -14,6 +15,7 @@ function soloRank() {
       setTimeout(() => endpoint.receive(envelope), 5);
     },
     collectives: {} as CollectiveRendezvous,
+    held: new HeldBytes(2 ** 31, () => undefined),
     abort: () => undefined,
     protocolError: (_rank, message) => {
       errors.push(message);

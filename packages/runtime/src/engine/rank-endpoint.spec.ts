@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope, EnvelopeHeader } from '../redis/envelope';
 import type { CollectiveRendezvous } from './collective-rendezvous';
+import { HeldBytes } from './held-bytes';
 import { RankEndpoint } from './rank-endpoint';
 import { fakeRankSocket } from './rank-socket.fixture';
 
@@ -22,6 +23,7 @@ function harness() {
         inFlight = inFlight.then(() => new Promise((resolve) => setTimeout(resolve, 5))).then(() => endpoint.receive(envelope));
       },
       collectives: {} as CollectiveRendezvous,
+      held: new HeldBytes(2 ** 31, () => undefined),
       abort: () => undefined,
       protocolError: (_rank, message) => {
         throw new Error(message);

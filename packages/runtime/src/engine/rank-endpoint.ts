@@ -16,6 +16,7 @@ import { foldOnce, foldPlan, type FoldPlan } from './agent-fold';
 import { collectiveResult, resultWithoutOthers } from './collective-results';
 import type { CollectiveRendezvous } from './collective-rendezvous';
 import { CommunicatorTable, type Communicator } from './communicators';
+import type { HeldBytes } from './held-bytes';
 import { P2PMatcher, type IncomingMessage } from './p2p-matcher';
 import { parseRankProfile, type RankProfileReport } from '../launch/profile';
 
@@ -25,6 +26,8 @@ export interface EndpointPorts {
   deliver(header: EnvelopeHeader & { d: number }, body?: Pieces): void;
   /** The agent's collective engine, shared by the ranks it hosts. */
   collectives: CollectiveRendezvous;
+  /** What the agent holds of the job's data, against its limit (shared by the ranks it hosts). */
+  held: HeldBytes;
   /** The rank called MPI_Abort. */
   abort(rank: number, code: number): void;
   /** The rank broke the protocol; the job must fail with this message. */
@@ -36,11 +39,6 @@ export interface EndpointIdentity {
   size: number;
   jobId: string;
   host: string;
-}
-
-export interface EndpointLimits {
-  /** Bytes of messages that arrived for the rank and that it has not received yet. */
-  maxUnexpectedBytes: number;
 }
 
 /** Replies up to this size are copied into one buffer before writing. */
@@ -84,7 +82,12 @@ export class RankEndpoint {
   private readonly matcher = new P2PMatcher();
   /** Requests started and not yet reported complete, with what each waits for. */
   private readonly active = new Map<number, PendingOp | undefined>();
-  private readonly completed = new Map<number, CompletedRequest>();
+  /** Requests complete and not reported to the rank yet; `release` frees what their parts hold. */
+  private readonly completed = new Map<number, CompletedRequest & { release: () => void }>();
+  /** Bytes of a frame being read (the decoder's), counted in HeldBytes. */
+  private reading = 0;
+  /** Why the rank's requests are not being read now (holdReading); empty: they are. */
+  private readonly readingHeldFor = new Set<string>();
   /** Sync sends waiting for their ack, by sync id. */
   private readonly syncSends = new Map<string, number>();
   /** Calls waiting for their answer, by call number (in arrival order). */
@@ -114,7 +117,6 @@ export class RankEndpoint {
     private readonly identity: EndpointIdentity,
     private readonly socket: Duplex,
     private readonly ports: EndpointPorts,
-    private readonly limits: EndpointLimits = { maxUnexpectedBytes: 1024 ** 3 },
   ) {
     this.comms = new CommunicatorTable(identity.rank, identity.size);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -124,6 +126,20 @@ export class RankEndpoint {
       this.closed = true;
       this.progress++;
     });
+  }
+
+  /**
+   * Stops reading the rank's requests (it blocks in its next write, once the socket's buffer
+   * is full) until resumeReading is called with the same reason: `replies`, the rank leaves
+   * its replies unread; `redis`, Redis is behind on what the agent sends.
+   */
+  holdReading(reason: 'replies' | 'redis'): void {
+    if (this.readingHeldFor.size === 0) this.socket.pause();
+    this.readingHeldFor.add(reason);
+  }
+
+  resumeReading(reason: 'replies' | 'redis'): void {
+    if (this.readingHeldFor.delete(reason) && this.readingHeldFor.size === 0) this.socket.resume();
   }
 
   /** An envelope for this rank arrived from Redis. */
@@ -230,6 +246,13 @@ export class RankEndpoint {
       frames = this.decoder.push(chunk);
     } catch (error) {
       return this.ports.protocolError(this.identity.rank, `unreadable frame: ${(error as Error).message}`);
+    }
+    // A frame is held whole before it is handled: count what is read of it so far.
+    const reading = this.decoder.pending;
+    if (reading !== this.reading) {
+      this.ports.held.release(this.reading);
+      this.ports.held.hold(reading, this.identity.rank);
+      this.reading = reading;
     }
     for (const frame of frames) {
       // A stack answers the agent, not a call.
@@ -352,12 +375,12 @@ export class RankEndpoint {
     const seq = comm.collectives++;
     const me = comm.rank;
     const contributedAt = performance.now();
-    const finish = (result: Pieces[], waitedUs = 0): void =>
-      this.complete(req, { req, kind: 'coll', counts: result.map(lengthOf), ...(waitedUs > 0 ? { w: waitedUs } : {}) }, result);
-    const finishAll = (all: Pieces[][], allInAt: number): void => {
+    const finish = (result: Pieces[], waitedUs = 0, release?: () => void): void =>
+      this.complete(req, { req, kind: 'coll', counts: result.map(lengthOf), ...(waitedUs > 0 ? { w: waitedUs } : {}) }, result, release);
+    const finishAll = (all: Pieces[][], allInAt: number, release: () => void): void => {
       try {
         const reduced = fold ? foldOnce(fold.spec, fold.plan, all) : undefined;
-        finish(reduced ? [[reduced]] : collectiveResult(kind, root, me, all), Math.round((allInAt - contributedAt) * 1000));
+        finish(reduced ? [[reduced]] : collectiveResult(kind, root, me, all), Math.round((allInAt - contributedAt) * 1000), release);
       } catch (error) {
         this.ports.protocolError(me, `${kind}: ${(error as Error).message}`);
       }
@@ -391,15 +414,10 @@ export class RankEndpoint {
   }
 
   private onMessage(msg: IncomingMessage): void {
+    // Held until the rank has it (a rank sent more than it receives grows the agent).
+    this.ports.held.hold(msg.bytes, this.identity.rank);
     const recv = this.matcher.arrive(msg);
     if (recv) return this.completeReceive(recv.req, msg);
-    if (this.matcher.unexpectedBytes > this.limits.maxUnexpectedBytes) {
-      // A rank that is sent more than it receives would grow the agent without bound.
-      return this.ports.protocolError(
-        this.identity.rank,
-        `more than ${this.limits.maxUnexpectedBytes} bytes of messages sent to rank ${this.identity.rank} are waiting to be received`,
-      );
-    }
     for (const [k, { request: probe }] of this.open) {
       if (probe.op === 'probe' && this.matcher.probe(probe.ctx, probe.source, probe.tag) === msg) {
         this.open.delete(k);
@@ -423,12 +441,24 @@ export class RankEndpoint {
 
   private completeReceive(req: number, msg: IncomingMessage): void {
     if (msg.syncId !== undefined) this.deliver({ t: 'a', d: msg.senderWorld, y: msg.syncId });
-    this.complete(req, { req, kind: 'recv', source: msg.source, tag: msg.tag, count: msg.bytes }, [msg.body]);
+    this.complete(req, { req, kind: 'recv', source: msg.source, tag: msg.tag, count: msg.bytes }, [msg.body], () =>
+      this.ports.held.release(msg.bytes),
+    );
   }
 
-  private complete(req: number, completion: Completion, parts: Pieces[]): void {
+  /**
+   * release: frees what the parts hold once the rank has them (a message's or a collective's
+   * bytes, held since they arrived); without it the parts are held from now on.
+   */
+  private complete(req: number, completion: Completion, parts: Pieces[], release?: () => void): void {
     this.progress++;
-    this.completed.set(req, { completion, parts });
+    if (!release) {
+      let bytes = 0;
+      for (const part of parts) bytes += lengthOf(part);
+      this.ports.held.hold(bytes, this.identity.rank);
+      release = () => this.ports.held.release(bytes);
+    }
+    this.completed.set(req, { completion, parts, release });
     for (const [k, { request: call }] of this.open) {
       if (call.op !== 'wait' && call.op !== 'test') continue;
       if (!call.reqs.includes(req)) continue;
@@ -475,8 +505,9 @@ export class RankEndpoint {
     const lengths: number[] = [];
     const pieces: Buffer[] = [];
     for (const req of report) {
-      const result = this.completed.get(req) as CompletedRequest;
+      const result = this.completed.get(req) as CompletedRequest & { release: () => void };
       this.completed.delete(req);
+      result.release();
       this.active.delete(req);
       done.push(result.completion);
       for (const part of result.parts) {
@@ -502,9 +533,9 @@ export class RankEndpoint {
     if (total <= COALESCE_LIMIT) this.socket.write(Buffer.concat(buffers, total));
     else for (const buffer of buffers) this.socket.write(buffer);
     // A rank that does not read its replies must not make the agent buffer them without end.
-    if (this.socket.writableLength > REPLY_HIGH_WATER && !this.socket.isPaused()) {
-      this.socket.pause();
-      this.socket.once('drain', () => this.socket.resume());
+    if (this.socket.writableLength > REPLY_HIGH_WATER && !this.readingHeldFor.has('replies')) {
+      this.holdReading('replies');
+      this.socket.once('drain', () => this.resumeReading('replies'));
     }
   }
 }

@@ -62,8 +62,12 @@ export interface AgentShareOptions extends RankStartOptions {
    * flight that could free one (checked every second, declared after 3 s). @defaultValue true
    */
   detectDeadlocks?: boolean;
-  /** Bytes sent to one rank and not received yet past which the job fails. @defaultValue 1 GiB */
-  maxUnexpectedBytes?: number;
+  /**
+   * Bytes of the job's data this agent may hold for its ranks (messages not received yet,
+   * collectives not complete, results not waited for, frames being read) before the job
+   * fails: the agent's memory is outside the ranks' limits. @defaultValue 2 GiB
+   */
+  maxHeldBytes?: number;
   /** How long agents wait for each other at the start before the job fails. @defaultValue 30 s */
   rendezvousTimeoutMs?: number;
   /** An agent whose heartbeat is older than this is lost (its worker died or was cut off). @defaultValue 3 s */
@@ -196,6 +200,11 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     ready: () => ready(),
     ended: (from, told) => failRemote(from, told),
     mismatch: (message) => fail({ status: 'FAILED', exitCode: 1, reason: message }),
+    heldTooMuch: (message, rank) => {
+      if (rank === undefined) return fail({ status: 'FAILED', exitCode: 1, reason: message });
+      options.onOutput?.(rank, 'stderr', Buffer.from(`mpiaas: ${message}\n`));
+      fail({ status: 'FAILED', exitCode: 1, reason: `rank ${rank}: ${message}`, failedRank: rank });
+    },
   };
   const hostedAgent = await startAgent(options, hooks, keys, (error) =>
     fail({ status: 'FAILED', exitCode: 1, reason: `lost Redis: ${error.message}`, infrastructure: true }),
@@ -309,9 +318,7 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
         options.onOutput?.(rank, stream, chunk);
       });
     }
-    const endpoint = hostedAgent.agent.attach(rank, process_.channel, {
-      maxUnexpectedBytes: options.maxUnexpectedBytes ?? 1024 ** 3,
-    });
+    const endpoint = hostedAgent.agent.attach(rank, process_.channel);
     endpoints.set(rank, endpoint);
     void process_.exited.then(async (exit) => {
       finishedAt.set(rank, new Date());
@@ -391,10 +398,11 @@ async function leave(
  */
 async function startAgent(options: AgentShareOptions, hooks: AgentHooks, keys: JobKeys, onFault: (error: Error) => void): Promise<AgentHost> {
   const single = agentCountOf(options.placement) === 1;
+  const held = options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes };
   if (options.redisUrl === undefined || (single && options.sharedRedis)) {
     if (!single) throw new Error('a job of several agents needs redisUrl');
     if (options.heartbeat && !options.sharedRedis) throw new Error('a job that heartbeats needs redisUrl or sharedRedis');
-    return startLocalAgent({ jobId: options.jobId, placement: options.placement, hooks });
+    return startLocalAgent({ jobId: options.jobId, placement: options.placement, hooks, ...held });
   }
   const { startHostedAgent } = await import('./hosted-agent.js');
   return startHostedAgent({
@@ -404,6 +412,7 @@ async function startAgent(options: AgentShareOptions, hooks: AgentHooks, keys: J
     placement: options.placement,
     ttlMs: keyTtlMs(options.timeoutMs),
     hooks,
+    ...held,
     onFault,
   });
 }

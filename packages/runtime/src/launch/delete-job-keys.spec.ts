@@ -96,7 +96,7 @@ describe('deleteJobKeys', () => {
     // A collective only agent 0 reached, one with a large bundle, a large message nobody received.
     expect(await agent0.rendezvous('w', 1, all(3), ...bundle(0, 3, 1, Buffer.from('small')))).toBeNull();
     expect(await agent0.rendezvous('w', 2, all(3), ...bundle(0, 3, 2, LARGE))).toBeNull();
-    agent0.deliver({ t: 'p', d: 1, c: 'w', s: 0, w: 0, g: 5 }, [LARGE]);
+    void agent0.deliver({ t: 'p', d: 1, c: 'w', s: 0, w: 0, g: 5 }, [LARGE]);
     // The chunks go through the payload connection, the pointer after them: wait for the pointer.
     await vi.waitFor(async () => expect(await redis.llen(keys.mailbox(1))).toBe(1), { timeout: 5000 });
     const loose = (await redis.smembers(keys.loose())).sort();
@@ -122,7 +122,7 @@ describe('deleteJobKeys', () => {
     await agent0.rendezvous('w', 1, all(3), ...bundle(0, 3, 1, LARGE));
     await agent1.rendezvous('w', 1, all(3), ...bundle(1, 3, 1, Buffer.from('one')));
     await agent2.rendezvous('w', 1, all(3), ...bundle(2, 3, 1, Buffer.from('two')));
-    agent0.deliver({ t: 'p', d: 2, c: 'w', s: 0, w: 0, g: 5 }, [LARGE]);
+    void agent0.deliver({ t: 'p', d: 2, c: 'w', s: 0, w: 0, g: 5 }, [LARGE]);
     await vi.waitFor(
       () => {
         expect(agents[1]!.got).toHaveLength(3); // every bundle, pushed by agent 2, which completed the set

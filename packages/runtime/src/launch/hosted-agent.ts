@@ -17,6 +17,7 @@ export interface HostedAgentOptions {
   placement: readonly number[];
   ttlMs: number;
   hooks: AgentHooks;
+  maxHeldBytes?: number;
   /** Redis failed under the agent: the job cannot go on. */
   onFault(error: Error): void;
 }
@@ -90,6 +91,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
     host: os.hostname(),
     transport,
     hooks: options.hooks,
+    ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
   });
   transport.start();
   try {

@@ -8,6 +8,7 @@ export interface LocalAgentOptions {
   /** Every rank on agent 0. */
   placement: readonly number[];
   hooks: AgentHooks;
+  maxHeldBytes?: number;
 }
 
 /**
@@ -27,6 +28,14 @@ export function startLocalAgent(options: LocalAgentOptions): AgentHost {
     },
     rendezvous: () => Promise.reject(new Error('a job of one agent has no rendezvous in Redis')),
   };
-  const agent = new Agent({ agent: 0, placement: options.placement, jobId: options.jobId, host: os.hostname(), transport: loopback, hooks: options.hooks });
+  const agent = new Agent({
+    agent: 0,
+    placement: options.placement,
+    jobId: options.jobId,
+    host: os.hostname(),
+    transport: loopback,
+    hooks: options.hooks,
+    ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
+  });
   return { agent, stopInbox: async () => undefined, stop: async () => undefined };
 }

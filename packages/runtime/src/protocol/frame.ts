@@ -33,6 +33,11 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
+  /** Bytes received and not yet handed on in a frame (the start of the next one). */
+  get pending(): number {
+    return this.buffered;
+  }
+
   push(chunk: Buffer): Frame[] {
     this.chunks.push(chunk);
     this.buffered += chunk.length;

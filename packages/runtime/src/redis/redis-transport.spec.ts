@@ -88,14 +88,14 @@ describe('RedisTransport', () => {
     // payload connection), while what went before is still being stored (3), and while a
     // small one is unanswered (6): 3 and 6 wait for their chunks, then go through the command
     // connection.
-    sender.transport.deliver(message(1), [LARGE]);
-    sender.transport.deliver(message(2), [Buffer.from('small, sent after it')]);
-    sender.transport.deliver(message(3), [LARGE]);
-    sender.transport.deliver(message(4), [Buffer.from('small again')]);
+    void sender.transport.deliver(message(1), [LARGE]);
+    void sender.transport.deliver(message(2), [Buffer.from('small, sent after it')]);
+    void sender.transport.deliver(message(3), [LARGE]);
+    void sender.transport.deliver(message(4), [Buffer.from('small again')]);
     await vi.waitFor(() => expect(receiver.got).toHaveLength(4), { timeout: 5000 });
-    sender.transport.deliver(message(5), [Buffer.from('small')]);
-    sender.transport.deliver(message(6), [LARGE]);
-    sender.transport.deliver(message(7), [Buffer.from('small')]);
+    void sender.transport.deliver(message(5), [Buffer.from('small')]);
+    void sender.transport.deliver(message(6), [LARGE]);
+    void sender.transport.deliver(message(7), [Buffer.from('small')]);
     await vi.waitFor(() => expect(receiver.got).toHaveLength(7), { timeout: 5000 });
     expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     for (const large of [0, 2, 5]) expect(Buffer.concat(receiver.got[large]!.body).equals(LARGE)).toBe(true);
@@ -130,9 +130,9 @@ describe('RedisTransport', () => {
     closing.push(() => deleteJobKeys(redis, keys, 2));
     const sender = await transportOf(keys, 0, { deliveries: 150 });
     const receiver = await transportOf(keys, 1);
-    sender.transport.deliver(message(1), [Buffer.from('small, still on its way')]);
-    sender.transport.deliver(message(2), [LARGE]); // must not take the payload connection's shorter way past it
-    sender.transport.deliver(message(3), [Buffer.from('small')]);
+    void sender.transport.deliver(message(1), [Buffer.from('small, still on its way')]);
+    void sender.transport.deliver(message(2), [LARGE]); // must not take the payload connection's shorter way past it
+    void sender.transport.deliver(message(3), [Buffer.from('small')]);
     await vi.waitFor(() => expect(receiver.got).toHaveLength(3), { timeout: 5000 });
     expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2, 3]);
     expect(Buffer.concat(receiver.got[1]!.body).equals(LARGE)).toBe(true);

@@ -123,22 +123,29 @@ export class RedisTransport {
     await subscriber.ssubscribe(keys.channel());
   }
 
-  /** Sends a point-to-point envelope (or an ack) to world rank `header.d`. Fire-and-forget. */
-  deliver(header: EnvelopeHeader & { d: number }, body: readonly Buffer[] = []): void {
+  /**
+   * Sends a point-to-point envelope (or an ack) to world rank `header.d`. Resolves once Redis
+   * has it (the agent counts what is not there yet); a failure is the transport's fault, not
+   * the caller's: the returned promise never rejects.
+   */
+  deliver(header: EnvelopeHeader & { d: number }, body: readonly Buffer[] = []): Promise<void> {
     const inbox = this.options.keys.mailbox(this.options.placement[header.d] as number);
     const pieces = envelopePieces(header, body);
     const length = lengthOf(pieces);
     const onError = (error: Error) => this.fault(error);
     if (length <= LARGE_ENVELOPE_BYTES) {
-      this.send(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, Buffer.concat(pieces, length))).catch(onError);
-      return;
+      return this.send(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, Buffer.concat(pieces, length))).then(() => undefined, onError);
     }
     // Redis has answered everything this agent sent: the pointer can follow its chunks on the
     // payload connection, which keeps it behind them, without waiting for their answers.
     const behindChunks = this.storing === undefined && this.unanswered === 0;
     const pointer = this.storeLarge(header, pieces, 1, false);
-    if (behindChunks) this.holdSends(this.options.payloads.push(inbox, pointer, this.options.ttlMs));
-    else this.send(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, pointer)).catch(onError);
+    if (behindChunks) {
+      this.holdSends(this.options.payloads.push(inbox, pointer, this.options.ttlMs));
+      // settles (never rejects) once Redis has the chunks and the pointer
+      return this.storing ?? Promise.resolve();
+    }
+    return this.send(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, pointer)).then(() => undefined, onError);
   }
 
   /**

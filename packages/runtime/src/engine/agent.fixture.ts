@@ -1,0 +1,68 @@
+import type { Envelope, EnvelopeHeader } from '../redis/envelope';
+import type { RedisTransport } from '../redis/redis-transport';
+import { Agent } from './agent';
+import { fakeRankSocket } from './rank-socket.fixture';
+
+export interface AgentFixtureOptions {
+  /** This agent's index. @defaultValue 0 */
+  agentIndex?: number;
+  /** Collects protocol errors (otherwise they throw). */
+  protocolErrors?: string[];
+  maxHeldBytes?: number;
+  /** Collects what going over maxHeldBytes reports. */
+  heldTooMuch?: { message: string; rank: number | undefined }[];
+  outboundHighWater?: number;
+  /** When Redis "has" an envelope the agent sent out; at once by default. */
+  answer?: (header: EnvelopeHeader) => Promise<void>;
+}
+
+/**
+ * For tests: an agent hosting some ranks of a job, with a fake Redis transport that records
+ * what the agent hands to it: what reaches Redis, and what the agent keeps to itself. Flush
+ * markers come back through the fake inbox a few event-loop turns later, as through the real
+ * one.
+ */
+export function agentHosting(placement: number[], options: AgentFixtureOptions = {}) {
+  const { agentIndex = 0, protocolErrors, heldTooMuch } = options;
+  const toRedis: { kind: string; header?: EnvelopeHeader }[] = [];
+  const transport = {
+    deliver: (header: EnvelopeHeader, body?: readonly Buffer[]) => {
+      toRedis.push({ kind: 'deliver', header });
+      if (placement[(header as { d: number }).d] === agentIndex) {
+        const envelope: Envelope = { header, body: body ?? [] };
+        setTimeout(() => agent.onEnvelope(envelope), 5);
+      }
+      return options.answer ? options.answer(header) : Promise.resolve();
+    },
+    rendezvous: async () => {
+      toRedis.push({ kind: 'rendezvous' });
+      return null;
+    },
+  } as unknown as RedisTransport;
+  const agent: Agent = new Agent({
+    agent: agentIndex,
+    placement,
+    jobId: 'job',
+    host: 'host',
+    transport,
+    ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
+    ...(options.outboundHighWater === undefined ? {} : { outboundHighWater: options.outboundHighWater }),
+    hooks: {
+      abort: () => undefined,
+      protocolError: (_rank, message) => {
+        if (!protocolErrors) throw new Error(message);
+        protocolErrors.push(message);
+      },
+      internalError: (error) => {
+        throw error;
+      },
+      ...(heldTooMuch ? { heldTooMuch: (message: string, rank: number | undefined) => heldTooMuch.push({ message, rank }) } : {}),
+    },
+  });
+  const rank = (world: number) => {
+    const { socket, send, reply } = fakeRankSocket(`rank ${world}`);
+    agent.attach(world, socket);
+    return { send, reply, socket };
+  };
+  return { agent, rank, toRedis };
+}
