@@ -142,7 +142,10 @@ export class Agent {
     if (this.throttled) endpoint.holdReading('redis');
     const waiting = this.early.get(rank);
     this.early.delete(rank);
-    for (const envelope of waiting ?? []) endpoint.receive(envelope);
+    for (const envelope of waiting ?? []) {
+      this.held.release(lengthOf(envelope.body)); // the endpoint holds what it keeps
+      endpoint.receive(envelope);
+    }
     return endpoint;
   }
 
@@ -218,6 +221,7 @@ export class Agent {
   }
 
   private queueEarly(rank: number, envelope: Envelope): void {
+    this.held.hold(lengthOf(envelope.body), rank);
     const queue = this.early.get(rank) ?? [];
     queue.push(envelope);
     this.early.set(rank, queue);

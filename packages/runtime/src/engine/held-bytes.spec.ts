@@ -90,6 +90,21 @@ describe('Agent: what it holds of the job is bounded and let go', () => {
     expect(heldTooMuch).toEqual([{ rank: 1, message: expect.stringContaining('messages not received yet') }]);
   });
 
+  it('counts messages that arrive for a rank before it is attached, and hands them over', async () => {
+    const { agent, rank, heldTooMuch } = limitedAgent([0, 0], 10_000);
+    agent.onEnvelope({ header: { t: 'p', d: 1, c: 'w', s: 0, w: 0, g: 0 }, body: [Buffer.alloc(6000)] });
+    expect(agent.heldBytes).toBe(6000);
+    const r1 = rank(1);
+    expect(agent.heldBytes).toBe(6000);
+    r1.send({ op: 'irecv', req: 1, ctx: 'w', source: 0, tag: 0 });
+    r1.send({ op: 'wait', reqs: [1], mode: 'all' });
+    expect((await r1.reply()).body.length).toBe(6000);
+    expect(agent.heldBytes).toBe(0);
+    agent.onEnvelope({ header: { t: 'p', d: 0, c: 'w', s: 1, w: 1, g: 0 }, body: [Buffer.alloc(6000)] });
+    agent.onEnvelope({ header: { t: 'p', d: 0, c: 'w', s: 1, w: 1, g: 0 }, body: [Buffer.alloc(6000)] });
+    expect(heldTooMuch).toEqual([{ rank: 0, message: expect.stringContaining('passed 10000 bytes') }]);
+  });
+
   it('a frame larger than the limit fails the job while it is still being read', async () => {
     const { rank, heldTooMuch } = limitedAgent([0], 10_000);
     const { socket } = rank(0);
