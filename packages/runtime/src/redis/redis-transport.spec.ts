@@ -125,6 +125,22 @@ describe('RedisTransport', () => {
     receiver.got.forEach((envelope, g) => expect(Buffer.concat(envelope.body).equals(sizes[g]!)).toBe(true));
   });
 
+  it('resolves a delivery once Redis holds it, chunks and pointer, whichever way the pointer went', async () => {
+    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
+    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const sender = await transportOf(keys, 0, { stores: 150 });
+    const started = Date.now();
+    await sender.transport.deliver(message(1), [LARGE]); // its pointer behind its chunks
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(await redis.llen(keys.mailbox(1))).toBe(1);
+    const small = sender.transport.deliver(message(2), [Buffer.from('small')]);
+    const large = sender.transport.deliver(message(3), [LARGE]); // its pointer through the command connection
+    await large;
+    expect(await redis.llen(keys.mailbox(1))).toBe(3);
+    await small;
+    expect(sender.faults).toEqual([]);
+  });
+
   it('keeps a large message behind a small one the command connection has not delivered yet', async () => {
     const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
     closing.push(() => deleteJobKeys(redis, keys, 2));
