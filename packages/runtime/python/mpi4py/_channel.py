@@ -4,7 +4,8 @@ Frame: u32 LE frameLen | u32 LE headerLen | JSON header | body.
 
 Design notes (performance):
 * Headers are built by callers as bytes (`%`-formatting of precomputed templates); JSON
-  encoding is never on the hot path.  Replies are parsed with json.loads (C scanner).
+  encoding is never on the hot path.  Replies are parsed by json's C scanner, without the
+  json package (compact_json_loads).
 * A frame is written with one sendmsg([prefix+header, body...]) so large buffers are not
   concatenated; one-way frames that may be delayed (comm, free) are queued and ride along
   with the next write, and a blocking call writes its one-way + wait frames together.
@@ -36,6 +37,32 @@ _unpack_ii = _II.unpack_from
 
 _IOV_MAX = 512          # stay well below the kernel's IOV_MAX (1024)
 _RBUF = 1 << 16         # read buffer: header + small bodies arrive in one recv
+
+
+def compact_json_loads():
+    """json.loads for JSON without whitespace between tokens (the agent's JSON.stringify):
+    json's C scanner alone. The json package imports re for the whitespace around values,
+    a few milliseconds of every rank's start (hello world calls MPI once)."""
+    try:
+        from _json import make_scanner
+    except ImportError:             # not CPython
+        from json import loads
+        return loads
+
+    class Context:
+        strict = True
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+        parse_constant = float      # NaN, Infinity: JSON.stringify never writes them
+        memo = None
+
+    scan = make_scanner(Context())
+
+    def loads(text):
+        return scan(text, 0)[0]
+    return loads
 
 
 def frame(header, bodylen=0):
@@ -81,11 +108,10 @@ class Channel:
     def _connect(self):
         import _socket
         import _thread
-        from json import loads
         if 'MPIAAS_PROTOCOL' not in os.environ:
             raise RuntimeError('mpi4py (mpiaas): this process was not started by an mpiaas '
                                'agent, so it cannot communicate (no MPIAAS_PROTOCOL)')
-        self._loads = loads
+        self._loads = compact_json_loads()
         try:
             sock = _socket.socket(fileno=self.fd)
         except OSError as exc:

@@ -98,6 +98,17 @@ class PeerCase(unittest.TestCase):
         return out
 
 
+class TestCompactJson(unittest.TestCase):
+
+    def test_reads_what_json_loads_reads(self):
+        from mpi4py._channel import compact_json_loads
+        loads = compact_json_loads()
+        for text in ['{"done":[{"req":2,"kind":"coll","counts":[]}],"parts":[],"k":2}',
+                     '{"error":"rank 3: \\"x\\" \\u00e9\\n","found":true,"t":false,"n":null}',
+                     '{"a":-1.5e-7,"b":[1,2.0,-0,[],{}],"c":"\u00fc\u4e2d"}', '[]', '7']:
+            self.assertEqual(loads(text), json.loads(text), text)
+
+
 class TestFraming(PeerCase):
 
     def test_frame_layout(self):

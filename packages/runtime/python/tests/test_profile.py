@@ -128,6 +128,16 @@ class TestProfile(ProfileCase):
         self.assertEqual(json.loads(data[8:8 + hlen]), {'op': 'profile'})
         body = json.loads(data[8 + hlen:])
         self.assertEqual(body['ops'][0]['op'], 'Send')
+        self.assertEqual(body['ops'], json.loads(json.dumps(rep['ops'])))
+
+    def test_report_json_is_json_dumps_compact(self):
+        report = {'wallNs': 123456789012, 'mpiNs': 0, 'ops': [
+            {'op': 'Allreduce', 'calls': 3, 'bytes': 0, 'ns': 9000, 'waitNs': 12000,
+             'hist': [(12, 1), (13, 2)]},
+            {'op': 'recv', 'calls': 1, 'bytes': 2 ** 40, 'ns': 1, 'waitNs': 0, 'hist': []}]}
+        self.assertEqual(_profile.report_json(report), json.dumps(report, separators=(',', ':')))
+        self.assertEqual(_profile.report_json({'wallNs': 5, 'mpiNs': 0, 'ops': []}),
+                         '{"wallNs":5,"mpiNs":0,"ops":[]}')
 
 
 @unittest.skipUnless(_profile.enabled, "MPIAAS_PROFILE=0")
