@@ -12,7 +12,7 @@ folded buffer: one part instead of N. The handler (_collective_results.fold_into
 single part as the result, so a reply the agent could not fold (N parts) still works.
 """
 
-from functools import lru_cache
+from ._memo import memoized
 
 from ._grouping import program
 
@@ -47,7 +47,7 @@ def _key(op, dt):
     return name, code
 
 
-@lru_cache(maxsize=256)
+@memoized(256)
 def _field(key, count, nparts, kind, root):
     field = (',"fold":"%s"' % _spec(key, count, nparts, kind, root)).encode()
     saved = (nparts - 1) * count * int(key[1][1])

@@ -25,11 +25,9 @@ answers.
 
 import os
 import sys
-import threading
 from _struct import Struct
-from _thread import allocate_lock
+from _thread import allocate_lock, _count as _thread_count   # threads but the main one (C-level)
 from itertools import count as _count
-from threading import _active as _threads_by_ident   # len(): threads running (C-level, no call)
 
 _II = Struct('<II')
 _pack_ii = _II.pack
@@ -91,10 +89,10 @@ class Channel:
         self._calls = 1             # number of the next call written (hello was 0)
         self._answers = {}          # call number -> reply header read by another thread
         self._turn_lock = allocate_lock()    # guards _answers, _reading, _waiting (taken
-        self._turn = threading.Condition(self._turn_lock)  # directly: a C call, not a method)
+        self._turn = None           # made by _turn_condition on first need (directly: a C call)
         self._reading = False       # a thread is reading replies for everyone
         self._waiting = 0           # threads waiting in _turn for a reply or their turn to read
-        self._threads_seen = 0      # threads of the process (len(threading._active)) when last counted
+        self._threads_seen = 0      # threads but the main one (_thread._count()) when last counted
         self._threads_told = 1      # running user threads the agent was last told of
         self._parked = 0            # threads waiting for another's call (a communicator lock)
 
@@ -311,7 +309,7 @@ class Channel:
         if self._lock is None:
             self.connect()
         with self._lock:
-            count = len(_threads_by_ident)
+            count = _thread_count()
             if count != self._threads_seen:
                 self._count_threads(count, bufs)
             k = self._calls
@@ -330,10 +328,14 @@ class Channel:
         while that many calls are. Counted when the number of threads changed since the last
         call, so a single-threaded rank says nothing. The caller holds the write lock."""
         self._threads_seen = count
-        users = -self._parked
-        for t in threading.enumerate():
-            if not t.name.startswith('mpiaas-'):
-                users += 1
+        threading = sys.modules.get('threading')
+        if threading is None:       # no thread but the main one and the shim's own (_stdio)
+            users = 1 - self._parked
+        else:
+            users = -self._parked
+            for t in threading.enumerate():     # the shim's thread is not among them
+                if not t.name.startswith('mpiaas-'):
+                    users += 1
         if users != self._threads_told:
             self._threads_told = users
             bufs.insert(0, frame(b'{"op":"threads","n":%d}' % max(users, 1)))
@@ -347,13 +349,22 @@ class Channel:
         with self._lock:
             self._parked += delta
             bufs = []
-            self._count_threads(len(_threads_by_ident), bufs)
+            self._count_threads(_thread_count(), bufs)
             if bufs:
                 self._write(bufs)
 
+    def _turn_condition(self):
+        """What threads wait on for their reply or their turn to read; made when a thread
+        first has to (a rank of one thread never does, and importing threading would cost
+        every rank's start a few milliseconds). The caller holds _turn_lock."""
+        turn = self._turn
+        if turn is None:
+            from threading import Condition
+            turn = self._turn = Condition(self._turn_lock)
+        return turn
+
     def _await(self, k):
         """The reply to call k: read by this thread if no other is reading, else handed over."""
-        turn = self._turn
         turn_lock = self._turn_lock
         answers = self._answers
         while True:
@@ -366,7 +377,7 @@ class Channel:
                         self._reading = True
                         break
                     self._waiting += 1
-                    turn.wait()
+                    self._turn_condition().wait()
                     self._waiting -= 1
             try:
                 got, hdr = self._take_reply()
@@ -374,14 +385,14 @@ class Channel:
                 with turn_lock:
                     self._reading = False
                     if self._waiting:
-                        turn.notify_all()
+                        self._turn_condition().notify_all()
                 raise
             with turn_lock:
                 self._reading = False
                 if got != k:
                     answers[got] = hdr
                 if self._waiting:
-                    turn.notify_all()   # its owner, and someone to read on
+                    self._turn_condition().notify_all()   # its owner, and someone to read on
             if got == k:
                 return hdr
 

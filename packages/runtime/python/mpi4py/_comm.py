@@ -6,7 +6,7 @@ precomputed per communicator; the agent only moves bytes, so everything MPI-type
 (datatypes, reductions, in-place variants) is resolved here.
 """
 
-import threading
+from _thread import allocate_lock
 
 from ._channel import channel, frame, _pack_ii, _WAIT_ONE
 from ._buffers import (message, message_vector, message_w_slots, has_derived, _is_integral,
@@ -1066,7 +1066,7 @@ def _locked(fn, key):
             return fn(self, *args, **kwargs)
         lock = table.get(key)
         if lock is None:
-            lock = table.setdefault(key, threading.Lock())
+            lock = table.setdefault(key, allocate_lock())
         if not lock.acquire(False):
             # another thread is in this call: waiting for it is waiting in MPI
             channel.park(1)

@@ -13,7 +13,7 @@ This module knows layouts and bytes only; the Datatype objects are _datatypes' (
 imports this one, never the other way round).
 """
 
-import threading as _threading
+from _thread import _local
 
 from ._errors import Exception as MPIException, ERR_TYPE, ERR_ARG
 
@@ -230,7 +230,7 @@ def unpack(src, at, dt, mv, start, count):
 # Parsing a receive buffer of a derived type registers how to copy the scratch buffer back;
 # the request the call then posts takes them (Request._post) and runs them on completion.
 # Per thread: two threads setting up receives at once must not take each other's.
-_owing = _threading.local()
+_owing = _local()
 
 
 def owe(fn):

@@ -24,7 +24,7 @@ Scan/Exscan and user-defined ops.  A grouping is a nested tuple of rank indices:
 means "a op b".
 """
 
-from functools import lru_cache
+from ._memo import memoized
 
 MAX_RANKS = 255
 
@@ -44,7 +44,7 @@ def plan(kind, nparts, count, itemsize, root=0):
     return None
 
 
-@lru_cache(maxsize=512)
+@memoized(512)
 def program(kind, nparts, count, itemsize, root=0):
     """plan() with each tree as a postfix program (see run), kept for the next call of the
     same shape: a job reduces the same shapes over and over, and planning plus walking the

@@ -7,11 +7,16 @@ most FLUSH_SECONDS after the first byte waiting, so output stays live (within mi
 at one write per buffer (8 KiB) instead of one per line. It is also flushed when the rank
 forks, calls Abort, reads input() or exits. stderr stays unbuffered: it is what explains a
 crash, and nothing of it may be lost.
+
+The thread is a bare one (_thread): threading would cost every rank's start a few
+milliseconds, and it keeps the thread out of threading.enumerate(), where the threads the
+agent is told of are counted (_channel).
 """
 
 import os
 import sys
-import threading
+from _thread import start_new_thread
+from time import sleep
 
 FLUSH_SECONDS = 0.02
 
@@ -39,14 +44,13 @@ def flush_stdout():
 
 
 def _start_flusher():
-    thread = threading.Thread(target=_flush_forever, name='mpiaas-stdout', daemon=True)
-    _flusher[0] = thread
-    thread.start()
+    token = _flusher[0] = object()      # a forked child starts its own; the parent's stops
+    start_new_thread(_flush_forever, (token,))
 
 
-def _flush_forever():
-    wait = threading.Event().wait
-    me = threading.current_thread()
-    while _flusher[0] is me:
-        wait(FLUSH_SECONDS)
+def _flush_forever(token):
+    # Like a daemon thread, it never keeps the rank alive: the interpreter does not wait
+    # for bare threads at exit.
+    while _flusher[0] is token:
+        sleep(FLUSH_SECONDS)
         flush_stdout()
