@@ -7,8 +7,9 @@ Design notes (performance):
   encoding is never on the hot path.  Replies are parsed by json's C scanner, without the
   json package (compact_json_loads).
 * A frame is written with one sendmsg([prefix+header, body...]) so large buffers are not
-  concatenated; one-way frames that may be delayed (comm, free) are queued and ride along
-  with the next write, and a blocking call writes its one-way + wait frames together.
+  concatenated; one-way frames that may be delayed (comm, free, a posted receive) are
+  queued and ride along with the next write, and a blocking call writes its one-way + wait
+  frames together.
 * Reply bodies are consumed by the request that owns them (`readinto` straight into the
   user's buffer); only the bytes that arrived together with the header are copied.
 * The socket is connected lazily, so `from mpi4py import MPI` costs no round trip.
@@ -135,8 +136,17 @@ class Channel:
 
     # -- writing ----------------------------------------------------------------------
     def oneway_later(self, data):
-        """Queue a one-way frame that can wait for the next write (comm, free)."""
-        self.outq.append(data)
+        """Queue a one-way frame that can wait for the next write: comm, free, and a posted
+        receive (Irecv). A receive's data reaches the rank only in the reply to a later wait,
+        test or probe, whose write takes the queue along first, so posting it then costs the
+        rank nothing, and a window of 64 Irecvs and a Waitall is one system call instead of
+        65. (A synchronous send to it is matched then too, as MPI allows.)"""
+        lock = self._lock
+        if lock is None:            # not connected yet: no other thread can be writing
+            self.outq.append(data)
+            return
+        with lock:                  # another thread's write may be taking the queue
+            self.outq.append(data)
 
     def write(self, bufs):
         """Write one-way frames (a list of bytes-like pieces) with as few syscalls as

@@ -383,7 +383,7 @@ class Comm:
             return Request()._local(PROC_NULL, ANY_TAG, 0)
         self._src(source)
         req = RecvRequest(message(buf, False)[0])
-        channel.write([self._irecv(req, source, tag)])
+        channel.oneway_later(self._irecv(req, source, tag))  # see _channel.oneway_later
         return req
 
     def Sendrecv(self, sendbuf, dest, sendtag=0, recvbuf=None, source=ANY_SOURCE,
@@ -438,7 +438,7 @@ class Comm:
             return Request()._local(PROC_NULL, ANY_TAG, 0)
         self._src(source)
         req = RecvRequest(mv)
-        channel.write([self._irecv(req, source, recvtag)])
+        channel.oneway_later(self._irecv(req, source, recvtag))
         return req
 
     def Send_init(self, buf, dest, tag=0):
@@ -569,7 +569,7 @@ class Comm:
         self._src(source)
         dst = _pickle_target(buf)
         req = RecvRequest(dst, True)
-        channel.write([self._irecv(req, source, tag)])
+        channel.oneway_later(self._irecv(req, source, tag))  # see _channel.oneway_later
         return req
 
     def sendrecv(self, sendobj, dest, sendtag=0, recvbuf=None, source=ANY_SOURCE,

@@ -264,6 +264,7 @@ class TestRequests(PeerCase):
         a, b = bytearray(2), bytearray(2)
         ra = comm.Irecv(a, 0, 1)
         rb = comm.Irecv(b, 0, 2)
+        channel.flush()
         read_frames(self.agent, 2)
 
         def reply(frames):
@@ -291,6 +292,7 @@ class TestRequests(PeerCase):
 
     def test_test_not_done_then_cancel(self):
         r = MPI.COMM_WORLD.Irecv(bytearray(1), 0, 0)
+        channel.flush()
         read_frames(self.agent, 1)
         t = self.serve(1, lambda f: encode({'done': [], 'parts': []}))
         self.assertFalse(r.Test())

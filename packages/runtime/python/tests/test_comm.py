@@ -70,6 +70,7 @@ class TestPointToPoint(CommCase):
         comm, _ = self.comm4()
         buf = bytearray(b'mine')
         req = comm.Isendrecv_replace(buf, 3, 1, 2, 1)
+        channel.flush()
         (send, body), (irecv, _) = read_frames(self.agent, 2)
         self.assertEqual((send['op'], body, irecv['op'], irecv['source']),
                          ('send', b'mine', 'irecv', 2))
@@ -83,6 +84,7 @@ class TestPointToPoint(CommCase):
         comm, _ = self.comm4()
         dst = bytearray(2)
         req = comm.Isendrecv(b'hi', 0, 0, dst, 3, 6)
+        channel.flush()
         (send, _), (irecv, _) = read_frames(self.agent, 2)
         self.assertEqual((send['op'], irecv['op'], irecv['tag']), ('send', 'irecv', 6))
         t = self.serve(1, lambda frames: recv_reply([({'req': irecv['req']}, b'')], b'yo',

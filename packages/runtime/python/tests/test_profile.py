@@ -8,7 +8,7 @@ import unittest
 
 from mpi4py import MPI
 from mpi4py import _profile
-from mpi4py._channel import frame
+from mpi4py._channel import channel, frame
 
 from test_channel import PeerCase, encode, read_frames
 
@@ -87,6 +87,7 @@ class TestProfile(ProfileCase):
         comm = MPI.COMM_WORLD
         comm.Isendrecv(b'12345', 0, 1, bytearray(5), 0, 1)
         comm.Isendrecv_replace(bytearray(b'abcd'), 0, 2, 0, 2)
+        channel.flush()
         frames = read_frames(self.agent, 4)
         self.assertEqual([h['op'] for h, _ in frames], ['send', 'irecv', 'send', 'irecv'])
         self.assertEqual((self.op('Isendrecv')['calls'], self.op('Isendrecv')['bytes']),

@@ -4,6 +4,7 @@ request as it is, and freed requests whose completion still comes."""
 import unittest
 
 from mpi4py import MPI
+from mpi4py._channel import channel
 
 from scripted_agent import AgentCase, member_comm
 from test_channel import encode, read_frames
@@ -22,6 +23,7 @@ class RequestCase(AgentCase):
         """A receive posted at the agent: (request, buffer, agent request id)."""
         buf = bytearray(nbytes)
         req = MPI.COMM_WORLD.Irecv(buf, source, tag)
+        channel.flush()         # a posted receive waits for the next write (oneway_later)
         (hdr, _), = read_frames(self.agent, 1)
         return req, buf, hdr['req']
 
@@ -30,6 +32,25 @@ class RequestCase(AgentCase):
         with self.assertRaises(BlockingIOError):
             self.agent.recv(1)
         self.agent.setblocking(True)
+
+
+class TestPostedReceives(RequestCase):
+
+    def test_a_posted_receive_leaves_with_the_next_call_in_one_write(self):
+        # its data can reach the rank only in the reply to a later call, so it waits for
+        # that call's write: a window of Irecvs and its Waitall are one system call
+        bufs = [bytearray(1) for _ in range(3)]
+        reqs = [MPI.COMM_WORLD.Irecv(buf, 0, tag) for tag, buf in enumerate(bufs)]
+        self.assertNoTraffic()
+
+        def reply(frames):
+            self.assertEqual([h['op'] for h, _ in frames], ['irecv', 'irecv', 'irecv', 'wait'])
+            self.assertEqual(frames[3][0]['reqs'], [r._id for r in reqs])
+            return done(*[(r._id, b'%d' % tag, 0, tag) for tag, r in enumerate(reqs)])
+        t = self.serve(4, reply)
+        self.assertTrue(MPI.Request.Waitall(reqs))
+        t.join()
+        self.assertEqual(bufs, [bytearray(b'0'), bytearray(b'1'), bytearray(b'2')])
 
 
 class TestCompletion(RequestCase):
@@ -132,6 +153,7 @@ class TestLowerCase(RequestCase):
     def test_irecv_unpickles_on_wait(self):
         import pickle
         req = MPI.COMM_WORLD.irecv(source=0, tag=3)
+        channel.flush()
         (hdr, _), = read_frames(self.agent, 1)
         data = pickle.dumps({'k': [1, 2]})
         t = self.serve(1, lambda frames: done((hdr['req'], data, 0, 3)))
@@ -150,6 +172,7 @@ class TestPersistent(RequestCase):
         ids = []
         for payload in (b'p1', b'p2'):
             req.Start()
+            channel.flush()
             (hdr, _), = read_frames(self.agent, 1)
             ids.append(hdr['req'])
             t = self.serve(1, lambda frames: done((hdr['req'], payload, 0, 4)))
