@@ -1,4 +1,4 @@
-# Timing one MPI call in a loop, shared by the bench scripts (mpi_micro.py, rank_cpu.py,
+# Timing one MPI call in a loop, shared by the bench scripts (mpi_micro.py, rank_cpu.py, window.py,
 # reductions.py), imported from beside them as pingpong.py is.
 import time
 

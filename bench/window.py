@@ -3,10 +3,10 @@
 # window. Written against the plain mpi4py API: runs under mpirun and under mpiaas.
 # Usage: mpiaas exec -n 2 bench/window.py [window] [bytes] [windows]
 import sys
-import time
 
 import numpy as np
 from mpi4py import MPI
+from per_call import per_call
 
 comm = MPI.COMM_WORLD
 window = int(sys.argv[1]) if len(sys.argv) > 1 else 64
@@ -27,14 +27,7 @@ def one_window():
         comm.Send([ack, 4, MPI.BYTE], 0, 101)
 
 
-for _ in range(max(2, windows // 10)):
-    one_window()
-comm.Barrier()
-wall, cpu = time.perf_counter(), time.process_time()
-for _ in range(windows):
-    one_window()
-wall, cpu = (time.perf_counter() - wall) / windows, (time.process_time() - cpu) / windows
-measured = comm.gather((wall, cpu))
+measured = comm.gather(per_call(one_window, windows))
 if comm.rank == 0:
     for rank, (w, c) in enumerate(measured[:2]):
         print('rank %d (%s): %.0f us per window of %d x %d B, CPU %.0f us'

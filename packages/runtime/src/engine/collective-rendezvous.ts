@@ -1,4 +1,4 @@
-import { lengthOf, splitPieces, type Pieces } from '../protocol/pieces';
+import { lengthOf, lengthOfParts, splitPieces, type Pieces } from '../protocol/pieces';
 import type { CollectiveCall, Envelope, EnvelopeHeader } from '../redis/envelope';
 import type { Communicator } from './communicators';
 import type { HeldBytes } from './held-bytes';
@@ -88,7 +88,7 @@ export class CollectiveRendezvous {
       if (this.checkCalls(comm.ctx, seq, op.calls)) return;
     }
     op.contributions.set(rank, parts);
-    this.hold(op, call?.rank ?? rank, parts.reduce((sum, part) => sum + lengthOf(part), 0));
+    this.hold(op, call?.rank ?? rank, lengthOfParts(parts));
     if (onResult) op.handlers.push(onResult);
     if (op.contributions.size === op.localMembers) this.send(key, comm.ctx, seq, op);
   }

@@ -40,15 +40,12 @@ function matches(recv: { ctx: string; source: number; tag: number }, msg: Incomi
 export class P2PMatcher {
   private readonly unexpected: IncomingMessage[] = [];
   private readonly posted: PostedReceive[] = [];
-  /** Bytes held in the unexpected queue. */
-  unexpectedBytes = 0;
 
   /** Returns the posted receive the message completes, or queues the message. */
   arrive(msg: IncomingMessage): PostedReceive | undefined {
     const index = this.posted.findIndex((recv) => matches(recv, msg));
     if (index < 0) {
       this.unexpected.push(msg);
-      this.unexpectedBytes += msg.bytes;
       return undefined;
     }
     return this.posted.splice(index, 1)[0];
@@ -61,9 +58,7 @@ export class P2PMatcher {
       this.posted.push(recv);
       return undefined;
     }
-    const [msg] = this.unexpected.splice(index, 1);
-    this.unexpectedBytes -= msg?.bytes ?? 0;
-    return msg;
+    return this.unexpected.splice(index, 1)[0];
   }
 
   /** The oldest queued message a receive with these criteria would take, left in place. */

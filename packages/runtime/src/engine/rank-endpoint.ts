@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder, type Frame } from '../protocol/frame';
-import { joined, lengthOf, splitPieces, type Pieces } from '../protocol/pieces';
+import { joined, lengthOf, lengthOfParts, splitPieces, type Pieces } from '../protocol/pieces';
 import { PROTOCOL_VERSION } from '../protocol/version';
 import {
   COLLECTIVE_KINDS,
@@ -453,8 +453,7 @@ export class RankEndpoint {
   private complete(req: number, completion: Completion, parts: Pieces[], release?: () => void): void {
     this.progress++;
     if (!release) {
-      let bytes = 0;
-      for (const part of parts) bytes += lengthOf(part);
+      const bytes = lengthOfParts(parts);
       this.ports.held.hold(bytes, this.identity.rank);
       release = () => this.ports.held.release(bytes);
     }

@@ -200,11 +200,9 @@ export async function runAgentShare(options: AgentShareOptions): Promise<ShareOu
     ready: () => ready(),
     ended: (from, told) => failRemote(from, told),
     mismatch: (message) => fail({ status: 'FAILED', exitCode: 1, reason: message }),
-    heldTooMuch: (message, rank) => {
-      if (rank === undefined) return fail({ status: 'FAILED', exitCode: 1, reason: message });
-      options.onOutput?.(rank, 'stderr', Buffer.from(`mpiaas: ${message}\n`));
-      fail({ status: 'FAILED', exitCode: 1, reason: `rank ${rank}: ${message}`, failedRank: rank });
-    },
+    // a hosted rank's traffic took it over: as that rank's protocol error (its stderr says so)
+    heldTooMuch: (message, rank) =>
+      rank === undefined ? fail({ status: 'FAILED', exitCode: 1, reason: message }) : hooks.protocolError(rank, message),
   };
   const hostedAgent = await startAgent(options, hooks, keys, (error) =>
     fail({ status: 'FAILED', exitCode: 1, reason: `lost Redis: ${error.message}`, infrastructure: true }),

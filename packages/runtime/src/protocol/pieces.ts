@@ -12,6 +12,13 @@ export function lengthOf(pieces: Pieces): number {
   return length;
 }
 
+/** Bytes in all of a call's parts (each its pieces). */
+export function lengthOfParts(parts: readonly Pieces[]): number {
+  let length = 0;
+  for (const part of parts) length += lengthOf(part);
+  return length;
+}
+
 /** The bytes as one buffer: the piece itself when there is one, else a copy. */
 export function joined(pieces: Pieces): Buffer {
   if (pieces.length === 1) return pieces[0] as Buffer;
