@@ -2,7 +2,7 @@
 // K agents (2, 4, 8) are simulated in this process, each with its own two connections, as a
 // real agent has them: one for commands, one that is either blocked in BLMPOP on the agent's
 // inbox ("lists") or subscribed to the job's channel ("pubsub"). Variants:
-//   lists      today's scheme, reproduced from packages/runtime/src/redis (lua-scripts.ts,
+//   lists      the runtime's scheme from 3 agents on, reproduced from packages/runtime/src/redis (lua-scripts.ts,
 //              redis-transport.ts) and engine/collective-rendezvous.ts: every agent EVALSHAs its
 //              bundle into the rendezvous hash, the completing agent gets every bundle in the
 //              reply and the script RPUSHes them into the other inboxes; envelopes > 64 KiB go
@@ -14,6 +14,8 @@
 //   pubsub+log the same, and the script also keeps each message in a capped stream (ID 0-<seq>)
 //              from which a subscriber that missed messages recovers (XRANGE): the price of
 //              being able to reconnect instead of failing the job.
+//   allpush    the runtime's scheme between 2 agents: no rendezvous, every agent delivers its
+//              bundle to the others' inboxes (DELIVER_SCRIPT) and completes with theirs.
 // bcast also runs in other shapes (lists without rendezvous; pub/sub via rendezvous, plain
 // PUBLISH, pointer) in a second table. Each iteration is one whole collective: every agent starts it at once and it
 // ends when the last agent has its result; iterations run back to back, the median is shown.
@@ -94,8 +96,10 @@ const peekKind = (raw) => String.fromCharCode(raw[10]);
 /** Every member's parts by comm rank, from the agents' bundles (finishIfComplete). */
 function unbundle(envelopes) {
   const all = [];
-  for (const { header, body } of envelopes) {
+  for (const { header, body: pieces } of envelopes) {
     if (header.t !== 'g') continue;
+    // decodeEnvelope hands the body on as pieces (views of what was read): one here
+    const body = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
     let offset = 0;
     for (const [rank, lengths] of header.m) all[rank] = lengths.map((length) => body.subarray(offset, (offset += length)));
   }
@@ -146,6 +150,7 @@ class JobKeys {
   channel = () => `${this.base}ch`;
   sequence = () => `${this.base}ch:seq`;
   log = () => `${this.base}ch:log`;
+  loose = () => `${this.base}loose`;
 }
 
 /** Common to both: pointers to large envelopes (RedisTransport.stored / resolve). */
@@ -174,7 +179,7 @@ class AgentBase {
       stored = await this.commands.getdelBuffer(pointer.k);
     } else {
       const fetched = this.commands.getBuffer(pointer.k);
-      const released = this.commands.mpiRelease(2, `${pointer.k}:n`, pointer.k, pointer.r, TTL_MS);
+      const released = this.commands.mpiRelease(3, this.keys.loose(), `${pointer.k}:n`, pointer.k, pointer.r, TTL_MS);
       [stored] = await Promise.all([fetched, released]);
     }
     if (!stored) throw new Error(`stored envelope ${pointer.k} is missing`);
@@ -212,8 +217,10 @@ class ListsAgent extends AgentBase {
 
   /**
    * Every agent takes part in every collective; `parts` are its (one) rank's contribution.
-   * `shape` 'push' (bcast only, not today's code): no rendezvous, the root delivers its bundle
-   * to the other inboxes with DELIVER_SCRIPT, as a point-to-point send is delivered today.
+   * `shape` 'push' (bcast only, not the runtime's code): no rendezvous, the root delivers its
+   * bundle to the other inboxes with DELIVER_SCRIPT, as a point-to-point send is delivered.
+   * 'allpush' (the runtime's between two agents): no rendezvous, every agent delivers its
+   * bundle to the others' inboxes.
    */
   contribute(seq, parts, { shape, root } = {}) {
     return new Promise((resolve, reject) => {
@@ -223,6 +230,13 @@ class ListsAgent extends AgentBase {
       op.bundles ??= new Map();
       const others = [];
       for (let a = 0; a < this.agents; a++) if (a !== this.index) others.push(this.keys.mailbox(a));
+      if (shape === 'allpush') {
+        // Every agent delivers its bundle to the others' inboxes; it has its own already.
+        const own = this.bundle(seq, parts);
+        this.commands.mpiDeliver(others.length, ...others, TTL_MS, this.stored(own, others.length)).catch(reject);
+        op.bundles.set(this.index, decodeEnvelope(own));
+        return this.complete(key, op);
+      }
       if (shape === 'push') {
         if (this.index !== root) return this.complete(key, op);
         this.commands
@@ -237,10 +251,11 @@ class ListsAgent extends AgentBase {
       this.commands
         // The runtime's script with publishing off (-1): its inbox path.
         .mpiRendezvousBuffer(
-          3 + others.length,
+          4 + others.length,
           this.keys.collective('w', seq),
           this.keys.sequence(),
           this.keys.log(),
+          this.keys.loose(),
           ...others,
           this.agents,
           TTL_MS,
@@ -508,6 +523,8 @@ const VARIANTS = [
   { label: 'pubsub', kind: 'pubsub', log: false, shape: (op) => (op.coll === 'bcast' ? 'direct' : 'rendezvous') },
   { label: 'pubsub+log', kind: 'pubsub', log: true, shape: (op) => (op.coll === 'bcast' ? 'direct' : 'rendezvous') },
 ];
+/** Every op also runs with no rendezvous at all: each agent pushes its bundle to the others. */
+const PUSHED_VARIANT = { label: 'lists, every agent pushes its bundle to the others (no rendezvous)', kind: 'lists', shape: () => 'allpush' };
 /**
  * Other shapes of bcast (no log): which part of a gain is pub/sub's and which is dropping the
  * rendezvous, and how the 8 MiB payload should move.
@@ -692,7 +709,7 @@ async function main() {
     for (const op of OPS) {
       const large = op.bytes > LARGE_ENVELOPE_BYTES;
       const n = large ? ITERATIONS.large : ITERATIONS.small;
-      const variants = op.coll === 'bcast' ? [...VARIANTS, ...BCAST_VARIANTS.filter((v) => large || !v.large)] : VARIANTS;
+      const variants = [...VARIANTS, PUSHED_VARIANT, ...(op.coll === 'bcast' ? BCAST_VARIANTS.filter((v) => large || !v.large) : [])];
       const samples = new Map(variants.map((v) => [v, []]));
       // Two rounds, variants alternating, so a drift in the machine's load hits all of them.
       for (let round = 0; round < 2; round++) {
@@ -738,7 +755,7 @@ async function main() {
   console.log('| op | K | lists | pubsub | pubsub+log |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.op} | ${r.k} | ${fmt(r.lists.p90)} | ${fmt(r.pubsub.p90)} | ${fmt(r.logged.p90)} |`);
-  console.log('\n## bcast, other shapes (ratio to lists = to today\'s rendezvous + lists)\n');
+  console.log('\n## Other shapes (ratio to lists = to the rendezvous + lists)\n');
   console.log('| op | K | shape | median | p90 | ratio /lists |');
   console.log('|---|---:|---|---:|---:|---:|');
   for (const e of extra) console.log(`| ${e.op} | ${e.k} | ${e.label} | ${fmt(e.median)} | ${fmt(e.p90)} | ${(e.median / e.lists).toFixed(2)} |`);

@@ -2,8 +2,8 @@
 // test_cco_vec, test_p2p_obj, test_p2p_buf) against mpiaas; scripts/mpi4py-suite.sh runs
 // that suite itself, from a copy of mpi4py's test/ directory that is not in this repo.
 // The fixtures check themselves and print "rank R ok"; each runs with one agent, with two
-// (the cross-agent path through inboxes) and with four and eight (collectives through the
-// job's pub/sub channel). The reduction-order fixture is compared bit for bit with
+// and three (the cross-agent paths through inboxes) and with four and eight (collectives
+// through the job's pub/sub channel). The reduction-order fixture is compared bit for bit with
 // real Open MPI, so it needs mpirun and Debian's python3-mpi4py, as the differential test.
 import { describe, expect, it } from 'vitest';
 import { fixture, mpiaasExec } from './support/mpiaas-exec';
@@ -13,7 +13,10 @@ const LAYOUTS: readonly { np: number; agents: number }[] = [
   { np: 1, agents: 1 },
   { np: 2, agents: 1 },
   { np: 4, agents: 1 },
+  // Two agents push their collective bundles to each other's inbox; three meet in Redis
+  // (the last to arrive gets every bundle, the others theirs in their inboxes).
   { np: 4, agents: 2 },
+  { np: 5, agents: 3 },
   // Four agents and more fan collectives out on the job's pub/sub channel.
   { np: 5, agents: 4 },
   { np: 8, agents: 8 },

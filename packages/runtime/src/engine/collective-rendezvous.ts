@@ -53,12 +53,18 @@ interface PendingCollective {
 
 /**
  * Runs collectives at the agent level: the contributions of all ranks this agent hosts go
- * to Redis as one bundle, in one round trip. The agent completing the set gets every bundle
- * in the reply; the others find them in their inboxes. So a barrier or an allreduce costs
- * each agent one Redis round trip, whatever the number of its ranks.
+ * to Redis as one bundle, in one round trip, whatever the number of its ranks. Between two
+ * agents each pushes its bundle to the other's inbox; among more, the agent completing the
+ * set gets every bundle in the reply and the others find them in their inboxes (or on the
+ * job's channel) — see RedisTransport.rendezvous.
  */
 export class CollectiveRendezvous {
   private readonly pending = new Map<string, PendingCollective>();
+  /**
+   * Other agents' bundles for collectives this agent's ranks have not started yet (by
+   * key): a bundle pushed straight to this inbox can come first. Held until they start.
+   */
+  private readonly early = new Map<string, Envelope[]>();
 
   constructor(
     private readonly agent: number,
@@ -93,14 +99,25 @@ export class CollectiveRendezvous {
     if (op.contributions.size === op.localMembers) this.send(key, comm.ctx, seq, op);
   }
 
-  /** A bundle pushed to this agent's inbox by the agent that completed a collective. */
+  /**
+   * Another agent's bundle, from this agent's inbox or the job's channel. This agent's own
+   * comes back too, from the agent that completed the set: it is ignored (send() counted it).
+   */
   onBundle(envelope: Envelope): void {
-    if (envelope.header.t !== 'g') return;
-    const key = `${envelope.header.c}#${envelope.header.q}`;
+    const { header } = envelope;
+    if (header.t !== 'g' || header.a === this.agent) return;
+    const key = `${header.c}#${header.q}`;
     const op = this.pending.get(key);
-    if (!op) return;
+    if (!op) return this.keepEarly(key, envelope);
     this.addBundle(op, envelope);
     this.finishIfComplete(key, op);
+  }
+
+  private keepEarly(key: string, envelope: Envelope): void {
+    this.heldBytes.hold(lengthOf(envelope.body));
+    const early = this.early.get(key);
+    if (early) early.push(envelope);
+    else this.early.set(key, [envelope]);
   }
 
   /**
@@ -134,6 +151,11 @@ export class CollectiveRendezvous {
         held: 0,
       };
       this.pending.set(key, op);
+      for (const envelope of this.early.get(key) ?? []) {
+        this.heldBytes.release(lengthOf(envelope.body)); // held again, as the collective's
+        this.addBundle(op, envelope);
+      }
+      this.early.delete(key);
     }
     return op;
   }
@@ -149,6 +171,8 @@ export class CollectiveRendezvous {
       for (const part of parts) body.push(...part);
     }
     const header = { t: 'g', c: ctx, q: seq, a: this.agent, n: op.agents.length, m: members, ...(op.calls.length ? { k: op.calls } : {}), l: performance.timeOrigin + op.localInAt } as const;
+    // Counted here: its parts are this agent's contributions (finishIfComplete reads those).
+    op.bundles.set(this.agent, { header, body: [] });
     this.port
       .rendezvous(ctx, seq, op.agents, header, body)
       .then((bundles) => {
@@ -157,6 +181,8 @@ export class CollectiveRendezvous {
         this.finishIfComplete(key, op);
       })
       .catch((error: Error) => this.onError(error));
+    // Bundles pushed straight to this agent (between two agents) may all be here already.
+    this.finishIfComplete(key, op);
   }
 
   /**
@@ -172,7 +198,7 @@ export class CollectiveRendezvous {
   }
 
   private finishIfComplete(key: string, op: PendingCollective): void {
-    if (!op.sent || op.bundles.size < op.agents.length) return;
+    if (!op.sent || op.bundles.size < op.agents.length || this.pending.get(key) !== op) return;
     this.pending.delete(key);
     const [ctx, seq] = [key.slice(0, key.lastIndexOf('#')), Number(key.slice(key.lastIndexOf('#') + 1))];
     const calls = [...op.bundles.values()].flatMap(({ header }) => (header.t === 'g' ? (header.k ?? []) : []));

@@ -49,6 +49,7 @@ async function transportOf(
   keys: JobKeys,
   agent: number,
   slow: { stores?: number; deliveries?: number } = {},
+  placement: readonly number[] = [0, 1],
 ): Promise<{ transport: RedisTransport; got: Envelope[]; faults: Error[] }> {
   const got: Envelope[] = [];
   const faults: Error[] = [];
@@ -62,7 +63,7 @@ async function transportOf(
     payloads: slow.stores ? slowed(payloads, ['set', 'push', 'addToSet'], slow.stores) : payloads,
     keys,
     agent,
-    placement: [0, 1],
+    placement,
     ttlMs: 60_000,
     onEnvelope: (envelope) => got.push(envelope),
     onFault: (error) => faults.push(error),
@@ -100,12 +101,31 @@ describe('RedisTransport', () => {
     expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     for (const large of [0, 2, 5]) expect(Buffer.concat(receiver.got[large]!.body).equals(LARGE)).toBe(true);
     expect([...sender.faults, ...receiver.faults]).toEqual([]);
-    // A collective bundle waits behind them too: the agent completing the set reads it at once.
-    await sender.transport.rendezvous('w', 1, [0, 1], { t: 'g', c: 'w', q: 1, a: 0, n: 2, m: [[0, [LARGE.length]]] }, [LARGE]);
-    const bundles = await receiver.transport.rendezvous('w', 1, [0, 1], { t: 'g', c: 'w', q: 1, a: 1, n: 2, m: [[1, [1]]] }, [Buffer.from('x')]);
-    const fromSender = bundles!.find((bundle) => (bundle.header as { a: number }).a === 0)!;
-    expect(Buffer.concat(fromSender.body).equals(LARGE)).toBe(true);
+    // A collective bundle waits behind them too: between two agents it is pushed to the other's inbox.
+    void sender.transport.deliver(message(8), [LARGE]);
+    expect(await sender.transport.rendezvous('w', 1, [0, 1], { t: 'g', c: 'w', q: 1, a: 0, n: 2, m: [[0, [LARGE.length]]] }, [LARGE])).toBeNull();
+    await vi.waitFor(() => expect(receiver.got).toHaveLength(9), { timeout: 5000 });
+    expect(receiver.got[8]!.header).toMatchObject({ t: 'g', a: 0, q: 1 });
+    expect(Buffer.concat(receiver.got[8]!.body).equals(LARGE)).toBe(true);
     expect([...sender.faults, ...receiver.faults]).toEqual([]);
+  });
+
+  it('among three agents, the last to arrive gets every bundle in the reply and the others theirs in the inbox', async () => {
+    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
+    closing.push(() => deleteJobKeys(redis, keys, 3));
+    const agents = [await transportOf(keys, 0, {}, [0, 1, 2]), await transportOf(keys, 1, {}, [0, 1, 2]), await transportOf(keys, 2, {}, [0, 1, 2])];
+    const bundleOf = (a: number, body: Buffer): [Extract<EnvelopeHeader, { t: 'g' }>, Buffer[]] => [{ t: 'g', c: 'w', q: 0, a, n: 3, m: [[a, [body.length]]] }, [body]];
+    const bodies = [LARGE, Buffer.from('one'), Buffer.from('two')];
+    expect(await agents[0]!.transport.rendezvous('w', 0, [0, 1, 2], ...bundleOf(0, bodies[0]!))).toBeNull();
+    expect(await agents[1]!.transport.rendezvous('w', 0, [0, 1, 2], ...bundleOf(1, bodies[1]!))).toBeNull();
+    const all = await agents[2]!.transport.rendezvous('w', 0, [0, 1, 2], ...bundleOf(2, bodies[2]!));
+    const byAgent = (envelopes: readonly Envelope[]) => new Map(envelopes.map((e) => [(e.header as { a: number }).a, Buffer.concat(e.body)]));
+    expect([...byAgent(all!).entries()].sort()).toEqual([[0, LARGE], [1, bodies[1]], [2, bodies[2]]]);
+    for (const waiting of [agents[0]!, agents[1]!]) await vi.waitFor(() => expect(waiting.got).toHaveLength(3), { timeout: 5000 });
+    // the large bundle is not fetched back by the agent that stored it: its header alone
+    expect(byAgent(agents[0]!.got).get(0)).toEqual(Buffer.alloc(0));
+    expect(byAgent(agents[1]!.got).get(0)!.equals(LARGE)).toBe(true);
+    expect(agents.flatMap((a) => a.faults)).toEqual([]);
   });
 
   it('hands a batch of envelopes on in the order sent, fetching each pointer in line; a missing payload fails the job at its turn', async () => {

@@ -27,6 +27,15 @@ const LARGE_ENVELOPE_BYTES = 64 * 1024;
 /** Messages of the collective channel kept for a subscriber that missed some. */
 const CHANNEL_LOG_LENGTH = 1024;
 
+/**
+ * Collectives of at most this many agents skip the rendezvous: each agent pushes its bundle
+ * to the others' inboxes, so the last to arrive completes without waiting on Redis and the
+ * others a one-way trip later. Measured against the rendezvous (bench/fanout.mjs, variant
+ * "bundles pushed"): 0.69–0.83x at 2 agents, 0.80–1.14x at 3 (each agent then reads two
+ * bundles instead of one), so only between two.
+ */
+const PUSHED_BUNDLE_MAX_AGENTS = 2;
+
 interface ScriptedRedis extends Redis {
   mpiDeliver(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
   mpiRendezvousBuffer(numKeys: number, ...args: (string | Buffer | number)[]): Promise<Buffer[] | null>;
@@ -151,8 +160,9 @@ export class RedisTransport {
   /**
    * Adds this agent's bundle to collective (`ctx`, `seq`) shared by `agents`. Resolves with
    * every agent's bundle if this one completed the set; otherwise with null, and the bundles
-   * arrive later through the inbox. This agent's own bundle, if large, comes back as its
-   * header alone: its contributions are the caller's already.
+   * arrive later through the inbox (or the channel). This agent's own bundle, if large,
+   * comes back as its header alone: its contributions are the caller's already. Between two
+   * agents there is no set to complete: the bundle goes to the other's inbox (null).
    */
   async rendezvous(
     ctx: string,
@@ -163,6 +173,11 @@ export class RedisTransport {
   ): Promise<Envelope[] | null> {
     const { keys, ttlMs, agent, subscriber } = this.options;
     const others = agents.filter((other) => other !== agent).map((other) => keys.mailbox(other));
+    if (agents.length <= PUSHED_BUNDLE_MAX_AGENTS) {
+      const bundle = this.stored(header, envelopePieces(header, body), others.length);
+      this.send(() => this.redis.mpiDeliver(others.length, ...others, ttlMs, bundle)).catch((error: Error) => this.fault(error));
+      return null;
+    }
     try {
       // Published on the channel only when every agent of the job takes part (a collective of
       // a smaller communicator would reach agents that do not wait for it).
