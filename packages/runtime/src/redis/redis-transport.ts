@@ -31,8 +31,8 @@ const CHANNEL_LOG_LENGTH = 1024;
  * Collectives of at most this many agents skip the rendezvous: each agent pushes its bundle
  * to the others' inboxes, so the last to arrive completes without waiting on Redis and the
  * others a one-way trip later. Measured against the rendezvous (bench/fanout.mjs, variant
- * "bundles pushed"): 0.69–0.83x at 2 agents, 0.80–1.14x at 3 (each agent then reads two
- * bundles instead of one), so only between two.
+ * "every agent pushes its bundle"): 0.60–0.79x at 2 agents, 0.80–1.14x at 3 and 0.74–1.22x at
+ * 4 and 8 (each agent then reads K-1 bundles instead of one), so only between two.
  */
 const PUSHED_BUNDLE_MAX_AGENTS = 2;
 
