@@ -17,7 +17,7 @@ describe('Agent: collectives between two agents, bundles pushed to each other', 
     const r0 = rank(0);
     agent.onEnvelope(bundleOfAgent1(0, Buffer.from('from one')));
     expect(agent.heldBytes).toBe(8);
-    r0.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'allgather', parts: [8] }, Buffer.from('from one'.replace('one', 'zer')));
+    r0.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'allgather', parts: [8] }, Buffer.from('from zer'));
     r0.send({ op: 'wait', reqs: [1], mode: 'all' });
     const reply = await r0.reply();
     expect(reply.header).toMatchObject({ done: [{ req: 1, counts: [8, 8] }] });
