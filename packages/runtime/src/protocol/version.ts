@@ -7,4 +7,5 @@ export const PROTOCOL_VERSION = 2;
  * job only with workers of the same version: during a rolling upgrade, old and new workers
  * share the cluster but never a job. Bumped on any incompatible change.
  */
-export const AGENT_PROTOCOL_VERSION = 3;
+// 4: a collective between two agents has no rendezvous (each pushes its bundle to the other).
+export const AGENT_PROTOCOL_VERSION = 4;
