@@ -3,6 +3,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MpiJobName, SchedulerKeys } from '@mpiaas/contracts';
 import { JobStatus } from '@mpiaas/db';
+import { AGENT_PROTOCOL_VERSION } from '@mpiaas/runtime';
 import { GangScheduler } from '../../apps/worker/src/placement/gang-scheduler';
 import { loadWorkerConfig, WORKER_CONFIG, type WorkerConfig } from '../../apps/worker/src/config/worker-config';
 import { Reconciler } from '../../apps/worker/src/reconcile/reconciler.service';
@@ -268,7 +269,7 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
     expect(reply).not.toBeNull();
     const report = JSON.parse(reply![1]) as { runId: string; verdict: { status: string; infrastructure: boolean; reason: string }; ranks: unknown[] };
     expect(report).toMatchObject({ runId: 'from-an-older-leader.1', verdict: { status: 'FAILED', infrastructure: true }, ranks: [] });
-    expect(report.verdict.reason).toContain(`its leader ${leader} speaks agent protocol 2 or older, this worker 3`);
+    expect(report.verdict.reason).toContain(`its leader ${leader} speaks agent protocol 2 or older, this worker ${AGENT_PROTOCOL_VERSION}`);
   });
 
   it('retries a RUNNING job the queue no longer holds once, then fails it with reason "worker lost"', async () => {
