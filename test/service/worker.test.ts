@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { INestApplicationContext } from '@nestjs/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MpiJobName, SchedulerKeys } from '@mpiaas/contracts';
 import { JobStatus } from '@mpiaas/db';
 import { AGENT_PROTOCOL_VERSION } from '@mpiaas/runtime';
+import { JobOutputs } from '../../apps/worker/src/outputs/job-outputs';
 import { GangScheduler } from '../../apps/worker/src/placement/gang-scheduler';
 import { loadWorkerConfig, WORKER_CONFIG, type WorkerConfig } from '../../apps/worker/src/config/worker-config';
 import { Reconciler } from '../../apps/worker/src/reconcile/reconciler.service';
@@ -86,6 +87,34 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
     const job = await harness.waitForStatus(id);
     expect(job).toMatchObject({ status: JobStatus.CANCELLED, reason: 'cancelled by user' });
     expect(Date.now() - asked).toBeLessThan(5000);
+  });
+
+  it('cancels a job whose share was still being prepared when the cancel came', async () => {
+    // The leader's run takes the cancel; the share, registered only once its workspace and
+    // outputs are ready, must be stopped as it registers rather than run its ranks to the end.
+    const outputs = worker.get(JobOutputs);
+    const prepare = outputs.prepare.bind(outputs);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const preparing = vi.spyOn(outputs, 'prepare').mockImplementation(async (...args) => {
+      await held;
+      return prepare(...args);
+    });
+    try {
+      const id = await harness.submit('import time\nprint("working", flush=True)\ntime.sleep(60)\n', 2);
+      await harness.waitForStatus(id, [JobStatus.RUNNING]);
+      await expect.poll(() => preparing.mock.calls.length, { timeout: 10_000 }).toBe(1);
+      await harness.cancel(id);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const asked = Date.now();
+      release();
+      const job = await harness.waitForStatus(id, undefined, 15_000);
+      expect(job).toMatchObject({ status: JobStatus.CANCELLED, reason: 'cancelled by user' });
+      expect(Date.now() - asked).toBeLessThan(5000);
+    } finally {
+      release();
+      preparing.mockRestore();
+    }
   });
 
   it('runs a job of this worker alone on no Redis connection of its own, heartbeating on the worker’s, and leaves no key', async () => {
