@@ -7,8 +7,6 @@ the same functions mpi4py 3.1 uses; buffers (upper-case API) with numpy ufuncs (
 imported on the first buffer reduction only).
 """
 
-import weakref
-
 from ._errors import Exception as MPIException, ERR_OP
 from ._grouping import program, run
 
@@ -96,6 +94,10 @@ class Op:
     def Create(cls, function, commute=False):
         # mpi4py keeps user operations in a table of 32 slots and raises RuntimeError
         # when it is full (3.1.4 and 4.x alike); a freed operation gives its slot back
+        global _user_ops
+        if _user_ops is None:
+            import weakref
+            _user_ops = weakref.WeakSet()
         if len(_user_ops) >= _MAX_USER_OPS:
             raise RuntimeError('cannot create too many user-defined reduction operations')
         op = cls()
@@ -109,7 +111,7 @@ class Op:
         if self._name is not None or self._func is None:
             raise MPIException(ERR_OP)
         self._func = None
-        _user_ops.discard(self._uid)
+        _user_ops.discard(self._uid)     # made by the Create that made this op
         self._uid = None
 
     def __reduce__(self):
@@ -171,7 +173,8 @@ class _Slot:
     __slots__ = ('__weakref__',)
 
 
-_user_ops = weakref.WeakSet()       # slots in use
+# slots in use (a WeakSet made by the first Create: weakref costs about 1 ms to import)
+_user_ops = None
 
 
 def _recreate(function, commute):

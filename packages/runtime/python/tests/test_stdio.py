@@ -57,10 +57,11 @@ class TestStdout(unittest.TestCase):
 
     def test_the_shims_thread_does_not_keep_a_rank_alive(self):
         # a bare thread: the interpreter does not wait for it, and it is not among the
-        # threads the agent is told of; nor does importing mpi4py import threading
+        # threads the agent is told of; nor does importing mpi4py import threading (or
+        # weakref, which only py2f handles and user ops need)
         rank = start('''
             import sys
-            costly = {'threading', 'functools', 'json', 're'}
+            costly = {'threading', 'functools', 'json', 're', 'weakref'}
             already = costly & set(sys.modules)     # what the interpreter's site imported
             from mpi4py import MPI
             print(sorted((costly & set(sys.modules)) - already), flush=True)
