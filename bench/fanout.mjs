@@ -90,6 +90,7 @@ return redis.call('PUBLISH', ARGV[1], message)
 // ------------------------------------------------------------------ envelopes (envelope.ts)
 
 const { encodeEnvelope, decodeEnvelope } = await import('../packages/runtime/dist/redis/envelope.js');
+const { joined } = await import('../packages/runtime/dist/protocol/pieces.js');
 
 const peekKind = (raw) => String.fromCharCode(raw[10]);
 
@@ -98,8 +99,7 @@ function unbundle(envelopes) {
   const all = [];
   for (const { header, body: pieces } of envelopes) {
     if (header.t !== 'g') continue;
-    // decodeEnvelope hands the body on as pieces (views of what was read): one here
-    const body = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+    const body = joined(pieces); // decodeEnvelope hands the body on as pieces
     let offset = 0;
     for (const [rank, lengths] of header.m) all[rank] = lengths.map((length) => body.subarray(offset, (offset += length)));
   }
