@@ -181,6 +181,14 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it('neighbourhood collectives on Cartesian, graph and distributed graph topologies, one agent and agents apart', async () => {
+    for (const [np, agents] of [['4', '1'], ['6', '3']] as const) {
+      const run = await mpiaasExec(['-n', np, '--agents', agents, fixture('neighbor_halo.py')]);
+      expect(run.code).toBe(0);
+      expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(Array.from({ length: Number(np) }, (_, r) => `ok ${r}`));
+    }
+  });
+
   it('pkl5 requests: get_status_all before and after the receives, message.free()', async () => {
     const run = await mpiaasExec(['-n', '2', fixture('pkl5_get_status.py')]);
     expect(run.code).toBe(0);

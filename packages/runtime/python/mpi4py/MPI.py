@@ -10,14 +10,15 @@ from ._ops import *                         # noqa: F401,F403  (Op, SUM, ..., MA
 from ._status import Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED  # noqa: F401
 from ._request import Request, Prequest, Grequest, REQUEST_NULL  # noqa: F401
 from ._group import Group, GROUP_NULL, GROUP_EMPTY, IDENT, CONGRUENT, SIMILAR, UNEQUAL  # noqa
-from ._comm import (Comm, Intracomm, Topocomm, Cartcomm, Intercomm, COMM_NULL,  # noqa: F401
-                    COMM_WORLD, COMM_SELF, ROOT, _comm_lock_table)
+from ._comm import (Comm, Intracomm, Topocomm, Cartcomm, Graphcomm, Distgraphcomm,  # noqa
+                    Intercomm, COMM_NULL, COMM_WORLD, COMM_SELF, ROOT, _comm_lock_table)
+from ._graphs import UNWEIGHTED, WEIGHTS_EMPTY  # noqa: F401
 from ._message import Message, MESSAGE_NULL, MESSAGE_NO_PROC  # noqa: F401
 from ._topology import Compute_dims, CART, GRAPH, DIST_GRAPH  # noqa: F401
 from ._env import *                         # noqa: F401,F403
 from ._env import _abort                    # noqa: F401
 from ._info import Get_hw_resource_info     # noqa: F401
-from ._unsupported import (Win, File, Graphcomm, Distgraphcomm, Session,  # noqa: F401
+from ._unsupported import (Win, File, Session,  # noqa: F401
                            WIN_NULL, FILE_NULL, SESSION_NULL, Open_port, Close_port, Lookup_name,
                            Publish_name, Unpublish_name, MODE_RDONLY, MODE_RDWR,
                            MODE_WRONLY, MODE_CREATE, MODE_EXCL, MODE_DELETE_ON_CLOSE,
@@ -31,7 +32,6 @@ COMM_TYPE_HW_GUIDED = COMM_TYPE_HW_UNGUIDED = COMM_TYPE_RESOURCE_GUIDED = UNDEFI
 DISTRIBUTE_BLOCK, DISTRIBUTE_CYCLIC, DISTRIBUTE_NONE, DISTRIBUTE_DFLT_DARG = 0, 1, 2, -1
 ORDER_C, ORDER_FORTRAN, ORDER_F = 0, 1, 1
 from ._typecontents import *            # noqa: F401,F403  (COMBINER_*, TYPECLASS_*)
-UNWEIGHTED = WEIGHTS_EMPTY = None
 OP_NULL = OP_NULL  # noqa: F405
 memory = memoryview
 buffer = memoryview

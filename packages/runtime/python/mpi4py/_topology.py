@@ -1,5 +1,6 @@
 """Cartesian topologies: the grid a Cartcomm adds to a communicator (dims, periods,
-row-major coordinates, shifts) and MPI.Compute_dims.  Graph topologies are not supported.
+row-major coordinates, shifts, its neighbours) and MPI.Compute_dims.  Graph and
+distributed graph topologies are in _graphs.
 
 Nothing here knows the communicator: MPI.Cartcomm is declared in _comm (Create_cart and
 Sub make communicators, which is _comm's business) and mixes in CartTopology, which only
@@ -18,6 +19,8 @@ class CartTopology:
     def _copy_topo(self, other):
         self._dims = list(other._dims)
         self._periods = list(other._periods)
+        self.__dict__.pop('_edges_cache', None)
+        self.__dict__.pop('_arrivals_table', None)
         return self
 
     def Get_topology(self):
@@ -71,10 +74,43 @@ class CartTopology:
         return (neighbour(-disp), neighbour(disp))
 
     def Map(self, dims, periods=None):
-        n = 1
-        for d in dims:
-            n *= d
-        return self._rank if self._rank < n else UNDEFINED
+        return cart_map(self._rank, dims)
+
+    def _in_out(self):
+        """In- and out-neighbours, the same list: per dimension the -1 then the +1
+        neighbour (PROC_NULL past a non-periodic edge), as MPI orders them."""
+        edges = self.__dict__.get('_edges_cache')
+        if edges is None:
+            edges = []
+            for d in range(len(self._dims)):
+                edges.extend(self.Shift(d, 1))
+            edges = self._edges_cache = (edges, edges)
+        return edges
+
+    def _arrival_slots(self, source):
+        """The in-edge slots the blocks of `source` land in, in the order it sends them
+        (its out-edge order): its block towards +1 of a dimension is ours from -1."""
+        coords = self.Get_coords(source)
+        me = self._rank
+        slots = []
+        for d, size in enumerate(self._dims):
+            for delta in (-1, 1):
+                c = coords[d] + delta
+                if not self._periods[d] and (c < 0 or c >= size):
+                    continue
+                moved = list(coords)
+                moved[d] = c % size
+                if self.Get_cart_rank(moved) == me:
+                    slots.append(2 * d + (0 if delta == 1 else 1))
+        return slots
+
+
+def cart_map(rank, dims):
+    """Intracomm.Cart_map (no reordering): the rank itself if the grid has room for it."""
+    n = 1
+    for d in dims:
+        n *= int(d)
+    return rank if rank < n else UNDEFINED
 
 
 def sub_grid(coords, dims, periods, remain_dims):
@@ -97,9 +133,11 @@ def cart_shape(dims, periods, size):
     dims = [int(d) for d in dims]
     if periods is None:
         periods = [False] * len(dims)
+    elif isinstance(periods, (bool, int)):
+        periods = [periods] * len(dims)     # one for every dimension, as mpi4py takes it
     periods = [int(bool(p)) for p in periods]
     if len(periods) != len(dims):
-        raise MPIException(ERR_ARG)
+        raise ValueError('expecting %d items, got %d' % (len(dims), len(periods)))
     n = 1
     for d in dims:
         if d <= 0:

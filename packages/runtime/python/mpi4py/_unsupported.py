@@ -34,8 +34,6 @@ File = _make('File', ['Close', 'Read', 'Write', 'Read_at', 'Write_at', 'Read_all
                       'Write_all', 'Read_at_all', 'Write_at_all', 'Set_view', 'Get_size',
                       'Seek', 'Sync', 'Set_size'],
              ['Open', 'Delete'])
-Graphcomm = _make('Graphcomm', ['Get_neighbors', 'Get_topo'])
-Distgraphcomm = _make('Distgraphcomm', ['Get_dist_neighbors'])
 
 Session = _make('Session', ['Finalize', 'Get_num_psets', 'Get_nth_pset', 'Get_info',
                             'Get_pset_info', 'Create_group', 'Get_errhandler',

@@ -65,7 +65,11 @@ class TestStdout(unittest.TestCase):
             already = costly & set(sys.modules)     # what the interpreter's site imported
             from mpi4py import MPI
             print(sorted((costly & set(sys.modules)) - already), flush=True)
-            import threading, _thread
+            import threading, _thread, time
+            for _ in range(500):                # the flusher counts once it has started
+                if _thread._count():
+                    break
+                time.sleep(0.01)
             print([t.name for t in threading.enumerate()], _thread._count())
         ''')
         out, err = rank.communicate(timeout=60)

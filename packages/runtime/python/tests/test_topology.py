@@ -80,7 +80,8 @@ class TestCartcomm(CartCase):
         comm, _ = self.cart([1], None)
         self.assertErrorClass(MPI.ERR_ARG, comm.Create_cart, [7])          # > size
         self.assertErrorClass(MPI.ERR_DIMS, comm.Create_cart, [0, 2])
-        self.assertErrorClass(MPI.ERR_ARG, comm.Create_cart, [2, 3], [True])
+        with self.assertRaisesRegex(ValueError, 'expecting 2 items, got 1'):
+            comm.Create_cart([2, 3], [True])        # as mpi4py: a list of the wrong length
         self.assertErrorClass(MPI.ERR_COMM, MPI.COMM_NULL.Create_cart, [1])
 
     def test_dup_keeps_the_topology_a_split_does_not(self):
@@ -91,6 +92,19 @@ class TestCartcomm(CartCase):
         self.assertNotEqual(dup, cart)
         self.assertEqual(dup.Get_topology(), MPI.CART)
         self.assertEqual(MPI.COMM_WORLD.Get_topology(), MPI.UNDEFINED)
+
+    def test_one_period_for_every_dimension(self):
+        _, cart = self.cart([2, 3], True)
+        self.assertEqual(cart.periods, [1, 1])
+
+    def test_neighbours_are_per_dimension_minus_then_plus(self):
+        _, cart = self.cart([2, 3], [True, False])      # I am (1, 1)
+        self.assertTrue(cart.is_topo)
+        self.assertEqual(cart.inoutedges, ([1, 1, 3, 5], [1, 1, 3, 5]))
+        self.assertEqual((cart.indegree, cart.outdegree, cart.degrees), (4, 4, (4, 4)))
+        _, edge = self.cart([2, 3], [True, False], me_at=3)     # (1, 0): no -1 in dim 1
+        self.assertEqual(edge.inedges, [0, 0, MPI.PROC_NULL, 4])
+        self.assertFalse(MPI.COMM_WORLD.is_topo)
 
     def test_map_keeps_ranks_inside_the_grid(self):
         _, cart = self.cart([2, 3], None)
