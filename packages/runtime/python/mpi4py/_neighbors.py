@@ -16,7 +16,7 @@ of a dimension lands in the receiver's -1 slot, in a graph the k-th edge i->r in
 occurrence of i among r's sources.
 """
 
-import struct
+from _struct import Struct, pack, unpack     # not struct: one module less at a rank's start
 
 from ._buffers import message, message_vector, message_w_slots
 from ._collective_results import bad_counts
@@ -26,11 +26,11 @@ from ._pickle import pickle as _PICKLE
 from ._request import _unpickle
 from ._status import PROC_NULL
 
-_U32 = struct.Struct('<I')
+_U32 = Struct('<I')
 
 
 def _table(lengths):
-    return struct.pack('<%dI' % (len(lengths) + 1), len(lengths), *lengths)
+    return pack('<%dI' % (len(lengths) + 1), len(lengths), *lengths)
 
 
 class NeighborCollectives:
@@ -69,7 +69,7 @@ class NeighborCollectives:
                 if not n:
                     continue
                 k = _U32.unpack(ch.read(4))[0]
-                lengths = struct.unpack('<%dI' % k, ch.read(4 * k)) if k else ()
+                lengths = unpack('<%dI' % k, ch.read(4 * k)) if k else ()
                 slots = arrivals.get(source, ())
                 for index, length in enumerate(lengths):
                     dst = rslots[slots[index]] if index < len(slots) else None
@@ -185,7 +185,7 @@ class NeighborCollectives:
                 if not n:
                     continue
                 k = _U32.unpack(ch.read(4))[0]
-                lengths = struct.unpack('<%dI' % k, ch.read(4 * k)) if k else ()
+                lengths = unpack('<%dI' % k, ch.read(4 * k)) if k else ()
                 slots = arrivals.get(source, ())
                 for index, length in enumerate(lengths):
                     data = ch.read(length)
