@@ -181,6 +181,14 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it("a large Bcast's root waits until every member has joined (a small one returns at once): one agent, two and three", async () => {
+    for (const [np, agents] of [['3', '1'], ['2', '2'], ['3', '3']] as const) {
+      const run = await mpiaasExec(['-n', np, '--agents', agents, fixture('large_bcast_root_waits.py')]);
+      expect(run.code).toBe(0);
+      expect(run.stdout.split('\n').filter(Boolean)).toEqual(['root returned at once', 'root waited']);
+    }
+  });
+
   it('neighbourhood collectives on Cartesian, graph and distributed graph topologies, one agent and agents apart', async () => {
     for (const [np, agents] of [['4', '1'], ['6', '3']] as const) {
       const run = await mpiaasExec(['-n', np, '--agents', agents, fixture('neighbor_halo.py')]);

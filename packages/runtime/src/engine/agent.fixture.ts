@@ -14,6 +14,8 @@ export interface AgentFixtureOptions {
   outboundHighWater?: number;
   /** When Redis "has" an envelope the agent sent out; at once by default. */
   answer?: (header: EnvelopeHeader) => Promise<void>;
+  /** Collects collective mismatches (otherwise they throw). */
+  mismatches?: string[];
 }
 
 /**
@@ -24,7 +26,7 @@ export interface AgentFixtureOptions {
  */
 export function agentHosting(placement: number[], options: AgentFixtureOptions = {}) {
   const { agentIndex = 0, protocolErrors, heldTooMuch } = options;
-  const toRedis: { kind: string; header?: EnvelopeHeader }[] = [];
+  const toRedis: { kind: string; header?: EnvelopeHeader; to?: readonly number[]; body?: Buffer }[] = [];
   const transport = {
     deliver: (header: EnvelopeHeader, body?: readonly Buffer[]) => {
       toRedis.push({ kind: 'deliver', header });
@@ -37,6 +39,9 @@ export function agentHosting(placement: number[], options: AgentFixtureOptions =
     rendezvous: async () => {
       toRedis.push({ kind: 'rendezvous' });
       return null;
+    },
+    pushBundle: (to: readonly number[], header: EnvelopeHeader, body: readonly Buffer[]) => {
+      toRedis.push({ kind: 'push', to, header, body: Buffer.concat(body) });
     },
   } as unknown as RedisTransport;
   const agent: Agent = new Agent({
@@ -57,6 +62,7 @@ export function agentHosting(placement: number[], options: AgentFixtureOptions =
         throw error;
       },
       ...(heldTooMuch ? { heldTooMuch: (message: string, rank: number | undefined) => heldTooMuch.push({ message, rank }) } : {}),
+      ...(options.mismatches ? { mismatch: (message: string) => options.mismatches?.push(message) } : {}),
     },
   });
   const rank = (world: number) => {

@@ -1,6 +1,7 @@
 import { lengthOf, lengthOfParts, splitPieces, type Pieces } from '../protocol/pieces';
 import type { CollectiveCall, Envelope, EnvelopeHeader } from '../redis/envelope';
 import type { Communicator } from './communicators';
+import { EAGER_BYTES } from './collective-results';
 import type { HeldBytes } from './held-bytes';
 
 /**
@@ -15,6 +16,8 @@ export interface RendezvousPort {
     header: Extract<EnvelopeHeader, { t: 'g' }>,
     body: readonly Buffer[],
   ): Promise<Envelope[] | null>;
+  /** Pushes this agent's bundle to the inboxes of agents `to` (no rendezvous). */
+  pushBundle(to: readonly number[], header: Extract<EnvelopeHeader, { t: 'g' }>, body: readonly Buffer[]): void;
 }
 
 /**
@@ -38,6 +41,17 @@ export interface CallInfo {
 }
 
 interface PendingCollective {
+  /**
+   * A bcast over three agents or more goes without a rendezvous (`rootPush`): the agent of
+   * the root pushes its bundle to every other agent, which completes on it; each of them
+   * pushes its members' calls to the root's agent, which checks them (its own ranks have
+   * their result at once). Undefined until a local member says what it called.
+   */
+  rootAgent?: number;
+  /** The bcast's root (comm rank), with rootAgent. */
+  rootRank?: number;
+  /** The root's agent gave its ranks their result; the op waits only for the others' calls. */
+  delivered?: boolean;
   localMembers: number;
   calls: CollectiveCall[];
   agents: number[];
@@ -50,6 +64,9 @@ interface PendingCollective {
   /** Bytes of its contributions and bundles, held (HeldBytes) until its results are taken. */
   held: number;
 }
+
+/** From this many agents on, a bcast goes without a rendezvous (PendingCollective.rootAgent). */
+const ROOT_PUSH_MIN_AGENTS = 3;
 
 /**
  * Runs collectives at the agent level: the contributions of all ranks this agent hosts go
@@ -89,9 +106,14 @@ export class CollectiveRendezvous {
   contribute(comm: Communicator, seq: number, rank: number, parts: Pieces[], onResult?: ResultHandler, call?: CallInfo): void {
     const key = `${comm.ctx}#${seq}`;
     const op = this.pendingFor(key, comm);
+    if (call && op.calls.length === 0 && call.kind === 'bcast' && op.agents.length >= ROOT_PUSH_MIN_AGENTS && call.root !== undefined) {
+      op.rootAgent = this.placement[comm.group[call.root] as number];
+      op.rootRank = call.root;
+    }
     if (call) {
       op.calls.push([call.rank, call.call, call.kind, call.root ?? null, ...(call.at ? [call.at] : [])] as CollectiveCall);
-      if (this.checkCalls(comm.ctx, seq, op.calls)) return;
+      // against other agents' calls too: their bundles may have come first
+      if (this.checkCalls(comm.ctx, seq, [...op.calls, ...this.othersCalls(op)])) return;
     }
     op.contributions.set(rank, parts);
     this.hold(op, call?.rank ?? rank, lengthOfParts(parts));
@@ -110,7 +132,22 @@ export class CollectiveRendezvous {
     const op = this.pending.get(key);
     if (!op) return this.keepEarly(key, envelope);
     this.addBundle(op, envelope);
+    // Checked as bundles come: a bcast pushed by its root meets no rendezvous where a member
+    // that called something else would be seen.
+    if (header.k && this.checkCalls(header.c, header.q, [...op.calls, ...this.othersCalls(op)])) {
+      this.pending.delete(key);
+      return;
+    }
     this.finishIfComplete(key, op);
+  }
+
+  /** The calls other agents' bundles of `op` carry (what their members called). */
+  private othersCalls(op: PendingCollective): CollectiveCall[] {
+    const calls: CollectiveCall[] = [];
+    for (const [agent, { header }] of op.bundles) {
+      if (agent !== this.agent && header.t === 'g' && header.k) calls.push(...header.k);
+    }
+    return calls;
   }
 
   private keepEarly(key: string, envelope: Envelope): void {
@@ -173,6 +210,7 @@ export class CollectiveRendezvous {
     const header = { t: 'g', c: ctx, q: seq, a: this.agent, n: op.agents.length, m: members, ...(op.calls.length ? { k: op.calls } : {}), l: performance.timeOrigin + op.localInAt } as const;
     // Counted here: its parts are this agent's contributions (finishIfComplete reads those).
     op.bundles.set(this.agent, { header, body: [] });
+    if (op.rootAgent !== undefined) return this.sendWithoutRendezvous(key, op, header, body);
     this.port
       .rendezvous(ctx, seq, op.agents, header, body)
       .then((bundles) => {
@@ -182,6 +220,35 @@ export class CollectiveRendezvous {
       })
       .catch((error: Error) => this.onError(error));
     // Bundles pushed straight to this agent (between two agents) may all be here already.
+    this.finishIfComplete(key, op);
+  }
+
+  /**
+   * A bcast over three agents or more: its root's agent pushes the data to every other agent
+   * and gives its own ranks their result at once; the others push their calls to it and
+   * complete when the root's bundle comes (finishIfComplete). Measured against the
+   * rendezvous with bench/fanout.mjs ("root pushes to inboxes"): 0.48–0.88x for 8 bytes at
+   * 4 and 8 agents, 0.72–1.02x for 8 MiB.
+   */
+  private sendWithoutRendezvous(key: string, op: PendingCollective, header: Extract<EnvelopeHeader, { t: 'g' }>, body: Buffer[]): void {
+    if (op.rootAgent !== this.agent) {
+      this.port.pushBundle([op.rootAgent as number], { ...header, m: header.m.map(([rank]) => [rank, []]) }, []);
+      return this.finishIfComplete(key, op);
+    }
+    this.port.pushBundle(
+      op.agents.filter((agent) => agent !== this.agent),
+      header,
+      body,
+    );
+    // A small bcast's results go out now; a large one's once every agent has joined (the
+    // root waits for that too: EAGER_BYTES), so that a root cannot run ahead without bound.
+    if (lengthOfParts(op.contributions.get(op.rootRank as number) ?? []) <= EAGER_BYTES) {
+      const all: Pieces[][] = [];
+      for (const [rank, parts] of op.contributions) all[rank] = parts;
+      op.delivered = true;
+      this.deliverResults(op, all, op.localInAt);
+      op.held = 0; // released with the results; what comes now is the others' calls
+    }
     this.finishIfComplete(key, op);
   }
 
@@ -198,11 +265,15 @@ export class CollectiveRendezvous {
   }
 
   private finishIfComplete(key: string, op: PendingCollective): void {
-    if (!op.sent || op.bundles.size < op.agents.length || this.pending.get(key) !== op) return;
+    if (!op.sent || this.pending.get(key) !== op) return;
+    // Without a rendezvous, a member of a bcast needs only the root's bundle.
+    const needed = op.rootAgent !== undefined && op.rootAgent !== this.agent ? op.bundles.has(op.rootAgent) : op.bundles.size === op.agents.length;
+    if (!needed) return;
     this.pending.delete(key);
     const [ctx, seq] = [key.slice(0, key.lastIndexOf('#')), Number(key.slice(key.lastIndexOf('#') + 1))];
     const calls = [...op.bundles.values()].flatMap(({ header }) => (header.t === 'g' ? (header.k ?? []) : []));
     if (this.checkCalls(ctx, seq, calls)) return;
+    if (op.delivered) return this.heldBytes.release(op.held);
     const all: Pieces[][] = [];
     // The last arrival anywhere: other agents' clocks (epoch ms) may differ from ours by a
     // little, so it is kept between our own last arrival and now.

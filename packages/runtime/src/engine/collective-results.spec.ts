@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { joined, type Pieces } from '../protocol/pieces';
-import { collectiveResult, resultWithoutOthers } from './collective-results';
+import { collectiveResult, EAGER_BYTES, resultWithoutOthers } from './collective-results';
 
 /** A part as the pieces it may arrive in (here split in two, or one piece when short). */
 const b = (text: string): Pieces => (text.length > 1 ? [Buffer.from(text.slice(0, 1)), Buffer.from(text.slice(1))] : [Buffer.from(text)]);
@@ -38,5 +38,12 @@ describe('resultWithoutOthers', () => {
     expect(texts(resultWithoutOthers('scatter', 0, 0, [b('a'), b('b')]) ?? [])).toEqual(['a']);
     expect(resultWithoutOthers('bcast', 0, 1, [])).toBeUndefined();
     expect(resultWithoutOthers('allgather', 0, 0, [b('x')])).toBeUndefined();
+  });
+
+  it('only for what fits an eager message: a larger contribution waits for the others', () => {
+    const large = [[Buffer.alloc(EAGER_BYTES + 1)]];
+    expect(resultWithoutOthers('bcast', 0, 0, [[Buffer.alloc(EAGER_BYTES)]])).toEqual([]);
+    expect(resultWithoutOthers('bcast', 0, 0, large)).toBeUndefined();
+    expect(resultWithoutOthers('gather', 0, 1, large)).toBeUndefined();
   });
 });

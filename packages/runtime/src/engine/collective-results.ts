@@ -1,4 +1,4 @@
-import type { Pieces } from '../protocol/pieces';
+import { lengthOfParts, type Pieces } from '../protocol/pieces';
 import type { CollectiveKind } from '../protocol/rank-messages';
 
 /**
@@ -24,8 +24,18 @@ export function collectiveResult(kind: CollectiveKind, root: number, me: number,
 }
 
 /**
+ * A rank that needs nothing from the others returns before the collective completes only if
+ * it contributes at most this much (MPI's eager messages); with more it waits until every
+ * member has joined, as with MPI's rendezvous protocol. Otherwise a root looping over large
+ * bcasts runs ahead of its receivers and its data piles up in its agent and in Redis: 8 MiB
+ * bcasts over three agents filled the agent's 2 GiB within 3000 calls and failed the job.
+ */
+export const EAGER_BYTES = 64 * 1024;
+
+/**
  * The result when this rank needs nothing from the others (a bcast root, a gather
- * non-root, a scatter root): MPI lets it return before the collective completes elsewhere.
+ * non-root, a scatter root) and contributes at most EAGER_BYTES: MPI lets it return before
+ * the collective completes elsewhere.
  */
 export function resultWithoutOthers(
   kind: CollectiveKind,
@@ -33,6 +43,7 @@ export function resultWithoutOthers(
   me: number,
   mine: readonly Pieces[],
 ): Pieces[] | undefined {
+  if (lengthOfParts(mine) > EAGER_BYTES) return undefined;
   if (kind === 'bcast' && me === root) return [];
   if (kind === 'gather' && me !== root) return [];
   if (kind === 'scatter' && me === root) return [mine[me] ?? EMPTY];

@@ -27,6 +27,9 @@ export function startLocalAgent(options: LocalAgentOptions): AgentHost {
       setImmediate(() => agent.onEnvelope(envelope));
     },
     rendezvous: () => Promise.reject(new Error('a job of one agent has no rendezvous in Redis')),
+    pushBundle: () => {
+      throw new Error('a job of one agent pushes no bundle to another');
+    },
   };
   const agent = new Agent({
     agent: 0,

@@ -8,4 +8,5 @@ export const PROTOCOL_VERSION = 2;
  * share the cluster but never a job. Bumped on any incompatible change.
  */
 // 4: a collective between two agents has no rendezvous (each pushes its bundle to the other).
-export const AGENT_PROTOCOL_VERSION = 4;
+// 5: a bcast over three agents or more has none either (its root's agent pushes the data).
+export const AGENT_PROTOCOL_VERSION = 5;

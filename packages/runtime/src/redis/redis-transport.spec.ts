@@ -128,6 +128,25 @@ describe('RedisTransport', () => {
     expect(agents.flatMap((a) => a.faults)).toEqual([]);
   });
 
+  it("pushes a bcast root's bundle to several inboxes, a large one read by each and then deleted", async () => {
+    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
+    closing.push(() => deleteJobKeys(redis, keys, 3));
+    const agents = [await transportOf(keys, 0, {}, [0, 1, 2]), await transportOf(keys, 1, {}, [0, 1, 2]), await transportOf(keys, 2, {}, [0, 1, 2])];
+    const header = (q: number, length: number): Extract<EnvelopeHeader, { t: 'g' }> => ({ t: 'g', c: 'w', q, a: 0, n: 3, m: [[0, [length]]] });
+    agents[0]!.transport.pushBundle([1, 2], header(0, 5), [Buffer.from('small')]);
+    agents[0]!.transport.pushBundle([1, 2], header(1, LARGE.length), [LARGE]);
+    for (const reader of [agents[1]!, agents[2]!]) {
+      await vi.waitFor(() => expect(reader.got).toHaveLength(2), { timeout: 5000 });
+      expect(reader.got.map((e) => (e.header as { q: number }).q)).toEqual([0, 1]);
+      expect(Buffer.concat(reader.got[0]!.body).toString()).toBe('small');
+      expect(Buffer.concat(reader.got[1]!.body).equals(LARGE)).toBe(true);
+    }
+    expect(agents[0]!.got).toEqual([]);
+    // the last of its two readers deleted the large bundle's chunks
+    await vi.waitFor(async () => expect(await redis.exists(`${keys.payload(0, 0)}:0`)).toBe(0), { timeout: 5000 });
+    expect(agents.flatMap((a) => a.faults)).toEqual([]);
+  });
+
   it('hands a batch of envelopes on in the order sent, fetching each pointer in line; a missing payload fails the job at its turn', async () => {
     const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
     closing.push(() => deleteJobKeys(redis, keys, 2));

@@ -174,8 +174,11 @@ export class RedisTransport {
     const { keys, ttlMs, agent, subscriber } = this.options;
     const others = agents.filter((other) => other !== agent).map((other) => keys.mailbox(other));
     if (agents.length <= PUSHED_BUNDLE_MAX_AGENTS) {
-      const bundle = this.stored(header, envelopePieces(header, body), others.length);
-      this.send(() => this.redis.mpiDeliver(others.length, ...others, ttlMs, bundle)).catch((error: Error) => this.fault(error));
+      this.pushBundle(
+        agents.filter((other) => other !== agent),
+        header,
+        body,
+      );
       return null;
     }
     try {
@@ -207,6 +210,19 @@ export class RedisTransport {
     }
   }
 
+
+  /**
+   * Pushes this agent's bundle of a collective to the inboxes of agents `to`, as a message
+   * goes (a large one as chunks read by all of them, then a pointer): for collectives that
+   * need no rendezvous (between two agents; a bcast's root). Fire-and-forget: a failure is
+   * the transport's fault.
+   */
+  pushBundle(to: readonly number[], header: Extract<EnvelopeHeader, { t: 'g' }>, body: readonly Buffer[]): void {
+    const { keys, ttlMs } = this.options;
+    const inboxes = to.map((other) => keys.mailbox(other));
+    const bundle = this.stored(header, envelopePieces(header, body), inboxes.length);
+    this.send(() => this.redis.mpiDeliver(inboxes.length, ...inboxes, ttlMs, bundle)).catch((error: Error) => this.fault(error));
+  }
 
   /**
    * Joins the start rendezvous; the last agent to arrive pushes an 'r' envelope to every
