@@ -346,6 +346,10 @@ class PubSubAgent extends AgentBase {
     subscriber.on('close', () => {
       if (this.stopped) return;
       if (!this.recover) return fault(new Error(`agent ${this.index}: subscriber connection closed`));
+      // A new connection takes over: this one must not reconnect and re-subscribe by itself
+      // (ioredis would, and with the offline queue off its SUBSCRIBE could fail unhandled:
+      // "Stream isn't writeable", which once ended a --quick run).
+      subscriber.disconnect();
       // Re-subscribe, then read what was published meanwhile from the log.
       this.queue = this.queue.then(() => this.resubscribe()).catch(fault);
     });
