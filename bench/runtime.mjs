@@ -1,8 +1,8 @@
 // Benchmarks the ranked runtime against Open MPI and against its own floor on this machine,
-// in one run: MPI call latencies at np 2, 4 and 8 on one agent and spread over two (mpiaas
-// vs mpirun + Debian's mpi4py), the floor under them (a rank ⇄ agent socket round trip plus
-// a Redis round trip, measured here and now), large-message bandwidth, and the
-// start-to-finish time of hello at np 4.
+// in one run: MPI call latencies at np 2, 4 and 8 on one agent and spread over two, and at
+// np 3 and 6 over three (mpiaas vs mpirun + Debian's mpi4py), the floor under them (a rank ⇄
+// agent socket round trip plus a Redis round trip, measured here and now), large-message
+// bandwidth, and the start-to-finish time of hello at np 4.
 // Usage: npm run bench [-- --quick]     (prints Markdown tables)
 import os from 'node:os';
 import { existsSync } from 'node:fs';
@@ -86,7 +86,7 @@ const floor = socketRtt + rawPing;
 const floorOf = (name) =>
   name === 'allreduce_1MiB' ? undefined : name === 'bcast_8MiB' ? largeCopy * 1000 : name.startsWith('pingpong_roundtrip') ? 2 * floor : floor;
 
-const configs = quick ? [[2, 1], [4, 1], [4, 2]] : [[2, 1], [4, 1], [8, 1], [2, 2], [4, 2], [8, 2]];
+const configs = quick ? [[2, 1], [4, 1], [4, 2]] : [[2, 1], [4, 1], [8, 1], [2, 2], [4, 2], [8, 2], [3, 3], [6, 3]];
 const baselines = new Map();
 const rows = [];
 for (const [np, agents] of configs) {
