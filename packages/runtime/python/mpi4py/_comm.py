@@ -720,9 +720,12 @@ class Comm:
             bad_counts(len(smv), len(slots[rank]))
         return self._coll(b'gather', root, [smv], into_slots(slots), block)
 
-    def _slots(self, buf, readonly, vector):
-        """Per-rank byte views of a Gather/Scatter/Allgather/Alltoall(v) buffer."""
-        size = self._size
+    def _slots(self, buf, readonly, vector, blocks=None):
+        """Per-rank byte views of a Gather/Scatter/Allgather/Alltoall(v) buffer (or of
+        `blocks` blocks: a neighbourhood collective's, one per neighbour)."""
+        size = self._size if blocks is None else blocks
+        if size == 0:
+            return []
         if vector:
             mv, counts, displs, dt = message_vector(buf, readonly, size)
             ext = dt._extent

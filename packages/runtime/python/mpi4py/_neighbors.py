@@ -18,7 +18,7 @@ occurrence of i among r's sources.
 
 from _struct import Struct, pack, unpack     # not struct: one module less at a rank's start
 
-from ._buffers import message, message_vector, message_w_slots
+from ._buffers import message, message_w_slots
 from ._collective_results import bad_counts
 from ._derived import drop_owed
 from ._errors import Exception as MPIException, ERR_TRUNCATE
@@ -33,9 +33,15 @@ def _table(lengths):
     return pack('<%dI' % (len(lengths) + 1), len(lengths), *lengths)
 
 
+def _read_table(ch):
+    """The lengths of the blocks in a part, from the table _table wrote before them."""
+    k = _U32.unpack(ch.read(4))[0]
+    return unpack('<%dI' % k, ch.read(4 * k)) if k else ()
+
+
 class NeighborCollectives:
-    """The neighbourhood collectives of MPI.Topocomm. Needs of the class: `_size`, `_coll`
-    (_comm.Comm) and, from the topology, `_in_out()` -> (in-edges, out-edges) and
+    """The neighbourhood collectives of MPI.Topocomm. Needs of the class: `_size`, `_coll`,
+    `_slots` (_comm.Comm) and, from the topology, `_in_out()` -> (in-edges, out-edges) and
     `_arrival_slots(source)` -> the in-edge slots source's blocks land in, in order."""
 
     def _arrivals(self):
@@ -68,10 +74,8 @@ class NeighborCollectives:
             for source, n in enumerate(counts):
                 if not n:
                     continue
-                k = _U32.unpack(ch.read(4))[0]
-                lengths = unpack('<%dI' % k, ch.read(4 * k)) if k else ()
                 slots = arrivals.get(source, ())
-                for index, length in enumerate(lengths):
+                for index, length in enumerate(_read_table(ch)):
                     dst = rslots[slots[index]] if index < len(slots) else None
                     if dst is None or length > len(dst):
                         if dst is not None:
@@ -86,32 +90,8 @@ class NeighborCollectives:
         return self._coll(b'alltoall', None, self._parts(sblocks), handler, block)
 
     # -- buffers ----------------------------------------------------------------------
-    def _receive_slots(self, recvbuf, vector):
-        indegree = len(self._in_out()[0])
-        if indegree == 0:
-            return []
-        if vector:
-            mv, counts, displs, dt = message_vector(recvbuf, False, indegree)
-            ext = dt._extent
-            return [mv[d * ext:(d + c) * ext] for c, d in zip(counts, displs)]
-        mv, count, dt = message(recvbuf, False, indegree)
-        b = count * dt._extent
-        return [mv[i * b:(i + 1) * b] for i in range(indegree)]
-
-    def _send_slots(self, sendbuf, vector):
-        outdegree = len(self._in_out()[1])
-        if outdegree == 0:
-            return []
-        if vector:
-            mv, counts, displs, dt = message_vector(sendbuf, True, outdegree)
-            ext = dt._extent
-            return [mv[d * ext:(d + c) * ext] for c, d in zip(counts, displs)]
-        mv, count, dt = message(sendbuf, True, outdegree)
-        b = count * dt._extent
-        return [mv[i * b:(i + 1) * b] for i in range(outdegree)]
-
     def _neighbor_allgather(self, sendbuf, recvbuf, block, vector):
-        rslots = self._receive_slots(recvbuf, vector)
+        rslots = self._slots(recvbuf, False, vector, len(self._in_out()[0]))
         try:
             smv = message(sendbuf, True)[0]
         except BaseException:
@@ -124,9 +104,10 @@ class NeighborCollectives:
         return self._exchange([smv] * len(self._in_out()[1]), rslots, block)
 
     def _neighbor_alltoall(self, sendbuf, recvbuf, block, vector):
-        rslots = self._receive_slots(recvbuf, vector)
+        indegree, outdegree = (len(edges) for edges in self._in_out())
+        rslots = self._slots(recvbuf, False, vector, indegree)
         try:
-            sslots = self._send_slots(sendbuf, vector)
+            sslots = self._slots(sendbuf, True, vector, outdegree)
         except BaseException:
             drop_owed()
             raise
@@ -184,10 +165,8 @@ class NeighborCollectives:
             for source, n in enumerate(counts):
                 if not n:
                     continue
-                k = _U32.unpack(ch.read(4))[0]
-                lengths = unpack('<%dI' % k, ch.read(4 * k)) if k else ()
                 slots = arrivals.get(source, ())
-                for index, length in enumerate(lengths):
+                for index, length in enumerate(_read_table(ch)):
                     data = ch.read(length)
                     if index < len(slots):
                         received[slots[index]] = _unpickle(data)

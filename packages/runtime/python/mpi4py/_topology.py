@@ -19,8 +19,6 @@ class CartTopology:
     def _copy_topo(self, other):
         self._dims = list(other._dims)
         self._periods = list(other._periods)
-        self.__dict__.pop('_edges_cache', None)
-        self.__dict__.pop('_arrivals_table', None)
         return self
 
     def Get_topology(self):
