@@ -243,10 +243,8 @@ export class CollectiveRendezvous {
     // A small bcast's results go out now; a large one's once every agent has joined (the
     // root waits for that too: EAGER_BYTES), so that a root cannot run ahead without bound.
     if (lengthOfParts(op.contributions.get(op.rootRank as number) ?? []) <= EAGER_BYTES) {
-      const all: Pieces[][] = [];
-      for (const [rank, parts] of op.contributions) all[rank] = parts;
       op.delivered = true;
-      this.deliverResults(op, all, op.localInAt);
+      this.deliverResults(op, localParts(op), op.localInAt);
       op.held = 0; // released with the results; what comes now is the others' calls
     }
     this.finishIfComplete(key, op);
@@ -259,9 +257,7 @@ export class CollectiveRendezvous {
    */
   private completeLocally(key: string, op: PendingCollective): void {
     this.pending.delete(key);
-    const all: Pieces[][] = [];
-    for (const [rank, parts] of op.contributions) all[rank] = parts;
-    this.deliverResults(op, all, op.localInAt);
+    this.deliverResults(op, localParts(op), op.localInAt);
   }
 
   private finishIfComplete(key: string, op: PendingCollective): void {
@@ -271,10 +267,10 @@ export class CollectiveRendezvous {
     if (!needed) return;
     this.pending.delete(key);
     const [ctx, seq] = [key.slice(0, key.lastIndexOf('#')), Number(key.slice(key.lastIndexOf('#') + 1))];
-    const calls = [...op.bundles.values()].flatMap(({ header }) => (header.t === 'g' ? (header.k ?? []) : []));
-    if (this.checkCalls(ctx, seq, calls)) return;
+    if (this.checkCalls(ctx, seq, [...op.calls, ...this.othersCalls(op)])) return;
     if (op.delivered) return this.heldBytes.release(op.held);
-    const all: Pieces[][] = [];
+    // This agent's members from their contributions: its own bundle may come back bodiless.
+    const all = localParts(op);
     // The last arrival anywhere: other agents' clocks (epoch ms) may differ from ours by a
     // little, so it is kept between our own last arrival and now.
     let allInAt = op.localInAt;
@@ -282,8 +278,6 @@ export class CollectiveRendezvous {
       if (header.t === 'g' && header.l !== undefined) allInAt = Math.max(allInAt, header.l - performance.timeOrigin);
     }
     allInAt = Math.min(allInAt, performance.now());
-    // This agent's members from their contributions: its own bundle may come back bodiless.
-    for (const [rank, parts] of op.contributions) all[rank] = parts;
     for (const { header, body } of op.bundles.values()) {
       if (header.t !== 'g' || header.a === this.agent) continue;
       // The bundle's parts, back to back, as views of its pieces (a large one's chunks).
@@ -313,4 +307,11 @@ export class CollectiveRendezvous {
     op.held += bytes;
     this.heldBytes.hold(bytes, rank);
   }
+}
+
+/** The parts of `op`'s members on this agent, indexed by comm rank. */
+function localParts(op: PendingCollective): Pieces[][] {
+  const all: Pieces[][] = [];
+  for (const [rank, parts] of op.contributions) all[rank] = parts;
+  return all;
 }

@@ -172,15 +172,12 @@ export class RedisTransport {
     body: readonly Buffer[],
   ): Promise<Envelope[] | null> {
     const { keys, ttlMs, agent, subscriber } = this.options;
-    const others = agents.filter((other) => other !== agent).map((other) => keys.mailbox(other));
+    const otherAgents = agents.filter((other) => other !== agent);
     if (agents.length <= PUSHED_BUNDLE_MAX_AGENTS) {
-      this.pushBundle(
-        agents.filter((other) => other !== agent),
-        header,
-        body,
-      );
+      this.pushBundle(otherAgents, header, body);
       return null;
     }
+    const others = otherAgents.map((other) => keys.mailbox(other));
     try {
       // Published on the channel only when every agent of the job takes part (a collective of
       // a smaller communicator would reach agents that do not wait for it).
