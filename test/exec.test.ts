@@ -189,6 +189,16 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it('large bcasts pass through files on one agent and through the agents over two, leaving nothing behind', async () => {
+    for (const [agents, how] of [['1', 'through files'], ['2', 'through the agents']] as const) {
+      const run = await mpiaasExec(['-n', '4', '--agents', agents, fixture('shared_memory_bcast.py')]);
+      expect(run.code, run.stderr).toBe(0);
+      const [went, left, folder] = run.stdout.split('\n');
+      expect([went, left]).toEqual([how, 'left: 0']);
+      expect(existsSync(folder!.replace('folder: ', ''))).toBe(false);
+    }
+  });
+
   it('neighbourhood collectives on Cartesian, graph and distributed graph topologies, one agent and agents apart', async () => {
     for (const [np, agents] of [['4', '1'], ['6', '3']] as const) {
       const run = await mpiaasExec(['-n', np, '--agents', agents, fixture('neighbor_halo.py')]);

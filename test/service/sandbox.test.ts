@@ -3,13 +3,14 @@
 // pool, as bubblewrap would): its own root (/usr and /etc read-only, the job's directory at
 // /job, a private /tmp), its own PIDs, no network.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '@mpiaas/contracts';
 import { JobCgroup } from '../../apps/worker/src/runs/job-cgroup';
 import { systemCommand } from '../../apps/worker/src/runs/rank-sandbox';
-import { REPO_ROOT } from '../support/mpiaas-exec';
+import { fixture, REPO_ROOT } from '../support/mpiaas-exec';
 import { ServiceStack } from '../support/service-stack';
 
 const unsupported =
@@ -152,6 +153,12 @@ describe.skipIf(unsupported !== undefined).each(['auto', 'off'])('a script tryin
     expect(out).toContain('work dirs False');
     expect(out).toMatch(/refused \/usr\/evil (PermissionError|OSError)/);
     expect(out).toMatch(/refused \/etc\/evil (PermissionError|OSError)/);
+  });
+
+  it("passes its ranks' large bcasts through files in its own /tmp, gone once read", async () => {
+    const { out, attacker } = await beside(readFileSync(fixture('shared_memory_bcast.py'), 'utf8'), 4);
+    expect(attacker.status, attacker.stderrTail ?? '').toBe('SUCCEEDED');
+    expect(out).toBe('through files\nleft: 0\nfolder: /tmp\n');
   });
 
   it('sees and signals only its own processes, and reads no credential from any of them', async () => {

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { positiveSeconds, wholeNumber } from './argument-parsers';
@@ -95,6 +96,7 @@ export function execCommand(): Command {
         signal: cancel.signal,
         onOutput: (rank, stream, chunk) => writer.write(rank, stream, chunk),
         onWarning: (message) => process.stderr.write(`mpiaas: warning: ${message}\n`),
+        sharedMemoryDir: sharedMemoryDir(),
       }).finally(() => early.discard());
       if (readerGone) process.exit(EXIT_EPIPE);
       writer.flush();
@@ -108,6 +110,16 @@ export function execCommand(): Command {
       }
       process.stdout.write('', () => process.exit(outcome.exitCode));
     });
+}
+
+/**
+ * A folder of this user's (0700) where ranks of one agent leave large bcasts for each other
+ * (PROTOCOL.md, "Shared memory"), removed when the command exits, however it exits.
+ */
+function sharedMemoryDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mpiaas-shm-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /**

@@ -26,6 +26,7 @@ from ._world import world_rank, world_size
 from ._message import Message
 from ._collective_results import (discard, load_one, load_all, into_one, into_slots,
                                   fold_into, bad_counts)
+from ._shared_memory import offer as _offer_shared, receiving as _receiving
 from ._topology import CartTopology, cart_shape, sub_grid, cart_map
 from ._graphs import (GraphTopology, DistGraphTopology, graph_shape, graph_map,
                       adjacent_edges, dist_graph_weights, specified_edges, my_dist_graph)
@@ -657,9 +658,10 @@ class Comm:
         self._root(root)
         if self._rank == root:
             data = _pickle(obj)
-            return self._coll(b'bcast', root, [data],
+            ref = _offer_shared(self._group, data)
+            return self._coll(b'bcast', root, [data] if ref is None else [b'', ref],
                               lambda counts, ch: _unpickle(data), True)
-        return self._coll(b'bcast', root, [], load_one, True)
+        return self._coll(b'bcast', root, [], _receiving(load_one), True)
 
     def gather(self, sendobj, root=0):
         self._root(root)
@@ -704,9 +706,10 @@ class Comm:
         self._root(root)
         if self._rank == root:
             mv = message(buf, True)[0]
-            return self._coll(b'bcast', root, [mv], discard, block)
+            ref = _offer_shared(self._group, mv)
+            return self._coll(b'bcast', root, [mv] if ref is None else [b'', ref], discard, block)
         mv = message(buf, False)[0]
-        return self._coll(b'bcast', root, [], into_one(mv), block)
+        return self._coll(b'bcast', root, [], _receiving(into_one(mv)), block)
 
     def _gather(self, sendbuf, recvbuf, root, block, vector):
         self._root(root)

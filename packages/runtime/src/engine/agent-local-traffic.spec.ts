@@ -76,6 +76,39 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
     expect(errors).toEqual(["icoll: fold count 'one' is not a whole number"]);
   });
 
+  it('tells its ranks the shared-memory folder and the world ranks it hosts, when it has a folder', async () => {
+    const offered = agentHosting([1, 0, 0, 1], { agentIndex: 1, sharedMemoryDir: '/tmp/job' });
+    const r3 = offered.rank(3);
+    r3.send({ op: 'hello', v: 2 });
+    expect((await r3.reply()).header).toMatchObject({ rank: 3, shm: '/tmp/job', local: [0, 3] });
+    const plain = agentHosting([0, 0]).rank(0);
+    plain.send({ op: 'hello', v: 2 });
+    expect((await plain.reply()).header).not.toHaveProperty('shm');
+  });
+
+  it('a bcast whose root left its data in shared memory: the others get the reference as sent, the root waits for them', async () => {
+    const { rank } = agentHosting([0, 0, 0], { sharedMemoryDir: '/tmp/job' });
+    const [r0, r1, r2] = [rank(0), rank(1), rank(2)];
+    const reference = Buffer.from('.mpiaas-0-1');
+    r0.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'bcast', root: 0, parts: [0, reference.length] }, reference);
+    r0.send({ op: 'wait', reqs: [1], mode: 'all' });
+    const rootReply = r0.reply();
+    let rootDone = false;
+    void rootReply.then(() => (rootDone = true));
+    r1.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'bcast', root: 0, parts: [] });
+    r1.send({ op: 'wait', reqs: [1], mode: 'all' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(rootDone).toBe(false);
+    r2.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'bcast', root: 0, parts: [] });
+    r2.send({ op: 'wait', reqs: [1], mode: 'all' });
+    for (const r of [r1, r2]) {
+      const reply = await r.reply();
+      expect(reply.header).toMatchObject({ done: [{ req: 1, kind: 'coll', counts: [0, reference.length] }] });
+      expect(reply.body).toEqual(reference);
+    }
+    expect((await rootReply).header).toMatchObject({ done: [{ req: 1, kind: 'coll', counts: [] }] });
+  });
+
   it('messages to another agent and collectives spanning agents go through Redis', async () => {
     const { rank, toRedis } = agentHosting([0, 1]);
     const r0 = rank(0);

@@ -16,6 +16,7 @@ export interface AgentFixtureOptions {
   answer?: (header: EnvelopeHeader) => Promise<void>;
   /** Collects collective mismatches (otherwise they throw). */
   mismatches?: string[];
+  sharedMemoryDir?: string;
 }
 
 /**
@@ -52,6 +53,7 @@ export function agentHosting(placement: number[], options: AgentFixtureOptions =
     transport,
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
     ...(options.outboundHighWater === undefined ? {} : { outboundHighWater: options.outboundHighWater }),
+    ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
     hooks: {
       abort: () => undefined,
       protocolError: (_rank, message) => {

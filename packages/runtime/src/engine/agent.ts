@@ -44,6 +44,12 @@ export interface AgentOptions {
   host: string;
   transport: AgentTransport;
   hooks: AgentHooks;
+  /**
+   * A folder, as the ranks see it, private to the job and writable by its ranks: those of
+   * this agent pass large bcasts through files there instead of through the agent
+   * (PROTOCOL.md, "Shared memory"). Absent: everything goes through the agent.
+   */
+  sharedMemoryDir?: string;
   /** Bytes of the job's data the agent may hold (HeldBytes). @defaultValue 2 GiB */
   maxHeldBytes?: number;
   /**
@@ -74,9 +80,13 @@ export class Agent {
   private throttled = false;
   /** Rank envelopes that arrived for no rank of this agent (counted as received). */
   private dropped = 0;
+  /** What each rank is told of the shared-memory folder (EndpointIdentity.shm). */
+  private readonly sharedMemory: { shm: string; local: readonly number[] } | undefined;
 
   constructor(private readonly options: AgentOptions) {
     const { hooks } = options;
+    const local = options.placement.flatMap((agent, rank) => (agent === options.agent ? [rank] : []));
+    this.sharedMemory = options.sharedMemoryDir === undefined ? undefined : { shm: options.sharedMemoryDir, local };
     this.held = new HeldBytes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES, (message, rank) => {
       if (hooks.heldTooMuch) hooks.heldTooMuch(message, rank);
       else if (rank !== undefined) hooks.protocolError(rank, message);
@@ -128,7 +138,7 @@ export class Agent {
   attach(rank: number, channel: Duplex): RankEndpoint {
     const { hooks } = this.options;
     const endpoint = new RankEndpoint(
-      { rank, size: this.options.placement.length, jobId: this.options.jobId, host: this.options.host },
+      { rank, size: this.options.placement.length, jobId: this.options.jobId, host: this.options.host, ...this.sharedMemory },
       channel,
       {
         deliver: (header, body) => this.deliver(header, body),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { joined, type Pieces } from '../protocol/pieces';
-import { collectiveResult, EAGER_BYTES, resultWithoutOthers } from './collective-results';
+import { collectiveResult, EAGER_BYTES, isSharedReference, resultWithoutOthers } from './collective-results';
 
 /** A part as the pieces it may arrive in (here split in two, or one piece when short). */
 const b = (text: string): Pieces => (text.length > 1 ? [Buffer.from(text.slice(0, 1)), Buffer.from(text.slice(1))] : [Buffer.from(text)]);
@@ -11,8 +11,14 @@ const all = [0, 1, 2].map((r) => [0, 1, 2].map((j) => b(`${r}:${j}`)));
 
 describe('collectiveResult', () => {
   it('bcast: non-roots get the root’s part, the root nothing', () => {
-    expect(texts(collectiveResult('bcast', 1, 0, all))).toEqual(['1:0']);
-    expect(collectiveResult('bcast', 1, 1, all)).toEqual([]);
+    const data = [[], [b('data')], []];
+    expect(texts(collectiveResult('bcast', 1, 0, data))).toEqual(['data']);
+    expect(collectiveResult('bcast', 1, 1, data)).toEqual([]);
+  });
+
+  it('bcast: a shared-memory reference reaches the non-roots as the root sent it, empty part first', () => {
+    const reference = [[b(''), b('.mpiaas-1-7')], [], []];
+    expect(texts(collectiveResult('bcast', 0, 2, reference))).toEqual(['', '.mpiaas-1-7']);
   });
 
   it('gather: only the root gets every rank’s first part, in rank order', () => {
@@ -45,5 +51,13 @@ describe('resultWithoutOthers', () => {
     expect(resultWithoutOthers('bcast', 0, 0, [[Buffer.alloc(EAGER_BYTES)]])).toEqual([]);
     expect(resultWithoutOthers('bcast', 0, 0, large)).toBeUndefined();
     expect(resultWithoutOthers('gather', 0, 1, large)).toBeUndefined();
+  });
+
+  it('a bcast root leaving its data in shared memory waits for the others, however small its reference', () => {
+    const reference = [[] as Buffer[], [Buffer.from('.mpiaas-0-1')]];
+    expect(isSharedReference(reference)).toBe(true);
+    expect(resultWithoutOthers('bcast', 0, 0, reference)).toBeUndefined();
+    expect(isSharedReference([[Buffer.from('data')]])).toBe(false);
+    expect(isSharedReference([[Buffer.from('x')], [Buffer.from('y')]])).toBe(false);
   });
 });

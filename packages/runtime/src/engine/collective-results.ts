@@ -1,4 +1,4 @@
-import { lengthOfParts, type Pieces } from '../protocol/pieces';
+import { lengthOf, lengthOfParts, type Pieces } from '../protocol/pieces';
 import type { CollectiveKind } from '../protocol/rank-messages';
 
 /**
@@ -10,8 +10,11 @@ export function collectiveResult(kind: CollectiveKind, root: number, me: number,
   switch (kind) {
     case 'barrier':
       return [];
-    case 'bcast':
-      return me === root ? [] : [first(all[root])];
+    case 'bcast': {
+      // the root's parts: its data, or a reference to a shared-memory file (isSharedReference)
+      const data = all[root];
+      return me === root ? [] : data?.length ? [...data] : [EMPTY];
+    }
     case 'gather':
       return me === root ? all.map(first) : [];
     case 'scatter':
@@ -44,10 +47,20 @@ export function resultWithoutOthers(
   mine: readonly Pieces[],
 ): Pieces[] | undefined {
   if (lengthOfParts(mine) > EAGER_BYTES) return undefined;
-  if (kind === 'bcast' && me === root) return [];
+  if (kind === 'bcast' && me === root) return isSharedReference(mine) ? undefined : [];
   if (kind === 'gather' && me !== root) return [];
   if (kind === 'scatter' && me === root) return [mine[me] ?? EMPTY];
   return undefined;
+}
+
+/**
+ * A bcast root's contribution naming a file in the shared-memory folder rather than holding
+ * the data: an empty part, then the reference (PROTOCOL.md, "Shared memory"). The agent
+ * hands it on as it would the data; its root waits for every member, as beyond EAGER_BYTES,
+ * so that a root looping over large bcasts cannot fill the folder ahead of its readers.
+ */
+export function isSharedReference(parts: readonly Pieces[]): boolean {
+  return parts.length === 2 && lengthOf(parts[0] as Pieces) === 0;
 }
 
 const EMPTY: Pieces = [];

@@ -39,6 +39,13 @@ export interface EndpointIdentity {
   size: number;
   jobId: string;
   host: string;
+  /**
+   * A folder private to the job where its ranks on this agent may pass large data through
+   * files (PROTOCOL.md, "Shared memory"), as the rank sees it; absent: they may not.
+   */
+  shm?: string;
+  /** World ranks on this agent (with `shm`): who can read what a rank leaves there. */
+  local?: readonly number[];
 }
 
 /** Replies up to this size are copied into one buffer before writing. */

@@ -68,6 +68,12 @@ export interface AgentShareOptions extends RankStartOptions {
    * fails: the agent's memory is outside the ranks' limits. @defaultValue 2 GiB
    */
   maxHeldBytes?: number;
+  /**
+   * A folder, as the ranks see it, private to the job and writable by its ranks, where those
+   * of one agent pass large bcasts as files rather than through the agent (PROTOCOL.md,
+   * "Shared memory"). Absent: everything goes through the agent.
+   */
+  sharedMemoryDir?: string;
   /** How long agents wait for each other at the start before the job fails. @defaultValue 30 s */
   rendezvousTimeoutMs?: number;
   /** An agent whose heartbeat is older than this is lost (its worker died or was cut off). @defaultValue 3 s */
@@ -396,11 +402,14 @@ async function leave(
  */
 async function startAgent(options: AgentShareOptions, hooks: AgentHooks, keys: JobKeys, onFault: (error: Error) => void): Promise<AgentHost> {
   const single = agentCountOf(options.placement) === 1;
-  const held = options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes };
+  const settings = {
+    ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
+    ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
+  };
   if (options.redisUrl === undefined || (single && options.sharedRedis)) {
     if (!single) throw new Error('a job of several agents needs redisUrl');
     if (options.heartbeat && !options.sharedRedis) throw new Error('a job that heartbeats needs redisUrl or sharedRedis');
-    return startLocalAgent({ jobId: options.jobId, placement: options.placement, hooks, ...held });
+    return startLocalAgent({ jobId: options.jobId, placement: options.placement, hooks, ...settings });
   }
   const { startHostedAgent } = await import('./hosted-agent.js');
   return startHostedAgent({
@@ -410,7 +419,7 @@ async function startAgent(options: AgentShareOptions, hooks: AgentHooks, keys: J
     placement: options.placement,
     ttlMs: keyTtlMs(options.timeoutMs),
     hooks,
-    ...held,
+    ...settings,
     onFault,
   });
 }

@@ -18,6 +18,8 @@ export interface HostedAgentOptions {
   ttlMs: number;
   hooks: AgentHooks;
   maxHeldBytes?: number;
+  /** AgentOptions.sharedMemoryDir. */
+  sharedMemoryDir?: string;
   /** Redis failed under the agent: the job cannot go on. */
   onFault(error: Error): void;
 }
@@ -92,6 +94,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
     transport,
     hooks: options.hooks,
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
+    ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
   });
   transport.start();
   try {

@@ -9,6 +9,8 @@ export interface LocalAgentOptions {
   placement: readonly number[];
   hooks: AgentHooks;
   maxHeldBytes?: number;
+  /** AgentOptions.sharedMemoryDir. */
+  sharedMemoryDir?: string;
 }
 
 /**
@@ -39,6 +41,7 @@ export function startLocalAgent(options: LocalAgentOptions): AgentHost {
     transport: loopback,
     hooks: options.hooks,
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
+    ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
   });
   return { agent, stopInbox: async () => undefined, stop: async () => undefined };
 }

@@ -1,0 +1,160 @@
+"""Large bcasts among ranks of one agent through files (_shared_memory): what the root
+leaves, what each receiver reads, and every case that goes through the agent instead."""
+import os
+import shutil
+import tempfile
+import unittest
+
+from mpi4py import MPI
+from mpi4py import _shared_memory as shm
+from mpi4py._collective_results import into_one, load_one
+
+
+class FakeChannel:
+    """The reading side of the channel, over bytes already received."""
+
+    def __init__(self, data=b''):
+        self.data = bytes(data)
+
+    def read(self, n):
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+    def readinto(self, dst):
+        dst[:] = self.read(len(dst))
+
+    def skip(self, n):
+        self.data = self.data[n:]
+
+
+class SharedMemoryCase(unittest.TestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix='mpiaas-shm-test-')
+        self.saved = dict(shm._state)
+        shm._state.update(folder=self.folder, local=frozenset({0, 1, 2, 3}), pool=[], next=0)
+
+    def tearDown(self):
+        shm._state.clear()
+        shm._state.update(self.saved)
+        shm.world_rank = 0
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def receive_as(self, rank, ref, handler):
+        """The result handler of receiver `rank`, given the root's [b'', ref]."""
+        shm.world_rank = rank
+        try:
+            return shm.receiving(handler)([0, len(ref)], FakeChannel(ref))
+        finally:
+            shm.world_rank = 0
+
+    def listing(self):
+        return sorted(os.listdir(self.folder))
+
+    def test_the_root_writes_once_and_links_a_name_per_receiver(self):
+        data = os.urandom(shm.MIN_BYTES + 5)
+        ref = shm.offer((0, 1, 2), data)
+        self.assertEqual(ref, b'.mpiaas-0-p0 %d' % len(data))
+        self.assertEqual(self.listing(), ['.mpiaas-0-p0', '.mpiaas-0-p0.1', '.mpiaas-0-p0.2'])
+        inodes = {os.stat(os.path.join(self.folder, n)).st_ino for n in self.listing()}
+        self.assertEqual(len(inodes), 1)
+        with open(os.path.join(self.folder, '.mpiaas-0-p0.1'), 'rb') as f:
+            self.assertEqual(f.read(), data)
+
+    def test_each_receiver_reads_its_name_then_unlinks_it(self):
+        data = os.urandom(shm.MIN_BYTES + 3)
+        ref = shm.offer((0, 1, 2), memoryview(data))
+        for rank in (1, 2):
+            out = bytearray(len(data))
+            self.receive_as(rank, ref, into_one(memoryview(out)))
+            self.assertEqual(bytes(out), data)
+        self.assertEqual(self.listing(), ['.mpiaas-0-p0'])
+
+    def test_the_root_writes_over_a_file_once_every_receiver_has_read_it(self):
+        first, second = os.urandom(shm.MIN_BYTES * 2), os.urandom(shm.MIN_BYTES)
+        ref = shm.offer((0, 1), first)
+        self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))
+        ref = shm.offer((0, 1), second)
+        self.assertEqual(ref, b'.mpiaas-0-p0 %d' % len(second), 'the same file, shorter data')
+        self.assertEqual(bytes(self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))), second)
+
+    def test_while_its_files_are_being_read_the_root_writes_another(self):
+        data = bytes(shm.MIN_BYTES)
+        refs = [shm.offer((0, 1), data) for _ in range(3)]
+        self.assertEqual([r.split()[0] for r in refs], [b'.mpiaas-0-p0', b'.mpiaas-0-p1', b'.mpiaas-0-1'])
+        # the third is used once: only its receiver's name holds it
+        self.assertEqual(self.listing(), ['.mpiaas-0-1.1', '.mpiaas-0-p0', '.mpiaas-0-p0.1',
+                                          '.mpiaas-0-p1', '.mpiaas-0-p1.1'])
+        for ref in refs:
+            self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))
+        self.assertEqual(self.listing(), ['.mpiaas-0-p0', '.mpiaas-0-p1'])
+
+    def test_data_beyond_the_pool_size_goes_in_a_file_used_once(self):
+        ref = shm.offer((0, 1), bytes(shm.POOL_BYTES + 1))
+        self.assertEqual(self.listing(), [ref.split()[0].decode() + '.1'])
+        self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))
+        self.assertEqual(self.listing(), [])
+
+    def test_a_pickled_object_and_a_short_receive_buffer(self):
+        import pickle
+        obj = list(range(400000))
+        ref = shm.offer((0, 1, 2), pickle.dumps(obj))
+        self.assertEqual(self.receive_as(1, ref, load_one), obj)
+        short = bytearray(10)
+        with self.assertRaises(MPI.Exception) as caught:
+            self.receive_as(2, ref, into_one(memoryview(short)))
+        self.assertEqual(caught.exception.Get_error_class(), MPI.ERR_TRUNCATE)
+        self.assertEqual(self.listing(), ['.mpiaas-0-p0'])
+
+    def test_what_goes_through_the_agent_instead(self):
+        big = bytes(shm.MIN_BYTES)
+        self.assertIsNone(shm.offer((0, 1), bytes(shm.MIN_BYTES - 1)), 'small')
+        self.assertIsNone(shm.offer((0, 1), bytes(shm.MAX_BYTES + 1)), 'beyond the disk share')
+        self.assertIsNone(shm.offer((0, 1, 4), big), 'a member on another agent')
+        shm._state.update(folder=os.path.join(self.folder, 'gone'))
+        self.assertIsNone(shm.offer((0, 1), big), 'the write failed')
+        shm._state.update(folder=None, local=frozenset())
+        self.assertIsNone(shm.offer((0, 1), big), 'no folder offered')
+
+    def test_a_failed_write_leaves_no_name_for_a_receiver(self):
+        # the link for rank 2 finds its name taken, after rank 1's was made
+        open(os.path.join(self.folder, '.mpiaas-0-p0.2'), 'wb').close()
+        self.assertIsNone(shm.offer((0, 1, 2), bytes(shm.MIN_BYTES)))
+        self.assertEqual(self.listing(), ['.mpiaas-0-p0', '.mpiaas-0-p0.2'])
+
+    def test_the_data_itself_goes_to_the_handler_from_the_channel(self):
+        out = bytearray(3)
+        shm.receiving(into_one(memoryview(out)))([3], FakeChannel(b'abc'))
+        self.assertEqual(out, b'abc')
+
+    def test_a_reference_that_cannot_be_used_is_an_mpi_error_naming_it(self):
+        for ref, why in ((b'../../etc/passwd 1', 'cannot use'), (b'.mpiaas-0-p0', 'cannot use'),
+                         (b'.mpiaas-0-99 10', 'No such file')):
+            with self.assertRaises(MPI.Exception) as caught:
+                self.receive_as(1, ref, load_one)
+            self.assertIn(why, str(caught.exception))
+            self.assertEqual(caught.exception.Get_error_class(), MPI.ERR_OTHER)
+
+    def test_a_file_shorter_than_its_reference_is_an_mpi_error_and_its_name_goes(self):
+        ref = shm.offer((0, 1), bytes(shm.MIN_BYTES))
+        name, size = ref.split()
+        with self.assertRaises(MPI.Exception) as caught:
+            self.receive_as(1, b'%s %d' % (name, int(size) * 2), load_one)
+        self.assertIn('missing', str(caught.exception))
+        self.assertEqual(self.listing(), ['.mpiaas-0-p0'])
+
+    def test_the_folder_comes_from_the_agents_hello(self):
+        from mpi4py._channel import channel
+        saved = channel.info, channel._lock
+        shm._state.update(folder=None, local=None)
+        try:
+            channel.info, channel._lock = {'shm': self.folder, 'local': [0, 2]}, object()
+            self.assertEqual(shm._offered(), (self.folder, frozenset({0, 2})))
+            shm._state.update(folder=None, local=None)
+            channel.info = {'host': 'h'}
+            self.assertEqual(shm._offered(), (None, frozenset()))
+        finally:
+            channel.info, channel._lock = saved
+
+
+if __name__ == '__main__':
+    unittest.main()
