@@ -44,6 +44,17 @@ def into_one(dst):
     return handler
 
 
+def shared_or(handler):
+    """A bcast receiver's handler: the root's data from the channel, or from the file its
+    reference names (_shared_memory) when it left one: an empty part, then the reference."""
+    def on_result(counts, ch):
+        if len(counts) == 2 and not counts[0]:
+            from ._shared_memory import read_shared
+            return read_shared(ch.read(counts[1]), handler)
+        return handler(counts, ch)
+    return on_result
+
+
 def into_slots(slots):
     """Part i lands in slots[i] (per-rank views of the receive buffer)."""
     def handler(counts, ch):

@@ -25,8 +25,7 @@ from ._agent_fold import fold_field
 from ._world import world_rank, world_size
 from ._message import Message
 from ._collective_results import (discard, load_one, load_all, into_one, into_slots,
-                                  fold_into, bad_counts)
-from ._shared_memory import offer as _offer_shared, receiving as _receiving
+                                  fold_into, bad_counts, shared_or)
 from ._topology import CartTopology, cart_shape, sub_grid, cart_map
 from ._graphs import (GraphTopology, DistGraphTopology, graph_shape, graph_map,
                       adjacent_edges, dist_graph_weights, specified_edges, my_dist_graph)
@@ -54,6 +53,19 @@ def _pickle_target(buf):
     if _is_integral(buf):
         return memoryview(bytearray(buf.__index__()))
     return message(buf, False)[0]
+
+
+# _shared_memory.MIN_BYTES: a smaller bcast never imports it (nor does a rank's start-up)
+_SHARED_FROM = 256 << 10
+
+
+def _shared(group, data):
+    """The reference a bcast root contributes instead of `data` when its members can read
+    it from a file (_shared_memory), or None."""
+    if len(data) < _SHARED_FROM:
+        return None
+    from ._shared_memory import offer
+    return offer(group, data)
 
 
 def _in_place(buf):
@@ -658,10 +670,10 @@ class Comm:
         self._root(root)
         if self._rank == root:
             data = _pickle(obj)
-            ref = _offer_shared(self._group, data)
+            ref = _shared(self._group, data)
             return self._coll(b'bcast', root, [data] if ref is None else [b'', ref],
                               lambda counts, ch: _unpickle(data), True)
-        return self._coll(b'bcast', root, [], _receiving(load_one), True)
+        return self._coll(b'bcast', root, [], shared_or(load_one), True)
 
     def gather(self, sendobj, root=0):
         self._root(root)
@@ -706,10 +718,10 @@ class Comm:
         self._root(root)
         if self._rank == root:
             mv = message(buf, True)[0]
-            ref = _offer_shared(self._group, mv)
+            ref = _shared(self._group, mv)
             return self._coll(b'bcast', root, [mv] if ref is None else [b'', ref], discard, block)
         mv = message(buf, False)[0]
-        return self._coll(b'bcast', root, [], _receiving(into_one(mv)), block)
+        return self._coll(b'bcast', root, [], shared_or(into_one(mv)), block)
 
     def _gather(self, sendbuf, recvbuf, root, block, vector):
         self._root(root)

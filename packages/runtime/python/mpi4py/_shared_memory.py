@@ -124,18 +124,14 @@ def _unlink(path):
         pass
 
 
-def receiving(handler):
-    """The result handler of a bcast receiver (handler(counts, ch)), reading a shared
-    reference's file in place of the channel when the root left one."""
-    def on_result(counts, ch):
-        if len(counts) != 2 or counts[0]:
-            return handler(counts, ch)
-        body = _open(ch.read(counts[1]))
-        try:
-            return handler([body.size], body)
-        finally:
-            body.close()
-    return on_result
+def read_shared(ref, handler):
+    """A bcast receiver's result: handler(counts, ch) run on the file the root's reference
+    names, which is then closed and this rank's name for it unlinked."""
+    body = _open(ref)
+    try:
+        return handler([body.size], body)
+    finally:
+        body.close()
 
 
 def _open(ref):

@@ -7,7 +7,8 @@ import unittest
 
 from mpi4py import MPI
 from mpi4py import _shared_memory as shm
-from mpi4py._collective_results import into_one, load_one
+from mpi4py import _comm
+from mpi4py._collective_results import into_one, load_one, shared_or
 
 
 class FakeChannel:
@@ -43,7 +44,7 @@ class SharedMemoryCase(unittest.TestCase):
         """The result handler of receiver `rank`, given the root's [b'', ref]."""
         shm.world_rank = rank
         try:
-            return shm.receiving(handler)([0, len(ref)], FakeChannel(ref))
+            return shared_or(handler)([0, len(ref)], FakeChannel(ref))
         finally:
             shm.world_rank = 0
 
@@ -123,7 +124,7 @@ class SharedMemoryCase(unittest.TestCase):
 
     def test_the_data_itself_goes_to_the_handler_from_the_channel(self):
         out = bytearray(3)
-        shm.receiving(into_one(memoryview(out)))([3], FakeChannel(b'abc'))
+        shared_or(into_one(memoryview(out)))([3], FakeChannel(b'abc'))
         self.assertEqual(out, b'abc')
 
     def test_a_reference_that_cannot_be_used_is_an_mpi_error_naming_it(self):
@@ -141,6 +142,9 @@ class SharedMemoryCase(unittest.TestCase):
             self.receive_as(1, b'%s %d' % (name, int(size) * 2), load_one)
         self.assertIn('missing', str(caught.exception))
         self.assertEqual(self.listing(), ['.mpiaas-0-p0'])
+
+    def test_bcasts_below_the_threshold_never_load_the_module(self):
+        self.assertEqual(_comm._SHARED_FROM, shm.MIN_BYTES)
 
     def test_the_folder_comes_from_the_agents_hello(self):
         from mpi4py._channel import channel
