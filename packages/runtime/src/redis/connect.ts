@@ -19,6 +19,9 @@ export async function connectRedis(url: string, name: string): Promise<Redis> {
     maxRetriesPerRequest: null,
     autoResendUnfulfilledCommands: false,
     enableOfflineQueue: false,
+    // Nor is a subscriber subscribed again behind the transport's back: the job has failed
+    // by then, and a SUBSCRIBE with no offline queue could fail unhandled in the worker.
+    autoResubscribe: false,
   });
   // Connection errors surface through the commands that fail; keep them off the console.
   redis.on('error', (error: Error) => (lastError = error));
