@@ -199,6 +199,14 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it('MPI-4 persistent collectives: each start uses the buffers as they are then, one agent and two', async () => {
+    for (const agents of ['1', '2']) {
+      const run = await mpiaasExec(['-n', '4', '--agents', agents, fixture('persistent_collectives.py')]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(['ok 0', 'ok 1', 'ok 2', 'ok 3']);
+    }
+  });
+
   it('neighbourhood collectives on Cartesian, graph and distributed graph topologies, one agent and agents apart', async () => {
     for (const [np, agents] of [['4', '1'], ['6', '3']] as const) {
       const run = await mpiaasExec(['-n', np, '--agents', agents, fixture('neighbor_halo.py')]);

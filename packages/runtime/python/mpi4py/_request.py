@@ -562,6 +562,18 @@ class Prequest(Request):
         self._err, inner._err = inner._err, 0
         self._cancelled = inner._cancelled
         self._obj = inner._obj
+        # what a collective's result handler raised (CollRequest._exc), raised at finish
+        self._exc = getattr(inner, '_exc', None)
+        inner._exc = None
+
+    def _finish(self, status):
+        exc = getattr(self, '_exc', None)
+        if exc is not None:
+            self._exc = None
+            self._active = False
+            self._fill(status)
+            raise exc
+        return Request._finish(self, status)
 
     def _result(self, obj):
         return self._inner._result(obj) if self._inner is not None else None

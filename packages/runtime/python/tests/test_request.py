@@ -194,6 +194,58 @@ class TestPersistent(RequestCase):
         self.assertNoTraffic()
 
 
+class TestPersistentCollectives(RequestCase):
+
+    def coll_done(self, req_id, parts=()):
+        return encode({'done': [{'req': req_id, 'kind': 'coll', 'counts': [len(p) for p in parts]}],
+                       'parts': [len(p) for p in parts]}, parts)
+
+    def test_each_start_starts_the_collective_with_the_buffer_as_it_is_then(self):
+        buf = bytearray(b'ab')
+        req = MPI.COMM_WORLD.Bcast_init(buf, 0, MPI.INFO_NULL)     # info by position
+        self.assertNotEqual(req, MPI.REQUEST_NULL)
+        ids = []
+        for payload in (b'ab', b'cd'):
+            buf[:] = payload
+            req.Start()
+            (hdr, body), = read_frames(self.agent, 1)
+            self.assertEqual((hdr['op'], hdr['coll'], hdr['root'], body), ('icoll', 'bcast', 0, payload))
+            ids.append(hdr['req'])
+            t = self.serve(1, lambda frames: self.coll_done(hdr['req']))
+            req.Wait()
+            t.join()
+        self.assertNotEqual(ids[0], ids[1])
+        req.Free()
+        self.assertEqual(req, MPI.REQUEST_NULL)
+
+    def test_the_result_lands_at_each_wait_and_an_error_in_it_is_raised_there(self):
+        send, recv = bytearray(8), bytearray(8)
+        req = MPI.COMM_WORLD.Allreduce_init(send, recv, MPI.SUM, info=MPI.INFO_NULL)
+        req.Start()
+        (hdr, _), = read_frames(self.agent, 1)
+        t = self.serve(1, lambda frames: self.coll_done(hdr['req'], [bytes(range(8))]))
+        req.Wait()
+        t.join()
+        self.assertEqual(recv, bytes(range(8)))
+        req.Start()
+        (hdr, _), = read_frames(self.agent, 1)
+        t = self.serve(1, lambda frames: self.coll_done(hdr['req'], [bytes(16)]))   # 2 parts' worth
+        with self.assertRaises(ValueError):
+            req.Wait()
+        t.join()
+        self.assertNotEqual(req, MPI.REQUEST_NULL)      # inactive: it can start again
+
+    def test_every_collective_and_neighbourhood_one_has_its_init(self):
+        for name in ('Barrier', 'Bcast', 'Gather', 'Gatherv', 'Scatter', 'Scatterv', 'Allgather',
+                     'Allgatherv', 'Alltoall', 'Alltoallv', 'Alltoallw', 'Reduce', 'Allreduce',
+                     'Reduce_scatter_block', 'Reduce_scatter', 'Scan', 'Exscan'):
+            self.assertEqual(getattr(MPI.Comm, name + '_init').__name__, name + '_init')
+        for name in ('allgather', 'allgatherv', 'alltoall', 'alltoallv', 'alltoallw'):
+            self.assertTrue(callable(getattr(MPI.Topocomm, 'Neighbor_%s_init' % name)))
+        with self.assertRaises(MPI.Exception):
+            MPI.COMM_NULL.Barrier_init()
+
+
 class TestHandles(unittest.TestCase):
 
     def test_copies_compare_equal_and_null_ones_are_request_null(self):
