@@ -199,6 +199,17 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it('large messages of every kind pass through files to ranks of the same agent, through the agents to others', async () => {
+    for (const agents of ['1', '2']) {
+      const run = await mpiaasExec(['-n', '4', '--agents', agents, fixture('shared_memory_messages.py')]);
+      expect(run.code, run.stderr).toBe(0);
+      // over two agents only a rank's messages to itself stay on its agent
+      const [went, left, folder] = run.stdout.split('\n');
+      expect([went, left]).toEqual(['through files', 'left: 0']);
+      expect(existsSync(folder!.replace('folder: ', ''))).toBe(false);
+    }
+  });
+
   it('MPI-4 persistent collectives: each start uses the buffers as they are then, one agent and two', async () => {
     for (const agents of ['1', '2']) {
       const run = await mpiaasExec(['-n', '4', '--agents', agents, fixture('persistent_collectives.py')]);

@@ -155,10 +155,12 @@ describe.skipIf(unsupported !== undefined).each(['auto', 'off'])('a script tryin
     expect(out).toMatch(/refused \/etc\/evil (PermissionError|OSError)/);
   });
 
-  it("passes its ranks' large bcasts through files in its own /tmp, gone once read", async () => {
-    const { out, attacker } = await beside(readFileSync(fixture('shared_memory_bcast.py'), 'utf8'), 4);
-    expect(attacker.status, attacker.stderrTail ?? '').toBe('SUCCEEDED');
-    expect(out).toBe('through files\nleft: 0\nfolder: /tmp\n');
+  it("passes its ranks' large bcasts and messages through files in its own /tmp, gone once read", async () => {
+    for (const script of ['shared_memory_bcast.py', 'shared_memory_messages.py']) {
+      const { out, attacker } = await beside(readFileSync(fixture(script), 'utf8'), 4);
+      expect(attacker.status, attacker.stderrTail ?? '').toBe('SUCCEEDED');
+      expect(out).toBe('through files\nleft: 0\nfolder: /tmp\n');
+    }
   });
 
   it('sees and signals only its own processes, and reads no credential from any of them', async () => {

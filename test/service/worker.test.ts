@@ -259,9 +259,10 @@ describe('worker: runs queued jobs on the ranked runtime', () => {
       'import numpy',
       'from mpi4py import MPI',
       'comm = MPI.COMM_WORLD',
-      'block = numpy.ones(16 * 1024**2, dtype=numpy.uint8)',
+      // beyond what a rank leaves in shared-memory files (32 MiB): through the agent
+      'block = numpy.ones(48 * 1024**2, dtype=numpy.uint8)',
       'if comm.rank == 0:',
-      '    requests = [comm.Ibcast(block, root=0) for _ in range(8)]',
+      '    requests = [comm.Ibcast(block, root=0) for _ in range(3)]',
       'time.sleep(60)',
     ].join('\n');
     const id = await harness.submit(script, 2);

@@ -60,13 +60,22 @@ def _pickle_target(buf):
 _SHARED_FROM = 256 << 10
 
 
-def _shared(group, data):
-    """The reference a bcast root contributes instead of `data` when its members can read
-    it from a file (_shared_memory), or None."""
+def _bcast_ref(group, data):
+    """The reference a bcast root contributes instead of `data` when the other members
+    of `group` can read it from a file (_shared_memory), or None."""
     if len(data) < _SHARED_FROM:
         return None
     from ._shared_memory import offer
-    return offer(group, data)
+    return offer([r for r in group if r != world_rank], data)
+
+
+def _message_ref(to, data):
+    """The reference sent instead of the message `data` when world rank `to` can read it
+    from a file, or None."""
+    if len(data) < _SHARED_FROM:
+        return None
+    from ._shared_memory import offer
+    return offer((to,), data)
 
 
 def _in_place(buf):
@@ -339,14 +348,21 @@ class Comm:
     def _send(self, mv, dest, tag):
         if tag < 0 or tag > TAG_UB:
             _bad(ERR_TAG)
-        h = self._t_send % (dest, tag)
-        channel.write([_pack_ii(4 + len(h) + len(mv), len(h)) + h, mv])
+        channel.write(self._send_frame(self._t_send % (dest, tag), mv, dest))
 
     def _isend_sync(self, mv, dest, tag, req):
         if tag < 0 or tag > TAG_UB:
             _bad(ERR_TAG)
         n = req._post()
-        h = self._t_isend % (n, dest, tag)
+        return self._send_frame(self._t_isend % (n, dest, tag), mv, dest)
+
+    def _send_frame(self, h, mv, dest):
+        """A send's frame (header h, then the message), or, when the destination can read
+        it from a file (_shared_memory), the header with the message's size and a reference."""
+        ref = _message_ref(self._group[dest], mv)
+        if ref is not None:
+            h = b'%s,"shm":%d}' % (h[:-1], len(mv))
+            mv = ref
         return [_pack_ii(4 + len(h) + len(mv), len(h)) + h, mv]
 
     def _irecv(self, req, source, tag):
@@ -433,8 +449,7 @@ class Comm:
             if sendtag < 0 or sendtag > TAG_UB:
                 _bad(ERR_TAG)
             mv = message(sendbuf, True)[0]
-            h = self._t_send % (dest, sendtag)
-            extra = [_pack_ii(4 + len(h) + len(mv), len(h)) + h, mv]
+            extra = self._send_frame(self._t_send % (dest, sendtag), mv, dest)
         if source != PROC_NULL:
             rmv = message(recvbuf, False)[0]
             self._recv(RecvRequest(rmv), source, recvtag, status, extra)
@@ -450,8 +465,7 @@ class Comm:
             self._dest(dest)
             if sendtag < 0 or sendtag > TAG_UB:
                 _bad(ERR_TAG)
-            h = self._t_send % (dest, sendtag)
-            extra = [_pack_ii(4 + len(h) + len(mv), len(h)) + h, mv]
+            extra = self._send_frame(self._t_send % (dest, sendtag), mv, dest)
         if source != PROC_NULL:
             self._recv(RecvRequest(mv), source, recvtag, status, extra)
         else:
@@ -618,9 +632,7 @@ class Comm:
             self._dest(dest)
             if sendtag < 0 or sendtag > TAG_UB:
                 _bad(ERR_TAG)
-            data = _pickle(sendobj)
-            h = self._t_send % (dest, sendtag)
-            extra = [_pack_ii(4 + len(h) + len(data), len(h)) + h, data]
+            extra = self._send_frame(self._t_send % (dest, sendtag), _pickle(sendobj), dest)
         if source == PROC_NULL:
             return self._recv(None, PROC_NULL, recvtag, status, extra)
         dst = _pickle_target(recvbuf)
@@ -671,7 +683,7 @@ class Comm:
         self._root(root)
         if self._rank == root:
             data = _pickle(obj)
-            ref = _shared(self._group, data)
+            ref = _bcast_ref(self._group, data)
             return self._coll(b'bcast', root, [data] if ref is None else [b'', ref],
                               lambda counts, ch: _unpickle(data), True)
         return self._coll(b'bcast', root, [], shared_or(load_one), True)
@@ -719,7 +731,7 @@ class Comm:
         self._root(root)
         if self._rank == root:
             mv = message(buf, True)[0]
-            ref = _shared(self._group, mv)
+            ref = _bcast_ref(self._group, mv)
             return self._coll(b'bcast', root, [mv] if ref is None else [b'', ref], discard, block)
         mv = message(buf, False)[0]
         return self._coll(b'bcast', root, [], shared_or(into_one(mv)), block)

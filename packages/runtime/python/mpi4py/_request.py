@@ -472,6 +472,17 @@ class RecvRequest(Request):
         n = comp['count']
         self._src = comp['source']
         self._tag = comp['tag']
+        if 'shm' in comp:           # a reference to the message in a file (_shared_memory)
+            from ._shared_memory import open_shared
+            body = open_shared(ch.read(n))
+            try:
+                return self._take(body, body.size)
+            finally:
+                body.close()
+        return self._take(ch, n)
+
+    def _take(self, ch, n):
+        """The message: n bytes read from ch (the channel, or a file's body)."""
         dst = self._dst
         if dst is None:
             self._obj = ch.read(n) if n else b''

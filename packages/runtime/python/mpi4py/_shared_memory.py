@@ -1,24 +1,25 @@
-"""Large bcasts among the ranks of one agent go through a file, not through the agent.
+"""Large bcasts and messages between ranks of one agent go through a file, not the agent.
 
-Through the agent, a bcast of n bytes to k ranks is copied 2 + 2k times (root -> socket ->
-agent, then agent -> socket -> each rank); through a file, 1 + k (root -> page cache, page
-cache -> each rank), and the agent moves a few bytes. This is what Open MPI does within a
-node with shared memory.  The agent offers it in its hello reply (PROTOCOL.md, "Shared
-memory"): `shm`, a folder private to the job that its ranks can write, and `local`, the
-world ranks it hosts, which are the ranks that can read what is left there.
+Through the agent, n bytes to k ranks are copied 2 + 2k times (sender -> socket -> agent,
+then agent -> socket -> each rank); through a file, 1 + k (sender -> page cache, page cache
+-> each rank), and the agent moves a few bytes. This is what Open MPI does within a node
+with shared memory.  The agent offers it in its hello reply (PROTOCOL.md, "Shared memory"):
+`shm`, a folder private to the job that its ranks can write, and `local`, the world ranks it
+hosts, which are the ranks that can read what is left there.
 
-The root writes its data to a file of its own, `<shm>/.mpiaas-<root>-<slot>`, hard-links
-`<file>.<r>` to it for every receiver r, and contributes [b'', b'<file> <n>'] instead of
-[data]. Each receiver reads n bytes from its own name and then unlinks it, so the file's
-link count falls back to 1 when every receiver has read it: the root may then write the
-next bcast over it in place, which costs a quarter of writing a fresh file (measured, 8 MiB
-on ext4: 0.4-0.6 ms against 2.4-2.6 ms, the kernel allocating the pages anew).  A root
-keeps two such files of at most POOL_BYTES; when both are still being read, or the data is
-larger, it writes a file used once (its own name unlinked at once, so the last reader's
-unlink frees it).  The agent keeps the root waiting for every member (as for a bcast beyond
-the eager limit), so a root looping over large bcasts cannot run ahead of its receivers by
-more than a file.  Anything that stops the root writing (no space, its file-size limit)
-sends the data the usual way.
+The sender writes the data to a file of its own, `<shm>/.mpiaas-<rank>-<slot>`, hard-links
+`<file>.<r>` to it for every receiver r, and sends `<file> <n>` instead of the data (a bcast
+root contributes [b'', reference]; a send says `shm: n` in its header). Each receiver maps
+its own name, copies n bytes and unlinks the name, so the file's link count falls back to 1
+once every receiver has read it: the sender may then write over it in place, which costs a
+quarter of writing a fresh file (measured, 8 MiB on ext4: 0.4-0.6 ms against 2.4-2.6 ms, the
+kernel allocating the pages anew).  A rank keeps reusable files of up to POOL_BYTES in all;
+beyond them it writes files used once (its own name unlinked at once, so the last reader's
+unlink frees the file), up to ONCE_BYTES of them not read yet, and past that sends through
+the agent. So what a rank leaves unread in files is bounded, as what the agent holds is. The
+agent keeps a bcast root waiting for every member (as beyond the eager limit), so a root
+looping over large bcasts cannot run ahead of its receivers.  Anything that stops the write
+(no space, the rank's file-size limit) sends the data the usual way.
 """
 
 import os
@@ -30,24 +31,26 @@ from ._world import world_rank
 # Below this, the agent's socket is as quick: at np 4, a bcast of 128 KiB took the same
 # either way (0.52-0.56 ms against 0.52-0.61), one of 512 KiB 0.50-0.54 ms against 0.91-1.09.
 MIN_BYTES = 256 << 10
-# Above this, through the agent: the file counts against the job's disk limit while its
-# receivers read it (JOB_DISK_BYTES, 1 GiB by default), and it should stay a small part of it.
-MAX_BYTES = 64 << 20
-# The root's reusable files: at most this many, each of at most POOL_BYTES, kept (in the
-# job's /tmp) until the job ends.
-POOL_FILES = 2
-POOL_BYTES = 16 << 20
+# Above this, through the agent: what a rank leaves in files counts against the job's disk
+# limit (JOB_DISK_BYTES, 1 GiB by default) until it is read, and should stay a small part of it.
+MAX_BYTES = 32 << 20
+# A rank's reusable files, kept (in the job's /tmp) until the job ends: at most this many
+# bytes in all. Beyond them, files used once, at most ONCE_BYTES of them not read yet.
+POOL_BYTES = 32 << 20
+ONCE_BYTES = 32 << 20
 
 _PREFIX = '.mpiaas-%d-' % world_rank
 _CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
 
-_state = {'next': 0, 'folder': None, 'local': None, 'pool': []}
+# pool: [path, bytes it can hold] of the reusable files; once: [receivers' names, bytes] of
+# the files used once that may not all have been read
+_state = {'next': 0, 'folder': None, 'local': None, 'pool': [], 'once': []}
 
 
 def _offered():
     """(folder, local world ranks) from the agent's hello, or (None, None)."""
     if _state['local'] is None:
-        info = channel.connect()
+        info = channel.connect() or {}      # {}: a test's channel without a hello
         folder = info.get('shm')
         local = info.get('local')
         _state['folder'] = folder if isinstance(folder, str) and folder else None
@@ -55,21 +58,22 @@ def _offered():
     return _state['folder'], _state['local']
 
 
-def offer(group, data):
-    """Root of a bcast over `group` (COMM_WORLD ranks, this rank among them): leave `data`
-    (bytes-like) for every other member and return the reference to contribute, or None
-    when it must go through the agent (too small or large, a member on another agent, no
-    folder, or the write failed)."""
+def offer(receivers, data):
+    """Leave `data` (bytes-like) for the world ranks `receivers` (the others of a bcast, or
+    the destination of a message, this rank itself included) and return the reference to
+    send instead, or None when it must go through the agent (too small or large, a receiver
+    on another agent, no folder, too much not read yet, or the write failed)."""
     n = len(data)
     if n < MIN_BYTES or n > MAX_BYTES:
         return None
     folder, local = _offered()
-    if not local or any(r not in local for r in group):
+    if not local or any(r not in local for r in receivers):
         return None
-    receivers = [r for r in group if r != world_rank]
     try:
         path, once = _file_for(folder, n)
     except OSError:
+        return None
+    if path is None:
         return None
     made = []
     try:
@@ -95,26 +99,40 @@ def offer(group, data):
         return None
     if once:
         _unlink(path)       # the receivers' names keep it until the last has read it
+        _state['once'].append((made, n))
     return ('%s %d' % (os.path.basename(path), n)).encode()
 
 
 def _file_for(folder, n):
-    """(path, used once): a pool file every receiver is done with (no name linked to it but
-    the root's own), a new pool file, or when neither will do a fresh file for this bcast."""
+    """(path, used once): a reusable file every receiver is done with (no name linked to it
+    but this rank's own), a new reusable file, or a file for this data alone; (None, False)
+    when all of those would go over their share."""
     pool = _state['pool']
-    if n <= POOL_BYTES:
-        for path in pool:
-            if os.stat(path).st_nlink == 1:
-                return path, False
-        if len(pool) < POOL_FILES:
-            path = os.path.join(folder, '%sp%d' % (_PREFIX, len(pool)))
-            os.close(os.open(path, _CREATE, 0o600))
-            pool.append(path)
+    for entry in pool:
+        path, size = entry
+        if size >= n and os.stat(path).st_nlink == 1:
             return path, False
+    if sum(size for _, size in pool) + n <= POOL_BYTES:
+        path = os.path.join(folder, '%sp%d' % (_PREFIX, len(pool)))
+        os.close(os.open(path, _CREATE, 0o600))
+        pool.append((path, n))
+        return path, False
+    if not _room_once(n):
+        return None, False
     _state['next'] += 1
     path = os.path.join(folder, '%s%d' % (_PREFIX, _state['next']))
     os.close(os.open(path, _CREATE, 0o600))
     return path, True
+
+
+def _room_once(n):
+    """Whether n more bytes in files used once stay within ONCE_BYTES, forgetting the files
+    every receiver has read (their names are gone)."""
+    once = _state['once']
+    if sum(size for _, size in once) + n <= ONCE_BYTES:
+        return True
+    once[:] = [(names, size) for names, size in once if any(os.path.lexists(p) for p in names)]
+    return sum(size for _, size in once) + n <= ONCE_BYTES
 
 
 def _unlink(path):
@@ -127,22 +145,22 @@ def _unlink(path):
 def read_shared(ref, handler):
     """A bcast receiver's result: handler(counts, ch) run on the file the root's reference
     names, which is then closed and this rank's name for it unlinked."""
-    body = _open(ref)
+    body = open_shared(ref)
     try:
         return handler([body.size], body)
     finally:
         body.close()
 
 
-def _open(ref):
-    """The file a root's reference names, for this rank: read it, then close() it."""
+def open_shared(ref):
+    """The file a reference names, for this rank (a FileBody): read it, then close() it."""
     folder, _ = _offered()
     text = bytes(ref).decode('ascii', 'replace')
     name, _, size = text.partition(' ')
     parts = name.split('-')
     if (folder is None or len(parts) != 3 or parts[0] != '.mpiaas' or not parts[1].isdigit()
             or not parts[2].lstrip('p').isdigit() or not size.isdigit()):
-        raise _lost('the root sent a reference this rank cannot use (%r)' % text)
+        raise _lost('the sender sent a reference this rank cannot use (%r)' % text)
     path = os.path.join(folder, '%s.%d' % (name, world_rank))
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0))
@@ -153,7 +171,7 @@ def _open(ref):
 
 def _lost(why):
     exc = MPIException(ERR_OTHER)
-    exc.agent_message = 'bcast data left in shared memory is missing: ' + why
+    exc.agent_message = 'data left in shared memory is missing: ' + why
     return exc
 
 

@@ -8,6 +8,9 @@ import unittest
 from mpi4py import MPI
 from mpi4py import _shared_memory as shm
 from mpi4py import _comm
+from mpi4py._channel import channel
+from scripted_agent import AgentCase
+from test_channel import encode, read_frames
 from mpi4py._collective_results import into_one, load_one, shared_or
 
 
@@ -32,7 +35,7 @@ class SharedMemoryCase(unittest.TestCase):
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix='mpiaas-shm-test-')
         self.saved = dict(shm._state)
-        shm._state.update(folder=self.folder, local=frozenset({0, 1, 2, 3}), pool=[], next=0)
+        shm._state.update(folder=self.folder, local=frozenset({0, 1, 2, 3}), pool=[], once=[], next=0)
 
     def tearDown(self):
         shm._state.clear()
@@ -53,7 +56,7 @@ class SharedMemoryCase(unittest.TestCase):
 
     def test_the_root_writes_once_and_links_a_name_per_receiver(self):
         data = os.urandom(shm.MIN_BYTES + 5)
-        ref = shm.offer((0, 1, 2), data)
+        ref = shm.offer((1, 2), data)
         self.assertEqual(ref, b'.mpiaas-0-p0 %d' % len(data))
         self.assertEqual(self.listing(), ['.mpiaas-0-p0', '.mpiaas-0-p0.1', '.mpiaas-0-p0.2'])
         inodes = {os.stat(os.path.join(self.folder, n)).st_ino for n in self.listing()}
@@ -63,7 +66,7 @@ class SharedMemoryCase(unittest.TestCase):
 
     def test_each_receiver_reads_its_name_then_unlinks_it(self):
         data = os.urandom(shm.MIN_BYTES + 3)
-        ref = shm.offer((0, 1, 2), memoryview(data))
+        ref = shm.offer((1, 2), memoryview(data))
         for rank in (1, 2):
             out = bytearray(len(data))
             self.receive_as(rank, ref, into_one(memoryview(out)))
@@ -72,15 +75,15 @@ class SharedMemoryCase(unittest.TestCase):
 
     def test_the_root_writes_over_a_file_once_every_receiver_has_read_it(self):
         first, second = os.urandom(shm.MIN_BYTES * 2), os.urandom(shm.MIN_BYTES)
-        ref = shm.offer((0, 1), first)
+        ref = shm.offer((1,), first)
         self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))
-        ref = shm.offer((0, 1), second)
+        ref = shm.offer((1,), second)
         self.assertEqual(ref, b'.mpiaas-0-p0 %d' % len(second), 'the same file, shorter data')
         self.assertEqual(bytes(self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))), second)
 
     def test_while_its_files_are_being_read_the_root_writes_another(self):
-        data = bytes(shm.MIN_BYTES)
-        refs = [shm.offer((0, 1), data) for _ in range(3)]
+        data = bytes(12 << 20)      # two reusable files hold 24 MiB; a third would pass 32
+        refs = [shm.offer((1,), data) for _ in range(3)]
         self.assertEqual([r.split()[0] for r in refs], [b'.mpiaas-0-p0', b'.mpiaas-0-p1', b'.mpiaas-0-1'])
         # the third is used once: only its receiver's name holds it
         self.assertEqual(self.listing(), ['.mpiaas-0-1.1', '.mpiaas-0-p0', '.mpiaas-0-p0.1',
@@ -89,16 +92,18 @@ class SharedMemoryCase(unittest.TestCase):
             self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))
         self.assertEqual(self.listing(), ['.mpiaas-0-p0', '.mpiaas-0-p1'])
 
-    def test_data_beyond_the_pool_size_goes_in_a_file_used_once(self):
-        ref = shm.offer((0, 1), bytes(shm.POOL_BYTES + 1))
-        self.assertEqual(self.listing(), [ref.split()[0].decode() + '.1'])
-        self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))
-        self.assertEqual(self.listing(), [])
+    def test_what_is_not_read_yet_is_bounded_then_goes_through_the_agent(self):
+        data = bytes(12 << 20)
+        refs = [shm.offer((1,), data) for _ in range(4)]      # p0, p1, two used once
+        self.assertIsNotNone(refs[3])
+        self.assertIsNone(shm.offer((1,), data), 'a third file used once would pass 32 MiB')
+        self.receive_as(1, refs[2], lambda counts, ch: ch.read(counts[0]))
+        self.assertIsNotNone(shm.offer((1,), data), 'room again once one was read')
 
     def test_a_pickled_object_and_a_short_receive_buffer(self):
         import pickle
         obj = list(range(400000))
-        ref = shm.offer((0, 1, 2), pickle.dumps(obj))
+        ref = shm.offer((1, 2), pickle.dumps(obj))
         self.assertEqual(self.receive_as(1, ref, load_one), obj)
         short = bytearray(10)
         with self.assertRaises(MPI.Exception) as caught:
@@ -108,18 +113,18 @@ class SharedMemoryCase(unittest.TestCase):
 
     def test_what_goes_through_the_agent_instead(self):
         big = bytes(shm.MIN_BYTES)
-        self.assertIsNone(shm.offer((0, 1), bytes(shm.MIN_BYTES - 1)), 'small')
-        self.assertIsNone(shm.offer((0, 1), bytes(shm.MAX_BYTES + 1)), 'beyond the disk share')
-        self.assertIsNone(shm.offer((0, 1, 4), big), 'a member on another agent')
+        self.assertIsNone(shm.offer((1,), bytes(shm.MIN_BYTES - 1)), 'small')
+        self.assertIsNone(shm.offer((1,), bytes(shm.MAX_BYTES + 1)), 'beyond the disk share')
+        self.assertIsNone(shm.offer((1, 4), big), 'a member on another agent')
         shm._state.update(folder=os.path.join(self.folder, 'gone'))
-        self.assertIsNone(shm.offer((0, 1), big), 'the write failed')
+        self.assertIsNone(shm.offer((1,), big), 'the write failed')
         shm._state.update(folder=None, local=frozenset())
-        self.assertIsNone(shm.offer((0, 1), big), 'no folder offered')
+        self.assertIsNone(shm.offer((1,), big), 'no folder offered')
 
     def test_a_failed_write_leaves_no_name_for_a_receiver(self):
         # the link for rank 2 finds its name taken, after rank 1's was made
         open(os.path.join(self.folder, '.mpiaas-0-p0.2'), 'wb').close()
-        self.assertIsNone(shm.offer((0, 1, 2), bytes(shm.MIN_BYTES)))
+        self.assertIsNone(shm.offer((1, 2), bytes(shm.MIN_BYTES)))
         self.assertEqual(self.listing(), ['.mpiaas-0-p0', '.mpiaas-0-p0.2'])
 
     def test_the_data_itself_goes_to_the_handler_from_the_channel(self):
@@ -136,7 +141,7 @@ class SharedMemoryCase(unittest.TestCase):
             self.assertEqual(caught.exception.Get_error_class(), MPI.ERR_OTHER)
 
     def test_a_file_shorter_than_its_reference_is_an_mpi_error_and_its_name_goes(self):
-        ref = shm.offer((0, 1), bytes(shm.MIN_BYTES))
+        ref = shm.offer((1,), bytes(shm.MIN_BYTES))
         name, size = ref.split()
         with self.assertRaises(MPI.Exception) as caught:
             self.receive_as(1, b'%s %d' % (name, int(size) * 2), load_one)
@@ -158,6 +163,53 @@ class SharedMemoryCase(unittest.TestCase):
             self.assertEqual(shm._offered(), (None, frozenset()))
         finally:
             channel.info, channel._lock = saved
+
+
+class MessagesThroughFiles(AgentCase):
+    """Point to point against a scripted agent: a large message to a rank of the same agent
+    leaves as a reference with its size, and a reference received lands in the buffer."""
+
+    def setUp(self):
+        super().setUp()
+        self.folder = tempfile.mkdtemp(prefix='mpiaas-shm-test-')
+        self.saved_shm = dict(shm._state)
+        shm._state.update(folder=self.folder, local=frozenset({0}), pool=[], once=[], next=0)
+
+    def tearDown(self):
+        shm._state.clear()
+        shm._state.update(self.saved_shm)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        super().tearDown()
+
+    def test_a_large_send_leaves_a_reference_and_its_receive_reads_the_file(self):
+        data = os.urandom(shm.MIN_BYTES + 11)
+        MPI.COMM_WORLD.Send(data, 0, 3)                 # to itself: a rank of its agent
+        (hdr, body), = read_frames(self.agent, 1)
+        self.assertEqual((hdr['op'], hdr['shm'], body), ('send', len(data), b'.mpiaas-0-p0 %d' % len(data)))
+        out = bytearray(len(data))
+
+        def reply(frames):
+            req = frames[0][0]['req']
+            return encode({'done': [{'req': req, 'kind': 'recv', 'source': 0, 'tag': 3,
+                                     'count': len(body), 'shm': len(data)}], 'parts': [len(body)]}, [body])
+        t = self.serve(2, reply)
+        status = MPI.Status()
+        MPI.COMM_WORLD.Recv(out, 0, 3, status)
+        t.join()
+        self.assertEqual((bytes(out), status.Get_count(MPI.BYTE)), (data, len(data)))
+        self.assertEqual(sorted(os.listdir(self.folder)), ['.mpiaas-0-p0'])
+
+    def test_a_small_send_and_one_to_another_agents_rank_carry_the_data(self):
+        comm = MPI.COMM_WORLD
+        comm.Send(b'small', 0, 1)
+        (hdr, body), = read_frames(self.agent, 1)
+        self.assertEqual((hdr.get('shm'), body), (None, b'small'))
+        shm._state.update(local=frozenset({1}))           # rank 0 is not on this agent now
+        t = self.serve(1, lambda frames: None)          # reads while the send writes
+        comm.Send(bytes(shm.MIN_BYTES), 0, 1)
+        t.join()
+        (hdr, body), = self.seen
+        self.assertEqual((hdr.get('shm'), len(body)), (None, shm.MIN_BYTES))
 
 
 if __name__ == '__main__':

@@ -109,6 +109,25 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
     expect((await rootReply).header).toMatchObject({ done: [{ req: 1, kind: 'coll', counts: [] }] });
   });
 
+  it('a message left in shared memory: probed and received as the size it stands for, never sent to another agent', async () => {
+    const errors: string[] = [];
+    const { rank, toRedis } = agentHosting([0, 0, 1], { sharedMemoryDir: '/tmp/job', protocolErrors: errors });
+    const [r0, r1] = [rank(0), rank(1)];
+    const reference = Buffer.from('.mpiaas-0-p0 4194304');
+    r0.send({ op: 'send', ctx: 'w', dest: 1, tag: 7, shm: 4194304 }, reference);
+    r1.send({ op: 'probe', ctx: 'w', source: 0, tag: 7, block: true });
+    expect((await r1.reply()).header).toMatchObject({ found: true, count: 4194304 });
+    r1.send({ op: 'irecv', req: 1, ctx: 'w', source: 0, tag: 7 });
+    r1.send({ op: 'wait', reqs: [1], mode: 'all' });
+    const reply = await r1.reply();
+    expect(reply.header).toMatchObject({ done: [{ req: 1, kind: 'recv', count: reference.length, shm: 4194304 }] });
+    expect(reply.body).toEqual(reference);
+    r0.send({ op: 'send', ctx: 'w', dest: 2, tag: 7, shm: 4194304 }, reference);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(errors).toEqual(['send: a message left in shared memory for rank 2, which is not on this agent']);
+    expect(toRedis.filter(({ kind }) => kind === 'deliver')).toEqual([]);
+  });
+
   it('messages to another agent and collectives spanning agents go through Redis', async () => {
     const { rank, toRedis } = agentHosting([0, 1]);
     const r0 = rank(0);

@@ -10,6 +10,8 @@ export interface IncomingMessage {
   body: readonly Buffer[];
   /** How many bytes the body holds. */
   bytes: number;
+  /** The body is a reference to a shared-memory file holding this many bytes: the message's size. */
+  shared?: number;
   /** Sender's world rank, where a sync ack goes. */
   senderWorld: number;
   /** Set when the sender waits for the match (Ssend/Issend). */

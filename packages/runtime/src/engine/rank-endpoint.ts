@@ -164,6 +164,7 @@ export class RankEndpoint {
           bytes: lengthOf(body),
           senderWorld: header.w,
           ...(header.y === undefined ? {} : { syncId: header.y }),
+          ...(header.z === undefined ? {} : { shared: header.z }),
         });
       case 'g': // collective bundles go to the agent's CollectiveRendezvous
       case 'x': // pointers are resolved by the transport
@@ -300,14 +301,14 @@ export class RankEndpoint {
       case 'free':
         return this.comms.remove(request.ctx);
       case 'send':
-        return this.sendMessage(request.ctx, request.dest, request.tag, body);
+        return this.sendMessage(request.ctx, request.dest, request.tag, body, undefined, sharedSize(request.shm));
       case 'isend': {
-        if (!request.sync) return this.sendMessage(request.ctx, request.dest, request.tag, body);
+        if (!request.sync) return this.sendMessage(request.ctx, request.dest, request.tag, body, undefined, sharedSize(request.shm));
         const syncId = `${me}:${request.req}`;
         const comm = this.comms.get(request.ctx);
         this.active.set(request.req, { op: 'ssend', peer: comm.group[request.dest] ?? request.dest, tag: request.tag, comm: request.ctx });
         this.syncSends.set(syncId, request.req);
-        return this.sendMessage(request.ctx, request.dest, request.tag, body, syncId);
+        return this.sendMessage(request.ctx, request.dest, request.tag, body, syncId, sharedSize(request.shm));
       }
       case 'irecv': {
         const comm = this.comms.get(request.ctx);
@@ -405,12 +406,18 @@ export class RankEndpoint {
     if (early) finish(early);
   }
 
-  private sendMessage(ctx: string, dest: number, tag: number, body: Pieces, syncId?: string): void {
+  /** shared: the body is a reference to a shared-memory file of this many bytes. */
+  private sendMessage(ctx: string, dest: number, tag: number, body: Pieces, syncId?: string, shared?: number): void {
     const comm = this.comms.get(ctx);
     const to = comm.group[dest];
     if (to === undefined) throw new Error(`destination rank ${dest} is out of range (size ${comm.group.length})`);
     const header: EnvelopeHeader & { d: number } = { t: 'p', d: to, c: ctx, s: comm.rank, w: this.identity.rank, g: tag };
     if (syncId !== undefined) header.y = syncId;
+    if (shared !== undefined) {
+      // the file is on this host: only a rank of this agent can read it
+      if (!this.identity.local?.includes(to)) throw new Error(`a message left in shared memory for rank ${to}, which is not on this agent`);
+      header.z = shared;
+    }
     this.deliver(header, body);
   }
 
@@ -448,7 +455,8 @@ export class RankEndpoint {
 
   private completeReceive(req: number, msg: IncomingMessage): void {
     if (msg.syncId !== undefined) this.deliver({ t: 'a', d: msg.senderWorld, y: msg.syncId });
-    this.complete(req, { req, kind: 'recv', source: msg.source, tag: msg.tag, count: msg.bytes }, [msg.body], () =>
+    const shared = msg.shared === undefined ? {} : { shm: msg.shared };
+    this.complete(req, { req, kind: 'recv', source: msg.source, tag: msg.tag, count: msg.bytes, ...shared }, [msg.body], () =>
       this.ports.held.release(msg.bytes),
     );
   }
@@ -556,5 +564,12 @@ function isCall(request: RankRequest): request is Call {
 }
 
 function probeReply(msg: IncomingMessage): Record<string, unknown> {
-  return { found: true, source: msg.source, tag: msg.tag, count: msg.bytes };
+  return { found: true, source: msg.source, tag: msg.tag, count: msg.shared ?? msg.bytes };
+}
+
+/** A send's `shm`: the size its reference stands for (a whole number), or undefined. */
+function sharedSize(shm: unknown): number | undefined {
+  if (shm === undefined) return undefined;
+  if (!Number.isSafeInteger(shm) || (shm as number) < 0) throw new Error('shm must be a whole number of bytes');
+  return shm as number;
 }

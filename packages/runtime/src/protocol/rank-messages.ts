@@ -10,8 +10,10 @@ export type RankRequest =
   | { op: 'hello'; v: number }
   | { op: 'comm'; ctx: string; group: number[] }
   | { op: 'free'; ctx: string }
-  | { op: 'send'; ctx: string; dest: number; tag: number }
-  | { op: 'isend'; req: number; ctx: string; dest: number; tag: number; sync: boolean }
+  // shm: the body is a reference to a file in the shared-memory folder holding this many
+  // bytes, for a rank of the same agent (PROTOCOL.md, "Shared memory")
+  | { op: 'send'; ctx: string; dest: number; tag: number; shm?: number }
+  | { op: 'isend'; req: number; ctx: string; dest: number; tag: number; sync: boolean; shm?: number }
   | { op: 'irecv'; req: number; ctx: string; source: number; tag: number }
   // name: the call as the user made it (Bcast, reduce, Barrier…) and at: the script line that
   // made it ("pi.py:41"), named in a collective mismatch and diagnosis; both optional.
@@ -34,7 +36,8 @@ export type RankRequest =
   | { op: 'threads'; n: number };
 
 export type Completion =
-  | { req: number; kind: 'recv'; source: number; tag: number; count: number }
+  // shm: the part (count bytes) is a reference to a file holding this many (the message's size)
+  | { req: number; kind: 'recv'; source: number; tag: number; count: number; shm?: number }
   | { req: number; kind: 'send' }
   // w: µs the rank waited, after contributing, for the last member to arrive (absent: none).
   | { req: number; kind: 'coll'; counts: number[]; w?: number }

@@ -4,7 +4,7 @@
 
 export type EnvelopeHeader =
   /** Point-to-point message to world rank `d` from comm rank `s` (world rank `w`); `y` asks for a sync ack. */
-  | { t: 'p'; d: number; c: string; s: number; w: number; g: number; y?: string }
+  | { t: 'p'; d: number; c: string; s: number; w: number; g: number; y?: string; z?: number }
   /** Acknowledges to world rank `d` that its sync send `y` was matched. */
   | { t: 'a'; d: number; y: string }
   /**
