@@ -23,6 +23,7 @@ looping over large bcasts cannot run ahead of its receivers.  Anything that stop
 """
 
 import os
+from _thread import allocate_lock
 
 from ._channel import channel
 from ._errors import Exception as MPIException, ERR_OTHER
@@ -45,10 +46,12 @@ _CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
 # pool: [path, bytes it can hold] of the reusable files; once: [receivers' names, bytes] of
 # the files used once that may not all have been read
 _state = {'next': 0, 'folder': None, 'local': None, 'pool': [], 'once': []}
+_choosing = allocate_lock()
 
 
 def _offered():
-    """(folder, local world ranks) from the agent's hello, or (None, None)."""
+    """(folder, local world ranks) from the agent's hello; (None, frozenset()) when it
+    offered no folder."""
     if _state['local'] is None:
         info = channel.connect() or {}      # {}: a test's channel without a hello
         folder = info.get('shm')
@@ -69,6 +72,12 @@ def offer(receivers, data):
     folder, local = _offered()
     if not local or any(r not in local for r in receivers):
         return None
+    with _choosing:     # two threads must not pick the same free file and write it at once
+        return _leave(folder, receivers, data, n)
+
+
+def _leave(folder, receivers, data, n):
+    """offer's work, under _choosing: the file written and linked, and its reference."""
     try:
         path, once = _file_for(folder, n)
     except OSError:
@@ -108,21 +117,24 @@ def _file_for(folder, n):
     but this rank's own), a new reusable file, or a file for this data alone; (None, False)
     when all of those would go over their share."""
     pool = _state['pool']
-    for entry in pool:
+    for entry in list(pool):
         path, size = entry
-        if size >= n and os.stat(path).st_nlink == 1:
+        try:
+            links = os.stat(path).st_nlink
+        except FileNotFoundError:       # the script emptied its /tmp: forget the file
+            pool.remove(entry)
+            continue
+        if size >= n and links == 1:
             return path, False
-    if sum(size for _, size in pool) + n <= POOL_BYTES:
-        path = os.path.join(folder, '%sp%d' % (_PREFIX, len(pool)))
-        os.close(os.open(path, _CREATE, 0o600))
-        pool.append((path, n))
-        return path, False
-    if not _room_once(n):
+    reusable = sum(size for _, size in pool) + n <= POOL_BYTES
+    if not reusable and not _room_once(n):
         return None, False
     _state['next'] += 1
-    path = os.path.join(folder, '%s%d' % (_PREFIX, _state['next']))
+    path = os.path.join(folder, '%s%s%d' % (_PREFIX, 'p' if reusable else '', _state['next']))
     os.close(os.open(path, _CREATE, 0o600))
-    return path, True
+    if reusable:
+        pool.append((path, n))
+    return path, not reusable
 
 
 def _room_once(n):

@@ -57,11 +57,11 @@ class SharedMemoryCase(unittest.TestCase):
     def test_the_root_writes_once_and_links_a_name_per_receiver(self):
         data = os.urandom(shm.MIN_BYTES + 5)
         ref = shm.offer((1, 2), data)
-        self.assertEqual(ref, b'.mpiaas-0-p0 %d' % len(data))
-        self.assertEqual(self.listing(), ['.mpiaas-0-p0', '.mpiaas-0-p0.1', '.mpiaas-0-p0.2'])
+        self.assertEqual(ref, b'.mpiaas-0-p1 %d' % len(data))
+        self.assertEqual(self.listing(), ['.mpiaas-0-p1', '.mpiaas-0-p1.1', '.mpiaas-0-p1.2'])
         inodes = {os.stat(os.path.join(self.folder, n)).st_ino for n in self.listing()}
         self.assertEqual(len(inodes), 1)
-        with open(os.path.join(self.folder, '.mpiaas-0-p0.1'), 'rb') as f:
+        with open(os.path.join(self.folder, '.mpiaas-0-p1.1'), 'rb') as f:
             self.assertEqual(f.read(), data)
 
     def test_each_receiver_reads_its_name_then_unlinks_it(self):
@@ -71,26 +71,26 @@ class SharedMemoryCase(unittest.TestCase):
             out = bytearray(len(data))
             self.receive_as(rank, ref, into_one(memoryview(out)))
             self.assertEqual(bytes(out), data)
-        self.assertEqual(self.listing(), ['.mpiaas-0-p0'])
+        self.assertEqual(self.listing(), ['.mpiaas-0-p1'])
 
     def test_the_root_writes_over_a_file_once_every_receiver_has_read_it(self):
         first, second = os.urandom(shm.MIN_BYTES * 2), os.urandom(shm.MIN_BYTES)
         ref = shm.offer((1,), first)
         self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))
         ref = shm.offer((1,), second)
-        self.assertEqual(ref, b'.mpiaas-0-p0 %d' % len(second), 'the same file, shorter data')
+        self.assertEqual(ref, b'.mpiaas-0-p1 %d' % len(second), 'the same file, shorter data')
         self.assertEqual(bytes(self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))), second)
 
     def test_while_its_files_are_being_read_the_root_writes_another(self):
         data = bytes(12 << 20)      # two reusable files hold 24 MiB; a third would pass 32
         refs = [shm.offer((1,), data) for _ in range(3)]
-        self.assertEqual([r.split()[0] for r in refs], [b'.mpiaas-0-p0', b'.mpiaas-0-p1', b'.mpiaas-0-1'])
+        self.assertEqual([r.split()[0] for r in refs], [b'.mpiaas-0-p1', b'.mpiaas-0-p2', b'.mpiaas-0-3'])
         # the third is used once: only its receiver's name holds it
-        self.assertEqual(self.listing(), ['.mpiaas-0-1.1', '.mpiaas-0-p0', '.mpiaas-0-p0.1',
-                                          '.mpiaas-0-p1', '.mpiaas-0-p1.1'])
+        self.assertEqual(self.listing(), ['.mpiaas-0-3.1', '.mpiaas-0-p1', '.mpiaas-0-p1.1',
+                                          '.mpiaas-0-p2', '.mpiaas-0-p2.1'])
         for ref in refs:
             self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))
-        self.assertEqual(self.listing(), ['.mpiaas-0-p0', '.mpiaas-0-p1'])
+        self.assertEqual(self.listing(), ['.mpiaas-0-p1', '.mpiaas-0-p2'])
 
     def test_what_is_not_read_yet_is_bounded_then_goes_through_the_agent(self):
         data = bytes(12 << 20)
@@ -99,6 +99,33 @@ class SharedMemoryCase(unittest.TestCase):
         self.assertIsNone(shm.offer((1,), data), 'a third file used once would pass 32 MiB')
         self.receive_as(1, refs[2], lambda counts, ch: ch.read(counts[0]))
         self.assertIsNotNone(shm.offer((1,), data), 'room again once one was read')
+
+    def test_a_script_that_empties_its_tmp_only_costs_the_sender_a_new_file(self):
+        ref = shm.offer((1,), bytes(shm.MIN_BYTES))
+        for name in self.listing():
+            os.unlink(os.path.join(self.folder, name))
+        ref = shm.offer((1,), bytes(shm.MIN_BYTES))
+        self.assertEqual(ref.split()[0], b'.mpiaas-0-p2')
+        self.assertEqual([path for path, _ in shm._state['pool']], [os.path.join(self.folder, '.mpiaas-0-p2')])
+
+    def test_threads_sending_at_once_each_get_a_file_of_their_own(self):
+        import threading
+        first = shm.offer((1,), bytes(shm.MIN_BYTES))          # a reusable file, free again
+        self.receive_as(1, first, lambda counts, ch: ch.read(counts[0]))
+        start, refs = threading.Barrier(6), {}
+
+        def send(i):
+            start.wait()
+            refs[i] = shm.offer((1,), bytes([i]) * shm.MIN_BYTES)
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(set(refs.values())), 6)
+        for i, ref in refs.items():
+            self.assertEqual(bytes(self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))),
+                             bytes([i]) * shm.MIN_BYTES)
 
     def test_a_pickled_object_and_a_short_receive_buffer(self):
         import pickle
@@ -109,7 +136,7 @@ class SharedMemoryCase(unittest.TestCase):
         with self.assertRaises(MPI.Exception) as caught:
             self.receive_as(2, ref, into_one(memoryview(short)))
         self.assertEqual(caught.exception.Get_error_class(), MPI.ERR_TRUNCATE)
-        self.assertEqual(self.listing(), ['.mpiaas-0-p0'])
+        self.assertEqual(self.listing(), ['.mpiaas-0-p1'])
 
     def test_what_goes_through_the_agent_instead(self):
         big = bytes(shm.MIN_BYTES)
@@ -123,9 +150,9 @@ class SharedMemoryCase(unittest.TestCase):
 
     def test_a_failed_write_leaves_no_name_for_a_receiver(self):
         # the link for rank 2 finds its name taken, after rank 1's was made
-        open(os.path.join(self.folder, '.mpiaas-0-p0.2'), 'wb').close()
+        open(os.path.join(self.folder, '.mpiaas-0-p1.2'), 'wb').close()
         self.assertIsNone(shm.offer((1, 2), bytes(shm.MIN_BYTES)))
-        self.assertEqual(self.listing(), ['.mpiaas-0-p0', '.mpiaas-0-p0.2'])
+        self.assertEqual(self.listing(), ['.mpiaas-0-p1', '.mpiaas-0-p1.2'])
 
     def test_the_data_itself_goes_to_the_handler_from_the_channel(self):
         out = bytearray(3)
@@ -133,7 +160,7 @@ class SharedMemoryCase(unittest.TestCase):
         self.assertEqual(out, b'abc')
 
     def test_a_reference_that_cannot_be_used_is_an_mpi_error_naming_it(self):
-        for ref, why in ((b'../../etc/passwd 1', 'cannot use'), (b'.mpiaas-0-p0', 'cannot use'),
+        for ref, why in ((b'../../etc/passwd 1', 'cannot use'), (b'.mpiaas-0-p1', 'cannot use'),
                          (b'.mpiaas-0-99 10', 'No such file')):
             with self.assertRaises(MPI.Exception) as caught:
                 self.receive_as(1, ref, load_one)
@@ -146,7 +173,7 @@ class SharedMemoryCase(unittest.TestCase):
         with self.assertRaises(MPI.Exception) as caught:
             self.receive_as(1, b'%s %d' % (name, int(size) * 2), load_one)
         self.assertIn('missing', str(caught.exception))
-        self.assertEqual(self.listing(), ['.mpiaas-0-p0'])
+        self.assertEqual(self.listing(), ['.mpiaas-0-p1'])
 
     def test_bcasts_below_the_threshold_never_load_the_module(self):
         self.assertEqual(_comm._SHARED_FROM, shm.MIN_BYTES)
@@ -185,7 +212,7 @@ class MessagesThroughFiles(AgentCase):
         data = os.urandom(shm.MIN_BYTES + 11)
         MPI.COMM_WORLD.Send(data, 0, 3)                 # to itself: a rank of its agent
         (hdr, body), = read_frames(self.agent, 1)
-        self.assertEqual((hdr['op'], hdr['shm'], body), ('send', len(data), b'.mpiaas-0-p0 %d' % len(data)))
+        self.assertEqual((hdr['op'], hdr['shm'], body), ('send', len(data), b'.mpiaas-0-p1 %d' % len(data)))
         out = bytearray(len(data))
 
         def reply(frames):
@@ -197,7 +224,7 @@ class MessagesThroughFiles(AgentCase):
         MPI.COMM_WORLD.Recv(out, 0, 3, status)
         t.join()
         self.assertEqual((bytes(out), status.Get_count(MPI.BYTE)), (data, len(data)))
-        self.assertEqual(sorted(os.listdir(self.folder)), ['.mpiaas-0-p0'])
+        self.assertEqual(sorted(os.listdir(self.folder)), ['.mpiaas-0-p1'])
 
     def test_a_small_send_and_one_to_another_agents_rank_carry_the_data(self):
         comm = MPI.COMM_WORLD
