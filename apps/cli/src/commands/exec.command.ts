@@ -113,7 +113,7 @@ export function execCommand(): Command {
 }
 
 /**
- * A folder of this user's (0700) where ranks of one agent leave large bcasts for each other
+ * A folder of this user's (0700) where ranks of one agent leave large data for each other
  * (PROTOCOL.md, "Shared memory"), removed when the command exits, however it exits.
  */
 function sharedMemoryDir(): string {

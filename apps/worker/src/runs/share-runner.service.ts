@@ -173,7 +173,7 @@ export class ShareRunner implements OnApplicationShutdown {
       rendezvousTimeoutMs: Math.max(1000, order.deadline - Date.now()),
       heartbeatTimeoutMs: this.config.AGENT_HEARTBEAT_TIMEOUT_MS,
       maxHeldBytes: this.config.JOB_AGENT_BYTES,
-      // The job's own /tmp: its ranks here pass large bcasts through files in it.
+      // The job's own /tmp: its ranks here pass large bcasts and messages through files in it.
       sharedMemoryDir: launch.tmp,
       // Every share heartbeats, the leader's own too: when Redis loses the queue entry and
       // its lock, the reconciler tells a running job from a lost one by these heartbeats (a

@@ -89,7 +89,7 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
   it('a bcast whose root left its data in shared memory: the others get the reference as sent, the root waits for them', async () => {
     const { rank } = agentHosting([0, 0, 0], { sharedMemoryDir: '/tmp/job' });
     const [r0, r1, r2] = [rank(0), rank(1), rank(2)];
-    const reference = Buffer.from('.mpiaas-0-1');
+    const reference = Buffer.from('.mpiaas-0-p1 8388608');
     r0.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'bcast', root: 0, parts: [0, reference.length] }, reference);
     r0.send({ op: 'wait', reqs: [1], mode: 'all' });
     const rootReply = r0.reply();
@@ -113,7 +113,7 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
     const errors: string[] = [];
     const { rank, toRedis } = agentHosting([0, 0, 1], { sharedMemoryDir: '/tmp/job', protocolErrors: errors });
     const [r0, r1] = [rank(0), rank(1)];
-    const reference = Buffer.from('.mpiaas-0-p0 4194304');
+    const reference = Buffer.from('.mpiaas-0-p1 4194304');
     r0.send({ op: 'send', ctx: 'w', dest: 1, tag: 7, shm: 4194304 }, reference);
     r1.send({ op: 'probe', ctx: 'w', source: 0, tag: 7, block: true });
     expect((await r1.reply()).header).toMatchObject({ found: true, count: 4194304 });

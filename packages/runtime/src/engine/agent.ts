@@ -46,8 +46,8 @@ export interface AgentOptions {
   hooks: AgentHooks;
   /**
    * A folder, as the ranks see it, private to the job and writable by its ranks: those of
-   * this agent pass large bcasts through files there instead of through the agent
-   * (PROTOCOL.md, "Shared memory"). Absent: everything goes through the agent.
+   * this agent pass large bcasts and messages to each other through files there instead of
+   * through the agent (PROTOCOL.md, "Shared memory"). Absent: everything goes through it.
    */
   sharedMemoryDir?: string;
   /** Bytes of the job's data the agent may hold (HeldBytes). @defaultValue 2 GiB */

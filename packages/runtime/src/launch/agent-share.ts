@@ -70,8 +70,8 @@ export interface AgentShareOptions extends RankStartOptions {
   maxHeldBytes?: number;
   /**
    * A folder, as the ranks see it, private to the job and writable by its ranks, where those
-   * of one agent pass large bcasts as files rather than through the agent (PROTOCOL.md,
-   * "Shared memory"). Absent: everything goes through the agent.
+   * of one agent pass large bcasts and messages as files rather than through the agent
+   * (PROTOCOL.md, "Shared memory"). Absent: everything goes through the agent.
    */
   sharedMemoryDir?: string;
   /** How long agents wait for each other at the start before the job fails. @defaultValue 30 s */
