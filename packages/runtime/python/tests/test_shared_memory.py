@@ -127,6 +127,20 @@ class SharedMemoryCase(unittest.TestCase):
             self.assertEqual(bytes(self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))),
                              bytes([i]) * shm.MIN_BYTES)
 
+    def test_a_rank_over_its_file_size_limit_sends_through_the_agent(self):
+        import resource
+        import subprocess
+        import sys
+        code = ('import sys; sys.path.insert(0, %r)\n'
+                'from mpi4py import _shared_memory as s\n'
+                's._state.update(folder=%r, local=frozenset({0, 1}))\n'
+                'print(s.offer((1,), bytes(2 << 20)), s.offer((1,), bytes(512 << 10)).split()[1])'
+                % (os.path.dirname(os.path.dirname(shm.__file__)), self.folder))
+        limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))  # noqa: E731
+        out = subprocess.run([sys.executable, '-c', code], preexec_fn=limit, capture_output=True,
+                             text=True, check=True).stdout
+        self.assertEqual(out, "None b'524288'\n")
+
     def test_a_pickled_object_and_a_short_receive_buffer(self):
         import pickle
         obj = list(range(400000))
