@@ -198,7 +198,10 @@ class FileBody:
         self._path = path
         self.size = size
         try:
-            self._map = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ)
+            # every page is read: map them all at once rather than fault them in one by one
+            # (bcast 8 MiB at np 8, alternating: 6.4-8.6 ms against 7.7-8.0, noisy)
+            populate = getattr(mmap, 'MAP_POPULATE', 0)     # Python 3.10 on
+            self._map = mmap.mmap(fd, size, mmap.MAP_SHARED | populate, mmap.PROT_READ)
         except (OSError, ValueError) as exc:     # ValueError: the file is shorter than size
             _unlink(path)
             raise _lost('%s: %s' % (path, exc))
