@@ -139,9 +139,11 @@ class CgroupMemory:
 
 
 def directory_usage(path, max_files):
-    """Allocated bytes and entries under `path`, without following links."""
+    """Allocated bytes and entries under `path`, without following links. A file with several
+    names (hard links: how ranks hand each other large data) counts its bytes once."""
     total_bytes = 0
     files = 0
+    linked = set()
     pending = [path]
     while pending and files <= max_files:
         current = pending.pop()
@@ -163,6 +165,10 @@ def directory_usage(path, max_files):
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
+            if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
+                if (st.st_dev, st.st_ino) in linked:
+                    continue
+                linked.add((st.st_dev, st.st_ino))
             total_bytes += st.st_blocks * 512
             if stat.S_ISDIR(st.st_mode):
                 pending.append(entry.path)

@@ -143,6 +143,17 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(ask(self.socket, {"op": "remove", "dir": job}), {"ok": True})
         self.assertFalse(os.path.exists(job))
 
+    def test_usage_counts_a_file_with_several_names_once(self):
+        job = os.path.join(self.work, "job-links")
+        os.makedirs(job)
+        with open(os.path.join(job, "data"), "wb") as f:
+            f.write(os.urandom(1 << 20))
+        alone = ask(self.socket, {"op": "usage", "dir": job})["bytes"]
+        for r in range(4):      # as a rank leaves data for four others (shared memory)
+            os.link(os.path.join(job, "data"), os.path.join(job, "data.%d" % r))
+        usage = ask(self.socket, {"op": "usage", "dir": job})
+        self.assertEqual((usage["bytes"], usage["files"]), (alone, 5))
+
     def test_collect_gives_read_access_back_and_refuses_links(self):
         job = os.path.join(self.work, "job-2")
         out = os.path.join(job, "output", "0")

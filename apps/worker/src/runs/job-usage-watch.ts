@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { StopVerdict } from '@mpiaas/runtime';
@@ -68,10 +69,22 @@ export class JobUsageWatch {
   }
 }
 
-/** Bytes (allocated blocks) and entries under `dir`, without following links; stops counting past `maxFiles`. */
+/**
+ * Bytes (allocated blocks) and entries under `dir`, without following links; stops counting
+ * past `maxFiles`. A file with several names (hard links: how ranks hand each other large
+ * data, PROTOCOL.md "Shared memory") takes its blocks once, so its bytes count once.
+ */
 export async function diskUsage(dir: string, maxFiles: number): Promise<{ bytes: number; files: number }> {
   let bytes = 0;
   let files = 0;
+  const linked = new Set<string>();
+  const countedBefore = (stat: Stats): boolean => {
+    if (stat.nlink < 2 || stat.isDirectory()) return false;
+    const key = `${stat.dev}:${stat.ino}`;
+    if (linked.has(key)) return true;
+    linked.add(key);
+    return false;
+  };
   const pending = [dir];
   while (pending.length > 0 && files <= maxFiles) {
     const current = pending.pop() as string;
@@ -80,7 +93,7 @@ export async function diskUsage(dir: string, maxFiles: number): Promise<{ bytes:
       files++;
       const full = path.join(current, entry.name);
       const stat = await lstat(full).catch(() => undefined);
-      if (stat) bytes += stat.blocks * 512;
+      if (stat && !countedBefore(stat)) bytes += stat.blocks * 512;
       if (entry.isDirectory()) pending.push(full);
       if (files > maxFiles) break;
     }

@@ -305,6 +305,19 @@ class Channel:
             self.readinto(memoryview(bytearray(k)))
             n -= k
 
+    def _drop(self, comp):
+        """Skip the payload of a completion no request waits for any more; a reference to
+        a file a sender left for this rank (_shared_memory) lets the file go."""
+        kind = comp.get('kind')
+        counts = [comp.get('count', 0)] if kind == 'recv' else comp.get('counts', ()) if kind == 'coll' else ()
+        shared = 'shm' in comp or (kind == 'coll' and len(counts) == 2 and not counts[0])
+        if shared:
+            from ._shared_memory import drop_shared
+            drop_shared(self.read(counts[-1]))
+            return
+        for n in counts:
+            self.skip(n)
+
     # -- calls ------------------------------------------------------------------------
     def call(self, bufs):
         """Write frames ending with one call; return its reply header (completions in it
@@ -415,12 +428,8 @@ class Channel:
             pending = self.pending
             for comp in done:
                 req = pending.pop(comp['req'], None)
-                if req is None:     # not ours (should not happen): drop its bytes
-                    kind = comp.get('kind')
-                    if kind == 'recv':
-                        self.skip(comp.get('count', 0))
-                    elif kind == 'coll':
-                        self.skip(sum(comp.get('counts', ())))
+                if req is None:     # freed before it completed: drop its bytes
+                    self._drop(comp)
                     continue
                 req._complete(comp, self)
         if self.body_left:

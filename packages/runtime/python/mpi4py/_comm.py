@@ -356,6 +356,13 @@ class Comm:
         n = req._post()
         return self._send_frame(self._t_isend % (n, dest, tag), mv, dest)
 
+    def _recv_args(self, source, tag):
+        """A combined send-receive checks its receive first: a send through a file is
+        written as its frame is made, and must not be left behind by a bad receive."""
+        self._src(source)
+        if tag < ANY_TAG or tag > TAG_UB:
+            _bad(ERR_TAG)
+
     def _send_frame(self, h, mv, dest):
         """A send's frame (header h, then the message), or, when the destination can read
         it from a file (_shared_memory), the header with the message's size and a reference."""
@@ -444,6 +451,9 @@ class Comm:
     def Sendrecv(self, sendbuf, dest, sendtag=0, recvbuf=None, source=ANY_SOURCE,
                  recvtag=ANY_TAG, status=None):
         extra = []
+        if source != PROC_NULL:
+            self._recv_args(source, recvtag)
+            rmv = message(recvbuf, False)[0]
         if dest != PROC_NULL:
             self._dest(dest)
             if sendtag < 0 or sendtag > TAG_UB:
@@ -451,7 +461,6 @@ class Comm:
             mv = message(sendbuf, True)[0]
             extra = self._send_frame(self._t_send % (dest, sendtag), mv, dest)
         if source != PROC_NULL:
-            rmv = message(recvbuf, False)[0]
             self._recv(RecvRequest(rmv), source, recvtag, status, extra)
         else:
             self._recv(None, PROC_NULL, recvtag, status, extra)
@@ -461,6 +470,8 @@ class Comm:
         # the send bytes are in the kernel before anything is read back into buf
         mv = message(buf, False)[0] if (dest != PROC_NULL or source != PROC_NULL) else None
         extra = []
+        if source != PROC_NULL:
+            self._recv_args(source, recvtag)
         if dest != PROC_NULL:
             self._dest(dest)
             if sendtag < 0 or sendtag > TAG_UB:
@@ -628,6 +639,9 @@ class Comm:
     def sendrecv(self, sendobj, dest, sendtag=0, recvbuf=None, source=ANY_SOURCE,
                  recvtag=ANY_TAG, status=None):
         extra = []
+        if source != PROC_NULL:
+            self._recv_args(source, recvtag)
+            dst = _pickle_target(recvbuf)
         if dest != PROC_NULL:
             self._dest(dest)
             if sendtag < 0 or sendtag > TAG_UB:
@@ -635,7 +649,6 @@ class Comm:
             extra = self._send_frame(self._t_send % (dest, sendtag), _pickle(sendobj), dest)
         if source == PROC_NULL:
             return self._recv(None, PROC_NULL, recvtag, status, extra)
-        dst = _pickle_target(recvbuf)
         return self._recv(RecvRequest(dst, True), source, recvtag, status, extra)
 
     # -- collectives: engine ----------------------------------------------------------

@@ -24,6 +24,11 @@ def _unpickle(data):
 class Request:
     """MPI.Request."""
 
+    # what went wrong while the completion was read (a result handler's exception, a file
+    # the message was left in that could not be read): raised when the request finishes,
+    # as the channel must read the whole reply first
+    _exc = None
+
     def __init__(self, request=None):
         self._active = False
         self._done = False
@@ -123,6 +128,10 @@ class Request:
         """Hand the completion to the user: fill status, become null/inactive."""
         self._fill(status)
         self._active = False
+        exc = self._exc
+        if exc is not None:
+            self._exc = None
+            raise exc
         if self._err:
             err, self._err = self._err, 0
             raise MPIException(err)
@@ -424,6 +433,7 @@ def _finish_all(requests, statuses, indices, objects=False):
     slots = _status_slots(statuses, len(indices), len(requests))
     objs = []
     failed = False
+    raised = None
     for k, i in enumerate(indices):
         r = requests[i]
         st = slots[k] if k < len(slots) else None
@@ -436,6 +446,11 @@ def _finish_all(requests, statuses, indices, objects=False):
         r._fill(st)
         r._active = False
         obj, r._obj = r._obj, None
+        exc, r._exc = r._exc, None
+        if exc is not None:
+            if not isinstance(exc, MPIException) or len(indices) == 1:
+                raised = raised or exc      # raised as it is (a count mismatch's ValueError)
+            err = exc.Get_error_class() if isinstance(exc, MPIException) else err
         if err:
             failed = failed or err
             if st is not None:
@@ -445,6 +460,8 @@ def _finish_all(requests, statuses, indices, objects=False):
             objs.append(r._result(obj) if objects else None)
     for st in slots[len(indices):]:
         _empty(st)
+    if raised is not None:
+        raise raised
     if failed:
         raise MPIException(ERR_IN_STATUS if len(indices) > 1 else failed)
     return objs if objects else None
@@ -474,7 +491,12 @@ class RecvRequest(Request):
         self._tag = comp['tag']
         if 'shm' in comp:           # a reference to the message in a file (_shared_memory)
             from ._shared_memory import open_shared
-            body = open_shared(ch.read(n))
+            ref = ch.read(n)        # the channel is in step: what follows is another's
+            try:
+                body = open_shared(ref)
+            except MPIException as exc:
+                self._count, self._obj, self._exc = 0, None, exc
+                return
             try:
                 return self._take(body, body.size)
             finally:
@@ -531,15 +553,6 @@ class CollRequest(Request):
             self._obj = None
             self._exc = exc
 
-    def _finish(self, status):
-        exc = getattr(self, '_exc', None)
-        if exc is not None:
-            self._exc = None
-            self._active = False
-            self._fill(status)
-            raise exc
-        return Request._finish(self, status)
-
 
 class Prequest(Request):
     """Persistent request (Send_init/Recv_init): Start() re-issues the operation."""
@@ -573,18 +586,7 @@ class Prequest(Request):
         self._err, inner._err = inner._err, 0
         self._cancelled = inner._cancelled
         self._obj = inner._obj
-        # what a collective's result handler raised (CollRequest._exc), raised at finish
-        self._exc = getattr(inner, '_exc', None)
-        inner._exc = None
-
-    def _finish(self, status):
-        exc = getattr(self, '_exc', None)
-        if exc is not None:
-            self._exc = None
-            self._active = False
-            self._fill(status)
-            raise exc
-        return Request._finish(self, status)
+        self._exc, inner._exc = inner._exc, None
 
     def _result(self, obj):
         return self._inner._result(obj) if self._inner is not None else None

@@ -13,16 +13,18 @@ root contributes [b'', reference]; a send says `shm: n` in its header). Each rec
 its own name, copies n bytes and unlinks the name, so the file's link count falls back to 1
 once every receiver has read it: the sender may then write over it in place, which costs a
 quarter of writing a fresh file (measured, 8 MiB on ext4: 0.4-0.6 ms against 2.4-2.6 ms, the
-kernel allocating the pages anew).  A rank keeps reusable files of up to POOL_BYTES in all;
-beyond them it writes files used once (its own name unlinked at once, so the last reader's
-unlink frees the file), up to ONCE_BYTES of them not read yet, and past that sends through
-the agent. So what a rank leaves unread in files is bounded, as what the agent holds is. The
+kernel allocating the pages anew).  A rank's share of the folder (the hello's `shmBytes`: the
+agent splits its part of the job's disk limit among its ranks) is half for reusable files
+and half for files used once (its own name unlinked at once, so the last reader's unlink
+frees the file) that are not read yet; past that, and for more than half of it in one
+message, it sends through the agent. So what a rank leaves unread in files is bounded, as what the agent holds is. The
 agent keeps a bcast root waiting for every member (as beyond the eager limit), so a root
 looping over large bcasts cannot run ahead of its receivers.  Anything that stops the write
 (no space, the rank's file-size limit) sends the data the usual way.
 """
 
 import os
+import stat
 from _thread import allocate_lock
 
 from ._channel import channel
@@ -32,20 +34,19 @@ from ._world import world_rank
 # Below this, the agent's socket is as quick: at np 4, a bcast of 128 KiB took the same
 # either way (0.52-0.56 ms against 0.52-0.61), one of 512 KiB 0.50-0.54 ms against 0.91-1.09.
 MIN_BYTES = 256 << 10
-# Above this, through the agent: what a rank leaves in files counts against the job's disk
-# limit (JOB_DISK_BYTES, 1 GiB by default) until it is read, and should stay a small part of it.
+# Above this, through the agent whatever the share.
 MAX_BYTES = 32 << 20
-# A rank's reusable files, kept (in the job's /tmp) until the job ends: at most this many
-# bytes in all. Beyond them, files used once, at most ONCE_BYTES of them not read yet.
-POOL_BYTES = 32 << 20
-ONCE_BYTES = 32 << 20
+# A rank's share of the folder when its agent does not say (`mpiaas exec`, no disk limit):
+# what it may keep in reusable files (until the job ends) and, as much again, in files used
+# once and not read yet. What it leaves there counts against the job's disk limit.
+DEFAULT_SHARE = 64 << 20
 
 _PREFIX = '.mpiaas-%d-' % world_rank
 _CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
 
 # pool: [path, bytes it can hold] of the reusable files; once: [receivers' names, bytes] of
 # the files used once that may not all have been read
-_state = {'next': 0, 'folder': None, 'local': None, 'pool': [], 'once': []}
+_state = {'next': 0, 'folder': None, 'local': None, 'half': DEFAULT_SHARE // 2, 'pool': [], 'once': []}
 _choosing = allocate_lock()
 
 
@@ -56,8 +57,10 @@ def _offered():
         info = channel.connect() or {}      # {}: a test's channel without a hello
         folder = info.get('shm')
         local = info.get('local')
+        share = info.get('shmBytes')
         _state['folder'] = folder if isinstance(folder, str) and folder else None
         _state['local'] = frozenset(local) if _state['folder'] and local else frozenset()
+        _state['half'] = share // 2 if isinstance(share, int) and share >= 0 else DEFAULT_SHARE // 2
     return _state['folder'], _state['local']
 
 
@@ -70,7 +73,7 @@ def offer(receivers, data):
     if n < MIN_BYTES or n > MAX_BYTES:
         return None
     folder, local = _offered()
-    if not local or any(r not in local for r in receivers):
+    if n > _state['half'] or not receivers or not local or any(r not in local for r in receivers):
         return None
     with _choosing:     # two threads must not pick the same free file and write it at once
         return _leave(folder, receivers, data, n)
@@ -126,7 +129,7 @@ def _file_for(folder, n):
             continue
         if size >= n and links == 1:
             return path, False
-    reusable = sum(size for _, size in pool) + n <= POOL_BYTES
+    reusable = sum(size for _, size in pool) + n <= _state['half']
     if not reusable and not _room_once(n):
         return None, False
     _state['next'] += 1
@@ -138,13 +141,13 @@ def _file_for(folder, n):
 
 
 def _room_once(n):
-    """Whether n more bytes in files used once stay within ONCE_BYTES, forgetting the files
+    """Whether n more bytes in files used once stay within half the share, forgetting the files
     every receiver has read (their names are gone)."""
     once = _state['once']
-    if sum(size for _, size in once) + n <= ONCE_BYTES:
+    if sum(size for _, size in once) + n <= _state['half']:
         return True
     once[:] = [(names, size) for names, size in once if any(os.path.lexists(p) for p in names)]
-    return sum(size for _, size in once) + n <= ONCE_BYTES
+    return sum(size for _, size in once) + n <= _state['half']
 
 
 def _unlink(path):
@@ -175,10 +178,25 @@ def open_shared(ref):
         raise _lost('the sender sent a reference this rank cannot use (%r)' % text)
     path = os.path.join(folder, '%s.%d' % (name, world_rank))
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0))
+        # never a link or a fifo another rank of the job put there: a regular file or nothing
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0))
     except OSError as exc:
+        _unlink(path)
         raise _lost('%s: %s' % (path, exc.strerror))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        _unlink(path)
+        raise _lost('%s is not a regular file' % path)
     return FileBody(fd, path, int(size))
+
+
+def drop_shared(ref):
+    """A reference nobody will read (its request was freed): this rank's name for the file
+    goes, so that its sender can reuse it."""
+    name = bytes(ref).decode('ascii', 'replace').partition(' ')[0]
+    folder, _ = _offered()
+    if folder is not None and name.startswith('.mpiaas-') and '/' not in name:
+        _unlink(os.path.join(folder, '%s.%d' % (name, world_rank)))
 
 
 def _lost(why):

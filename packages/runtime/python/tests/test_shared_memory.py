@@ -141,6 +141,21 @@ class SharedMemoryCase(unittest.TestCase):
                              text=True, check=True).stdout
         self.assertEqual(out, "None b'524288'\n")
 
+    def test_no_file_for_nobody_and_no_reading_a_link_or_fifo_planted_as_a_name(self):
+        self.assertIsNone(shm.offer((), bytes(shm.MIN_BYTES)), 'a bcast on a communicator of one')
+        os.symlink('/etc/hostname', os.path.join(self.folder, '.mpiaas-0-p7.1'))
+        os.mkfifo(os.path.join(self.folder, '.mpiaas-0-p8.1'))
+        for ref in (b'.mpiaas-0-p7 10', b'.mpiaas-0-p8 10'):
+            with self.assertRaises(MPI.Exception):
+                self.receive_as(1, ref, lambda counts, ch: ch.read(counts[0]))
+        self.assertEqual(self.listing(), [])
+
+    def test_a_reference_nobody_will_read_lets_its_file_go(self):
+        ref = shm.offer((0,), bytes(shm.MIN_BYTES))
+        shm.drop_shared(ref)
+        self.assertEqual(self.listing(), ['.mpiaas-0-p1'])
+        self.assertEqual(shm.offer((0,), bytes(shm.MIN_BYTES)), ref, 'the file is free again')
+
     def test_a_pickled_object_and_a_short_receive_buffer(self):
         import pickle
         obj = list(range(400000))
@@ -202,6 +217,11 @@ class SharedMemoryCase(unittest.TestCase):
             shm._state.update(folder=None, local=None)
             channel.info = {'host': 'h'}
             self.assertEqual(shm._offered(), (None, frozenset()))
+            # the agent's split of the job's disk: half of a rank's share for one message at most
+            shm._state.update(folder=None, local=None)
+            channel.info = {'shm': self.folder, 'local': [0, 1], 'shmBytes': 8 << 20}
+            self.assertIsNone(shm.offer((1,), bytes(5 << 20)))
+            self.assertIsNotNone(shm.offer((1,), bytes(3 << 20)))
         finally:
             channel.info, channel._lock = saved
 
@@ -238,6 +258,55 @@ class MessagesThroughFiles(AgentCase):
         MPI.COMM_WORLD.Recv(out, 0, 3, status)
         t.join()
         self.assertEqual((bytes(out), status.Get_count(MPI.BYTE)), (data, len(data)))
+        self.assertEqual(sorted(os.listdir(self.folder)), ['.mpiaas-0-p1'])
+
+    def test_a_message_whose_file_is_gone_fails_its_request_alone_and_the_channel_stays_in_step(self):
+        lost, small = bytearray(8), bytearray(5)
+        requests = [MPI.COMM_WORLD.Irecv(lost, 0, 1), MPI.COMM_WORLD.Irecv(small, 0, 2)]
+        ref = b'.mpiaas-0-p9 8'                          # no such file
+
+        def reply(frames):
+            lost_id, small_id = frames[0][0]['req'], frames[1][0]['req']
+            return encode({'done': [{'req': lost_id, 'kind': 'recv', 'source': 0, 'tag': 1, 'count': len(ref), 'shm': 8},
+                                    {'req': small_id, 'kind': 'recv', 'source': 0, 'tag': 2, 'count': 5}],
+                           'parts': [len(ref), 5]}, [ref, b'small'])
+        t = self.serve(3, reply)
+        statuses = [MPI.Status(), MPI.Status()]
+        with self.assertRaises(MPI.Exception) as caught:
+            MPI.Request.Waitall(requests, statuses)
+        t.join()
+        self.assertEqual(caught.exception.Get_error_class(), MPI.ERR_IN_STATUS)
+        self.assertEqual([st.error for st in statuses], [MPI.ERR_OTHER, MPI.SUCCESS])
+        self.assertEqual(small, b'small')
+        self.assertEqual(channel.pending, {})
+        t = self.serve(1, lambda frames: encode({'found': False}))    # the next reply reads whole
+        self.assertFalse(MPI.COMM_WORLD.Iprobe(0, 3))
+        t.join()
+
+    def test_a_persistent_bcast_whose_file_is_gone_raises_at_waitall(self):
+        buf = bytearray(8)
+        req = MPI.COMM_WORLD.Bcast_init(buf, 0)
+        MPI.COMM_WORLD._rank = 1                        # a receiver of root 0, in this test
+        try:
+            req.Start()
+        finally:
+            MPI.COMM_WORLD._rank = 0
+        (hdr, _), = read_frames(self.agent, 1)
+        ref = b'.mpiaas-0-p9 8'
+        t = self.serve(1, lambda frames: encode({'done': [{'req': hdr['req'], 'kind': 'coll', 'counts': [0, len(ref)]}],
+                                                 'parts': [0, len(ref)]}, [b'', ref]))
+        with self.assertRaisesRegex(MPI.Exception, 'missing'):
+            MPI.Request.Waitall([req])
+        t.join()
+
+    def test_a_completion_of_a_freed_receive_lets_its_file_go(self):
+        data = bytes(shm.MIN_BYTES)
+        MPI.COMM_WORLD.Send(data, 0, 3)
+        (_, ref), = read_frames(self.agent, 1)
+        self.agent.sendall(self.numbered(encode(
+            {'done': [{'req': 999, 'kind': 'recv', 'source': 0, 'tag': 3, 'count': len(ref), 'shm': len(data)}],
+             'parts': [len(ref)]}, [ref])))
+        channel._take_reply()                           # no request 999: its reference is dropped
         self.assertEqual(sorted(os.listdir(self.folder)), ['.mpiaas-0-p1'])
 
     def test_a_small_send_and_one_to_another_agents_rank_carry_the_data(self):

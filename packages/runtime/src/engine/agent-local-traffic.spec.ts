@@ -76,11 +76,12 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
     expect(errors).toEqual(["icoll: fold count 'one' is not a whole number"]);
   });
 
-  it('tells its ranks the shared-memory folder and the world ranks it hosts, when it has a folder', async () => {
-    const offered = agentHosting([1, 0, 0, 1], { agentIndex: 1, sharedMemoryDir: '/tmp/job' });
+  it('tells its ranks the shared-memory folder, the world ranks it hosts and their share of it, when it has a folder', async () => {
+    const offered = agentHosting([1, 0, 0, 1], { agentIndex: 1, sharedMemoryDir: '/tmp/job', sharedMemoryBytes: 64 * 2 ** 20 });
     const r3 = offered.rank(3);
     r3.send({ op: 'hello', v: 2 });
-    expect((await r3.reply()).header).toMatchObject({ rank: 3, shm: '/tmp/job', local: [0, 3] });
+    // each of its two ranks may leave half of what the agent's ranks may leave there
+    expect((await r3.reply()).header).toMatchObject({ rank: 3, shm: '/tmp/job', local: [0, 3], shmBytes: 32 * 2 ** 20 });
     const plain = agentHosting([0, 0]).rank(0);
     plain.send({ op: 'hello', v: 2 });
     expect((await plain.reply()).header).not.toHaveProperty('shm');

@@ -17,6 +17,7 @@ export interface AgentFixtureOptions {
   /** Collects collective mismatches (otherwise they throw). */
   mismatches?: string[];
   sharedMemoryDir?: string;
+  sharedMemoryBytes?: number;
 }
 
 /**
@@ -54,6 +55,7 @@ export function agentHosting(placement: number[], options: AgentFixtureOptions =
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
     ...(options.outboundHighWater === undefined ? {} : { outboundHighWater: options.outboundHighWater }),
     ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
+    ...(options.sharedMemoryBytes === undefined ? {} : { sharedMemoryBytes: options.sharedMemoryBytes }),
     hooks: {
       abort: () => undefined,
       protocolError: (_rank, message) => {

@@ -50,6 +50,11 @@ export interface AgentOptions {
    * through the agent (PROTOCOL.md, "Shared memory"). Absent: everything goes through it.
    */
   sharedMemoryDir?: string;
+  /**
+   * Bytes its ranks may leave in that folder in all (they count against the job's disk
+   * limit), split evenly among them. @defaultValue 64 MiB per rank
+   */
+  sharedMemoryBytes?: number;
   /** Bytes of the job's data the agent may hold (HeldBytes). @defaultValue 2 GiB */
   maxHeldBytes?: number;
   /**
@@ -81,12 +86,13 @@ export class Agent {
   /** Rank envelopes that arrived for no rank of this agent (counted as received). */
   private dropped = 0;
   /** What each rank is told of the shared-memory folder (EndpointIdentity.shm). */
-  private readonly sharedMemory: { shm: string; local: readonly number[] } | undefined;
+  private readonly sharedMemory: { shm: string; local: readonly number[]; shmBytes?: number } | undefined;
 
   constructor(private readonly options: AgentOptions) {
     const { hooks } = options;
     const local = options.placement.flatMap((agent, rank) => (agent === options.agent ? [rank] : []));
-    this.sharedMemory = options.sharedMemoryDir === undefined ? undefined : { shm: options.sharedMemoryDir, local };
+    const share = options.sharedMemoryBytes === undefined ? {} : { shmBytes: Math.floor(options.sharedMemoryBytes / Math.max(1, local.length)) };
+    this.sharedMemory = options.sharedMemoryDir === undefined ? undefined : { shm: options.sharedMemoryDir, local, ...share };
     this.held = new HeldBytes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES, (message, rank) => {
       if (hooks.heldTooMuch) hooks.heldTooMuch(message, rank);
       else if (rank !== undefined) hooks.protocolError(rank, message);

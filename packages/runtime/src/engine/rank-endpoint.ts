@@ -46,6 +46,8 @@ export interface EndpointIdentity {
   shm?: string;
   /** World ranks on this agent (with `shm`): who can read what a rank leaves there. */
   local?: readonly number[];
+  /** Bytes a rank may leave in `shm` (its share of the job's disk); absent: the shim's default. */
+  shmBytes?: number;
 }
 
 /** Replies up to this size are copied into one buffer before writing. */

@@ -74,6 +74,8 @@ export interface AgentShareOptions extends RankStartOptions {
    * (PROTOCOL.md, "Shared memory"). Absent: everything goes through the agent.
    */
   sharedMemoryDir?: string;
+  /** What the ranks of this agent may leave in that folder in all (AgentOptions.sharedMemoryBytes). */
+  sharedMemoryBytes?: number;
   /** How long agents wait for each other at the start before the job fails. @defaultValue 30 s */
   rendezvousTimeoutMs?: number;
   /** An agent whose heartbeat is older than this is lost (its worker died or was cut off). @defaultValue 3 s */
@@ -405,6 +407,7 @@ async function startAgent(options: AgentShareOptions, hooks: AgentHooks, keys: J
   const settings = {
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
     ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
+    ...(options.sharedMemoryBytes === undefined ? {} : { sharedMemoryBytes: options.sharedMemoryBytes }),
   };
   if (options.redisUrl === undefined || (single && options.sharedRedis)) {
     if (!single) throw new Error('a job of several agents needs redisUrl');

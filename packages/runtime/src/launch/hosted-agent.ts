@@ -20,6 +20,8 @@ export interface HostedAgentOptions {
   maxHeldBytes?: number;
   /** AgentOptions.sharedMemoryDir. */
   sharedMemoryDir?: string;
+  /** AgentOptions.sharedMemoryBytes. */
+  sharedMemoryBytes?: number;
   /** Redis failed under the agent: the job cannot go on. */
   onFault(error: Error): void;
 }
@@ -95,6 +97,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
     hooks: options.hooks,
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
     ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
+    ...(options.sharedMemoryBytes === undefined ? {} : { sharedMemoryBytes: options.sharedMemoryBytes }),
   });
   transport.start();
   try {

@@ -11,6 +11,8 @@ export interface LocalAgentOptions {
   maxHeldBytes?: number;
   /** AgentOptions.sharedMemoryDir. */
   sharedMemoryDir?: string;
+  /** AgentOptions.sharedMemoryBytes. */
+  sharedMemoryBytes?: number;
 }
 
 /**
@@ -42,6 +44,7 @@ export function startLocalAgent(options: LocalAgentOptions): AgentHost {
     hooks: options.hooks,
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
     ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
+    ...(options.sharedMemoryBytes === undefined ? {} : { sharedMemoryBytes: options.sharedMemoryBytes }),
   });
   return { agent, stopInbox: async () => undefined, stop: async () => undefined };
 }
