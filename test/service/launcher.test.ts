@@ -2,10 +2,12 @@
 // credentials, the ranks start in another container (here: another user, another PID
 // namespace, a memory cgroup of its own) through the rank launcher's Unix socket. Scripts
 // as an attacker writes them go through POST /jobs.
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '@mpiaas/contracts';
+import { fixture } from '../support/mpiaas-exec';
 import { RanksContainer, ranksContainerUnsupported } from '../support/ranks-container';
 import { ServiceStack } from '../support/service-stack';
 
@@ -61,6 +63,14 @@ describe.skipIf(unsupported !== undefined)('ranks started in their own container
     const job = await finished(id);
     expect(job.status, `${job.reason ?? ''}\n${stack.logs()}`).toBe('SUCCEEDED');
     for (const rank of [0, 1, 2, 3]) expect(await stdout(id, rank)).toBe(`rank ${rank} of 4: total 10 uid ${ranks.uid}\n`);
+  });
+
+  it("passes its ranks' large bcasts and messages through files in the job's own /tmp", async () => {
+    for (const script of ['shared_memory_bcast.py', 'shared_memory_messages.py']) {
+      const job = await finished(await submit(readFileSync(fixture(script), 'utf8'), 4));
+      expect(job.status, `${job.reason ?? ''}\n${job.stderrTail ?? ''}`).toBe('SUCCEEDED');
+      expect(await stdout(job.id)).toMatch(/^through files\nleft: 0\nfolder: \/\S+\/\.tmp\n$/);
+    }
   });
 
   it('reads no credential: not in its environment, not in any process it can see', async () => {
