@@ -106,8 +106,9 @@ def _leave(folder, receivers, data, n):
     except OSError:
         for name in made:
             _unlink(name)
-        if once:
-            _unlink(path)
+        if not once:        # a reusable file that could not be written is not kept either
+            _state['pool'] = [entry for entry in _state['pool'] if entry[0] != path]
+        _unlink(path)
         return None
     if once:
         _unlink(path)       # the receivers' names keep it until the last has read it

@@ -140,6 +140,8 @@ class SharedMemoryCase(unittest.TestCase):
         out = subprocess.run([sys.executable, '-c', code], preexec_fn=limit, capture_output=True,
                              text=True, check=True).stdout
         self.assertEqual(out, "None b'524288'\n")
+        # the file it could not fill is gone, not kept for the next message of that size
+        self.assertEqual(self.listing(), ['.mpiaas-0-p2', '.mpiaas-0-p2.1'])
 
     def test_no_file_for_nobody_and_no_reading_a_link_or_fifo_planted_as_a_name(self):
         self.assertIsNone(shm.offer((), bytes(shm.MIN_BYTES)), 'a bcast on a communicator of one')
@@ -181,7 +183,8 @@ class SharedMemoryCase(unittest.TestCase):
         # the link for rank 2 finds its name taken, after rank 1's was made
         open(os.path.join(self.folder, '.mpiaas-0-p1.2'), 'wb').close()
         self.assertIsNone(shm.offer((1, 2), bytes(shm.MIN_BYTES)))
-        self.assertEqual(self.listing(), ['.mpiaas-0-p1', '.mpiaas-0-p1.2'])
+        self.assertEqual(self.listing(), ['.mpiaas-0-p1.2'])
+        self.assertEqual(shm._state['pool'], [])
 
     def test_the_data_itself_goes_to_the_handler_from_the_channel(self):
         out = bytearray(3)
