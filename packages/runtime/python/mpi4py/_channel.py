@@ -308,10 +308,10 @@ class Channel:
     def _drop(self, comp):
         """Skip the payload of a completion no request waits for any more; a reference to
         a file a sender left for this rank (_shared_memory) lets the file go."""
+        from ._collective_results import is_shared_reference
         kind = comp.get('kind')
         counts = [comp.get('count', 0)] if kind == 'recv' else comp.get('counts', ()) if kind == 'coll' else ()
-        shared = 'shm' in comp or (kind == 'coll' and len(counts) == 2 and not counts[0])
-        if shared:
+        if 'shm' in comp or (kind == 'coll' and is_shared_reference(counts)):
             from ._shared_memory import drop_shared
             drop_shared(self.read(counts[-1]))
             return

@@ -44,11 +44,17 @@ def into_one(dst):
     return handler
 
 
+def is_shared_reference(counts):
+    """Whether a bcast's result parts stand for a file (_shared_memory): an empty part, then
+    the reference (the agent's collective-results.ts isSharedReference)."""
+    return len(counts) == 2 and not counts[0]
+
+
 def shared_or(handler):
     """A bcast receiver's handler: the root's data from the channel, or from the file its
-    reference names (_shared_memory) when it left one: an empty part, then the reference."""
+    reference names (_shared_memory) when it left one."""
     def on_result(counts, ch):
-        if len(counts) == 2 and not counts[0]:
+        if is_shared_reference(counts):
             from ._shared_memory import read_shared
             return read_shared(ch.read(counts[1]), handler)
         return handler(counts, ch)

@@ -490,18 +490,14 @@ class RecvRequest(Request):
         self._src = comp['source']
         self._tag = comp['tag']
         if 'shm' in comp:           # a reference to the message in a file (_shared_memory)
-            from ._shared_memory import open_shared
+            from ._shared_memory import read_shared
             ref = ch.read(n)        # the channel is in step: what follows is another's
             try:
-                body = open_shared(ref)
+                read_shared(ref, lambda counts, body: self._take(body, counts[0]))
             except MPIException as exc:
                 self._count, self._obj, self._exc = 0, None, exc
-                return
-            try:
-                return self._take(body, body.size)
-            finally:
-                body.close()
-        return self._take(ch, n)
+            return
+        self._take(ch, n)
 
     def _take(self, ch, n):
         """The message: n bytes read from ch (the channel, or a file's body)."""

@@ -159,8 +159,8 @@ def _unlink(path):
 
 
 def read_shared(ref, handler):
-    """A bcast receiver's result: handler(counts, ch) run on the file the root's reference
-    names, which is then closed and this rank's name for it unlinked."""
+    """handler(counts, body) run on the file a reference names (a bcast's result handler,
+    or a receive's), which is then closed and this rank's name for it unlinked."""
     body = open_shared(ref)
     try:
         return handler([body.size], body)
@@ -170,14 +170,7 @@ def read_shared(ref, handler):
 
 def open_shared(ref):
     """The file a reference names, for this rank (a FileBody): read it, then close() it."""
-    folder, _ = _offered()
-    text = bytes(ref).decode('ascii', 'replace')
-    name, _, size = text.partition(' ')
-    parts = name.split('-')
-    if (folder is None or len(parts) != 3 or parts[0] != '.mpiaas' or not parts[1].isdigit()
-            or not parts[2].lstrip('p').isdigit() or not size.isdigit()):
-        raise _lost('the sender sent a reference this rank cannot use (%r)' % text)
-    path = os.path.join(folder, '%s.%d' % (name, world_rank))
+    path, size = _my_name(ref)
     try:
         # never a link or a fifo another rank of the job put there: a regular file or nothing
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0))
@@ -188,16 +181,30 @@ def open_shared(ref):
         os.close(fd)
         _unlink(path)
         raise _lost('%s is not a regular file' % path)
-    return FileBody(fd, path, int(size))
+    return FileBody(fd, path, size)
 
 
 def drop_shared(ref):
     """A reference nobody will read (its request was freed): this rank's name for the file
     goes, so that its sender can reuse it."""
-    name = bytes(ref).decode('ascii', 'replace').partition(' ')[0]
+    try:
+        path, _ = _my_name(ref)
+    except MPIException:
+        return
+    _unlink(path)
+
+
+def _my_name(ref):
+    """(this rank's name for the file a reference `<file> <n>` names, n), or MPIException
+    for a reference that names nothing in the folder."""
     folder, _ = _offered()
-    if folder is not None and name.startswith('.mpiaas-') and '/' not in name:
-        _unlink(os.path.join(folder, '%s.%d' % (name, world_rank)))
+    text = bytes(ref).decode('ascii', 'replace')
+    name, _, size = text.partition(' ')
+    parts = name.split('-')
+    if (folder is None or len(parts) != 3 or parts[0] != '.mpiaas' or not parts[1].isdigit()
+            or not parts[2].lstrip('p').isdigit() or not size.isdigit()):
+        raise _lost('the sender sent a reference this rank cannot use (%r)' % text)
+    return os.path.join(folder, '%s.%d' % (name, world_rank)), int(size)
 
 
 def _lost(why):
