@@ -96,7 +96,7 @@ export function execCommand(): Command {
         signal: cancel.signal,
         onOutput: (rank, stream, chunk) => writer.write(rank, stream, chunk),
         onWarning: (message) => process.stderr.write(`mpiaas: warning: ${message}\n`),
-        sharedMemoryDir: sharedMemoryDir(),
+        sharedMemory: { dir: sharedMemoryDir() },
       }).finally(() => early.discard());
       if (readerGone) process.exit(EXIT_EPIPE);
       writer.flush();

@@ -175,8 +175,7 @@ export class ShareRunner implements OnApplicationShutdown {
       maxHeldBytes: this.config.JOB_AGENT_BYTES,
       // The job's own /tmp: its ranks here pass large bcasts and messages through files in
       // it, leaving there at most half of what the job may keep on this worker's disk.
-      sharedMemoryDir: launch.tmp,
-      sharedMemoryBytes: Math.floor(this.config.JOB_DISK_BYTES / 2),
+      sharedMemory: { dir: launch.tmp, bytes: Math.floor(this.config.JOB_DISK_BYTES / 2) },
       // Every share heartbeats, the leader's own too: when Redis loses the queue entry and
       // its lock, the reconciler tells a running job from a lost one by these heartbeats (a
       // leader that skipped its own had its waiting jobs retried). The leader deletes the

@@ -77,7 +77,7 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
   });
 
   it('tells its ranks the shared-memory folder, the world ranks it hosts and their share of it, when it has a folder', async () => {
-    const offered = agentHosting([1, 0, 0, 1], { agentIndex: 1, sharedMemoryDir: '/tmp/job', sharedMemoryBytes: 64 * 2 ** 20 });
+    const offered = agentHosting([1, 0, 0, 1], { agentIndex: 1, sharedMemory: { dir: '/tmp/job', bytes: 64 * 2 ** 20 } });
     const r3 = offered.rank(3);
     r3.send({ op: 'hello', v: 2 });
     // each of its two ranks may leave half of what the agent's ranks may leave there
@@ -88,7 +88,7 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
   });
 
   it('a bcast whose root left its data in shared memory: the others get the reference as sent, the root waits for them', async () => {
-    const { rank } = agentHosting([0, 0, 0], { sharedMemoryDir: '/tmp/job' });
+    const { rank } = agentHosting([0, 0, 0], { sharedMemory: { dir: '/tmp/job' } });
     const [r0, r1, r2] = [rank(0), rank(1), rank(2)];
     const reference = Buffer.from('.mpiaas-0-p1 8388608');
     r0.send({ op: 'icoll', req: 1, ctx: 'w', coll: 'bcast', root: 0, parts: [0, reference.length] }, reference);
@@ -112,7 +112,7 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
 
   it('a message left in shared memory: probed and received as the size it stands for, never sent to another agent', async () => {
     const errors: string[] = [];
-    const { rank, toRedis } = agentHosting([0, 0, 1], { sharedMemoryDir: '/tmp/job', protocolErrors: errors });
+    const { rank, toRedis } = agentHosting([0, 0, 1], { sharedMemory: { dir: '/tmp/job' }, protocolErrors: errors });
     const [r0, r1] = [rank(0), rank(1)];
     const reference = Buffer.from('.mpiaas-0-p1 4194304');
     r0.send({ op: 'send', ctx: 'w', dest: 1, tag: 7, shm: 4194304 }, reference);

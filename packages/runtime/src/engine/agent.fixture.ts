@@ -1,6 +1,6 @@
 import type { Envelope, EnvelopeHeader } from '../redis/envelope';
 import type { RedisTransport } from '../redis/redis-transport';
-import { Agent } from './agent';
+import { Agent, type SharedMemory } from './agent';
 import { fakeRankSocket } from './rank-socket.fixture';
 
 export interface AgentFixtureOptions {
@@ -16,8 +16,7 @@ export interface AgentFixtureOptions {
   answer?: (header: EnvelopeHeader) => Promise<void>;
   /** Collects collective mismatches (otherwise they throw). */
   mismatches?: string[];
-  sharedMemoryDir?: string;
-  sharedMemoryBytes?: number;
+  sharedMemory?: SharedMemory;
 }
 
 /**
@@ -54,8 +53,7 @@ export function agentHosting(placement: number[], options: AgentFixtureOptions =
     transport,
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
     ...(options.outboundHighWater === undefined ? {} : { outboundHighWater: options.outboundHighWater }),
-    ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
-    ...(options.sharedMemoryBytes === undefined ? {} : { sharedMemoryBytes: options.sharedMemoryBytes }),
+    ...(options.sharedMemory === undefined ? {} : { sharedMemory: options.sharedMemory }),
     hooks: {
       abort: () => undefined,
       protocolError: (_rank, message) => {

@@ -44,17 +44,8 @@ export interface AgentOptions {
   host: string;
   transport: AgentTransport;
   hooks: AgentHooks;
-  /**
-   * A folder, as the ranks see it, private to the job and writable by its ranks: those of
-   * this agent pass large bcasts and messages to each other through files there instead of
-   * through the agent (PROTOCOL.md, "Shared memory"). Absent: everything goes through it.
-   */
-  sharedMemoryDir?: string;
-  /**
-   * Bytes its ranks may leave in that folder in all (they count against the job's disk
-   * limit), split evenly among them. @defaultValue 64 MiB per rank
-   */
-  sharedMemoryBytes?: number;
+  /** Where this agent's ranks pass large data to each other; absent: through the agent. */
+  sharedMemory?: SharedMemory;
   /** Bytes of the job's data the agent may hold (HeldBytes). @defaultValue 2 GiB */
   maxHeldBytes?: number;
   /**
@@ -65,6 +56,20 @@ export interface AgentOptions {
 }
 
 const OUTBOUND_HIGH_WATER = 64 * 1024 ** 2;
+
+/**
+ * A folder, as the ranks see it, private to the job and writable by its ranks: those of one
+ * agent pass large bcasts and messages to each other through files there instead of through
+ * the agent (PROTOCOL.md, "Shared memory").
+ */
+export interface SharedMemory {
+  dir: string;
+  /**
+   * Bytes the agent's ranks may leave there in all (they count against the job's disk
+   * limit), split evenly among them. @defaultValue 64 MiB per rank (the shim's)
+   */
+  bytes?: number;
+}
 
 /**
  * One job's agent on one host: the endpoints of the ranks it hosts and the collective
@@ -91,8 +96,9 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     const { hooks } = options;
     const local = options.placement.flatMap((agent, rank) => (agent === options.agent ? [rank] : []));
-    const share = options.sharedMemoryBytes === undefined ? {} : { shmBytes: Math.floor(options.sharedMemoryBytes / Math.max(1, local.length)) };
-    this.sharedMemory = options.sharedMemoryDir === undefined ? undefined : { shm: options.sharedMemoryDir, local, ...share };
+    const shared = options.sharedMemory;
+    const share = shared?.bytes === undefined ? {} : { shmBytes: Math.floor(shared.bytes / Math.max(1, local.length)) };
+    this.sharedMemory = shared === undefined ? undefined : { shm: shared.dir, local, ...share };
     this.held = new HeldBytes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES, (message, rank) => {
       if (hooks.heldTooMuch) hooks.heldTooMuch(message, rank);
       else if (rank !== undefined) hooks.protocolError(rank, message);

@@ -303,14 +303,14 @@ export class RankEndpoint {
       case 'free':
         return this.comms.remove(request.ctx);
       case 'send':
-        return this.sendMessage(request.ctx, request.dest, request.tag, body, undefined, sharedSize(request.shm));
+        return this.sendMessage(request.ctx, request.dest, request.tag, body, undefined, request.shm);
       case 'isend': {
-        if (!request.sync) return this.sendMessage(request.ctx, request.dest, request.tag, body, undefined, sharedSize(request.shm));
+        if (!request.sync) return this.sendMessage(request.ctx, request.dest, request.tag, body, undefined, request.shm);
         const syncId = `${me}:${request.req}`;
         const comm = this.comms.get(request.ctx);
         this.active.set(request.req, { op: 'ssend', peer: comm.group[request.dest] ?? request.dest, tag: request.tag, comm: request.ctx });
         this.syncSends.set(syncId, request.req);
-        return this.sendMessage(request.ctx, request.dest, request.tag, body, syncId, sharedSize(request.shm));
+        return this.sendMessage(request.ctx, request.dest, request.tag, body, syncId, request.shm);
       }
       case 'irecv': {
         const comm = this.comms.get(request.ctx);
@@ -408,17 +408,18 @@ export class RankEndpoint {
     if (early) finish(early);
   }
 
-  /** shared: the body is a reference to a shared-memory file of this many bytes. */
-  private sendMessage(ctx: string, dest: number, tag: number, body: Pieces, syncId?: string, shared?: number): void {
+  /** shm: the body is a reference to a shared-memory file of this many bytes (the rank's `shm`). */
+  private sendMessage(ctx: string, dest: number, tag: number, body: Pieces, syncId?: string, shm?: unknown): void {
     const comm = this.comms.get(ctx);
     const to = comm.group[dest];
     if (to === undefined) throw new Error(`destination rank ${dest} is out of range (size ${comm.group.length})`);
     const header: EnvelopeHeader & { d: number } = { t: 'p', d: to, c: ctx, s: comm.rank, w: this.identity.rank, g: tag };
     if (syncId !== undefined) header.y = syncId;
-    if (shared !== undefined) {
+    if (shm !== undefined) {
+      if (!Number.isSafeInteger(shm) || (shm as number) < 0) throw new Error('shm must be a whole number of bytes');
       // the file is on this host: only a rank of this agent can read it
       if (!this.identity.local?.includes(to)) throw new Error(`a message left in shared memory for rank ${to}, which is not on this agent`);
-      header.z = shared;
+      header.z = shm as number;
     }
     this.deliver(header, body);
   }
@@ -567,11 +568,4 @@ function isCall(request: RankRequest): request is Call {
 
 function probeReply(msg: IncomingMessage): Record<string, unknown> {
   return { found: true, source: msg.source, tag: msg.tag, count: msg.shared ?? msg.bytes };
-}
-
-/** A send's `shm`: the size its reference stands for (a whole number), or undefined. */
-function sharedSize(shm: unknown): number | undefined {
-  if (shm === undefined) return undefined;
-  if (!Number.isSafeInteger(shm) || (shm as number) < 0) throw new Error('shm must be a whole number of bytes');
-  return shm as number;
 }

@@ -13,7 +13,7 @@ import { diagnosisKind, rankDiagnosis, type DiagnosisKind, type RankDiagnosis } 
 import type { RankEndpoint } from '../engine/rank-endpoint';
 import { deleteJobKeys } from './delete-job-keys';
 import type { AgentHost } from './agent-host';
-import type { AgentHooks } from '../engine/agent';
+import type { AgentHooks, SharedMemory } from '../engine/agent';
 import { startLocalAgent } from './local-agent';
 import type { RankOutcome } from './job-outcome';
 import { OutputTail } from './output-tail';
@@ -69,13 +69,10 @@ export interface AgentShareOptions extends RankStartOptions {
    */
   maxHeldBytes?: number;
   /**
-   * A folder, as the ranks see it, private to the job and writable by its ranks, where those
-   * of one agent pass large bcasts and messages as files rather than through the agent
+   * Where the ranks of this agent pass large bcasts and messages to each other as files
    * (PROTOCOL.md, "Shared memory"). Absent: everything goes through the agent.
    */
-  sharedMemoryDir?: string;
-  /** What the ranks of this agent may leave in that folder in all (AgentOptions.sharedMemoryBytes). */
-  sharedMemoryBytes?: number;
+  sharedMemory?: SharedMemory;
   /** How long agents wait for each other at the start before the job fails. @defaultValue 30 s */
   rendezvousTimeoutMs?: number;
   /** An agent whose heartbeat is older than this is lost (its worker died or was cut off). @defaultValue 3 s */
@@ -406,8 +403,7 @@ async function startAgent(options: AgentShareOptions, hooks: AgentHooks, keys: J
   const single = agentCountOf(options.placement) === 1;
   const settings = {
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
-    ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
-    ...(options.sharedMemoryBytes === undefined ? {} : { sharedMemoryBytes: options.sharedMemoryBytes }),
+    ...(options.sharedMemory === undefined ? {} : { sharedMemory: options.sharedMemory }),
   };
   if (options.redisUrl === undefined || (single && options.sharedRedis)) {
     if (!single) throw new Error('a job of several agents needs redisUrl');

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import { Agent, type AgentHooks } from '../engine/agent';
+import { Agent, type AgentHooks, type SharedMemory } from '../engine/agent';
 import { connectRedis } from '../redis/connect';
 import type { JobKeys } from '../redis/job-keys';
 import { PayloadConnection } from '../redis/payload-connection';
@@ -18,10 +18,7 @@ export interface HostedAgentOptions {
   ttlMs: number;
   hooks: AgentHooks;
   maxHeldBytes?: number;
-  /** AgentOptions.sharedMemoryDir. */
-  sharedMemoryDir?: string;
-  /** AgentOptions.sharedMemoryBytes. */
-  sharedMemoryBytes?: number;
+  sharedMemory?: SharedMemory;
   /** Redis failed under the agent: the job cannot go on. */
   onFault(error: Error): void;
 }
@@ -96,8 +93,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
     transport,
     hooks: options.hooks,
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
-    ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
-    ...(options.sharedMemoryBytes === undefined ? {} : { sharedMemoryBytes: options.sharedMemoryBytes }),
+    ...(options.sharedMemory === undefined ? {} : { sharedMemory: options.sharedMemory }),
   });
   transport.start();
   try {

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { Agent, type AgentHooks, type AgentTransport } from '../engine/agent';
+import { Agent, type AgentHooks, type AgentTransport, type SharedMemory } from '../engine/agent';
 import type { Envelope } from '../redis/envelope';
 import type { AgentHost } from './agent-host';
 
@@ -9,10 +9,7 @@ export interface LocalAgentOptions {
   placement: readonly number[];
   hooks: AgentHooks;
   maxHeldBytes?: number;
-  /** AgentOptions.sharedMemoryDir. */
-  sharedMemoryDir?: string;
-  /** AgentOptions.sharedMemoryBytes. */
-  sharedMemoryBytes?: number;
+  sharedMemory?: SharedMemory;
 }
 
 /**
@@ -43,8 +40,7 @@ export function startLocalAgent(options: LocalAgentOptions): AgentHost {
     transport: loopback,
     hooks: options.hooks,
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
-    ...(options.sharedMemoryDir === undefined ? {} : { sharedMemoryDir: options.sharedMemoryDir }),
-    ...(options.sharedMemoryBytes === undefined ? {} : { sharedMemoryBytes: options.sharedMemoryBytes }),
+    ...(options.sharedMemory === undefined ? {} : { sharedMemory: options.sharedMemory }),
   });
   return { agent, stopInbox: async () => undefined, stop: async () => undefined };
 }
