@@ -7,6 +7,7 @@ import sys
 import numpy as np
 from mpi4py import MPI
 from per_call import per_call
+from pingpong import pingpong
 
 comm = MPI.COMM_WORLD
 calls = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
@@ -16,6 +17,7 @@ operations = {
     "barrier": comm.Barrier,
     "allreduce_8B": lambda: comm.Allreduce([small, MPI.DOUBLE], [result, MPI.DOUBLE], op=MPI.SUM),
     "bcast_8B": lambda: comm.Bcast([small, MPI.DOUBLE], root=0),
+    "pingpong_8B": pingpong(np.zeros(1), MPI.DOUBLE),
 }
 for name, op in operations.items():
     measured = comm.gather(per_call(op, calls))

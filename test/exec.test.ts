@@ -210,6 +210,15 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it('ranks run under SCHED_BATCH, so that a woken rank does not preempt its agent; MPI4PY_SCHED_BATCH=0 keeps the default', async () => {
+    const batch = await mpiaasExec(['-n', '3', fixture('sched_policy.py')]);
+    expect(batch.code, batch.stderr).toBe(0);
+    expect(batch.stdout).toBe('SCHED_BATCH SCHED_BATCH SCHED_BATCH\n');
+    const plain = await mpiaasExec(['-n', '2', fixture('sched_policy.py')], { env: { MPI4PY_SCHED_BATCH: '0' } });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toBe('SCHED_OTHER SCHED_OTHER\n');
+  });
+
   it('MPI-4 persistent collectives: each start uses the buffers as they are then, one agent and two', async () => {
     for (const agents of ['1', '2']) {
       const run = await mpiaasExec(['-n', '4', '--agents', agents, fixture('persistent_collectives.py')]);

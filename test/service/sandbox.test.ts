@@ -163,6 +163,13 @@ describe.skipIf(unsupported !== undefined).each(['auto', 'off'])('a script tryin
     }
   });
 
+  it('runs its ranks under SCHED_BATCH inside the sandbox', async () => {
+    const id = await submit(readFileSync(fixture('sched_policy.py'), 'utf8'), 2);
+    const job = await finished(id);
+    expect(job.status, job.stderrTail ?? '').toBe('SUCCEEDED');
+    expect(await stdout(id)).toBe('SCHED_BATCH SCHED_BATCH\n');
+  });
+
   it('sees and signals only its own processes, and reads no credential from any of them', async () => {
     const { out } = await beside(
       [

@@ -119,6 +119,9 @@ class Channel:
                              'script through mpiaas\n' % (self.fd, exc))
             raise SystemExit(1)
         sock.setblocking(True)
+        if os.environ.get('MPI4PY_SCHED_BATCH', '1') != '0':
+            from ._scheduling import run_as_batch
+            run_as_batch()
         self._sendmsg = sock.sendmsg
         self._recv_into = sock.recv_into
         # hello before the socket and lock are published: other threads wait in connect()
