@@ -219,6 +219,14 @@ describe('mpiaas exec: what a rank sees', () => {
     expect(plain.stdout).toBe('SCHED_OTHER SCHED_OTHER\n');
   });
 
+  it("large bcasts over agents reach an agent's ranks through one file of the agent's, leaving nothing behind", async () => {
+    for (const agents of ['2', '3']) {
+      const run = await mpiaasExec(['-n', '6', '--agents', agents, fixture('agent_files_bcast.py')]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual([0, 1, 2, 3, 4, 5].map((rank) => `rank ${rank}: agent files yes, names left 0`));
+    }
+  });
+
   it('MPI-4 persistent collectives: each start uses the buffers as they are then, one agent and two', async () => {
     for (const agents of ['1', '2']) {
       const run = await mpiaasExec(['-n', '4', '--agents', agents, fixture('persistent_collectives.py')]);

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SchedulerKeys, type JobView } from '@mpiaas/contracts';
 import { listExamples, runMpirun, splitLines } from '../support/mpi-runs';
-import { REDIS_URL, scanKeys } from '../support/mpiaas-exec';
+import { fixture, REDIS_URL, scanKeys } from '../support/mpiaas-exec';
 import { NetnsHosts } from '../support/netns-hosts';
 import { rankProcessesOf } from '../support/rank-processes';
 import { ServiceStack, type StackProcess } from '../support/service-stack';
@@ -97,6 +97,16 @@ describe.skipIf(unsupported !== undefined)('jobs spread over workers on separate
     expect(final.status, final.reason ?? '').toBe('SUCCEEDED');
     expect(final.ranks.map((rank) => rank.worker).sort()).toEqual(['h0', 'h0', 'h1', 'h1', 'h2', 'h2']);
     expect((await stdout(id)).sort()).toEqual(baseline.rankLines.sort());
+    await expectNothingLeft(id);
+  });
+
+  it("hands large bcasts to each worker's ranks through one file of its agent, in the job's sandboxed /tmp", async () => {
+    const script = await readFile(fixture('agent_files_bcast.py'), 'utf8');
+    const id = await submit({ script, np: 6, placement: 'spread' });
+    const final = await waitFor(id, isFinal);
+    expect(final.status, `${final.reason ?? ''} ${final.stderrTail ?? ''}`).toBe('SUCCEEDED');
+    // every worker's agent wrote at least one (for the bcast rooted on another worker)
+    expect((await stdout(id)).sort()).toEqual([0, 1, 2, 3, 4, 5].map((rank) => `rank ${rank}: agent files yes, names left 0`));
     await expectNothingLeft(id);
   });
 

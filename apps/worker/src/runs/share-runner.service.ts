@@ -10,7 +10,7 @@ import { ActiveRuns, type StopReason } from './active-runs';
 import { JobExecutionRepository } from './job-execution.repository';
 import { forgetPreparedRoot, JobWorkspace } from './job-workspace';
 import { killProcessesOf, RankUserPool } from './rank-users';
-import { RankSandbox } from './rank-sandbox';
+import { JOB_TMP_NAME, RankSandbox } from './rank-sandbox';
 import { runIdOf, type ShareOrder, type ShareReport } from './share-order';
 import { JobCgroup, jobCgroupsEnabled, removeWorkerCgroups, type JobLimits, type LimitHit } from './job-cgroup';
 import { diskUsage, JobUsageWatch } from './job-usage-watch';
@@ -173,9 +173,11 @@ export class ShareRunner implements OnApplicationShutdown {
       rendezvousTimeoutMs: Math.max(1000, order.deadline - Date.now()),
       heartbeatTimeoutMs: this.config.AGENT_HEARTBEAT_TIMEOUT_MS,
       maxHeldBytes: this.config.JOB_AGENT_BYTES,
-      // The job's own /tmp: its ranks here pass large bcasts and messages through files in
-      // it, leaving there at most half of what the job may keep on this worker's disk.
-      sharedMemory: { dir: launch.tmp, bytes: Math.floor(this.config.JOB_DISK_BYTES / 2) },
+      // The job's own /tmp: its ranks here (and their agent, for a bcast it hands to several
+      // of them) pass large bcasts and messages through files in it, leaving there at most
+      // half of what the job may keep on this worker's disk. The ranks may see it elsewhere
+      // (a sandbox's /tmp); the agent opens it where it is, before any rank starts.
+      sharedMemory: { dir: launch.tmp, agentDir: path.join(workspace.dir, JOB_TMP_NAME), bytes: Math.floor(this.config.JOB_DISK_BYTES / 2) },
       // Every share heartbeats, the leader's own too: when Redis loses the queue entry and
       // its lock, the reconciler tells a running job from a lost one by these heartbeats (a
       // leader that skipped its own had its waiting jobs retried). The leader deletes the

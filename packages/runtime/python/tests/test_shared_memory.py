@@ -199,6 +199,22 @@ class SharedMemoryCase(unittest.TestCase):
             self.assertIn(why, str(caught.exception))
             self.assertEqual(caught.exception.Get_error_class(), MPI.ERR_OTHER)
 
+    def test_a_file_its_agent_left_is_read_as_a_ranks_is(self):
+        # engine/agent-files.ts: `.mpiaas-a<agent>-p<n>`, a name per receiver
+        data = os.urandom(shm.MIN_BYTES + 9)
+        for rank in (1, 2):
+            with open(os.path.join(self.folder, '.mpiaas-a1-p3.%d' % rank), 'wb') as f:
+                f.write(data + b'tail of an earlier, longer message')
+        for rank in (1, 2):
+            out = bytearray(len(data))
+            self.receive_as(rank, b'.mpiaas-a1-p3 %d' % len(data), into_one(memoryview(out)))
+            self.assertEqual(bytes(out), data)
+        self.assertEqual(self.listing(), [])
+        for ref in (b'.mpiaas-b1-p3 10', b'.mpiaas-a-p3 10', b'.mpiaas-a1x-p3 10'):
+            with self.assertRaises(MPI.Exception) as caught:
+                self.receive_as(1, ref, load_one)
+            self.assertIn('cannot use', str(caught.exception))
+
     def test_a_file_shorter_than_its_reference_is_an_mpi_error_and_its_name_goes(self):
         ref = shm.offer((1,), bytes(shm.MIN_BYTES))
         name, size = ref.split()

@@ -4,6 +4,7 @@ import type { AgentSnapshot } from './blocked-state';
 import { CollectiveRendezvous, type RendezvousPort } from './collective-rendezvous';
 import { lengthOf } from '../protocol/pieces';
 import { DEFAULT_MAX_HELD_BYTES, HeldBytes } from './held-bytes';
+import { AgentFiles } from './agent-files';
 import { RankEndpoint } from './rank-endpoint';
 
 export interface AgentHooks {
@@ -63,13 +64,22 @@ const OUTBOUND_HIGH_WATER = 64 * 1024 ** 2;
  * the agent (PROTOCOL.md, "Shared memory").
  */
 export interface SharedMemory {
+  /** The folder as the ranks see it. */
   dir: string;
   /**
-   * Bytes the agent's ranks may leave there in all (they count against the job's disk
-   * limit), split evenly among them. @defaultValue 64 MiB per rank (the shim's)
+   * The same folder as the agent sees it, when the ranks see it elsewhere (a sandbox's /tmp).
+   * The agent opens it at once, before any rank runs (agent-files.ts). @defaultValue dir
+   */
+  agentDir?: string;
+  /**
+   * Bytes the agent and its ranks may leave there in all (they count against the job's disk
+   * limit), split evenly among them. @defaultValue 64 MiB each (the shim's)
    */
   bytes?: number;
 }
+
+/** What the agent may keep in files of its own when SharedMemory.bytes is not given. */
+const DEFAULT_AGENT_FILE_BYTES = 64 * 1024 ** 2;
 
 /**
  * One job's agent on one host: the endpoints of the ranks it hosts and the collective
@@ -90,6 +100,8 @@ export class Agent {
   private throttled = false;
   /** Rank envelopes that arrived for no rank of this agent (counted as received). */
   private dropped = 0;
+  /** Where the agent leaves large data for its ranks (none without a shared-memory folder, or if it could not be opened). */
+  private readonly files: AgentFiles | undefined;
   /** What each rank is told of the shared-memory folder (EndpointIdentity.shm). */
   private readonly sharedMemory: { shm: string; local: readonly number[]; shmBytes?: number } | undefined;
 
@@ -97,8 +109,10 @@ export class Agent {
     const { hooks } = options;
     const local = options.placement.flatMap((agent, rank) => (agent === options.agent ? [rank] : []));
     const shared = options.sharedMemory;
-    const share = shared?.bytes === undefined ? {} : { shmBytes: Math.floor(shared.bytes / Math.max(1, local.length)) };
-    this.sharedMemory = shared === undefined ? undefined : { shm: shared.dir, local, ...share };
+    // the agent's own files take a share as a rank's do
+    const shareBytes = shared?.bytes === undefined ? undefined : Math.floor(shared.bytes / (local.length + 1));
+    this.sharedMemory = shared === undefined ? undefined : { shm: shared.dir, local, ...(shareBytes === undefined ? {} : { shmBytes: shareBytes }) };
+    this.files = shared === undefined ? undefined : openAgentFiles(shared.agentDir ?? shared.dir, options.agent, shareBytes ?? DEFAULT_AGENT_FILE_BYTES);
     this.held = new HeldBytes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES, (message, rank) => {
       if (hooks.heldTooMuch) hooks.heldTooMuch(message, rank);
       else if (rank !== undefined) hooks.protocolError(rank, message);
@@ -112,6 +126,11 @@ export class Agent {
       (error) => options.hooks.internalError(error),
       (message) => (options.hooks.mismatch ?? ((m: string) => options.hooks.internalError(new Error(m))))(message),
     );
+  }
+
+  /** Closes what the agent holds open (its files in the shared-memory folder), once its ranks are gone. */
+  close(): void {
+    this.files?.close();
   }
 
   /** Where every hosted rank is and what is in flight: for deadlock detection. */
@@ -156,6 +175,7 @@ export class Agent {
         deliver: (header, body) => this.deliver(header, body),
         collectives: this.collectives,
         held: this.held,
+        ...(this.files ? { files: this.files } : {}),
         abort: (from, code) => hooks.abort(from, code),
         protocolError: (from, message) => hooks.protocolError(from, message),
       },
@@ -247,5 +267,14 @@ export class Agent {
     const queue = this.early.get(rank) ?? [];
     queue.push(envelope);
     this.early.set(rank, queue);
+  }
+}
+
+/** The agent's files in `dir`, or none when the folder cannot be opened (the ranks' own files still work). */
+function openAgentFiles(dir: string, agent: number, budget: number): AgentFiles | undefined {
+  try {
+    return new AgentFiles(dir, agent, budget);
+  } catch {
+    return undefined;
   }
 }

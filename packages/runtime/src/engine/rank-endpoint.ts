@@ -13,6 +13,7 @@ import {
 import type { Envelope, EnvelopeHeader } from '../redis/envelope';
 import type { PendingOp, RankState } from './blocked-state';
 import { foldOnce, foldPlan, type FoldPlan } from './agent-fold';
+import type { AgentFiles } from './agent-files';
 import { collectiveResult, resultWithoutOthers } from './collective-results';
 import type { CollectiveRendezvous } from './collective-rendezvous';
 import { CommunicatorTable, type Communicator } from './communicators';
@@ -28,6 +29,8 @@ export interface EndpointPorts {
   collectives: CollectiveRendezvous;
   /** What the agent holds of the job's data, against its limit (shared by the ranks it hosts). */
   held: HeldBytes;
+  /** Where the agent leaves large data for the ranks it hosts (agent-files.ts); absent: through their sockets. */
+  files?: AgentFiles;
   /** The rank called MPI_Abort. */
   abort(rank: number, code: number): void;
   /** The rank broke the protocol; the job must fail with this message. */
@@ -390,7 +393,9 @@ export class RankEndpoint {
     const finishAll = (all: Pieces[][], allInAt: number, release: () => void): void => {
       try {
         const reduced = fold ? foldOnce(fold.spec, fold.plan, all) : undefined;
-        finish(reduced ? [[reduced]] : collectiveResult(kind, root, me, all), Math.round((allInAt - contributedAt) * 1000), release);
+        const filed = kind === 'bcast' && me !== root ? this.filedBcast(comm, root, all) : undefined;
+        const result = reduced ? [[reduced]] : filed ? [[], [filed]] : collectiveResult(kind, root, me, all);
+        finish(result, Math.round((allInAt - contributedAt) * 1000), release);
       } catch (error) {
         this.ports.protocolError(me, `${kind}: ${(error as Error).message}`);
       }
@@ -406,6 +411,24 @@ export class RankEndpoint {
       { rank: this.identity.rank, call: name ?? kind, kind, root: rootedCollective(kind) ? root : undefined, ...(at ? { at } : {}) },
     );
     if (early) finish(early);
+  }
+
+  /**
+   * The reference to a file holding a bcast's data for this agent's members (the root's one
+   * part, come through Redis or through this agent's socket), written once for all of them;
+   * or undefined, for the root's part as it is: small, a file already, no room, or a single
+   * receiver here. (To one rank the socket is as quick: the agent writes while the rank reads,
+   * where a file is written, then read. Measured, 4 MiB ping-pong over two agents: 1.06-1.18x
+   * the socket's time through files; bcast 8 MiB at np 8 over two agents, 4 receivers per
+   * agent: 0.81x.)
+   */
+  private filedBcast(comm: Communicator, root: number, all: readonly (readonly Pieces[])[]): Buffer | undefined {
+    const { files } = this.ports;
+    const parts = all[root];
+    if (!files || parts?.length !== 1) return undefined;
+    const local = this.identity.local ?? [];
+    const members = comm.group.filter((world, rank) => rank !== root && local.includes(world));
+    return members.length < 2 ? undefined : files.leaveOnce(all, members, parts[0] as Pieces);
   }
 
   /** shm: the body is a reference to a shared-memory file of this many bytes (the rank's `shm`). */

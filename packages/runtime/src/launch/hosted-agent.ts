@@ -110,6 +110,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
     stopInbox: () => transport.stop(),
     stop: async () => {
       await transport.stop();
+      agent.close();
       payloads.close();
       await commands.quit().catch(() => commands.disconnect());
     },

@@ -42,5 +42,5 @@ export function startLocalAgent(options: LocalAgentOptions): AgentHost {
     ...(options.maxHeldBytes === undefined ? {} : { maxHeldBytes: options.maxHeldBytes }),
     ...(options.sharedMemory === undefined ? {} : { sharedMemory: options.sharedMemory }),
   });
-  return { agent, stopInbox: async () => undefined, stop: async () => undefined };
+  return { agent, stopInbox: async () => undefined, stop: async () => agent.close() };
 }
