@@ -223,7 +223,8 @@ describe('mpiaas exec: what a rank sees', () => {
     for (const agents of ['2', '3']) {
       const run = await mpiaasExec(['-n', '6', '--agents', agents, fixture('agent_files_bcast.py')]);
       expect(run.code, run.stderr).toBe(0);
-      expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual([0, 1, 2, 3, 4, 5].map((rank) => `rank ${rank}: agent files yes, names left 0`));
+      // one folder for every agent here: each of them wrote (each hosts two members of a bcast rooted elsewhere)
+      expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual([0, 1, 2, 3, 4, 5].map((rank) => `rank ${rank}: files of ${agents} agents, names left 0`));
     }
   });
 

@@ -105,8 +105,8 @@ describe.skipIf(unsupported !== undefined)('jobs spread over workers on separate
     const id = await submit({ script, np: 6, placement: 'spread' });
     const final = await waitFor(id, isFinal);
     expect(final.status, `${final.reason ?? ''} ${final.stderrTail ?? ''}`).toBe('SUCCEEDED');
-    // every worker's agent wrote at least one (for the bcast rooted on another worker)
-    expect((await stdout(id)).sort()).toEqual([0, 1, 2, 3, 4, 5].map((rank) => `rank ${rank}: agent files yes, names left 0`));
+    // each worker's /tmp is its own, and its agent wrote there (for a bcast rooted on another worker)
+    expect((await stdout(id)).sort()).toEqual([0, 1, 2, 3, 4, 5].map((rank) => `rank ${rank}: files of 1 agents, names left 0`));
     await expectNothingLeft(id);
   });
 

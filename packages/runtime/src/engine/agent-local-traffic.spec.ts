@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentHosting } from './agent.fixture';
 
@@ -77,11 +80,21 @@ describe('Agent: traffic between ranks of one agent stays in the agent', () => {
   });
 
   it('tells its ranks the shared-memory folder, the world ranks it hosts and their share of it, when it has a folder', async () => {
-    const offered = agentHosting([1, 0, 0, 1], { agentIndex: 1, sharedMemory: { dir: '/tmp/job', bytes: 96 * 2 ** 20 } });
-    const r3 = offered.rank(3);
-    r3.send({ op: 'hello', v: 2 });
-    // each of its two ranks, and the agent itself (agent-files.ts), may leave a third of it
-    expect((await r3.reply()).header).toMatchObject({ rank: 3, shm: '/tmp/job', local: [0, 3], shmBytes: 32 * 2 ** 20 });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mpiaas-hello-'));
+    try {
+      const offered = agentHosting([1, 0, 0, 1], { agentIndex: 1, sharedMemory: { dir, bytes: 96 * 2 ** 20 } });
+      const r3 = offered.rank(3);
+      r3.send({ op: 'hello', v: 2 });
+      // each of its two ranks, and the agent itself (agent-files.ts), may leave a third of it
+      expect((await r3.reply()).header).toMatchObject({ rank: 3, shm: dir, local: [0, 3], shmBytes: 32 * 2 ** 20 });
+      offered.agent.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // a folder the agent cannot open (or a single rank): the ranks share it alone
+    const unopened = agentHosting([1, 0, 0, 1], { agentIndex: 1, sharedMemory: { dir: '/nonexistent/job', bytes: 96 * 2 ** 20 } }).rank(0);
+    unopened.send({ op: 'hello', v: 2 });
+    expect((await unopened.reply()).header).toMatchObject({ shm: '/nonexistent/job', shmBytes: 48 * 2 ** 20 });
     const plain = agentHosting([0, 0]).rank(0);
     plain.send({ op: 'hello', v: 2 });
     expect((await plain.reply()).header).not.toHaveProperty('shm');

@@ -109,10 +109,15 @@ export class Agent {
     const { hooks } = options;
     const local = options.placement.flatMap((agent, rank) => (agent === options.agent ? [rank] : []));
     const shared = options.sharedMemory;
-    // the agent's own files take a share as a rank's do
-    const shareBytes = shared?.bytes === undefined ? undefined : Math.floor(shared.bytes / (local.length + 1));
+    // With two ranks or more the agent may leave a bcast for them in a file of its own: its
+    // files take a share of the folder as a rank's do.
+    const sharers = local.length + (local.length >= 2 ? 1 : 0);
+    this.files =
+      shared === undefined || sharers === local.length
+        ? undefined
+        : openAgentFiles(shared.agentDir ?? shared.dir, options.agent, shared.bytes === undefined ? DEFAULT_AGENT_FILE_BYTES : Math.floor(shared.bytes / sharers));
+    const shareBytes = shared?.bytes === undefined ? undefined : Math.floor(shared.bytes / Math.max(1, this.files ? sharers : local.length));
     this.sharedMemory = shared === undefined ? undefined : { shm: shared.dir, local, ...(shareBytes === undefined ? {} : { shmBytes: shareBytes }) };
-    this.files = shared === undefined ? undefined : openAgentFiles(shared.agentDir ?? shared.dir, options.agent, shareBytes ?? DEFAULT_AGENT_FILE_BYTES);
     this.held = new HeldBytes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES, (message, rank) => {
       if (hooks.heldTooMuch) hooks.heldTooMuch(message, rank);
       else if (rank !== undefined) hooks.protocolError(rank, message);

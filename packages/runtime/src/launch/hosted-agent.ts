@@ -100,6 +100,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
     await transport.subscribe();
   } catch (error) {
     await transport.stop();
+    agent.close();
     commands.disconnect();
     payloads.close();
     throw error;
