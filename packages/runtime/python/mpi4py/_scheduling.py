@@ -6,9 +6,9 @@ once, so an agent answering the N ranks of a collective is stopped after each re
 that rank runs on to its next call; the other ranks wait for the rest of the replies.
 A SCHED_BATCH task never preempts on wakeup: the agent writes every reply, then the ranks
 run. Their share of the CPU is unchanged (the policy only gives up the wakeup preference).
-Measured at np 4 on one agent, 2 cores (`node bench/sched-batch.mjs`): barrier 0.79x, Allreduce of
-8 bytes 0.87x; ping-pong unchanged. MPI4PY_SCHED_BATCH=0 in a job's environment keeps the
-default policy (the benchmark's baseline).
+Measured on one agent, 2 cores (`npm run bench:sched`, np 2, 4 and 8): barrier, bcast and
+Allreduce of 8 bytes 0.79-0.93x the time; ping-pong unchanged. MPI4PY_SCHED_BATCH=0 in a
+job's environment keeps the default policy (the benchmark's baseline).
 """
 
 import os

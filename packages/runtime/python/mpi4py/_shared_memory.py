@@ -202,7 +202,9 @@ def _my_name(ref):
     name, _, size = text.partition(' ')
     parts = name.split('-')
     # <sender>: a rank's number, or a<agent> for a file its agent left (agent-files.ts)
-    sender = parts[1][1:] if len(parts) == 3 and parts[1].startswith('a') else parts[1] if len(parts) == 3 else ''
+    sender = parts[1] if len(parts) == 3 else ''
+    if sender.startswith('a'):
+        sender = sender[1:]
     if (folder is None or len(parts) != 3 or parts[0] != '.mpiaas' or not sender.isdigit()
             or not parts[2].lstrip('p').isdigit() or not size.isdigit()):
         raise _lost('the sender sent a reference this rank cannot use (%r)' % text)

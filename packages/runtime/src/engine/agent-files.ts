@@ -55,7 +55,7 @@ export class AgentFiles {
    */
   leave(receivers: readonly number[], body: Pieces): Promise<Buffer | undefined> | undefined {
     const n = lengthOf(body);
-    if (this.closed || receivers.length < 2 || n < AGENT_FILE_MIN_BYTES || n > Math.min(AGENT_FILE_MAX_BYTES, this.budget / 2)) return undefined;
+    if (!this.takes(n) || receivers.length < 2) return undefined;
     const file = this.fileFor(n);
     if (!file) return Promise.resolve(undefined);
     const made: string[] = [];
@@ -73,8 +73,9 @@ export class AgentFiles {
     return writeAll(file.fd, body).then(
       () => {
         file.writing = false;
-        if (this.closed) return this.closeFile(file) ?? undefined;
-        return Buffer.from(`${file.name} ${n}`);
+        if (!this.closed) return Buffer.from(`${file.name} ${n}`);
+        this.closeFile(file); // closed while it was written: close() left it to us
+        return undefined;
       },
       () => {
         file.writing = false;
@@ -82,6 +83,11 @@ export class AgentFiles {
         return undefined;
       },
     );
+  }
+
+  /** Whether n bytes are for a file: open, at least the threshold, at most half the budget and 32 MiB. */
+  takes(n: number): boolean {
+    return !this.closed && n >= AGENT_FILE_MIN_BYTES && n <= Math.min(AGENT_FILE_MAX_BYTES, this.budget / 2);
   }
 
   /**
@@ -156,13 +162,12 @@ export class AgentFiles {
     }
   }
 
-  private closeFile(file: AgentFile): undefined {
+  private closeFile(file: AgentFile): void {
     try {
       fs.closeSync(file.fd);
     } catch {
       // closed already
     }
-    return undefined;
   }
 
   /** `name` in the folder opened at the start, wherever its path now leads. */

@@ -111,12 +111,12 @@ export class Agent {
     const shared = options.sharedMemory;
     // With two ranks or more the agent may leave a bcast for them in a file of its own: its
     // files take a share of the folder as a rank's do.
-    const sharers = local.length + (local.length >= 2 ? 1 : 0);
     this.files =
-      shared === undefined || sharers === local.length
+      shared === undefined || local.length < 2
         ? undefined
-        : openAgentFiles(shared.agentDir ?? shared.dir, options.agent, shared.bytes === undefined ? DEFAULT_AGENT_FILE_BYTES : Math.floor(shared.bytes / sharers));
-    const shareBytes = shared?.bytes === undefined ? undefined : Math.floor(shared.bytes / Math.max(1, this.files ? sharers : local.length));
+        : openAgentFiles(shared.agentDir ?? shared.dir, options.agent, shared.bytes === undefined ? DEFAULT_AGENT_FILE_BYTES : Math.floor(shared.bytes / (local.length + 1)));
+    const sharers = Math.max(1, local.length + (this.files ? 1 : 0));
+    const shareBytes = shared?.bytes === undefined ? undefined : Math.floor(shared.bytes / sharers);
     this.sharedMemory = shared === undefined ? undefined : { shm: shared.dir, local, ...(shareBytes === undefined ? {} : { shmBytes: shareBytes }) };
     this.held = new HeldBytes(options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES, (message, rank) => {
       if (hooks.heldTooMuch) hooks.heldTooMuch(message, rank);

@@ -429,7 +429,8 @@ export class RankEndpoint {
   private filedBcast(comm: Communicator, root: number, all: readonly (readonly Pieces[])[]): Promise<Buffer | undefined> | undefined {
     const { files } = this.ports;
     const parts = all[root];
-    if (!files || parts?.length !== 1) return undefined;
+    // before the members are listed: most bcasts are small, and every member asks
+    if (!files || parts?.length !== 1 || !files.takes(lengthOf(parts[0] as Pieces))) return undefined;
     const local = this.identity.local ?? [];
     const members = comm.group.filter((world, rank) => rank !== root && local.includes(world));
     return files.leaveOnce(all, members, parts[0] as Pieces);
