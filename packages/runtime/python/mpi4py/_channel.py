@@ -96,6 +96,10 @@ class Channel:
         self._threads_seen = 0      # threads but the main one (_thread._count()) when last counted
         self._threads_told = 1      # running user threads the agent was last told of
         self._parked = 0            # threads waiting for another's call (a communicator lock)
+        # payload bytes of the messages and collective contributions this rank wrote (the
+        # profile's bytes sent): counted by _comm as it frames them, which costs one addition
+        # where parsing every write's frames for their bodies cost more than a µs a call
+        self.payload_sent = 0
 
     # -- connection -------------------------------------------------------------------
     def connect(self):

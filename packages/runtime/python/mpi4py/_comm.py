@@ -370,6 +370,7 @@ class Comm:
         if ref is not None:
             h = b'%s,"shm":%d}' % (h[:-1], len(mv))
             mv = ref
+        channel.payload_sent += len(mv)
         return [_pack_ii(4 + len(h) + len(mv), len(h)) + h, mv]
 
     def _irecv(self, req, source, tag):
@@ -675,6 +676,7 @@ class Comm:
             total += len(p)
         bufs = [_pack_ii(4 + len(h) + total, len(h)) + h]
         bufs.extend(parts)
+        channel.payload_sent += total
         if not block:
             channel.write(bufs)
             return req

@@ -31,13 +31,13 @@ class ProfileCase(PeerCase):
     def setUp(self):
         super().setUp()
         self.saved_stats = dict(_profile.stats)
-        self.saved_io = list(_profile._io)
+        self.saved_waited = list(_profile._waited)
         _profile.stats.clear()
 
     def tearDown(self):
         _profile.stats.clear()
         _profile.stats.update(self.saved_stats)
-        _profile._io[:] = self.saved_io
+        _profile._waited[:] = self.saved_waited
         super().tearDown()
 
     def op(self, name):
@@ -160,16 +160,33 @@ class TestOnOff(ProfileCase):
         self.assertEqual(self.op('Send')['calls'], 1)
 
 
-class TestBodyBytes(unittest.TestCase):
+class TestPayloadSent(PeerCase):
+    """The channel's count of payload bytes, which the profile's bytes sent are read from:
+    kept as _comm frames a message or a contribution, whether the profile is on or not."""
 
-    def test_frames_sharing_pieces_and_split_bodies(self):
-        a = frame(b'{"op":"irecv"}') + frame(b'{"op":"wait"}')
-        b = frame(b'{"op":"send"}', 5)
-        c = frame(b'{"op":"icoll"}', 7)
-        self.assertEqual(_profile.body_bytes([a]), 0)
-        self.assertEqual(_profile.body_bytes([b, b'12345']), 5)
-        self.assertEqual(_profile.body_bytes([c, b'123', memoryview(b'4567'), a]), 7)
-        self.assertEqual(_profile.body_bytes([b, b'12345', c, b'1234567']), 12)
+    def test_messages_and_contributions_not_their_headers(self):
+        before = channel.payload_sent
+        MPI.COMM_WORLD.Send([bytes(10), MPI.BYTE], 0, 1)
+        read_frames(self.agent, 1)
+        self.assertEqual(channel.payload_sent - before, 10)
+        t = self.serve(2, lambda frames: coll_reply(frames))
+        MPI.COMM_WORLD.Bcast([bytearray(64), MPI.BYTE], root=0)
+        t.join()
+        t = self.serve(2, lambda frames: coll_reply(frames))
+        MPI.COMM_WORLD.Barrier()
+        t.join()
+        self.assertEqual(channel.payload_sent - before, 74)
+
+    @unittest.skipUnless(_profile.enabled, 'MPIAAS_PROFILE=0')
+    def test_counted_with_the_profile_off(self):
+        before = channel.payload_sent
+        _profile.set_enabled(False)
+        try:
+            MPI.COMM_WORLD.Send([bytes(10), MPI.BYTE], 0, 1)
+            read_frames(self.agent, 1)
+        finally:
+            _profile.set_enabled(True)
+        self.assertEqual(channel.payload_sent - before, 10)
 
 
 if __name__ == '__main__':
