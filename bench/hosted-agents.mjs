@@ -1,0 +1,78 @@
+// What a job spread over workers costs against the same spread inside one `mpiaas exec`.
+// `mpiaas exec --agents 2` hosts both agents on one Node thread, as the runtime bench measures
+// them; the service hosts each in its own worker process, as deployed. The same
+// bench/mpi_micro.py (per_call.py and pingpong.py inlined, as a job is one script) runs both
+// ways, alternating, at np 2 (2 workers × 1 slot) and np 4 (2 × 2), on a private stack (its own
+// database, BullMQ prefix, rank-key prefix and work directories, removed at the end).
+// Usage: npm run bench:hosted [-- --quick]     (prints a Markdown table)
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SchedulerKeys } from '@mpiaas/contracts';
+import { Redis } from 'ioredis';
+import { API_MAIN, CLI_MAIN, MIGRATE, WORKER_MAIN, fmtMicros, killRunning, machineLine, median, python, redisUrl, requireFiles, root, runAsync } from './lib/common.mjs';
+import { createPrivateStack } from './lib/private-stack.mjs';
+
+const quick = process.argv.includes('--quick');
+const rounds = quick ? 1 : 3;
+const scale = quick ? '0.2' : '0.5';
+const NPS = [2, 4];
+
+requireFiles([CLI_MAIN, API_MAIN, WORKER_MAIN, MIGRATE]);
+
+/** mpi_micro.py with the helpers it imports from beside it written in, `from x import y` lines dropped. */
+function selfContainedMicro() {
+  const read = (name) => readFileSync(path.join(root, 'bench', name), 'utf8');
+  const helpers = ['per_call.py', 'pingpong.py'].map(read).join('\n');
+  const main = read('mpi_micro.py').replace(/^from (per_call|pingpong) import .*$/gm, '');
+  return `${helpers}\n${main}`;
+}
+
+const script = selfContainedMicro();
+const loadBefore = os.loadavg();
+const stack = createPrivateStack({ label: 'hosted', onInterrupt: killRunning });
+const execEnv = { ...process.env, MPIAAS_REDIS_PREFIX: stack.rankPrefix, MPIAAS_REDIS_URL: redisUrl };
+const lastJson = (text) => JSON.parse(text.trim().split('\n').pop());
+
+await stack.guard(async () => {
+  await stack.open();
+  const keys = new SchedulerKeys(stack.queuePrefix);
+  const redis = new Redis(redisUrl);
+  const rows = [];
+  try {
+    for (const np of NPS) {
+      const slots = String(np / 2);
+      const workers = [0, 1].map((i) =>
+        stack.startWorker(`worker ${i}`, { WORKER_ID: `bench-${stack.id}-np${np}-w${i}`, SLOTS: slots, WORK_DIR: stack.extraWorkDir(`np${np}-w${i}`) }),
+      );
+      await stack.waitFor(`2 workers of ${slots} slots`, async () => (await redis.hlen(keys.workers)) === 2 && stack.workerSeen(), workers, 60_000);
+      const exec = [];
+      const service = [];
+      for (let i = 0; i < rounds; i++) {
+        const local = await runAsync(process.execPath, [CLI_MAIN, 'exec', '-n', String(np), '--agents', '2', '--python', python, 'bench/mpi_micro.py', scale], execEnv);
+        exec.push(lastJson(local.stdout));
+        const job = await stack.timedJob({ script, np, args: [scale] }, { name: `mpi_micro np ${np}`, lines: 1, prefix: '{' });
+        const spread = new Set(job.final.ranks.map((r) => r.worker));
+        if (spread.size !== 2) throw new Error(`np ${np} ran on ${spread.size} worker(s), not 2`);
+        service.push(lastJson(job.lines[0]));
+      }
+      for (const name of Object.keys(exec[0])) {
+        rows.push({ name, np, exec: median(exec.map((r) => r[name])), service: median(service.map((r) => r[name])) });
+      }
+      await Promise.all(workers.map((proc) => stack.stopProcess(proc)));
+    }
+  } finally {
+    redis.disconnect();
+  }
+  console.log(machineLine(loadBefore, quick));
+  console.log(`median of ${rounds} alternating runs each, mpi_micro.py at scale ${scale}\n`);
+  console.log('| operation | np | `exec --agents 2` (one process) | service, 2 workers | ratio |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const row of rows) {
+    // The service gives each worker a block of ranks (0 and 1 together at np 4), exec deals
+    // them round-robin (0 and 1 apart): only at np 2 do both ping-pong across agents.
+    const comparable = row.np === 2 || !row.name.startsWith('pingpong');
+    const ratio = comparable ? `${(row.service / row.exec).toFixed(2)}x` : '— (ranks 0 and 1 share a worker)';
+    console.log(`| ${row.name} | ${row.np} | ${fmtMicros(row.exec)} | ${fmtMicros(row.service)} | ${ratio} |`);
+  }
+});
