@@ -5,7 +5,8 @@
 //   drifts over both alike);
 // - whole jobs, as a user gets them: bench/mpi_micro.py with MPIAAS_PROFILE=0 (baseline) and
 //   =1, alternating run by run (single runs differ by ±30% here, so many pairs, medians).
-// The two disagreed on 2026-12-06: +8-10% inside one job, -1% over whole jobs (README).
+// (`mpiaas exec` passes MPIAAS_PROFILE on to its ranks since 2026-12-06; before, the shell's
+// was withheld from them with every MPIAAS_ variable.)
 // Target: < 5%, else the profile would have to be opt-in per job.
 // Usage: npm run bench:profile [-- --quick]     (prints a Markdown table)
 import os from 'node:os';

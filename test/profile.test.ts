@@ -49,6 +49,13 @@ describe('profile: per MPI op and per rank', () => {
     expect(plain.stderr).not.toMatch(/^op\s+calls/m);
   });
 
+  it('MPIAAS_PROFILE=0 in the environment of mpiaas exec reaches the ranks and turns it off', async () => {
+    const run = await mpiaasExec(['-n', '2', '--profile', fixture('profile_calls.py')], { env: { MPIAAS_PROFILE: '0' } });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('mpiaas: no profile');
+    expect(run.stderr).not.toMatch(/^op\s+calls/m);
+  });
+
   it('MPIAAS_PROFILE=0 in the ranks’ environment turns it off', async () => {
     const outcome = await runJob({
       np: 2,
