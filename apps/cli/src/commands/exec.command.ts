@@ -74,9 +74,6 @@ export function execCommand(): Command {
         python: options.python ?? config.python,
         cwd: process.cwd(),
         inheritEnv: true,
-        // MPIAAS_* variables are withheld from ranks (mpiaas's own configuration); the one a
-        // user sets for the ranks, to run without the profile's timers, is passed on
-        ...(process.env.MPIAAS_PROFILE === undefined ? {} : { env: { MPIAAS_PROFILE: process.env.MPIAAS_PROFILE } }),
         stdin: process.stdin,
       };
       // The ranks boot while the runtime and its Redis client load and connect: their first

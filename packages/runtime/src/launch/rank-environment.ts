@@ -3,9 +3,10 @@ import { PROTOCOL_VERSION } from '../protocol/version';
 
 /**
  * Variables a rank never inherits: anything of mpiaas's own configuration and the usual
- * names of database and Redis credentials. Ranks are untrusted code.
+ * names of database and Redis credentials. Ranks are untrusted code. MPIAAS_PROFILE is no
+ * configuration of ours but the ranks' own switch (the shim's profile timers): it passes.
  */
-const WITHHELD = /^(MPIAAS_|REDIS|DATABASE_URL$|PG[A-Z]+$|POSTGRES)/;
+const WITHHELD = /^(MPIAAS_(?!PROFILE$)|REDIS|DATABASE_URL$|PG[A-Z]+$|POSTGRES)/;
 
 export interface RankEnvironmentOptions {
   rank: number;
