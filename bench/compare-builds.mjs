@@ -4,7 +4,7 @@
 // Usage: node bench/compare-builds.mjs OTHER_CHECKOUT [np] [agents] [rounds] [scale]
 // (scale: of mpi_micro.py's call counts, 0.3 by default; 1 times a bcast of 8 MiB 30 times)
 import path from 'node:path';
-import { CLI_MAIN, fmtMicros as fmt, median, python, run } from './lib/common.mjs';
+import { CLI_MAIN, fmtMicros as fmt, lastJsonLine, median, python, run } from './lib/common.mjs';
 
 const [other, np = '2', agents = '1', rounds = '3', scale = '0.3'] = process.argv.slice(2);
 if (!other) {
@@ -17,7 +17,7 @@ const samples = { before: {}, after: {} };
 for (let i = 0; i < Number(rounds); i++) {
   for (const [name, cli] of Object.entries(builds)) {
     const { stdout } = run(process.execPath, [cli, 'exec', '-n', np, '--agents', agents, '--python', python, 'bench/mpi_micro.py', scale], env);
-    for (const [op, micros] of Object.entries(JSON.parse(stdout.trim().split('\n').pop()))) (samples[name][op] ??= []).push(micros);
+    for (const [op, micros] of Object.entries(lastJsonLine(stdout))) (samples[name][op] ??= []).push(micros);
   }
 }
 console.log(`| operation | np | agents | ${other} | this checkout | ratio |\n|---|---:|---:|---:|---:|---:|`);

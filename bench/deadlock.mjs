@@ -2,7 +2,7 @@
 // off (MPIAAS_DEADLOCK_DETECTION=0), alternating runs in one process so both see the same
 // machine. The watch counts every rank envelope and snapshots the ranks once a second.
 // Usage: npm run bench:deadlock [-- --quick]     (prints a Markdown table)
-import { CLI_MAIN as cli, fmtMicros as fmt, machineLine, median, python, run } from './lib/common.mjs';
+import { CLI_MAIN as cli, fmtMicros as fmt, lastJsonLine, machineLine, median, python, run } from './lib/common.mjs';
 import os from 'node:os';
 
 const quick = process.argv.includes('--quick');
@@ -12,7 +12,7 @@ const scale = quick ? '0.2' : '0.5';
 const micro = (np, detect) => {
   const env = { ...process.env, MPIAAS_REDIS_PREFIX: `bench:${process.pid}:`, MPIAAS_DEADLOCK_DETECTION: detect ? '1' : '0' };
   const { stdout } = run(process.execPath, [cli, 'exec', '-n', String(np), '--python', python, 'bench/mpi_micro.py', scale], env);
-  return JSON.parse(stdout.trim().split('\n').pop());
+  return lastJsonLine(stdout);
 };
 
 const loadBefore = os.loadavg();

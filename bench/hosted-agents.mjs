@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SchedulerKeys } from '@mpiaas/contracts';
 import { Redis } from 'ioredis';
-import { API_MAIN, CLI_MAIN, MIGRATE, WORKER_MAIN, fmtMicros, killRunning, machineLine, median, python, redisUrl, requireFiles, root, runAsync } from './lib/common.mjs';
+import { API_MAIN, CLI_MAIN, MIGRATE, WORKER_MAIN, fmtMicros, killRunning, lastJsonLine, machineLine, median, python, redisUrl, requireFiles, root, runAsync } from './lib/common.mjs';
 import { createPrivateStack } from './lib/private-stack.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -32,7 +32,6 @@ const script = selfContainedMicro();
 const loadBefore = os.loadavg();
 const stack = createPrivateStack({ label: 'hosted', onInterrupt: killRunning });
 const execEnv = { ...process.env, MPIAAS_REDIS_PREFIX: stack.rankPrefix, MPIAAS_REDIS_URL: redisUrl };
-const lastJson = (text) => JSON.parse(text.trim().split('\n').pop());
 
 await stack.guard(async () => {
   await stack.open();
@@ -50,11 +49,11 @@ await stack.guard(async () => {
       const service = [];
       for (let i = 0; i < rounds; i++) {
         const local = await runAsync(process.execPath, [CLI_MAIN, 'exec', '-n', String(np), '--agents', '2', '--python', python, 'bench/mpi_micro.py', scale], execEnv);
-        exec.push(lastJson(local.stdout));
+        exec.push(lastJsonLine(local.stdout));
         const job = await stack.timedJob({ script, np, args: [scale] }, { name: `mpi_micro np ${np}`, lines: 1, prefix: '{' });
         const spread = new Set(job.final.ranks.map((r) => r.worker));
         if (spread.size !== 2) throw new Error(`np ${np} ran on ${spread.size} worker(s), not 2`);
-        service.push(lastJson(job.lines[0]));
+        service.push(lastJsonLine(job.lines[0]));
       }
       for (const name of Object.keys(exec[0])) {
         rows.push({ name, np, exec: median(exec.map((r) => r[name])), service: median(service.map((r) => r[name])) });

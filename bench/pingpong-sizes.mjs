@@ -4,7 +4,7 @@
 // PROTOCOL.md). Medians of alternating runs, with the machine's state printed beside them.
 // Usage: npm run bench:sizes [-- --quick]     (prints a Markdown table)
 import os from 'node:os';
-import { CLI_MAIN as cli, fmtMicros as fmt, machineLine, median, mpiEnv, python, requireFiles, run } from './lib/common.mjs';
+import { CLI_MAIN as cli, fmtMicros as fmt, lastJsonLine, machineLine, median, mpiEnv, python, requireFiles, run } from './lib/common.mjs';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 1 : 3;
@@ -20,7 +20,7 @@ const launchers = {
 const loadBefore = os.loadavg();
 const samples = Object.fromEntries(Object.keys(launchers).map((name) => [name, []]));
 for (let i = 0; i < rounds; i++) {
-  for (const [name, launch] of Object.entries(launchers)) samples[name].push(JSON.parse(launch().stdout.trim().split('\n').pop()));
+  for (const [name, launch] of Object.entries(launchers)) samples[name].push(lastJsonLine(launch().stdout));
 }
 const sizes = Object.keys(samples['Open MPI'][0]);
 const names = Object.keys(launchers);

@@ -10,7 +10,7 @@
 // Target: < 5%, else the profile would have to be opt-in per job.
 // Usage: npm run bench:profile [-- --quick]     (prints a Markdown table)
 import os from 'node:os';
-import { CLI_MAIN as cli, fmtMicros as fmt, median, python, requireFiles, run } from './lib/common.mjs';
+import { CLI_MAIN as cli, fmtMicros as fmt, lastJsonLine, median, python, requireFiles, run } from './lib/common.mjs';
 
 const quick = process.argv.includes('--quick');
 const scale = quick ? '0.2' : '1';
@@ -20,7 +20,7 @@ const env = { ...process.env, MPIAAS_REDIS_PREFIX: `bench:profile:${process.pid}
 
 const abRun = (np) => {
   const { stdout } = run(process.execPath, [cli, 'exec', '-n', String(np), '--python', python, 'bench/profile_ab.py', scale], env);
-  return JSON.parse(stdout.trim().split('\n').pop());
+  return lastJsonLine(stdout);
 };
 
 /** Per-call cost of the timer itself: a profiled no-op against the bare one, in one process. */
@@ -59,7 +59,7 @@ const microRun = (np, profile) => {
     ...env,
     MPIAAS_PROFILE: profile ? '1' : '0',
   });
-  return JSON.parse(stdout.trim().split('\n').pop());
+  return lastJsonLine(stdout);
 };
 const whole = [];
 for (const np of [2, 4]) {

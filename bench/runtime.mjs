@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { CLI_MAIN as cli, fmtMicros as fmt, machineLine, median, mpiEnv, python, redisRoundTripMedianMicros, redisUrl, run } from './lib/common.mjs';
+import { CLI_MAIN as cli, fmtMicros as fmt, lastJsonLine, machineLine, median, mpiEnv, python, redisRoundTripMedianMicros, redisUrl, run } from './lib/common.mjs';
 import { rawRedisPingMicros, socketRoundTripMicros } from './lib/floor.mjs';
 
 const { chunksOf, PAYLOAD_CHUNK_BYTES } = await import('../packages/runtime/dist/redis/payload-chunks.js');
@@ -28,7 +28,7 @@ const micro = (launcher, np, agents = 1) => {
     launcher === 'mpirun'
       ? run('mpirun', ['-np', String(np), python, 'bench/mpi_micro.py', scale], mpiEnv)
       : run(process.execPath, [cli, 'exec', '-n', String(np), '--agents', String(agents), '--python', python, 'bench/mpi_micro.py', scale], mpiaasEnv);
-  return JSON.parse(stdout.trim().split('\n').pop());
+  return lastJsonLine(stdout);
 };
 
 /** Median of 7 runs of `round`, ms. */

@@ -16,13 +16,13 @@ import { Redis } from 'ioredis';
 import {
   API_MAIN,
   CLI_MAIN,
-  MIGRATE,
-  WORKER_MAIN,
   fmtMicros,
   fmtS,
   killRunning,
+  lastJsonLine,
   machineLine,
   median,
+  MIGRATE,
   mpiEnv,
   python,
   redisRoundTripMicros,
@@ -30,6 +30,7 @@ import {
   requireFiles,
   root,
   runAsync,
+  WORKER_MAIN,
 } from './lib/common.mjs';
 import { createPrivateStack } from './lib/private-stack.mjs';
 
@@ -91,7 +92,7 @@ async function runtimePart() {
     for (let i = 0; i < launchers.length; i++) {
       const launcher = launchers[(i + round) % launchers.length];
       const { stdout } = await launcher.run();
-      samples.get(launcher.name).push(JSON.parse(stdout.trim().split('\n').pop()));
+      samples.get(launcher.name).push(lastJsonLine(stdout));
       pings.push(await redisRoundTripMicros());
     }
   }

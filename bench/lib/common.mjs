@@ -29,6 +29,8 @@ export function requireFiles(files) {
 
 export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 export const seconds = (startNs) => Number(process.hrtime.bigint() - startNs) / 1e9;
+/** The JSON object a bench script printed last (rank 0's results, after anything else it printed). */
+export const lastJsonLine = (stdout) => JSON.parse(stdout.trim().split('\n').pop());
 
 /** Runs a command to its end (blocking): its stdout and wall seconds; throws unless it exits 0. */
 export function run(command, args, env = process.env, stdout = 'pipe') {
