@@ -52,11 +52,13 @@ async function transportOf(keys: JobKeys, agent: number, agents: number, reading
   const blocking = new Redis(REDIS_URL);
   opened.push(commands, blocking);
   const payloads = await PayloadConnection.open(REDIS_URL, `test:agent${agent}:payloads`);
-  payloadConnections.push(payloads);
+  const payloadReads = await PayloadConnection.open(REDIS_URL, `test:agent${agent}:payload-reads`);
+  payloadConnections.push(payloads, payloadReads);
   const transport = new RedisTransport({
     commands,
     blocking,
     payloads,
+    payloadReads,
     keys,
     agent,
     placement: Array.from({ length: agents }, (_, rank) => rank),
@@ -96,15 +98,16 @@ describe('deleteJobKeys', () => {
     // A collective only agent 0 reached, one with a large bundle, a large message nobody received.
     expect(await agent0.rendezvous('w', 1, all(3), ...bundle(0, 3, 1, Buffer.from('small')))).toBeNull();
     expect(await agent0.rendezvous('w', 2, all(3), ...bundle(0, 3, 2, LARGE))).toBeNull();
-    void agent0.deliver({ t: 'p', d: 1, c: 'w', s: 0, w: 0, g: 5 }, [LARGE]);
-    // The chunks go through the payload connection, the pointer after them: wait for the pointer.
-    await vi.waitFor(async () => expect(await redis.llen(keys.mailbox(1))).toBe(1), { timeout: 5000 });
+    await agent0.deliver({ t: 'p', d: 1, c: 'w', s: 0, w: 0, g: 5 }, [LARGE]); // resolves once Redis has its chunks
+    expect(await redis.llen(keys.mailbox(1))).toBe(1);
     const loose = (await redis.smembers(keys.loose())).sort();
     expect(loose.filter((key) => key.includes(':coll:'))).toEqual([keys.collective('w', 1), keys.collective('w', 2)]);
-    // Three chunks of each large envelope, and the read counter of the bundle two agents are
-    // to read (listed before its first reader creates it).
-    expect(loose.filter((key) => key.includes(':pl:'))).toHaveLength(7);
-    expect(await keysOf(keys)).toEqual(expect.arrayContaining(loose.filter((key) => !key.endsWith(':n'))));
+    // Three chunks of each large envelope, a list of each reader's announcements of them and
+    // one of those it took (the bundle's: agents 1 and 2; the message's: agent 1), and the
+    // read counter of the bundle two agents are to read. The counter and the taken lists are
+    // listed before a reader creates them.
+    expect(loose.filter((key) => key.includes(':pl:'))).toHaveLength(3 + 4 + 1 + 3 + 2);
+    expect(await keysOf(keys)).toEqual(expect.arrayContaining(loose.filter((key) => !key.endsWith(':n') && !/:s\d+$/.test(key))));
 
     const { connection, sent } = watched();
     await deleteJobKeys(connection, keys, 3);

@@ -54,7 +54,8 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
     }
   };
   // Opened beside the others rather than after them: one round trip less before ranks start.
-  const payloadsOpening = PayloadConnection.open(options.redisUrl, `${name}:payloads`);
+  // The writes of large envelopes' chunks, and this agent's reads of others' (which wait on them).
+  const payloadsOpening = openBoth(PayloadConnection.open(options.redisUrl, `${name}:payloads`), PayloadConnection.open(options.redisUrl, `${name}:payload-reads`));
   // Its failure is dealt with below, once the others are open; until then it must not count as unhandled.
   payloadsOpening.catch(() => undefined);
   let blocking: Redis;
@@ -63,12 +64,13 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
     blocking = await open('inbox');
     subscriber = agentCountOf(options.placement) >= CHANNEL_MIN_AGENTS ? await open('channel') : undefined;
   } catch (error) {
-    payloadsOpening.then((connection) => connection.close(), () => undefined);
+    payloadsOpening.then((connections) => connections.forEach((connection) => connection.close()), () => undefined);
     throw error;
   }
   let payloads: PayloadConnection;
+  let payloadReads: PayloadConnection;
   try {
-    payloads = await payloadsOpening;
+    [payloads, payloadReads] = await payloadsOpening;
   } catch (error) {
     opened.forEach((connection) => connection.disconnect());
     throw error;
@@ -77,6 +79,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
     commands,
     blocking,
     payloads,
+    payloadReads,
     ...(subscriber ? { subscriber } : {}),
     keys: options.keys,
     agent: options.agent,
@@ -103,6 +106,7 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
     agent.close();
     commands.disconnect();
     payloads.close();
+    payloadReads.close();
     throw error;
   }
   return {
@@ -113,7 +117,19 @@ export async function startHostedAgent(options: HostedAgentOptions): Promise<Hos
       await transport.stop();
       agent.close();
       payloads.close();
+      payloadReads.close();
       await commands.quit().catch(() => commands.disconnect());
     },
   };
+}
+
+/** Both connections, or — if one fails — its failure, with the other closed if it opened. */
+async function openBoth(
+  first: Promise<PayloadConnection>,
+  second: Promise<PayloadConnection>,
+): Promise<[PayloadConnection, PayloadConnection]> {
+  const [a, b] = await Promise.allSettled([first, second]);
+  if (a.status === 'fulfilled' && b.status === 'fulfilled') return [a.value, b.value];
+  for (const result of [a, b]) if (result.status === 'fulfilled') result.value.close();
+  throw (a.status === 'rejected' ? a.reason : (b as PromiseRejectedResult).reason) as Error;
 }

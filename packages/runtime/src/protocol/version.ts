@@ -9,4 +9,5 @@ export const PROTOCOL_VERSION = 2;
  */
 // 4: a collective between two agents has no rendezvous (each pushes its bundle to the other).
 // 5: a bcast over three agents or more has none either (its root's agent pushes the data).
-export const AGENT_PROTOCOL_VERSION = 5;
+// 6: a large envelope's pointer goes before its chunks, which each reader waits for (large-envelopes.ts).
+export const AGENT_PROTOCOL_VERSION = 6;

@@ -98,6 +98,27 @@ export class PayloadConnection {
     return this.expiring(['SADD', key, ...members], key, ttlMs);
   }
 
+  /**
+   * Moves the first element of the list at `from` to the end of `to` and resolves with it,
+   * waiting as long as it takes for `from` to have one (BLMOVE, no timeout). Redis runs this
+   * connection's later commands only once it has: a reader pipelines a wait and a fetch per
+   * chunk of a large envelope (large-envelopes.ts). A connection that waits so must be a
+   * reader's own, with no writes behind its waits.
+   */
+  async awaitMove(from: string, to: string): Promise<void> {
+    await this.command(['BLMOVE', from, to, 'LEFT', 'RIGHT', '0']);
+  }
+
+  /** Deletes `keys`. */
+  async delete(keys: readonly string[]): Promise<void> {
+    await this.command(['DEL', ...keys]);
+  }
+
+  /** Removes `members` from the set at `key`. */
+  async removeFromSet(key: string, members: readonly string[]): Promise<void> {
+    await this.command(['SREM', key, ...members]);
+  }
+
   /** The value at `key` as pieces (views of the socket's reads), or null if there is none. */
   get(key: string): Promise<Buffer[] | null> {
     return this.bulk(['GET', key]);

@@ -1,10 +1,10 @@
-// The transport's ordering across its two connections, on real Redis: a large envelope's
-// chunks go through the payload connection, its pointer through the command connection, and
-// nothing may reach another agent before what was sent ahead of it.
+// The transport's ordering across its connections, on real Redis: a large envelope's chunks
+// go through the payload connections, its pointer (at once) through the command connection,
+// and nothing may be handed on to another agent's ranks before what was sent ahead of it.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import type { Envelope, EnvelopeHeader } from './envelope';
+import { encodeEnvelope, type Envelope, type EnvelopeHeader } from './envelope';
 import { JobKeys } from './job-keys';
 import { PayloadConnection } from './payload-connection';
 import { RedisTransport } from './redis-transport';
@@ -57,10 +57,12 @@ async function transportOf(
   const blocking = new Redis(REDIS_URL);
   opened.push(commands, blocking);
   const payloads = await PayloadConnection.open(REDIS_URL, `test:transport:agent${agent}`);
+  const payloadReads = await PayloadConnection.open(REDIS_URL, `test:transport:agent${agent}:reads`);
   const transport = new RedisTransport({
     commands: slow.deliveries ? slowed(commands, ['mpiDeliver'], slow.deliveries) : commands,
     blocking,
     payloads: slow.stores ? slowed(payloads, ['set', 'push', 'addToSet'], slow.stores) : payloads,
+    payloadReads,
     keys,
     agent,
     placement,
@@ -72,6 +74,7 @@ async function transportOf(
   closing.push(async () => {
     await transport.stop();
     payloads.close();
+    payloadReads.close();
   });
   return { transport, got, faults };
 }
@@ -80,15 +83,13 @@ const LARGE = Buffer.alloc(700 * 1024, 3);
 const message = (g: number): EnvelopeHeader & { d: number } => ({ t: 'p', d: 1, c: 'w', s: 0, w: 0, g });
 
 describe('RedisTransport', () => {
-  it('sends nothing ahead of a large envelope whose chunks are still on their way to Redis', async () => {
+  it('hands nothing on ahead of a large envelope whose chunks are still on their way to Redis', async () => {
     const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
     closing.push(() => deleteJobKeys(redis, keys, 2));
     const sender = await transportOf(keys, 0, { stores: 150 });
     const receiver = await transportOf(keys, 1);
-    // Large messages sent with nothing unanswered (1: its pointer follows its chunks on the
-    // payload connection), while what went before is still being stored (3), and while a
-    // small one is unanswered (6): 3 and 6 wait for their chunks, then go through the command
-    // connection.
+    // Every pointer reaches the inbox at once, long before its chunks are stored: the receiver
+    // hands on what follows a pointer only once it has the pointer's chunks.
     void sender.transport.deliver(message(1), [LARGE]);
     void sender.transport.deliver(message(2), [Buffer.from('small, sent after it')]);
     void sender.transport.deliver(message(3), [LARGE]);
@@ -152,8 +153,8 @@ describe('RedisTransport', () => {
     closing.push(() => deleteJobKeys(redis, keys, 2));
     const sender = await transportOf(keys, 0);
     const sizes = [LARGE, Buffer.from('small'), LARGE, LARGE, Buffer.from('small'), LARGE];
-    sizes.forEach((body, g) => sender.transport.deliver(message(g), [body]));
-    await vi.waitFor(async () => expect(await redis.llen(keys.mailbox(1))).toBe(sizes.length), { timeout: 5000 });
+    await Promise.all(sizes.map((body, g) => sender.transport.deliver(message(g), [body]))); // resolve once Redis has their chunks
+    expect(await redis.llen(keys.mailbox(1))).toBe(sizes.length);
     // The fourth message's first chunk is gone (as if expired): what was sent before it still
     // arrives, nothing after it does.
     expect(await redis.unlink(`${keys.payload(0, 2)}:0`)).toBe(1);
@@ -164,16 +165,16 @@ describe('RedisTransport', () => {
     receiver.got.forEach((envelope, g) => expect(Buffer.concat(envelope.body).equals(sizes[g]!)).toBe(true));
   });
 
-  it('resolves a delivery once Redis holds it, chunks and pointer, whichever way the pointer went', async () => {
+  it('resolves a delivery once Redis holds it, its chunks too', async () => {
     const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
     closing.push(() => deleteJobKeys(redis, keys, 2));
     const sender = await transportOf(keys, 0, { stores: 150 });
     const started = Date.now();
-    await sender.transport.deliver(message(1), [LARGE]); // its pointer behind its chunks
+    await sender.transport.deliver(message(1), [LARGE]); // its chunks are slow to be stored
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     expect(await redis.llen(keys.mailbox(1))).toBe(1);
     const small = sender.transport.deliver(message(2), [Buffer.from('small')]);
-    const large = sender.transport.deliver(message(3), [LARGE]); // its pointer through the command connection
+    const large = sender.transport.deliver(message(3), [LARGE]);
     await large;
     expect(await redis.llen(keys.mailbox(1))).toBe(3);
     await small;
@@ -186,11 +187,30 @@ describe('RedisTransport', () => {
     const sender = await transportOf(keys, 0, { deliveries: 150 });
     const receiver = await transportOf(keys, 1);
     void sender.transport.deliver(message(1), [Buffer.from('small, still on its way')]);
-    void sender.transport.deliver(message(2), [LARGE]); // must not take the payload connection's shorter way past it
+    void sender.transport.deliver(message(2), [LARGE]); // its chunks must not let it past the slow small one
     void sender.transport.deliver(message(3), [Buffer.from('small')]);
     await vi.waitFor(() => expect(receiver.got).toHaveLength(3), { timeout: 5000 });
     expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2, 3]);
     expect(Buffer.concat(receiver.got[1]!.body).equals(LARGE)).toBe(true);
     expect([...sender.faults, ...receiver.faults]).toEqual([]);
+  });
+
+  it("hands the job's end on at once, ahead of a large envelope whose chunks never come; what follows that waits", async () => {
+    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
+    closing.push(() => deleteJobKeys(redis, keys, 2));
+    // Agent 0 sent a pointer, then failed before storing the chunks, and told the others the job is over.
+    const end: EnvelopeHeader = { t: 'k', a: 0, v: { status: 'FAILED', exitCode: 1, reason: 'lost Redis', at: Date.now() } };
+    await redis.rpush(
+      keys.mailbox(1),
+      encodeEnvelope({ t: 'x', k: keys.payload(0, 0), r: 1, c: 2 }),
+      encodeEnvelope(message(2), [Buffer.from('behind it')]),
+      encodeEnvelope(end),
+    );
+    const receiver = await transportOf(keys, 1);
+    await vi.waitFor(() => expect(receiver.got.map((envelope) => envelope.header.t)).toEqual(['k']), { timeout: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(receiver.got).toHaveLength(1); // the message stays behind the pointer, in order
+    expect(receiver.faults).toEqual([]);
+    // closing (afterEach) stops the transport, which ends the wait: nothing hangs
   });
 });

@@ -12,7 +12,7 @@ import {
 import { AgentHeartbeat } from './agent-presence';
 import { agentCountOf } from './placement';
 import { lengthOf } from '../protocol/pieces';
-import { chunksOf, PAYLOAD_CHUNK_BYTES } from './payload-chunks';
+import { chunkKeysOf, LargeEnvelopes, readCounterOf } from './large-envelopes';
 import type { PayloadConnection } from './payload-connection';
 
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
@@ -49,8 +49,10 @@ export interface RedisTransportOptions {
   commands: Redis;
   /** A dedicated connection: it spends its life blocked in BLMPOP on this agent's inbox. */
   blocking: Redis;
-  /** Stores and fetches the chunks of large envelopes (without copying them, as ioredis would). */
+  /** Stores the chunks of large envelopes (without copying them, as ioredis would). */
   payloads: PayloadConnection;
+  /** Fetches other agents' chunks, waiting on each (large-envelopes.ts): a connection of its own. */
+  payloadReads: PayloadConnection;
   /**
    * A connection subscribed to the job's collective channel, for jobs with enough agents
    * that publishing a collective's result once beats pushing it to every inbox.
@@ -78,19 +80,22 @@ export class RedisTransport {
   readonly agentCount: number;
   private stopped = false;
   private pumping: Promise<void> | undefined;
-  private nextPayloadId = 0;
+  private readonly large: LargeEnvelopes;
   private readonly presence: AgentHeartbeat;
   /** The headers of this agent's large collective bundles until they come back to it (stored(…, own)). */
   private readonly ownStored = new Map<string, EnvelopeHeader>();
   /**
-   * Resolves once Redis has everything later sends must follow (undefined: it has all): the
-   * chunks of large envelopes, which go through the payload connection, and a pointer sent
-   * there after them. Nothing orders one connection's commands before the other's, so every
-   * envelope sent through `commands` waits for it (send()).
+   * Resolves once Redis has the chunks of every large envelope sent so far (undefined: it
+   * has): leaving the job waits for it, so that the last agent's cleanup comes after them.
    */
   private storing: Promise<void> | undefined;
-  /** Envelopes sent through `commands` that Redis has not answered yet. */
-  private unanswered = 0;
+  /**
+   * Hands on, in inbox order, the last envelope popped that waits for its chunks (or behind
+   * one that does); undefined: none waits, the next is handed on at once.
+   */
+  private inOrder: Promise<void> | undefined;
+  /** A large envelope could not be fetched: the job is failed, nothing more is handed on. */
+  private fetchFailed = false;
 
   constructor(private readonly options: RedisTransportOptions) {
     const redis = options.commands as ScriptedRedis;
@@ -107,7 +112,11 @@ export class RedisTransport {
     for (const connection of [options.commands, options.blocking, ...(options.subscriber ? [options.subscriber] : [])]) {
       connection.on('close', () => this.fault(new Error('connection to Redis closed')));
     }
-    options.payloads.onClose((error) => this.fault(error));
+    for (const payloads of [options.payloads, options.payloadReads]) payloads.onClose((error) => this.fault(error));
+    this.large = new LargeEnvelopes(
+      { writes: options.payloads, reads: options.payloadReads, loose: options.keys.loose(), agent: options.agent, ttlMs: options.ttlMs },
+      (agent, id) => options.keys.payload(agent, id),
+    );
   }
 
   /** Starts draining this agent's inbox. */
@@ -134,27 +143,17 @@ export class RedisTransport {
 
   /**
    * Sends a point-to-point envelope (or an ack) to world rank `header.d`. Resolves once Redis
-   * has it (the agent counts what is not there yet); a failure is the transport's fault, not
-   * the caller's: the returned promise never rejects.
+   * has it, a large one's chunks too (the agent counts what is not there yet); a failure is
+   * the transport's fault, not the caller's: the returned promise never rejects.
    */
   deliver(header: EnvelopeHeader & { d: number }, body: readonly Buffer[] = []): Promise<void> {
-    const inbox = this.options.keys.mailbox(this.options.placement[header.d] as number);
-    const pieces = envelopePieces(header, body);
-    const length = lengthOf(pieces);
-    const onError = (error: Error) => this.fault(error);
-    if (length <= LARGE_ENVELOPE_BYTES) {
-      return this.send(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, Buffer.concat(pieces, length))).then(() => undefined, onError);
-    }
-    // Redis has answered everything this agent sent: the pointer can follow its chunks on the
-    // payload connection, which keeps it behind them, without waiting for their answers.
-    const behindChunks = this.storing === undefined && this.unanswered === 0;
-    const pointer = this.storeLarge(header, pieces, 1, false);
-    if (behindChunks) {
-      this.holdSends(this.options.payloads.push(inbox, pointer, this.options.ttlMs));
-      // settles (never rejects) once Redis has the chunks and the pointer
-      return this.storing ?? Promise.resolve();
-    }
-    return this.send(() => this.redis.mpiDeliver(1, inbox, this.options.ttlMs, pointer)).then(() => undefined, onError);
+    const to = this.options.placement[header.d] as number;
+    const [envelope, stored] = this.stored(header, envelopePieces(header, body), [to]);
+    const delivered = this.redis.mpiDeliver(1, this.options.keys.mailbox(to), this.options.ttlMs, envelope);
+    return Promise.all([delivered, stored]).then(
+      () => undefined,
+      (error: Error) => this.fault(error),
+    );
   }
 
   /**
@@ -182,9 +181,8 @@ export class RedisTransport {
       // Published on the channel only when every agent of the job takes part (a collective of
       // a smaller communicator would reach agents that do not wait for it).
       const publish = subscriber !== undefined && agents.length === this.agentCount;
-      const bundle = this.stored(header, envelopePieces(header, body), agents.length - 1, true);
-      const bundles = await this.send(() =>
-        this.redis.mpiRendezvousBuffer(
+      const [bundle] = this.stored(header, envelopePieces(header, body), otherAgents, true);
+      const bundles = await this.redis.mpiRendezvousBuffer(
           4 + others.length,
           keys.collective(ctx, seq),
           keys.channelSeq(),
@@ -198,8 +196,7 @@ export class RedisTransport {
           keys.channel(),
           publish ? LARGE_ENVELOPE_BYTES : -1,
           CHANNEL_LOG_LENGTH,
-        ),
-      );
+        );
       return bundles ? await Promise.all(bundles.map((raw) => this.resolve(raw))) : null;
     } catch (error) {
       this.fault(error as Error);
@@ -217,8 +214,8 @@ export class RedisTransport {
   pushBundle(to: readonly number[], header: Extract<EnvelopeHeader, { t: 'g' }>, body: readonly Buffer[]): void {
     const { keys, ttlMs } = this.options;
     const inboxes = to.map((other) => keys.mailbox(other));
-    const bundle = this.stored(header, envelopePieces(header, body), inboxes.length);
-    this.send(() => this.redis.mpiDeliver(inboxes.length, ...inboxes, ttlMs, bundle)).catch((error: Error) => this.fault(error));
+    const [bundle] = this.stored(header, envelopePieces(header, body), to);
+    this.redis.mpiDeliver(inboxes.length, ...inboxes, ttlMs, bundle).catch((error: Error) => this.fault(error));
   }
 
   /**
@@ -251,7 +248,7 @@ export class RedisTransport {
       .map((agent) => this.options.keys.mailbox(agent));
     if (others.length === 0) return;
     const envelope = encodeEnvelope(header);
-    this.send(() => this.redis.mpiDeliver(others.length, ...others, this.options.ttlMs, envelope)).catch((error: Error) => this.fault(error));
+    this.redis.mpiDeliver(others.length, ...others, this.options.ttlMs, envelope).catch((error: Error) => this.fault(error));
   }
 
   /** Renews this agent's heartbeat key for `ms`; resolves once Redis has it. */
@@ -266,12 +263,12 @@ export class RedisTransport {
 
   /**
    * Leaves the job for good (after stop()): resolves true for the last agent to leave, which
-   * must then delete the job's keys. The command runs after every command this agent sent.
+   * must then delete the job's keys. The command runs after every command this agent sent:
+   * once Redis has stored its chunks (their own connection's), after its command connection's.
    */
   async leave(): Promise<boolean> {
-    const last = await this.send(() =>
-      this.redis.mpiLeave(2, this.options.keys.departed(), this.options.keys.alive(this.options.agent), this.options.agent, this.agentCount, this.options.ttlMs),
-    );
+    await this.storing;
+    const last = await this.redis.mpiLeave(2, this.options.keys.departed(), this.options.keys.alive(this.options.agent), this.options.agent, this.agentCount, this.options.ttlMs);
     return last === 1;
   }
 
@@ -295,15 +292,43 @@ export class RedisTransport {
       }
       if (!Array.isArray(reply)) continue;
       try {
-        for (const raw of reply[1] as Buffer[]) {
-          // Pointers are resolved in line, so envelopes stay in the order they were sent.
-          this.options.onEnvelope(peekKind(raw) === 'x' ? await this.resolve(raw) : decodeEnvelope(raw));
-        }
+        for (const raw of reply[1] as Buffer[]) this.handOn(raw);
       } catch (error) {
         this.fault(error as Error);
         return;
       }
     }
+  }
+
+  /**
+   * Hands an envelope from the inbox on, in the order sent: at once if nothing waits ahead of
+   * it, else after what does. A pointer's chunks are fetched meanwhile, and the inbox keeps
+   * being read: the fetches of a batch's pointers go out together, and the job's end ('k')
+   * is handed on at once, ahead of chunks that may never come (their writer failed).
+   */
+  private handOn(raw: Buffer): void {
+    const kind = peekKind(raw);
+    if (kind === 'k') return this.options.onEnvelope(decodeEnvelope(raw));
+    if (this.fetchFailed) return;
+    if (kind !== 'x' && this.inOrder === undefined) return this.options.onEnvelope(decodeEnvelope(raw));
+    const envelope = this.resolve(raw);
+    envelope.catch(() => undefined); // handled in its turn, below
+    const turn = (this.inOrder ?? Promise.resolve())
+      .then(() => envelope)
+      .then(
+        (resolved) => {
+          if (!this.fetchFailed) this.options.onEnvelope(resolved);
+        },
+        (error: Error) => {
+          if (this.fetchFailed) return;
+          this.fetchFailed = true;
+          this.fault(error);
+        },
+      );
+    this.inOrder = turn;
+    void turn.then(() => {
+      if (this.inOrder === turn) this.inOrder = undefined;
+    });
   }
 
   /** The bundles of a collective another agent completed (this agent's own are in its reply). */
@@ -313,39 +338,19 @@ export class RedisTransport {
   }
 
   /**
-   * What to push through `commands` for an envelope (`pieces`: envelopePieces of `header` and
-   * its body): itself, or — if large — a pointer to the keys holding it, sent once Redis has
-   * them (send() waits). `own`: a collective bundle of this agent, read only by the others
-   * (`readers`); it comes back to this one with theirs (in the reply or its inbox) and is
-   * answered from here then with its header alone, rather than fetched again.
+   * What to push to the inboxes for an envelope (`pieces`: envelopePieces of `header` and its
+   * body) read by the agents `readers`, and when Redis has stored it: itself, or — if large —
+   * a pointer to its chunks, which stream behind it (large-envelopes.ts). `own`: a collective
+   * bundle of this agent; it comes back to this one with the others' (in the reply or its
+   * inbox) and is answered from here then with its header alone, rather than fetched again.
    */
-  private stored(header: EnvelopeHeader, pieces: readonly Buffer[], readers: number, own = false): Buffer {
+  private stored(header: EnvelopeHeader, pieces: readonly Buffer[], readers: readonly number[], own = false): [Buffer, Promise<void>] {
     const length = lengthOf(pieces);
-    if (length <= LARGE_ENVELOPE_BYTES) return Buffer.concat(pieces, length);
-    return this.storeLarge(header, pieces, readers, own);
-  }
-
-  /**
-   * Stores a large envelope's chunks through the payload connection and returns its pointer;
-   * later sends wait until Redis has them. The chunks are cut from the envelope's pieces as
-   * they are: a large body is not joined first (a copy of all of it).
-   */
-  private storeLarge(header: EnvelopeHeader, pieces: readonly Buffer[], readers: number, own: boolean): Buffer {
-    const { keys, ttlMs, payloads } = this.options;
-    const key = keys.payload(this.options.agent, this.nextPayloadId++);
-    const chunks = chunksOf(pieces, PAYLOAD_CHUNK_BYTES);
-    // Listed among the job's loose keys until the last reader deletes them (its read counter
-    // too, if several read it: the first of them creates it). Through the payload connection
-    // too, so that the listing is in Redis before any reader can take it off.
-    const listed = chunkKeysOf(key, chunks.length);
-    this.holdSends(
-      Promise.all([
-        ...chunks.map((chunk, i) => payloads.set(`${key}:${i}`, chunk, ttlMs)),
-        payloads.addToSet(keys.loose(), readers > 1 ? [...listed, readCounterOf(key)] : listed, ttlMs),
-      ]),
-    );
-    if (own) this.ownStored.set(key, header);
-    return encodeEnvelope({ t: 'x', k: key, r: readers, c: chunks.length });
+    if (length <= LARGE_ENVELOPE_BYTES) return [Buffer.concat(pieces, length), Promise.resolve()];
+    const { pointer, stored } = this.large.store(pieces, readers);
+    this.holdLeave(stored);
+    if (own) this.ownStored.set(pointer.k, header);
+    return [encodeEnvelope({ t: 'x', ...pointer }), stored];
   }
 
   /**
@@ -360,46 +365,25 @@ export class RedisTransport {
       this.ownStored.delete(pointer.k);
       return { header: own, body: [] };
     }
-    const keys = chunkKeysOf(pointer.k, pointer.c);
-    const loose = this.options.keys.loose();
-    const { payloads } = this.options;
-    let chunks: (Buffer[] | null)[];
-    if (pointer.r <= 1) {
-      const fetched = Promise.all(keys.map((key) => payloads.getdel(key)));
-      [chunks] = await Promise.all([fetched, this.redis.srem(loose, keys)]);
-    } else {
-      chunks = await Promise.all(keys.map((key) => payloads.get(key)));
+    const chunks = await this.large.fetch(pointer);
+    if (pointer.r > 1) {
       // After the reads (on another connection): the last reader's release deletes the chunks.
+      const keys = chunkKeysOf(pointer);
       this.redis
-        .mpiRelease(2 + keys.length, loose, readCounterOf(pointer.k), ...keys, pointer.r, this.options.ttlMs)
+        .mpiRelease(2 + keys.length, this.options.keys.loose(), readCounterOf(pointer.k), ...keys, pointer.r, this.options.ttlMs)
         .catch((error: Error) => this.fault(error));
     }
-    if (chunks.some((chunk) => chunk === null)) throw new Error(`stored envelope ${pointer.k} is missing`);
-    return decodeEnvelopePieces((chunks as Buffer[][]).flat());
+    return decodeEnvelopePieces(chunks.flat());
   }
 
-  /**
-   * Sends an envelope through `commands` once Redis has everything sent before it through the
-   * payload connection: at once if it has, else after that and after every send that waited
-   * before this one.
-   */
-  private send<T>(command: () => Promise<T>): Promise<T> {
-    const counted = () => {
-      this.unanswered++;
-      return command().finally(() => this.unanswered--);
-    };
-    return this.storing ? this.storing.then(counted) : counted();
-  }
-
-  /** Makes every later send() wait for `sent` (the payload connection's part of what was sent). */
-  private holdSends(sent: Promise<unknown>): void {
-    const settled = sent.then(
+  /** Makes leave() wait for `stored` (chunks stored through the payload connection). */
+  private holdLeave(stored: Promise<unknown>): void {
+    const settled = stored.then(
       () => undefined,
       (error: Error) => this.fault(error),
     );
     const storing = this.storing ? Promise.all([this.storing, settled]).then(() => undefined) : settled;
     this.storing = storing;
-    // Cleared when done, so that sends go out at once again; it settles before the sends waiting on it run.
     void storing.then(() => {
       if (this.storing === storing) this.storing = undefined;
     });
@@ -408,14 +392,4 @@ export class RedisTransport {
   private fault(error: Error): void {
     if (!this.stopped) this.options.onFault(error);
   }
-}
-
-/** The keys of a large envelope stored at `key` in `count` chunks: `key:0` … */
-function chunkKeysOf(key: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `${key}:${i}`);
-}
-
-/** How many of its readers have fetched a large envelope stored at `key` (when several read it). */
-function readCounterOf(key: string): string {
-  return `${key}:n`;
 }
