@@ -29,15 +29,14 @@ export interface LargeEnvelopesOptions {
  * Large envelopes between agents, streamed through Redis in chunks. The writer stores each
  * 512 KiB chunk in a plain string key and then announces it on a token list of each reader
  * (`RPUSH`); a reader, which got the pointer first, pipelines for every chunk a wait for its
- * announcement (`BLMOVE`, into a list of what it has taken) and a fetch (`GETDEL`, or `GET`
- * when several read it). Redis runs a blocked connection's later commands once it unblocks,
+ * announcement (`BLPOP`) and a fetch (`GETDEL`, or `GET` when several read it). Redis runs a blocked connection's later commands once it unblocks,
  * so a reader fetches a chunk as soon as it is stored, while its writer stores the next, and
  * the pointer needs no wait for the chunks. On 2 cores, where Redis itself is the bottleneck,
- * the two stages alone cost what they did stored-then-fetched (0.97–1.03x, `npm run
- * bench:stream`), but through the whole stack over two worker processes the medians of three
- * alternating runs of `npm run bench:hosted` went: bcast 8 MiB 40.1 → 31.4 ms at np 2 and
- * 49.7 → 35.5 at np 4, 4 MiB ping-pong 46.2 → 39.1, Allreduce 1 MiB 21.0 → 16.8 and
- * 42.0 → 29.9 (single runs overlap at np 2).
+ * the two stages alone cost about what they did stored-then-fetched (0.83–1.03x, `npm run
+ * bench:stream`); through the whole stack over two worker processes (`npm run bench:hosted`,
+ * medians of 3 alternating runs against the build before) bcast 8 MiB went 39.3 → 26.8 ms at
+ * np 2 and 45.5 → 39.1 at np 4, a 4 MiB ping-pong 48.4 → 29.0 ms, Allreduce 1 MiB at np 2
+ * 22.8 → 12.6 ms. Within one process (`mpiaas exec --agents 2`) it changes nothing measurable.
  *
  * Two connections, because a reader's waits block its connection: were its own stores behind
  * them, two agents sending each other large messages would each wait for chunks the other's
@@ -65,12 +64,13 @@ export class LargeEnvelopes {
     const chunks = chunksOf(pieces, PAYLOAD_CHUNK_BYTES);
     const pointer = { k: key, r: readers.length, c: chunks.length };
     // Listed first, on the same connection: a reader takes them off only after the last announcement.
-    const listed = [...chunkKeysOf(pointer), ...readers.flatMap((reader) => readerKeysOf(key, reader))];
+    const listed = [...chunkKeysOf(pointer), ...readers.map((reader) => tokensOf(key, reader))];
     if (readers.length > 1) listed.push(readCounterOf(key));
     const sent: Promise<void>[] = [writes.addToSet(loose, listed, ttlMs)];
     chunks.forEach((chunk, i) => {
       sent.push(writes.set(`${key}:${i}`, chunk, ttlMs));
-      for (const reader of readers) sent.push(writes.push(tokensOf(key, reader), Buffer.from(String(i)), ttlMs));
+      // A token list gets its expiry with its first token (its reader empties it, so Redis deletes it).
+      for (const reader of readers) sent.push(writes.push(tokensOf(key, reader), TOKEN, i === 0 ? ttlMs : undefined));
     });
     return { pointer, stored: Promise.all(sent).then(() => undefined) };
   }
@@ -85,14 +85,15 @@ export class LargeEnvelopes {
   async fetch(pointer: StoredEnvelope): Promise<Buffer[][]> {
     const { reads, loose, agent } = this.options;
     const lone = pointer.r <= 1;
-    const [tokens, taken] = readerKeysOf(pointer.k, agent);
+    const tokens = tokensOf(pointer.k, agent);
     const fetched: Promise<Buffer[] | null>[] = [];
     for (const key of chunkKeysOf(pointer)) {
       // Redis reads each fetch once the wait before it is over: no round trip per chunk.
-      void reads.awaitMove(tokens, taken).catch(() => undefined); // its failure fails the fetch after it too
+      void reads.awaitPop(tokens).catch(() => undefined); // its failure fails the fetch after it too
       fetched.push(lone ? reads.getdel(key) : reads.get(key));
     }
-    const tidied = Promise.all([reads.delete([tokens, taken]), reads.removeFromSet(loose, lone ? [...chunkKeysOf(pointer), tokens, taken] : [tokens, taken])]);
+    // The token list is gone (emptied); a lone reader deleted the chunks as it read them.
+    const tidied = reads.removeFromSet(loose, lone ? [...chunkKeysOf(pointer), tokens] : [tokens]);
     const [chunks] = await Promise.all([Promise.all(fetched), tidied]);
     if (chunks.some((chunk) => chunk === null)) throw new Error(`stored envelope ${pointer.k} is missing`);
     return chunks as Buffer[][];
@@ -109,12 +110,11 @@ export function readCounterOf(key: string): string {
   return `${key}:n`;
 }
 
+/** What announces a chunk: the order of the chunks says which. */
+const TOKEN = Buffer.from('1');
+
 /** The list where the writer announces each chunk stored to agent `reader`. */
 function tokensOf(key: string, reader: number): string {
   return `${key}:t${reader}`;
 }
 
-/** Agent `reader`'s keys of an envelope stored at `key`: its announcements, and those it has taken. */
-function readerKeysOf(key: string, reader: number): [tokens: string, taken: string] {
-  return [tokensOf(key, reader), `${key}:s${reader}`];
-}

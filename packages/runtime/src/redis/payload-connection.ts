@@ -88,9 +88,10 @@ export class PayloadConnection {
     await this.command(['SET', key, value, 'PX', String(ttlMs)]);
   }
 
-  /** Appends `value` to the list at `key` (an agent's inbox), renewing its expiry to `ttlMs`. */
-  push(key: string, value: Buffer, ttlMs: number): Promise<void> {
-    return this.expiring(['RPUSH', key, [value]], key, ttlMs);
+  /** Appends `value` to the list at `key`, renewing its expiry to `ttlMs` if given. */
+  async push(key: string, value: Buffer, ttlMs?: number): Promise<void> {
+    if (ttlMs !== undefined) return this.expiring(['RPUSH', key, [value]], key, ttlMs);
+    await this.command(['RPUSH', key, [value]]);
   }
 
   /** Adds `members` to the set at `key`, renewing its expiry to `ttlMs`. */
@@ -99,19 +100,13 @@ export class PayloadConnection {
   }
 
   /**
-   * Moves the first element of the list at `from` to the end of `to` and resolves with it,
-   * waiting as long as it takes for `from` to have one (BLMOVE, no timeout). Redis runs this
-   * connection's later commands only once it has: a reader pipelines a wait and a fetch per
-   * chunk of a large envelope (large-envelopes.ts). A connection that waits so must be a
-   * reader's own, with no writes behind its waits.
+   * Takes the first element off the list at `key`, waiting as long as it takes for there to
+   * be one (BLPOP, no timeout). Redis runs this connection's later commands only once it has:
+   * a reader pipelines a wait and a fetch per chunk of a large envelope (large-envelopes.ts).
+   * A connection that waits so must be a reader's own, with no writes behind its waits.
    */
-  async awaitMove(from: string, to: string): Promise<void> {
-    await this.command(['BLMOVE', from, to, 'LEFT', 'RIGHT', '0']);
-  }
-
-  /** Deletes `keys`. */
-  async delete(keys: readonly string[]): Promise<void> {
-    await this.command(['DEL', ...keys]);
+  async awaitPop(key: string): Promise<void> {
+    await this.command(['BLPOP', key, '0']);
   }
 
   /** Removes `members` from the set at `key`. */

@@ -5,14 +5,17 @@
  * joining them (as client libraries do) is a full copy of every message fetched.
  *
  * Only the replies the payload connection's commands get are read: simple strings, errors,
- * integers and bulk strings (null included). Arrays and RESP3 types are a protocol error.
+ * integers, bulk strings and arrays of them (nulls included; `BLPOP` answers with an array).
+ * RESP3 types are a protocol error.
  */
 export type RespReply =
   | { kind: 'simple'; text: string }
   | { kind: 'error'; message: string }
   | { kind: 'integer'; value: number }
   /** `pieces` null: the nil bulk string (a missing key). */
-  | { kind: 'bulk'; pieces: Buffer[] | null };
+  | { kind: 'bulk'; pieces: Buffer[] | null }
+  /** `items` null: the nil array (a blocking pop that timed out). */
+  | { kind: 'array'; items: RespReply[] | null };
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -24,6 +27,8 @@ export class RespReader {
   private bulk: { pieces: Buffer[]; left: number } | undefined;
   /** Bytes of the CRLF ending a bulk string still to skip (the CRLF may straddle two reads). */
   private crlfLeft = 0;
+  /** The arrays being read, innermost last: each reply read is an item of the last one. */
+  private readonly arrays: { items: RespReply[]; left: number }[] = [];
 
   constructor(private readonly onReply: (reply: RespReply) => void) {}
 
@@ -67,15 +72,22 @@ export class RespReader {
     const text = line.toString('utf8', 1, line.length - 2);
     switch (String.fromCharCode(line[0] as number)) {
       case '+':
-        return this.onReply({ kind: 'simple', text });
+        return this.read({ kind: 'simple', text });
       case '-':
-        return this.onReply({ kind: 'error', message: text });
+        return this.read({ kind: 'error', message: text });
       case ':':
-        return this.onReply({ kind: 'integer', value: Number(text) });
+        return this.read({ kind: 'integer', value: Number(text) });
+      case '*': {
+        const count = Number(text);
+        if (!Number.isInteger(count) || count < -1) throw new Error(`malformed array length from Redis: ${text}`);
+        if (count <= 0) return this.read({ kind: 'array', items: count === 0 ? [] : null });
+        this.arrays.push({ items: [], left: count });
+        return;
+      }
       case '$': {
         const length = Number(text);
         if (!Number.isInteger(length) || length < -1) throw new Error(`malformed bulk length from Redis: ${text}`);
-        if (length === -1) return this.onReply({ kind: 'bulk', pieces: null });
+        if (length === -1) return this.read({ kind: 'bulk', pieces: null });
         this.bulk = { pieces: [], left: length };
         if (length === 0) this.crlfLeft = 2;
         return;
@@ -88,6 +100,18 @@ export class RespReader {
   private finishBulk(): void {
     const pieces = (this.bulk as { pieces: Buffer[] }).pieces;
     this.bulk = undefined;
-    this.onReply({ kind: 'bulk', pieces });
+    this.read({ kind: 'bulk', pieces });
+  }
+
+  /** A reply read whole: an item of the array being read, or — if none is — a reply to hand on. */
+  private read(reply: RespReply): void {
+    for (;;) {
+      const array = this.arrays[this.arrays.length - 1];
+      if (!array) return this.onReply(reply);
+      array.items.push(reply);
+      if (--array.left > 0) return;
+      this.arrays.pop();
+      reply = { kind: 'array', items: array.items };
+    }
   }
 }
