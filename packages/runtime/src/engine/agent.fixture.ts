@@ -17,6 +17,16 @@ export interface AgentFixtureOptions {
   /** Collects collective mismatches (otherwise they throw). */
   mismatches?: string[];
   sharedMemory?: SharedMemory;
+  /** Given: the transport sends large messages as their bodies arrive (deliverStream), recorded here. */
+  streams?: StreamRecord[];
+}
+
+/** A message the fake transport was given to send while its body arrived. */
+export interface StreamRecord {
+  header: EnvelopeHeader;
+  bodyLength: number;
+  written: Buffer[];
+  abandoned: boolean;
 }
 
 /**
@@ -44,6 +54,20 @@ export function agentHosting(placement: number[], options: AgentFixtureOptions =
     pushBundle: (to: readonly number[], header: EnvelopeHeader, body: readonly Buffer[]) => {
       toRedis.push({ kind: 'push', to, header, body: Buffer.concat(body) });
     },
+    ...(options.streams
+      ? {
+          deliverStream: (header: EnvelopeHeader, bodyLength: number) => {
+            const record: StreamRecord = { header, bodyLength, written: [], abandoned: false };
+            options.streams?.push(record);
+            toRedis.push({ kind: 'stream', header });
+            return {
+              write: (pieces: Buffer[]) => record.written.push(...pieces),
+              abandon: () => (record.abandoned = true),
+              sent: options.answer ? options.answer(header) : Promise.resolve(),
+            };
+          },
+        }
+      : {}),
   } as unknown as RedisTransport;
   const agent: Agent = new Agent({
     agent: agentIndex,

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Envelope, EnvelopeHeader, ShareVerdict } from '../redis/envelope';
+import type { OutgoingStream } from '../redis/redis-transport';
 import type { AgentSnapshot } from './blocked-state';
 import { CollectiveRendezvous, type RendezvousPort } from './collective-rendezvous';
 import { lengthOf } from '../protocol/pieces';
@@ -34,6 +35,11 @@ export interface AgentTransport extends RendezvousPort {
    * resolves (never rejects) once it is on its way out of this process (Redis has it).
    */
   deliver(header: EnvelopeHeader & { d: number }, body?: readonly Buffer[]): Promise<void> | void;
+  /**
+   * An envelope for a rank of another agent whose large body is still arriving from its rank,
+   * sent as it comes (absent: the transport has no such way; the body is held whole first).
+   */
+  deliverStream?(header: EnvelopeHeader & { d: number }, bodyLength: number): OutgoingStream;
 }
 
 export interface AgentOptions {
@@ -178,6 +184,7 @@ export class Agent {
       channel,
       {
         deliver: (header, body) => this.deliver(header, body),
+        deliverStream: (header, bodyLength) => this.deliverStream(header, bodyLength),
         collectives: this.collectives,
         held: this.held,
         ...(this.files ? { files: this.files } : {}),
@@ -211,6 +218,15 @@ export class Agent {
     }
     const envelope: Envelope = { header, body };
     queueMicrotask(() => this.onEnvelope(envelope));
+  }
+
+  /** A message to a rank of another agent, sent while its body arrives (undefined: not that way). */
+  private deliverStream(header: EnvelopeHeader & { d: number }, bodyLength: number): OutgoingStream | undefined {
+    const { transport, placement, agent } = this.options;
+    if (!transport.deliverStream || placement[header.d] === agent) return undefined;
+    const stream = transport.deliverStream(header, bodyLength);
+    this.countOutbound(bodyLength, stream.sent);
+    return stream;
   }
 
   /**

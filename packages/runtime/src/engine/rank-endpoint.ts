@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { encodeFrame, FrameDecoder, type Frame } from '../protocol/frame';
+import { encodeFrame, FrameDecoder, type BodySink, type Frame } from '../protocol/frame';
 import { joined, lengthOf, lengthOfParts, splitPieces, type Pieces } from '../protocol/pieces';
 import { PROTOCOL_VERSION } from '../protocol/version';
 import {
@@ -10,7 +10,8 @@ import {
   type RankRequest,
   type WaitMode,
 } from '../protocol/rank-messages';
-import type { Envelope, EnvelopeHeader } from '../redis/envelope';
+import { LARGE_ENVELOPE_BYTES, type Envelope, type EnvelopeHeader } from '../redis/envelope';
+import type { OutgoingStream } from '../redis/redis-transport';
 import type { PendingOp, RankState } from './blocked-state';
 import { foldOnce, foldPlan, type FoldPlan } from './agent-fold';
 import type { AgentFiles } from './agent-files';
@@ -25,6 +26,11 @@ import { parseRankProfile, type RankProfileReport } from '../launch/profile';
 export interface EndpointPorts {
   /** Sends a point-to-point envelope or an ack through Redis. */
   deliver(header: EnvelopeHeader & { d: number }, body?: Pieces): void;
+  /**
+   * Sends an envelope to a rank of another agent while its large body is still arriving
+   * (undefined: not that way, e.g. to a rank of this agent; then deliver() it once whole).
+   */
+  deliverStream?(header: EnvelopeHeader & { d: number }, bodyLength: number): OutgoingStream | undefined;
   /** The agent's collective engine, shared by the ranks it hosts. */
   collectives: CollectiveRendezvous;
   /** What the agent holds of the job's data, against its limit (shared by the ranks it hosts). */
@@ -89,7 +95,9 @@ interface OpenCall {
  * and frames keep being served meanwhile (PROTOCOL.md, "Threads").
  */
 export class RankEndpoint {
-  private readonly decoder = new FrameDecoder();
+  private readonly decoder = new FrameDecoder((header, bodyLength) => this.offerBody(header, bodyLength), LARGE_ENVELOPE_BYTES);
+  /** The message whose body is streaming out as its frame arrives (offerBody), if one is. */
+  private outgoing: OutgoingStream | undefined;
   private readonly comms: CommunicatorTable;
   private readonly matcher = new P2PMatcher();
   /** Requests started and not yet reported complete, with what each waits for. */
@@ -137,6 +145,9 @@ export class RankEndpoint {
     socket.on('close', () => {
       this.closed = true;
       this.progress++;
+      // The rank died in the middle of a message: its reader waits for it until the job ends.
+      this.outgoing?.abandon();
+      this.outgoing = undefined;
     });
   }
 
@@ -270,8 +281,34 @@ export class RankEndpoint {
     for (const frame of frames) {
       // A stack answers the agent, not a call.
       if ((frame.header as { op?: unknown } | null)?.op === 'stack') this.onStack(frame.body);
+      // A message sent while it arrived (offerBody): nothing is left to do.
+      else if (frame.streamed) this.outgoing = undefined;
       else this.handle(frame);
     }
+  }
+
+  /**
+   * A large message to a rank of another agent leaves while its frame is still arriving: its
+   * pointer at once, each 512 KiB chunk through Redis as soon as its bytes are read, rather
+   * than after the whole frame (the rank's socket, Redis in, Redis out and the receiver's
+   * socket overlap instead of running one after the other). Anything else, or a request that
+   * does not check out (answered as usual once whole), is held whole.
+   */
+  private offerBody(header: Record<string, unknown>, bodyLength: number): BodySink | undefined {
+    const request = header as RankRequest;
+    const oneway = request.op === 'send' || (request.op === 'isend' && !request.sync);
+    if (!oneway || request.shm !== undefined || !this.ports.deliverStream) return undefined;
+    let envelope: EnvelopeHeader & { d: number };
+    try {
+      envelope = this.messageHeader(request.ctx, request.dest, request.tag);
+    } catch {
+      return undefined;
+    }
+    const outgoing = this.ports.deliverStream(envelope, bodyLength);
+    if (!outgoing) return undefined;
+    this.sent++;
+    this.outgoing = outgoing;
+    return outgoing;
   }
 
   private handle(frame: Frame): void {
@@ -438,10 +475,8 @@ export class RankEndpoint {
 
   /** shm: the body is a reference to a shared-memory file of this many bytes (the rank's `shm`). */
   private sendMessage(ctx: string, dest: number, tag: number, body: Pieces, syncId?: string, shm?: unknown): void {
-    const comm = this.comms.get(ctx);
-    const to = comm.group[dest];
-    if (to === undefined) throw new Error(`destination rank ${dest} is out of range (size ${comm.group.length})`);
-    const header: EnvelopeHeader & { d: number } = { t: 'p', d: to, c: ctx, s: comm.rank, w: this.identity.rank, g: tag };
+    const header = this.messageHeader(ctx, dest, tag);
+    const to = header.d;
     if (syncId !== undefined) header.y = syncId;
     if (shm !== undefined) {
       if (!Number.isSafeInteger(shm) || (shm as number) < 0) throw new Error('shm must be a whole number of bytes');
@@ -450,6 +485,14 @@ export class RankEndpoint {
       header.z = shm as number;
     }
     this.deliver(header, body);
+  }
+
+  /** The envelope of a message to rank `dest` of communicator `ctx`; throws if there is no such rank. */
+  private messageHeader(ctx: string, dest: number, tag: number): EnvelopeHeader & { t: 'p'; d: number } {
+    const comm = this.comms.get(ctx);
+    const to = comm.group[dest];
+    if (to === undefined) throw new Error(`destination rank ${dest} is out of range (size ${comm.group.length})`);
+    return { t: 'p', d: to, c: ctx, s: comm.rank, w: this.identity.rank, g: tag };
   }
 
   /** Every rank envelope leaves through here: counted, for the in-flight check. */

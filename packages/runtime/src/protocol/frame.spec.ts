@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder } from './frame';
+import { encodeFrame, FrameDecoder, type Frame } from './frame';
 import { joined, lengthOf, splitPieces } from './pieces';
 
 describe('frames', () => {
@@ -33,6 +33,51 @@ describe('frames', () => {
     expect(pieces.length).toBe(chunks.length);
     expect(pieces.slice(1).every((piece, i) => piece.buffer === chunks[i + 1]!.buffer && piece.byteOffset === chunks[i + 1]!.byteOffset)).toBe(true);
     expect(joined(pieces).equals(body)).toBe(true);
+  });
+
+  it('streams a large body to the sink it is offered to, as it arrives; the frames around it are whole', () => {
+    const body = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
+    const bytes = Buffer.concat([
+      ...encodeFrame({ op: 'hello', v: 2 }),
+      ...encodeFrame({ op: 'send', dest: 1 }, [body]),
+      ...encodeFrame({ op: 'send', dest: 2 }, [Buffer.alloc(1000, 1)]), // not large: never offered
+      ...encodeFrame({ op: 'wait' }),
+    ]);
+    for (const size of [97, 4099, 65_536]) {
+      const offers: [unknown, number][] = [];
+      const streamed: Buffer[] = [];
+      const decoder = new FrameDecoder((header, bodyLength) => {
+        offers.push([header.dest, bodyLength]);
+        return { write: (pieces) => streamed.push(...pieces) };
+      }, 64 * 1024);
+      const frames: Frame[] = [];
+      for (let offset = 0; offset < bytes.length; offset += size) {
+        frames.push(...decoder.push(bytes.subarray(offset, offset + size)));
+        if (offers.length === 1 && frames.length === 1) expect(decoder.pending).toBeLessThan(size + 8); // nothing of the body held back
+      }
+      expect(offers).toEqual([[1, body.length]]);
+      expect(Buffer.concat(streamed).equals(body)).toBe(true);
+      expect(frames.map((f) => [f.header.op, f.streamed ?? false, lengthOf(f.body)])).toEqual([
+        ['hello', false, 0],
+        ['send', true, 0],
+        ['send', false, 1000],
+        ['wait', false, 0],
+      ]);
+    }
+  });
+
+  it('holds a frame whole when its offer is declined, asking once; a frame here whole is never offered', () => {
+    const body = Buffer.alloc(100_000, 5);
+    const bytes = Buffer.concat(encodeFrame({ op: 'send' }, [body]));
+    let asked = 0;
+    const declining = new FrameDecoder(() => (asked++, undefined), 1000);
+    const frames = [];
+    for (let offset = 0; offset < bytes.length; offset += 1000) frames.push(...declining.push(bytes.subarray(offset, offset + 1000)));
+    expect(asked).toBe(1);
+    expect(joined(frames[0]!.body).equals(body)).toBe(true);
+    const whole = new FrameDecoder(() => (asked++, undefined), 1000);
+    expect(whole.push(bytes)).toHaveLength(1);
+    expect(asked).toBe(1);
   });
 
   it('rejects parts that do not add up to the body', () => {

@@ -6,9 +6,23 @@ import { lengthOf } from './pieces';
 
 export interface Frame<H = Record<string, unknown>> {
   header: H;
-  /** The body as it arrived: views of the received chunks, in order (not joined). */
+  /** The body as it arrived: views of the received chunks, in order (not joined); empty if streamed. */
   body: Buffer[];
+  /** The body went to the sink its decoder's `offer` gave for it, as it arrived. */
+  streamed?: true;
 }
+
+/** Where a frame's body goes as it arrives, rather than held until the frame is whole. */
+export interface BodySink {
+  /** The next bytes of the body (views of the received chunks). */
+  write(pieces: Buffer[]): void;
+}
+
+/**
+ * Asked once for each frame whose body is large and still arriving when its header is read:
+ * a sink to stream the body to, or undefined to have the frame held whole as usual.
+ */
+export type BodyOffer = (header: Record<string, unknown>, bodyLength: number) => BodySink | undefined;
 
 /** Encodes one frame as a list of buffers, so large bodies are written without a copy. */
 export function encodeFrame(header: object, parts: readonly Buffer[] = []): Buffer[] {
@@ -32,6 +46,19 @@ export const MAX_FRAME_BYTES = 2 ** 31;
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** The frame whose body is being streamed, and how many of its bytes are still to come. */
+  private streaming: { header: Record<string, unknown>; sink: BodySink; left: number } | undefined;
+  /** The frame being read was offered already (and declined). */
+  private offered = false;
+
+  /**
+   * `offer`: asked about every frame with a body of more than `streamAbove` bytes still
+   * arriving when its header is read (none asked: every frame is held whole).
+   */
+  constructor(
+    private readonly offer?: BodyOffer,
+    private readonly streamAbove = 0,
+  ) {}
 
   /** Bytes received and not yet handed on in a frame (the start of the next one). */
   get pending(): number {
@@ -43,19 +70,46 @@ export class FrameDecoder {
     this.buffered += chunk.length;
     const frames: Frame[] = [];
     for (;;) {
+      if (this.streaming) {
+        const streaming = this.streaming;
+        const n = Math.min(streaming.left, this.buffered);
+        if (n > 0) streaming.sink.write(this.take(n));
+        streaming.left -= n;
+        if (streaming.left > 0) break;
+        this.streaming = undefined;
+        frames.push({ header: streaming.header, body: [], streamed: true });
+        continue;
+      }
       if (this.buffered < 8) break;
       const head = this.peek(8);
       const frameLength = head.readUInt32LE(0);
       if (frameLength > MAX_FRAME_BYTES || frameLength < 4) throw new Error(`frame of ${frameLength} bytes`);
-      if (this.buffered < 4 + frameLength) break;
       const headerLength = head.readUInt32LE(4);
       if (headerLength > frameLength - 4) throw new Error(`header of ${headerLength} bytes in a frame of ${frameLength}`);
+      const bodyLength = frameLength - 4 - headerLength;
+      if (this.buffered < 4 + frameLength) {
+        if (this.offer && !this.offered && bodyLength > this.streamAbove && this.buffered >= 8 + headerLength) this.offerBody(headerLength, bodyLength);
+        if (this.streaming) continue;
+        break;
+      }
       this.take(8);
       const header = JSON.parse(this.peek(headerLength).toString('utf8', 0, headerLength)) as Record<string, unknown>;
       this.take(headerLength);
-      frames.push({ header, body: this.take(frameLength - 4 - headerLength) });
+      this.offered = false;
+      frames.push({ header, body: this.take(bodyLength) });
     }
     return frames;
+  }
+
+  /** Offers the body of the frame being read (its header is here, its body is not yet): streamed from here on if taken. */
+  private offerBody(headerLength: number, bodyLength: number): void {
+    this.offered = true;
+    const header = JSON.parse(this.peek(8 + headerLength).toString('utf8', 8, 8 + headerLength)) as Record<string, unknown>;
+    const sink = (this.offer as BodyOffer)(header, bodyLength);
+    if (!sink) return;
+    this.take(8 + headerLength);
+    this.offered = false;
+    this.streaming = { header, sink, left: bodyLength };
   }
 
   /** The first n buffered bytes as one buffer (joined only if the first chunk is shorter). */
@@ -75,18 +129,20 @@ export class FrameDecoder {
   private take(n: number): Buffer[] {
     const taken: Buffer[] = [];
     let left = n;
+    let whole = 0; // chunks taken whole: removed at once (a shift each costs as much as all of them)
     while (left > 0) {
-      const first = this.chunks[0] as Buffer;
+      const first = this.chunks[whole] as Buffer;
       if (first.length <= left) {
         taken.push(first);
-        this.chunks.shift();
+        whole++;
         left -= first.length;
       } else {
         taken.push(first.subarray(0, left));
-        this.chunks[0] = first.subarray(left);
+        this.chunks[whole] = first.subarray(left);
         left = 0;
       }
     }
+    if (whole > 0) this.chunks.splice(0, whole);
     this.buffered -= n;
     return taken;
   }

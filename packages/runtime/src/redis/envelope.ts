@@ -52,6 +52,12 @@ export interface ShareVerdict {
   at: number;
 }
 
+/**
+ * Envelopes above this size travel as chunks in plain string keys plus a small pointer ('x'):
+ * Lua and list operations copy their arguments several times, a SET/GET pair moves them once.
+ */
+export const LARGE_ENVELOPE_BYTES = 64 * 1024;
+
 export interface Envelope {
   header: EnvelopeHeader;
   /** The body as pieces (pieces.ts): one view of a small envelope, a large one's chunks. */

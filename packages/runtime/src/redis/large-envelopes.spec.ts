@@ -103,6 +103,38 @@ describe('LargeEnvelopes', () => {
     expect((await redis.smembers(`${base}loose`)).sort()).toEqual([`${pointer.k}:0`, `${pointer.k}:1`, `${pointer.k}:n`]);
   });
 
+  it('stores an envelope written in pieces as they come (a frame still arriving), chunk by chunk', async () => {
+    base = `test:large:${randomBytes(4).toString('hex')}:`;
+    const writer = await agentOf(0);
+    const reader = await agentOf(1);
+    const body = payload(2 * PAYLOAD_CHUNK_BYTES + 12_345);
+    const stream = writer.open(body.length, [1]);
+    expect(stream.pointer.c).toBe(3);
+    const fetching = reader.fetch(stream.pointer);
+    let done = false;
+    void stream.stored.then(() => (done = true));
+    for (let offset = 0; offset < body.length; offset += 65_536) {
+      stream.write([body.subarray(offset, Math.min(offset + 65_536, body.length))]);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(Buffer.concat((await fetching).flat()).equals(body)).toBe(true);
+    await stream.stored;
+    expect(done).toBe(true);
+    expect(() => stream.write([Buffer.alloc(1)])).toThrow(/given/);
+  });
+
+  it('settles an abandoned envelope (its rank died half-way): what was stored stays listed for cleanup', async () => {
+    base = `test:large:${randomBytes(4).toString('hex')}:`;
+    const writer = await agentOf(0);
+    const stream = writer.open(3 * PAYLOAD_CHUNK_BYTES, [1]);
+    stream.write([payload(PAYLOAD_CHUNK_BYTES + 10)]);
+    stream.abandon();
+    await stream.stored;
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the first chunk's store, still on its way
+    expect(await redis.exists(`${stream.pointer.k}:0`)).toBe(1);
+    expect(await redis.sismember(`${base}loose`, `${stream.pointer.k}:0`)).toBe(1);
+  });
+
   it('a missing chunk fails the fetch; a reader waiting for chunks that never come is freed when its connection closes', async () => {
     base = `test:large:${randomBytes(4).toString('hex')}:`;
     const writer = await agentOf(0);

@@ -1,5 +1,5 @@
-import type { Pieces } from '../protocol/pieces';
-import { chunksOf, PAYLOAD_CHUNK_BYTES } from './payload-chunks';
+import { lengthOf, splitPieces, type Pieces } from '../protocol/pieces';
+import { PAYLOAD_CHUNK_BYTES } from './payload-chunks';
 import type { PayloadConnection } from './payload-connection';
 
 /** A pointer to a large envelope (the 'x' envelope's fields). */
@@ -10,6 +10,17 @@ export interface StoredEnvelope {
   r: number;
   /** How many chunks it is in. */
   c: number;
+}
+
+/** A large envelope being stored as its bytes come (open()). */
+export interface EnvelopeWriter {
+  pointer: StoredEnvelope;
+  /** The envelope's next bytes: each chunk is stored once all its bytes have come. */
+  write(pieces: Pieces): void;
+  /** Resolves once Redis has stored every chunk, or once the writer is abandoned. */
+  stored: Promise<void>;
+  /** The rest will never come (its rank is gone): `stored` settles; the readers wait until the job ends. */
+  abandon(): void;
 }
 
 export interface LargeEnvelopesOptions {
@@ -59,20 +70,30 @@ export class LargeEnvelopes {
    * all of it. The chunks are cut from the pieces as they are, not joined first (a copy).
    */
   store(pieces: Pieces, readers: readonly number[]): { pointer: StoredEnvelope; stored: Promise<void> } {
+    const writer = this.open(lengthOf(pieces), readers);
+    writer.write(pieces);
+    return writer;
+  }
+
+  /**
+   * Starts storing an envelope of `length` bytes for the agents `readers`, to be written as
+   * its bytes come (a rank's message while its frame is still arriving): each chunk is stored
+   * and announced once its bytes are all here. The pointer may be sent at once.
+   */
+  open(length: number, readers: readonly number[]): EnvelopeWriter {
     const { writes, loose, ttlMs } = this.options;
     const key = this.keyOf(this.options.agent, this.nextId++);
-    const chunks = chunksOf(pieces, PAYLOAD_CHUNK_BYTES);
-    const pointer = { k: key, r: readers.length, c: chunks.length };
+    const pointer = { k: key, r: readers.length, c: Math.ceil(length / PAYLOAD_CHUNK_BYTES) };
     // Listed first, on the same connection: a reader takes them off only after the last announcement.
     const listed = [...chunkKeysOf(pointer), ...readers.map((reader) => tokensOf(key, reader))];
     if (readers.length > 1) listed.push(readCounterOf(key));
-    const sent: Promise<void>[] = [writes.addToSet(loose, listed, ttlMs)];
-    chunks.forEach((chunk, i) => {
-      sent.push(writes.set(`${key}:${i}`, chunk, ttlMs));
+    const listing = writes.addToSet(loose, listed, ttlMs);
+    return new ChunkedWriter(pointer, length, listing, (i, chunk) => {
+      const sent = [writes.set(`${key}:${i}`, chunk, ttlMs)];
       // A token list gets its expiry with its first token (its reader empties it, so Redis deletes it).
       for (const reader of readers) sent.push(writes.push(tokensOf(key, reader), TOKEN, i === 0 ? ttlMs : undefined));
+      return Promise.all(sent);
     });
-    return { pointer, stored: Promise.all(sent).then(() => undefined) };
   }
 
   /**
@@ -97,6 +118,48 @@ export class LargeEnvelopes {
     const [chunks] = await Promise.all([Promise.all(fetched), tidied]);
     if (chunks.some((chunk) => chunk === null)) throw new Error(`stored envelope ${pointer.k} is missing`);
     return chunks as Buffer[][];
+  }
+}
+
+/** Cuts an envelope's bytes into chunks as they come, and has each stored once whole. */
+class ChunkedWriter implements EnvelopeWriter {
+  readonly stored: Promise<void>;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private received = 0;
+  private readonly sent: Promise<unknown>[];
+  private settle!: (result: Promise<unknown> | undefined) => void;
+
+  constructor(
+    readonly pointer: StoredEnvelope,
+    private readonly length: number,
+    listing: Promise<void>,
+    private readonly storeChunk: (i: number, chunk: Buffer[]) => Promise<unknown>,
+  ) {
+    this.sent = [listing];
+    this.stored = new Promise<unknown>((resolve) => (this.settle = resolve)).then(() => undefined);
+  }
+
+  write(pieces: Pieces): void {
+    const n = lengthOf(pieces);
+    this.received += n;
+    if (this.received > this.length) throw new Error(`an envelope of ${this.length} bytes was given ${this.received}`);
+    this.held.push(...pieces);
+    this.heldBytes += n;
+    // Whole chunks, and the last one once every byte has come.
+    while (this.heldBytes >= PAYLOAD_CHUNK_BYTES || (this.received === this.length && this.heldBytes > 0)) {
+      const size = Math.min(PAYLOAD_CHUNK_BYTES, this.heldBytes);
+      const [chunk, rest] = splitPieces(this.held, [size, this.heldBytes - size]) as [Buffer[], Buffer[]];
+      this.held = rest;
+      this.heldBytes -= size;
+      this.sent.push(this.storeChunk(this.sent.length - 1, chunk));
+    }
+    if (this.received === this.length) this.settle(Promise.all(this.sent));
+  }
+
+  abandon(): void {
+    this.held = [];
+    this.settle(undefined);
   }
 }
 

@@ -198,6 +198,26 @@ describe('RedisTransport', () => {
     expect([...sender.faults, ...receiver.faults]).toEqual([]);
   });
 
+  it('sends a message whose body is still arriving: its pointer first, then each chunk as it comes', async () => {
+    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
+    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const sender = await transportOf(keys, 0);
+    const receiver = await transportOf(keys, 1);
+    const body = randomBytes(1200 * 1024);
+    const stream = sender.transport.deliverStream(message(1), body.length);
+    void sender.transport.deliver(message(2), [Buffer.from('sent after it started')]);
+    await vi.waitFor(async () => expect(await redis.llen(keys.mailbox(1))).toBe(0), { timeout: 5000 }); // both popped
+    for (let offset = 0; offset < body.length; offset += 100_000) {
+      stream.write([body.subarray(offset, offset + 100_000)]);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await stream.sent;
+    await vi.waitFor(() => expect(receiver.got).toHaveLength(2), { timeout: 5000 });
+    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2]);
+    expect(Buffer.concat(receiver.got[0]!.body).equals(body)).toBe(true);
+    expect([...sender.faults, ...receiver.faults]).toEqual([]);
+  });
+
   it("hands the job's end on at once, ahead of a large envelope whose chunks never come; what follows that waits", async () => {
     const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
     closing.push(() => deleteJobKeys(redis, keys, 2));

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { decodeEnvelope, decodeEnvelopePieces, encodeEnvelope, envelopePieces, peekKind, type Envelope, type EnvelopeHeader } from './envelope';
+import { decodeEnvelope, decodeEnvelopePieces, encodeEnvelope, envelopePieces, LARGE_ENVELOPE_BYTES, peekKind, type Envelope, type EnvelopeHeader } from './envelope';
 import type { JobKeys } from './job-keys';
 import { CollectiveChannel, channelLogReader, type ChannelMessage } from './collective-channel';
 import {
@@ -18,11 +18,6 @@ import type { PayloadConnection } from './payload-connection';
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
 const POP_BATCH = 512;
 
-/**
- * Envelopes above this size travel as a plain string key plus a small pointer: Lua and
- * list operations copy their arguments several times, a SET/GET pair moves them once.
- */
-const LARGE_ENVELOPE_BYTES = 64 * 1024;
 
 /** Messages of the collective channel kept for a subscriber that missed some. */
 const CHANNEL_LOG_LENGTH = 1024;
@@ -35,6 +30,16 @@ const CHANNEL_LOG_LENGTH = 1024;
  * 4 and 8 (each agent then reads K-1 bundles instead of one), so only between two.
  */
 const PUSHED_BUNDLE_MAX_AGENTS = 2;
+
+/** A message on its way out while its body is still arriving (RedisTransport.deliverStream). */
+export interface OutgoingStream {
+  /** The body's next bytes. */
+  write(pieces: Buffer[]): void;
+  /** The rest of the body will never come: what was sent stays unfinished (its reader waits until the job ends). */
+  abandon(): void;
+  /** Resolves (never rejects) once Redis has all of it, or it was abandoned. */
+  sent: Promise<void>;
+}
 
 interface ScriptedRedis extends Redis {
   mpiDeliver(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
@@ -154,6 +159,26 @@ export class RedisTransport {
       () => undefined,
       (error: Error) => this.fault(error),
     );
+  }
+
+  /**
+   * Starts sending a point-to-point envelope whose large body (`bodyLength` bytes, more than
+   * an envelope may hold in line) is still arriving from its rank: the pointer goes out at
+   * once, each chunk once its bytes have come (write). `sent` resolves once Redis has all of
+   * it (never rejects: a failure is the transport's fault); abandon() if the rest never comes.
+   */
+  deliverStream(header: EnvelopeHeader & { d: number }, bodyLength: number): OutgoingStream {
+    const to = this.options.placement[header.d] as number;
+    const head = envelopePieces(header);
+    const writer = this.large.open(lengthOf(head) + bodyLength, [to]);
+    writer.write(head);
+    this.holdLeave(writer.stored);
+    const delivered = this.redis.mpiDeliver(1, this.options.keys.mailbox(to), this.options.ttlMs, encodeEnvelope({ t: 'x', ...writer.pointer }));
+    const sent = Promise.all([delivered, writer.stored]).then(
+      () => undefined,
+      (error: Error) => this.fault(error),
+    );
+    return { write: (pieces) => writer.write(pieces), abandon: () => writer.abandon(), sent };
   }
 
   /**
