@@ -18,7 +18,6 @@ import type { PayloadConnection } from './payload-connection';
 /** How many envelopes one BLMPOP may take at once: large enough to drain bursts in one trip. */
 const POP_BATCH = 512;
 
-
 /** Messages of the collective channel kept for a subscriber that missed some. */
 const CHANNEL_LOG_LENGTH = 1024;
 
@@ -208,20 +207,20 @@ export class RedisTransport {
       const publish = subscriber !== undefined && agents.length === this.agentCount;
       const [bundle] = this.stored(header, envelopePieces(header, body), otherAgents, true);
       const bundles = await this.redis.mpiRendezvousBuffer(
-          4 + others.length,
-          keys.collective(ctx, seq),
-          keys.channelSeq(),
-          keys.channelLog(),
-          keys.loose(),
-          ...others,
-          agents.length,
-          ttlMs,
-          agent,
-          bundle,
-          keys.channel(),
-          publish ? LARGE_ENVELOPE_BYTES : -1,
-          CHANNEL_LOG_LENGTH,
-        );
+        4 + others.length,
+        keys.collective(ctx, seq),
+        keys.channelSeq(),
+        keys.channelLog(),
+        keys.loose(),
+        ...others,
+        agents.length,
+        ttlMs,
+        agent,
+        bundle,
+        keys.channel(),
+        publish ? LARGE_ENVELOPE_BYTES : -1,
+        CHANNEL_LOG_LENGTH,
+      );
       return bundles ? await Promise.all(bundles.map((raw) => this.resolve(raw))) : null;
     } catch (error) {
       this.fault(error as Error);
