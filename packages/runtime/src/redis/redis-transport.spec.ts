@@ -50,6 +50,8 @@ async function transportOf(
   agent: number,
   slow: { stores?: number; deliveries?: number } = {},
   placement: readonly number[] = [0, 1],
+  /** The agent fails on the envelope of this tag (its onEnvelope throws). */
+  failOnTag?: number,
 ): Promise<{ transport: RedisTransport; got: Envelope[]; faults: Error[] }> {
   const got: Envelope[] = [];
   const faults: Error[] = [];
@@ -67,7 +69,10 @@ async function transportOf(
     agent,
     placement,
     ttlMs: 60_000,
-    onEnvelope: (envelope) => got.push(envelope),
+    onEnvelope: (envelope) => {
+      if (failOnTag !== undefined && (envelope.header as { g?: number }).g === failOnTag) throw new Error(`failed on ${failOnTag}`);
+      got.push(envelope);
+    },
     onFault: (error) => faults.push(error),
   });
   transport.start();
@@ -216,6 +221,18 @@ describe('RedisTransport', () => {
     expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2]);
     expect(Buffer.concat(receiver.got[0]!.body).equals(body)).toBe(true);
     expect([...sender.faults, ...receiver.faults]).toEqual([]);
+  });
+
+  it('an agent failing on an envelope handed on behind a large one fails the job, once; nothing after it is handed on', async () => {
+    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
+    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const sender = await transportOf(keys, 0);
+    await Promise.all([LARGE, Buffer.from('fails'), Buffer.from('after it')].map((body, g) => sender.transport.deliver(message(g), [body])));
+    const receiver = await transportOf(keys, 1, {}, [0, 1], 1);
+    await vi.waitFor(() => expect(receiver.faults.map((error) => error.message)).toEqual(['failed on 1']), { timeout: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([0]);
+    expect(receiver.faults).toHaveLength(1);
   });
 
   it("hands the job's end on at once, ahead of a large envelope whose chunks never come; what follows that waits", async () => {

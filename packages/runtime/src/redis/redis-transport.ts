@@ -339,16 +339,15 @@ export class RedisTransport {
     envelope.catch(() => undefined); // handled in its turn, below
     const turn = (this.inOrder ?? Promise.resolve())
       .then(() => envelope)
-      .then(
-        (resolved) => {
-          if (!this.fetchFailed) this.options.onEnvelope(resolved);
-        },
-        (error: Error) => {
-          if (this.fetchFailed) return;
-          this.fetchFailed = true;
-          this.fault(error);
-        },
-      );
+      .then((resolved) => {
+        if (!this.fetchFailed) this.options.onEnvelope(resolved);
+      })
+      // a fetch that failed, or the agent failing on what it was handed: the job's fault, once
+      .catch((error: Error) => {
+        if (this.fetchFailed) return;
+        this.fetchFailed = true;
+        this.fault(error);
+      });
     this.inOrder = turn;
     void turn.then(() => {
       if (this.inOrder === turn) this.inOrder = undefined;
