@@ -1,16 +1,10 @@
 import { lengthOf, splitPieces, type Pieces } from '../protocol/pieces';
+import type { EnvelopeHeader } from './envelope';
 import { PAYLOAD_CHUNK_BYTES } from './payload-chunks';
 import type { PayloadConnection } from './payload-connection';
 
-/** A pointer to a large envelope (the 'x' envelope's fields). */
-export interface StoredEnvelope {
-  /** The key its chunks are named after: `k:0` … `k:<c-1>`. */
-  k: string;
-  /** How many agents read it (the last one deletes it). */
-  r: number;
-  /** How many chunks it is in. */
-  c: number;
-}
+/** A pointer to a large envelope: the 'x' envelope's fields (envelope.ts). */
+export type StoredEnvelope = Omit<Extract<EnvelopeHeader, { t: 'x' }>, 't'>;
 
 /** A large envelope being stored as its bytes come (open()). */
 export interface EnvelopeWriter {
@@ -40,8 +34,9 @@ export interface LargeEnvelopesOptions {
  * Large envelopes between agents, streamed through Redis in chunks. The writer stores each
  * 512 KiB chunk in a plain string key and then announces it on a token list of each reader
  * (`RPUSH`); a reader, which got the pointer first, pipelines for every chunk a wait for its
- * announcement (`BLPOP`) and a fetch (`GETDEL`, or `GET` when several read it). Redis runs a blocked connection's later commands once it unblocks,
- * so a reader fetches a chunk as soon as it is stored, while its writer stores the next, and
+ * announcement (`BLPOP`) and a fetch (`GETDEL`, or `GET` when several read it). Redis runs a
+ * blocked connection's later commands once it unblocks, so a reader fetches a chunk as soon
+ * as it is stored, while its writer stores the next, and
  * the pointer needs no wait for the chunks. On 2 cores, where Redis itself is the bottleneck,
  * the two stages alone cost about what they did stored-then-fetched (0.83–1.03x, `npm run
  * bench:stream`); through the whole stack over two worker processes (`npm run bench:hosted`,

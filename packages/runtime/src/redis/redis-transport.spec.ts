@@ -84,13 +84,22 @@ async function transportOf(
   return { transport, got, faults };
 }
 
+/** The tags of the messages `got`, in the order they were handed on. */
+const tagsOf = (got: readonly Envelope[]) => got.map((envelope) => (envelope.header as { g: number }).g);
+
+/** The keys of a new job of `agents` agents, deleted after the test. */
+function jobOf(agents: number): JobKeys {
+  const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
+  closing.push(() => deleteJobKeys(redis, keys, agents));
+  return keys;
+}
+
 const LARGE = Buffer.alloc(700 * 1024, 3);
 const message = (g: number): EnvelopeHeader & { d: number } => ({ t: 'p', d: 1, c: 'w', s: 0, w: 0, g });
 
 describe('RedisTransport', () => {
   it('hands nothing on ahead of a large envelope whose chunks are still on their way to Redis', async () => {
-    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
-    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const keys = jobOf(2);
     const sender = await transportOf(keys, 0, { stores: 150 });
     const receiver = await transportOf(keys, 1);
     // Every pointer reaches the inbox at once, long before its chunks are stored: the receiver
@@ -104,7 +113,7 @@ describe('RedisTransport', () => {
     void sender.transport.deliver(message(6), [LARGE]);
     void sender.transport.deliver(message(7), [Buffer.from('small')]);
     await vi.waitFor(() => expect(receiver.got).toHaveLength(7), { timeout: 5000 });
-    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(tagsOf(receiver.got)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     for (const large of [0, 2, 5]) expect(Buffer.concat(receiver.got[large]!.body).equals(LARGE)).toBe(true);
     expect([...sender.faults, ...receiver.faults]).toEqual([]);
     // A collective bundle waits behind them too: between two agents it is pushed to the other's inbox.
@@ -117,8 +126,7 @@ describe('RedisTransport', () => {
   });
 
   it('among three agents, the last to arrive gets every bundle in the reply and the others theirs in the inbox', async () => {
-    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
-    closing.push(() => deleteJobKeys(redis, keys, 3));
+    const keys = jobOf(3);
     const agents = [await transportOf(keys, 0, {}, [0, 1, 2]), await transportOf(keys, 1, {}, [0, 1, 2]), await transportOf(keys, 2, {}, [0, 1, 2])];
     const bundleOf = (a: number, body: Buffer): [Extract<EnvelopeHeader, { t: 'g' }>, Buffer[]] => [{ t: 'g', c: 'w', q: 0, a, n: 3, m: [[a, [body.length]]] }, [body]];
     const bodies = [LARGE, Buffer.from('one'), Buffer.from('two')];
@@ -138,8 +146,7 @@ describe('RedisTransport', () => {
   });
 
   it("pushes a bcast root's bundle to several inboxes, a large one read by each and then deleted", async () => {
-    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
-    closing.push(() => deleteJobKeys(redis, keys, 3));
+    const keys = jobOf(3);
     const agents = [await transportOf(keys, 0, {}, [0, 1, 2]), await transportOf(keys, 1, {}, [0, 1, 2]), await transportOf(keys, 2, {}, [0, 1, 2])];
     const header = (q: number, length: number): Extract<EnvelopeHeader, { t: 'g' }> => ({ t: 'g', c: 'w', q, a: 0, n: 3, m: [[0, [length]]] });
     agents[0]!.transport.pushBundle([1, 2], header(0, 5), [Buffer.from('small')]);
@@ -157,8 +164,7 @@ describe('RedisTransport', () => {
   });
 
   it('hands a batch of envelopes on in the order sent, fetching each pointer in line; a missing payload fails the job at its turn', async () => {
-    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
-    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const keys = jobOf(2);
     const sender = await transportOf(keys, 0);
     const sizes = [LARGE, Buffer.from('small'), LARGE, LARGE, Buffer.from('small'), LARGE];
     await Promise.all(sizes.map((body, g) => sender.transport.deliver(message(g), [body]))); // resolve once Redis has their chunks
@@ -169,13 +175,12 @@ describe('RedisTransport', () => {
     const receiver = await transportOf(keys, 1); // its first BLMPOP takes the whole batch
     await vi.waitFor(() => expect(receiver.faults).toHaveLength(1), { timeout: 5000 });
     expect(receiver.faults[0]!.message).toMatch(/is missing/);
-    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([0, 1, 2]);
+    expect(tagsOf(receiver.got)).toEqual([0, 1, 2]);
     receiver.got.forEach((envelope, g) => expect(Buffer.concat(envelope.body).equals(sizes[g]!)).toBe(true));
   });
 
   it('resolves a delivery once Redis holds it, its chunks too', async () => {
-    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
-    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const keys = jobOf(2);
     const sender = await transportOf(keys, 0, { stores: 150 });
     const started = Date.now();
     await sender.transport.deliver(message(1), [LARGE]); // its chunks are slow to be stored
@@ -190,22 +195,20 @@ describe('RedisTransport', () => {
   });
 
   it('keeps a large message behind a small one the command connection has not delivered yet', async () => {
-    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
-    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const keys = jobOf(2);
     const sender = await transportOf(keys, 0, { deliveries: 150 });
     const receiver = await transportOf(keys, 1);
     void sender.transport.deliver(message(1), [Buffer.from('small, still on its way')]);
     void sender.transport.deliver(message(2), [LARGE]); // its chunks must not let it past the slow small one
     void sender.transport.deliver(message(3), [Buffer.from('small')]);
     await vi.waitFor(() => expect(receiver.got).toHaveLength(3), { timeout: 5000 });
-    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2, 3]);
+    expect(tagsOf(receiver.got)).toEqual([1, 2, 3]);
     expect(Buffer.concat(receiver.got[1]!.body).equals(LARGE)).toBe(true);
     expect([...sender.faults, ...receiver.faults]).toEqual([]);
   });
 
   it('sends a message whose body is still arriving: its pointer first, then each chunk as it comes', async () => {
-    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
-    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const keys = jobOf(2);
     const sender = await transportOf(keys, 0);
     const receiver = await transportOf(keys, 1);
     const body = randomBytes(1200 * 1024);
@@ -218,26 +221,24 @@ describe('RedisTransport', () => {
     }
     await stream.sent;
     await vi.waitFor(() => expect(receiver.got).toHaveLength(2), { timeout: 5000 });
-    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([1, 2]);
+    expect(tagsOf(receiver.got)).toEqual([1, 2]);
     expect(Buffer.concat(receiver.got[0]!.body).equals(body)).toBe(true);
     expect([...sender.faults, ...receiver.faults]).toEqual([]);
   });
 
   it('an agent failing on an envelope handed on behind a large one fails the job, once; nothing after it is handed on', async () => {
-    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
-    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const keys = jobOf(2);
     const sender = await transportOf(keys, 0);
     await Promise.all([LARGE, Buffer.from('fails'), Buffer.from('after it')].map((body, g) => sender.transport.deliver(message(g), [body])));
     const receiver = await transportOf(keys, 1, {}, [0, 1], 1);
     await vi.waitFor(() => expect(receiver.faults.map((error) => error.message)).toEqual(['failed on 1']), { timeout: 5000 });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(receiver.got.map((envelope) => (envelope.header as { g: number }).g)).toEqual([0]);
+    expect(tagsOf(receiver.got)).toEqual([0]);
     expect(receiver.faults).toHaveLength(1);
   });
 
   it("hands the job's end on at once, ahead of a large envelope whose chunks never come; what follows that waits", async () => {
-    const keys = new JobKeys(`test:transport:${randomBytes(4).toString('hex')}:`, 'job.1');
-    closing.push(() => deleteJobKeys(redis, keys, 2));
+    const keys = jobOf(2);
     // Agent 0 sent a pointer, then failed before storing the chunks, and told the others the job is over.
     const end: EnvelopeHeader = { t: 'k', a: 0, v: { status: 'FAILED', exitCode: 1, reason: 'lost Redis', at: Date.now() } };
     await redis.rpush(

@@ -153,11 +153,7 @@ export class RedisTransport {
   deliver(header: EnvelopeHeader & { d: number }, body: readonly Buffer[] = []): Promise<void> {
     const to = this.options.placement[header.d] as number;
     const [envelope, stored] = this.stored(header, envelopePieces(header, body), [to]);
-    const delivered = this.redis.mpiDeliver(1, this.options.keys.mailbox(to), this.options.ttlMs, envelope);
-    return Promise.all([delivered, stored]).then(
-      () => undefined,
-      (error: Error) => this.fault(error),
-    );
+    return this.pushTo(to, envelope, stored);
   }
 
   /**
@@ -172,12 +168,20 @@ export class RedisTransport {
     const writer = this.large.open(lengthOf(head) + bodyLength, [to]);
     writer.write(head);
     this.holdLeave(writer.stored);
-    const delivered = this.redis.mpiDeliver(1, this.options.keys.mailbox(to), this.options.ttlMs, encodeEnvelope({ t: 'x', ...writer.pointer }));
-    const sent = Promise.all([delivered, writer.stored]).then(
+    const sent = this.pushTo(to, encodeEnvelope({ t: 'x', ...writer.pointer }), writer.stored);
+    return { write: (pieces) => writer.write(pieces), abandon: () => writer.abandon(), sent };
+  }
+
+  /**
+   * Pushes `envelope` to agent `to`'s inbox; resolves once Redis has it and `stored` (a large
+   * one's chunks) has resolved. Never rejects: a failure is the transport's fault.
+   */
+  private pushTo(to: number, envelope: Buffer, stored: Promise<void>): Promise<void> {
+    const delivered = this.redis.mpiDeliver(1, this.options.keys.mailbox(to), this.options.ttlMs, envelope);
+    return Promise.all([delivered, stored]).then(
       () => undefined,
       (error: Error) => this.fault(error),
     );
-    return { write: (pieces) => writer.write(pieces), abandon: () => writer.abandon(), sent };
   }
 
   /**
