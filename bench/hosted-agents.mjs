@@ -4,7 +4,8 @@
 // bench/mpi_micro.py (per_call.py and pingpong.py inlined, as a job is one script) runs both
 // ways, alternating, at np 2 (2 workers × 1 slot) and np 4 (2 × 2), on a private stack (its own
 // database, BullMQ prefix, rank-key prefix and work directories, removed at the end).
-// Usage: npm run bench:hosted [-- --quick]     (prints a Markdown table)
+// Usage: npm run bench:hosted [-- --quick] [--profile=DIR] [--env=NAME=VALUE …]     (prints a Markdown table)
+// (--profile: the workers run with --cpu-prof, profiles written to DIR; --env: worker configuration)
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,8 +13,9 @@ import { SchedulerKeys } from '@mpiaas/contracts';
 import { Redis } from 'ioredis';
 import { API_MAIN, CLI_MAIN, MIGRATE, WORKER_MAIN, fmtMicros, killRunning, lastJsonLine, machineLine, median, python, redisUrl, requireFiles, root, runAsync } from './lib/common.mjs';
 import { createPrivateStack } from './lib/private-stack.mjs';
+import { stackOptions } from './lib/stack-options.mjs';
 
-const quick = process.argv.includes('--quick');
+const { quick, nodeArgs, workerEnv } = stackOptions();
 const rounds = quick ? 1 : 3;
 const scale = quick ? '0.2' : '0.5';
 const NPS = [2, 4];
@@ -30,7 +32,7 @@ function selfContainedMicro() {
 
 const script = selfContainedMicro();
 const loadBefore = os.loadavg();
-const stack = createPrivateStack({ label: 'hosted', onInterrupt: killRunning });
+const stack = createPrivateStack({ label: 'hosted', nodeArgs, onInterrupt: killRunning });
 const execEnv = { ...process.env, MPIAAS_REDIS_PREFIX: stack.rankPrefix, MPIAAS_REDIS_URL: redisUrl };
 
 await stack.guard(async () => {
@@ -42,7 +44,7 @@ await stack.guard(async () => {
     for (const np of NPS) {
       const slots = String(np / 2);
       const workers = [0, 1].map((i) =>
-        stack.startWorker(`worker ${i}`, { WORKER_ID: `bench-${stack.id}-np${np}-w${i}`, SLOTS: slots, WORK_DIR: stack.extraWorkDir(`np${np}-w${i}`) }),
+        stack.startWorker(`worker ${i}`, { ...workerEnv, WORKER_ID: `bench-${stack.id}-np${np}-w${i}`, SLOTS: slots, WORK_DIR: stack.extraWorkDir(`np${np}-w${i}`) }),
       );
       await stack.waitFor(`2 workers of ${slots} slots`, async () => (await redis.hlen(keys.workers)) === 2 && stack.workerSeen(), workers, 60_000);
       const exec = [];
