@@ -2,8 +2,9 @@
 // `mpiaas exec --agents 2` hosts both agents on one Node thread, as the runtime bench measures
 // them; the service hosts each in its own worker process, as deployed. The same
 // bench/mpi_micro.py (per_call.py and pingpong.py inlined, as a job is one script) runs both
-// ways, alternating, at np 2 (2 workers × 1 slot) and np 4 (2 × 2), on a private stack (its own
-// database, BullMQ prefix, rank-key prefix and work directories, removed at the end).
+// ways, alternating, at np 2 (2 workers × 1 slot) and np 4 (2 × 2; fresh workers each, warmed by
+// one untimed job), on a private stack (its own database, BullMQ prefix, rank-key prefix and
+// work directories, removed at the end).
 // Usage: npm run bench:hosted [-- --quick] [--profile=DIR] [--env=NAME=VALUE …]     (prints a Markdown table)
 // (--profile: the workers run with --cpu-prof, profiles written to DIR; --env: worker configuration)
 import { readFileSync } from 'node:fs';
@@ -47,6 +48,11 @@ await stack.guard(async () => {
         stack.startWorker(`worker ${i}`, { ...workerEnv, WORKER_ID: `bench-${stack.id}-np${np}-w${i}`, SLOTS: slots, WORK_DIR: stack.extraWorkDir(`np${np}-w${i}`) }),
       );
       await stack.waitFor(`2 workers of ${slots} slots`, async () => (await redis.hlen(keys.workers)) === 2 && stack.workerSeen(), workers, 60_000);
+      // Workers are measured warm, as deployed ones run for days: a fresh worker's first job
+      // shares its cores with V8 tiering up Prisma's query compiler (WebAssembly) and with
+      // major GCs while the heap settles (measured: 4 MiB ping-pong over two fresh workers
+      // 6.6-7.7 s for 400 round trips, the same job on them again 5.6-6.2 s).
+      await stack.timedJob({ script, np, args: [quick ? '0.05' : '0.2'] }, { name: `warm-up np ${np}`, lines: 1, prefix: '{' });
       const exec = [];
       const service = [];
       for (let i = 0; i < rounds; i++) {

@@ -1,0 +1,132 @@
+// Where the runtime bench's figures spend their time on this machine: the CPU seconds every part
+// spends per operation (the ranks, the agents' process, Redis), beside its wall time and the
+// machine's cores, for the figures whose targets are not met (issue 14): across two agents
+// (`mpiaas exec -n 2 --agents 2`) a 4 MiB ping-pong round trip and a Bcast of 8 MiB, with the
+// same for the Redis floor the runtime bench prints (SET + GET of 8 MiB in chunks, from one
+// client, through the runtime's payload connection); on one agent an Allreduce of 8 B at np 2
+// and 4, against 2x the floor (a rank's socket round trip + a Redis round trip).
+// Work that needs C CPU-seconds cannot take less than C / cores of wall time, however well its
+// stages overlap: where that bound is at or above a target, only less work can meet it.
+// Usage: npm run bench:cpu [-- --quick]     (prints a Markdown table)
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { CLI_MAIN, fmtMicros, machineLine, median, python, redisUrl, requireFiles, root } from './lib/common.mjs';
+import { processSeconds } from './lib/cpu-time.mjs';
+import { rawRedisPingMicros, socketRoundTripMicros } from './lib/floor.mjs';
+
+const { PayloadConnection } = await import('../packages/runtime/dist/redis/payload-connection.js');
+const { PAYLOAD_CHUNK_BYTES, chunksOf } = await import('../packages/runtime/dist/redis/payload-chunks.js');
+
+const quick = process.argv.includes('--quick');
+const TIMES = { pingpong: quick ? 40 : 200, bcast: quick ? 40 : 200, allreduce: quick ? 2000 : 10_000 };
+const RUNS = quick ? 1 : 3;
+const cores = os.availableParallelism();
+const MIB = 1024 * 1024;
+requireFiles([CLI_MAIN]);
+
+const redis = new Redis(redisUrl);
+/** Redis' own CPU seconds (user + system), as it reports them. */
+async function redisCpu() {
+  const info = await redis.info('cpu');
+  const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+/**
+ * One job of `times` operations, per operation: wall (the loop, every rank done), the ranks'
+ * CPU in the loop (each rank's own count), the agents' process (`mpiaas exec`, read from /proc
+ * as the loop starts and ends) and Redis (its INFO, likewise).
+ */
+async function jobBudget(op, np, agents, times) {
+  const env = { ...process.env, MPIAAS_REDIS_PREFIX: `bench:cpu:${process.pid}:` };
+  const args = [CLI_MAIN, 'exec', '-n', String(np), '--agents', String(agents), '--python', python, 'bench/op_cpu.py', String(times), op];
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const marks = {};
+  const ranks = [];
+  for await (const line of createInterface({ input: child.stdout })) {
+    if (line === 'start' || line === 'end') marks[line] = { agents: processSeconds(child.pid), redis: await redisCpu() };
+    else if (line.startsWith('{')) ranks.push(JSON.parse(line));
+  }
+  const code = await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(child.exitCode)));
+  if (code !== 0 || !marks.start || !marks.end || ranks.length !== np) throw new Error(`${op} job failed (exit ${code})`);
+  return {
+    wall: Math.max(...ranks.map((r) => r.seconds)) / times,
+    ranks: ranks.reduce((sum, r) => sum + r.cpu, 0) / times,
+    agents: (marks.end.agents - marks.start.agents) / times,
+    redis: (marks.end.redis - marks.start.redis) / times,
+  };
+}
+
+async function medianBudget(op, np, agents) {
+  const samples = [];
+  for (let i = 0; i < RUNS; i++) samples.push(await jobBudget(op, np, agents, TIMES[op]));
+  return medianOf(samples);
+}
+
+/** SET + GETDEL of 8 MiB in chunks from this process (the floor), per copy: wall, this process' CPU, Redis' CPU. */
+async function floorBudget() {
+  const connection = await PayloadConnection.open(redisUrl, 'bench-cpu');
+  const key = `bench:cpu:${process.pid}:floor`;
+  const chunks = chunksOf([Buffer.alloc(8 * MIB, 7)], PAYLOAD_CHUNK_BYTES);
+  const copy = async () => {
+    await Promise.all(chunks.map((chunk, n) => connection.set(`${key}:${n}`, chunk, 60_000)));
+    await Promise.all(chunks.map((_, n) => connection.getdel(`${key}:${n}`)));
+  };
+  const times = quick ? 20 : 100;
+  const samples = [];
+  for (let i = 0; i < RUNS; i++) {
+    await copy();
+    const redisBefore = await redisCpu();
+    const cpuBefore = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    for (let n = 0; n < times; n++) await copy();
+    const wall = Number(process.hrtime.bigint() - started) / 1e9 / times;
+    const own = process.cpuUsage(cpuBefore);
+    samples.push({ wall, ranks: 0, agents: (own.user + own.system) / 1e6 / times, redis: ((await redisCpu()) - redisBefore) / times });
+  }
+  connection.close();
+  return medianOf(samples);
+}
+
+function medianOf(samples) {
+  return Object.fromEntries(Object.keys(samples[0]).map((key) => [key, median(samples.map((s) => s[key]))]));
+}
+
+const loadBefore = os.loadavg();
+const floor = await floorBudget();
+const pingpong = await medianBudget('pingpong', 2, 2);
+const bcast = await medianBudget('bcast', 2, 2);
+const allreduce2 = await medianBudget('allreduce', 2, 1);
+const allreduce4 = await medianBudget('allreduce', 4, 1);
+// the floor of a small call: its medians over samples taken before and after the runs
+const sockets = [await socketRoundTripMicros(), await socketRoundTripMicros(), await socketRoundTripMicros()];
+const pings = [await rawRedisPingMicros(), await rawRedisPingMicros(), await rawRedisPingMicros()];
+const smallFloor = (median(sockets) + median(pings)) / 1e6;
+redis.disconnect();
+
+const ms = (s) => fmtMicros(s * 1e6);
+const cpuOf = (b) => b.ranks + b.agents + b.redis;
+// The issue's targets: 1 GB/s for a round trip's 2 × 4 MiB; a Bcast of 8 MiB within 1.2x the floor.
+const rows = [
+  ['4 MiB ping-pong round trip, 2 agents', pingpong, (8 * MIB) / 1e9, '1 GB/s'],
+  ['Bcast of 8 MiB, np 2, 2 agents', bcast, 1.2 * floor.wall, '1.2x the floor'],
+  ['Redis floor: SET + GET of 8 MiB, one client', floor, undefined, ''],
+  ['Allreduce of 8 B, np 2, 1 agent', allreduce2, 2 * smallFloor, '2x the floor'],
+  ['Allreduce of 8 B, np 4, 1 agent', allreduce4, 2 * smallFloor, '2x the floor'],
+];
+console.log(machineLine(loadBefore, quick));
+console.log(`${cores} cores; medians of ${RUNS} jobs each (CPU: from /proc and Redis' INFO as the timed loop starts and ends)`);
+console.log(`Floor of a small call: ${ms(smallFloor)} (a rank's socket round trip ${fmtMicros(median(sockets))} + a Redis PING ${fmtMicros(median(pings))})\n`);
+console.log('| per operation | wall | CPU: ranks | CPU: agents / client | CPU: Redis | CPU in all | CPU / cores | target | (CPU / cores) / target |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const [name, b, target, what] of rows) {
+  const bound = cpuOf(b) / cores;
+  const targetCell = target === undefined ? '—' : `${ms(target)} (${what})`;
+  const ratio = target === undefined ? '—' : `${(bound / target).toFixed(2)}x`;
+  const redisCell = b.redis * 1e6 < 1 ? '—' : ms(b.redis); // one agent: no Redis traffic
+  console.log(`| ${name} | ${ms(b.wall)} | ${b.ranks ? ms(b.ranks) : '—'} | ${ms(b.agents)} | ${redisCell} | ${ms(cpuOf(b))} | ${ms(bound)} | ${targetCell} | ${ratio} |`);
+}
+console.log(`\nA ratio in the last column at or near 1x: the operation's CPU, spread perfectly over ${cores} cores with nothing else running, already fills the target's time.`);
+console.log('A small call is a chain (the rank writes, the agent answers, the rank reads): its wall time is at least the CPU on that chain, not only CPU / cores.');
