@@ -84,7 +84,7 @@ async function floorBudget() {
     for (let n = 0; n < times; n++) await copy();
     const wall = Number(process.hrtime.bigint() - started) / 1e9 / times;
     const own = process.cpuUsage(cpuBefore);
-    samples.push({ wall, ranks: 0, agents: (own.user + own.system) / 1e6 / times, redis: ((await redisCpu()) - redisBefore) / times });
+    samples.push({ wall, ranks: 0, agents: (own.user + own.system) / 1e6 / times, system: own.system / 1e6 / times, redis: ((await redisCpu()) - redisBefore) / times });
   }
   connection.close();
   return medianOf(samples);
@@ -129,4 +129,5 @@ for (const [name, b, target, what] of rows) {
   console.log(`| ${name} | ${ms(b.wall)} | ${b.ranks ? ms(b.ranks) : '—'} | ${ms(b.agents)} | ${redisCell} | ${ms(cpuOf(b))} | ${ms(bound)} | ${targetCell} | ${ratio} |`);
 }
 console.log(`\nA ratio in the last column at or near 1x: the operation's CPU, spread perfectly over ${cores} cores with nothing else running, already fills the target's time.`);
+console.log(`Of the floor's client CPU, ${ms(floor.system)} is system time (the kernel's copies through loopback TCP).`);
 console.log('A small call is a chain (the rank writes, the agent answers, the rank reads): its wall time is at least the CPU on that chain, not only CPU / cores.');
