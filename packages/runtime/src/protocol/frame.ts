@@ -48,8 +48,8 @@ export class FrameDecoder {
   private buffered = 0;
   /** The frame whose body is being streamed, and how many of its bytes are still to come. */
   private streaming: { header: Record<string, unknown>; sink: BodySink; left: number } | undefined;
-  /** The frame being read was offered already (and declined). */
-  private offered = false;
+  /** The header of the frame being read, if it was offered already and declined (parsed once). */
+  private declined: Record<string, unknown> | undefined;
 
   /**
    * `offer`: asked about every frame with a body of more than `streamAbove` bytes still
@@ -88,14 +88,14 @@ export class FrameDecoder {
       if (headerLength > frameLength - 4) throw new Error(`header of ${headerLength} bytes in a frame of ${frameLength}`);
       const bodyLength = frameLength - 4 - headerLength;
       if (this.buffered < 4 + frameLength) {
-        if (this.offer && !this.offered && bodyLength > this.streamAbove && this.buffered >= 8 + headerLength) this.offerBody(headerLength, bodyLength);
+        if (this.offer && this.declined === undefined && bodyLength > this.streamAbove && this.buffered >= 8 + headerLength) this.offerBody(headerLength, bodyLength);
         if (this.streaming) continue;
         break;
       }
       this.take(8);
-      const header = JSON.parse(this.peek(headerLength).toString('utf8', 0, headerLength)) as Record<string, unknown>;
+      const header = this.declined ?? (JSON.parse(this.peek(headerLength).toString('utf8', 0, headerLength)) as Record<string, unknown>);
       this.take(headerLength);
-      this.offered = false;
+      this.declined = undefined;
       frames.push({ header, body: this.take(bodyLength) });
     }
     return frames;
@@ -103,12 +103,13 @@ export class FrameDecoder {
 
   /** Offers the body of the frame being read (its header is here, its body is not yet): streamed from here on if taken. */
   private offerBody(headerLength: number, bodyLength: number): void {
-    this.offered = true;
     const header = JSON.parse(this.peek(8 + headerLength).toString('utf8', 8, 8 + headerLength)) as Record<string, unknown>;
     const sink = (this.offer as BodyOffer)(header, bodyLength);
-    if (!sink) return;
+    if (!sink) {
+      this.declined = header;
+      return;
+    }
     this.take(8 + headerLength);
-    this.offered = false;
     this.streaming = { header, sink, left: bodyLength };
   }
 
