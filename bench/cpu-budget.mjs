@@ -11,10 +11,10 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
-import { Redis } from 'ioredis';
 import { CLI_MAIN, fmtMicros, machineLine, median, python, redisUrl, requireFiles, root } from './lib/common.mjs';
-import { processSeconds } from './lib/cpu-time.mjs';
+import { processSeconds, redisServerSeconds } from './lib/cpu-time.mjs';
 import { rawRedisPingMicros, socketRoundTripMicros } from './lib/floor.mjs';
+import { storeThenFetch } from './lib/payload-floor.mjs';
 
 const { PayloadConnection } = await import('../packages/runtime/dist/redis/payload-connection.js');
 const { PAYLOAD_CHUNK_BYTES, chunksOf } = await import('../packages/runtime/dist/redis/payload-chunks.js');
@@ -26,18 +26,11 @@ const cores = os.availableParallelism();
 const MIB = 1024 * 1024;
 requireFiles([CLI_MAIN]);
 
-const redis = new Redis(redisUrl);
-/** Redis' own CPU seconds (user + system), as it reports them. */
-async function redisCpu() {
-  const info = await redis.info('cpu');
-  const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
-  return field('used_cpu_user') + field('used_cpu_sys');
-}
 
 /**
  * One job of `times` operations, per operation: wall (the loop, every rank done), the ranks'
  * CPU in the loop (each rank's own count), the agents' process (`mpiaas exec`, read from /proc
- * as the loop starts and ends) and Redis (its INFO, likewise).
+ * as the loop starts and ends) and the Redis server (likewise).
  */
 async function jobBudget(op, np, agents, times) {
   const env = { ...process.env, MPIAAS_REDIS_PREFIX: `bench:cpu:${process.pid}:` };
@@ -46,7 +39,7 @@ async function jobBudget(op, np, agents, times) {
   const marks = {};
   const ranks = [];
   for await (const line of createInterface({ input: child.stdout })) {
-    if (line === 'start' || line === 'end') marks[line] = { agents: processSeconds(child.pid), redis: await redisCpu() };
+    if (line === 'start' || line === 'end') marks[line] = { agents: processSeconds(child.pid), redis: redisServerSeconds() };
     else if (line.startsWith('{')) ranks.push(JSON.parse(line));
   }
   const code = await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(child.exitCode)));
@@ -55,7 +48,8 @@ async function jobBudget(op, np, agents, times) {
     wall: Math.max(...ranks.map((r) => r.seconds)) / times,
     ranks: ranks.reduce((sum, r) => sum + r.cpu, 0) / times,
     agents: (marks.end.agents - marks.start.agents) / times,
-    redis: (marks.end.redis - marks.start.redis) / times,
+    // one agent runs without Redis (`mpiaas exec`): what the server spent meanwhile is not the job's
+    redis: agents > 1 ? (marks.end.redis - marks.start.redis) / times : 0,
   };
 }
 
@@ -70,21 +64,18 @@ async function floorBudget() {
   const connection = await PayloadConnection.open(redisUrl, 'bench-cpu');
   const key = `bench:cpu:${process.pid}:floor`;
   const chunks = chunksOf([Buffer.alloc(8 * MIB, 7)], PAYLOAD_CHUNK_BYTES);
-  const copy = async () => {
-    await Promise.all(chunks.map((chunk, n) => connection.set(`${key}:${n}`, chunk, 60_000)));
-    await Promise.all(chunks.map((_, n) => connection.getdel(`${key}:${n}`)));
-  };
+  const copy = () => storeThenFetch(connection, key, chunks);
   const times = quick ? 20 : 100;
   const samples = [];
   for (let i = 0; i < RUNS; i++) {
     await copy();
-    const redisBefore = await redisCpu();
+    const redisBefore = redisServerSeconds();
     const cpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     for (let n = 0; n < times; n++) await copy();
     const wall = Number(process.hrtime.bigint() - started) / 1e9 / times;
     const own = process.cpuUsage(cpuBefore);
-    samples.push({ wall, ranks: 0, agents: (own.user + own.system) / 1e6 / times, system: own.system / 1e6 / times, redis: ((await redisCpu()) - redisBefore) / times });
+    samples.push({ wall, ranks: 0, agents: (own.user + own.system) / 1e6 / times, system: own.system / 1e6 / times, redis: (redisServerSeconds() - redisBefore) / times });
   }
   connection.close();
   return medianOf(samples);
@@ -104,7 +95,6 @@ const allreduce4 = await medianBudget('allreduce', 4, 1);
 const sockets = [await socketRoundTripMicros(), await socketRoundTripMicros(), await socketRoundTripMicros()];
 const pings = [await rawRedisPingMicros(), await rawRedisPingMicros(), await rawRedisPingMicros()];
 const smallFloor = (median(sockets) + median(pings)) / 1e6;
-redis.disconnect();
 
 const ms = (s) => fmtMicros(s * 1e6);
 const cpuOf = (b) => b.ranks + b.agents + b.redis;
@@ -117,7 +107,7 @@ const rows = [
   ['Allreduce of 8 B, np 4, 1 agent', allreduce4, 2 * smallFloor, '2x the floor'],
 ];
 console.log(machineLine(loadBefore, quick));
-console.log(`${cores} cores; medians of ${RUNS} jobs each (CPU: from /proc and Redis' INFO as the timed loop starts and ends)`);
+console.log(`${cores} cores; medians of ${RUNS} jobs each (CPU: from /proc as the timed loop starts and ends)`);
 console.log(`Floor of a small call: ${ms(smallFloor)} (a rank's socket round trip ${fmtMicros(median(sockets))} + a Redis PING ${fmtMicros(median(pings))})\n`);
 console.log('| per operation | wall | CPU: ranks | CPU: agents / client | CPU: Redis | CPU in all | CPU / cores | target | (CPU / cores) / target |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -125,7 +115,7 @@ for (const [name, b, target, what] of rows) {
   const bound = cpuOf(b) / cores;
   const targetCell = target === undefined ? '—' : `${ms(target)} (${what})`;
   const ratio = target === undefined ? '—' : `${(bound / target).toFixed(2)}x`;
-  const redisCell = b.redis * 1e6 < 1 ? '—' : ms(b.redis); // one agent: no Redis traffic
+  const redisCell = b.redis === 0 ? '—' : ms(b.redis);
   console.log(`| ${name} | ${ms(b.wall)} | ${b.ranks ? ms(b.ranks) : '—'} | ${ms(b.agents)} | ${redisCell} | ${ms(cpuOf(b))} | ${ms(bound)} | ${targetCell} | ${ratio} |`);
 }
 console.log(`\nA ratio in the last column at or near 1x: the operation's CPU, spread perfectly over ${cores} cores with nothing else running, already fills the target's time.`);

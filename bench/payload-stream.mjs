@@ -10,6 +10,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { fmtMicros, machineLine, median, redisUrl, requireFiles, root } from './lib/common.mjs';
+import { storeThenFetch } from './lib/payload-floor.mjs';
 
 const dist = `${root}/packages/runtime/dist/redis`;
 requireFiles([`${dist}/large-envelopes.js`]);
@@ -83,9 +84,7 @@ async function setThenGet(n) {
   const body = Buffer.alloc(n, 7);
   const key = `${runBase}floor`;
   const started = process.hrtime.bigint();
-  const chunks = chunksOf([body], PAYLOAD_CHUNK_BYTES);
-  await Promise.all(chunks.map((chunk, i) => writer.writes.set(`${key}:${i}`, chunk, TTL)));
-  await Promise.all(chunks.map((_, i) => writer.writes.getdel(`${key}:${i}`)));
+  await storeThenFetch(writer.writes, key, chunksOf([body], PAYLOAD_CHUNK_BYTES), TTL);
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 

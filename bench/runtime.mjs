@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { CLI_MAIN as cli, fmtMicros as fmt, lastJsonLine, machineLine, median, mpiEnv, python, redisRoundTripMedianMicros, redisUrl, run } from './lib/common.mjs';
 import { rawRedisPingMicros, socketRoundTripMicros } from './lib/floor.mjs';
+import { storeThenFetch } from './lib/payload-floor.mjs';
 
 const { chunksOf, PAYLOAD_CHUNK_BYTES } = await import('../packages/runtime/dist/redis/payload-chunks.js');
 const { PayloadConnection } = await import('../packages/runtime/dist/redis/payload-connection.js');
@@ -65,10 +66,7 @@ async function redisLargeCopyMillis(chunkBytes) {
 async function payloadConnectionCopyMillis() {
   const connection = await PayloadConnection.open(redisUrl, 'bench-payloads');
   const chunks = chunksOf([Buffer.alloc(8 * 1024 * 1024, 7)], PAYLOAD_CHUNK_BYTES);
-  const millis = await medianMillis(async () => {
-    await Promise.all(chunks.map((chunk, n) => connection.set(`${largeKey}:${n}`, chunk, 60_000)));
-    await Promise.all(chunks.map((_, n) => connection.getdel(`${largeKey}:${n}`)));
-  });
+  const millis = await medianMillis(() => storeThenFetch(connection, largeKey, chunks));
   connection.close();
   return millis;
 }

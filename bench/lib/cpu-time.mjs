@@ -32,6 +32,11 @@ export function pidsWhose(test) {
   return pids;
 }
 
+/** CPU seconds so far of the Redis server (shared with whatever else runs on the machine). */
+export function redisServerSeconds() {
+  return pidsWhose((cmd) => cmd.startsWith('redis-server')).reduce((sum, pid) => sum + processSeconds(pid), 0);
+}
+
 /**
  * CPU seconds so far of: the api process, the Postgres backends serving `database`, the
  * Redis server (shared with whatever else runs on the machine) and this process (the load
@@ -42,7 +47,7 @@ export function cpuSnapshot({ apiPid, database }) {
   return {
     api: processSeconds(apiPid),
     postgres: sum(pidsWhose((cmd) => cmd.startsWith('postgres: ') && cmd.includes(` ${database} `))),
-    redis: [...sum(pidsWhose((cmd) => cmd.startsWith('redis-server'))).values()].reduce((a, b) => a + b, 0),
+    redis: redisServerSeconds(),
     loadGenerator: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
   };
 }
