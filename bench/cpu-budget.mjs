@@ -6,13 +6,17 @@
 // client, through the runtime's payload connection); on one agent an Allreduce of 8 B at np 2
 // and 4, against 2x the floor (a rank's socket round trip + a Redis round trip).
 // Work that needs C CPU-seconds cannot take less than C / cores of wall time, however well its
-// stages overlap: where that bound is at or above a target, only less work can meet it.
+// stages overlap: where that bound is at or above a target, only less work can meet it. Beside
+// the CPU, how often the ranks and the agents' process slept and were woken per operation
+// (voluntary context switches), and, as a yardstick for the one-agent rows, the same Allreduce
+// at np 4 with the ranks meeting in shared memory instead of through their agent (a bare
+// prototype without the MPI layer, bench/shm_allreduce.py).
 // Usage: npm run bench:cpu [-- --quick]     (prints a Markdown table)
-import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import { createInterface } from 'node:readline';
 import { CLI_MAIN, fmtMicros, machineLine, median, python, redisUrl, requireFiles, root } from './lib/common.mjs';
-import { processSeconds, redisServerSeconds } from './lib/cpu-time.mjs';
+import { redisServerSeconds } from './lib/cpu-time.mjs';
+import { execJobBudget, medianOf } from './lib/op-budget.mjs';
 import { rawRedisPingMicros, socketRoundTripMicros } from './lib/floor.mjs';
 import { storeThenFetch } from './lib/payload-floor.mjs';
 
@@ -27,35 +31,29 @@ const MIB = 1024 * 1024;
 requireFiles([CLI_MAIN]);
 
 
-/**
- * One job of `times` operations, per operation: wall (the loop, every rank done), the ranks'
- * CPU in the loop (each rank's own count), the agents' process (`mpiaas exec`, read from /proc
- * as the loop starts and ends) and the Redis server (likewise).
- */
-async function jobBudget(op, np, agents, times) {
-  const env = { ...process.env, MPIAAS_REDIS_PREFIX: `bench:cpu:${process.pid}:` };
-  const args = [CLI_MAIN, 'exec', '-n', String(np), '--agents', String(agents), '--python', python, 'bench/op_cpu.py', String(times), op];
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const marks = {};
-  const ranks = [];
-  for await (const line of createInterface({ input: child.stdout })) {
-    if (line === 'start' || line === 'end') marks[line] = { agents: processSeconds(child.pid), redis: redisServerSeconds() };
-    else if (line.startsWith('{')) ranks.push(JSON.parse(line));
+/** The np-4 Allreduce of 8 B with ranks meeting in shared memory (bench/shm_allreduce.py), per call. */
+function sharedMemoryBudget(np, times) {
+  const samples = [];
+  for (let i = 0; i < RUNS; i++) {
+    const ranks = execFileSync(python, ['bench/shm_allreduce.py', String(np), String(times)], { cwd: root, encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line));
+    if (ranks.length !== np) throw new Error(`shm_allreduce.py: ${ranks.length} of ${np} ranks reported`);
+    samples.push({
+      wall: Math.max(...ranks.map((r) => r.seconds)),
+      ranks: ranks.reduce((sum, r) => sum + r.cpu, 0),
+      agents: 0,
+      redis: 0,
+      rankWakeups: ranks.reduce((sum, r) => sum + r.wakeups, 0),
+    });
   }
-  const code = await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(child.exitCode)));
-  if (code !== 0 || !marks.start || !marks.end || ranks.length !== np) throw new Error(`${op} job failed (exit ${code})`);
-  return {
-    wall: Math.max(...ranks.map((r) => r.seconds)) / times,
-    ranks: ranks.reduce((sum, r) => sum + r.cpu, 0) / times,
-    agents: (marks.end.agents - marks.start.agents) / times,
-    // one agent runs without Redis (`mpiaas exec`): what the server spent meanwhile is not the job's
-    redis: agents > 1 ? (marks.end.redis - marks.start.redis) / times : 0,
-  };
+  return medianOf(samples);
 }
 
 async function medianBudget(op, np, agents) {
   const samples = [];
-  for (let i = 0; i < RUNS; i++) samples.push(await jobBudget(op, np, agents, TIMES[op]));
+  for (let i = 0; i < RUNS; i++) samples.push(await execJobBudget({ op, np, agents, times: TIMES[op], prefix: `bench:cpu:${process.pid}:` }));
   return medianOf(samples);
 }
 
@@ -81,9 +79,6 @@ async function floorBudget() {
   return medianOf(samples);
 }
 
-function medianOf(samples) {
-  return Object.fromEntries(Object.keys(samples[0]).map((key) => [key, median(samples.map((s) => s[key]))]));
-}
 
 const loadBefore = os.loadavg();
 const floor = await floorBudget();
@@ -91,6 +86,7 @@ const pingpong = await medianBudget('pingpong', 2, 2);
 const bcast = await medianBudget('bcast', 2, 2);
 const allreduce2 = await medianBudget('allreduce', 2, 1);
 const allreduce4 = await medianBudget('allreduce', 4, 1);
+const sharedMemory4 = sharedMemoryBudget(4, TIMES.allreduce * 10);
 // the floor of a small call: its medians over samples taken before and after the runs
 const sockets = [await socketRoundTripMicros(), await socketRoundTripMicros(), await socketRoundTripMicros()];
 const pings = [await rawRedisPingMicros(), await rawRedisPingMicros(), await rawRedisPingMicros()];
@@ -105,19 +101,23 @@ const rows = [
   ['Redis floor: SET + GET of 8 MiB, one client', floor, undefined, ''],
   ['Allreduce of 8 B, np 2, 1 agent', allreduce2, 2 * smallFloor, '2x the floor'],
   ['Allreduce of 8 B, np 4, 1 agent', allreduce4, 2 * smallFloor, '2x the floor'],
+  ['Allreduce of 8 B, np 4, ranks through shared memory (prototype, no MPI layer)', sharedMemory4, 2 * smallFloor, '2x the floor'],
 ];
 console.log(machineLine(loadBefore, quick));
 console.log(`${cores} cores; medians of ${RUNS} jobs each (CPU: from /proc as the timed loop starts and ends)`);
 console.log(`Floor of a small call: ${ms(smallFloor)} (a rank's socket round trip ${fmtMicros(median(sockets))} + a Redis PING ${fmtMicros(median(pings))})\n`);
-console.log('| per operation | wall | CPU: ranks | CPU: agents / client | CPU: Redis | CPU in all | CPU / cores | target | (CPU / cores) / target |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| per operation | wall | CPU: ranks | CPU: agents / client | CPU: Redis | CPU in all | CPU / cores | target | (CPU / cores) / target | wakeups: ranks / agents |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [name, b, target, what] of rows) {
   const bound = cpuOf(b) / cores;
   const targetCell = target === undefined ? '—' : `${ms(target)} (${what})`;
   const ratio = target === undefined ? '—' : `${(bound / target).toFixed(2)}x`;
   const redisCell = b.redis === 0 ? '—' : ms(b.redis);
-  console.log(`| ${name} | ${ms(b.wall)} | ${b.ranks ? ms(b.ranks) : '—'} | ${ms(b.agents)} | ${redisCell} | ${ms(cpuOf(b))} | ${ms(bound)} | ${targetCell} | ${ratio} |`);
+  const agentsCell = b.agents === 0 && b.ranks ? '—' : ms(b.agents);
+  const wakeups = b.rankWakeups === undefined ? '—' : `${b.rankWakeups.toFixed(1)} / ${b.agentWakeups === undefined ? '—' : b.agentWakeups.toFixed(1)}`;
+  console.log(`| ${name} | ${ms(b.wall)} | ${b.ranks ? ms(b.ranks) : '—'} | ${agentsCell} | ${redisCell} | ${ms(cpuOf(b))} | ${ms(bound)} | ${targetCell} | ${ratio} | ${wakeups} |`);
 }
 console.log(`\nA ratio in the last column at or near 1x: the operation's CPU, spread perfectly over ${cores} cores with nothing else running, already fills the target's time.`);
 console.log(`Of the floor's client CPU, ${ms(floor.system)} is system time (the kernel's copies through loopback TCP).`);
 console.log('A small call is a chain (the rank writes, the agent answers, the rank reads): its wall time is at least the CPU on that chain, not only CPU / cores.');
+console.log('Wakeups: voluntary context switches per operation, all ranks together, and of the agents\' process; every one is a sleep and a wake on the chain.');

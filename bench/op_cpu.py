@@ -1,6 +1,7 @@
 # A 4 MiB ping-pong between ranks 0 and 1 (or a Bcast of 8 MiB from rank 0, or an Allreduce of
 # 8 B), with the CPU each rank spends in it: one JSON line per rank, {"rank", "seconds" (the
-# loop's wall time, every rank done), "cpu" (user + system seconds in the loop)}. Rank 0 prints
+# loop's wall time, every rank done), "cpu" (user + system seconds in the loop), "wakeups"
+# (voluntary context switches in the loop: how often it slept and was woken)}. Rank 0 prints
 # "start" and "end" as the loop starts and ends, for the bench to read the other processes'
 # CPU then.
 # Usage: op_cpu.py TIMES [pingpong|bcast|allreduce]     (bench/cpu-budget.mjs runs it)
@@ -31,20 +32,21 @@ once()                               # the first message sets up what the others
 MPI.COMM_WORLD.Barrier()
 
 
-def cpu():
+def counters():
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime + usage.ru_stime, usage.ru_nvcsw
 
 
 rank = MPI.COMM_WORLD.rank
 if rank == 0:
     print('start', flush=True)
-cpu_before, started = cpu(), time.perf_counter()
+(cpu_before, woken_before), started = counters(), time.perf_counter()
 for _ in range(times):
     once()
 MPI.COMM_WORLD.Barrier()             # a Bcast's root runs ahead: the loop is over once all are
-seconds, spent = time.perf_counter() - started, cpu() - cpu_before
+seconds, (cpu_after, woken_after) = time.perf_counter() - started, counters()
 if rank == 0:
     print('end', flush=True)
 MPI.COMM_WORLD.Barrier()             # no rank's last line is written before "end"
-print(json.dumps({'rank': rank, 'seconds': seconds, 'cpu': spent}), flush=True)
+print(json.dumps({'rank': rank, 'seconds': seconds, 'cpu': cpu_after - cpu_before,
+                  'wakeups': woken_after - woken_before}), flush=True)

@@ -18,6 +18,18 @@ export function processSeconds(pid, { children = false } = {}) {
   }
 }
 
+/**
+ * Voluntary context switches of a process so far (/proc/PID/status): how often it went to
+ * sleep waiting for something and was woken; 0 if it is gone.
+ */
+export function processWakeups(pid) {
+  try {
+    return Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** The processes whose command line passes `test`. */
 export function pidsWhose(test) {
   const pids = [];
