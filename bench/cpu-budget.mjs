@@ -9,8 +9,9 @@
 // stages overlap: where that bound is at or above a target, only less work can meet it. Beside
 // the CPU, how often the ranks and the agents' process slept and were woken per operation
 // (voluntary context switches), and, as a yardstick for the one-agent rows, the same Allreduce
-// at np 4 with the ranks meeting in shared memory instead of through their agent (a bare
-// prototype without the MPI layer, bench/shm_allreduce.py).
+// at np 2 and 4 with the ranks meeting in shared memory instead of through their agent: the
+// shim's opt-in path (MPI4PY_SHM_COLLECTIVES=1, _shm_collectives.py), and at np 4 a bare
+// prototype without the MPI layer (bench/shm_allreduce.py).
 // Usage: npm run bench:cpu [-- --quick]     (prints a Markdown table)
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -51,9 +52,9 @@ function sharedMemoryBudget(np, times) {
   return medianOf(samples);
 }
 
-async function medianBudget(op, np, agents) {
+async function medianBudget(op, np, agents, env = {}) {
   const samples = [];
-  for (let i = 0; i < RUNS; i++) samples.push(await execJobBudget({ op, np, agents, times: TIMES[op], prefix: `bench:cpu:${process.pid}:` }));
+  for (let i = 0; i < RUNS; i++) samples.push(await execJobBudget({ op, np, agents, times: TIMES[op], prefix: `bench:cpu:${process.pid}:`, env }));
   return medianOf(samples);
 }
 
@@ -87,6 +88,9 @@ const bcast = await medianBudget('bcast', 2, 2);
 const allreduce2 = await medianBudget('allreduce', 2, 1);
 const allreduce4 = await medianBudget('allreduce', 4, 1);
 const sharedMemory4 = sharedMemoryBudget(4, TIMES.allreduce * 10);
+const optIn = { MPI4PY_SHM_COLLECTIVES: '1' };
+const allreduce2Shm = await medianBudget('allreduce', 2, 1, optIn);
+const allreduce4Shm = await medianBudget('allreduce', 4, 1, optIn);
 // the floor of a small call: its medians over samples taken before and after the runs
 const sockets = [await socketRoundTripMicros(), await socketRoundTripMicros(), await socketRoundTripMicros()];
 const pings = [await rawRedisPingMicros(), await rawRedisPingMicros(), await rawRedisPingMicros()];
@@ -101,6 +105,8 @@ const rows = [
   ['Redis floor: SET + GET of 8 MiB, one client', floor, undefined, ''],
   ['Allreduce of 8 B, np 2, 1 agent', allreduce2, 2 * smallFloor, '2x the floor'],
   ['Allreduce of 8 B, np 4, 1 agent', allreduce4, 2 * smallFloor, '2x the floor'],
+  ['Allreduce of 8 B, np 2, 1 agent, MPI4PY_SHM_COLLECTIVES=1', allreduce2Shm, 2 * smallFloor, '2x the floor'],
+  ['Allreduce of 8 B, np 4, 1 agent, MPI4PY_SHM_COLLECTIVES=1', allreduce4Shm, 2 * smallFloor, '2x the floor'],
   ['Allreduce of 8 B, np 4, ranks through shared memory (prototype, no MPI layer)', sharedMemory4, 2 * smallFloor, '2x the floor'],
 ];
 console.log(machineLine(loadBefore, quick));

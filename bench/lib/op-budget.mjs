@@ -9,10 +9,10 @@ import { processSeconds, processWakeups, redisServerSeconds } from './cpu-time.m
  * One job of `times` operations `op` (op_cpu.py: pingpong, bcast, allreduce), per operation:
  * wall (the loop, every rank done), the ranks' CPU and wakeups in the loop (each rank's own
  * count), the agents' process (`mpiaas exec`, read from /proc as the loop starts and ends) and
- * the Redis server (likewise). Wakeups: voluntary context switches.
+ * the Redis server (likewise). Wakeups: voluntary context switches. `env`: the ranks' variables.
  */
-export async function execJobBudget({ op, np, agents, times, prefix }) {
-  const env = { ...process.env, MPIAAS_REDIS_PREFIX: prefix };
+export async function execJobBudget({ op, np, agents, times, prefix, env: extra = {} }) {
+  const env = { ...process.env, ...extra, MPIAAS_REDIS_PREFIX: prefix };
   const args = [CLI_MAIN, 'exec', '-n', String(np), '--agents', String(agents), '--python', python, 'bench/op_cpu.py', String(times), op];
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const marks = {};

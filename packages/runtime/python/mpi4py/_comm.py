@@ -32,6 +32,8 @@ from ._graphs import (GraphTopology, DistGraphTopology, graph_shape, graph_map,
 from ._neighbors import NeighborCollectives
 from ._intercomm import RemoteGroup
 from ._persistent import persistent
+from ._shm_collectives import CAPACITY as _SHM_CAPACITY, Parts as _Parts, enabled as _shm_enabled, \
+    segment_for as _shm_segment_for, forget as _shm_forget
 
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
@@ -684,11 +686,23 @@ class Comm:
         channel.complete(bufs)
         return req._finish(None)
 
+    def _shm_segment(self, nbytes):
+        """Where a blocking collective contributing nbytes meets when its members share
+        memory (_shm_collectives, opt-in), or None: through the agent."""
+        if nbytes > _SHM_CAPACITY or not _shm_enabled() or isinstance(self, RemoteGroup):
+            return None
+        self._chk()
+        return _shm_segment_for(self)
+
     # -- collectives: Python objects ----------------------------------------------------
     def barrier(self):
-        self._coll(b'barrier', None, [], discard, True)
+        self.Barrier()
 
     def Barrier(self):
+        seg = self._shm_segment(0)
+        if seg is not None:
+            seg.exchange(b'')
+            return
         self._coll(b'barrier', None, [], discard, True)
 
     def Ibarrier(self):
@@ -744,6 +758,15 @@ class Comm:
     # -- collectives: buffers ---------------------------------------------------------
     def _bcast(self, buf, root, block):
         self._root(root)
+        if block and _shm_enabled():
+            mv = message(buf, self._rank == root)[0]
+            seg = self._shm_segment(len(mv))
+            if seg is not None:
+                if self._rank == root:
+                    seg.exchange(mv)
+                    return None
+                data = seg.exchange(b'')[root]
+                return into_one(mv)([len(data)], _Parts([data]))
         if self._rank == root:
             mv = message(buf, True)[0]
             ref = _bcast_ref(self._group, mv)
@@ -840,6 +863,11 @@ class Comm:
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(rmv):
             bad_counts(len(smv) // dt._extent, count)
+        seg = self._shm_segment(len(smv)) if block else None
+        if seg is not None:
+            parts = seg.exchange(smv)
+            handler = fold_into(op, rmv, dt, count, upto, 'allreduce' if upto is None else None)
+            return handler([len(p) for p in parts], _Parts(parts))
         if upto is None:
             kind, fold = 'allreduce', fold_field(op, dt, count, self._size, 'allreduce')
         else:
@@ -1052,6 +1080,7 @@ class Comm:
         if self._ctx == 'w' or self._ctx == 's%d' % world_rank:
             _bad(ERR_COMM)      # the predefined handles cannot be freed (Open MPI: ERR_COMM)
         channel.oneway_later(frame(('{"op":"free","ctx":"%s"}' % self._ctx).encode()))
+        _shm_forget(self._ctx)
         self._ctx = None
         self._rank = self._size = UNDEFINED
 

@@ -1,0 +1,194 @@
+"""Small blocking collectives among ranks of one agent, met in shared memory (opt-in).
+
+Why: through the agent a small collective costs every rank a socket round trip and the agent a
+wakeup per rank (bench:cpu: ~300 µs per Allreduce of 8 B at np 4 on 2 cores); ranks meeting in
+memory they share, as Open MPI's ranks on one node do, need no agent and no system call on the
+way when none of them sleeps (bench/shm_allreduce.py: a few µs).
+
+Opt-in with MPI4PY_SHM_COLLECTIVES=1 while it lacks what the agent's path gives: deadlock
+reports name no rank waiting here, and members whose buffers disagree in size (an erroneous
+program) split between the two paths and wait until the job's time limit.
+
+The segment of a communicator is a file in the job's shared-memory folder (the agent's hello
+`shm`), `.mpiaas-c-<ctx in hex>`, mapped by each member on its first call:
+
+    per member i, 64 bytes:  seq (i8: the last call it published)  wake (i4: its futex word)
+    two banks, per member:   length (i8) + up to CAPACITY bytes of its contribution
+
+Call `seq` (counted per communicator, the same on every member): write the contribution into
+bank seq % 2, then the seq word; then every member's wake word gets a new value and a
+FUTEX_WAKE (a member may sleep on it). Wait until every seq word reaches seq (sched_yield
+while spinning, then FUTEX_WAIT on one's own wake word, which cannot miss a wake: the kernel
+compares the word under the lock FUTEX_WAKE takes), and read every bank. Two banks suffice:
+a member writes bank seq % 2 again only for seq + 2, after all have published seq + 1, that
+is after all have read seq. Stores reach other cores in program order on x86-64 (TSO) only:
+elsewhere this stays off.
+"""
+
+import mmap
+import os
+from _struct import Struct
+
+from ._world import world_rank
+
+CAPACITY = 1024                 # bytes of one member's contribution (small calls only)
+_SLOT = 64
+_BANK_ENTRY = 8 + CAPACITY
+_SPIN_SECONDS = 50e-6           # spin (yielding) this long before sleeping on the futex
+_WAIT_NS = 100 * 1000 * 1000    # each futex sleep at most this long (then look again)
+
+_I8 = Struct('<q')
+_I4 = Struct('<i')
+_FUTEX_WAIT, _FUTEX_WAKE = 0, 1
+_SYS_FUTEX = 202                # x86-64
+
+_state = {'enabled': None, 'futex': None, 'segments': {}}
+
+
+def enabled():
+    """Whether small collectives may meet in shared memory (asked, x86-64, a folder offered)."""
+    on = _state['enabled']
+    if on is None:
+        on = (os.environ.get('MPI4PY_SHM_COLLECTIVES') == '1'
+              and os.uname().machine == 'x86_64')
+        _state['enabled'] = on
+    return on
+
+
+def segment_for(comm):
+    """The communicator's segment, or None when not every member is on this agent (or no
+    folder was offered)."""
+    segments = _state['segments']
+    seg = segments.get(comm._ctx)
+    if seg is None and comm._ctx not in segments:
+        from ._shared_memory import _offered
+        folder, local = _offered()
+        if folder is None or any(r not in local for r in comm._group):
+            seg = None
+        else:
+            seg = Segment(os.path.join(folder, '.mpiaas-c-' + comm._ctx.encode().hex()),
+                          comm._size, comm._rank)
+        segments[comm._ctx] = seg
+    return seg
+
+
+class Parts:
+    """The members' contributions as a collective's result handler reads a reply body
+    (_collective_results: read, readinto, skip, in order)."""
+
+    def __init__(self, parts):
+        self.data = memoryview(b''.join(parts))
+        self.at = 0
+
+    def read(self, n):
+        at = self.at
+        self.at = at + n
+        return bytes(self.data[at:at + n])
+
+    def readinto(self, dst):
+        at, n = self.at, len(dst)
+        dst[:n] = self.data[at:at + n]
+        self.at = at + n
+
+    def skip(self, n):
+        self.at += n
+
+
+def forget(ctx):
+    """The communicator was freed: its mapping goes (the file stays until the job ends)."""
+    seg = _state['segments'].pop(ctx, None)
+    if seg is not None:
+        seg.close()
+
+
+def _futex():
+    fn = _state['futex']
+    if fn is None:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        syscall = libc.syscall
+        syscall.restype = ctypes.c_long
+        timeout = (ctypes.c_long * 2)(0, _WAIT_NS)
+
+        def fn(address, op, value):
+            return syscall(_SYS_FUTEX, ctypes.c_void_p(address), op, value,
+                           timeout if op == _FUTEX_WAIT else None, None, 0)
+        _state['futex'] = fn
+    return fn
+
+
+class Segment:
+    """One communicator's shared memory, as member `me` of `size` maps it."""
+
+    def __init__(self, path, size, me):
+        self.size, self.me, self.seq = size, me, 0
+        length = size * (_SLOT + 2 * _BANK_ENTRY)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o600)
+        try:
+            if os.fstat(fd).st_size < length:
+                os.ftruncate(fd, length)    # every member asks for the same length: no harm
+            self.map = mmap.mmap(fd, length)
+        finally:
+            os.close(fd)
+        self.view = memoryview(self.map)
+        import ctypes
+        base = ctypes.addressof(ctypes.c_char.from_buffer(self.map))
+        self.wake_addresses = [base + i * _SLOT + 8 for i in range(size)]
+        self.banks = size * _SLOT
+
+    def close(self):
+        self.view.release()
+        try:
+            self.map.close()
+        except BufferError:         # a view still exported: the mapping goes with the process
+            pass
+
+    def _entry(self, seq, member):
+        return self.banks + ((seq & 1) * self.size + member) * _BANK_ENTRY
+
+    def exchange(self, data):
+        """Publish `data` (bytes-like, at most CAPACITY) for this call and return every
+        member's contribution, by member, once all have published theirs."""
+        self.seq = seq = self.seq + 1
+        view, me, size = self.view, self.me, self.size
+        at = self._entry(seq, me)
+        n = len(data)
+        view[at + 8:at + 8 + n] = data
+        _I8.pack_into(view, at, n)
+        _I8.pack_into(view, me * _SLOT, seq)
+        futex = _futex()
+        token = (seq * size + me) & 0x7fffffff
+        for other in range(size):
+            if other != me:
+                _I4.pack_into(view, other * _SLOT + 8, token)
+                futex(self.wake_addresses[other], _FUTEX_WAKE, 1)
+        self._wait_all(seq)
+        out = []
+        for member in range(size):
+            at = self._entry(seq, member)
+            n = _I8.unpack_from(view, at)[0]
+            out.append(bytes(view[at + 8:at + 8 + n]))
+        return out
+
+    def _complete(self, seq):
+        view = self.view
+        for member in range(self.size):
+            if _I8.unpack_from(view, member * _SLOT)[0] < seq:
+                return False
+        return True
+
+    def _wait_all(self, seq):
+        if self._complete(seq):
+            return
+        from time import perf_counter
+        until = perf_counter() + _SPIN_SECONDS
+        while perf_counter() < until:
+            os.sched_yield()
+            if self._complete(seq):
+                return
+        futex, address, at = _futex(), self.wake_addresses[self.me], self.me * _SLOT + 8
+        while True:
+            token = _I4.unpack_from(self.view, at)[0]
+            if self._complete(seq):
+                return
+            futex(address, _FUTEX_WAIT, token)
