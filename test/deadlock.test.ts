@@ -124,6 +124,34 @@ describe('collective mismatch', () => {
   });
 });
 
+describe('collectives met in shared memory (MPI4PY_SHM_COLLECTIVES=1): as diagnosed as through the agent', () => {
+  const env = { MPI4PY_SHM_COLLECTIVES: '1' };
+
+  it('ranks asleep in a Barrier there count as blocked: a deadlock, with where each rank was', async () => {
+    const file = script('shm-deadlock', ['if comm.rank < 2:', '    comm.Barrier()', 'else:', '    comm.recv(source=5 - comm.rank)']);
+    const run = await mpiaasExec(['-n', '4', file], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('job FAILED: deadlock: rank 0 waits in Barrier; rank 1 waits in Barrier; ranks 2,3 wait in recv from each other');
+    expect(run.stderr).toContain('where the ranks were: 2 ranks (0,1) at shm-deadlock.py:4 in Barrier; 2 ranks (2,3) at shm-deadlock.py:6 in recv');
+    expect(run.elapsedMs).toBeLessThan(DEADLOCK_BOUND_MS + STARTUP_MS);
+  });
+
+  it('Bcast on one rank, Barrier on the other: FAILED at once, naming each call', async () => {
+    const file = script('shm-mismatch', ['import numpy as np', 'if comm.rank == 0:', '    comm.Bcast(np.zeros(2), root=0)', 'else:', '    comm.Barrier()']);
+    const run = await mpiaasExec(['-n', '2', file], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('job FAILED: collective mismatch on COMM_WORLD (collective #1): rank 0 called Bcast (root 0), rank 1 called Barrier');
+    expect(run.elapsedMs).toBeLessThan(STARTUP_MS + 2000);
+  });
+
+  it('a timeout names the ranks asleep there, with their line', async () => {
+    const file = script('shm-timeout', ['import time', 'if comm.rank == 0:', '    time.sleep(60)', 'comm.Barrier()']);
+    const run = await mpiaasExec(['-n', '3', '--timeout', '2', file], { env });
+    expect(run.code).toBe(124);
+    expect(run.stderr).toContain('where the ranks were: rank 0 running; 2 ranks (1,2) at shm-timeout.py:6 in Barrier');
+  });
+});
+
 describe('never a deadlock', () => {
   it.each([
     ['a slow sender', ['import time', 'if comm.rank == 0:', '    time.sleep(5)', '    comm.send("late", dest=1)', 'else:', '    print(comm.recv(source=0))'], 'late\n'],

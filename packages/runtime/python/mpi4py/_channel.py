@@ -246,17 +246,50 @@ class Channel:
     def read_reply(self):
         """Read one reply header; its body is left for readinto/read/skip."""
         while True:
-            self._fill(8)
-            flen, hlen = _unpack_ii(self._rbuf, self._rpos)
-            self._rpos += 8
-            self._fill(hlen)
-            p = self._rpos
-            hdr = self._loads(self._rbuf[p:p + hlen].decode())
-            self._rpos = p + hlen
-            self.body_left = flen - 4 - hlen
+            hdr = self._read_header()
             if 'stack' not in hdr:
                 return hdr
             self._send_stack()
+
+    def _read_header(self):
+        self._fill(8)
+        flen, hlen = _unpack_ii(self._rbuf, self._rpos)
+        self._rpos += 8
+        self._fill(hlen)
+        p = self._rpos
+        hdr = self._loads(self._rbuf[p:p + hlen].decode())
+        self._rpos = p + hlen
+        self.body_left = flen - 4 - hlen
+        return hdr
+
+    def serve_stack_requests(self):
+        """Answer the agent's stack requests while this thread waits outside the agent (in a
+        collective met in shared memory, _shm_collectives): with no call of this thread open,
+        the agent sends nothing else unasked. Left to the reading thread if another reads."""
+        if self.sock is None:
+            return
+        with self._turn_lock:
+            if self._reading:
+                return
+            self._reading = True
+        try:
+            from select import select
+            while self._rend > self._rpos or select([self.fd], [], [], 0)[0]:
+                hdr = self._read_header()
+                if 'stack' in hdr:
+                    self._send_stack()
+                    continue
+                # another thread's reply (its call went out meanwhile): keep it for that thread
+                if hdr.get('done') is not None:
+                    self._hand_over(hdr)
+                if self.body_left:
+                    self.skip(self.body_left)
+                self._answers[hdr['k']] = hdr
+        finally:
+            with self._turn_lock:
+                self._reading = False
+                if self._waiting:
+                    self._turn_condition().notify_all()
 
     def _send_stack(self):
         """The agent asks where this rank is stuck (it never asks otherwise): answer, wait on."""
@@ -430,18 +463,21 @@ class Channel:
         """Read one reply whole: completions go to their requests (payload into their
         buffers), the rest of the body is skipped. Returns (call number, header)."""
         hdr = self.read_reply()
-        done = hdr.get('done')
-        if done is not None:
-            pending = self.pending
-            for comp in done:
-                req = pending.pop(comp['req'], None)
-                if req is None:     # freed before it completed: drop its bytes
-                    self._drop(comp)
-                    continue
-                req._complete(comp, self)
+        if hdr.get('done') is not None:
+            self._hand_over(hdr)
         if self.body_left:
             self.skip(self.body_left)
         return hdr['k'], hdr
+
+    def _hand_over(self, hdr):
+        """Every completion of a reply to its request (payload into its buffer)."""
+        pending = self.pending
+        for comp in hdr['done']:
+            req = pending.pop(comp['req'], None)
+            if req is None:     # freed before it completed: drop its bytes
+                self._drop(comp)
+                continue
+            req._complete(comp, self)
 
 
 channel = Channel()

@@ -33,7 +33,8 @@ from ._neighbors import NeighborCollectives
 from ._intercomm import RemoteGroup
 from ._persistent import persistent
 from ._shm_collectives import CAPACITY as _SHM_CAPACITY, Parts as _Parts, enabled as _shm_enabled, \
-    segment_for as _shm_segment_for, forget as _shm_forget
+    segment_for as _shm_segment_for, forget as _shm_forget, BARRIER as _SHM_BARRIER, \
+    ALLREDUCE as _SHM_ALLREDUCE, SCAN as _SHM_SCAN, EXSCAN as _SHM_EXSCAN, BCAST as _SHM_BCAST
 
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
@@ -701,7 +702,7 @@ class Comm:
     def Barrier(self):
         seg = self._shm_segment(0)
         if seg is not None:
-            seg.exchange(b'')
+            seg.exchange(b'', _SHM_BARRIER)
             return
         self._coll(b'barrier', None, [], discard, True)
 
@@ -763,9 +764,9 @@ class Comm:
             seg = self._shm_segment(len(mv))
             if seg is not None:
                 if self._rank == root:
-                    seg.exchange(mv)
+                    seg.exchange(mv, _SHM_BCAST, root)
                     return None
-                data = seg.exchange(b'')[root]
+                data = seg.exchange(b'', _SHM_BCAST, root)[root]
                 return into_one(mv)([len(data)], _Parts([data]))
         if self._rank == root:
             mv = message(buf, True)[0]
@@ -865,7 +866,8 @@ class Comm:
             bad_counts(len(smv) // dt._extent, count)
         seg = self._shm_segment(len(smv)) if block else None
         if seg is not None:
-            parts = seg.exchange(smv)
+            call = _SHM_ALLREDUCE if upto is None else _SHM_SCAN if upto == self._rank + 1 else _SHM_EXSCAN
+            parts = seg.exchange(smv, call)
             handler = fold_into(op, rmv, dt, count, upto, 'allreduce' if upto is None else None)
             return handler([len(p) for p in parts], _Parts(parts))
         if upto is None:

@@ -5,15 +5,17 @@ wakeup per rank (bench:cpu: ~300 µs per Allreduce of 8 B at np 4 on 2 cores); r
 memory they share, as Open MPI's ranks on one node do, need no agent and no system call on the
 way when none of them sleeps (bench/shm_allreduce.py: a few µs).
 
-Opt-in with MPI4PY_SHM_COLLECTIVES=1 while it lacks what the agent's path gives: deadlock
-reports name no rank waiting here, and members whose buffers disagree in size (an erroneous
-program) split between the two paths and wait until the job's time limit.
+What the agent's path gives holds here too: a member that sleeps tells its agent it is parked
+in the collective (and when it leaves), so deadlock detection counts it blocked and asks it
+where it is (it answers stack requests between futex sleeps); members that called different
+collectives fail the job with the same description the agent gives. Opt-in with
+MPI4PY_SHM_COLLECTIVES=1.
 
 The segment of a communicator is a file in the job's shared-memory folder (the agent's hello
 `shm`), `.mpiaas-c-<ctx in hex>`, mapped by each member on its first call:
 
     per member i, 64 bytes:  seq (i8: the last call it published)  wake (i4: its futex word)
-    two banks, per member:   length (i8) + up to CAPACITY bytes of its contribution
+    two banks, per member:   length (i8), call (i4), root (i4), up to CAPACITY bytes of data
 
 Call `seq` (counted per communicator, the same on every member): write the contribution into
 bank seq % 2, then the seq word; then every member's wake word gets a new value and a
@@ -33,12 +35,18 @@ from ._world import world_rank
 
 CAPACITY = 1024                 # bytes of one member's contribution (small calls only)
 _SLOT = 64
-_BANK_ENTRY = 8 + CAPACITY
+_HEAD = 16                      # length, call, root
+_BANK_ENTRY = _HEAD + CAPACITY
 _SPIN_SECONDS = 50e-6           # spin (yielding) this long before sleeping on the futex
 _WAIT_NS = 100 * 1000 * 1000    # each futex sleep at most this long (then look again)
 
 _I8 = Struct('<q')
 _I4 = Struct('<i')
+_CALL = Struct('<ii')
+
+# the calls that may meet here, by their code in a contribution
+BARRIER, ALLREDUCE, SCAN, EXSCAN, BCAST = 1, 2, 3, 4, 5
+_NAMES = {BARRIER: 'Barrier', ALLREDUCE: 'Allreduce', SCAN: 'Scan', EXSCAN: 'Exscan', BCAST: 'Bcast'}
 _FUTEX_WAIT, _FUTEX_WAKE = 0, 1
 _SYS_FUTEX = 202                # x86-64
 
@@ -67,7 +75,7 @@ def segment_for(comm):
             seg = None
         else:
             seg = Segment(os.path.join(folder, '.mpiaas-c-' + comm._ctx.encode().hex()),
-                          comm._size, comm._rank)
+                          comm._size, comm._rank, comm._ctx, comm._group)
         segments[comm._ctx] = seg
     return seg
 
@@ -101,6 +109,18 @@ def forget(ctx):
         seg.close()
 
 
+def _tell_agent(header):
+    """A one-way frame to the agent, written now (a park must be seen while the rank sleeps)."""
+    from json import dumps
+    from ._channel import channel, frame
+    channel.write([frame(dumps(header, separators=(',', ':')).encode())])
+
+
+def _serve_stack_requests():
+    from ._channel import channel
+    channel.serve_stack_requests()
+
+
 def _futex():
     fn = _state['futex']
     if fn is None:
@@ -120,8 +140,13 @@ def _futex():
 class Segment:
     """One communicator's shared memory, as member `me` of `size` maps it."""
 
-    def __init__(self, path, size, me):
+    def __init__(self, path, size, me, ctx='', group=None, tell=None, serve=None):
+        """tell(header): a one-way frame to the agent; serve(): answer its stack requests
+        (by default the channel's; a test's own)."""
         self.size, self.me, self.seq = size, me, 0
+        self.tell = tell or _tell_agent
+        self.serve = serve or _serve_stack_requests
+        self.ctx, self.group = ctx, tuple(range(size)) if group is None else tuple(group)
         length = size * (_SLOT + 2 * _BANK_ENTRY)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o600)
         try:
@@ -146,15 +171,17 @@ class Segment:
     def _entry(self, seq, member):
         return self.banks + ((seq & 1) * self.size + member) * _BANK_ENTRY
 
-    def exchange(self, data):
-        """Publish `data` (bytes-like, at most CAPACITY) for this call and return every
-        member's contribution, by member, once all have published theirs."""
+    def exchange(self, data, call=ALLREDUCE, root=-1):
+        """Publish `data` (bytes-like, at most CAPACITY) for this call (its code, and a
+        bcast's root) and return every member's contribution, by member, once all have
+        published theirs."""
         self.seq = seq = self.seq + 1
         view, me, size = self.view, self.me, self.size
         at = self._entry(seq, me)
         n = len(data)
-        view[at + 8:at + 8 + n] = data
+        view[at + _HEAD:at + _HEAD + n] = data
         _I8.pack_into(view, at, n)
+        _CALL.pack_into(view, at + 8, call, root)
         _I8.pack_into(view, me * _SLOT, seq)
         futex = _futex()
         token = (seq * size + me) & 0x7fffffff
@@ -162,13 +189,30 @@ class Segment:
             if other != me:
                 _I4.pack_into(view, other * _SLOT + 8, token)
                 futex(self.wake_addresses[other], _FUTEX_WAKE, 1)
-        self._wait_all(seq)
+        self._wait_all(seq, call, root)
         out = []
         for member in range(size):
             at = self._entry(seq, member)
             n = _I8.unpack_from(view, at)[0]
-            out.append(bytes(view[at + 8:at + 8 + n]))
+            if _CALL.unpack_from(view, at + 8) != (call, root):
+                self._mismatch(seq)
+            out.append(bytes(view[at + _HEAD:at + _HEAD + n]))
         return out
+
+    def _mismatch(self, seq):
+        """The members called different collectives: the job fails, described as the agent
+        describes it (collective-rendezvous.ts); this rank waits for its end."""
+        calls = []
+        for member in range(self.size):
+            call, root = _CALL.unpack_from(self.view, self._entry(seq, member) + 8)
+            calls.append('rank %d called %s%s' % (self.group[member], _NAMES.get(call, '?'),
+                                                  '' if root < 0 else ' (root %d)' % root))
+        where = 'COMM_WORLD' if self.ctx == 'w' else 'communicator %s' % self.ctx
+        self.tell({'op': 'mismatch', 'text': 'collective mismatch on %s (collective #%d): %s'
+                     % (where, seq, ', '.join(calls))})
+        from time import sleep
+        while True:
+            sleep(1)
 
     def _complete(self, seq):
         view = self.view
@@ -177,7 +221,7 @@ class Segment:
                 return False
         return True
 
-    def _wait_all(self, seq):
+    def _wait_all(self, seq, call, root):
         if self._complete(seq):
             return
         from time import perf_counter
@@ -186,9 +230,16 @@ class Segment:
             os.sched_yield()
             if self._complete(seq):
                 return
+        # asleep from here: as blocked, for the agent's deadlock detection, as in its calls
+        park = {'op': 'park', 'ctx': self.ctx, 'name': _NAMES.get(call, '?')}
+        if root >= 0:
+            park['root'] = root
+        self.tell(park)
         futex, address, at = _futex(), self.wake_addresses[self.me], self.me * _SLOT + 8
         while True:
             token = _I4.unpack_from(self.view, at)[0]
             if self._complete(seq):
-                return
-            futex(address, _FUTEX_WAIT, token)
+                break
+            if futex(address, _FUTEX_WAIT, token) != 0:
+                self.serve()            # woken by the timeout (or a signal)
+        self.tell({'op': 'unpark'})

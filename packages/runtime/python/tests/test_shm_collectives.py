@@ -29,8 +29,9 @@ class SegmentCase(unittest.TestCase):
             if pid == 0:
                 os.close(read_end)
                 code = 0
+                told = []
                 try:
-                    seg = shmc.Segment(self.path, size, me)
+                    seg = shmc.Segment(self.path, size, me, 'w', tell=told.append, serve=lambda: None)
                     for call in range(1, calls + 1):
                         delay = member_delay(me, call)
                         if delay:
@@ -42,6 +43,12 @@ class SegmentCase(unittest.TestCase):
                             os.write(write_end, b'member %d call %d got %r\n' % (me, call, got))
                             code = 1
                             break
+                    parks = [h['op'] for h in told]
+                    if parks != ['park', 'unpark'] * (len(parks) // 2):
+                        os.write(write_end, b'member %d told %r\n' % (me, parks))
+                        code = 1
+                    elif parks:
+                        os.write(write_end, b'parked\n')
                 except BaseException as exc:      # reported, never a hang of the test
                     os.write(write_end, b'member %d: %r\n' % (me, exc))
                     code = 1
@@ -56,22 +63,49 @@ class SegmentCase(unittest.TestCase):
         return failures
 
     def test_every_member_gets_every_contribution_of_every_call(self):
-        self.assertEqual(self.run_members(4, 3000), '')
+        self.assertNotIn('member', self.run_members(4, 3000))
 
     def test_a_late_member_wakes_those_asleep_on_their_futex(self):
         # member 2 comes 20 ms late to every 25th call: the others are asleep by then
         late = lambda me, call: 0.02 if me == 2 and call % 25 == 0 else 0.0
         started = time.monotonic()
-        self.assertEqual(self.run_members(3, 500, late), '')
+        reports = self.run_members(3, 500, late)
+        # those that slept told the agent so, and that they left, in turn
+        self.assertNotIn('member', reports)
+        self.assertIn('parked', reports)
         # twenty late arrivals of 20 ms: 0.4 s; a missed wake would leave the sleepers to
         # their 100 ms timeout each time: 2 s
         self.assertLess(time.monotonic() - started, 1.2)
 
     def test_one_member_alone_returns_its_own(self):
-        seg = shmc.Segment(self.path, 1, 0)
+        seg = shmc.Segment(self.path, 1, 0, 'w', tell=self.fail)
         self.assertEqual(seg.exchange(b'x' * shmc.CAPACITY), [b'x' * shmc.CAPACITY])
         self.assertEqual(seg.exchange(b''), [b''])
         seg.close()
+
+    def test_members_that_called_different_collectives_are_described_to_the_agent(self):
+        told = []
+        pid = os.fork()
+        if pid == 0:
+            # it finds the mismatch too, and would wait for the job's end: it leaves instead
+            seg = shmc.Segment(self.path, 2, 1, 'w', group=(0, 1), serve=lambda: None,
+                               tell=lambda h: os._exit(0) if h['op'] == 'mismatch' else None)
+            seg.exchange(b'', shmc.BARRIER)
+            os._exit(1)
+
+        class Told(Exception):
+            pass
+
+        def tell(header):
+            told.append(header)
+            if header['op'] == 'mismatch':
+                raise Told()        # instead of waiting for the job's end
+        seg = shmc.Segment(self.path, 2, 0, 'w', group=(0, 1), tell=tell, serve=lambda: None)
+        with self.assertRaises(Told):
+            seg.exchange(b'x' * 8, shmc.BCAST, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), 0)
+        self.assertEqual(told[-1], {'op': 'mismatch', 'text': 'collective mismatch on COMM_WORLD '
+                                    '(collective #1): rank 0 called Bcast (root 0), rank 1 called Barrier'})
 
     def test_parts_reads_the_contributions_in_order(self):
         parts = shmc.Parts([b'ab', b'', b'cde'])

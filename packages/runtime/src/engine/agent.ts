@@ -189,6 +189,7 @@ export class Agent {
         held: this.held,
         ...(this.files ? { files: this.files } : {}),
         abort: (from, code) => hooks.abort(from, code),
+        mismatch: (message) => (hooks.mismatch ?? ((m: string) => hooks.internalError(new Error(m))))(message),
         protocolError: (from, message) => hooks.protocolError(from, message),
       },
     );

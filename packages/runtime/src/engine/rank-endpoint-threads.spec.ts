@@ -17,6 +17,7 @@ function soloRank() {
     collectives: {} as CollectiveRendezvous,
     held: new HeldBytes(2 ** 31, () => undefined),
     abort: () => undefined,
+    mismatch: () => undefined,
     protocolError: (_rank, message) => {
       errors.push(message);
     },

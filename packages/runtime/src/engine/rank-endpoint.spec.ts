@@ -25,6 +25,7 @@ function harness() {
       collectives: {} as CollectiveRendezvous,
       held: new HeldBytes(2 ** 31, () => undefined),
       abort: () => undefined,
+      mismatch: () => undefined,
       protocolError: (_rank, message) => {
         throw new Error(message);
       },

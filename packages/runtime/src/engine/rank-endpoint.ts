@@ -39,6 +39,8 @@ export interface EndpointPorts {
   files?: AgentFiles;
   /** The rank called MPI_Abort. */
   abort(rank: number, code: number): void;
+  /** The members of a collective met in shared memory called different collectives. */
+  mismatch(message: string): void;
   /** The rank broke the protocol; the job must fail with this message. */
   protocolError(rank: number, message: string): void;
 }
@@ -65,7 +67,7 @@ const COALESCE_LIMIT = 64 * 1024;
 const REPLY_HIGH_WATER = 64 * 1024 * 1024;
 
 const KNOWN_OPS: ReadonlySet<string> = new Set([
-  'hello', 'comm', 'free', 'send', 'isend', 'irecv', 'icoll', 'wait', 'test', 'cancel', 'probe', 'abort', 'finalize', 'stack', 'profile', 'threads',
+  'hello', 'comm', 'free', 'send', 'isend', 'irecv', 'icoll', 'wait', 'test', 'cancel', 'probe', 'abort', 'finalize', 'stack', 'profile', 'threads', 'park', 'unpark', 'mismatch',
 ]);
 
 /** Where a stuck rank is, as its shim tells it (only ever asked while it is blocked). */
@@ -114,6 +116,8 @@ export class RankEndpoint {
   private readonly open = new Map<number, OpenCall>();
   /** Calls received so far: the number of the next one. */
   private calls = 0;
+  /** The collective the rank sleeps in, met in shared memory (park … unpark), if it does. */
+  private parked: PendingOp | undefined;
   /** Threads the rank runs (it says when that changes): it is blocked when that many calls are. */
   private threads = 1;
   /** Markers sent for non-blocking probes/tests. */
@@ -214,6 +218,10 @@ export class RankEndpoint {
     if (this.closed) return { rank, state: 'finished' };
     const pending: PendingOp[] = [];
     let blockedCalls = 0;
+    if (this.parked) {
+      blockedCalls++;
+      pending.push(this.parked);
+    }
     for (const { request: call } of this.open.values()) {
       if (call.op === 'wait') {
         blockedCalls++;
@@ -237,7 +245,7 @@ export class RankEndpoint {
    * main thread is not reading the channel: user code or a sleep) or does not answer in 1 s.
    */
   requestStack(): Promise<RankStack | undefined> {
-    if (this.closed || !this.greeted || this.open.size === 0 || this.stackWanted) return Promise.resolve(undefined);
+    if (this.closed || !this.greeted || (this.open.size === 0 && !this.parked) || this.stackWanted) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.onStack(undefined), STACK_TIMEOUT_MS);
       this.stackWanted = (stack) => {
@@ -405,6 +413,16 @@ export class RankEndpoint {
       case 'stack':
         // Handled in onData.
         return;
+      case 'park':
+        if (typeof request.ctx !== 'string' || typeof request.name !== 'string') throw new Error('park needs ctx and name');
+        this.parked = { op: request.name, comm: request.ctx, ...(typeof request.root === 'number' ? { root: request.root } : {}), collective: true };
+        return;
+      case 'unpark':
+        this.parked = undefined;
+        return;
+      case 'mismatch':
+        if (typeof request.text !== 'string') throw new Error('mismatch needs text');
+        return this.ports.mismatch(request.text);
     }
   }
 

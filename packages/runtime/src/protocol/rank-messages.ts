@@ -33,7 +33,15 @@ export type RankRequest =
   | { op: 'stack' }
   // How many threads the rank runs (the shim's own not counted), one-way, sent when that
   // changes: the rank is blocked only while as many of its calls are.
-  | { op: 'threads'; n: number };
+  | { op: 'threads'; n: number }
+  // One-way, from a rank waiting in a collective its members meet in shared memory
+  // (PROTOCOL.md, "Collectives in shared memory"): it sleeps there, as blocked as in a call to
+  // the agent (park: name, the call as the user made it; root, a bcast's), until unpark.
+  | { op: 'park'; ctx: string; name: string; root?: number }
+  | { op: 'unpark' }
+  // One-way: the members of such a collective called different collectives; the job fails
+  // with this description, as when the agent finds it.
+  | { op: 'mismatch'; text: string };
 
 export type Completion =
   // shm: the part (count bytes) is a reference to a file holding this many (the message's size)
