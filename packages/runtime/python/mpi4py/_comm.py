@@ -759,7 +759,7 @@ class Comm:
     # -- collectives: buffers ---------------------------------------------------------
     def _bcast(self, buf, root, block):
         self._root(root)
-        if block and _shm_enabled():
+        if block and _shm_enabled() and not has_derived(buf):    # a derived receive unpacks later
             mv = message(buf, self._rank == root)[0]
             seg = self._shm_segment(len(mv))
             if seg is not None:
@@ -864,7 +864,7 @@ class Comm:
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(rmv):
             bad_counts(len(smv) // dt._extent, count)
-        seg = self._shm_segment(len(smv)) if block else None
+        seg = self._shm_segment(len(smv)) if block and not has_derived(recvbuf) else None
         if seg is not None:
             call = _SHM_ALLREDUCE if upto is None else _SHM_SCAN if upto == self._rank + 1 else _SHM_EXSCAN
             parts = seg.exchange(smv, call)
