@@ -29,7 +29,9 @@ elsewhere this stays off.
 
 import mmap
 import os
+import sys
 from _struct import Struct
+from time import perf_counter_ns
 
 from ._world import world_rank
 
@@ -107,6 +109,16 @@ def forget(ctx):
     seg = _state['segments'].pop(ctx, None)
     if seg is not None:
         seg.close()
+
+
+def _count(sent, waited_ns):
+    """For the rank's profile (_profile): the bytes it contributed, as _comm counts what it
+    frames, and how long it waited for the last member, as the agent's `w` tells it."""
+    from ._channel import channel
+    channel.payload_sent += sent
+    profile = sys.modules.get('mpi4py._profile')
+    if profile is not None:
+        profile._waited[0] += waited_ns
 
 
 def _tell_agent(header):
@@ -189,7 +201,9 @@ class Segment:
             if other != me:
                 _I4.pack_into(view, other * _SLOT + 8, token)
                 futex(self.wake_addresses[other], _FUTEX_WAKE, 1)
+        started = perf_counter_ns()
         self._wait_all(seq, call, root)
+        _count(n, perf_counter_ns() - started)
         out = []
         for member in range(size):
             at = self._entry(seq, member)
