@@ -33,8 +33,6 @@ import sys
 from _struct import Struct
 from time import perf_counter_ns
 
-from ._world import world_rank
-
 CAPACITY = 1024                 # bytes of one member's contribution (small calls only)
 _SLOT = 64
 _HEAD = 16                      # length, call, root
@@ -105,10 +103,16 @@ class Parts:
 
 
 def forget(ctx):
-    """The communicator was freed: its mapping goes (the file stays until the job ends)."""
+    """The communicator was freed (by all its members: Free is collective, and each member
+    that met there opened the file before the call completed): its mapping and its file go,
+    so a program that makes and frees communicators in a loop leaves none behind."""
     seg = _state['segments'].pop(ctx, None)
     if seg is not None:
         seg.close()
+        try:
+            os.unlink(seg.path)
+        except OSError:         # another member's unlink came first
+            pass
 
 
 def _count(sent, waited_ns):
@@ -155,7 +159,7 @@ class Segment:
     def __init__(self, path, size, me, ctx='', group=None, tell=None, serve=None):
         """tell(header): a one-way frame to the agent; serve(): answer its stack requests
         (by default the channel's; a test's own)."""
-        self.size, self.me, self.seq = size, me, 0
+        self.path, self.size, self.me, self.seq = path, size, me, 0
         self.tell = tell or _tell_agent
         self.serve = serve or _serve_stack_requests
         self.ctx, self.group = ctx, tuple(range(size)) if group is None else tuple(group)
