@@ -9,7 +9,7 @@ import { fakeRankSocket } from './rank-socket.fixture';
  * One rank's endpoint wired to a fake Redis: what it delivers comes back to it (it is the
  * only rank) a few event-loop turns later, in delivery order, as through the real inbox.
  */
-function harness() {
+function harness(mismatches: string[] = [], protocolErrors?: string[]) {
   const { socket, send, reply } = fakeRankSocket();
   const delivered: EnvelopeHeader[] = [];
   let inFlight = Promise.resolve();
@@ -25,14 +25,46 @@ function harness() {
       collectives: {} as CollectiveRendezvous,
       held: new HeldBytes(2 ** 31, () => undefined),
       abort: () => undefined,
-      mismatch: () => undefined,
+      mismatch: (message) => mismatches.push(message),
       protocolError: (_rank, message) => {
-        throw new Error(message);
+        if (!protocolErrors) throw new Error(message);
+        protocolErrors.push(message);
       },
     },
   );
-  return { send, reply, delivered };
+  return { send, reply, delivered, endpoint };
 }
+
+/** The endpoint has read what was sent (the socket hands it over on a later turn). */
+const settled = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10));
+
+describe('RankEndpoint: a rank parked in a collective met in shared memory', () => {
+  it('is blocked in that collective from park to unpark', async () => {
+    const { send, endpoint } = harness();
+    expect(endpoint.state()).toEqual({ rank: 0, state: 'running' });
+    send({ op: 'park', ctx: 'w', name: 'Bcast', root: 0 });
+    await settled();
+    expect(endpoint.state()).toEqual({ rank: 0, state: 'blocked', pending: [{ op: 'Bcast', comm: 'w', root: 0, collective: true }] });
+    send({ op: 'unpark' });
+    await settled();
+    expect(endpoint.state()).toEqual({ rank: 0, state: 'running' });
+  });
+
+  it('fails the job with the mismatch it describes; a park naming no call or an unknown communicator, or another text, is refused', async () => {
+    const mismatches: string[] = [];
+    const errors: string[] = [];
+    const { send, endpoint } = harness(mismatches, errors);
+    send({ op: 'mismatch', text: 'collective mismatch on COMM_WORLD (collective #1): rank 0 called Bcast (root 0), rank 1 called Barrier' });
+    await settled();
+    expect(mismatches).toEqual(['collective mismatch on COMM_WORLD (collective #1): rank 0 called Bcast (root 0), rank 1 called Barrier']);
+    send({ op: 'mismatch', text: 'job FAILED: something else' });
+    send({ op: 'park', ctx: 'w', name: 'rank 0 is fine; rank 1' });
+    send({ op: 'park', ctx: 'nowhere', name: 'Barrier' });
+    await settled();
+    expect(errors).toHaveLength(3);
+    expect(endpoint.state()).toEqual({ rank: 0, state: 'running' });
+  });
+});
 
 describe('RankEndpoint: non-blocking calls see what the rank itself set in motion', () => {
   it('an Iprobe right after an Issend to self finds the message', async () => {

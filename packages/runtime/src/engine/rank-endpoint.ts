@@ -82,6 +82,11 @@ export interface RankStack {
 
 const STACK_TIMEOUT_MS = 1000;
 
+/** A parked rank's call, as deadlock reports name it (Barrier, Allreduce…). */
+const CALL_NAME = /^[A-Za-z_]{1,32}$/;
+/** The longest description of a mismatch a rank may give (a few dozen ranks' calls). */
+const MISMATCH_TEXT_MAX = 4096;
+
 type Call = Extract<RankRequest, { op: 'wait' | 'test' | 'probe' | 'hello' }>;
 /** A call not answered yet: what it asked, and the flush marker it waits for (test, Iprobe). */
 interface OpenCall {
@@ -413,16 +418,21 @@ export class RankEndpoint {
       case 'stack':
         // Handled in onData.
         return;
-      case 'park':
-        if (typeof request.ctx !== 'string' || typeof request.name !== 'string') throw new Error('park needs ctx and name');
-        this.parked = { op: request.name, comm: request.ctx, ...(typeof request.root === 'number' ? { root: request.root } : {}), collective: true };
+      case 'park': {
+        // what a deadlock report will say: a known communicator and a call's name, nothing else
+        this.comms.get(request.ctx);
+        if (typeof request.name !== 'string' || !CALL_NAME.test(request.name)) throw new Error('park needs the name of an MPI call');
+        if (request.root !== undefined && !Number.isInteger(request.root)) throw new Error('root must be an integer');
+        this.parked = { op: request.name, comm: request.ctx, ...(request.root === undefined ? {} : { root: request.root }), collective: true };
         return;
+      }
       case 'unpark':
         this.parked = undefined;
         return;
       case 'mismatch':
-        if (typeof request.text !== 'string') throw new Error('mismatch needs text');
-        return this.ports.mismatch(request.text);
+        // the job's reason, as the agent words its own: nothing a rank could dress up as another
+        if (typeof request.text !== 'string' || !request.text.startsWith('collective mismatch on ')) throw new Error('mismatch needs its description');
+        return this.ports.mismatch(request.text.slice(0, MISMATCH_TEXT_MAX));
     }
   }
 
