@@ -279,17 +279,19 @@ class Channel:
                 if 'stack' in hdr:
                     self._send_stack()
                     continue
-                # another thread's reply (its call went out meanwhile): keep it for that thread
-                if hdr.get('done') is not None:
-                    self._hand_over(hdr)
-                if self.body_left:
-                    self.skip(self.body_left)
-                self._answers[hdr['k']] = hdr
+                # another thread's reply (its call went out meanwhile): kept for that thread
+                got, hdr = self._take(hdr)
+                with self._turn_lock:
+                    self._answers[got] = hdr
         finally:
-            with self._turn_lock:
-                self._reading = False
-                if self._waiting:
-                    self._turn_condition().notify_all()
+            self._stop_reading()
+
+    def _stop_reading(self):
+        """Give up reading replies for everyone: a waiting thread reads on or finds its own."""
+        with self._turn_lock:
+            self._reading = False
+            if self._waiting:
+                self._turn_condition().notify_all()
 
     def _send_stack(self):
         """The agent asks where this rank is stuck (it never asks otherwise): answer, wait on."""
@@ -445,10 +447,7 @@ class Channel:
             try:
                 got, hdr = self._take_reply()
             except BaseException:
-                with turn_lock:
-                    self._reading = False
-                    if self._waiting:
-                        self._turn_condition().notify_all()
+                self._stop_reading()
                 raise
             with turn_lock:
                 self._reading = False
@@ -462,22 +461,23 @@ class Channel:
     def _take_reply(self):
         """Read one reply whole: completions go to their requests (payload into their
         buffers), the rest of the body is skipped. Returns (call number, header)."""
-        hdr = self.read_reply()
-        if hdr.get('done') is not None:
-            self._hand_over(hdr)
+        return self._take(self.read_reply())
+
+    def _take(self, hdr):
+        """The rest of reply `hdr` read: every completion handed to its request (payload into
+        its buffer), what is left of the body skipped. Returns (call number, header)."""
+        done = hdr.get('done')
+        if done is not None:
+            pending = self.pending
+            for comp in done:
+                req = pending.pop(comp['req'], None)
+                if req is None:     # freed before it completed: drop its bytes
+                    self._drop(comp)
+                    continue
+                req._complete(comp, self)
         if self.body_left:
             self.skip(self.body_left)
         return hdr['k'], hdr
-
-    def _hand_over(self, hdr):
-        """Every completion of a reply to its request (payload into its buffer)."""
-        pending = self.pending
-        for comp in hdr['done']:
-            req = pending.pop(comp['req'], None)
-            if req is None:     # freed before it completed: drop its bytes
-                self._drop(comp)
-                continue
-            req._complete(comp, self)
 
 
 channel = Channel()

@@ -13,6 +13,28 @@ from ._ops import fold_buffers
 from ._derived import drop_owed
 
 
+class ViewReader:
+    """Result parts already in memory (a file mapped, the members' contributions met in
+    shared memory), read by the handlers here as they read a reply body from the channel."""
+
+    def __init__(self, view):
+        self._view = view
+        self._at = 0
+
+    def read(self, n):
+        at = self._at
+        self._at = at + n
+        return self._view[at:at + n].tobytes()
+
+    def readinto(self, dst):
+        at, n = self._at, len(dst)
+        dst[:] = self._view[at:at + n]
+        self._at = at + n
+
+    def skip(self, n):
+        self._at += n
+
+
 def discard(counts, ch):
     """Nothing for this rank (a barrier, a non-root of gather/reduce, the root's own
     scatter in place): skip the parts."""

@@ -28,6 +28,7 @@ import stat
 from _thread import allocate_lock
 
 from ._channel import channel
+from ._collective_results import ViewReader
 from ._errors import Exception as MPIException, ERR_OTHER
 from ._world import world_rank
 
@@ -217,7 +218,7 @@ def _lost(why):
     return exc
 
 
-class FileBody:
+class FileBody(ViewReader):
     """A message or a bcast's data read from a file, with the channel's reading methods
     (readinto, read, skip), so receives and the handlers of _collective_results read it as
     they read the channel. The file is mapped: copying from the mapping measured 0.25 ms for
@@ -238,24 +239,12 @@ class FileBody:
             raise _lost('%s: %s' % (path, exc))
         finally:
             os.close(fd)
-        self._view = memoryview(self._map)
-        self._at = 0
+        ViewReader.__init__(self, memoryview(self._map))
 
     def readinto(self, dst):
-        at = self._at
-        n = len(dst)
-        if at + n > self.size:
+        if self._at + len(dst) > self.size:
             raise _lost('the file ended early')
-        dst[:] = self._view[at:at + n]
-        self._at = at + n
-
-    def read(self, n):
-        at = self._at
-        self._at = at + n
-        return self._view[at:at + n].tobytes()
-
-    def skip(self, n):
-        self._at += n
+        ViewReader.readinto(self, dst)
 
     def close(self):
         self._view.release()

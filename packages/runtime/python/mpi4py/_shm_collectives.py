@@ -27,17 +27,19 @@ is after all have read seq. Stores reach other cores in program order on x86-64 
 elsewhere this stays off.
 """
 
-import mmap
 import os
 import sys
 from _struct import Struct
 from time import perf_counter_ns
 
+from ._channel import channel, frame
+from ._collective_results import ViewReader
+
 CAPACITY = 1024                 # bytes of one member's contribution (small calls only)
 _SLOT = 64
 _HEAD = 16                      # length, call, root
 _BANK_ENTRY = _HEAD + CAPACITY
-_SPIN_SECONDS = 50e-6           # spin (yielding) this long before sleeping on the futex
+_SPIN_NS = 50 * 1000            # spin (yielding) this long before sleeping on the futex
 _WAIT_NS = 100 * 1000 * 1000    # each futex sleep at most this long (then look again)
 
 _I8 = Struct('<q')
@@ -80,26 +82,9 @@ def segment_for(comm):
     return seg
 
 
-class Parts:
-    """The members' contributions as a collective's result handler reads a reply body
-    (_collective_results: read, readinto, skip, in order)."""
-
-    def __init__(self, parts):
-        self.data = memoryview(b''.join(parts))
-        self.at = 0
-
-    def read(self, n):
-        at = self.at
-        self.at = at + n
-        return bytes(self.data[at:at + n])
-
-    def readinto(self, dst):
-        at, n = self.at, len(dst)
-        dst[:n] = self.data[at:at + n]
-        self.at = at + n
-
-    def skip(self, n):
-        self.at += n
+def Parts(parts):
+    """The members' contributions, read by a collective's result handler as a reply body."""
+    return ViewReader(memoryview(b''.join(parts)))
 
 
 def forget(ctx):
@@ -118,7 +103,6 @@ def forget(ctx):
 def _count(sent, waited_ns):
     """For the rank's profile (_profile): the bytes it contributed, as _comm counts what it
     frames, and how long it waited for the last member, as the agent's `w` tells it."""
-    from ._channel import channel
     channel.payload_sent += sent
     profile = sys.modules.get('mpi4py._profile')
     if profile is not None:
@@ -128,12 +112,10 @@ def _count(sent, waited_ns):
 def _tell_agent(header):
     """A one-way frame to the agent, written now (a park must be seen while the rank sleeps)."""
     from json import dumps
-    from ._channel import channel, frame
     channel.write([frame(dumps(header, separators=(',', ':')).encode())])
 
 
 def _serve_stack_requests():
-    from ._channel import channel
     channel.serve_stack_requests()
 
 
@@ -163,6 +145,7 @@ class Segment:
         self.tell = tell or _tell_agent
         self.serve = serve or _serve_stack_requests
         self.ctx, self.group = ctx, tuple(range(size)) if group is None else tuple(group)
+        import mmap     # here, not at import: a rank that never meets here does without it
         length = size * (_SLOT + 2 * _BANK_ENTRY)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o600)
         try:
@@ -242,9 +225,8 @@ class Segment:
     def _wait_all(self, seq, call, root):
         if self._complete(seq):
             return
-        from time import perf_counter
-        until = perf_counter() + _SPIN_SECONDS
-        while perf_counter() < until:
+        until = perf_counter_ns() + _SPIN_NS
+        while perf_counter_ns() < until:
             os.sched_yield()
             if self._complete(seq):
                 return
