@@ -135,8 +135,18 @@ export class Agent {
       options.transport,
       this.held,
       (error) => options.hooks.internalError(error),
-      (message) => (options.hooks.mismatch ?? ((m: string) => options.hooks.internalError(new Error(m))))(message),
+      (message) => this.mismatch(message),
     );
+  }
+
+  /**
+   * Members of a collective called different ones (found here, or by ranks that met in shared
+   * memory): the hook's to report, an internal error without one.
+   */
+  private mismatch(message: string): void {
+    const { hooks } = this.options;
+    if (hooks.mismatch) hooks.mismatch(message);
+    else hooks.internalError(new Error(message));
   }
 
   /** Closes what the agent holds open (its files in the shared-memory folder), once its ranks are gone. */
@@ -189,7 +199,7 @@ export class Agent {
         held: this.held,
         ...(this.files ? { files: this.files } : {}),
         abort: (from, code) => hooks.abort(from, code),
-        mismatch: (message) => (hooks.mismatch ?? ((m: string) => hooks.internalError(new Error(m))))(message),
+        mismatch: (message) => this.mismatch(message),
         protocolError: (from, message) => hooks.protocolError(from, message),
       },
     );
