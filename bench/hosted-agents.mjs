@@ -7,12 +7,10 @@
 // work directories, removed at the end).
 // Usage: npm run bench:hosted [-- --quick] [--profile=DIR] [--env=NAME=VALUE …]     (prints a Markdown table)
 // (--profile: the workers run with --cpu-prof, profiles written to DIR; --env: worker configuration)
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { SchedulerKeys } from '@mpiaas/contracts';
 import { Redis } from 'ioredis';
-import { API_MAIN, CLI_MAIN, MIGRATE, WORKER_MAIN, fmtMicros, killRunning, lastJsonLine, machineLine, median, python, redisUrl, requireFiles, root, runAsync } from './lib/common.mjs';
+import { API_MAIN, CLI_MAIN, MIGRATE, WORKER_MAIN, fmtMicros, killRunning, lastJsonLine, machineLine, median, python, redisUrl, requireFiles, runAsync, selfContainedScript } from './lib/common.mjs';
 import { createPrivateStack } from './lib/private-stack.mjs';
 import { stackOptions } from './lib/stack-options.mjs';
 
@@ -23,15 +21,7 @@ const NPS = [2, 4];
 
 requireFiles([CLI_MAIN, API_MAIN, WORKER_MAIN, MIGRATE]);
 
-/** mpi_micro.py with the helpers it imports from beside it written in, `from x import y` lines dropped. */
-function selfContainedMicro() {
-  const read = (name) => readFileSync(path.join(root, 'bench', name), 'utf8');
-  const helpers = ['per_call.py', 'pingpong.py'].map(read).join('\n');
-  const main = read('mpi_micro.py').replace(/^from (per_call|pingpong) import .*$/gm, '');
-  return `${helpers}\n${main}`;
-}
-
-const script = selfContainedMicro();
+const script = selfContainedScript('mpi_micro.py', ['per_call.py', 'pingpong.py']);
 const loadBefore = os.loadavg();
 const stack = createPrivateStack({ label: 'hosted', nodeArgs, onInterrupt: killRunning });
 const execEnv = { ...process.env, MPIAAS_REDIS_PREFIX: stack.rankPrefix, MPIAAS_REDIS_URL: redisUrl };

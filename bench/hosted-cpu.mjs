@@ -7,12 +7,10 @@
 // from /proc as the job is posted and as it is final, less the same for a job of no calls run
 // just before it (what starting and ending a job costs them).
 // Usage: npm run bench:hosted-cpu [-- --quick]     (prints a Markdown table)
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { SchedulerKeys } from '@mpiaas/contracts';
 import { Redis } from 'ioredis';
-import { API_MAIN, CLI_MAIN, MIGRATE, WORKER_MAIN, fmtMicros, machineLine, redisUrl, requireFiles, root } from './lib/common.mjs';
+import { API_MAIN, CLI_MAIN, MIGRATE, WORKER_MAIN, fmtMicros, machineLine, redisUrl, requireFiles, selfContainedScript } from './lib/common.mjs';
 import { processSeconds, processWakeups } from './lib/cpu-time.mjs';
 import { execJobBudget, medianOf } from './lib/op-budget.mjs';
 import { createPrivateStack } from './lib/private-stack.mjs';
@@ -23,11 +21,7 @@ const TIMES = quick ? 2000 : 10_000;
 const RUNS = quick ? 1 : 3;
 requireFiles([CLI_MAIN, API_MAIN, WORKER_MAIN, MIGRATE]);
 
-/** op_cpu.py with pingpong.py written in (a job is one script). */
-const script = (() => {
-  const read = (name) => readFileSync(path.join(root, 'bench', name), 'utf8');
-  return `${read('pingpong.py')}\n${read('op_cpu.py').replace(/^from pingpong import .*$/m, '')}`;
-})();
+const script = selfContainedScript('op_cpu.py', ['pingpong.py']);
 
 const loadBefore = os.loadavg();
 const stack = createPrivateStack({ label: 'hosted-cpu' });

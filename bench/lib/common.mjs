@@ -1,7 +1,7 @@
 // What the benchmarks share: where things are, how a command is run and timed, the Redis
 // round trip figures are read against, and how figures are printed.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,4 +89,14 @@ export const fmtS = (s) => (s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed
 export function machineLine(loadBefore, quick) {
   const la = (l) => l.map((x) => x.toFixed(2)).join(' / ');
   return `Machine: ${os.cpus().length} CPUs; load average (1/5/15 min) before ${la(loadBefore)}, after ${la(os.loadavg())}${quick ? ' (--quick sizes)' : ''}`;
+}
+
+/**
+ * bench/<main> with the bench modules it imports (`from <helper> import …`) written in ahead
+ * of it, those import lines dropped: a job is one script.
+ */
+export function selfContainedScript(main, helpers) {
+  const read = (name) => readFileSync(path.join(root, 'bench', name), 'utf8');
+  const imports = new RegExp(`^from (${helpers.map((name) => name.replace(/\.py$/, '')).join('|')}) import .*$`, 'gm');
+  return `${helpers.map(read).join('\n')}\n${read(main).replace(imports, '')}`;
 }
