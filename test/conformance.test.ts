@@ -48,8 +48,8 @@ for (const [name, what] of SELF_CHECKING) {
       const result = await mpiaasExec(['-n', '3', '--python', SYSTEM_PYTHON, fixture(name)]);
       expectEveryRankOk(result, 3);
     });
-    it('np 4 with small collectives met in shared memory (MPI4PY_SHM_COLLECTIVES=1)', async () => {
-      const result = await mpiaasExec(['-n', '4', fixture(name)], { env: { MPI4PY_SHM_COLLECTIVES: '1' } });
+    it('np 4 with every collective through the agent (MPI4PY_SHM_COLLECTIVES=0)', async () => {
+      const result = await mpiaasExec(['-n', '4', fixture(name)], { env: { MPI4PY_SHM_COLLECTIVES: '0' } });
       expectEveryRankOk(result, 4);
     });
   });
@@ -76,10 +76,10 @@ describe('Reduce/Allreduce of float64 add up in the order Open MPI does (small m
     }, 100_000);
   }
 
-  it('bit-identical sums at np 4 with small collectives met in shared memory (MPI4PY_SHM_COLLECTIVES=1)', async () => {
+  it('bit-identical sums at np 4 with every collective through the agent (MPI4PY_SHM_COLLECTIVES=0)', async () => {
     await requireMpirun();
     const script = fixture('conformance_reduce_order.py');
-    const [baseline, ours] = await Promise.all([runMpirun(script, 4), runMpiaas(script, 4, { MPI4PY_SHM_COLLECTIVES: '1' })]);
+    const [baseline, ours] = await Promise.all([runMpirun(script, 4), runMpiaas(script, 4, { MPI4PY_SHM_COLLECTIVES: '0' })]);
     expect(ours.code, ours.stderr).toBe(0);
     expect(splitLines(ours.stdout)).toEqual(baseline.rankLines);
   }, 100_000);

@@ -116,6 +116,23 @@ describe('collective mismatch', () => {
     expect(run.elapsedMs).toBeLessThan(STARTUP_MS + 2000);
   });
 
+  it('the same, with every collective through the agent (MPI4PY_SHM_COLLECTIVES=0)', async () => {
+    const file = script('mismatch-agent', ['if comm.rank == 0:', '    comm.bcast(1, root=0)', 'else:', '    comm.Barrier()', 'comm.Barrier()']);
+    const run = await mpiaasExec(['-n', '2', file], { env: { MPI4PY_SHM_COLLECTIVES: '0' } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('collective mismatch on COMM_WORLD (collective #1): rank 0 called bcast (root 0) at mismatch-agent.py:4, rank 1 called Barrier at mismatch-agent.py:6');
+    expect(run.elapsedMs).toBeLessThan(STARTUP_MS + 2000);
+  });
+
+  it('a rank waiting in a Barrier in shared memory while another is in a gather through the agent', async () => {
+    // rank 1 waits in shared memory; rank 0 waits in its agent, for a gather rank 1 never joins
+    const file = script('mismatch-waiting', ['if comm.rank == 0:', '    comm.gather(1, root=0)', 'else:', '    comm.Barrier()']);
+    const run = await mpiaasExec(['-n', '2', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('collective mismatch on COMM_WORLD (collective #1): rank 0 called gather (root 0) at mismatch-waiting.py:4, rank 1 called Barrier at mismatch-waiting.py:6');
+    expect(run.elapsedMs).toBeLessThan(STARTUP_MS + 2000);
+  });
+
   it('different roots', async () => {
     const file = script('roots', ['comm.bcast(comm.rank, root=comm.rank)']);
     const run = await mpiaasExec(['-n', '2', file]);
@@ -124,12 +141,11 @@ describe('collective mismatch', () => {
   });
 });
 
-describe('collectives met in shared memory (MPI4PY_SHM_COLLECTIVES=1): as diagnosed as through the agent', () => {
-  const env = { MPI4PY_SHM_COLLECTIVES: '1' };
+describe('collectives met in shared memory (the default on one agent): as diagnosed as through the agent', () => {
 
   it('ranks asleep in a Barrier there count as blocked: a deadlock, with where each rank was', async () => {
     const file = script('shm-deadlock', ['if comm.rank < 2:', '    comm.Barrier()', 'else:', '    comm.recv(source=5 - comm.rank)']);
-    const run = await mpiaasExec(['-n', '4', file], { env });
+    const run = await mpiaasExec(['-n', '4', file]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('job FAILED: deadlock: rank 0 waits in Barrier; rank 1 waits in Barrier; ranks 2,3 wait in recv from each other');
     expect(run.stderr).toContain('where the ranks were: 2 ranks (0,1) at shm-deadlock.py:4 in Barrier; 2 ranks (2,3) at shm-deadlock.py:6 in recv');
@@ -138,15 +154,17 @@ describe('collectives met in shared memory (MPI4PY_SHM_COLLECTIVES=1): as diagno
 
   it('Bcast on one rank, Barrier on the other: FAILED at once, naming each call', async () => {
     const file = script('shm-mismatch', ['import numpy as np', 'if comm.rank == 0:', '    comm.Bcast(np.zeros(2), root=0)', 'else:', '    comm.Barrier()']);
-    const run = await mpiaasExec(['-n', '2', file], { env });
+    const run = await mpiaasExec(['-n', '2', file]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('job FAILED: collective mismatch on COMM_WORLD (collective #1): rank 0 called Bcast (root 0), rank 1 called Barrier');
+    expect(run.stderr).toContain(
+      'job FAILED: collective mismatch on COMM_WORLD (collective #1): rank 0 called Bcast (root 0) at shm-mismatch.py:5, rank 1 called Barrier at shm-mismatch.py:7',
+    );
     expect(run.elapsedMs).toBeLessThan(STARTUP_MS + 2000);
   });
 
   it('a timeout names the ranks asleep there, with their line', async () => {
     const file = script('shm-timeout', ['import time', 'if comm.rank == 0:', '    time.sleep(60)', 'comm.Barrier()']);
-    const run = await mpiaasExec(['-n', '3', '--timeout', '2', file], { env });
+    const run = await mpiaasExec(['-n', '3', '--timeout', '2', file]);
     expect(run.code).toBe(124);
     expect(run.stderr).toContain('where the ranks were: rank 0 running; 2 ranks (1,2) at shm-timeout.py:6 in Barrier');
   });

@@ -49,8 +49,8 @@ describe('profile: per MPI op and per rank', () => {
     expect(plain.stderr).not.toMatch(/^op\s+calls/m);
   });
 
-  it('counts the calls, bytes and waits of collectives met in shared memory (MPI4PY_SHM_COLLECTIVES=1) as those through the agent', async () => {
-    const run = await mpiaasExec(['-n', '3', '--profile', fixture('profile_calls.py')], { env: { MPI4PY_SHM_COLLECTIVES: '1' } });
+  it('counts the calls, bytes and waits of collectives through the agent (MPI4PY_SHM_COLLECTIVES=0) as those met in shared memory', async () => {
+    const run = await mpiaasExec(['-n', '3', '--profile', fixture('profile_calls.py')], { env: { MPI4PY_SHM_COLLECTIVES: '0' } });
     expect(run.code).toBe(0);
     // the root's 30 Bcasts of 1000 B, and the ranks that waited for it
     const bcast = /^Bcast\s+30\s+1000 B\s+[\d.]+ \/ [\d.]+ \/ [\d.]+\s+[\d.]+ \/ [\d.]+ \/ ([\d.]+)/m.exec(run.stderr);

@@ -19,7 +19,7 @@ from ._ops import SUM, fold_objects
 from ._group import Group, IDENT, CONGRUENT, SIMILAR, UNEQUAL
 from ._unsupported import unsupported, _stub
 from ._pickle import pickle as _PICKLE
-from ._derived import drop_owed
+from ._derived import drop_owed, take_owed
 from ._callsite import call_site as _call_site
 from ._agent_fold import fold_field
 from ._world import world_rank, world_size
@@ -674,6 +674,10 @@ class Comm:
         if name is not None:
             # the call as the user made it and where: named if members' calls do not match
             h = b'%s,"name":"%s","at":"%s"}' % (h[:-1], name, at)
+        seg = self._shm_segment(0)
+        if seg is not None:
+            # counted where members waiting in shared memory see it (_shm_collectives)
+            seg.agent_call(name or coll, root, at)
         total = 0
         for p in parts:
             total += len(p)
@@ -689,7 +693,7 @@ class Comm:
 
     def _shm_segment(self, nbytes):
         """Where a blocking collective contributing nbytes meets when its members share
-        memory (_shm_collectives, opt-in), or None: through the agent."""
+        memory (_shm_collectives), or None: through the agent."""
         if nbytes > _SHM_CAPACITY or not _shm_enabled() or isinstance(self, RemoteGroup):
             return None
         self._chk()
@@ -759,15 +763,24 @@ class Comm:
     # -- collectives: buffers ---------------------------------------------------------
     def _bcast(self, buf, root, block):
         self._root(root)
-        if block and _shm_enabled() and not has_derived(buf):    # a derived receive unpacks later
+        if block and _shm_enabled():
+            # by size alone, not datatype: members may describe the same bytes with other types
             mv = message(buf, self._rank == root)[0]
             seg = self._shm_segment(len(mv))
             if seg is not None:
                 if self._rank == root:
-                    seg.exchange(mv, _SHM_BCAST, root)
-                    return None
-                data = seg.exchange(b'', _SHM_BCAST, root)[root]
-                return into_one(mv)([len(data)], _Parts([data]))
+                    return seg.bcast(mv, root)
+                try:
+                    data = seg.bcast(None, root)
+                    into_one(mv)([len(data)], _Parts([data]))
+                except BaseException:
+                    drop_owed()
+                    raise
+                unpack = take_owed()    # a derived receive: from the packed scratch into place
+                if unpack is not None:
+                    unpack()
+                return None
+            drop_owed()     # parsed again below, through the agent
         if self._rank == root:
             mv = message(buf, True)[0]
             ref = _bcast_ref(self._group, mv)

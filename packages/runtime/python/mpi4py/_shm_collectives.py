@@ -1,65 +1,87 @@
-"""Small blocking collectives among ranks of one agent, met in shared memory (opt-in).
+"""Small blocking collectives among ranks of one agent, met in shared memory.
 
 Why: through the agent a small collective costs every rank a socket round trip and the agent a
 wakeup per rank (bench:cpu: ~300 µs per Allreduce of 8 B at np 4 on 2 cores); ranks meeting in
 memory they share, as Open MPI's ranks on one node do, need no agent and no system call on the
-way when none of them sleeps (bench/shm_allreduce.py: a few µs).
+way when none of them sleeps (bench/shm_allreduce.py: a few µs). On by default on x86-64;
+MPI4PY_SHM_COLLECTIVES=0 sends every collective through the agent.
 
-What the agent's path gives holds here too: a member that sleeps tells its agent it is parked
-in the collective (and when it leaves), so deadlock detection counts it blocked and asks it
-where it is (it answers stack requests between futex sleeps); members that called different
-collectives fail the job with the same description the agent gives. Opt-in with
-MPI4PY_SHM_COLLECTIVES=1.
+What the agent's path gives holds here too (PROTOCOL.md, "Collectives in shared memory"):
+- a member that sleeps tells its agent it is parked in the collective (and when it leaves),
+  so deadlock detection counts it blocked and asks it where it is (it answers stack requests
+  between futex sleeps);
+- members that called different collectives fail the job with the description the agent
+  gives, whether they all came here or some went to the agent with a collective the others
+  call here (each member counts here the collectives it starts through the agent);
+- a small Bcast's root returns at once, as through the agent (and as Open MPI's eager
+  protocol lets it), up to BANKS - 1 calls ahead of the slowest member.
 
 The segment of a communicator is a file in the job's shared-memory folder (the agent's hello
-`shm`), `.mpiaas-c-<ctx in hex>`, mapped by each member on its first call:
+`shm`), `.mpiaas-c-<ctx in hex>`, mapped by each member on its first call, here or through
+the agent:
 
-    per member i, 64 bytes:  seq (i8: the last call it published)  wake (i4: its futex word)
-    two banks, per member:   length (i8), call (i4), root (i4), up to CAPACITY bytes of data
+    per member, _SLOT bytes:  seq (i8: the last call it published), wake (i4: its futex word),
+                              asleep (i4), agents (i8: collectives it started through the
+                              agent), mapped (i4), the last _RING of those described
+                              (each: its number i8, i4 length, text)
+    BANKS banks, per member:  length (i8), call (i4), root (i4), agents (i8), the call as
+                              the user made it (i4 length + name NUL script:line), up to
+                              CAPACITY bytes of data
 
 Call `seq` (counted per communicator, the same on every member): write the contribution into
-bank seq % 2, then the seq word; then every member's wake word gets a new value and a
-FUTEX_WAKE (a member may sleep on it). Wait until every seq word reaches seq (sched_yield
-while spinning, then FUTEX_WAIT on one's own wake word, which cannot miss a wake: the kernel
-compares the word under the lock FUTEX_WAKE takes), and read every bank. Two banks suffice:
-a member writes bank seq % 2 again only for seq + 2, after all have published seq + 1, that
-is after all have read seq. Stores reach other cores in program order on x86-64 (TSO) only:
-elsewhere this stays off.
+bank seq % BANKS, then the seq word; wake the members asleep; wait until every seq word (a
+Bcast: the root's) reaches seq, and read the bank. A member writes bank seq % BANKS only once
+every member has published seq - BANKS + 1, that is has read what it needed of seq - BANKS.
+Stores reach other cores in program order on x86-64 (TSO) only: elsewhere this stays off.
 """
 
 import os
 import sys
 from _struct import Struct
+from _thread import allocate_lock
 from time import perf_counter_ns
 
+from ._callsite import call_site
 from ._channel import channel, frame
 from ._collective_results import ViewReader
 
 CAPACITY = 1024                 # bytes of one member's contribution (small calls only)
-_SLOT = 64
-_HEAD = 16                      # length, call, root
-_BANK_ENTRY = _HEAD + CAPACITY
+BANKS = 4                       # calls a Bcast's root may be ahead of the slowest member, + 1
 _SPIN_NS = 50 * 1000            # spin (yielding) this long before sleeping on the futex
 _WAIT_NS = 100 * 1000 * 1000    # each futex sleep at most this long (then look again)
 
+# a member's slot
+_SLOT = 512
+_SEQ, _WAKE, _ASLEEP, _AGENTS, _MAPPED, _DESCS = 0, 8, 12, 16, 24, 32
+_RING = 4
+_DESC = (_SLOT - _DESCS) // _RING       # number, length, text
+_DESC_MAX = _DESC - 12
+# an entry of a bank
+_HEAD = 96
+_SITE = 24
+_SITE_MAX = _HEAD - _SITE - 4
+_ENTRY = _HEAD + CAPACITY
+
 _I8 = Struct('<q')
 _I4 = Struct('<i')
-_CALL = Struct('<ii')
+_ENTRY_HEAD = Struct('<qiiq')   # length, call, root, agents
+_CALL = Struct('<iiq')          # call, root, agents
 
 # the calls that may meet here, by their code in a contribution
 BARRIER, ALLREDUCE, SCAN, EXSCAN, BCAST = 1, 2, 3, 4, 5
 _NAMES = {BARRIER: 'Barrier', ALLREDUCE: 'Allreduce', SCAN: 'Scan', EXSCAN: 'Exscan', BCAST: 'Bcast'}
 _FUTEX_WAIT, _FUTEX_WAKE = 0, 1
 _SYS_FUTEX = 202                # x86-64
+_ALL = -1
 
 _state = {'enabled': None, 'futex': None, 'segments': {}}
 
 
 def enabled():
-    """Whether small collectives may meet in shared memory (asked, x86-64, a folder offered)."""
+    """Whether small collectives may meet in shared memory (x86-64, not turned off)."""
     on = _state['enabled']
     if on is None:
-        on = (os.environ.get('MPI4PY_SHM_COLLECTIVES') == '1'
+        on = (os.environ.get('MPI4PY_SHM_COLLECTIVES', '1') != '0'
               and os.uname().machine == 'x86_64')
         _state['enabled'] = on
     return on
@@ -88,9 +110,10 @@ def Parts(parts):
 
 
 def forget(ctx):
-    """The communicator was freed (by all its members: Free is collective, and each member
-    that met there opened the file before the call completed): its mapping and its file go,
-    so a program that makes and frees communicators in a loop leaves none behind."""
+    """The communicator was freed: its mapping and its file go, so a program that makes and
+    frees communicators in a loop leaves none behind. Safe: every member that will use the
+    segment has it mapped already (each maps it before its first call completes, and a
+    Bcast's root returns before the others only once all have mapped it)."""
     seg = _state['segments'].pop(ctx, None)
     if seg is not None:
         seg.close()
@@ -135,18 +158,38 @@ def _futex():
     return fn
 
 
+# A full memory fence: taking an uncontended lock is a locked read-modify-write, which x86-64
+# orders with every load and store around it. A member going to sleep and a member waking it
+# each fence between their store and their load (Dekker), so one of them sees the other's.
+_fence_lock = allocate_lock()
+
+
+def _fence():
+    _fence_lock.acquire()
+    _fence_lock.release()
+
+
+def _described(name, root, at):
+    """A call as the agent names it in a mismatch: `bcast (root 0) at pi.py:4`."""
+    return '%s%s%s' % (name, '' if root < 0 else ' (root %d)' % root, ' at ' + at if at else '')
+
+
 class Segment:
     """One communicator's shared memory, as member `me` of `size` maps it."""
 
     def __init__(self, path, size, me, ctx='', group=None, tell=None, serve=None):
         """tell(header): a one-way frame to the agent; serve(): answer its stack requests
         (by default the channel's; a test's own)."""
-        self.path, self.size, self.me, self.seq = path, size, me, 0
+        self.path, self.size, self.me = path, size, me
+        self.seq = 0            # the last call this member published
+        self.agents = 0         # collectives it started through the agent on the communicator
+        self.synced = 0         # every member has published at least this call
+        self.all_mapped = size == 1
         self.tell = tell or _tell_agent
         self.serve = serve or _serve_stack_requests
         self.ctx, self.group = ctx, tuple(range(size)) if group is None else tuple(group)
         import mmap     # here, not at import: a rank that never meets here does without it
-        length = size * (_SLOT + 2 * _BANK_ENTRY)
+        length = size * (_SLOT + BANKS * _ENTRY)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o600)
         try:
             if os.fstat(fd).st_size < length:
@@ -154,11 +197,17 @@ class Segment:
             self.map = mmap.mmap(fd, length)
         finally:
             os.close(fd)
-        self.view = memoryview(self.map)
+        self.view = view = memoryview(self.map)
         import ctypes
         base = ctypes.addressof(ctypes.c_char.from_buffer(self.map))
-        self.wake_addresses = [base + i * _SLOT + 8 for i in range(size)]
+        self.wake_addresses = [base + i * _SLOT + _WAKE for i in range(size)]
         self.banks = size * _SLOT
+        # every member's seq word (or agents count) in one unpack
+        self.seqs = Struct('<' + ('q%dx' % (_SLOT - 8)) * size)
+        self.asleep = Struct('<' + ('%dxi%dx' % (_ASLEEP, _SLOT - _ASLEEP - 4)) * size)
+        self.mapped = Struct('<' + ('%dxi%dx' % (_MAPPED, _SLOT - _MAPPED - 4)) * size)
+        self.others = [m for m in range(size) if m != me]
+        _I4.pack_into(view, me * _SLOT + _MAPPED, 1)
 
     def close(self):
         self.view.release()
@@ -168,78 +217,198 @@ class Segment:
             pass
 
     def _entry(self, seq, member):
-        return self.banks + ((seq & 1) * self.size + member) * _BANK_ENTRY
+        return self.banks + ((seq % BANKS) * self.size + member) * _ENTRY
 
+    # -- the calls ------------------------------------------------------------------------
     def exchange(self, data, call=ALLREDUCE, root=-1):
         """Publish `data` (bytes-like, at most CAPACITY) for this call (its code, and a
         bcast's root) and return every member's contribution, by member, once all have
         published theirs."""
-        self.seq = seq = self.seq + 1
-        view, me, size = self.view, self.me, self.size
-        at = self._entry(seq, me)
-        n = len(data)
-        view[at + _HEAD:at + _HEAD + n] = data
-        _I8.pack_into(view, at, n)
-        _CALL.pack_into(view, at + 8, call, root)
-        _I8.pack_into(view, me * _SLOT, seq)
-        futex = _futex()
-        token = (seq * size + me) & 0x7fffffff
-        for other in range(size):
-            if other != me:
-                _I4.pack_into(view, other * _SLOT + 8, token)
-                futex(self.wake_addresses[other], _FUTEX_WAKE, 1)
+        seq = self._publish(data, call, root)
         started = perf_counter_ns()
-        self._wait_all(seq, call, root)
-        _count(n, perf_counter_ns() - started)
-        out = []
-        for member in range(size):
+        self._wait(seq, _ALL, call, root)
+        _count(len(data), perf_counter_ns() - started)
+        self.synced = seq
+        view, out = self.view, []
+        for member in range(self.size):
             at = self._entry(seq, member)
             n = _I8.unpack_from(view, at)[0]
-            if _CALL.unpack_from(view, at + 8) != (call, root):
-                self._mismatch(seq)
+            if _CALL.unpack_from(view, at + 8) != (call, root, self.agents):
+                self._mismatch(seq, call, root)
             out.append(bytes(view[at + _HEAD:at + _HEAD + n]))
         return out
 
-    def _mismatch(self, seq):
-        """The members called different collectives: the job fails, described as the agent
-        describes it (collective-rendezvous.ts); this rank waits for its end."""
-        calls = []
-        for member in range(self.size):
-            call, root = _CALL.unpack_from(self.view, self._entry(seq, member) + 8)
-            calls.append('rank %d called %s%s' % (self.group[member], _NAMES.get(call, '?'),
-                                                  '' if root < 0 else ' (root %d)' % root))
-        where = 'COMM_WORLD' if self.ctx == 'w' else 'communicator %s' % self.ctx
-        self.tell({'op': 'mismatch', 'text': 'collective mismatch on %s (collective #%d): %s'
-                     % (where, seq, ', '.join(calls))})
-        from time import sleep
-        while True:
-            sleep(1)
+    def bcast(self, data, root):
+        """A Bcast of at most CAPACITY bytes: the root publishes `data` and returns None (at
+        once, when every member has mapped the segment); another member returns the root's
+        data once the root has published it."""
+        if self.me == root:
+            seq = self._publish(data, BCAST, root)
+            _count(len(data), 0)
+            if not self.all_mapped:
+                self.all_mapped = all(self.mapped.unpack_from(self.view, 0))
+                if not self.all_mapped:
+                    # a member yet to map the file could find it unlinked by a Free after this
+                    self._wait(seq, _ALL, BCAST, root)
+                    self.synced = seq
+                    self.all_mapped = True
+            return None
+        seq = self._publish(b'', BCAST, root)      # (data: only the root's counts)
+        started = perf_counter_ns()
+        self._wait(seq, root, BCAST, root)
+        _count(0, perf_counter_ns() - started)
+        at = self._entry(seq, root)
+        if _CALL.unpack_from(self.view, at + 8) != (BCAST, root, self.agents):
+            self._mismatch(seq, BCAST, root)
+        n = _I8.unpack_from(self.view, at)[0]
+        return bytes(self.view[at + _HEAD:at + _HEAD + n])
 
-    def _complete(self, seq):
+    def agent_call(self, name, root, at):
+        """This member starts a collective on the communicator through the agent (its name
+        and script line as bytes, its root or None): counted where the others see it, with its
+        description for a mismatch's report."""
+        view, slot = self.view, self.me * _SLOT
+        text = _described(name.decode(), -1 if root is None else root,
+                          at.decode() if at else '').encode()[:_DESC_MAX]
+        self.agents = number = self.agents + 1
+        at = slot + _DESCS + (number % _RING) * _DESC
+        _I8.pack_into(view, at, number)
+        _I4.pack_into(view, at + 8, len(text))
+        view[at + 12:at + 12 + len(text)] = text
+        _I8.pack_into(view, slot + _AGENTS, number)
+
+    def _agent_call_described(self, member, number):
+        """How member's collective number `number` through the agent was described, if its
+        slot still holds it."""
         view = self.view
-        for member in range(self.size):
-            if _I8.unpack_from(view, member * _SLOT)[0] < seq:
-                return False
-        return True
+        at = member * _SLOT + _DESCS + (number % _RING) * _DESC
+        if _I8.unpack_from(view, at)[0] != number:
+            return 'a collective through the agent'
+        n = _I4.unpack_from(view, at + 8)[0]
+        return bytes(view[at + 12:at + 12 + n]).decode(errors='replace')
 
-    def _wait_all(self, seq, call, root):
-        if self._complete(seq):
+    # -- publishing and waiting ---------------------------------------------------------
+    def _publish(self, data, call, root):
+        seq = self.seq + 1
+        if self.synced <= seq - BANKS:
+            # the bank's last use, call seq - BANKS, may still be read (after eager Bcasts)
+            self._wait(seq - BANKS + 1, _ALL, call, root, seq)
+            self.synced = min(self.seqs.unpack_from(self.view, 0))
+        self.seq = seq
+        view, me = self.view, self.me
+        at = self._entry(seq, me)
+        n = len(data)
+        view[at + _HEAD:at + _HEAD + n] = data
+        _ENTRY_HEAD.pack_into(view, at, n, call, root, self.agents)
+        name, site = call_site()
+        if site is not None:
+            site = (name + b'\0' + site)[:_SITE_MAX]
+            _I4.pack_into(view, at + _SITE, len(site))
+            view[at + _SITE + 4:at + _SITE + 4 + len(site)] = site
+        else:
+            _I4.pack_into(view, at + _SITE, 0)
+        _I8.pack_into(view, me * _SLOT + _SEQ, seq)
+        self._wake_sleepers(seq)
+        return seq
+
+    def _wake_sleepers(self, seq):
+        view = self.view
+        _fence()                    # our seq word before their asleep words (see _sleep)
+        asleep = self.asleep.unpack_from(view, 0)
+        token = (seq * self.size + self.me) & 0x7fffffff
+        for other in self.others:
+            if asleep[other]:
+                _I4.pack_into(view, other * _SLOT + _WAKE, token)
+                _futex()(self.wake_addresses[other], _FUTEX_WAKE, 1)
+
+    def _reached(self, seq, member):
+        if member == _ALL:
+            return min(self.seqs.unpack_from(self.view, 0)) >= seq
+        return _I8.unpack_from(self.view, member * _SLOT + _SEQ)[0] >= seq
+
+    def _wait(self, seq, member, call, root, current=None):
+        """Until every member (or `member`) has published call `seq`; `current`: the call
+        this member is in (seq, unless it waits for a bank)."""
+        if self._reached(seq, member):
             return
+        current = seq if current is None else current
         until = perf_counter_ns() + _SPIN_NS
         while perf_counter_ns() < until:
             os.sched_yield()
-            if self._complete(seq):
+            if self._reached(seq, member):
                 return
+        self._check_agents(current, call, root)
         # asleep from here: as blocked, for the agent's deadlock detection, as in its calls
         park = {'op': 'park', 'ctx': self.ctx, 'name': _NAMES.get(call, '?')}
         if root >= 0:
             park['root'] = root
         self.tell(park)
-        futex, address, at = _futex(), self.wake_addresses[self.me], self.me * _SLOT + 8
-        while True:
-            token = _I4.unpack_from(self.view, at)[0]
-            if self._complete(seq):
-                break
-            if futex(address, _FUTEX_WAIT, token) != 0:
-                self.serve()            # woken by the timeout (or a signal)
+        futex, view = _futex(), self.view
+        address, wake, asleep = self.wake_addresses[self.me], self.me * _SLOT + _WAKE, self.me * _SLOT + _ASLEEP
+        _I4.pack_into(view, asleep, 1)
+        try:
+            while True:
+                token = _I4.unpack_from(view, wake)[0]
+                _fence()            # our asleep word before their seq words (see _wake_sleepers)
+                if self._reached(seq, member):
+                    break
+                if futex(address, _FUTEX_WAIT, token) != 0:
+                    self.serve()            # woken by the timeout (or a signal)
+                    self._check_agents(current, call, root)
+        finally:
+            _I4.pack_into(view, asleep, 0)
         self.tell({'op': 'unpark'})
+
+    # -- mismatches ---------------------------------------------------------------------
+    def _check_agents(self, seq, call, root):
+        """A member that started more collectives through the agent than this one, and did
+        so before publishing call `seq`, called something else than this call: a mismatch
+        (in a correct program it would have published seq first: its agents count is
+        read before its seq word, and written after it)."""
+        view = self.view
+        for member in self.others:
+            slot = member * _SLOT
+            if _I8.unpack_from(view, slot + _AGENTS)[0] > self.agents and \
+                    _I8.unpack_from(view, slot + _SEQ)[0] < seq:
+                self._mismatch(seq, call, root)
+
+    def _mismatch(self, seq, call, root):
+        """The members called different collectives: the job fails, described as the agent
+        describes it (collective-rendezvous.ts), each member's call with its script line; this
+        rank waits for its end. Where members went through the agent different numbers of
+        times before this call, the first call that differs is the collective through the
+        agent after the fewest any of them made (`base`): those that made more are named by
+        that one, the others by this call. The collective's number counts those met here and
+        through the agent."""
+        view, counts = self.view, {}
+        for member in range(self.size):
+            slot = member * _SLOT
+            if member == self.me:
+                counts[member] = self.agents
+            elif _I8.unpack_from(view, slot + _SEQ)[0] >= seq:
+                counts[member] = _ENTRY_HEAD.unpack_from(view, self._entry(seq, member))[3]
+            else:
+                live = _I8.unpack_from(view, slot + _AGENTS)[0]
+                if live > self.agents:
+                    counts[member] = live   # in a collective through the agent instead
+        base, calls = min(counts.values()), []
+        for member, count in sorted(counts.items()):
+            if count > base:
+                text = self._agent_call_described(member, base + 1)
+            elif member == self.me:
+                name, site = call_site()
+                text = _described(name.decode() if name else _NAMES.get(call, '?'), root,
+                                  site.decode() if site else '')
+            else:
+                at = self._entry(seq, member)
+                their_call, their_root = _CALL.unpack_from(view, at + 8)[:2]
+                n = _I4.unpack_from(view, at + _SITE)[0]
+                name, _, site = bytes(view[at + _SITE + 4:at + _SITE + 4 + n]).decode(errors='replace').partition('\0')
+                text = _described(name or _NAMES.get(their_call, '?'), their_root, site)
+            calls.append('rank %d called %s' % (self.group[member], text))
+        where = 'COMM_WORLD' if self.ctx == 'w' else 'communicator %s' % self.ctx
+        self.tell({'op': 'mismatch', 'text': 'collective mismatch on %s (collective #%d): %s'
+                   % (where, seq + base, ', '.join(calls))})
+        from time import sleep
+        while True:
+            sleep(1)

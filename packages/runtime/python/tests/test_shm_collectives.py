@@ -107,6 +107,138 @@ class SegmentCase(unittest.TestCase):
         self.assertEqual(told[-1], {'op': 'mismatch', 'text': 'collective mismatch on COMM_WORLD '
                                     '(collective #1): rank 0 called Bcast (root 0), rank 1 called Barrier'})
 
+    def fork(self, body):
+        """Run body() in a child; returns a function that waits for it and gives its exit code
+        (0: body returned)."""
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                body()
+                code = 0
+            finally:
+                os._exit(code)
+        return lambda: os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+    def test_a_bcast_root_returns_before_the_others_come_up_to_three_calls_ahead(self):
+        ready_r, ready_w = os.pipe()
+        go_r, go_w = os.pipe()
+
+        def member():
+            seg = shmc.Segment(self.path, 2, 1, 'w', tell=lambda h: None, serve=lambda: None)
+            os.write(ready_w, b'x')             # mapped: the root may be eager from now on
+            os.read(go_r, 1)                    # the root has made its three calls
+            got = [seg.bcast(None, 0) for _ in range(3)]
+            assert got == [b'one', b'two', b'three'], got
+            assert seg.exchange(b'm', shmc.ALLREDUCE) == [b'r', b'm']
+        done = self.fork(member)
+        os.read(ready_r, 1)
+        seg = shmc.Segment(self.path, 2, 0, 'w', tell=self.fail, serve=lambda: None)
+        started = time.monotonic()
+        for data in (b'one', b'two', b'three'):
+            self.assertIsNone(seg.bcast(data, 0))
+        self.assertLess(time.monotonic() - started, 0.05)   # never waited, never parked
+        os.write(go_w, b'x')
+        self.assertEqual(seg.exchange(b'r', shmc.ALLREDUCE), [b'r', b'm'])
+        self.assertEqual(done(), 0)
+
+    def test_a_bcast_root_waits_for_a_bank_four_calls_ahead(self):
+        told = []
+
+        def member():
+            seg = shmc.Segment(self.path, 2, 1, 'w', tell=lambda h: None, serve=lambda: None)
+            time.sleep(0.3)
+            assert [seg.bcast(None, 0) for _ in range(4)] == [b'%d' % i for i in range(4)]
+        done = self.fork(member)
+        time.sleep(0.1)     # the member has mapped the segment
+        seg = shmc.Segment(self.path, 2, 0, 'w', tell=told.append, serve=lambda: None)
+        started = time.monotonic()
+        for i in range(4):
+            seg.bcast(b'%d' % i, 0)
+        # the fourth call needed the bank of the first, read once the member came
+        self.assertGreater(time.monotonic() - started, 0.1)
+        self.assertEqual([h['op'] for h in told], ['park', 'unpark'])
+        self.assertEqual(told[0], {'op': 'park', 'ctx': 'w', 'name': 'Bcast', 'root': 0})
+        self.assertEqual(done(), 0)
+
+    def test_a_root_waits_for_members_that_have_not_mapped_the_segment(self):
+        def member():
+            time.sleep(0.2)
+            seg = shmc.Segment(self.path, 2, 1, 'w', tell=lambda h: None, serve=lambda: None)
+            assert seg.bcast(None, 0) == b'data'
+        done = self.fork(member)
+        seg = shmc.Segment(self.path, 2, 0, 'w', tell=lambda h: None, serve=lambda: None)
+        started = time.monotonic()
+        seg.bcast(b'data', 0)
+        # else a Free right after could unlink the file the member is yet to open
+        self.assertGreater(time.monotonic() - started, 0.15)
+        self.assertEqual(done(), 0)
+
+    def test_a_member_in_a_collective_through_the_agent_while_another_waits_here_is_a_mismatch(self):
+        def member():
+            seg = shmc.Segment(self.path, 2, 0, 'w', group=(0, 1), tell=lambda h: None, serve=lambda: None)
+            seg.agent_call(b'bcast', 0, b'x.py:4')
+            time.sleep(2)       # blocked in the agent's bcast, which the other never joins
+        done = self.fork(member)
+
+        class Told(Exception):
+            pass
+        told = []
+
+        def tell(header):
+            told.append(header)
+            if header['op'] == 'mismatch':
+                raise Told()
+        seg = shmc.Segment(self.path, 2, 1, 'w', group=(0, 1), tell=tell, serve=lambda: None)
+        started = time.monotonic()
+        with self.assertRaises(Told):
+            seg.exchange(b'', shmc.BARRIER)
+        self.assertLess(time.monotonic() - started, 0.5)
+        self.assertEqual(told[-1], {'op': 'mismatch', 'text': 'collective mismatch on COMM_WORLD '
+                                    '(collective #1): rank 0 called bcast (root 0) at x.py:4, rank 1 called Barrier'})
+        done()
+
+    def test_a_member_ahead_through_the_agent_after_this_call_is_no_mismatch(self):
+        def member():
+            seg = shmc.Segment(self.path, 2, 0, 'w', tell=lambda h: None, serve=lambda: None)
+            seg.exchange(b'', shmc.BARRIER)
+            seg.agent_call(b'gather', 0, None)      # then on to the agent, as the other will
+            time.sleep(0.3)
+            seg.exchange(b'', shmc.BARRIER)
+        done = self.fork(member)
+        time.sleep(0.1)
+        seg = shmc.Segment(self.path, 2, 1, 'w', tell=lambda h: None if h['op'] != 'mismatch' else self.fail(h), serve=lambda: None)
+        seg.exchange(b'', shmc.BARRIER)
+        seg.agent_call(b'gather', 0, None)
+        seg.exchange(b'', shmc.BARRIER)
+        self.assertEqual(done(), 0)
+
+    def test_members_that_went_through_the_agent_a_different_number_of_times_mismatch(self):
+        def member():
+            seg = shmc.Segment(self.path, 2, 0, 'w', tell=lambda h: os._exit(0) if h['op'] == 'mismatch' else None,
+                               serve=lambda: None)
+            seg.agent_call(b'Ibarrier', None, None)     # nonblocking: it goes on
+            seg.exchange(b'', shmc.BARRIER)
+            os._exit(1)
+        done = self.fork(member)
+        told = []
+
+        class Told(Exception):
+            pass
+
+        def tell(header):
+            told.append(header)
+            if header['op'] == 'mismatch':
+                raise Told()
+        time.sleep(0.1)
+        seg = shmc.Segment(self.path, 2, 1, 'w', tell=tell, serve=lambda: None)
+        with self.assertRaises(Told):
+            seg.exchange(b'', shmc.BARRIER)
+        # rank 0's first call that differs is its Ibarrier, against rank 1's Barrier
+        self.assertEqual(told[-1], {'op': 'mismatch', 'text': 'collective mismatch on COMM_WORLD '
+                                    '(collective #1): rank 0 called Ibarrier, rank 1 called Barrier'})
+        self.assertEqual(done(), 0)
+
     def test_parts_reads_the_contributions_in_order(self):
         parts = shmc.Parts([b'ab', b'', b'cde'])
         self.assertEqual(parts.read(1), b'a')
