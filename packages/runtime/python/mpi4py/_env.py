@@ -76,6 +76,9 @@ def Finalize():
     _state['final'] = True
     if channel.sock is None:
         channel.connect()
+    shm = sys.modules.get('mpi4py._shm_collectives')
+    if shm is not None:
+        shm.verify_all()    # a last eager bcast whose members disagreed on the root
     from ._profile import report_frame
     channel.write([report_frame() + frame(b'{"op":"finalize"}')])
 

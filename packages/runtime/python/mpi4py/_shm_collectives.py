@@ -64,12 +64,14 @@ _ENTRY = _HEAD + CAPACITY
 
 _I8 = Struct('<q')
 _I4 = Struct('<i')
-_ENTRY_HEAD = Struct('<qiiq')   # length, call, root, agents
+_ENTRY_HEAD = Struct('<qiiqi')  # length, call, root, agents, call site's length
 _CALL = Struct('<iiq')          # call, root, agents
 
 # the calls that may meet here, by their code in a contribution
-BARRIER, ALLREDUCE, SCAN, EXSCAN, BCAST = 1, 2, 3, 4, 5
-_NAMES = {BARRIER: 'Barrier', ALLREDUCE: 'Allreduce', SCAN: 'Scan', EXSCAN: 'Exscan', BCAST: 'Bcast'}
+BARRIER, ALLREDUCE, SCAN, EXSCAN, BCAST, REDUCE = 1, 2, 3, 4, 5, 6
+OBJ_BCAST, OBJ_GATHER, OBJ_ALLGATHER = 7, 8, 9     # lower-case calls, of pickles
+_NAMES = {BARRIER: 'Barrier', ALLREDUCE: 'Allreduce', SCAN: 'Scan', EXSCAN: 'Exscan', BCAST: 'Bcast',
+          REDUCE: 'Reduce', OBJ_BCAST: 'bcast', OBJ_GATHER: 'gather', OBJ_ALLGATHER: 'allgather'}
 _FUTEX_WAIT, _FUTEX_WAKE = 0, 1
 _SYS_FUTEX = 202                # x86-64
 _ALL = -1
@@ -102,6 +104,13 @@ def segment_for(comm):
                           comm._size, comm._rank, comm._ctx, comm._group)
         segments[comm._ctx] = seg
     return seg
+
+
+def verify_all():
+    """At Finalize: each segment's last eager bcast compared, as far as the others are there."""
+    for seg in _state['segments'].values():
+        if seg is not None and seg.unverified:
+            seg.verify()
 
 
 def Parts(parts):
@@ -184,6 +193,7 @@ class Segment:
         self.seq = 0            # the last call this member published
         self.agents = 0         # collectives it started through the agent on the communicator
         self.synced = 0         # every member has published at least this call
+        self.unverified = 0     # an eager Bcast of this root's whose entries nobody compared
         self.all_mapped = size == 1
         self.tell = tell or _tell_agent
         self.serve = serve or _serve_stack_requests
@@ -207,6 +217,11 @@ class Segment:
         self.asleep = Struct('<' + ('%dxi%dx' % (_ASLEEP, _SLOT - _ASLEEP - 4)) * size)
         self.mapped = Struct('<' + ('%dxi%dx' % (_MAPPED, _SLOT - _MAPPED - 4)) * size)
         self.others = [m for m in range(size) if m != me]
+        # per bank: where it starts, and where this member's entry is
+        self.bank_at = [self.banks + bank * size * _ENTRY for bank in range(BANKS)]
+        self.mine = [at + me * _ENTRY for at in self.bank_at]
+        # the heads (length, call, root, agents) of every member's entry of a bank in one unpack
+        self.heads = Struct('<' + ('qiiq%dx' % (_ENTRY - 24)) * (size - 1) + 'qiiq')
         _I4.pack_into(view, me * _SLOT + _MAPPED, 1)
 
     def close(self):
@@ -223,45 +238,73 @@ class Segment:
     def exchange(self, data, call=ALLREDUCE, root=-1):
         """Publish `data` (bytes-like, at most CAPACITY) for this call (its code, and a
         bcast's root) and return every member's contribution, by member, once all have
-        published theirs."""
+        published theirs. data None: this member's is too large to meet here; its place in
+        the list is None, and the call then goes through the agent on every member."""
         seq = self._publish(data, call, root)
-        started = perf_counter_ns()
-        self._wait(seq, _ALL, call, root)
-        _count(len(data), perf_counter_ns() - started)
+        view, size = self.view, self.size
+        sent = 0 if data is None else len(data)
+        if min(self.seqs.unpack_from(view, 0)) < seq:
+            started = perf_counter_ns()
+            self._wait(seq, _ALL, call, root)
+            _count(sent, perf_counter_ns() - started)
+        else:
+            _count(sent, 0)
         self.synced = seq
-        view, out = self.view, []
-        for member in range(self.size):
-            at = self._entry(seq, member)
-            n = _I8.unpack_from(view, at)[0]
-            if _CALL.unpack_from(view, at + 8) != (call, root, self.agents):
-                self._mismatch(seq, call, root)
-            out.append(bytes(view[at + _HEAD:at + _HEAD + n]))
+        at = self.bank_at[seq % BANKS]
+        heads = self.heads.unpack_from(view, at)
+        if heads[1::4].count(call) != size or heads[2::4].count(root) != size or \
+                heads[3::4].count(self.agents) != size:
+            self._mismatch(seq, call, root)
+        at += _HEAD
+        out = []
+        for n in heads[::4]:
+            out.append(view[at:at + n].tobytes() if n >= 0 else None)
+            at += _ENTRY
         return out
 
-    def bcast(self, data, root):
-        """A Bcast of at most CAPACITY bytes: the root publishes `data` and returns None (at
+    def bcast(self, data, root, call=BCAST):
+        """A bcast of at most CAPACITY bytes: the root publishes `data` and returns None (at
         once, when every member has mapped the segment); another member returns the root's
-        data once the root has published it."""
+        data once the root has published it. The root's data None: too large to meet here
+        (a pickle's size is the root's to know); the others return None, and all go through
+        the agent."""
         if self.me == root:
-            seq = self._publish(data, BCAST, root)
-            _count(len(data), 0)
+            seq = self._publish(data, call, root)
+            _count(0 if data is None else len(data), 0)
+            self.unverified = seq   # compared with the others' entries later (_verify)
             if not self.all_mapped:
                 self.all_mapped = all(self.mapped.unpack_from(self.view, 0))
                 if not self.all_mapped:
                     # a member yet to map the file could find it unlinked by a Free after this
-                    self._wait(seq, _ALL, BCAST, root)
+                    self._wait(seq, _ALL, call, root)
                     self.synced = seq
                     self.all_mapped = True
             return None
-        seq = self._publish(b'', BCAST, root)      # (data: only the root's counts)
+        seq = self._publish(b'', call, root)      # (data: only the root's counts)
         started = perf_counter_ns()
-        self._wait(seq, root, BCAST, root)
+        self._wait(seq, root, call, root)
         _count(0, perf_counter_ns() - started)
         at = self._entry(seq, root)
-        if _CALL.unpack_from(self.view, at + 8) != (BCAST, root, self.agents):
-            self._mismatch(seq, BCAST, root)
+        if _CALL.unpack_from(self.view, at + 8) != (call, root, self.agents):
+            self._mismatch(seq, call, root)
         n = _I8.unpack_from(self.view, at)[0]
-        return bytes(self.view[at + _HEAD:at + _HEAD + n])
+        return bytes(self.view[at + _HEAD:at + _HEAD + n]) if n >= 0 else None
+
+    def verify(self):
+        """Compare this root's last eager bcast with the others' entries, if all are there
+        (at its next call here, and at Finalize): members that both took themselves for the
+        root, each returning at once, are otherwise a mismatch nobody sees. Bank seq % BANKS
+        still holds them: it is written again only for seq + BANKS, after this member
+        publishes seq + 1."""
+        seq = self.unverified
+        if seq and min(self.seqs.unpack_from(self.view, 0)) >= seq:
+            self.unverified = 0
+            heads = self.heads.unpack_from(self.view, self.bank_at[seq % BANKS])
+            size = self.size
+            call, root, agents = heads[1:4]
+            if heads[1::4].count(call) != size or heads[2::4].count(root) != size or \
+                    heads[3::4].count(agents) != size:
+                self._mismatch(seq, call, root)
 
     def agent_call(self, name, root, at):
         """This member starts a collective on the communicator through the agent (its name
@@ -289,37 +332,39 @@ class Segment:
 
     # -- publishing and waiting ---------------------------------------------------------
     def _publish(self, data, call, root):
+        if self.unverified:
+            self.verify()
         seq = self.seq + 1
         if self.synced <= seq - BANKS:
             # the bank's last use, call seq - BANKS, may still be read (after eager Bcasts)
             self._wait(seq - BANKS + 1, _ALL, call, root, seq)
             self.synced = min(self.seqs.unpack_from(self.view, 0))
         self.seq = seq
-        view, me = self.view, self.me
-        at = self._entry(seq, me)
-        n = len(data)
-        view[at + _HEAD:at + _HEAD + n] = data
-        _ENTRY_HEAD.pack_into(view, at, n, call, root, self.agents)
-        name, site = call_site()
-        if site is not None:
-            site = (name + b'\0' + site)[:_SITE_MAX]
-            _I4.pack_into(view, at + _SITE, len(site))
-            view[at + _SITE + 4:at + _SITE + 4 + len(site)] = site
-        else:
-            _I4.pack_into(view, at + _SITE, 0)
-        _I8.pack_into(view, me * _SLOT + _SEQ, seq)
-        self._wake_sleepers(seq)
-        return seq
-
-    def _wake_sleepers(self, seq):
         view = self.view
-        _fence()                    # our seq word before their asleep words (see _sleep)
+        at = self.mine[seq % BANKS]
+        if data is None:
+            n = -1                  # too large: the call goes through the agent
+        else:
+            n = len(data)
+            view[at + _HEAD:at + _HEAD + n] = data
+        name, site = call_site()
+        if site is None:
+            _ENTRY_HEAD.pack_into(view, at, n, call, root, self.agents, 0)
+        else:
+            site = (name + b'\0' + site)[:_SITE_MAX]
+            _ENTRY_HEAD.pack_into(view, at, n, call, root, self.agents, len(site))
+            view[at + _SITE + 4:at + _SITE + 4 + len(site)] = site
+        _I8.pack_into(view, self.me * _SLOT + _SEQ, seq)
+        # wake the members asleep: our seq word before their asleep words (see _wait)
+        _fence()
         asleep = self.asleep.unpack_from(view, 0)
-        token = (seq * self.size + self.me) & 0x7fffffff
-        for other in self.others:
-            if asleep[other]:
-                _I4.pack_into(view, other * _SLOT + _WAKE, token)
-                _futex()(self.wake_addresses[other], _FUTEX_WAKE, 1)
+        if any(asleep):
+            token = (seq * self.size + self.me) & 0x7fffffff
+            for other in self.others:
+                if asleep[other]:
+                    _I4.pack_into(view, other * _SLOT + _WAKE, token)
+                    _futex()(self.wake_addresses[other], _FUTEX_WAKE, 1)
+        return seq
 
     def _reached(self, seq, member):
         if member == _ALL:
@@ -349,7 +394,7 @@ class Segment:
         try:
             while True:
                 token = _I4.unpack_from(view, wake)[0]
-                _fence()            # our asleep word before their seq words (see _wake_sleepers)
+                _fence()            # our asleep word before their seq words (see _publish)
                 if self._reached(seq, member):
                     break
                 if futex(address, _FUTEX_WAIT, token) != 0:
@@ -383,7 +428,7 @@ class Segment:
         view, counts = self.view, {}
         for member in range(self.size):
             slot = member * _SLOT
-            if member == self.me:
+            if member == self.me and self.seq < seq:
                 counts[member] = self.agents
             elif _I8.unpack_from(view, slot + _SEQ)[0] >= seq:
                 counts[member] = _ENTRY_HEAD.unpack_from(view, self._entry(seq, member))[3]
@@ -395,7 +440,7 @@ class Segment:
         for member, count in sorted(counts.items()):
             if count > base:
                 text = self._agent_call_described(member, base + 1)
-            elif member == self.me:
+            elif member == self.me and self.seq < seq:
                 name, site = call_site()
                 text = _described(name.decode() if name else _NAMES.get(call, '?'), root,
                                   site.decode() if site else '')

@@ -118,7 +118,18 @@ class SegmentCase(unittest.TestCase):
                 code = 0
             finally:
                 os._exit(code)
-        return lambda: os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        waited = []
+
+        def done():
+            waited.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+            return waited[0]
+
+        def reap():     # a test that failed early leaves no member waiting forever
+            if not waited:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+        self.addCleanup(reap)
+        return done
 
     def test_a_bcast_root_returns_before_the_others_come_up_to_three_calls_ahead(self):
         ready_r, ready_w = os.pipe()
@@ -133,11 +144,13 @@ class SegmentCase(unittest.TestCase):
             assert seg.exchange(b'm', shmc.ALLREDUCE) == [b'r', b'm']
         done = self.fork(member)
         os.read(ready_r, 1)
-        seg = shmc.Segment(self.path, 2, 0, 'w', tell=self.fail, serve=lambda: None)
+        told = []
+        seg = shmc.Segment(self.path, 2, 0, 'w', tell=told.append, serve=lambda: None)
         started = time.monotonic()
         for data in (b'one', b'two', b'three'):
             self.assertIsNone(seg.bcast(data, 0))
         self.assertLess(time.monotonic() - started, 0.05)   # never waited, never parked
+        self.assertEqual(told, [])
         os.write(go_w, b'x')
         self.assertEqual(seg.exchange(b'r', shmc.ALLREDUCE), [b'r', b'm'])
         self.assertEqual(done(), 0)
@@ -237,6 +250,45 @@ class SegmentCase(unittest.TestCase):
         # rank 0's first call that differs is its Ibarrier, against rank 1's Barrier
         self.assertEqual(told[-1], {'op': 'mismatch', 'text': 'collective mismatch on COMM_WORLD '
                                     '(collective #1): rank 0 called Ibarrier, rank 1 called Barrier'})
+        self.assertEqual(done(), 0)
+
+    def test_members_that_both_took_themselves_for_a_bcasts_root_mismatch_at_their_next_call(self):
+        def member():
+            seg = shmc.Segment(self.path, 2, 1, 'w', tell=lambda h: os._exit(3) if h['op'] == 'mismatch' else None,
+                               serve=lambda: None)
+            time.sleep(0.1)
+            seg.bcast(b'one', 1)
+            time.sleep(0.2)
+            seg.verify()                # as at Finalize
+        done = self.fork(member)
+        told = []
+
+        class Told(Exception):
+            pass
+
+        def tell(header):
+            told.append(header)
+            if header['op'] == 'mismatch':
+                raise Told()
+        seg = shmc.Segment(self.path, 2, 0, 'w', tell=tell, serve=lambda: None)
+        time.sleep(0.05)
+        self.assertIsNone(seg.bcast(b'zero', 0))    # both roots return at once
+        time.sleep(0.2)
+        with self.assertRaises(Told):
+            seg.exchange(b'', shmc.BARRIER)         # its next call compares first
+        self.assertEqual(told[-1], {'op': 'mismatch', 'text': 'collective mismatch on COMM_WORLD '
+                                    '(collective #1): rank 0 called Bcast (root 0), rank 1 called Bcast (root 1)'})
+        self.assertIn(done(), (0, 3))
+
+    def test_a_contribution_too_large_for_the_segment_is_none_on_every_member(self):
+        def member():
+            seg = shmc.Segment(self.path, 2, 1, 'w', tell=lambda h: None, serve=lambda: None)
+            assert seg.exchange(None, shmc.OBJ_ALLGATHER) == [b'small', None]
+            assert seg.bcast(None, 0, shmc.OBJ_BCAST) is None
+        done = self.fork(member)
+        seg = shmc.Segment(self.path, 2, 0, 'w', tell=lambda h: None, serve=lambda: None)
+        self.assertEqual(seg.exchange(b'small', shmc.OBJ_ALLGATHER), [b'small', None])
+        self.assertIsNone(seg.bcast(None, 0, shmc.OBJ_BCAST))
         self.assertEqual(done(), 0)
 
     def test_parts_reads_the_contributions_in_order(self):
