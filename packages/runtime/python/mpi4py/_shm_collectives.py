@@ -291,14 +291,14 @@ class Segment:
         return bytes(self.view[at + _HEAD:at + _HEAD + n]) if n >= 0 else None
 
     def verify(self):
-        """Compare this root's last eager bcast with the others' entries, if all are there
-        (at its next call here, and at Finalize): members that both took themselves for the
-        root, each returning at once, are otherwise a mismatch nobody sees. Bank seq % BANKS
-        still holds them: it is written again only for seq + BANKS, after this member
-        publishes seq + 1."""
-        seq = self.unverified
+        """Compare this root's last eager bcast with the others' entries, if all are there,
+        once: at its next call here, before publishing it, or at Finalize. Members that both
+        took themselves for the root, each returning at once, are otherwise a mismatch nobody
+        sees; of two such roots, the one that comes second sees the other's entry (each
+        publishes before it looks, fenced). Only then: bank seq % BANKS is written again for
+        seq + BANKS, which waits for this member to publish seq + 1, and no longer."""
+        seq, self.unverified = self.unverified, 0
         if seq and min(self.seqs.unpack_from(self.view, 0)) >= seq:
-            self.unverified = 0
             heads = self.heads.unpack_from(self.view, self.bank_at[seq % BANKS])
             size = self.size
             call, root, agents = heads[1:4]

@@ -280,6 +280,32 @@ class SegmentCase(unittest.TestCase):
                                     '(collective #1): rank 0 called Bcast (root 0), rank 1 called Bcast (root 1)'})
         self.assertIn(done(), (0, 3))
 
+    def test_a_roots_entry_is_compared_at_its_next_call_or_not_at_all(self):
+        # member 0 is root of call 1, then waits in call 2 before member 1 has come to call 1;
+        # member 1 then runs ahead as root of calls 2-5 and writes call 5 into call 1's bank:
+        # at call 3 member 0 must not compare call 1's entries any more (they are gone)
+        def member():
+            seg = shmc.Segment(self.path, 2, 1, 'w', tell=lambda h: None, serve=lambda: None)
+            time.sleep(0.2)                     # member 0 waits in call 2 by now
+            assert seg.bcast(None, 0) == b'a'
+            for data in (b'b', b'c', b'd', b'e'):
+                seg.bcast(data, 1)
+        done = self.fork(member)
+        told = []
+
+        def tell(header):
+            told.append(header)
+            if header['op'] == 'mismatch':
+                self.fail(header['text'])       # rather than wait for the job's end
+        seg = shmc.Segment(self.path, 2, 0, 'w', tell=tell, serve=lambda: None)
+        time.sleep(0.1)                         # both mapped: the root returns at once
+        seg.bcast(b'a', 0)
+        self.assertEqual(seg.bcast(None, 1), b'b')
+        time.sleep(0.3)                         # member 1 has written call 5 by now
+        self.assertEqual([seg.bcast(None, 1) for _ in range(3)], [b'c', b'd', b'e'])
+        self.assertEqual([h['op'] for h in told if h['op'] == 'mismatch'], [])
+        self.assertEqual(done(), 0)
+
     def test_a_contribution_too_large_for_the_segment_is_none_on_every_member(self):
         def member():
             seg = shmc.Segment(self.path, 2, 1, 'w', tell=lambda h: None, serve=lambda: None)
