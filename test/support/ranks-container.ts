@@ -65,7 +65,13 @@ export class RanksContainer {
     ];
     // The shell moves itself into the cgroup first: everything it starts is counted there.
     const enter = cgroup ? `echo $$ > ${cgroup}/cgroup.procs && ` : '';
-    const child = spawn('/bin/sh', ['-c', `${enter}exec "$@"`, 'sh', ...launch], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
+    // A process group of its own: stop() signals the launcher too, which unshare does not
+    // pass on (and the parent-death signal does not survive setpriv's change of user).
+    const child = spawn('/bin/sh', ['-c', `${enter}exec "$@"`, 'sh', ...launch], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: '/usr/bin:/bin' },
+      detached: true,
+    });
     const container = new RanksContainer(workDir, socket, uid, gid, new StackProcess('ranks', child), cgroup, root);
     const deadline = Date.now() + 10_000;
     while (!existsSync(socket)) {
@@ -75,15 +81,23 @@ export class RanksContainer {
     return container;
   }
 
+  private signalGroup(signal: NodeJS.Signals): void {
+    try {
+      if (this.process.child.pid !== undefined) process.kill(-this.process.child.pid, signal);
+    } catch {
+      // gone already
+    }
+  }
+
   /** Environment that points a worker at this launcher. */
   workerEnv(): Record<string, string> {
     return { RANK_LAUNCHER_SOCKET: this.socket, WORK_DIR: this.workDir };
   }
 
   async stop(): Promise<void> {
-    this.process.kill('SIGTERM');
+    this.signalGroup('SIGTERM');
     await Promise.race([this.process.exited, delay(5000)]);
-    this.process.kill('SIGKILL');
+    this.signalGroup('SIGKILL');
     await this.process.exited;
     if (this.cgroup) {
       for (let i = 0; i < 50; i++) {
