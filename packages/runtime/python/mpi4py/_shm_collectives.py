@@ -119,17 +119,21 @@ def Parts(parts):
 
 
 def forget(ctx):
-    """The communicator was freed: its mapping and its file go, so a program that makes and
-    frees communicators in a loop leaves none behind. Safe: every member that will use the
-    segment has it mapped already (each maps it before its first call completes, and a
-    Bcast's root returns before the others only once all have mapped it)."""
+    """The communicator was freed: its mapping goes, and its file once every member has
+    mapped it, so a program that makes and frees communicators in a loop leaves none behind.
+    Not before: a bcast's non-root returns once the root has published, and may free the
+    communicator before another member has come to its first call there, which would then
+    make a new file of the same name and wait in it alone. A file left so goes with the
+    job's folder."""
     seg = _state['segments'].pop(ctx, None)
     if seg is not None:
+        everyone = all(seg.mapped.unpack_from(seg.view, 0))
         seg.close()
-        try:
-            os.unlink(seg.path)
-        except OSError:         # another member's unlink came first
-            pass
+        if everyone:
+            try:
+                os.unlink(seg.path)
+            except OSError:         # another member's unlink came first
+                pass
 
 
 def _count(sent, waited_ns):

@@ -317,6 +317,18 @@ class SegmentCase(unittest.TestCase):
         self.assertIsNone(seg.bcast(None, 0, shmc.OBJ_BCAST))
         self.assertEqual(done(), 0)
 
+    def test_a_freed_communicators_file_stays_until_every_member_has_mapped_it(self):
+        # a bcast's non-root may free the communicator before another member came to it:
+        # that member must find the file, not make a new one and wait in it alone
+        first = shmc.Segment(self.path, 2, 0, 'f')
+        shmc._state['segments']['f'] = first
+        shmc.forget('f')
+        self.assertTrue(os.path.exists(self.path))
+        late = shmc.Segment(self.path, 2, 1, 'f')
+        shmc._state['segments']['f'] = late
+        shmc.forget('f')                        # now every member has mapped it
+        self.assertFalse(os.path.exists(self.path))
+
     def test_parts_reads_the_contributions_in_order(self):
         parts = shmc.Parts([b'ab', b'', b'cde'])
         self.assertEqual(parts.read(1), b'a')
