@@ -678,8 +678,11 @@ class Comm:
             h = b'%s,"name":"%s","at":"%s"}' % (h[:-1], name, at)
         seg = self._shm_segment(0)
         if seg is not None:
-            # counted where members waiting in shared memory see it (_shm_collectives)
+            # counted where members waiting in shared memory see it (_shm_collectives), and
+            # the agent told how many met there before, for the number a mismatch gives
             seg.agent_call(name or coll, root, at)
+            if seg.seq:
+                h = b'%s,"m":%d}' % (h[:-1], seg.seq)
         total = 0
         for p in parts:
             total += len(p)

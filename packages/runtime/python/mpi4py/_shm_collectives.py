@@ -121,10 +121,10 @@ def Parts(parts):
 def forget(ctx):
     """The communicator was freed: its mapping goes, and its file once every member has
     mapped it, so a program that makes and frees communicators in a loop leaves none behind.
-    Not before: a bcast's non-root returns once the root has published, and may free the
-    communicator before another member has come to its first call there, which would then
-    make a new file of the same name and wait in it alone. A file left so goes with the
-    job's folder."""
+    Not before: a bcast's root returns at once and a non-root once the root has published,
+    and either may free the communicator before another member has come to its first call
+    there, which would then make a new file of the same name and wait in it alone. A file
+    left so goes with the job's folder."""
     seg = _state['segments'].pop(ctx, None)
     if seg is not None:
         everyone = all(seg.mapped.unpack_from(seg.view, 0))
@@ -198,7 +198,6 @@ class Segment:
         self.agents = 0         # collectives it started through the agent on the communicator
         self.synced = 0         # every member has published at least this call
         self.unverified = 0     # an eager Bcast of this root's whose entries nobody compared
-        self.all_mapped = size == 1
         self.tell = tell or _tell_agent
         self.serve = serve or _serve_stack_requests
         self.ctx, self.group = ctx, tuple(range(size)) if group is None else tuple(group)
@@ -216,7 +215,7 @@ class Segment:
         base = ctypes.addressof(ctypes.c_char.from_buffer(self.map))
         self.wake_addresses = [base + i * _SLOT + _WAKE for i in range(size)]
         self.banks = size * _SLOT
-        # every member's seq word (or agents count) in one unpack
+        # every member's seq word in one unpack (its asleep and mapped words likewise)
         self.seqs = Struct('<' + ('q%dx' % (_SLOT - 8)) * size)
         self.asleep = Struct('<' + ('%dxi%dx' % (_ASLEEP, _SLOT - _ASLEEP - 4)) * size)
         self.mapped = Struct('<' + ('%dxi%dx' % (_MAPPED, _SLOT - _MAPPED - 4)) * size)
@@ -267,22 +266,14 @@ class Segment:
         return out
 
     def bcast(self, data, root, call=BCAST):
-        """A bcast of at most CAPACITY bytes: the root publishes `data` and returns None (at
-        once, when every member has mapped the segment); another member returns the root's
-        data once the root has published it. The root's data None: too large to meet here
+        """A bcast of at most CAPACITY bytes: the root publishes `data` and returns None at
+        once; another member returns the root's data once the root has published it. The root's data None: too large to meet here
         (a pickle's size is the root's to know); the others return None, and all go through
         the agent."""
         if self.me == root:
             seq = self._publish(data, call, root)
             _count(0 if data is None else len(data), 0)
-            self.unverified = seq   # compared with the others' entries later (_verify)
-            if not self.all_mapped:
-                self.all_mapped = all(self.mapped.unpack_from(self.view, 0))
-                if not self.all_mapped:
-                    # a member yet to map the file could find it unlinked by a Free after this
-                    self._wait(seq, _ALL, call, root)
-                    self.synced = seq
-                    self.all_mapped = True
+            self.unverified = seq   # compared with the others' entries later (verify)
             return None
         seq = self._publish(b'', call, root)      # (data: only the root's counts)
         started = perf_counter_ns()

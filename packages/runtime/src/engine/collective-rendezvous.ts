@@ -38,6 +38,8 @@ export interface CallInfo {
   root: number | undefined;
   /** The script line of the call ("pi.py:41"), when the rank's shim says. */
   at?: string;
+  /** Collectives the rank met in shared memory on the communicator before this one. */
+  earlier?: number;
 }
 
 interface PendingCollective {
@@ -53,6 +55,8 @@ interface PendingCollective {
   /** The root's agent gave its ranks their result; the op waits only for the others' calls. */
   delivered?: boolean;
   localMembers: number;
+  /** Collectives met in shared memory before this one (its first member's count): counted in a mismatch's number. */
+  earlier?: number;
   calls: CollectiveCall[];
   agents: number[];
   contributions: Map<number, Pieces[]>;
@@ -111,9 +115,10 @@ export class CollectiveRendezvous {
       op.rootRank = call.root;
     }
     if (call) {
+      op.earlier ??= call.earlier;
       op.calls.push([call.rank, call.call, call.kind, call.root ?? null, ...(call.at ? [call.at] : [])] as CollectiveCall);
       // against other agents' calls too: their bundles may have come first
-      if (this.checkCalls(comm.ctx, seq, [...op.calls, ...this.othersCalls(op)])) return;
+      if (this.checkCalls(comm.ctx, seq, op, [...op.calls, ...this.othersCalls(op)])) return;
     }
     op.contributions.set(rank, parts);
     this.hold(op, call?.rank ?? rank, lengthOfParts(parts));
@@ -134,7 +139,7 @@ export class CollectiveRendezvous {
     this.addBundle(op, envelope);
     // Checked as bundles come: a bcast pushed by its root meets no rendezvous where a member
     // that called something else would be seen.
-    if (header.k && this.checkCalls(header.c, header.q, [...op.calls, ...this.othersCalls(op)])) {
+    if (header.k && this.checkCalls(header.c, header.q, op, [...op.calls, ...this.othersCalls(op)])) {
       this.pending.delete(key);
       return;
     }
@@ -161,14 +166,15 @@ export class CollectiveRendezvous {
    * Fails the job if the members' calls differ in kind or root (the agent would otherwise
    * pair a bcast with a barrier); returns whether they did.
    */
-  private checkCalls(ctx: string, seq: number, calls: readonly CollectiveCall[]): boolean {
+  private checkCalls(ctx: string, seq: number, op: PendingCollective, calls: readonly CollectiveCall[]): boolean {
     const first = calls[0];
     if (!first || calls.every(([, , kind, root]) => kind === first[2] && root === first[3])) return false;
     const described = [...calls]
       .sort((a, b) => a[0] - b[0])
       .map(([rank, call, , root, at]) => `rank ${rank} called ${call}${root === null ? '' : ` (root ${root})`}${at ? ` at ${at}` : ''}`);
     const where = ctx === 'w' ? 'COMM_WORLD' : `communicator ${ctx}`;
-    this.onMismatch(`collective mismatch on ${where} (collective #${seq + 1}): ${described.join(', ')}`);
+    // numbered among all the communicator's collectives, those met in shared memory too
+    this.onMismatch(`collective mismatch on ${where} (collective #${seq + 1 + (op.earlier ?? 0)}): ${described.join(', ')}`);
     return true;
   }
 
@@ -267,7 +273,7 @@ export class CollectiveRendezvous {
     if (!needed) return;
     this.pending.delete(key);
     const [ctx, seq] = [key.slice(0, key.lastIndexOf('#')), Number(key.slice(key.lastIndexOf('#') + 1))];
-    if (this.checkCalls(ctx, seq, [...op.calls, ...this.othersCalls(op)])) return;
+    if (this.checkCalls(ctx, seq, op, [...op.calls, ...this.othersCalls(op)])) return;
     if (op.delivered) return this.heldBytes.release(op.held);
     // This agent's members from their contributions: its own bundle may come back bodiless.
     const all = localParts(op);

@@ -64,6 +64,16 @@ describe('RankEndpoint: a rank parked in a collective met in shared memory', () 
     expect(errors).toHaveLength(3);
     expect(endpoint.state()).toEqual({ rank: 0, state: 'running' });
   });
+
+  it('refuses a collective whose count of those met in shared memory is not a count', async () => {
+    const errors: string[] = [];
+    const { send } = harness([], errors);
+    send({ op: 'icoll', req: 1, ctx: 'w', coll: 'barrier', parts: [], m: -1 });
+    send({ op: 'icoll', req: 2, ctx: 'w', coll: 'barrier', parts: [], m: 1.5 });
+    await settled();
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toContain('m must be a count of collectives');
+  });
 });
 
 describe('RankEndpoint: non-blocking calls see what the rank itself set in motion', () => {

@@ -377,9 +377,10 @@ export class RankEndpoint {
         if (!COLLECTIVE_KINDS.includes(request.coll)) throw new Error(`unknown collective '${String(request.coll)}'`);
         const root = request.root ?? 0;
         if (root < 0 || root >= comm.group.length) throw new Error(`root ${root} is out of range`);
+        if (request.m !== undefined && !(Number.isSafeInteger(request.m) && request.m >= 0)) throw new Error('m must be a count of collectives');
         this.active.set(request.req, { op: request.name ?? request.coll, comm: request.ctx, ...(rootedCollective(request.coll) ? { root } : {}), collective: true });
         const fold = request.fold !== undefined && request.coll === 'allgather' ? { spec: request.fold, plan: foldPlan(request.fold) } : undefined;
-        return this.startCollective(request.req, comm, request.coll, root, splitPieces(body, request.parts ?? []), request.name, request.at, fold);
+        return this.startCollective(request.req, comm, request.coll, root, splitPieces(body, request.parts ?? []), request.name, request.at, fold, request.m);
       }
       case 'wait':
       case 'test':
@@ -449,6 +450,7 @@ export class RankEndpoint {
     name?: string,
     at?: string,
     fold?: { spec: string; plan: FoldPlan },
+    earlier?: number,
   ): void {
     const seq = comm.collectives++;
     const me = comm.rank;
@@ -477,7 +479,7 @@ export class RankEndpoint {
       me,
       parts,
       early ? undefined : finishAll,
-      { rank: this.identity.rank, call: name ?? kind, kind, root: rootedCollective(kind) ? root : undefined, ...(at ? { at } : {}) },
+      { rank: this.identity.rank, call: name ?? kind, kind, root: rootedCollective(kind) ? root : undefined, ...(at ? { at } : {}), ...(earlier ? { earlier } : {}) },
     );
     if (early) finish(early);
   }

@@ -19,7 +19,9 @@ export type RankRequest =
   // made it ("pi.py:41"), named in a collective mismatch and diagnosis; both optional.
   // fold: an Allreduce (allgather) the agent may reduce for the rank (engine/agent-fold.ts):
   // the result is then one part, the folded buffer.
-  | { op: 'icoll'; req: number; ctx: string; coll: CollectiveKind; root?: number; parts?: number[]; name?: string; at?: string; fold?: string }
+  // m: the collectives the rank met in shared memory on the communicator before this one
+  // (PROTOCOL.md, "Collectives in shared memory"), for the number a mismatch gives.
+  | { op: 'icoll'; req: number; ctx: string; coll: CollectiveKind; root?: number; parts?: number[]; name?: string; at?: string; fold?: string; m?: number }
   | { op: 'wait'; reqs: number[]; mode: WaitMode }
   | { op: 'test'; reqs: number[]; mode: WaitMode }
   | { op: 'cancel'; req: number }
