@@ -35,8 +35,7 @@ from ._persistent import persistent
 from ._shm_collectives import CAPACITY as _SHM_CAPACITY, Parts as _Parts, enabled as _shm_enabled, \
     segment_for as _shm_segment_for, forget as _shm_forget, BARRIER as _SHM_BARRIER, \
     ALLREDUCE as _SHM_ALLREDUCE, SCAN as _SHM_SCAN, EXSCAN as _SHM_EXSCAN, BCAST as _SHM_BCAST, \
-    REDUCE as _SHM_REDUCE, OBJ_BCAST as _SHM_OBJ_BCAST, OBJ_GATHER as _SHM_OBJ_GATHER, \
-    OBJ_ALLGATHER as _SHM_OBJ_ALLGATHER
+    OBJ_BCAST as _SHM_OBJ_BCAST, OBJ_ALLGATHER as _SHM_OBJ_ALLGATHER
 
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
@@ -737,23 +736,12 @@ class Comm:
                 return _unpickle(data)
         return self._coll(b'bcast', root, [], shared_or(load_one), True)
 
-    def _shm_objects(self, call, data, root=-1):
-        """Every member's pickle, met in shared memory (_shm_collectives), or None: through
-        the agent (not all members there, or one pickle too large)."""
-        seg = self._shm_segment(0)
-        if seg is None:
-            return None
-        parts = seg.exchange(data if len(data) <= _SHM_CAPACITY else None, call, root)
-        return None if None in parts else parts
-
     def gather(self, sendobj, root=0):
+        # through the agent, where a non-root returns at once whatever the others' pickles
+        # weigh: in shared memory one over 1 KiB would send the root to the agent without them
         self._root(root)
-        data = _pickle(sendobj)
-        parts = self._shm_objects(_SHM_OBJ_GATHER, data, root)
-        if parts is not None:
-            return [_unpickle(p) for p in parts] if self._rank == root else None
         handler = load_all if self._rank == root else discard
-        return self._coll(b'gather', root, [data], handler, True)
+        return self._coll(b'gather', root, [_pickle(sendobj)], handler, True)
 
     def scatter(self, sendobj, root=0):
         self._root(root)
@@ -764,9 +752,12 @@ class Comm:
 
     def allgather(self, sendobj):
         data = _pickle(sendobj)
-        parts = self._shm_objects(_SHM_OBJ_ALLGATHER, data)
-        if parts is not None:
-            return [_unpickle(p) for p in parts]
+        seg = self._shm_segment(0)
+        if seg is not None:
+            # a pickle over 1 KiB on any member sends the call through the agent on all
+            parts = seg.exchange(data if len(data) <= _SHM_CAPACITY else None, _SHM_OBJ_ALLGATHER)
+            if None not in parts:
+                return [_unpickle(p) for p in parts]
         return self._coll(b'allgather', None, [data], load_all, True)
 
     def alltoall(self, sendobj):
@@ -894,8 +885,7 @@ class Comm:
             smv, count, dt = message(sendbuf, True)
             seg = self._shm_segment(len(smv)) if block and not has_derived(sendbuf) else None
             if seg is not None:
-                seg.exchange(smv, _SHM_REDUCE, root)
-                return None
+                return seg.reduce(smv, root)
             return self._coll(b'gather', root, [smv], discard, block)
         rmv, count, dt = message(recvbuf, False)
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
@@ -903,7 +893,7 @@ class Comm:
             bad_counts(len(smv) // dt._extent, count)
         seg = self._shm_segment(len(smv)) if block and not has_derived(recvbuf) else None
         if seg is not None:
-            parts = seg.exchange(smv, _SHM_REDUCE, root)
+            parts = seg.reduce(smv, root)
             return fold_into(op, rmv, dt, count, None, ('reduce', root))([len(p) for p in parts], _Parts(parts))
         # folded here, not by the agent: only the root folds, so the agent's one thread
         # would take over a fold that runs beside the others' work (measured: 5-7% slower

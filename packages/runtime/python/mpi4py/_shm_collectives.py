@@ -69,9 +69,9 @@ _CALL = Struct('<iiq')          # call, root, agents
 
 # the calls that may meet here, by their code in a contribution
 BARRIER, ALLREDUCE, SCAN, EXSCAN, BCAST, REDUCE = 1, 2, 3, 4, 5, 6
-OBJ_BCAST, OBJ_GATHER, OBJ_ALLGATHER = 7, 8, 9     # lower-case calls, of pickles
+OBJ_BCAST, OBJ_ALLGATHER = 7, 9     # lower-case calls, of pickles
 _NAMES = {BARRIER: 'Barrier', ALLREDUCE: 'Allreduce', SCAN: 'Scan', EXSCAN: 'Exscan', BCAST: 'Bcast',
-          REDUCE: 'Reduce', OBJ_BCAST: 'bcast', OBJ_GATHER: 'gather', OBJ_ALLGATHER: 'allgather'}
+          REDUCE: 'Reduce', OBJ_BCAST: 'bcast', OBJ_ALLGATHER: 'allgather'}
 _FUTEX_WAIT, _FUTEX_WAKE = 0, 1
 _SYS_FUTEX = 202                # x86-64
 _ALL = -1
@@ -107,7 +107,7 @@ def segment_for(comm):
 
 
 def verify_all():
-    """At Finalize: each segment's last eager bcast compared, as far as the others are there."""
+    """At Finalize: each segment's last eager call compared, as far as the others are there."""
     for seg in _state['segments'].values():
         if seg is not None and seg.unverified:
             seg.verify()
@@ -197,7 +197,7 @@ class Segment:
         self.seq = 0            # the last call this member published
         self.agents = 0         # collectives it started through the agent on the communicator
         self.synced = 0         # every member has published at least this call
-        self.unverified = 0     # an eager Bcast of this root's whose entries nobody compared
+        self.unverified = 0     # an eager call of this member's whose entries nobody compared
         self.tell = tell or _tell_agent
         self.serve = serve or _serve_stack_requests
         self.ctx, self.group = ctx, tuple(range(size)) if group is None else tuple(group)
@@ -285,13 +285,25 @@ class Segment:
         n = _I8.unpack_from(self.view, at)[0]
         return bytes(self.view[at + _HEAD:at + _HEAD + n]) if n >= 0 else None
 
+    def reduce(self, data, root):
+        """A Reduce's contributions: a non-root publishes `data` and returns None at once, as
+        a gather's non-root does through the agent (and Open MPI's leaves of a small reduce);
+        the root returns every member's once all have published."""
+        if self.me != root:
+            seq = self._publish(data, REDUCE, root)
+            _count(len(data), 0)
+            self.unverified = seq   # compared with the others' entries later (verify)
+            return None
+        return self.exchange(data, REDUCE, root)
+
     def verify(self):
-        """Compare this root's last eager bcast with the others' entries, if all are there,
-        once: at its next call here, before publishing it, or at Finalize. Members that both
-        took themselves for the root, each returning at once, are otherwise a mismatch nobody
-        sees; of two such roots, the one that comes second sees the other's entry (each
-        publishes before it looks, fenced). Only then: bank seq % BANKS is written again for
-        seq + BANKS, which waits for this member to publish seq + 1, and no longer."""
+        """Compare this member's last eager call (a bcast's root, a reduce's non-root) with
+        the others' entries, if all are there, once: at its next call here, before publishing
+        it, or at Finalize. Members that disagree on the root, each returning at once, are
+        otherwise a mismatch nobody sees; of two such, the one that comes second sees the
+        other's entry (each publishes before it looks, fenced). Only then: bank seq % BANKS is
+        written again for seq + BANKS, which waits for this member to publish seq + 1, and no
+        longer."""
         seq, self.unverified = self.unverified, 0
         if seq and min(self.seqs.unpack_from(self.view, 0)) >= seq:
             heads = self.heads.unpack_from(self.view, self.bank_at[seq % BANKS])

@@ -305,6 +305,18 @@ class SegmentCase(unittest.TestCase):
         self.assertEqual([h['op'] for h in told if h['op'] == 'mismatch'], [])
         self.assertEqual(done(), 0)
 
+    def test_a_reduces_non_root_returns_at_once_and_its_root_gets_every_contribution(self):
+        def member():
+            seg = shmc.Segment(self.path, 2, 1, 'w', tell=lambda h: None, serve=lambda: None)
+            started = time.monotonic()
+            assert seg.reduce(b'one', 0) is None
+            assert time.monotonic() - started < 0.1     # the root comes 0.3 s later
+        done = self.fork(member)
+        time.sleep(0.3)
+        seg = shmc.Segment(self.path, 2, 0, 'w', tell=lambda h: None, serve=lambda: None)
+        self.assertEqual(seg.reduce(b'zero', 0), [b'zero', b'one'])
+        self.assertEqual(done(), 0)
+
     def test_a_contribution_too_large_for_the_segment_is_none_on_every_member(self):
         def member():
             seg = shmc.Segment(self.path, 2, 1, 'w', tell=lambda h: None, serve=lambda: None)
