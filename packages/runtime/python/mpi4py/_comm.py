@@ -786,29 +786,25 @@ class Comm:
     # -- collectives: buffers ---------------------------------------------------------
     def _bcast(self, buf, root, block):
         self._root(root)
-        if block and _shm_enabled():
-            # by size alone, not datatype: members may describe the same bytes with other types
-            mv = message(buf, self._rank == root)[0]
-            seg = self._shm_segment(len(mv))
-            if seg is not None:
-                if self._rank == root:
-                    return seg.bcast(mv, root)
-                try:
-                    data = seg.bcast(None, root)
-                    into_one(mv)([len(data)], _Parts([data]))
-                except BaseException:
-                    drop_owed()
-                    raise
-                unpack = take_owed()    # a derived receive: from the packed scratch into place
-                if unpack is not None:
-                    unpack()
-                return None
-            drop_owed()     # parsed again below, through the agent
+        mv = message(buf, self._rank == root)[0]
+        # by size alone, not datatype: members may describe the same bytes with other types
+        seg = self._shm_segment(len(mv)) if block else None
+        if seg is not None:
+            if self._rank == root:
+                return seg.bcast(mv, root)
+            try:
+                data = seg.bcast(None, root)
+                into_one(mv)([len(data)], _Parts([data]))
+            except BaseException:
+                drop_owed()
+                raise
+            unpack = take_owed()    # a derived receive: from the packed scratch into place
+            if unpack is not None:
+                unpack()
+            return None
         if self._rank == root:
-            mv = message(buf, True)[0]
             ref = _bcast_ref(self._group, mv)
             return self._coll(b'bcast', root, [mv] if ref is None else [b'', ref], discard, block)
-        mv = message(buf, False)[0]
         return self._coll(b'bcast', root, [], shared_or(into_one(mv)), block)
 
     def _gather(self, sendbuf, recvbuf, root, block, vector):

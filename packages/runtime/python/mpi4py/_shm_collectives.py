@@ -235,7 +235,7 @@ class Segment:
             pass
 
     def _entry(self, seq, member):
-        return self.banks + ((seq % BANKS) * self.size + member) * _ENTRY
+        return self.bank_at[seq % BANKS] + member * _ENTRY
 
     # -- the calls ------------------------------------------------------------------------
     def exchange(self, data, call=ALLREDUCE, root=-1):
@@ -255,8 +255,7 @@ class Segment:
         self.synced = seq
         at = self.bank_at[seq % BANKS]
         heads = self.heads.unpack_from(view, at)
-        if heads[1::4].count(call) != size or heads[2::4].count(root) != size or \
-                heads[3::4].count(self.agents) != size:
+        if not self._agree(heads, call, root, self.agents):
             self._mismatch(seq, call, root)
         at += _HEAD
         out = []
@@ -307,11 +306,16 @@ class Segment:
         seq, self.unverified = self.unverified, 0
         if seq and min(self.seqs.unpack_from(self.view, 0)) >= seq:
             heads = self.heads.unpack_from(self.view, self.bank_at[seq % BANKS])
-            size = self.size
             call, root, agents = heads[1:4]
-            if heads[1::4].count(call) != size or heads[2::4].count(root) != size or \
-                    heads[3::4].count(agents) != size:
+            if not self._agree(heads, call, root, agents):
                 self._mismatch(seq, call, root)
+
+    def _agree(self, heads, call, root, agents):
+        """Whether every member's entry of a bank (its heads, one unpack) names this call,
+        root and count of collectives through the agent."""
+        size = self.size
+        return heads[1::4].count(call) == size and heads[2::4].count(root) == size and \
+            heads[3::4].count(agents) == size
 
     def agent_call(self, name, root, at):
         """This member starts a collective on the communicator through the agent (its name

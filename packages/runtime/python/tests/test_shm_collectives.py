@@ -10,8 +10,24 @@ import unittest
 from mpi4py import _shm_collectives as shmc
 
 
+class Told(Exception):
+    """A mismatch told to the agent, raised by a recorder's tell instead of waiting for the
+    job's end."""
+
+
 @unittest.skipUnless(os.uname().machine == 'x86_64', 'shared-memory collectives are x86-64 only')
 class SegmentCase(unittest.TestCase):
+    def recorder(self):
+        """(told, tell): tell(header) records what a member tells its agent, and raises Told
+        on a mismatch."""
+        told = []
+
+        def tell(header):
+            told.append(header)
+            if header['op'] == 'mismatch':
+                raise Told()
+        return told, tell
+
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix='mpiaas-shmc-test-')
         self.path = os.path.join(self.folder, 'segment')
@@ -84,7 +100,6 @@ class SegmentCase(unittest.TestCase):
         seg.close()
 
     def test_members_that_called_different_collectives_are_described_to_the_agent(self):
-        told = []
         pid = os.fork()
         if pid == 0:
             # it finds the mismatch too, and would wait for the job's end: it leaves instead
@@ -93,13 +108,7 @@ class SegmentCase(unittest.TestCase):
             seg.exchange(b'', shmc.BARRIER)
             os._exit(1)
 
-        class Told(Exception):
-            pass
-
-        def tell(header):
-            told.append(header)
-            if header['op'] == 'mismatch':
-                raise Told()        # instead of waiting for the job's end
+        told, tell = self.recorder()
         seg = shmc.Segment(self.path, 2, 0, 'w', group=(0, 1), tell=tell, serve=lambda: None)
         with self.assertRaises(Told):
             seg.exchange(b'x' * 8, shmc.BCAST, 0)
@@ -192,15 +201,7 @@ class SegmentCase(unittest.TestCase):
             seg.agent_call(b'bcast', 0, b'x.py:4')
             time.sleep(2)       # blocked in the agent's bcast, which the other never joins
         done = self.fork(member)
-
-        class Told(Exception):
-            pass
-        told = []
-
-        def tell(header):
-            told.append(header)
-            if header['op'] == 'mismatch':
-                raise Told()
+        told, tell = self.recorder()
         seg = shmc.Segment(self.path, 2, 1, 'w', group=(0, 1), tell=tell, serve=lambda: None)
         started = time.monotonic()
         with self.assertRaises(Told):
@@ -233,15 +234,7 @@ class SegmentCase(unittest.TestCase):
             seg.exchange(b'', shmc.BARRIER)
             os._exit(1)
         done = self.fork(member)
-        told = []
-
-        class Told(Exception):
-            pass
-
-        def tell(header):
-            told.append(header)
-            if header['op'] == 'mismatch':
-                raise Told()
+        told, tell = self.recorder()
         time.sleep(0.1)
         seg = shmc.Segment(self.path, 2, 1, 'w', tell=tell, serve=lambda: None)
         with self.assertRaises(Told):
@@ -260,15 +253,7 @@ class SegmentCase(unittest.TestCase):
             time.sleep(0.2)
             seg.verify()                # as at Finalize
         done = self.fork(member)
-        told = []
-
-        class Told(Exception):
-            pass
-
-        def tell(header):
-            told.append(header)
-            if header['op'] == 'mismatch':
-                raise Told()
+        told, tell = self.recorder()
         seg = shmc.Segment(self.path, 2, 0, 'w', tell=tell, serve=lambda: None)
         time.sleep(0.05)
         self.assertIsNone(seg.bcast(b'zero', 0))    # both roots return at once
