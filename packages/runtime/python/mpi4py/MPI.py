@@ -36,8 +36,8 @@ OP_NULL = OP_NULL  # noqa: F405
 memory = memoryview
 buffer = memoryview
 
-from ._stdio import line_buffer_stdout as _line_buffer_stdout  # noqa: E402
-_line_buffer_stdout()
+from ._stdio import buffer_stdout as _buffer_stdout  # noqa: E402
+_buffer_stdout()
 
 from . import _profile  # noqa: E402,F401  (times every MPI call: PROTOCOL.md `profile`)
 from ._env import _startup  # noqa: E402

@@ -19,7 +19,13 @@ function shimCases(): FoldCase[] {
     .toString()
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as FoldCase);
+    .map((line, index) => {
+      try {
+        return JSON.parse(line) as FoldCase;
+      } catch (error) {
+        throw new Error(`fold_cases.py line ${index + 1} (${line.length} characters) is not JSON: ${String(error)}`);
+      }
+    });
 }
 
 /**
