@@ -18,6 +18,12 @@ export interface PendingView {
 }
 
 /** Redis names of the scheduler's state, under the queue prefix (shared by every api and worker). */
+/**
+ * How long a job taken out of the line for good is remembered (SchedulerKeys.gone): longer
+ * than any worker holding its queue entry asks again with what it read before.
+ */
+export const GONE_KEEP_MS = 60 * 60 * 1000;
+
 export class SchedulerKeys {
   private readonly base: string;
 
@@ -59,6 +65,15 @@ export class SchedulerKeys {
     return `${this.base}running`;
   }
 
+  /**
+   * Sorted set: job id → when it left the line for good (cancelled, ended; Redis clock, ms),
+   * kept GONE_KEEP_MS. Placement refuses these: a worker that read a job as QUEUED just
+   * before it was cancelled cannot put it back in line, nor reserve slots for it.
+   */
+  get gone(): string {
+    return `${this.base}gone`;
+  }
+
   /** Hash: waiting job id → PendingView (JSON), written by the last placement attempt. */
   get waitReasons(): string {
     return `${this.base}why`;
@@ -73,4 +88,25 @@ export class SchedulerKeys {
   reports(workerId: string): string {
     return `${this.base}reports:${workerId}`;
   }
+}
+
+/**
+ * Takes a job out of the line for good (cancelled, ended) and remembers it as gone for
+ * GONE_KEEP_MS, so that placement refuses it. One script, for the api's cancels and the
+ * workers' alike. KEYS: forgetKeys(); ARGV: job id, GONE_KEEP_MS.
+ */
+export const FORGET_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[2]))
+return 1
+`;
+
+/** FORGET_SCRIPT's keys, in its order. */
+export function forgetKeys(keys: SchedulerKeys): string[] {
+  return [keys.pending, keys.pendingJobs, keys.waitReasons, keys.gone];
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { SchedulerKeys, type PendingView } from '@mpiaas/contracts';
+import { FORGET_SCRIPT, GONE_KEEP_MS, SchedulerKeys, forgetKeys, type PendingView } from '@mpiaas/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api-config';
 import { withTimeout } from '../common/with-timeout';
 
@@ -62,14 +62,13 @@ export class SchedulerState {
     return views;
   }
 
-  /** Takes a cancelled job out of the scheduler's line at once. */
+  /**
+   * Takes a cancelled job out of the scheduler's line at once, and for good: a worker that
+   * read it as QUEUED just before cannot place it after this.
+   */
   async forget(jobId: string): Promise<void> {
-    const pipeline = this.redis
-      .multi()
-      .zrem(this.keys.pending, jobId)
-      .hdel(this.keys.pendingJobs, jobId)
-      .hdel(this.keys.waitReasons, jobId);
-    await withTimeout(pipeline.exec(), this.timeoutMs, 'scheduler');
+    const keys = forgetKeys(this.keys);
+    await withTimeout(this.redis.eval(FORGET_SCRIPT, keys.length, ...keys, jobId, GONE_KEEP_MS), this.timeoutMs, 'scheduler');
   }
 
   private cachedClusterSlots(): Promise<{ total: number; free: number }> {

@@ -68,7 +68,7 @@ describe('gang placement', () => {
     expect(placed.placed && placed.slots.map((part) => part.worker).sort()).toEqual(['a', 'b']);
     const six = await a!.place(job(6, { oversubscribe: false }));
     expect(six).toMatchObject({ placed: false });
-    expect(!six.placed && six.pending.reason).toBe(
+    expect(!six.placed && !six.gone && six.pending.reason).toBe(
       'needs 6 slots; all live workers together have 4 (set oversubscribe to run anyway) (4 more slots are on workers of another version, an upgrade under way)',
     );
     expect(await redis.hget(`${prefix}:{sched}:running`, 'older-job')).toBe(olderEntry);
@@ -202,6 +202,19 @@ describe('gang placement', () => {
     await a!.forget(head.jobId);
     expect(await redis.zscore(`${prefix}:{sched}:pending`, head.jobId)).toBeNull();
     expect(await redis.hget(`${prefix}:{sched}:why`, head.jobId)).toBeNull();
+  });
+
+  it('never places a job forgotten for good, as a worker that read it before would ask', async () => {
+    const { a } = await cluster({ a: 2 });
+    const big = job(3);
+    expect(await a!.place(big)).toMatchObject({ placed: false });
+    await a!.forget(big.jobId);
+    expect(await a!.place(big)).toEqual({ placed: false, gone: true });
+    expect(await redis.zscore(`${prefix}:{sched}:pending`, big.jobId)).toBeNull();
+    const small = job(1);
+    await a!.forget(small.jobId);
+    expect(await a!.place(small)).toEqual({ placed: false, gone: true });
+    expect(await redis.hlen(`${prefix}:{sched}:running`)).toBe(0);
   });
 });
 

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { SchedulerKeys, type PendingView, type PlacementPolicy } from '@mpiaas/contracts';
+import { FORGET_SCRIPT, GONE_KEEP_MS, SchedulerKeys, forgetKeys, type PendingView, type PlacementPolicy } from '@mpiaas/contracts';
 import { AGENT_PROTOCOL_VERSION } from '@mpiaas/runtime';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { type TenantRankLimit, TenantRankQuota } from './tenant-rank-quota';
-import { FORGET_SCRIPT, HEARTBEAT_SCRIPT, IS_LIVE_SCRIPT, PLACE_SCRIPT, RELEASE_SCRIPT } from './placement-scripts';
+import { HEARTBEAT_SCRIPT, IS_LIVE_SCRIPT, PLACE_SCRIPT, RELEASE_SCRIPT } from './placement-scripts';
 
 /** What placement needs to know of a job. */
 export interface PlacementRequest {
@@ -28,7 +28,9 @@ export interface WorkerSlots {
 export type PlacementResult =
   | { placed: true; slots: WorkerSlots[] }
   /** `position`: how many jobs wait ahead of it. */
-  | { placed: false; pending: PendingView; position: number };
+  | { placed: false; gone?: false; pending: PendingView; position: number }
+  /** It left the line for good (cancelled, ended) since it was read: it never runs. */
+  | { placed: false; gone: true };
 
 /** A waiting job nobody has asked to place for this long leaves the line. */
 const PENDING_STALE_MS = 15_000;
@@ -62,9 +64,9 @@ export class GangScheduler implements OnApplicationShutdown {
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 }) as SchedulerRedis;
     redis.on('error', () => undefined); // surfaced by the failing commands
     redis.defineCommand('mpiaasHeartbeat', { numberOfKeys: 4, lua: HEARTBEAT_SCRIPT });
-    redis.defineCommand('mpiaasPlace', { numberOfKeys: 7, lua: PLACE_SCRIPT });
+    redis.defineCommand('mpiaasPlace', { numberOfKeys: 8, lua: PLACE_SCRIPT });
     redis.defineCommand('mpiaasRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
-    redis.defineCommand('mpiaasForget', { numberOfKeys: 3, lua: FORGET_SCRIPT });
+    redis.defineCommand('mpiaasForget', { numberOfKeys: 4, lua: FORGET_SCRIPT });
     redis.defineCommand('mpiaasIsLive', { numberOfKeys: 1, lua: IS_LIVE_SCRIPT });
     this.redis = redis;
   }
@@ -109,6 +111,7 @@ export class GangScheduler implements OnApplicationShutdown {
       this.keys.running,
       this.keys.waitReasons,
       this.keys.versions,
+      this.keys.gone,
       request.jobId,
       request.np,
       request.timeoutMs,
@@ -122,6 +125,7 @@ export class GangScheduler implements OnApplicationShutdown {
       tenant?.maxRunningRanks ?? 0,
       AGENT_PROTOCOL_VERSION,
     );
+    if (Number(reply[0]) === 2) return { placed: false, gone: true };
     if (Number(reply[0]) === 1) {
       this.led.set(request.jobId, String(reply[1]));
       const slots: WorkerSlots[] = [];
@@ -143,14 +147,9 @@ export class GangScheduler implements OnApplicationShutdown {
     await this.redis.mpiaasRelease(this.keys.running, jobId, this.config.WORKER_ID);
   }
 
-  /** Takes a job out of the line (it will never be placed: cancelled, gone, final). */
+  /** Takes a job out of the line for good (it will never be placed: cancelled, final). */
   async forget(jobId: string): Promise<void> {
-    await this.redis.mpiaasForget(
-      this.keys.pending,
-      this.keys.pendingJobs,
-      this.keys.waitReasons,
-      jobId,
-    );
+    await this.redis.mpiaasForget(...forgetKeys(this.keys), jobId, GONE_KEEP_MS);
   }
 
   /** Whether `workerId` heartbeats (a job's leader, watched by the workers running its ranks). */

@@ -83,7 +83,7 @@ return restored
 
 /**
  * Tries to start a job. KEYS: workers, heartbeats, pending, pending-jobs, running, why,
- * versions. ARGV: job id, np, time limit ms, place in line (submission ms), policy
+ * versions, gone. ARGV: job id, np, time limit ms, place in line (submission ms), policy
  * ('pack'|'spread'), oversubscribe ('1'|'0'), leader worker id, heartbeat timeout ms, pending
  * staleness ms, tenant id ('' for none), the tenant's maxRunningRanks (0: no limit), the
  * leader's agent protocol. Only workers speaking the leader's protocol count: in a rolling
@@ -91,10 +91,13 @@ return restored
  *
  * Reply: {1, the job's running entry (JSON, as written), worker, slots, worker, slots, ...}
  * when placed (the slots are reserved), or {0, reason, slots needed, slots free, place in
- * line} when it must wait.
+ * line} when it must wait, or {2} when the job left the line for good (FORGET_SCRIPT).
  */
 export const PLACE_SCRIPT = `${COMMON}
 local job, np, timeout_ms, order = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if redis.call('ZSCORE', KEYS[8], job) then
+  return {2}
+end
 local policy, over, leader = ARGV[5], ARGV[6] == '1', ARGV[7]
 local hb_ms, stale_ms = tonumber(ARGV[8]), tonumber(ARGV[9])
 local tenant, tenant_max = ARGV[10] or '', tonumber(ARGV[11] or '0')
@@ -300,17 +303,6 @@ local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return 0 end
 if cjson.decode(raw).l ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-return 1
-`;
-
-/**
- * Takes a job out of the line (cancelled while waiting). KEYS: pending, pending-jobs, why.
- * ARGV: job id.
- */
-export const FORGET_SCRIPT = `
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
 return 1
 `;
 

@@ -113,6 +113,11 @@ export class JobRunner {
       // Read with the spec just now: the scheduler need not ask again (a cached spec may hold an old quota).
       ...(fresh ? { tenant: { tenantId: spec.tenantId, maxRunningRanks: spec.maxRunningRanks ?? this.config.TENANT_MAX_RUNNING_RANKS } } : {}),
     });
+    if (!placed.placed && placed.gone) {
+      // Cancelled (or ended) since its spec was read: not put back in line, never started.
+      this.specs.delete(jobId);
+      return { kind: 'done' };
+    }
     if (!placed.placed) return { kind: 'wait', delayMs: waitDelay(placed.position) };
     this.specs.delete(jobId);
     try {
