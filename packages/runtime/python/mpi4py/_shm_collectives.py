@@ -49,6 +49,9 @@ CAPACITY = 1024                 # bytes of one member's contribution (small call
 BANKS = 4                       # calls a Bcast's root may be ahead of the slowest member, + 1
 _SPIN_NS = 50 * 1000            # spin (yielding) this long before sleeping on the futex
 _WAIT_NS = 100 * 1000 * 1000    # each futex sleep at most this long (then look again)
+# A member that sleeps longer than this tells its agent it is parked (for deadlock reports and
+# stack requests); a shorter sleep, most of them, costs the agent nothing
+_PARK_AFTER_NS = 2 * 1000 * 1000
 
 # a member's slot
 _SLOT = 512
@@ -73,6 +76,7 @@ OBJ_BCAST, OBJ_ALLGATHER = 7, 9     # lower-case calls, of pickles
 _NAMES = {BARRIER: 'Barrier', ALLREDUCE: 'Allreduce', SCAN: 'Scan', EXSCAN: 'Exscan', BCAST: 'Bcast',
           REDUCE: 'Reduce', OBJ_BCAST: 'bcast', OBJ_ALLGATHER: 'allgather'}
 _FUTEX_WAIT, _FUTEX_WAKE = 0, 1
+_EAGAIN, _ETIMEDOUT = 11, 110   # x86-64 Linux: woken before sleeping; slept the whole time
 _SYS_FUTEX = 202                # x86-64
 _ALL = -1
 
@@ -162,11 +166,13 @@ def _futex():
         libc = ctypes.CDLL(None, use_errno=True)
         syscall = libc.syscall
         syscall.restype = ctypes.c_long
-        timeout = (ctypes.c_long * 2)(0, _WAIT_NS)
+        timeouts = {ns: (ctypes.c_long * 2)(0, ns) for ns in (_PARK_AFTER_NS, _WAIT_NS)}
 
-        def fn(address, op, value):
-            return syscall(_SYS_FUTEX, ctypes.c_void_p(address), op, value,
-                           timeout if op == _FUTEX_WAIT else None, None, 0)
+        def fn(address, op, value, timeout_ns=_WAIT_NS):
+            """The syscall's result, or -errno."""
+            result = syscall(_SYS_FUTEX, ctypes.c_void_p(address), op, value,
+                             timeouts[timeout_ns] if op == _FUTEX_WAIT else None, None, 0)
+            return -ctypes.get_errno() if result == -1 else result
         _state['futex'] = fn
     return fn
 
@@ -394,26 +400,35 @@ class Segment:
             if self._reached(seq, member):
                 return
         self._check_agents(current, call, root)
-        # asleep from here: as blocked, for the agent's deadlock detection, as in its calls
-        park = {'op': 'park', 'ctx': self.ctx, 'name': _NAMES.get(call, '?')}
-        if root >= 0:
-            park['root'] = root
-        self.tell(park)
         futex, view = _futex(), self.view
         address, wake, asleep = self.wake_addresses[self.me], self.me * _SLOT + _WAKE, self.me * _SLOT + _ASLEEP
         _I4.pack_into(view, asleep, 1)
+        parked = False
         try:
             while True:
                 token = _I4.unpack_from(view, wake)[0]
                 _fence()            # our asleep word before their seq words (see _publish)
                 if self._reached(seq, member):
                     break
-                if futex(address, _FUTEX_WAIT, token) != 0:
-                    self.serve()            # woken by the timeout (or a signal)
+                slept = futex(address, _FUTEX_WAIT, token, _WAIT_NS if parked else _PARK_AFTER_NS)
+                if slept != 0 and slept != -_EAGAIN:
+                    # woken by the timeout (or a signal), not by a member
+                    if not parked and slept == -_ETIMEDOUT:
+                        # blocked from here, for the agent's deadlock detection, as in its calls
+                        self.tell(self._park(call, root))
+                        parked = True
+                    self.serve()
                     self._check_agents(current, call, root)
         finally:
             _I4.pack_into(view, asleep, 0)
-        self.tell({'op': 'unpark'})
+        if parked:
+            self.tell({'op': 'unpark'})
+
+    def _park(self, call, root):
+        park = {'op': 'park', 'ctx': self.ctx, 'name': _NAMES.get(call, '?')}
+        if root >= 0:
+            park['root'] = root
+        return park
 
     # -- mismatches ---------------------------------------------------------------------
     def _check_agents(self, seq, call, root):

@@ -35,9 +35,10 @@ class SegmentCase(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def run_members(self, size, calls, member_delay=lambda me, call: 0.0):
+    def run_members(self, size, calls, member_delay=lambda me, call: 0.0, park_after_ns=None):
         """Fork `size` members that each exchange `calls` times; returns the failures they
-        reported (empty: every member saw every contribution of every call)."""
+        reported (empty: every member saw every contribution of every call). park_after_ns:
+        how long a member sleeps before it tells its agent (the module's own by default)."""
         read_end, write_end = os.pipe()
         pids = []
         for me in range(size):
@@ -47,6 +48,8 @@ class SegmentCase(unittest.TestCase):
                 code = 0
                 told = []
                 try:
+                    if park_after_ns is not None:
+                        shmc._PARK_AFTER_NS, shmc._state['futex'] = park_after_ns, None
                     seg = shmc.Segment(self.path, size, me, 'w', tell=told.append, serve=lambda: None)
                     for call in range(1, calls + 1):
                         delay = member_delay(me, call)
@@ -92,6 +95,16 @@ class SegmentCase(unittest.TestCase):
         # twenty late arrivals of 20 ms: 0.4 s; a missed wake would leave the sleepers to
         # their 100 ms timeout each time: 2 s
         self.assertLess(time.monotonic() - started, 1.2)
+
+    def test_a_short_sleep_tells_the_agent_nothing(self):
+        # the same late member, but sleeps end long before members would tell their agent
+        # they are parked: the agent hears of none of them (most sleeps are short, and a park
+        # and an unpark cost it two messages)
+        late = lambda me, call: 0.02 if me == 2 and call % 25 == 0 else 0.0
+        started = time.monotonic()
+        reports = self.run_members(3, 500, late, park_after_ns=500 * 1000 * 1000)
+        self.assertEqual(reports, '')
+        self.assertLess(time.monotonic() - started, 1.2)    # woken, not timed out
 
     def test_one_member_alone_returns_its_own(self):
         seg = shmc.Segment(self.path, 1, 0, 'w', tell=self.fail)
