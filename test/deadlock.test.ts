@@ -169,6 +169,27 @@ describe('collectives met in shared memory (the default on one agent): as diagno
     expect(run.elapsedMs).toBeLessThan(STARTUP_MS + 2000);
   });
 
+  it('Gather with a root of its own on each rank, and Allgather against Scatter: FAILED at once', async () => {
+    const roots = script('shm-gather-roots', ['import numpy as np', 'comm.Gather(np.zeros(2), np.zeros(4), root=comm.rank)']);
+    const run = await mpiaasExec(['-n', '2', roots]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      'job FAILED: collective mismatch on COMM_WORLD (collective #1): rank 0 called Gather (root 0) at shm-gather-roots.py:4, rank 1 called Gather (root 1) at shm-gather-roots.py:4',
+    );
+    const calls = script('shm-allgather-scatter', [
+      'import numpy as np',
+      'if comm.rank == 0:',
+      '    comm.Allgather(np.zeros(1), np.zeros(2))',
+      'else:',
+      '    comm.Scatter(None, np.zeros(1), root=0)',
+    ]);
+    const other = await mpiaasExec(['-n', '2', calls]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain(
+      'job FAILED: collective mismatch on COMM_WORLD (collective #1): rank 0 called Allgather at shm-allgather-scatter.py:5, rank 1 called Scatter (root 0) at shm-allgather-scatter.py:7',
+    );
+  });
+
   it('a timeout names the ranks asleep there, with their line', async () => {
     const file = script('shm-timeout', ['import time', 'if comm.rank == 0:', '    time.sleep(60)', 'comm.Barrier()']);
     const run = await mpiaasExec(['-n', '3', '--timeout', '2', file]);

@@ -35,7 +35,8 @@ from ._persistent import persistent
 from ._shm_collectives import CAPACITY as _SHM_CAPACITY, Parts as _Parts, enabled as _shm_enabled, \
     segment_for as _shm_segment_for, forget as _shm_forget, BARRIER as _SHM_BARRIER, \
     ALLREDUCE as _SHM_ALLREDUCE, SCAN as _SHM_SCAN, EXSCAN as _SHM_EXSCAN, BCAST as _SHM_BCAST, \
-    OBJ_BCAST as _SHM_OBJ_BCAST, OBJ_ALLGATHER as _SHM_OBJ_ALLGATHER
+    OBJ_BCAST as _SHM_OBJ_BCAST, OBJ_ALLGATHER as _SHM_OBJ_ALLGATHER, REDUCE as _SHM_REDUCE, \
+    GATHER as _SHM_GATHER, SCATTER as _SHM_SCATTER, ALLGATHER as _SHM_ALLGATHER
 
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
@@ -810,13 +811,23 @@ class Comm:
     def _gather(self, sendbuf, recvbuf, root, block, vector):
         self._root(root)
         size, rank = self._size, self._rank
+        # in shared memory: of the same size everywhere (the v-variants' may differ, so that
+        # some members would come here and others not), of base types (packed by the agent's)
+        small = block and not vector and not has_derived(sendbuf) and not has_derived(recvbuf)
         if rank != root:
             smv = message(sendbuf, True)[0]
+            seg = self._shm_segment(len(smv)) if small else None
+            if seg is not None:
+                return seg.gather(smv, root)
             return self._coll(b'gather', root, [smv], discard, block)
         slots = self._slots(recvbuf, False, vector)
         smv = slots[rank] if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(slots[rank]) and not vector:
             bad_counts(len(smv), len(slots[rank]))
+        seg = self._shm_segment(len(smv)) if small else None
+        if seg is not None:
+            parts = seg.gather(smv, root)
+            return into_slots(slots)([len(p) for p in parts], _Parts(parts))
         return self._coll(b'gather', root, [smv], into_slots(slots), block)
 
     def _slots(self, buf, readonly, vector, blocks=None):
@@ -837,11 +848,25 @@ class Comm:
         self._root(root)
         rank = self._rank
         parts = []
+        small = block and not vector and not has_derived(sendbuf) and not has_derived(recvbuf)
         if rank == root:
             parts = self._slots(sendbuf, True, vector)
+            seg = self._shm_segment(sum(len(p) for p in parts)) if small else None
+            if seg is not None:
+                # the root publishes every part and returns, as a Bcast's root does
+                seg.bcast(b''.join(parts), root, _SHM_SCATTER)
+                if not _in_place(recvbuf):
+                    into_one(message(recvbuf, False)[0])([len(parts[rank])], _Parts([parts[rank]]))
+                return None
             if _in_place(recvbuf):
                 return self._coll(b'scatter', root, parts, discard, block)
         rmv = message(recvbuf, False)[0]
+        if rank != root:
+            seg = self._shm_segment(self._size * len(rmv)) if small else None
+            if seg is not None:
+                data = seg.bcast(None, root, _SHM_SCATTER)
+                n = len(data) // self._size
+                return into_one(rmv)([n], _Parts([data[rank * n:(rank + 1) * n]]))
         return self._coll(b'scatter', root, parts, into_one(rmv), block)
 
     def _allgather(self, sendbuf, recvbuf, block, vector):
@@ -850,6 +875,11 @@ class Comm:
         smv = me if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(me) and not vector:
             bad_counts(len(smv), len(me))
+        small = block and not vector and not has_derived(sendbuf) and not has_derived(recvbuf)
+        seg = self._shm_segment(len(smv)) if small else None
+        if seg is not None:
+            parts = seg.exchange(smv, _SHM_ALLGATHER)
+            return into_slots(slots)([len(p) for p in parts], _Parts(parts))
         return self._coll(b'allgather', None, [smv], into_slots(slots), block)
 
     def _alltoall(self, sendbuf, recvbuf, block, vector):
@@ -881,7 +911,7 @@ class Comm:
             smv, count, dt = message(sendbuf, True)
             seg = self._shm_segment(len(smv)) if block and not has_derived(sendbuf) else None
             if seg is not None:
-                return seg.reduce(smv, root)
+                return seg.gather(smv, root, _SHM_REDUCE)
             return self._coll(b'gather', root, [smv], discard, block)
         rmv, count, dt = message(recvbuf, False)
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
@@ -889,7 +919,7 @@ class Comm:
             bad_counts(len(smv) // dt._extent, count)
         seg = self._shm_segment(len(smv)) if block and not has_derived(recvbuf) else None
         if seg is not None:
-            parts = seg.reduce(smv, root)
+            parts = seg.gather(smv, root, _SHM_REDUCE)
             return fold_into(op, rmv, dt, count, None, ('reduce', root))([len(p) for p in parts], _Parts(parts))
         # folded here, not by the agent: only the root folds, so the agent's one thread
         # would take over a fold that runs beside the others' work (measured: 5-7% slower

@@ -13,8 +13,14 @@ What the agent's path gives holds here too (PROTOCOL.md, "Collectives in shared 
 - members that called different collectives fail the job with the description the agent
   gives, whether they all came here or some went to the agent with a collective the others
   call here (each member counts here the collectives it starts through the agent);
-- a small Bcast's root returns at once, as through the agent (and as Open MPI's eager
-  protocol lets it), up to BANKS - 1 calls ahead of the slowest member.
+- a small Bcast's (and Scatter's) root returns at once, as through the agent (and as Open
+  MPI's eager protocol lets it), up to BANKS - 1 calls ahead of the slowest member; so do a
+  Reduce's and a Gather's other members.
+
+The calls met here: Barrier, Bcast, Reduce, Allreduce, Scan, Exscan, Gather, Scatter and
+Allgather of buffers of base types (not the v-variants, whose members' sizes differ, nor the
+nonblocking ones), the lower-case bcast and allgather (so allreduce...); anything else, and
+anything over CAPACITY bytes a member, goes through the agent.
 
 The segment of a communicator is a file in the job's shared-memory folder (the agent's hello
 `shm`), `.mpiaas-c-<ctx in hex>`, mapped by each member on its first call, here or through
@@ -73,8 +79,10 @@ _CALL = Struct('<iiq')          # call, root, agents
 # the calls that may meet here, by their code in a contribution
 BARRIER, ALLREDUCE, SCAN, EXSCAN, BCAST, REDUCE = 1, 2, 3, 4, 5, 6
 OBJ_BCAST, OBJ_ALLGATHER = 7, 9     # lower-case calls, of pickles
+GATHER, SCATTER, ALLGATHER = 10, 11, 12
 _NAMES = {BARRIER: 'Barrier', ALLREDUCE: 'Allreduce', SCAN: 'Scan', EXSCAN: 'Exscan', BCAST: 'Bcast',
-          REDUCE: 'Reduce', OBJ_BCAST: 'bcast', OBJ_ALLGATHER: 'allgather'}
+          REDUCE: 'Reduce', OBJ_BCAST: 'bcast', OBJ_ALLGATHER: 'allgather', GATHER: 'Gather',
+          SCATTER: 'Scatter', ALLGATHER: 'Allgather'}
 _FUTEX_WAIT, _FUTEX_WAKE = 0, 1
 _EAGAIN, _ETIMEDOUT = 11, 110   # x86-64 Linux: woken before sleeping; slept the whole time
 _SYS_FUTEX = 202                # x86-64
@@ -290,16 +298,16 @@ class Segment:
         n = _I8.unpack_from(self.view, at)[0]
         return bytes(self.view[at + _HEAD:at + _HEAD + n]) if n >= 0 else None
 
-    def reduce(self, data, root):
-        """A Reduce's contributions: a non-root publishes `data` and returns None at once, as
-        a gather's non-root does through the agent (and Open MPI's leaves of a small reduce);
-        the root returns every member's once all have published."""
+    def gather(self, data, root, call=GATHER):
+        """A Gather's (or a Reduce's) contributions: a non-root publishes `data` and returns
+        None at once, as a gather's non-root does through the agent (and Open MPI's leaves of
+        a small reduce); the root returns every member's once all have published."""
         if self.me != root:
-            seq = self._publish(data, REDUCE, root)
+            seq = self._publish(data, call, root)
             _count(len(data), 0)
             self.unverified = seq   # compared with the others' entries later (verify)
             return None
-        return self.exchange(data, REDUCE, root)
+        return self.exchange(data, call, root)
 
     def verify(self):
         """Compare this member's last eager call (a bcast's root, a reduce's non-root) with

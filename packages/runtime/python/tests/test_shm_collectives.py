@@ -307,12 +307,12 @@ class SegmentCase(unittest.TestCase):
         def member():
             seg = shmc.Segment(self.path, 2, 1, 'w', tell=lambda h: None, serve=lambda: None)
             started = time.monotonic()
-            assert seg.reduce(b'one', 0) is None
+            assert seg.gather(b'one', 0, shmc.REDUCE) is None
             assert time.monotonic() - started < 0.1     # the root comes 0.3 s later
         done = self.fork(member)
         time.sleep(0.3)
         seg = shmc.Segment(self.path, 2, 0, 'w', tell=lambda h: None, serve=lambda: None)
-        self.assertEqual(seg.reduce(b'zero', 0), [b'zero', b'one'])
+        self.assertEqual(seg.gather(b'zero', 0, shmc.REDUCE), [b'zero', b'one'])
         self.assertEqual(done(), 0)
 
     def test_a_contribution_too_large_for_the_segment_is_none_on_every_member(self):
