@@ -27,6 +27,12 @@ timed("bcast_8B", 2000, lambda: comm.Bcast([small, MPI.DOUBLE], root=0), results
 reduced = np.zeros(1, dtype=np.float64)
 timed("allreduce_8B", 2000, lambda: comm.Allreduce([small, MPI.DOUBLE], [reduced, MPI.DOUBLE], op=MPI.SUM), results)
 
+# 8 B a rank: a root's Gather and Scatter, everyone's Allgather
+everyone = np.zeros(comm.size, dtype=np.float64)
+timed("gather_8B", 2000, lambda: comm.Gather([small, MPI.DOUBLE], [everyone, MPI.DOUBLE], root=0), results)
+timed("scatter_8B", 2000, lambda: comm.Scatter([everyone, MPI.DOUBLE], [reduced, MPI.DOUBLE], root=0), results)
+timed("allgather_8B", 2000, lambda: comm.Allgather([small, MPI.DOUBLE], [everyone, MPI.DOUBLE]), results)
+
 # 1 MiB of float64: the size of a model's gradients or a field's partial sums
 grads = np.ones(128 * 1024, dtype=np.float64)
 summed = np.zeros_like(grads)

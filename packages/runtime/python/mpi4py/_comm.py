@@ -818,7 +818,7 @@ class Comm:
             smv = message(sendbuf, True)[0]
             seg = self._shm_segment(len(smv)) if small else None
             if seg is not None:
-                return seg.gather(smv, root)
+                return seg.gather(smv, root, _SHM_GATHER)
             return self._coll(b'gather', root, [smv], discard, block)
         slots = self._slots(recvbuf, False, vector)
         smv = slots[rank] if _in_place(sendbuf) else message(sendbuf, True)[0]
@@ -826,7 +826,7 @@ class Comm:
             bad_counts(len(smv), len(slots[rank]))
         seg = self._shm_segment(len(smv)) if small else None
         if seg is not None:
-            parts = seg.gather(smv, root)
+            parts = seg.gather(smv, root, _SHM_GATHER)
             return into_slots(slots)([len(p) for p in parts], _Parts(parts))
         return self._coll(b'gather', root, [smv], into_slots(slots), block)
 
