@@ -64,13 +64,17 @@ export class JobCancellationService {
     }
   }
 
-  /** Best effort: a worker that takes the job anyway finds it CANCELLED and skips it. */
+  /**
+   * Best effort: a worker that takes the job anyway finds it CANCELLED and skips it. Each
+   * step is tried whatever became of the other: the scheduler's forget is what keeps a
+   * worker holding the job from putting it back in line.
+   */
   private async removeFromQueue(id: string, correlationId: string): Promise<void> {
-    try {
-      await this.queue.removeWaiting(id);
-      await this.scheduler.forget(id);
-    } catch (error) {
-      this.logger.warn(requestLine(correlationId, `job ${id} cancelled but not removed from the queue: ${String(error)}`));
+    const [queued, scheduled] = await Promise.allSettled([this.queue.removeWaiting(id), this.scheduler.forget(id)]);
+    for (const [where, step] of [['the queue', queued], ["the scheduler's line", scheduled]] as const) {
+      if (step.status === 'rejected') {
+        this.logger.warn(requestLine(correlationId, `job ${id} cancelled but not removed from ${where}: ${String(step.reason)}`));
+      }
     }
   }
 }
