@@ -202,15 +202,15 @@ describe('mpiaas exec: what a rank sees', () => {
   it('small blocking collectives of ranks on one agent meet in shared memory, others through the agents; MPI4PY_SHM_COLLECTIVES=0 sends all through the agents', async () => {
     const one = await mpiaasExec(['-n', '4', fixture('shm_collectives.py')]);
     expect(one.code, one.stderr).toBe(0);
-    expect(one.stdout).toBe('checked 1882 calls\nmet in shared memory: half, world\n');
+    expect(one.stdout).toBe('checked 1923 calls\nmet in shared memory: half, world\n');
     // over two agents (ranks dealt round-robin), world spans both; each half of Split(rank % 2) is on one
     const two = await mpiaasExec(['-n', '4', '--agents', '2', fixture('shm_collectives.py')]);
     expect(two.code, two.stderr).toBe(0);
-    expect(two.stdout).toBe('checked 1882 calls\nmet in shared memory: half\n');
+    expect(two.stdout).toBe('checked 1923 calls\nmet in shared memory: half\n');
     expect(await keysUnder(two.prefix)).toEqual([]);
     const off = await mpiaasExec(['-n', '4', fixture('shm_collectives.py')], { env: { MPI4PY_SHM_COLLECTIVES: '0' } });
     expect(off.code, off.stderr).toBe(0);
-    expect(off.stdout).toBe('checked 1882 calls\nmet in shared memory: none\n');
+    expect(off.stdout).toBe('checked 1923 calls\nmet in shared memory: none\n');
   });
 
   it('a rank failing while the others wait in shared memory fails the job at once', async () => {

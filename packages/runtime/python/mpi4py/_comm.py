@@ -36,7 +36,8 @@ from ._shm_collectives import CAPACITY as _SHM_CAPACITY, Parts as _Parts, enable
     segment_for as _shm_segment_for, forget as _shm_forget, BARRIER as _SHM_BARRIER, \
     ALLREDUCE as _SHM_ALLREDUCE, SCAN as _SHM_SCAN, EXSCAN as _SHM_EXSCAN, BCAST as _SHM_BCAST, \
     OBJ_BCAST as _SHM_OBJ_BCAST, OBJ_ALLGATHER as _SHM_OBJ_ALLGATHER, REDUCE as _SHM_REDUCE, \
-    GATHER as _SHM_GATHER, SCATTER as _SHM_SCATTER, ALLGATHER as _SHM_ALLGATHER
+    GATHER as _SHM_GATHER, SCATTER as _SHM_SCATTER, ALLGATHER as _SHM_ALLGATHER, \
+    ALLTOALL as _SHM_ALLTOALL
 
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
@@ -889,6 +890,17 @@ class Comm:
             sslots = rslots
         else:
             sslots = self._slots(sendbuf, True, vector)
+        small = block and not vector and not has_derived(sendbuf) and not has_derived(recvbuf)
+        seg = self._shm_segment(sum(len(part) for part in sslots)) if small else None
+        if seg is not None:
+            # each member publishes all its parts (copied before anything lands in recvbuf)
+            # and takes its own from everyone's
+            me, size = self._rank, self._size
+            parts = []
+            for entry in seg.exchange(b''.join(sslots), _SHM_ALLTOALL):
+                n = len(entry) // size
+                parts.append(entry[me * n:(me + 1) * n])
+            return into_slots(rslots)([len(part) for part in parts], _Parts(parts))
         return self._coll(b'alltoall', None, sslots, into_slots(rslots), block)
 
     def _alltoallw(self, sendbuf, recvbuf, block):

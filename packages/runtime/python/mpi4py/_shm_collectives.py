@@ -17,8 +17,8 @@ What the agent's path gives holds here too (PROTOCOL.md, "Collectives in shared 
   MPI's eager protocol lets it), up to BANKS - 1 calls ahead of the slowest member; so do a
   Reduce's and a Gather's other members.
 
-The calls met here: Barrier, Bcast, Reduce, Allreduce, Scan, Exscan, Gather, Scatter and
-Allgather of buffers of base types (not the v-variants, whose members' sizes differ, nor the
+The calls met here: Barrier, Bcast, Reduce, Allreduce, Scan, Exscan, Gather, Scatter,
+Allgather and Alltoall of buffers of base types (not the v-variants, whose members' sizes differ, nor the
 nonblocking ones), the lower-case bcast and allgather (so allreduce...); anything else, and
 anything over CAPACITY bytes a member, goes through the agent.
 
@@ -79,10 +79,10 @@ _CALL = Struct('<iiq')          # call, root, agents
 # the calls that may meet here, by their code in a contribution
 BARRIER, ALLREDUCE, SCAN, EXSCAN, BCAST, REDUCE = 1, 2, 3, 4, 5, 6
 OBJ_BCAST, OBJ_ALLGATHER = 7, 9     # lower-case calls, of pickles
-GATHER, SCATTER, ALLGATHER = 10, 11, 12
+GATHER, SCATTER, ALLGATHER, ALLTOALL = 10, 11, 12, 13
 _NAMES = {BARRIER: 'Barrier', ALLREDUCE: 'Allreduce', SCAN: 'Scan', EXSCAN: 'Exscan', BCAST: 'Bcast',
           REDUCE: 'Reduce', OBJ_BCAST: 'bcast', OBJ_ALLGATHER: 'allgather', GATHER: 'Gather',
-          SCATTER: 'Scatter', ALLGATHER: 'Allgather'}
+          SCATTER: 'Scatter', ALLGATHER: 'Allgather', ALLTOALL: 'Alltoall'}
 _FUTEX_WAIT, _FUTEX_WAKE = 0, 1
 _EAGAIN, _ETIMEDOUT = 11, 110   # x86-64 Linux: woken before sleeping; slept the whole time
 _SYS_FUTEX = 202                # x86-64
