@@ -17,13 +17,13 @@ export interface PendingView {
   slotsFree: number;
 }
 
-/** Redis names of the scheduler's state, under the queue prefix (shared by every api and worker). */
 /**
  * How long a job taken out of the line for good is remembered (SchedulerKeys.gone): longer
  * than any worker holding its queue entry asks again with what it read before.
  */
 export const GONE_KEEP_MS = 60 * 60 * 1000;
 
+/** Redis names of the scheduler's state, under the queue prefix (shared by every api and worker). */
 export class SchedulerKeys {
   private readonly base: string;
 

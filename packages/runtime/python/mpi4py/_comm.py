@@ -62,6 +62,13 @@ def _pickle_target(buf):
     return message(buf, False)[0]
 
 
+def _part_of(data, index, count):
+    """Part `index` of `count` equal parts of data (an entry of a Scatter or an Alltoall met
+    in shared memory: every part, back to back)."""
+    n = len(data) // count
+    return data[index * n:(index + 1) * n]
+
+
 # _shared_memory.MIN_BYTES: a smaller bcast never imports it (nor does a rank's start-up)
 _SHARED_FROM = 256 << 10
 
@@ -705,6 +712,17 @@ class Comm:
         self._chk()
         return _shm_segment_for(self)
 
+    def _shm_segment_of_buffers(self, nbytes, block, *bufs):
+        """_shm_segment for a collective of buffers of base types, or None: a nonblocking
+        one, or one with a derived datatype (the agent's path packs it), goes through the
+        agent."""
+        if not block:
+            return None
+        for buf in bufs:
+            if has_derived(buf):
+                return None
+        return self._shm_segment(nbytes)
+
     # -- collectives: Python objects ----------------------------------------------------
     def barrier(self):
         self.Barrier()
@@ -812,12 +830,13 @@ class Comm:
     def _gather(self, sendbuf, recvbuf, root, block, vector):
         self._root(root)
         size, rank = self._size, self._rank
-        # in shared memory: of the same size everywhere (the v-variants' may differ, so that
-        # some members would come here and others not), of base types (packed by the agent's)
-        small = block and not vector and not has_derived(sendbuf) and not has_derived(recvbuf)
+        # in shared memory only when of the same size everywhere: not the v-variants, whose
+        # sizes may differ, so that some members would meet there and others not (so too
+        # Scatter, Allgather and Alltoall)
+        small = block and not vector
         if rank != root:
             smv = message(sendbuf, True)[0]
-            seg = self._shm_segment(len(smv)) if small else None
+            seg = self._shm_segment_of_buffers(len(smv), small, sendbuf, recvbuf)
             if seg is not None:
                 return seg.gather(smv, root, _SHM_GATHER)
             return self._coll(b'gather', root, [smv], discard, block)
@@ -825,7 +844,7 @@ class Comm:
         smv = slots[rank] if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(slots[rank]) and not vector:
             bad_counts(len(smv), len(slots[rank]))
-        seg = self._shm_segment(len(smv)) if small else None
+        seg = self._shm_segment_of_buffers(len(smv), small, sendbuf, recvbuf)
         if seg is not None:
             parts = seg.gather(smv, root, _SHM_GATHER)
             return into_slots(slots)([len(p) for p in parts], _Parts(parts))
@@ -849,10 +868,10 @@ class Comm:
         self._root(root)
         rank = self._rank
         parts = []
-        small = block and not vector and not has_derived(sendbuf) and not has_derived(recvbuf)
+        small = block and not vector
         if rank == root:
             parts = self._slots(sendbuf, True, vector)
-            seg = self._shm_segment(sum(len(p) for p in parts)) if small else None
+            seg = self._shm_segment_of_buffers(sum(len(p) for p in parts), small, sendbuf, recvbuf)
             if seg is not None:
                 # the root publishes every part and returns, as a Bcast's root does
                 seg.bcast(b''.join(parts), root, _SHM_SCATTER)
@@ -863,11 +882,10 @@ class Comm:
                 return self._coll(b'scatter', root, parts, discard, block)
         rmv = message(recvbuf, False)[0]
         if rank != root:
-            seg = self._shm_segment(self._size * len(rmv)) if small else None
+            seg = self._shm_segment_of_buffers(self._size * len(rmv), small, sendbuf, recvbuf)
             if seg is not None:
-                data = seg.bcast(None, root, _SHM_SCATTER)
-                n = len(data) // self._size
-                return into_one(rmv)([n], _Parts([data[rank * n:(rank + 1) * n]]))
+                part = _part_of(seg.bcast(None, root, _SHM_SCATTER), rank, self._size)
+                return into_one(rmv)([len(part)], _Parts([part]))
         return self._coll(b'scatter', root, parts, into_one(rmv), block)
 
     def _allgather(self, sendbuf, recvbuf, block, vector):
@@ -876,8 +894,7 @@ class Comm:
         smv = me if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(me) and not vector:
             bad_counts(len(smv), len(me))
-        small = block and not vector and not has_derived(sendbuf) and not has_derived(recvbuf)
-        seg = self._shm_segment(len(smv)) if small else None
+        seg = self._shm_segment_of_buffers(len(smv), block and not vector, sendbuf, recvbuf)
         if seg is not None:
             parts = seg.exchange(smv, _SHM_ALLGATHER)
             return into_slots(slots)([len(p) for p in parts], _Parts(parts))
@@ -890,16 +907,14 @@ class Comm:
             sslots = rslots
         else:
             sslots = self._slots(sendbuf, True, vector)
-        small = block and not vector and not has_derived(sendbuf) and not has_derived(recvbuf)
-        seg = self._shm_segment(sum(len(part) for part in sslots)) if small else None
+        seg = self._shm_segment_of_buffers(sum(len(part) for part in sslots), block and not vector,
+                                           sendbuf, recvbuf)
         if seg is not None:
             # each member publishes all its parts (copied before anything lands in recvbuf)
             # and takes its own from everyone's
             me, size = self._rank, self._size
-            parts = []
-            for entry in seg.exchange(b''.join(sslots), _SHM_ALLTOALL):
-                n = len(entry) // size
-                parts.append(entry[me * n:(me + 1) * n])
+            entries = seg.exchange(b''.join(sslots), _SHM_ALLTOALL)
+            parts = [_part_of(entry, me, size) for entry in entries]
             return into_slots(rslots)([len(part) for part in parts], _Parts(parts))
         return self._coll(b'alltoall', None, sslots, into_slots(rslots), block)
 
@@ -921,7 +936,7 @@ class Comm:
         _op_on_derived(op, sendbuf, recvbuf)
         if self._rank != root:
             smv, count, dt = message(sendbuf, True)
-            seg = self._shm_segment(len(smv)) if block and not has_derived(sendbuf) else None
+            seg = self._shm_segment_of_buffers(len(smv), block, sendbuf)
             if seg is not None:
                 return seg.gather(smv, root, _SHM_REDUCE)
             return self._coll(b'gather', root, [smv], discard, block)
@@ -929,7 +944,7 @@ class Comm:
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(rmv):
             bad_counts(len(smv) // dt._extent, count)
-        seg = self._shm_segment(len(smv)) if block and not has_derived(recvbuf) else None
+        seg = self._shm_segment_of_buffers(len(smv), block, recvbuf)
         if seg is not None:
             parts = seg.gather(smv, root, _SHM_REDUCE)
             return fold_into(op, rmv, dt, count, None, ('reduce', root))([len(p) for p in parts], _Parts(parts))
@@ -945,7 +960,7 @@ class Comm:
         smv = rmv if _in_place(sendbuf) else message(sendbuf, True)[0]
         if len(smv) != len(rmv):
             bad_counts(len(smv) // dt._extent, count)
-        seg = self._shm_segment(len(smv)) if block and not has_derived(recvbuf) else None
+        seg = self._shm_segment_of_buffers(len(smv), block, recvbuf)
         if seg is not None:
             call = _SHM_ALLREDUCE if upto is None else _SHM_SCAN if upto == self._rank + 1 else _SHM_EXSCAN
             parts = seg.exchange(smv, call)

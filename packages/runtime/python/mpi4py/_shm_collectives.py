@@ -18,9 +18,9 @@ What the agent's path gives holds here too (PROTOCOL.md, "Collectives in shared 
   Reduce's and a Gather's other members.
 
 The calls met here: Barrier, Bcast, Reduce, Allreduce, Scan, Exscan, Gather, Scatter,
-Allgather and Alltoall of buffers of base types (not the v-variants, whose members' sizes differ, nor the
-nonblocking ones), the lower-case bcast and allgather (so allreduce...); anything else, and
-anything over CAPACITY bytes a member, goes through the agent.
+Allgather and Alltoall of buffers of base types (not the v-variants, whose members' sizes
+differ, nor the nonblocking ones), the lower-case bcast and allgather (so allreduce...);
+anything else, and anything over CAPACITY bytes a member, goes through the agent.
 
 The segment of a communicator is a file in the job's shared-memory folder (the agent's hello
 `shm`), `.mpiaas-c-<ctx in hex>`, mapped by each member on its first call, here or through
@@ -258,7 +258,7 @@ class Segment:
         published theirs. data None: this member's is too large to meet here; its place in
         the list is None, and the call then goes through the agent on every member."""
         seq = self._publish(data, call, root)
-        view, size = self.view, self.size
+        view = self.view
         sent = 0 if data is None else len(data)
         if min(self.seqs.unpack_from(view, 0)) < seq:
             started = perf_counter_ns()
@@ -280,9 +280,9 @@ class Segment:
 
     def bcast(self, data, root, call=BCAST):
         """A bcast of at most CAPACITY bytes: the root publishes `data` and returns None at
-        once; another member returns the root's data once the root has published it. The root's data None: too large to meet here
-        (a pickle's size is the root's to know); the others return None, and all go through
-        the agent."""
+        once; another member returns the root's data once the root has published it. The
+        root's data None: too large to meet here (a pickle's size is the root's to know); the
+        others return None, and all go through the agent."""
         if self.me == root:
             seq = self._publish(data, call, root)
             _count(0 if data is None else len(data), 0)
