@@ -4,7 +4,8 @@
 // (`mpiaas exec -n 2 --agents 2`) a 4 MiB ping-pong round trip and a Bcast of 8 MiB, with the
 // same for the Redis floor the runtime bench prints (SET + GET of 8 MiB in chunks, from one
 // client, through the runtime's payload connection); on one agent an Allreduce of 8 B at np 2
-// and 4, against 2x the floor (a rank's socket round trip + a Redis round trip).
+// and 4, against 2x the floor (a rank's socket round trip + a Redis round trip), and the same
+// Allreduce across two agents (one rank on each at np 2, two at np 4), against the same target.
 // Work that needs C CPU-seconds cannot take less than C / cores of wall time, however well its
 // stages overlap: where that bound is at or above a target, only less work can meet it. Beside
 // the CPU, how often the ranks and the agents' process slept and were woken per operation
@@ -26,6 +27,8 @@ const { PAYLOAD_CHUNK_BYTES, chunksOf } = await import('../packages/runtime/dist
 
 const quick = process.argv.includes('--quick');
 const TIMES = { pingpong: quick ? 40 : 200, bcast: quick ? 40 : 200, allreduce: quick ? 2000 : 10_000 };
+/** Allreduces across agents take ~10x longer each: fewer of them for a loop of a few seconds. */
+const ACROSS_AGENTS_TIMES = quick ? 500 : 4000;
 const RUNS = quick ? 1 : 3;
 const cores = os.availableParallelism();
 const MIB = 1024 * 1024;
@@ -52,9 +55,9 @@ function sharedMemoryBudget(np, times) {
   return medianOf(samples);
 }
 
-async function medianBudget(op, np, agents, env = {}) {
+async function medianBudget(op, np, agents, env = {}, times = TIMES[op]) {
   const samples = [];
-  for (let i = 0; i < RUNS; i++) samples.push(await execJobBudget({ op, np, agents, times: TIMES[op], prefix: `bench:cpu:${process.pid}:`, env }));
+  for (let i = 0; i < RUNS; i++) samples.push(await execJobBudget({ op, np, agents, times, prefix: `bench:cpu:${process.pid}:`, env }));
   return medianOf(samples);
 }
 
@@ -91,6 +94,8 @@ const allreduce4 = await medianBudget('allreduce', 4, 1, throughAgent);
 const sharedMemory4 = sharedMemoryBudget(4, TIMES.allreduce * 10);
 const allreduce2Shm = await medianBudget('allreduce', 2, 1);
 const allreduce4Shm = await medianBudget('allreduce', 4, 1);
+const allreduce2Across = await medianBudget('allreduce', 2, 2, {}, ACROSS_AGENTS_TIMES);
+const allreduce4Across = await medianBudget('allreduce', 4, 2, {}, ACROSS_AGENTS_TIMES);
 // the floor of a small call: its medians over samples taken before and after the runs
 const sockets = [await socketRoundTripMicros(), await socketRoundTripMicros(), await socketRoundTripMicros()];
 const pings = [await rawRedisPingMicros(), await rawRedisPingMicros(), await rawRedisPingMicros()];
@@ -108,6 +113,8 @@ const rows = [
   ['Allreduce of 8 B, np 2, 1 agent, through it (MPI4PY_SHM_COLLECTIVES=0)', allreduce2, 2 * smallFloor, '2x the floor'],
   ['Allreduce of 8 B, np 4, 1 agent, through it (MPI4PY_SHM_COLLECTIVES=0)', allreduce4, 2 * smallFloor, '2x the floor'],
   ['Allreduce of 8 B, np 4, ranks through shared memory (prototype, no MPI layer)', sharedMemory4, 2 * smallFloor, '2x the floor'],
+  ['Allreduce of 8 B, np 2, 2 agents', allreduce2Across, 2 * smallFloor, '2x the floor'],
+  ['Allreduce of 8 B, np 4, 2 agents', allreduce4Across, 2 * smallFloor, '2x the floor'],
 ];
 console.log(machineLine(loadBefore, quick));
 console.log(`${cores} cores; medians of ${RUNS} jobs each (CPU: from /proc as the timed loop starts and ends)`);
