@@ -83,7 +83,7 @@ ensure_build() {
   npm run --silent build
   # `mpiaas exec` ranks import the shim from the checkout: compiled once here for the ranks'
   # interpreter, each rank saves ~35 ms of compiling it (even when bytecode writing is off).
-  "${MPIAAS_PYTHON:-python3}" -m compileall -q packages/runtime/python/mpi4py packages/runtime/python/sitecustomize.py >/dev/null || true
+  "${MPIAAS_PYTHON:-python3}" -m compileall -q packages/runtime/python/mpi4py packages/runtime/python/sitecustomize.py packages/runtime/forker >/dev/null || true
 }
 
 # `mpiaas` as a command, as mpirun is: a launcher in /usr/local/bin (~/.local/bin without root,

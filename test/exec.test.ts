@@ -102,20 +102,23 @@ describe('mpiaas exec: what a rank sees', () => {
     for (const rank of [0, 1, 2]) expect(run.stdout).toContain(`rank ${rank} got 42`);
   });
 
-  it('never passes Redis or database credentials to ranks, but passes the job its variables', async () => {
-    const run = await mpiaasExec(['-n', '2', fixture('environment.py')], {
+  // np 2: each rank an interpreter of its own; np 3: forked from one (FORK_FROM_RANKS)
+  it.each([2, 3])('never passes Redis or database credentials to ranks, but passes the job its variables (np %i)', async (np) => {
+    const run = await mpiaasExec(['-n', String(np), fixture('environment.py')], {
       env: { REDIS_URL: 'redis://secret', DATABASE_URL: 'postgres://secret', PGPASSWORD: 'x', JOB_VAR: 'visible' },
     });
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('rank 1 OMPI_COMM_WORLD_RANK=1 secrets=[]');
-    expect(run.stdout).toContain('rank 0 JOB_VAR=visible');
+    for (let rank = 0; rank < np; rank++) {
+      expect(run.stdout).toContain(`rank ${rank} OMPI_COMM_WORLD_RANK=${rank} secrets=[]`);
+      expect(run.stdout).toContain(`rank ${rank} JOB_VAR=visible`);
+    }
   });
 
-  it('holds only its stdio and its agent channel: descriptors its launcher inherited without close-on-exec are closed', async () => {
+  it.each([2, 3])('holds only its stdio and its agent channel: descriptors its launcher inherited without close-on-exec are closed (np %i)', async (np) => {
     const run = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       // fd 200 open on a host file without close-on-exec: the CLI, and so its ranks, inherit it
       const launcher = 'import os, sys; os.dup2(os.open("/etc/hostname", os.O_RDONLY), 200); os.execv(sys.argv[1], sys.argv[1:])';
-      const shell = spawn('python3', ['-c', launcher, process.execPath, CLI, 'exec', '-n', '2', fixture('open_fds.py')], {
+      const shell = spawn('python3', ['-c', launcher, process.execPath, CLI, 'exec', '-n', String(np), fixture('open_fds.py')], {
         cwd: REPO_ROOT,
         env: { ...process.env, MPIAAS_REDIS_PREFIX: `test:exec:${randomUUID()}:` },
       });
@@ -124,7 +127,30 @@ describe('mpiaas exec: what a rank sees', () => {
       shell.on('close', (code) => resolve({ code, stdout }));
     });
     expect(run.code).toBe(0);
-    expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(['rank 0 fds [0, 1, 2, 3]', 'rank 1 fds [0, 1, 2, 3]']);
+    expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(Array.from({ length: np }, (_, rank) => `rank ${rank} fds [0, 1, 2, 3]`));
+  });
+
+  it('forks 3 ranks or more from one interpreter (MPIAAS_FORK_RANKS=0: never, 1: at any np), each rank in its own session', async () => {
+    for (const [np, env, parent] of [
+      [3, {}, 'forker'],
+      [3, { MPIAAS_FORK_RANKS: '0' }, 'launcher'],
+      [2, {}, 'launcher'],
+      [1, { MPIAAS_FORK_RANKS: '1' }, 'forker'],
+    ] as const) {
+      const run = await mpiaasExec(['-n', String(np), fixture('rank_parent.py')], { env });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const lines = run.stdout.split('\n').filter(Boolean).sort();
+      expect(lines).toEqual(Array.from({ length: np }, (_, rank) => `rank ${rank} parent ${parent} own session True`));
+    }
+  });
+
+  it('says clearly when the interpreter cannot be started, forking or not', async () => {
+    for (const np of ['2', '3']) {
+      const run = await mpiaasExec(['-n', np, '--python', '/nonexistent/python3', fixture('rank_parent.py')]);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(/cannot start \/nonexistent\/python3/);
+    }
   });
 
   it('prefixes lines like mpirun --tag-output', async () => {

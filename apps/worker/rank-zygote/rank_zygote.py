@@ -4,8 +4,8 @@ Started by the worker at boot (apps/worker/src/runs/warm-pool), with a clean env
 ranks' own defaults, no credential) and no file descriptor but its stdio. It imports numpy
 and the shim's modules once, then waits on a Unix socket only the worker can reach. For each
 rank it forks one child, which enters the rank's sandbox (zygote_sandbox.py) and runs the
-script in the interpreter it was forked with (zygote_script.py): a rank then costs a fork
-instead of an interpreter's start-up and imports. A child serves one rank of one job and
+script in the interpreter it was forked with (the shim's mpi4py/_main_script.py): a rank
+costs a fork instead of an interpreter's start-up and imports. A child serves one rank of one job and
 never anything else; the zygote itself never runs user code.
 
 Nothing of a job stays in the zygote's memory, which every later child inherits: a rank's
@@ -36,15 +36,15 @@ import socket
 import sys
 import time
 
-import zygote_preload
 import zygote_sandbox
-import zygote_script
+# shared with `mpiaas exec`'s rank forker; on the zygote's path as the shim is (PYTHONPATH)
+from mpi4py import _main_script, _preload
 
 HEADER_LIMIT = 4096
 REQUEST_LIMIT = 16 << 20
 FD_OF_ROLE = {"stdin": 0, "stdout": 1, "stderr": 2, "channel": 3}
 ASSEMBLY_TIMEOUT_S = 30.0
-OWN_MODULES = ("rank_zygote", "zygote_preload", "zygote_sandbox", "zygote_script")
+OWN_MODULES = ("rank_zygote", "zygote_sandbox", "mpi4py._preload", "mpi4py._main_script", "mpi4py._warm_modules")
 ENVIRON_SPACE = "MPIAAS_ZYGOTE_ENVIRON_SPACE"
 
 
@@ -121,7 +121,7 @@ class Zygote:
         self.own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY) if sandbox.pid_namespace else None
 
     def start(self):
-        preloaded = zygote_preload.preload(zygote_script.STARTUP_VARIABLE, log=log)
+        preloaded = _preload.preload(_main_script.is_startup_variable, log=log)
         # What is here now lives on unchanged in every rank: the collector leaves it alone
         # (no pass over it in a rank, nor the copies of memory pages that would cost).
         gc.freeze()
@@ -447,7 +447,7 @@ def become_rank(zygote, rank, zygote_env):
         argv = [str(a) for a in request["argv"]]
         env = {str(k): str(v) for k, v in request["env"].items()}
         request["env"] = env
-        zygote_script.replace_environment(env)
+        _main_script.replace_environment(env)
         zygote.sandbox.enter(request, argv, python)
     except BaseException as error:  # noqa: BLE001 - the rank cannot start: say why, as its stderr
         try:
@@ -455,15 +455,15 @@ def become_rank(zygote, rank, zygote_env):
         finally:
             os._exit(127)
     # `-m module` (mpi4py.futures) and other options: run as the interpreter runs them.
-    if argv[0].startswith("-") or not zygote_script.starts_warm(env, zygote_env):
+    if argv[0].startswith("-") or not _main_script.starts_warm(env, zygote_env):
         try:
-            zygote_script.exec_fresh(python, argv, env)
+            _main_script.exec_fresh(python, argv, env)
         except OSError as error:
             os.write(2, f"mpiaas: cannot start {python}: {error}\n".encode())
             os._exit(127)
-    zygote_script.reset_interpreter_state(OWN_MODULES)
+    _main_script.reset_interpreter_state(OWN_MODULES)
     modules = dict(sys.modules)
-    zygote_script.finish(zygote_script.run_script(argv, python), modules)
+    _main_script.finish(_main_script.run_script(argv, python), modules)
 
 
 def main(argv=None):

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
+import { ForkedRanks, forkable } from './launch/rank-forker';
 import { RankProcess, type RankExit, type RankHandle, type RankSpawner, type RankSpawnOptions } from './launch/rank-process';
 import { rankSpawnOptions, type RankStartOptions } from './launch/rank-spawn-options';
 
@@ -8,9 +9,9 @@ export type { RankStartOptions } from './launch/rank-spawn-options';
 export { roundRobinPlacement } from './redis/placement';
 
 /**
- * Ranks started before their agent exists, for `mpiaas exec`: the interpreters boot and
- * import the shim while the launcher loads the runtime and connects to Redis (~0.1 s of a
- * short job), instead of after. A rank's first call simply waits in its socket until the
+ * Ranks started before their agent exists, for `mpiaas exec`: the interpreter boots, imports
+ * the shim and forks them while the launcher loads the runtime and connects to Redis (~0.1 s
+ * of a short job), instead of after. A rank's first call simply waits in its socket until the
  * agent attaches. Light on purpose: this entry point loads no Redis client.
  */
 export interface EarlyRanks {
@@ -23,12 +24,30 @@ export interface EarlyRanks {
   discard(): void;
 }
 
-/** Starts every rank of `placement` (each with the options of the agent `placement` gives it). */
-export function startRanksEarly(options: Omit<RankStartOptions, 'agent'>): EarlyRanks {
+/**
+ * From this many ranks on, forking them from one interpreter is faster. Below, the forker's
+ * own start and imports, which come before any rank's, cost more than they save: hello.py
+ * forked / an interpreter per rank (bench/exec-start.mjs, 2 cores, 2026-12-06 23:55 UTC,
+ * medians of 11): np 1 1.06x, np 2 1.04x, np 3 0.92x, np 4 0.85x, np 8 0.78x.
+ */
+const FORK_FROM_RANKS = 3;
+
+/** When ranks are forked from one interpreter: from FORK_FROM_RANKS ranks on, at any number, or never. */
+export type ForkRanks = 'auto' | 'always' | 'never';
+
+/**
+ * Starts every rank of `placement` (each with the options of the agent `placement` gives it):
+ * forked from one warm interpreter (ForkedRanks) as `fork` says, if they can all be forked
+ * alike; else as an interpreter each.
+ */
+export function startRanksEarly(options: Omit<RankStartOptions, 'agent'>, fork: ForkRanks = 'auto'): EarlyRanks {
   const early = new Map<number, { options: RankSpawnOptions; handle: RankHandle }>();
-  options.placement.forEach((agent, rank) => {
-    const spawnOptions = rankSpawnOptions({ ...options, agent }, rank);
-    early.set(rank, { options: spawnOptions, handle: new HeldOutputRank(new RankProcess(spawnOptions)) });
+  const all = options.placement.map((agent, rank) => rankSpawnOptions({ ...options, agent }, rank));
+  const wanted = fork === 'always' || (fork === 'auto' && all.length >= FORK_FROM_RANKS);
+  const forked = wanted && forkable(all) ? new ForkedRanks(all).handles : undefined;
+  all.forEach((spawnOptions, rank) => {
+    const handle = forked?.[rank] ?? new RankProcess(spawnOptions);
+    early.set(rank, { options: spawnOptions, handle: new HeldOutputRank(handle) });
   });
   return {
     spawnRank: (asked) => {
@@ -63,7 +82,7 @@ class HeldOutputRank implements RankHandle {
   readonly stderr: Readable | null;
   readonly closed: Promise<void>;
 
-  constructor(private readonly rank: RankProcess) {
+  constructor(private readonly rank: RankHandle) {
     this.stdout = hold(rank.stdout);
     this.stderr = hold(rank.stderr);
     const ended = [this.stdout, this.stderr].map((stream) => (stream ? once(stream, 'end').then(() => undefined, () => undefined) : undefined));

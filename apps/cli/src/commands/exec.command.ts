@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { positiveSeconds, wholeNumber } from './argument-parsers';
 // Only what exec needs, before its ranks start: the contracts' index loads their schemas.
 import { rankEntry } from '@mpiaas/contracts/launcher';
-import { roundRobinPlacement, startRanksEarly } from '@mpiaas/runtime/early-ranks';
+import { roundRobinPlacement, startRanksEarly, type ForkRanks } from '@mpiaas/runtime/early-ranks';
 import { loadLocalConfig } from '../local-config';
 import { RankOutputWriter } from '../output/rank-output-writer';
 
@@ -78,7 +78,7 @@ export function execCommand(): Command {
       };
       // The ranks boot while the runtime and its Redis client load and connect: their first
       // MPI call waits in its socket until the agent attaches.
-      const early = startRanksEarly(start);
+      const early = startRanksEarly(start, forkRanksSetting(process.env.MPIAAS_FORK_RANKS));
       // One agent runs without Redis: this entry point loads no Redis client unless it is needed
       const { runJob } = await import('@mpiaas/runtime/run-job');
       const outcome = await runJob({
@@ -110,6 +110,14 @@ export function execCommand(): Command {
       }
       process.stdout.write('', () => process.exit(outcome.exitCode));
     });
+}
+
+/**
+ * MPIAAS_FORK_RANKS: `0` starts an interpreter for each rank, `1` forks the ranks from one at
+ * any np; unset, from 3 ranks on, where forking is faster (bench/exec-start.mjs).
+ */
+function forkRanksSetting(value: string | undefined): ForkRanks {
+  return value === '0' ? 'never' : value === '1' ? 'always' : 'auto';
 }
 
 /**

@@ -1,37 +1,57 @@
-"""How a rank forked from the zygote runs its script: as `python -u SCRIPT ARGS...` would.
+"""How a rank forked from a warm interpreter runs its script: as `python -u SCRIPT ARGS...` would.
+
+Two warm interpreters fork ranks: the worker's rank zygote (apps/worker/rank-zygote) and
+`mpiaas exec`'s rank forker (packages/runtime/forker). It lives in the shim's package because
+both already have the shim on their path, in every layout (a worker's sandbox included); a
+script never imports it, and a forked rank forgets it (reset_interpreter_state).
 
 A fresh interpreter and a forked warm one must be indistinguishable to the script: the same
 `__main__` module (name, `__file__`, loader), `sys.argv`, `sys.orig_argv`, `sys.path[0]`,
 environment, and the same end (exit status, traceback on stderr without a frame of ours,
 `sys.exit("message")`, atexit handlers, non-daemon threads joined).
 
-Only a script whose environment starts the interpreter the way the zygote was started can run
+Only a script whose environment starts the interpreter the way the warm one was started can run
 warm: variables Python, the locale or numerical libraries read at start-up (PYTHONHASHSEED,
-LANG, OPENBLAS_NUM_THREADS...) must be the zygote's. Any other rank gets a fresh interpreter
-(`exec`), inside the same sandbox.
+LANG, OPENBLAS_NUM_THREADS...) must be the warm interpreter's. Any other rank gets a fresh
+interpreter (`exec`), inside the same sandbox.
 """
 
 import atexit
 import builtins
-import ctypes
+import ctypes  # imported before the script: finish() clears what the script imported
+import gc
 import os
-import re
-import signal
+import _signal as signal  # signal's own module would import enum: not for the forker's start
 import sys
 import types
 
 # Read once when the interpreter (or numpy, or the locale) starts: a job setting one to a
-# value other than the zygote's needs a fresh interpreter.
-STARTUP_VARIABLE = re.compile(
-    r"^(PYTHON\w*|LANG|LANGUAGE|LC_\w+|TZ|LD_\w+|GLIBC_TUNABLES|MALLOC_\w+|"
-    r"OMP_\w+|OPENBLAS_\w+|GOTO\w*|MKL_\w+|BLIS_\w+|VECLIB_\w+|NUMEXPR_\w+|NPY_\w+|NUMPY_\w+)$"
+# value other than the warm interpreter's needs a fresh interpreter. Names and prefixes, not
+# a regular expression: `re` would cost `mpiaas exec`'s forker ~8 ms, which no rank needs.
+STARTUP_NAMES = frozenset(("LANG", "LANGUAGE", "TZ", "GLIBC_TUNABLES"))
+# (prefix, whether the prefix alone is such a name too)
+STARTUP_PREFIXES = (
+    ("PYTHON", True), ("GOTO", True), ("LC_", False), ("LD_", False), ("MALLOC_", False),
+    ("OMP_", False), ("OPENBLAS_", False), ("MKL_", False), ("BLIS_", False), ("VECLIB_", False),
+    ("NUMEXPR_", False), ("NPY_", False), ("NUMPY_", False),
 )
 
 
-def starts_warm(env, zygote_env):
+def is_startup_variable(name):
+    """Whether the interpreter, the locale or a numerical library reads `name` at start-up."""
+    if name in STARTUP_NAMES:
+        return True
+    for prefix, alone in STARTUP_PREFIXES:
+        if name.startswith(prefix):
+            rest = name[len(prefix):]
+            return (alone or rest != "") and all(ch == "_" or ch.isalnum() for ch in rest)
+    return False
+
+
+def starts_warm(env, warm_env):
     """Whether a rank with environment `env` may run in this (forked) interpreter."""
-    for name in set(env) | set(zygote_env):
-        if STARTUP_VARIABLE.match(name) and env.get(name) != zygote_env.get(name):
+    for name in set(env) | set(warm_env):
+        if is_startup_variable(name) and env.get(name) != warm_env.get(name):
             return False
     return True
 
@@ -42,17 +62,20 @@ def exec_fresh(python, argv, env):
 
 
 def replace_environment(env):
-    """The rank's environment instead of the zygote's (putenv: the C library's copy moves
-    out of the memory the zygote's environment was given at its start)."""
+    """The rank's environment instead of the warm interpreter's (putenv: the C library's copy
+    moves out of the memory the warm interpreter's environment was given at its start)."""
     os.environ.clear()
     os.environ.update(env)
 
 
 def reset_interpreter_state(forget_modules):
-    """What a fresh interpreter would not have: the zygote's own modules, caches of values
-    read from the environment, the random state it was forked with."""
+    """What a fresh interpreter would not have: the warm interpreter's own modules, caches of
+    values read from the environment, the random state it was forked with."""
     for name in forget_modules:
-        sys.modules.pop(name, None)
+        module = sys.modules.pop(name, None)
+        parent, _, child = name.rpartition(".")
+        if module is not None and getattr(sys.modules.get(parent), child, None) is module:
+            delattr(sys.modules[parent], child)  # as if the package had never imported it
     tempfile = sys.modules.get("tempfile")
     if tempfile is not None:
         tempfile.tempdir = None  # read again from TMPDIR
@@ -63,7 +86,7 @@ def reset_interpreter_state(forget_modules):
         site.USER_SITE = None
     mtrand = sys.modules.get("numpy.random")
     if mtrand is not None:
-        # numpy's global RandomState was seeded once, in the zygote: every rank must draw its
+        # numpy's global RandomState was seeded once, before the fork: every rank must draw its
         # own numbers, as each fresh interpreter does. (Python's `random` reseeds itself.)
         mtrand.seed()
 
@@ -144,7 +167,7 @@ def finish(outcome, modules_before):
     """Ends the rank as the interpreter's finalization would, for all a script can tell:
     non-daemon threads joined, atexit handlers run, the objects of the script and of the
     modules it imported finalized (a file it left open is flushed), the standard streams
-    flushed (status 120 if that fails). The modules the zygote imported are not torn down:
+    flushed (status 120 if that fails). The modules the warm interpreter imported are not torn down:
     that was most of an exiting warm rank's time. Never returns."""
     status = exit_status(outcome)
     threading = sys.modules.get("threading")
@@ -159,8 +182,6 @@ def finish(outcome, modules_before):
     for module in reversed(imported):
         _clear_module_dict(vars(module))
     del imported
-    import gc
-
     gc.collect()
     failed = _flush_std_streams() or failed
     if status is KeyboardInterrupt:

@@ -1,13 +1,15 @@
-"""What the zygote imports for its ranks, and how it makes sure none of it shows.
+"""What a warm interpreter imports for the ranks it forks (the worker's rank zygote, `mpiaas
+exec`'s rank forker: see _main_script), and how it makes sure none of it shows.
 
-A rank forked from the zygote finds these modules imported. That must be indistinguishable
+A rank forked from it finds these modules imported. That must be indistinguishable
 from importing them itself, so a module is kept only if importing it here did nothing that
 depends on the process or the rank: it read no environment variable a rank may have
 differently (its rank, its size, the job's own variables; only those the interpreter reads at
-start-up are the same for every warm rank, see zygote_script.STARTUP_VARIABLE), registered no
+start-up are the same for every warm rank, see _main_script.is_startup_variable), registered no
 atexit handler, started no thread, installed no signal handler and left the standard streams
 as they were. A module that did is dropped with everything its import brought in (the script
-imports it afresh); one that changed a module kept before it makes the zygote refuse to start.
+imports it afresh); one that changed a module kept before it makes the warm interpreter refuse
+to start.
 """
 
 import atexit
@@ -17,16 +19,8 @@ import signal
 import sys
 from collections.abc import MutableMapping
 
-# What mpi4py scripts import first (numpy: ~0.1 s each time), the standard modules the shim
-# builds on, and the shim's modules that hold no rank's state (the others are dropped here).
-CANDIDATES = (
-    "numpy",
-    "threading", "pickle", "struct", "collections", "functools", "weakref", "array", "math",
-    "mpi4py", "mpi4py._errors", "mpi4py._unsupported", "mpi4py._derived", "mpi4py._datatypes",
-    "mpi4py._buffers", "mpi4py._grouping", "mpi4py._ops", "mpi4py._pickle", "mpi4py._status",
-    "mpi4py._group", "mpi4py._channel", "mpi4py._request", "mpi4py._callsite", "mpi4py._typecontents",
-    "mpi4py._info", "mpi4py._stdio", "mpi4py._stacks",
-)
+from ._warm_modules import CANDIDATES
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -84,7 +78,7 @@ def _namespace(module):
     return {key: id(value) for key, value in vars(module).items()}
 
 
-def preload(startup_variable, candidates=CANDIDATES, log=lambda message: None):
+def preload(is_startup_variable, candidates=CANDIDATES, log=lambda message: None):
     """Imports the candidates that pass (see the module's doc); returns their names."""
     kept = []
     for name in candidates:
@@ -113,7 +107,7 @@ def preload(startup_variable, candidates=CANDIDATES, log=lambda message: None):
         changed = [other for other in changed if not _only_added_submodule(sys.modules[other], snapshots[other], before)]
         why = (
             f"cannot be imported ({error})" if error is not None
-            else f"reads {sorted(set(n for n in read if not startup_variable.match(n)))}" if any(not startup_variable.match(n) for n in read)
+            else f"reads {sorted(set(n for n in read if not is_startup_variable(n)))}" if any(not is_startup_variable(n) for n in read)
             else "registers an atexit handler" if registered
             else "changes threads, standard streams or signal handlers" if _state() != state
             else None

@@ -1,0 +1,55 @@
+// `mpiaas exec` start to finish on hello.py, ranks forked from one interpreter (the default from
+// 3 ranks on: packages/runtime/forker) against an interpreter of their own each
+// (MPIAAS_FORK_RANKS=0), alternating run by run, beside `mpirun` at the same np; medians.
+// Wall time and the CPU of the whole command (its own and its children's, as getrusage counts
+// them once they are waited for).
+// Usage: node bench/exec-start.mjs [--quick]     (prints a Markdown table)
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { CLI_MAIN as cli, machineLine, median, mpiEnv, python, requireFiles, root } from './lib/common.mjs';
+
+const quick = process.argv.includes('--quick');
+const rounds = quick ? 3 : 11;
+const NPS = quick ? [1, 4] : [1, 2, 3, 4, 8];
+requireFiles([cli]);
+
+/** Wall and CPU seconds of one run (CPU: the children of this process, waited for). */
+function timed(command, args, env) {
+  const cpuBefore = childCpuSeconds();
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command, args, { cwd: root, env, encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  return { wall, cpu: childCpuSeconds() - cpuBefore };
+}
+
+/** user + system seconds of this process's children that were waited for (/proc/self/stat cutime + cstime). */
+function childCpuSeconds() {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  // after the ") ": field 3 of stat(5) is index 0, so cutime (16) and cstime (17) are 13 and 14
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+const loadBefore = os.loadavg();
+const rows = [];
+for (const np of NPS) {
+  const samples = { mpirun: [], forked: [], fresh: [] };
+  const commands = {
+    mpirun: ['mpirun', ['-np', String(np), python, 'examples/hello.py'], mpiEnv],
+    forked: [process.execPath, [cli, 'exec', '-n', String(np), '--python', python, 'examples/hello.py'], { ...process.env, MPIAAS_FORK_RANKS: '1' }],
+    fresh: [process.execPath, [cli, 'exec', '-n', String(np), '--python', python, 'examples/hello.py'], { ...process.env, MPIAAS_FORK_RANKS: '0' }],
+  };
+  for (const name of Object.keys(commands)) timed(...commands[name]); // warm the page cache
+  for (let i = 0; i < rounds; i++) for (const name of Object.keys(commands)) samples[name].push(timed(...commands[name]));
+  rows.push({ np, ...Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, { wall: median(s.map((x) => x.wall)), cpu: median(s.map((x) => x.cpu)) }])) });
+}
+const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
+console.log(machineLine(loadBefore, quick));
+console.log(`hello.py start to finish, medians of ${rounds} alternating runs; CPU: the command and everything it started\n`);
+console.log('| np | mpirun | exec, an interpreter per rank | exec, ranks forked | forked / per rank | forked / mpirun | CPU: per rank → forked |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|');
+for (const { np, mpirun, fresh, forked } of rows) {
+  console.log(`| ${np} | ${ms(mpirun.wall)} | ${ms(fresh.wall)} | ${ms(forked.wall)} | ${(forked.wall / fresh.wall).toFixed(2)}x | ${(forked.wall / mpirun.wall).toFixed(2)}x | ${ms(fresh.cpu)} → ${ms(forked.cpu)} |`);
+}
+console.log('\nForked: MPIAAS_FORK_RANKS=1 (at every np); by default exec forks from 3 ranks on (FORK_FROM_RANKS).');

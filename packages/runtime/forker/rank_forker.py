@@ -1,0 +1,134 @@
+"""`mpiaas exec`'s rank forker: one warm interpreter that forks every rank of a local job.
+
+`mpiaas exec -n N` used to start N interpreters, each paying Python's start-up and the shim's
+imports, and the launcher a fork of its whole Node process for each. It now starts this one
+process as soon as it has parsed its arguments; it imports the shim's modules once (those of
+mpi4py/_warm_modules.py's SHIM_MODULES) and forks the ranks, each running the script as `python -u
+SCRIPT ARGS...` would (mpi4py/_main_script.py, shared with the worker's rank zygote). Nothing
+here is a sandbox: exec runs the user's own script, as the user, as mpirun does. Lean on
+purpose (no json, no re): everything it imports, it imports before any rank can start.
+
+Started as `python -u rank_forker.py PYTHON N ENTRY... -- SCRIPT ARGS...` (N ranks) with the environment
+rank 0 would have had, less MPIAAS_PROTOCOL (the shim's sitecustomize would close the
+descriptors below). Each ENTRY is `R<TAB>NAME=VALUE` (rank R's value of NAME, where it differs
+from this process's) or `R<TAB>NAME` (rank R has no NAME). Descriptors: 0 rank 0's stdin (or
+/dev/null), 1 the reports, 2 the launcher's stderr, then for each rank in turn its stdout,
+stderr and channel to the agent. Reports, one JSON line each: {"rank": R, "pid": PID} once
+forked, {"rank": R, "exit": CODE or null, "signal": NAME or null} once it has exited. A rank
+is its own session and process group, as the launcher's detached children were.
+"""
+
+import _signal as signal  # signal's own module imports enum, which no rank needs
+import fcntl
+import os
+import sys
+
+from mpi4py import _main_script, _warm_modules
+
+OWN_MODULES = ("__main__", "mpi4py._main_script", "mpi4py._warm_modules")
+SIGNAL_NAMES = {value: name for name, value in vars(signal).items() if name.startswith("SIG") and "_" not in name}
+FIRST_RANK_FD = 3
+FDS_PER_RANK = 3  # stdout, stderr, channel
+
+
+def rank_fds(rank):
+    base = FIRST_RANK_FD + FDS_PER_RANK * rank
+    return base, base + 1, base + 2
+
+
+def parse(argv):
+    """(python, size, {rank: {NAME: VALUE or None}}, script argv) from the command line."""
+    python, size, rest = argv[0], int(argv[1]), argv[2:]
+    split = rest.index("--")
+    differences = {}
+    for entry in rest[:split]:
+        rank, _, setting = entry.partition("\t")
+        name, equals, value = setting.partition("=")
+        differences.setdefault(int(rank), {})[name] = value if equals else None
+    return python, size, differences, rest[split + 1:]
+
+
+def become_rank(rank, size, python, argv, difference, forker_env):
+    """In the forked child: rank `rank`'s descriptors and environment, then its script."""
+    try:
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh interpreter's
+        # Out of the way of 0-3 first, above every rank's descriptors (rank 0's are 3-5).
+        above = FIRST_RANK_FD + FDS_PER_RANK * size
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, above) for fd in rank_fds(rank)]
+        for target, fd in zip((1, 2, 3), high):
+            os.dup2(fd, target)  # without close-on-exec: the script may exec another program
+        if rank != 0:
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        # A rank holds its stdio and its channel alone: not every other rank's descriptors,
+        # the reports, nor what the launcher inherited without close-on-exec (as the shim's
+        # sitecustomize closes them for a rank started fresh; listed, not closerange: one may
+        # be numbered above the limit).
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) > 3:
+                try:
+                    os.close(int(name))
+                except OSError:  # the listing's own descriptor, already closed
+                    pass
+        env = dict(forker_env)
+        for name, value in difference.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        _main_script.replace_environment(env)
+    except BaseException as error:  # noqa: BLE001 - the rank cannot start: say why, as its stderr
+        try:
+            os.write(2, f"mpiaas: cannot start rank {rank}: {error}\n".encode())
+        finally:
+            os._exit(127)
+    # `-m module` (mpi4py.futures) and other options: run as the interpreter runs them.
+    if argv[0].startswith("-") or not _main_script.starts_warm(env, forker_env):
+        try:
+            _main_script.exec_fresh(python, argv, env)
+        except OSError as error:
+            os.write(2, f"mpiaas: cannot start {python}: {error}\n".encode())
+            os._exit(127)
+    _main_script.reset_interpreter_state(OWN_MODULES)
+    modules = dict(sys.modules)
+    _main_script.finish(_main_script.run_script(argv, python), modules)
+
+
+def report(rank, **fields):
+    values = ", ".join(f'"{key}": {"null" if value is None else value}' for key, value in fields.items())
+    try:
+        os.write(1, f'{{"rank": {rank}, {values}}}\n'.encode())
+    except OSError:
+        pass  # the launcher is gone: its ranks end as their channels close
+
+
+def main():
+    python, size, differences, argv = parse(sys.argv[1:])
+    for name in _warm_modules.SHIM_MODULES:
+        __import__(name)
+    forker_env = dict(os.environ)
+    # The launcher stops ranks with signals to their groups; this process only waits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ranks = {}
+    for rank in range(size):
+        pid = os.fork()
+        if pid == 0:
+            become_rank(rank, size, python, argv, differences.get(rank, {}), forker_env)
+        ranks[pid] = rank
+        for fd in rank_fds(rank):
+            os.close(fd)  # the rank's alone now: its end reaches the launcher as EOF
+        report(rank, pid=pid)
+    os.close(0)
+    while ranks:
+        pid, status = os.wait()
+        rank = ranks.pop(pid, None)
+        if rank is None:
+            continue
+        if os.WIFSIGNALED(status):
+            report(rank, exit=None, signal=f'"{SIGNAL_NAMES.get(os.WTERMSIG(status), "SIGKILL")}"')
+        else:
+            report(rank, exit=os.WEXITSTATUS(status), signal=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Duplex, Readable } from 'node:stream';
+import type { RankExit, RankHandle, RankSpawnOptions } from './rank-process';
+
+/** The forker's Python file (packages/runtime/forker), from src/ or dist/ alike. */
+export const FORKER_PATH = path.resolve(__dirname, '..', '..', 'forker', 'rank_forker.py');
+
+/** The shim's sitecustomize closes every descriptor above 3 where this is set: the forker holds all ranks'. */
+const RANK_ONLY_VARIABLE = 'MPIAAS_PROTOCOL';
+/** Descriptors of rank r in the forker: 3 + 3r (stdout), 4 + 3r (stderr), 5 + 3r (channel). */
+const FIRST_RANK_FD = 3;
+const FDS_PER_RANK = 3;
+
+/**
+ * Whether ranks with these options can all be forked from one interpreter (rank_forker.py):
+ * the same interpreter, script, arguments and folder, started directly (no wrapper) as the
+ * launcher's own user. The launcher of the service starts its ranks otherwise (sandboxed).
+ */
+export function forkable(ranks: readonly RankSpawnOptions[]): boolean {
+  const [first] = ranks;
+  if (!first) return false;
+  return ranks.every(
+    (rank, index) =>
+      rank.rank === index &&
+      rank.wrapper === undefined &&
+      rank.uid === undefined &&
+      rank.gid === undefined &&
+      rank.python === first.python &&
+      rank.script === first.script &&
+      rank.cwd === first.cwd &&
+      rank.args.length === first.args.length &&
+      rank.args.every((arg, i) => arg === first.args[i]) &&
+      (index === 0 || rank.stdin === undefined),
+  );
+}
+
+/**
+ * The ranks of `mpiaas exec`, forked by one warm interpreter (packages/runtime/forker): one
+ * interpreter's start-up and one import of the shim instead of one per rank, and one fork of
+ * the launcher's Node process instead of one per rank. Each rank is a RankHandle as a child
+ * process of the launcher would be: its stdout, stderr and channel are pipes of the launcher,
+ * handed through the forker; its pid and exit come as the forker's reports.
+ */
+export class ForkedRanks {
+  readonly handles: ForkedRank[];
+  private readonly forker: ChildProcess;
+
+  constructor(ranks: readonly RankSpawnOptions[]) {
+    const first = ranks[0] as RankSpawnOptions;
+    const forkerEnv = { ...first.env };
+    delete forkerEnv[RANK_ONLY_VARIABLE];
+    const entries = ranks.flatMap((rank, index) => envDifference(forkerEnv, rank.env).map((setting) => `${index}\t${setting}`));
+    const args = ['-u', FORKER_PATH, first.python, String(ranks.length), ...entries, '--', first.script, ...first.args];
+    const stdio: StdioOptions = [first.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit', ...ranks.flatMap(() => ['pipe', 'pipe', 'pipe'] as const)];
+    this.forker = spawn(first.python, args, { cwd: first.cwd, env: forkerEnv, stdio });
+    this.handles = ranks.map((_, rank) => new ForkedRank(this.forker, rank));
+    if (first.stdin && this.forker.stdin) {
+      const stdin = this.forker.stdin;
+      stdin.on('error', () => undefined);
+      first.stdin.pipe(stdin);
+    }
+    const reports = createInterface({ input: this.forker.stdout as Readable });
+    reports.on('line', (line) => this.onReport(line));
+    this.forker.once('error', (error) => this.endAll(`cannot start ${first.python}: ${error.message}\n`));
+    // The reports end when the forker does (its ranks never hold them): a rank it has not
+    // reported exited by then never ran.
+    reports.once('close', () => this.endAll('mpiaas: the rank forker ended before this rank ran\n'));
+  }
+
+  private onReport(line: string): void {
+    let report: { rank: number; pid?: number; exit?: number | null; signal?: NodeJS.Signals | null };
+    try {
+      report = JSON.parse(line) as typeof report;
+    } catch {
+      return;
+    }
+    const handle = this.handles[report.rank];
+    if (!handle) return;
+    if (report.pid !== undefined) handle.started(report.pid);
+    else handle.ended({ code: report.exit ?? null, signal: report.signal ?? null });
+  }
+
+  private endAll(message: string): void {
+    for (const handle of this.handles) {
+      if (handle.running && !handle.forked) handle.stderr?.emit('data', Buffer.from(message));
+      handle.ended({ code: 127, signal: null });
+    }
+  }
+}
+
+/** One forked rank, as its agent sees it (RankHandle). */
+class ForkedRank implements RankHandle {
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly channel: Duplex;
+  readonly exited: Promise<RankExit>;
+  readonly closed: Promise<void>;
+  exit: RankExit | undefined;
+  private pid: number | undefined;
+  /** Signals sent before the forker said the rank's pid: delivered once it does. */
+  private readonly early: NodeJS.Signals[] = [];
+  private resolveExit!: (exit: RankExit) => void;
+
+  constructor(forker: ChildProcess, rank: number) {
+    const base = FIRST_RANK_FD + FDS_PER_RANK * rank;
+    this.stdout = forker.stdio[base] as Readable | null;
+    this.stderr = forker.stdio[base + 1] as Readable | null;
+    this.channel = forker.stdio[base + 2] as Duplex;
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+    const streamsClosed = [this.stdout, this.stderr].map((stream) => (stream ? once(stream, 'close').then(() => undefined, () => undefined) : undefined));
+    this.closed = Promise.all([this.exited, ...streamsClosed]).then(() => undefined);
+  }
+
+  get running(): boolean {
+    return this.exit === undefined;
+  }
+
+  /** Whether the forker said this rank's pid (it was forked). */
+  get forked(): boolean {
+    return this.pid !== undefined;
+  }
+
+  started(pid: number): void {
+    this.pid = pid;
+    for (const signal of this.early.splice(0)) this.killGroup(signal);
+  }
+
+  ended(exit: RankExit): void {
+    if (this.exit) return;
+    this.exit = exit;
+    this.resolveExit(exit);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.running) this.killGroup(signal);
+  }
+
+  killGroup(signal: NodeJS.Signals): void {
+    if (this.pid === undefined) {
+      if (this.running) this.early.push(signal);
+      return;
+    }
+    try {
+      process.kill(-this.pid, signal); // its own session and group (rank_forker.py)
+    } catch {
+      // The group is already gone.
+    }
+  }
+}
+
+/** What a rank's environment sets differently from the forker's: `NAME=VALUE`, or `NAME` where it has none. */
+function envDifference(forker: NodeJS.ProcessEnv, rank: NodeJS.ProcessEnv): string[] {
+  const settings: string[] = [];
+  for (const [name, value] of Object.entries(rank)) if (value !== undefined && forker[name] !== value) settings.push(`${name}=${value}`);
+  for (const name of Object.keys(forker)) if (rank[name] === undefined) settings.push(name);
+  return settings;
+}
