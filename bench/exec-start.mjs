@@ -52,4 +52,4 @@ console.log('|---:|---:|---:|---:|---:|---:|---:|');
 for (const { np, mpirun, fresh, forked } of rows) {
   console.log(`| ${np} | ${ms(mpirun.wall)} | ${ms(fresh.wall)} | ${ms(forked.wall)} | ${(forked.wall / fresh.wall).toFixed(2)}x | ${(forked.wall / mpirun.wall).toFixed(2)}x | ${ms(fresh.cpu)} → ${ms(forked.cpu)} |`);
 }
-console.log('\nForked: MPIAAS_FORK_RANKS=1 (at every np); by default exec forks from 3 ranks on (FORK_FROM_RANKS).');
+console.log('\nForked: MPIAAS_FORK_RANKS=1 (at every np); by default exec forks from 4 ranks on (FORK_FROM_RANKS).');

@@ -66,8 +66,9 @@ describe('mpiaas exec: failure semantics like mpirun', () => {
     expect(await keysUnder(run.prefix)).toEqual([]);
   });
 
-  it('reports a rank killed by a signal as 128 + signal', async () => {
-    const run = await mpiaasExec(['-n', '3', fixture('killed_rank.py')]);
+  // np 3: each rank an interpreter of its own; np 4: forked from one (FORK_FROM_RANKS)
+  it.each([3, 4])('reports a rank killed by a signal as 128 + signal (np %i)', async (np) => {
+    const run = await mpiaasExec(['-n', String(np), fixture('killed_rank.py')]);
     expect(run.code).toBe(137);
     expect(run.stderr).toMatch(/rank 2 was killed by signal SIGKILL/);
     expect(await keysUnder(run.prefix)).toEqual([]);
@@ -96,14 +97,13 @@ describe('mpiaas exec: failure semantics like mpirun', () => {
 });
 
 describe('mpiaas exec: what a rank sees', () => {
-  it('forwards stdin to rank 0 (input() works)', async () => {
-    const run = await mpiaasExec(['-n', '3', fixture('stdin_bcast.py')], { stdin: '42\n' });
+  it.each([3, 4])('forwards stdin to rank 0 (input() works) (np %i)', async (np) => {
+    const run = await mpiaasExec(['-n', String(np), fixture('stdin_bcast.py')], { stdin: '42\n' });
     expect(run.code).toBe(0);
-    for (const rank of [0, 1, 2]) expect(run.stdout).toContain(`rank ${rank} got 42`);
+    for (let rank = 0; rank < np; rank++) expect(run.stdout).toContain(`rank ${rank} got 42`);
   });
 
-  // np 2: each rank an interpreter of its own; np 3: forked from one (FORK_FROM_RANKS)
-  it.each([2, 3])('never passes Redis or database credentials to ranks, but passes the job its variables (np %i)', async (np) => {
+  it.each([3, 4])('never passes Redis or database credentials to ranks, but passes the job its variables (np %i)', async (np) => {
     const run = await mpiaasExec(['-n', String(np), fixture('environment.py')], {
       env: { REDIS_URL: 'redis://secret', DATABASE_URL: 'postgres://secret', PGPASSWORD: 'x', JOB_VAR: 'visible' },
     });
@@ -114,7 +114,7 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
-  it.each([2, 3])('holds only its stdio and its agent channel: descriptors its launcher inherited without close-on-exec are closed (np %i)', async (np) => {
+  it.each([3, 4])('holds only its stdio and its agent channel: descriptors its launcher inherited without close-on-exec are closed (np %i)', async (np) => {
     const run = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       // fd 200 open on a host file without close-on-exec: the CLI, and so its ranks, inherit it
       const launcher = 'import os, sys; os.dup2(os.open("/etc/hostname", os.O_RDONLY), 200); os.execv(sys.argv[1], sys.argv[1:])';
@@ -130,11 +130,11 @@ describe('mpiaas exec: what a rank sees', () => {
     expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(Array.from({ length: np }, (_, rank) => `rank ${rank} fds [0, 1, 2, 3]`));
   });
 
-  it('forks 3 ranks or more from one interpreter (MPIAAS_FORK_RANKS=0: never, 1: at any np), each rank in its own session', async () => {
+  it('forks 4 ranks or more from one interpreter (MPIAAS_FORK_RANKS=0: never, 1: at any np), each rank in its own session', async () => {
     for (const [np, env, parent] of [
-      [3, {}, 'forker'],
-      [3, { MPIAAS_FORK_RANKS: '0' }, 'launcher'],
-      [2, {}, 'launcher'],
+      [4, {}, 'forker'],
+      [4, { MPIAAS_FORK_RANKS: '0' }, 'launcher'],
+      [3, {}, 'launcher'],
       [1, { MPIAAS_FORK_RANKS: '1' }, 'forker'],
     ] as const) {
       const run = await mpiaasExec(['-n', String(np), fixture('rank_parent.py')], { env });
@@ -146,7 +146,7 @@ describe('mpiaas exec: what a rank sees', () => {
   });
 
   it('says clearly when the interpreter cannot be started, forking or not', async () => {
-    for (const np of ['2', '3']) {
+    for (const np of ['3', '4']) {
       const run = await mpiaasExec(['-n', np, '--python', '/nonexistent/python3', fixture('rank_parent.py')]);
       expect(run.code).not.toBe(0);
       expect(run.stderr).toMatch(/cannot start \/nonexistent\/python3/);

@@ -114,7 +114,7 @@ export function execCommand(): Command {
 
 /**
  * MPIAAS_FORK_RANKS: `0` starts an interpreter for each rank, `1` forks the ranks from one at
- * any np; unset, from 3 ranks on, where forking is faster (bench/exec-start.mjs).
+ * any np; unset, from 4 ranks on, where forking is faster (bench/exec-start.mjs).
  */
 function forkRanksSetting(value: string | undefined): ForkRanks {
   return value === '0' ? 'never' : value === '1' ? 'always' : 'auto';
