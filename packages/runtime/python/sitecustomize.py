@@ -5,7 +5,8 @@ A rank must hold no file descriptor but its stdio and its channel to the agent (
 process that started its agent may have left descriptors open without close-on-exec, and
 neither the sandbox (bubblewrap passes them through) nor the agent can tell them apart from
 its own: each would be a way out of the rank's sandbox to a host file, pipe or socket. The
-warm pool's forked ranks have them closed by the zygote; a rank started cold closes them here.
+warm pool's forked ranks have them closed by the zygote, `mpiaas exec`'s by its rank forker;
+a rank started cold closes them here.
 Only ranks do this (MPIAAS_PROTOCOL is set for them alone). It replaces a system
 sitecustomize (Debian's installs an apport hook), which ranks have no use for.
 """
