@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CLI, REPO_ROOT, fixture, keysUnder, mpiaasExec } from './support/mpiaas-exec';
@@ -140,8 +140,11 @@ describe('mpiaas exec: what a rank sees', () => {
       const run = await mpiaasExec(['-n', String(np), fixture('rank_parent.py')], { env });
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
-      const lines = run.stdout.split('\n').filter(Boolean).sort();
-      expect(lines).toEqual(Array.from({ length: np }, (_, rank) => `rank ${rank} parent ${parent} own session True`));
+      const lines = run.stdout.split('\n').filter((line) => line.startsWith('rank ')).sort();
+      // the forker leads a session of its own too: a signal to the launcher's group is the launcher's alone
+      const forkerSession = parent === 'forker' ? ' (a session of its own)' : '';
+      expect(lines).toEqual(Array.from({ length: np }, (_, rank) => `rank ${rank} parent ${parent}${forkerSession} own session True`));
+      expect(run.stdout).toContain(`script folder first on sys.path True`);
     }
   });
 
@@ -180,6 +183,32 @@ describe('mpiaas exec: what a rank sees', () => {
     const run = await mpiaasExec(['-n', '3', '--futures', fixture('futures_pool.py')]);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('squares [0, 1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121]\nranks [1, 2]\n');
+  });
+
+  it('forked ranks that need a fresh interpreter (--futures) get it, the interpreter named as on PATH', async () => {
+    // `--python python3`: the forker finds it on PATH; the fresh interpreter must be that one
+    const env = { PATH: `${path.dirname(process.env.MPIAAS_PYTHON ?? '/usr/bin/python3')}:${process.env.PATH}` };
+    const run = await mpiaasExec(['-n', '4', '--python', 'python3', '--futures', fixture('futures_pool.py')], { env });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('squares [0, 1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121]\nranks [1, 2, 3]\n');
+  });
+
+  it('runs a folder with __main__.py, and honours PYTHONSAFEPATH, forked (np 4) as not (np 3)', async () => {
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'mpiaas-main-'));
+    writeFileSync(path.join(folder, '__main__.py'), 'import os, sys\nprint(os.environ["OMPI_COMM_WORLD_RANK"], os.path.basename(sys.path[0]))\n');
+    try {
+      for (const np of [3, 4]) {
+        const run = await mpiaasExec(['-n', String(np), folder]);
+        expect(run.stderr).toBe('');
+        expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(Array.from({ length: np }, (_, rank) => `${rank} ${path.basename(folder)}`));
+        const safe = await mpiaasExec(['-n', String(np), fixture('rank_parent.py')], { env: { PYTHONSAFEPATH: '1' } });
+        expect(safe.stderr).toBe('');
+        expect(safe.stdout).toContain('script folder first on sys.path False');
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('MPICommExecutor farms tasks out to the other ranks, and runs them itself at np 1', async () => {

@@ -455,7 +455,7 @@ def become_rank(zygote, rank, zygote_env):
         finally:
             os._exit(127)
     # `-m module` (mpi4py.futures) and other options: run as the interpreter runs them.
-    if argv[0].startswith("-") or not _main_script.starts_warm(env, zygote_env):
+    if argv[0].startswith("-") or not _main_script.starts_warm(env, zygote_env) or not _main_script.runs_as_source(argv[0]):
         try:
             _main_script.exec_fresh(python, argv, env)
         except OSError as error:

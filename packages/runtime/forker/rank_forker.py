@@ -8,17 +8,19 @@ SCRIPT ARGS...` would (mpi4py/_main_script.py, shared with the worker's rank zyg
 here is a sandbox: exec runs the user's own script, as the user, as mpirun does. Lean on
 purpose (no json, no re): everything it imports, it imports before any rank can start.
 
-Started as `python -u rank_forker.py PYTHON N ENTRY... -- SCRIPT ARGS...` (N ranks) with the environment
+Started as `PYTHON -u rank_forker.py N ENTRY... -- SCRIPT ARGS...` (N ranks; PYTHON, the
+interpreter the ranks run in, is this process's: sys.executable, found on PATH if need be) with the environment
 rank 0 would have had, less MPIAAS_PROTOCOL (the shim's sitecustomize would close the
 descriptors below). Each ENTRY is `R<TAB>NAME=VALUE` (rank R's value of NAME, where it differs
 from this process's) or `R<TAB>NAME` (rank R has no NAME). Descriptors: 0 rank 0's stdin (or
 /dev/null), 1 the reports, 2 the launcher's stderr, then for each rank in turn its stdout,
-stderr and channel to the agent. Reports, one JSON line each: {"rank": R, "pid": PID} once
-forked, {"rank": R, "exit": CODE or null, "signal": NAME or null} once it has exited. A rank
-is its own session and process group, as the launcher's detached children were.
+stderr and channel to the agent. Reports, one JSON line each: {"rank": R, "pid": PID} from
+the rank itself once it leads a session of its own (its group can be signalled from then on),
+{"rank": R, "exit": CODE or null, "signal": NUMBER or null} once it has exited. The launcher
+starts this process in a session of its own too: signals to the launcher's group reach the
+launcher alone, which stops the ranks by their groups.
 """
 
-import _signal as signal  # signal's own module imports enum, which no rank needs
 import fcntl
 import os
 import sys
@@ -26,7 +28,6 @@ import sys
 from mpi4py import _main_script, _warm_modules
 
 OWN_MODULES = ("__main__", "mpi4py._main_script", "mpi4py._warm_modules")
-SIGNAL_NAMES = {value: name for name, value in vars(signal).items() if name.startswith("SIG") and "_" not in name}
 FIRST_RANK_FD = 3
 FDS_PER_RANK = 3  # stdout, stderr, channel
 
@@ -37,22 +38,23 @@ def rank_fds(rank):
 
 
 def parse(argv):
-    """(python, size, {rank: {NAME: VALUE or None}}, script argv) from the command line."""
-    python, size, rest = argv[0], int(argv[1]), argv[2:]
+    """(size, {rank: {NAME: VALUE or None}}, script argv) from the command line."""
+    size, rest = int(argv[0]), argv[1:]
     split = rest.index("--")
     differences = {}
     for entry in rest[:split]:
         rank, _, setting = entry.partition("\t")
         name, equals, value = setting.partition("=")
         differences.setdefault(int(rank), {})[name] = value if equals else None
-    return python, size, differences, rest[split + 1:]
+    return size, differences, rest[split + 1:]
 
 
-def become_rank(rank, size, python, argv, difference, forker_env):
+def become_rank(rank, size, argv, difference, forker_env):
     """In the forked child: rank `rank`'s descriptors and environment, then its script."""
+    python = sys.executable
     try:
         os.setsid()
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh interpreter's
+        report(rank, pid=os.getpid())
         # Out of the way of 0-3 first, above every rank's descriptors (rank 0's are 3-5).
         above = FIRST_RANK_FD + FDS_PER_RANK * size
         high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, above) for fd in rank_fds(rank)]
@@ -83,7 +85,7 @@ def become_rank(rank, size, python, argv, difference, forker_env):
         finally:
             os._exit(127)
     # `-m module` (mpi4py.futures) and other options: run as the interpreter runs them.
-    if argv[0].startswith("-") or not _main_script.starts_warm(env, forker_env):
+    if argv[0].startswith("-") or not _main_script.starts_warm(env, forker_env) or not _main_script.runs_as_source(argv[0]):
         try:
             _main_script.exec_fresh(python, argv, env)
         except OSError as error:
@@ -103,21 +105,18 @@ def report(rank, **fields):
 
 
 def main():
-    python, size, differences, argv = parse(sys.argv[1:])
+    size, differences, argv = parse(sys.argv[1:])
     for name in _warm_modules.SHIM_MODULES:
         __import__(name)
     forker_env = dict(os.environ)
-    # The launcher stops ranks with signals to their groups; this process only waits.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     ranks = {}
     for rank in range(size):
         pid = os.fork()
         if pid == 0:
-            become_rank(rank, size, python, argv, differences.get(rank, {}), forker_env)
+            become_rank(rank, size, argv, differences.get(rank, {}), forker_env)
         ranks[pid] = rank
         for fd in rank_fds(rank):
             os.close(fd)  # the rank's alone now: its end reaches the launcher as EOF
-        report(rank, pid=pid)
     os.close(0)
     while ranks:
         pid, status = os.wait()
@@ -125,7 +124,7 @@ def main():
         if rank is None:
             continue
         if os.WIFSIGNALED(status):
-            report(rank, exit=None, signal=f'"{SIGNAL_NAMES.get(os.WTERMSIG(status), "SIGKILL")}"')
+            report(rank, exit=None, signal=os.WTERMSIG(status))
         else:
             report(rank, exit=os.WEXITSTATUS(status), signal=None)
 

@@ -24,6 +24,8 @@ import os
 import _signal as signal  # signal's own module would import enum: not for the forker's start
 import sys
 import types
+import zipimport  # both already loaded by the interpreter's start-up
+from _frozen_importlib_external import MAGIC_NUMBER
 
 # Read once when the interpreter (or numpy, or the locale) starts: a job setting one to a
 # value other than the warm interpreter's needs a fresh interpreter. Names and prefixes, not
@@ -96,6 +98,25 @@ def script_path(script, cwd):
     return script if script.startswith("/") else cwd + "/" + script
 
 
+def runs_as_source(script):
+    """Whether the interpreter would run `script` as a file of Python source, as run_script
+    does; a folder or a zip archive (its __main__.py) and compiled code (.pyc) run in a fresh
+    interpreter instead. A script that cannot be read counts as source: run_script reports it
+    as the interpreter would."""
+    if os.path.isdir(script):
+        return False
+    try:
+        zipimport.zipimporter(script)
+        return False
+    except (zipimport.ZipImportError, OSError):
+        pass
+    try:
+        with open(script, "rb") as file:
+            return file.read(len(MAGIC_NUMBER)) != MAGIC_NUMBER
+    except OSError:
+        return True
+
+
 def run_script(argv, python):
     """Runs argv[0] as the main script with argv[1:] as its arguments; returns the exit
     status for SystemExit (what the interpreter would exit with)."""
@@ -104,7 +125,8 @@ def run_script(argv, python):
     sys.orig_argv = [python, "-u", *argv]
     sys.executable = python
     path = script_path(script, os.getcwd())
-    sys.path[0] = os.path.dirname(os.path.realpath(path))
+    if not sys.flags.safe_path:  # -P / PYTHONSAFEPATH: the interpreter adds no script folder
+        sys.path[0] = os.path.dirname(os.path.realpath(path))
 
     from importlib.machinery import SourceFileLoader
 

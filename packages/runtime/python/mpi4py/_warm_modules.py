@@ -13,5 +13,5 @@ CANDIDATES = (
 # What `mpiaas exec`'s rank forker imports: only modules a rank's `from mpi4py import MPI`
 # imports anyway (numpy, or a standard module the script may never use, would hold up every
 # rank). It imports them without preload()'s checks (~40 ms on its ranks' critical path);
-# tests/test_preload.py runs the checks on them instead.
+# tests/test_warm_start.py runs the checks on them instead.
 SHIM_MODULES = tuple(name for name in CANDIDATES if name.startswith("mpi4py"))

@@ -42,6 +42,26 @@ class StartupVariableTest(unittest.TestCase):
             self.assertEqual(_main_script.is_startup_variable(name), bool(STARTUP_PATTERN.match(name)), name)
 
 
+class RunsAsSourceTest(unittest.TestCase):
+    def test_only_a_file_of_source_runs_in_the_warm_interpreter(self):
+        import py_compile
+        import zipfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            source = os.path.join(folder, "script.py")
+            with open(source, "w") as out:
+                out.write("print('hi')\n")
+            archive = os.path.join(folder, "app.pyz")
+            with zipfile.ZipFile(archive, "w") as zipped:
+                zipped.writestr("__main__.py", "print('hi')\n")
+            compiled = py_compile.compile(source, cfile=os.path.join(folder, "script.pyc"))
+            self.assertTrue(_main_script.runs_as_source(source))
+            self.assertTrue(_main_script.runs_as_source(os.path.join(folder, "missing.py")))
+            self.assertFalse(_main_script.runs_as_source(folder))
+            self.assertFalse(_main_script.runs_as_source(archive))
+            self.assertFalse(_main_script.runs_as_source(compiled))
+
+
 class ShimModulesTest(unittest.TestCase):
     def test_every_module_the_forker_imports_passes_the_preload_checks(self):
         # In a fresh interpreter: here they are imported already, and preload() keeps those unseen.
@@ -102,7 +122,7 @@ class RankForkerTest(unittest.TestCase):
             # rank r's stdout, stderr and channel on the forker's fds 3 + 3r, 4 + 3r, 5 + 3r
             mapping = ",".join(f"{w}:{3 + i}" for i, (_, w) in enumerate(pipes))
             entries = [f"{r}\tMPIAAS_RANK={r}" for r in range(size)] + ["1\tgone"]
-            command = [sys.executable, "-u", FORKER, sys.executable, str(size), *entries, "--", script, "a b"]
+            command = [sys.executable, "-u", FORKER, str(size), *entries, "--", script, "a b"]
             forker = subprocess.Popen(
                 [sys.executable, "-c", PLACE_FDS, mapping, *command],
                 env=clean_env(gone="1"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=folder,
@@ -119,7 +139,7 @@ class RankForkerTest(unittest.TestCase):
         pids = {r["rank"]: r["pid"] for r in reports if "pid" in r}
         self.assertEqual(sorted(pids), [0, 1, 2])
         exits = {r["rank"]: (r["exit"], r["signal"]) for r in reports if "exit" in r}
-        self.assertEqual(exits, {0: (0, None), 1: (1, None), 2: (None, "SIGTERM")})
+        self.assertEqual(exits, {0: (0, None), 1: (1, None), 2: (None, 15)})
         for rank in range(size):
             stdout, stderr, channel = streams[3 * rank: 3 * rank + 3]
             self.assertEqual(stdout, f"rank {rank} argv [{script!r}, 'a b'] fds [0, 1, 2, 3] {rank == 1} True\n")

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { once } from 'node:events';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Duplex, Readable } from 'node:stream';
@@ -53,9 +54,14 @@ export class ForkedRanks {
     const forkerEnv = { ...first.env };
     delete forkerEnv[RANK_ONLY_VARIABLE];
     const entries = ranks.flatMap((rank, index) => envDifference(forkerEnv, rank.env).map((setting) => `${index}\t${setting}`));
-    const args = ['-u', FORKER_PATH, first.python, String(ranks.length), ...entries, '--', first.script, ...first.args];
-    const stdio: StdioOptions = [first.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit', ...ranks.flatMap(() => ['pipe', 'pipe', 'pipe'] as const)];
-    this.forker = spawn(first.python, args, { cwd: first.cwd, env: forkerEnv, stdio });
+    const args = ['-u', FORKER_PATH, String(ranks.length), ...entries, '--', first.script, ...first.args];
+    const stdio: StdioOptions = [first.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...ranks.flatMap(() => ['pipe', 'pipe', 'pipe'] as const)];
+    // A session of its own, as each rank's: a signal to the launcher's group (Ctrl-C, `timeout`)
+    // reaches the launcher alone, which stops the ranks by their groups (RankHandle.kill).
+    this.forker = spawn(first.python, args, { cwd: first.cwd, env: forkerEnv, stdio, detached: true });
+    // What the forker itself says (it cannot start, say): on the launcher's stderr, through a
+    // pipe, so that the forker never holds the launcher's own stderr open.
+    this.forker.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
     this.handles = ranks.map((_, rank) => new ForkedRank(this.forker, rank));
     if (first.stdin && this.forker.stdin) {
       const stdin = this.forker.stdin;
@@ -71,7 +77,7 @@ export class ForkedRanks {
   }
 
   private onReport(line: string): void {
-    let report: { rank: number; pid?: number; exit?: number | null; signal?: NodeJS.Signals | null };
+    let report: { rank: number; pid?: number; exit?: number | null; signal?: number | null };
     try {
       report = JSON.parse(line) as typeof report;
     } catch {
@@ -80,13 +86,23 @@ export class ForkedRanks {
     const handle = this.handles[report.rank];
     if (!handle) return;
     if (report.pid !== undefined) handle.started(report.pid);
-    else handle.ended({ code: report.exit ?? null, signal: report.signal ?? null });
+    else handle.ended(exitOf(report.exit ?? null, report.signal ?? null));
   }
 
+  /**
+   * The forker ended (or never started) with ranks it has not reported exited: those it never
+   * forked failed to start; those it did are stopped (nobody would reap or report them).
+   */
   private endAll(message: string): void {
     for (const handle of this.handles) {
-      if (handle.running && !handle.forked) handle.stderr?.emit('data', Buffer.from(message));
-      handle.ended({ code: 127, signal: null });
+      if (!handle.running) continue;
+      if (handle.forked) {
+        handle.killGroup('SIGKILL');
+        handle.ended({ code: null, signal: 'SIGKILL' });
+      } else {
+        handle.stderr?.emit('data', Buffer.from(message));
+        handle.ended({ code: 127, signal: null });
+      }
     }
   }
 }
@@ -149,6 +165,14 @@ class ForkedRank implements RankHandle {
       // The group is already gone.
     }
   }
+}
+
+/** A rank's exit as the forker reports it (a signal by its number), as a RankExit. */
+function exitOf(code: number | null, signal: number | null): RankExit {
+  if (signal === null) return { code, signal: null };
+  const name = Object.entries(os.constants.signals).find(([, number]) => number === signal)?.[0] as NodeJS.Signals | undefined;
+  // a signal Node has no name for (a real-time one): the status a shell would give
+  return name ? { code: null, signal: name } : { code: 128 + signal, signal: null };
 }
 
 /** What a rank's environment sets differently from the forker's: `NAME=VALUE`, or `NAME` where it has none. */
