@@ -1,4 +1,4 @@
-// `mpiaas exec` start to finish on hello.py, ranks forked from one interpreter (the default from
+// `mpiaas exec` start to finish on hello.py (and examples/pi.py, which imports numpy), ranks forked from one interpreter (the default from
 // 3 ranks on: packages/runtime/forker) against an interpreter of their own each
 // (MPIAAS_FORK_RANKS=0), alternating run by run, beside `mpirun` at the same np; medians.
 // Wall time and the CPU of the whole command (its own and its children's, as getrusage counts
@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { CLI_MAIN as cli, machineLine, median, mpiEnv, python, requireFiles, root } from './lib/common.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -33,23 +34,25 @@ function childCpuSeconds() {
 
 const loadBefore = os.loadavg();
 const rows = [];
-for (const np of NPS) {
+// hello.py at every np; examples/pi.py (numpy, which the forker then imports once) at 2 and 4
+const RUNS = [...NPS.map((np) => ['examples/hello.py', np]), ...(quick ? [] : [2, 4]).map((np) => ['examples/pi.py', np])];
+for (const [script, np] of RUNS) {
   const samples = { mpirun: [], forked: [], fresh: [] };
   const commands = {
-    mpirun: ['mpirun', ['-np', String(np), python, 'examples/hello.py'], mpiEnv],
-    forked: [process.execPath, [cli, 'exec', '-n', String(np), '--python', python, 'examples/hello.py'], { ...process.env, MPIAAS_FORK_RANKS: '1' }],
-    fresh: [process.execPath, [cli, 'exec', '-n', String(np), '--python', python, 'examples/hello.py'], { ...process.env, MPIAAS_FORK_RANKS: '0' }],
+    mpirun: ['mpirun', ['-np', String(np), python, script], mpiEnv],
+    forked: [process.execPath, [cli, 'exec', '-n', String(np), '--python', python, script], { ...process.env, MPIAAS_FORK_RANKS: '1' }],
+    fresh: [process.execPath, [cli, 'exec', '-n', String(np), '--python', python, script], { ...process.env, MPIAAS_FORK_RANKS: '0' }],
   };
   for (const name of Object.keys(commands)) timed(...commands[name]); // warm the page cache
   for (let i = 0; i < rounds; i++) for (const name of Object.keys(commands)) samples[name].push(timed(...commands[name]));
-  rows.push({ np, ...Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, { wall: median(s.map((x) => x.wall)), cpu: median(s.map((x) => x.cpu)) }])) });
+  rows.push({ script: path.basename(script), np, ...Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, { wall: median(s.map((x) => x.wall)), cpu: median(s.map((x) => x.cpu)) }])) });
 }
 const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
 console.log(machineLine(loadBefore, quick));
-console.log(`hello.py start to finish, medians of ${rounds} alternating runs; CPU: the command and everything it started\n`);
-console.log('| np | mpirun | exec, an interpreter per rank | exec, ranks forked | forked / per rank | forked / mpirun | CPU: per rank → forked |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|');
-for (const { np, mpirun, fresh, forked } of rows) {
-  console.log(`| ${np} | ${ms(mpirun.wall)} | ${ms(fresh.wall)} | ${ms(forked.wall)} | ${(forked.wall / fresh.wall).toFixed(2)}x | ${(forked.wall / mpirun.wall).toFixed(2)}x | ${ms(fresh.cpu)} → ${ms(forked.cpu)} |`);
+console.log(`Start to finish, medians of ${rounds} alternating runs; CPU: the command and everything it started\n`);
+console.log('| script | np | mpirun | exec, an interpreter per rank | exec, ranks forked | forked / per rank | forked / mpirun | CPU: per rank → forked |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const { script, np, mpirun, fresh, forked } of rows) {
+  console.log(`| ${script} | ${np} | ${ms(mpirun.wall)} | ${ms(fresh.wall)} | ${ms(forked.wall)} | ${(forked.wall / fresh.wall).toFixed(2)}x | ${(forked.wall / mpirun.wall).toFixed(2)}x | ${ms(fresh.cpu)} → ${ms(forked.cpu)} |`);
 }
 console.log('\nForked: MPIAAS_FORK_RANKS=1 (at every np); by default exec forks from 4 ranks on (FORK_FROM_RANKS).');

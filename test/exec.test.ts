@@ -148,6 +148,19 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it('imports numpy once for forked ranks of a script that names it, each rank with a random state of its own', async () => {
+    for (const [np, preloaded] of [
+      [4, 'True'],
+      [3, 'False'],
+    ] as const) {
+      const run = await mpiaasExec(['-n', String(np), fixture('numpy_preloaded.py')]);
+      expect(run.stderr).toBe('');
+      const lines = run.stdout.split('\n').filter(Boolean).map((line) => line.split(' '));
+      expect(lines.map(([rank, seen]) => `${rank} ${seen}`).sort()).toEqual(Array.from({ length: np }, (_, rank) => `${rank} ${preloaded}`));
+      expect(new Set(lines.map(([, , drawn]) => drawn)).size).toBe(np);
+    }
+  });
+
   it('says clearly when the interpreter cannot be started, forking or not', async () => {
     for (const np of ['3', '4']) {
       const run = await mpiaasExec(['-n', np, '--python', '/nonexistent/python3', fixture('rank_parent.py')]);

@@ -27,9 +27,9 @@ export interface EarlyRanks {
 /**
  * From this many ranks on, forking them from one interpreter is faster. Below, the forker's
  * own start and imports, which come before any rank's, cost about what they save: hello.py
- * forked / an interpreter per rank (bench/exec-start.mjs, 2 cores, medians of 11; three
- * runs, 2026-12-06 ~23:50, 2026-12-07 00:09 and 00:40 UTC): np 1 1.06–1.12x, np 2
- * 1.01–1.05x, np 3 0.92–1.11x, np 4 0.85–0.99x, np 8 0.78–0.90x.
+ * forked / an interpreter per rank (bench/exec-start.mjs, 2 cores, medians of 11; four
+ * runs, 2026-12-06 ~23:50 to 2026-12-07 01:02 UTC): np 1 1.06–1.12x, np 2 0.82–1.05x, np 3
+ * 0.85–1.11x, np 4 0.85–0.99x, np 8 0.78–0.90x.
  */
 const FORK_FROM_RANKS = 4;
 
