@@ -1,6 +1,7 @@
-// `mpiaas exec` start to finish on hello.py (and examples/pi.py, which imports numpy), ranks forked from one interpreter (the default from
-// 3 ranks on: packages/runtime/forker) against an interpreter of their own each
-// (MPIAAS_FORK_RANKS=0), alternating run by run, beside `mpirun` at the same np; medians.
+// `mpiaas exec` start to finish on hello.py (and examples/pi.py, which imports numpy), ranks
+// forked from one interpreter (MPIAAS_FORK_RANKS=1; by default from 4 ranks on:
+// packages/runtime/forker) against an interpreter of their own each (MPIAAS_FORK_RANKS=0),
+// alternating run by run, beside `mpirun` at the same np; medians.
 // Wall time and the CPU of the whole command (its own and its children's, as getrusage counts
 // them once they are waited for).
 // Usage: node bench/exec-start.mjs [--quick]     (prints a Markdown table)

@@ -5,8 +5,8 @@ ranks' own defaults, no credential) and no file descriptor but its stdio. It imp
 and the shim's modules once, then waits on a Unix socket only the worker can reach. For each
 rank it forks one child, which enters the rank's sandbox (zygote_sandbox.py) and runs the
 script in the interpreter it was forked with (the shim's mpi4py/_main_script.py): a rank
-costs a fork instead of an interpreter's start-up and imports. A child serves one rank of one job and
-never anything else; the zygote itself never runs user code.
+costs a fork instead of an interpreter's start-up and imports. A child serves one rank of one
+job and never anything else; the zygote itself never runs user code.
 
 Nothing of a job stays in the zygote's memory, which every later child inherits: a rank's
 request (its environment, arguments, paths) is read into a buffer of its own that the zygote
@@ -44,7 +44,9 @@ HEADER_LIMIT = 4096
 REQUEST_LIMIT = 16 << 20
 FD_OF_ROLE = {"stdin": 0, "stdout": 1, "stderr": 2, "channel": 3}
 ASSEMBLY_TIMEOUT_S = 30.0
-OWN_MODULES = ("rank_zygote", "zygote_sandbox", "mpi4py._preload", "mpi4py._main_script", "mpi4py._warm_modules")
+OWN_MODULES = (
+    "rank_zygote", "zygote_sandbox", "mpi4py._preload", "mpi4py._main_script", "mpi4py._warm_modules",
+)
 ENVIRON_SPACE = "MPIAAS_ZYGOTE_ENVIRON_SPACE"
 
 
@@ -454,16 +456,7 @@ def become_rank(zygote, rank, zygote_env):
             os.write(2, f"mpiaas: cannot start the rank: {error}\n".encode())
         finally:
             os._exit(127)
-    # `-m module` (mpi4py.futures) and other options: run as the interpreter runs them.
-    if argv[0].startswith("-") or not _main_script.starts_warm(env, zygote_env) or not _main_script.runs_as_source(argv[0]):
-        try:
-            _main_script.exec_fresh(python, argv, env)
-        except OSError as error:
-            os.write(2, f"mpiaas: cannot start {python}: {error}\n".encode())
-            os._exit(127)
-    _main_script.reset_interpreter_state(OWN_MODULES)
-    modules = dict(sys.modules)
-    _main_script.finish(_main_script.run_script(argv, python), modules)
+    _main_script.run_as_rank(python, argv, env, zygote_env, OWN_MODULES)
 
 
 def main(argv=None):

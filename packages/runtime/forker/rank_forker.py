@@ -28,6 +28,9 @@ import os
 import sys
 
 from mpi4py import _main_script, _warm_modules
+# The shim's own (first on the ranks' PYTHONPATH, and so on this process's): what a rank
+# started fresh runs to close its stray descriptors.
+from sitecustomize import close_stray_descriptors
 
 OWN_MODULES = ("__main__", "mpi4py._main_script", "mpi4py._warm_modules")
 FIRST_RANK_FD = 3
@@ -65,15 +68,8 @@ def become_rank(rank, size, argv, difference, forker_env):
         if rank != 0:
             os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         # A rank holds its stdio and its channel alone: not every other rank's descriptors,
-        # the reports, nor what the launcher inherited without close-on-exec (as the shim's
-        # sitecustomize closes them for a rank started fresh; listed, not closerange: one may
-        # be numbered above the limit).
-        for name in os.listdir("/proc/self/fd"):
-            if int(name) > 3:
-                try:
-                    os.close(int(name))
-                except OSError:  # the listing's own descriptor, already closed
-                    pass
+        # the reports, nor what the launcher inherited without close-on-exec.
+        close_stray_descriptors()
         env = dict(forker_env)
         for name, value in difference.items():
             if value is None:
@@ -86,16 +82,7 @@ def become_rank(rank, size, argv, difference, forker_env):
             os.write(2, f"mpiaas: cannot start rank {rank}: {error}\n".encode())
         finally:
             os._exit(127)
-    # `-m module` (mpi4py.futures) and other options: run as the interpreter runs them.
-    if argv[0].startswith("-") or not _main_script.starts_warm(env, forker_env) or not _main_script.runs_as_source(argv[0]):
-        try:
-            _main_script.exec_fresh(python, argv, env)
-        except OSError as error:
-            os.write(2, f"mpiaas: cannot start {python}: {error}\n".encode())
-            os._exit(127)
-    _main_script.reset_interpreter_state(OWN_MODULES)
-    modules = dict(sys.modules)
-    _main_script.finish(_main_script.run_script(argv, python), modules)
+    _main_script.run_as_rank(python, argv, env, forker_env, OWN_MODULES)
 
 
 def report(rank, **fields):

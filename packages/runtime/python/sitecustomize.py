@@ -12,14 +12,18 @@ sitecustomize (Debian's installs an apport hook), which ranks have no use for.
 """
 import os
 
-if 'MPIAAS_PROTOCOL' in os.environ:
+
+def close_stray_descriptors():
+    """Closes every descriptor above 3 (`mpiaas exec`'s rank forker calls it in each rank)."""
     # /proc/self/fd, not closerange up to RLIMIT_NOFILE: a descriptor may be numbered above
     # the rank's (lowered) limit
-    for _name in os.listdir('/proc/self/fd'):
-        if int(_name) > 3:
+    for name in os.listdir('/proc/self/fd'):
+        if int(name) > 3:
             try:
-                os.close(int(_name))
+                os.close(int(name))
             except OSError:     # the listing's own descriptor, already closed
                 pass
-    del _name
-del os
+
+
+if 'MPIAAS_PROTOCOL' in os.environ:
+    close_stray_descriptors()

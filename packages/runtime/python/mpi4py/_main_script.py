@@ -185,6 +185,22 @@ def exit_status(outcome):
     return 1
 
 
+def run_as_rank(python, argv, env, warm_env, own_modules):
+    """In a child forked from a warm interpreter, its rank's descriptors and environment in
+    place: runs the script (argv) here, or in a fresh interpreter where it cannot run warm (an
+    option first, as `-m mpi4py.futures`; a start-up variable of its own; a script that is not
+    source). `own_modules` are the warm interpreter's, forgotten first. Never returns."""
+    if argv[0].startswith("-") or not starts_warm(env, warm_env) or not runs_as_source(argv[0]):
+        try:
+            exec_fresh(python, argv, env)
+        except OSError as error:
+            os.write(2, f"mpiaas: cannot start {python}: {error}\n".encode())
+            os._exit(127)
+    reset_interpreter_state(own_modules)
+    modules = dict(sys.modules)
+    finish(run_script(argv, python), modules)
+
+
 def finish(outcome, modules_before):
     """Ends the rank as the interpreter's finalization would, for all a script can tell:
     non-daemon threads joined, atexit handlers run, the objects of the script and of the

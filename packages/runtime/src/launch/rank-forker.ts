@@ -44,7 +44,7 @@ export function forkable(ranks: readonly RankSpawnOptions[]): boolean {
  * interpreter's start-up and one import of the shim instead of one per rank, and one fork of
  * the launcher's Node process instead of one per rank. Each rank is a RankHandle as a child
  * process of the launcher would be: its stdout, stderr and channel are pipes of the launcher,
- * handed through the forker; its pid and exit come as the forker's reports.
+ * handed through the forker; its pid comes as its own report, its exit as the forker's.
  */
 export class ForkedRanks {
   readonly handles: ForkedRank[];
@@ -118,7 +118,7 @@ class ForkedRank implements RankHandle {
   readonly closed: Promise<void>;
   exit: RankExit | undefined;
   private pid: number | undefined;
-  /** Signals sent before the forker said the rank's pid: delivered once it does. */
+  /** Signals sent before the rank reported its pid: delivered once it does. */
   private readonly early: NodeJS.Signals[] = [];
   private resolveExit!: (exit: RankExit) => void;
 
@@ -136,7 +136,7 @@ class ForkedRank implements RankHandle {
     return this.exit === undefined;
   }
 
-  /** Whether the forker said this rank's pid (it was forked). */
+  /** Whether the rank reported its pid (it was forked and leads its own session). */
   get forked(): boolean {
     return this.pid !== undefined;
   }
