@@ -4,8 +4,11 @@
 // alternating run by run, beside `mpirun` at the same np; medians.
 // Wall time and the CPU of the whole command (its own and its children's, as getrusage counts
 // them once they are waited for).
+// The command timed is the one users type: the `mpiaas` on the PATH that scripts/setup.sh
+// installed for this checkout (it starts exec's Node without NODE_EXTRA_CA_CERTS); without
+// one, `node apps/cli/dist/main.js`.
 // Usage: node bench/exec-start.mjs [--quick]     (prints a Markdown table)
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +18,17 @@ const quick = process.argv.includes('--quick');
 const rounds = quick ? 3 : 11;
 const NPS = quick ? [1, 4] : [1, 2, 3, 4, 8];
 requireFiles([cli]);
+const [execCommand, execArgs] = installedCommand() ?? [process.execPath, [cli]];
+
+/** The `mpiaas` on the PATH if it is setup's launcher of this checkout. */
+function installedCommand() {
+  try {
+    const found = execFileSync('sh', ['-c', 'command -v mpiaas'], { encoding: 'utf8' }).trim();
+    return readFileSync(found, 'utf8').includes(`mpiaas CLI of ${root}`) ? [found, []] : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Wall and CPU seconds of one run (CPU: the children of this process, waited for). */
 function timed(command, args, env) {
@@ -41,8 +55,8 @@ for (const [script, np] of RUNS) {
   const samples = { mpirun: [], forked: [], fresh: [] };
   const commands = {
     mpirun: ['mpirun', ['-np', String(np), python, script], mpiEnv],
-    forked: [process.execPath, [cli, 'exec', '-n', String(np), '--python', python, script], { ...process.env, MPIAAS_FORK_RANKS: '1' }],
-    fresh: [process.execPath, [cli, 'exec', '-n', String(np), '--python', python, script], { ...process.env, MPIAAS_FORK_RANKS: '0' }],
+    forked: [execCommand, [...execArgs, 'exec', '-n', String(np), '--python', python, script], { ...process.env, MPIAAS_FORK_RANKS: '1' }],
+    fresh: [execCommand, [...execArgs, 'exec', '-n', String(np), '--python', python, script], { ...process.env, MPIAAS_FORK_RANKS: '0' }],
   };
   for (const name of Object.keys(commands)) timed(...commands[name]); // warm the page cache
   for (let i = 0; i < rounds; i++) for (const name of Object.keys(commands)) samples[name].push(timed(...commands[name]));
@@ -50,6 +64,7 @@ for (const [script, np] of RUNS) {
 }
 const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
 console.log(machineLine(loadBefore, quick));
+console.log(`exec: \`${[execCommand, ...execArgs].join(' ')} exec\`; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS === undefined ? 'unset' : 'set'}`);
 console.log(`Start to finish, medians of ${rounds} alternating runs; CPU: the command and everything it started\n`);
 console.log('| script | np | mpirun | exec, an interpreter per rank | exec, ranks forked | forked / per rank | forked / mpirun | CPU: per rank → forked |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');

@@ -90,6 +90,10 @@ ensure_build() {
 # or $MPIAAS_BIN_DIR) that runs this checkout's CLI with the node that built it and the ranks'
 # interpreter chosen at setup (a pyenv shim would cost tens of ms per rank). Rewritten only
 # when it changes.
+# `mpiaas exec` runs its Node without NODE_EXTRA_CA_CERTS: Node 20 reads and parses that CA
+# bundle at start-up, needed or not (80 ms of a 220 ms `exec -n 4 hello.py` on our 2-core
+# machine), and a local run talks TLS to nothing (apps/cli/src/deferred-ca-certs.ts: the
+# ranks still get it, and a run over a rediss:// Redis restarts with it).
 ensure_cli_command() {
   local dir="${MPIAAS_BIN_DIR:-}"
   if [ -z "$dir" ]; then
@@ -97,8 +101,12 @@ ensure_cli_command() {
   fi
   mkdir -p "$dir"
   local want
-  want=$(printf '#!/bin/sh\n# mpiaas CLI of %s (written by scripts/setup.sh)\n: "${MPIAAS_PYTHON:=%s}"\nexport MPIAAS_PYTHON\nexec %s %s/apps/cli/dist/main.js "$@"\n' \
-    "$PWD" "$MPIAAS_PYTHON" "$(command -v node)" "$PWD")
+  want=$(printf '%s\n' '#!/bin/sh' "# mpiaas CLI of $PWD (written by scripts/setup.sh)" \
+    ": \"\${MPIAAS_PYTHON:=$MPIAAS_PYTHON}\"" 'export MPIAAS_PYTHON' \
+    'if [ "$1" = exec ] && [ -n "${NODE_EXTRA_CA_CERTS+set}" ]; then' \
+    '  MPIAAS_DEFERRED_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export MPIAAS_DEFERRED_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS' \
+    'fi' \
+    "exec $(command -v node) $PWD/apps/cli/dist/main.js \"\$@\"")
   if [ "$(cat "$dir/mpiaas" 2>/dev/null)" != "$want" ]; then
     printf '%s\n' "$want" > "$dir/mpiaas.tmp" && chmod 755 "$dir/mpiaas.tmp" && mv "$dir/mpiaas.tmp" "$dir/mpiaas"
     log "installed the mpiaas command: $dir/mpiaas"

@@ -36,6 +36,27 @@ describe('the mpiaas command installed by setup', () => {
     expect(out.split('\n').filter(Boolean).sort()).toEqual(['0 /usr/bin/python3', '1 /usr/bin/python3']);
   });
 
+  it("starts exec's Node without NODE_EXTRA_CA_CERTS (Node would read the bundle at start-up for nothing), the ranks still get it", () => {
+    install('/usr/bin/python3');
+    const bundle = '/etc/ssl/certs/ca-certificates.crt';
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, NODE_EXTRA_CA_CERTS: bundle, MPIAAS_FORK_RANKS: '0' };
+    const script = path.join(bin, 'ca_certs.py');
+    // a rank started by exec's Node (not forked) reads its parent's start-up environment
+    writeFileSync(
+      script,
+      [
+        'import os',
+        'from mpi4py import MPI',
+        'parent = open(f"/proc/{os.getppid()}/environ", "rb").read().split(b"\\0")',
+        'print(os.environ.get("NODE_EXTRA_CA_CERTS"), "MPIAAS_DEFERRED_NODE_EXTRA_CA_CERTS" in os.environ,',
+        '      any(v.startswith(b"NODE_EXTRA_CA_CERTS=") for v in parent))',
+        '',
+      ].join('\n'),
+    );
+    const out = execFileSync('mpiaas', ['exec', '-n', '2', script], { cwd: os.tmpdir(), env, encoding: 'utf8' });
+    expect(out.split('\n').filter(Boolean)).toEqual([`${bundle} False False`, `${bundle} False False`]);
+  });
+
   it('is rewritten only when it changes', () => {
     expect(install('/opt/other/python3')).toContain('installed the mpiaas command');
     expect(install('/usr/bin/python3')).toContain('installed the mpiaas command');
