@@ -8,27 +8,17 @@
 // installed for this checkout (it starts exec's Node without NODE_EXTRA_CA_CERTS); without
 // one, `node apps/cli/dist/main.js`.
 // Usage: node bench/exec-start.mjs [--quick]     (prints a Markdown table)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI_MAIN as cli, machineLine, median, mpiEnv, python, requireFiles, root } from './lib/common.mjs';
+import { CLI_MAIN as cli, machineLine, median, mpiaasCommand, mpiEnv, python, requireFiles, root } from './lib/common.mjs';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 3 : 11;
 const NPS = quick ? [1, 4] : [1, 2, 3, 4, 8];
 requireFiles([cli]);
-const [execCommand, execArgs] = installedCommand() ?? [process.execPath, [cli]];
-
-/** The `mpiaas` on the PATH if it is setup's launcher of this checkout. */
-function installedCommand() {
-  try {
-    const found = execFileSync('sh', ['-c', 'command -v mpiaas'], { encoding: 'utf8' }).trim();
-    return readFileSync(found, 'utf8').includes(`mpiaas CLI of ${root}`) ? [found, []] : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const [execCommand, execArgs] = mpiaasCommand();
 
 /** Wall and CPU seconds of one run (CPU: the children of this process, waited for). */
 function timed(command, args, env) {

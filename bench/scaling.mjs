@@ -4,7 +4,10 @@
 // Prints the median wall time of each and the cost per added rank (least-squares slope).
 // Usage: npm run bench:scaling [-- --quick]
 import os from 'node:os';
-import { CLI_MAIN as cli, machineLine, median, mpiEnv, python, run } from './lib/common.mjs';
+import { machineLine, median, mpiaasCommand, mpiEnv, python, run } from './lib/common.mjs';
+
+/** `mpiaas` as users type it (the setup's command), for the rows that time whole commands. */
+const [mpiaas, mpiaasArgs] = mpiaasCommand();
 
 const quick = process.argv.includes('--quick');
 const sizes = quick ? [1, 8, 32] : [1, 8, 32, 64, 128];
@@ -14,8 +17,8 @@ const mpiaasEnv = { ...process.env, MPIAAS_REDIS_PREFIX: `bench:${process.pid}:`
 
 const launchers = [
   { name: 'mpirun', args: (np) => ['mpirun', ['--oversubscribe', '-np', String(np), python, 'examples/hello.py'], mpiEnv] },
-  { name: 'mpiaas exec, 1 agent', args: (np) => [process.execPath, [cli, 'exec', '-n', String(np), '--python', python, 'examples/hello.py'], mpiaasEnv] },
-  { name: 'mpiaas exec, 4 agents', args: (np) => [process.execPath, [cli, 'exec', '-n', String(np), '--agents', '4', '--python', python, 'examples/hello.py'], mpiaasEnv] },
+  { name: 'mpiaas exec, 1 agent', args: (np) => [mpiaas, [...mpiaasArgs, 'exec', '-n', String(np), '--python', python, 'examples/hello.py'], mpiaasEnv] },
+  { name: 'mpiaas exec, 4 agents', args: (np) => [mpiaas, [...mpiaasArgs, 'exec', '-n', String(np), '--agents', '4', '--python', python, 'examples/hello.py'], mpiaasEnv] },
 ];
 
 const table = new Map(launchers.map(({ name }) => [name, []]));

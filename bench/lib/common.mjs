@@ -17,6 +17,17 @@ export const API_MAIN = path.join(root, 'apps/api/dist/main.js');
 export const WORKER_MAIN = path.join(root, 'apps/worker/dist/main.js');
 export const MIGRATE = path.join(root, 'packages/db/dist/migrate-cli.js');
 
+/**
+ * `mpiaas` as users type it: the command scripts/setup.sh put on the PATH for this checkout
+ * (for exec it starts Node without NODE_EXTRA_CA_CERTS), else `node apps/cli/dist/main.js`.
+ * For the benchmarks that time a whole command; `[command, leading args]`.
+ */
+export function mpiaasCommand() {
+  const found = spawnSync('sh', ['-c', 'command -v mpiaas'], { encoding: 'utf8' }).stdout.trim();
+  const ours = found !== '' && existsSync(found) && readFileSync(found, 'utf8').includes(`mpiaas CLI of ${root}`);
+  return ours ? [found, []] : [process.execPath, [CLI_MAIN]];
+}
+
 /** Exits when one of `files` (mpirun, built mains) is missing, saying how to get it. */
 export function requireFiles(files) {
   for (const file of files) {
