@@ -102,8 +102,10 @@ def main():
         # same process. The environment it reads is the same for every rank (start-up
         # variables), and its BLAS threads, if any, are fork-safe (pthread_atfork).
         __import__("numpy")
+    _warm_modules.WARMING[0] = True  # COMM_WORLD left for each rank to bind (_comm._bind_world)
     for name in _warm_modules.SHIM_MODULES:
         __import__(name)
+    _warm_modules.WARMING[0] = False
     forker_env = dict(os.environ)
     ranks = {}
     for rank in range(size):

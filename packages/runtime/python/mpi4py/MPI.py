@@ -12,6 +12,8 @@ from ._request import Request, Prequest, Grequest, REQUEST_NULL  # noqa: F401
 from ._group import Group, GROUP_NULL, GROUP_EMPTY, IDENT, CONGRUENT, SIMILAR, UNEQUAL  # noqa
 from ._comm import (Comm, Intracomm, Topocomm, Cartcomm, Graphcomm, Distgraphcomm,  # noqa
                     Intercomm, COMM_NULL, COMM_WORLD, COMM_SELF, ROOT, _comm_lock_table)
+from ._comm import _bind_world
+_bind_world()                               # a rank forked from a warm interpreter: now
 from ._graphs import UNWEIGHTED, WEIGHTS_EMPTY  # noqa: F401
 from ._message import Message, MESSAGE_NULL, MESSAGE_NO_PROC  # noqa: F401
 from ._topology import Compute_dims, CART, GRAPH, DIST_GRAPH  # noqa: F401

@@ -22,7 +22,6 @@ from ._pickle import pickle as _PICKLE
 from ._derived import drop_owed, take_owed
 from ._callsite import call_site as _call_site
 from ._agent_fold import fold_field
-from ._world import world_rank, world_size
 from ._message import Message
 from ._collective_results import (discard, load_one, load_all, into_one, into_slots,
                                   fold_into, bad_counts, shared_or)
@@ -32,6 +31,7 @@ from ._graphs import (GraphTopology, DistGraphTopology, graph_shape, graph_map,
 from ._neighbors import NeighborCollectives
 from ._intercomm import RemoteGroup
 from ._persistent import persistent
+from . import _warm_modules
 from ._shm_collectives import CAPACITY as _SHM_CAPACITY, Parts as _Parts, enabled as _shm_enabled, \
     segment_for as _shm_segment_for, forget as _shm_forget, BARRIER as _SHM_BARRIER, \
     ALLREDUCE as _SHM_ALLREDUCE, SCAN as _SHM_SCAN, EXSCAN as _SHM_EXSCAN, BCAST as _SHM_BCAST, \
@@ -1388,7 +1388,26 @@ def _items(seq, size):
 
 
 # -- the predefined communicators ------------------------------------------------------
+# This process's COMM_WORLD rank and the job's size (_world), bound by _bind_world: when this
+# module is imported, except in a warm interpreter (_warm_modules.WARMING), which imports it
+# once for the ranks it forks; each of those binds its own on `from mpi4py import MPI`.
+world_rank = world_size = None
+
 COMM_NULL = Comm()
-COMM_WORLD = Intracomm()._setup('w', range(world_size), world_rank, 'MPI_COMM_WORLD')
-COMM_SELF = Intracomm()._setup('s%d' % world_rank, [world_rank], world_rank,
-                               'MPI_COMM_SELF')
+COMM_WORLD = Intracomm()
+COMM_SELF = Intracomm()
+
+
+def _bind_world():
+    """Sets up COMM_WORLD and COMM_SELF for this process's rank (once)."""
+    global world_rank, world_size
+    if world_rank is not None:
+        return
+    from ._world import world_rank as rank, world_size as size
+    COMM_WORLD._setup('w', range(size), rank, 'MPI_COMM_WORLD')
+    COMM_SELF._setup('s%d' % rank, [rank], rank, 'MPI_COMM_SELF')
+    world_rank, world_size = rank, size
+
+
+if not _warm_modules.WARMING[0]:
+    _bind_world()

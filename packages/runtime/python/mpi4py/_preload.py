@@ -19,7 +19,7 @@ import signal
 import sys
 from collections.abc import MutableMapping
 
-from ._warm_modules import CANDIDATES
+from ._warm_modules import CANDIDATES, WARMING
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 
@@ -80,6 +80,14 @@ def _namespace(module):
 
 def preload(is_startup_variable, candidates=CANDIDATES, log=lambda message: None):
     """Imports the candidates that pass (see the module's doc); returns their names."""
+    WARMING[0] = True
+    try:
+        return _preload(is_startup_variable, candidates, log)
+    finally:
+        WARMING[0] = False
+
+
+def _preload(is_startup_variable, candidates, log):
     kept = []
     for name in candidates:
         if name in sys.modules:

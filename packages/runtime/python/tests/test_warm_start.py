@@ -80,6 +80,34 @@ class ShimModulesTest(unittest.TestCase):
         # but _stacks, which a rank imports to report where it waits: small, and kept warm
         self.assertLessEqual(set(_warm_modules.SHIM_MODULES) - {"mpi4py._stacks"}, set(out.stdout.split()))
 
+    def test_a_warm_import_leaves_comm_world_for_each_forked_rank_to_bind(self):
+        # preloaded without a rank (as the forker and the zygote do), then forked: each child
+        # binds its own rank from its environment when it imports mpi4py.MPI
+        code = (
+            "import os, sys\n"
+            "from mpi4py import _main_script, _preload, _warm_modules\n"
+            "_preload.preload(_main_script.is_startup_variable, _warm_modules.SHIM_MODULES)\n"
+            "from mpi4py import _comm\n"
+            "print('warm', _comm.world_rank, 'mpi4py._world' in sys.modules, flush=True)\n"
+            "for rank in (2, 5):\n"
+            "    pid = os.fork()\n"
+            "    if pid == 0:\n"
+            "        os.environ.update(MPIAAS_RANK=str(rank), MPIAAS_SIZE='6')\n"
+            "        from mpi4py import MPI\n"
+            "        w = MPI.COMM_WORLD\n"
+            "        print('rank', w.Get_rank(), w.Get_size(), MPI.COMM_SELF.Get_rank(), MPI.COMM_SELF.Get_size(), flush=True)\n"
+            "        os._exit(0)\n"
+            "    os.waitpid(pid, 0)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], env=clean_env(), capture_output=True, text=True, check=True)
+        self.assertEqual(out.stdout.splitlines(), ["warm None False", "rank 2 6 0 1", "rank 5 6 0 1"])
+
+    def test_a_plain_import_binds_comm_world_at_once(self):
+        code = "from mpi4py import _comm\nprint(_comm.world_rank, _comm.world_size, _comm.COMM_WORLD.Get_rank())\n"
+        out = subprocess.run([sys.executable, "-c", code], env=clean_env(MPIAAS_RANK="1", MPIAAS_SIZE="3"),
+                             capture_output=True, text=True, check=True)
+        self.assertEqual(out.stdout.split(), ["1", "3", "1"])
+
 
 RANK_SCRIPT = """\
 import os, signal, sys
