@@ -95,6 +95,8 @@ ensure_build() {
 # machine), and a local run talks TLS to nothing (apps/cli/src/deferred-ca-certs.ts: the
 # ranks still get it, and a run over a rediss:// Redis restarts with it).
 ensure_cli_command() {
+  # a word for sh, single-quoted (each ' in it becoming '\''): paths may hold spaces or quotes
+  sh_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
   local dir="${MPIAAS_BIN_DIR:-}"
   if [ -z "$dir" ]; then
     if [ -w /usr/local/bin ]; then dir=/usr/local/bin; else dir="$HOME/.local/bin"; fi
@@ -102,11 +104,11 @@ ensure_cli_command() {
   mkdir -p "$dir"
   local want
   want=$(printf '%s\n' '#!/bin/sh' "# mpiaas CLI of $PWD (written by scripts/setup.sh)" \
-    ": \"\${MPIAAS_PYTHON:=$MPIAAS_PYTHON}\"" 'export MPIAAS_PYTHON' \
+    "[ -n \"\${MPIAAS_PYTHON:-}\" ] || MPIAAS_PYTHON=$(sh_quote "$MPIAAS_PYTHON")" 'export MPIAAS_PYTHON' \
     'if [ "$1" = exec ] && [ -n "${NODE_EXTRA_CA_CERTS+set}" ]; then' \
     '  MPIAAS_DEFERRED_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export MPIAAS_DEFERRED_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS' \
     'fi' \
-    "exec $(command -v node) $PWD/apps/cli/dist/main.js \"\$@\"")
+    "exec $(sh_quote "$(command -v node)") $(sh_quote "$PWD/apps/cli/dist/main.js") \"\$@\"")
   if [ "$(cat "$dir/mpiaas" 2>/dev/null)" != "$want" ]; then
     printf '%s\n' "$want" > "$dir/mpiaas.tmp" && chmod 755 "$dir/mpiaas.tmp" && mv "$dir/mpiaas.tmp" "$dir/mpiaas"
     log "installed the mpiaas command: $dir/mpiaas"

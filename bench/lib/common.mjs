@@ -24,7 +24,7 @@ export const MIGRATE = path.join(root, 'packages/db/dist/migrate-cli.js');
  */
 export function mpiaasCommand() {
   const found = spawnSync('sh', ['-c', 'command -v mpiaas'], { encoding: 'utf8' }).stdout.trim();
-  const ours = found !== '' && existsSync(found) && readFileSync(found, 'utf8').includes(`mpiaas CLI of ${root}`);
+  const ours = found !== '' && existsSync(found) && readFileSync(found, 'utf8').includes(`mpiaas CLI of ${root} (`);
   return ours ? [found, []] : [process.execPath, [CLI_MAIN]];
 }
 

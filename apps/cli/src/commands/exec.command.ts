@@ -6,7 +6,7 @@ import { positiveSeconds, wholeNumber } from './argument-parsers';
 // Only what exec needs, before its ranks start: the contracts' index loads their schemas.
 import { rankEntry } from '@mpiaas/contracts/launcher';
 import { roundRobinPlacement, startRanksEarly, type ForkRanks } from '@mpiaas/runtime/early-ranks';
-import { restoreDeferredCaCerts, rerunWithCaCerts } from '../deferred-ca-certs';
+import { redisUsesTls, restoreDeferredCaCerts, rerunWithCaCerts } from '../deferred-ca-certs';
 import { loadLocalConfig } from '../local-config';
 import { RankOutputWriter } from '../output/rank-output-writer';
 
@@ -45,7 +45,7 @@ export function execCommand(): Command {
         process.exit(2);
       }
       const config = loadLocalConfig();
-      if (restoreDeferredCaCerts() && options.agents > 1 && config.redisUrl.startsWith('rediss:')) await rerunWithCaCerts();
+      if (restoreDeferredCaCerts() && options.agents > 1 && redisUsesTls(config.redisUrl)) await rerunWithCaCerts();
       const writer = new RankOutputWriter({ stdout: process.stdout, stderr: process.stderr }, options.tagOutput);
       const cancel = new AbortController();
       // `mpiaas exec ... | head`: once the reader is gone, stop the job and leave quietly

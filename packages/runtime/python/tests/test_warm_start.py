@@ -138,42 +138,63 @@ os.execv(sys.argv[2], sys.argv[2:])
 """
 
 
+def run_forker(script_text, size, entries, extra_env=None):
+    """Runs the forker on `script_text` with `size` ranks; (its reports, each rank's
+    [stdout, stderr, channel] read back)."""
+    with tempfile.TemporaryDirectory() as folder:
+        script = os.path.join(folder, "script.py")
+        with open(script, "w") as out:
+            out.write(script_text)
+        pipes = [os.pipe() for _ in range(size * 3)]
+        read_ends = [r for r, _ in pipes]
+        # rank r's stdout, stderr and channel on the forker's fds 3 + 3r, 4 + 3r, 5 + 3r
+        mapping = ",".join(f"{w}:{3 + i}" for i, (_, w) in enumerate(pipes))
+        command = [sys.executable, "-u", FORKER, str(size), *entries, "--", script, "a b"]
+        forker = subprocess.Popen(
+            [sys.executable, "-c", PLACE_FDS, mapping, *command],
+            env=clean_env(**(extra_env or {})), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=folder,
+            pass_fds=[w for _, w in pipes],
+        )
+        for _, w in pipes:
+            os.close(w)
+        with forker.stdout:
+            reports = [json.loads(line) for line in forker.stdout.read().decode().splitlines()]
+        if forker.wait() != 0:
+            raise AssertionError(f"the forker exited {forker.returncode}")
+        streams = [os.read(fd, 65536).decode() for fd in read_ends]
+        for fd in read_ends:
+            os.close(fd)
+        return reports, script, [streams[3 * r: 3 * r + 3] for r in range(size)]
+
+
 class RankForkerTest(unittest.TestCase):
     def test_forks_each_rank_onto_its_own_descriptors_and_reports_pids_and_exits(self):
         size = 3
-        with tempfile.TemporaryDirectory() as folder:
-            script = os.path.join(folder, "script.py")
-            with open(script, "w") as out:
-                out.write(RANK_SCRIPT)
-            pipes = [os.pipe() for _ in range(size * 3)]
-            read_ends = [r for r, _ in pipes]
-            # rank r's stdout, stderr and channel on the forker's fds 3 + 3r, 4 + 3r, 5 + 3r
-            mapping = ",".join(f"{w}:{3 + i}" for i, (_, w) in enumerate(pipes))
-            entries = [f"{r}\tMPIAAS_RANK={r}" for r in range(size)] + ["1\tgone"]
-            command = [sys.executable, "-u", FORKER, str(size), *entries, "--", script, "a b"]
-            forker = subprocess.Popen(
-                [sys.executable, "-c", PLACE_FDS, mapping, *command],
-                env=clean_env(gone="1"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=folder,
-                pass_fds=[w for _, w in pipes],
-            )
-            for _, w in pipes:
-                os.close(w)
-            with forker.stdout:
-                reports = [json.loads(line) for line in forker.stdout.read().decode().splitlines()]
-            self.assertEqual(forker.wait(), 0)
-            streams = [os.read(fd, 65536).decode() for fd in read_ends]
-            for fd in read_ends:
-                os.close(fd)
+        entries = [f"{r}\tMPIAAS_RANK={r}" for r in range(size)] + ["1\tgone"]
+        reports, script, streams = run_forker(RANK_SCRIPT, size, entries, {"gone": "1"})
         pids = {r["rank"]: r["pid"] for r in reports if "pid" in r}
         self.assertEqual(sorted(pids), [0, 1, 2])
         exits = {r["rank"]: (r["exit"], r["signal"]) for r in reports if "exit" in r}
         self.assertEqual(exits, {0: (0, None), 1: (1, None), 2: (None, 15)})
         for rank in range(size):
-            stdout, stderr, channel = streams[3 * rank: 3 * rank + 3]
+            stdout, stderr, channel = streams[rank]
             self.assertEqual(stdout, f"rank {rank} argv [{script!r}, 'a b'] fds [0, 1, 2, 3] {rank == 1} True\n")
             self.assertEqual(stderr, f"err of {rank}\n")
             self.assertEqual(channel, f"channel of {rank}")
 
+    def test_each_forked_rank_binds_its_own_comm_world(self):
+        # the forker imported _comm warm (unbound); each rank binds from its environment, as
+        # `from mpi4py import MPI` does (called directly: MPI would talk to an agent here)
+        script = (
+            "from mpi4py import _comm\n"
+            "unbound = _comm.world_rank is None\n"
+            "_comm._bind_world()\n"
+            "print(unbound, _comm.COMM_WORLD.Get_rank(), _comm.COMM_WORLD.Get_size(), _comm.COMM_SELF.Get_size())\n"
+        )
+        size = 3
+        entries = [f"{r}\tMPIAAS_RANK={r}" for r in range(size)] + [f"{r}\tMPIAAS_SIZE={size}" for r in range(size)]
+        _, _, streams = run_forker(script, size, entries)
+        self.assertEqual([stdout for stdout, _, _ in streams], [f"True {r} 3 1\n" for r in range(size)])
 
 if __name__ == "__main__":
     unittest.main()
