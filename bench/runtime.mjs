@@ -8,11 +8,11 @@ import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { CLI_MAIN as cli, fmtMicros as fmt, lastJsonLine, machineLine, median, mpiaasCommand, mpiEnv, python, redisRoundTripMedianMicros, redisUrl, run } from './lib/common.mjs';
+import { rawRedisPingMicros, socketRoundTripMicros } from './lib/floor.mjs';
+import { storeThenFetch } from './lib/payload-floor.mjs';
 
 /** `mpiaas` as users type it (the setup's command), for the rows that time whole commands. */
 const [mpiaas, mpiaasArgs] = mpiaasCommand();
-import { rawRedisPingMicros, socketRoundTripMicros } from './lib/floor.mjs';
-import { storeThenFetch } from './lib/payload-floor.mjs';
 
 const { chunksOf, PAYLOAD_CHUNK_BYTES } = await import('../packages/runtime/dist/redis/payload-chunks.js');
 const { PayloadConnection } = await import('../packages/runtime/dist/redis/payload-connection.js');

@@ -93,7 +93,7 @@ ensure_build() {
 # `mpiaas exec` runs its Node without NODE_EXTRA_CA_CERTS: Node 20 reads and parses that CA
 # bundle at start-up, needed or not (80 ms of a 220 ms `exec -n 4 hello.py` on our 2-core
 # machine), and a local run talks TLS to nothing (apps/cli/src/deferred-ca-certs.ts: the
-# ranks still get it, and a run over a rediss:// Redis restarts with it).
+# ranks still get it, and a run whose agents meet in a Redis over TLS restarts with it).
 ensure_cli_command() {
   # a word for sh, single-quoted (each ' in it becoming '\''): paths may hold spaces or quotes
   sh_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
