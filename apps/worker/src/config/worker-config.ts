@@ -49,6 +49,13 @@ export const WorkerConfigSchema = z.object({
   RANK_WARM_POOL: z.enum(['auto', 'off']).default('auto'),
   /** 'auto' puts each job's ranks in cgroups of their own where /sys/fs/cgroup allows; 'off' does not. */
   RANK_CGROUPS: z.enum(['auto', 'off']).default('auto'),
+  /**
+   * 'auto': where the worker puts ranks in cgroups itself (as root), it sets the host's cgroup
+   * option favordynmods, so that a rank joins its job's cgroups in 0.2 ms rather than after an
+   * RCU grace period (14-20 ms); it holds for the whole host until reboot (runs/cgroup-favor-dynmods.ts).
+   * 'off': the host's cgroup options are left alone.
+   */
+  CGROUP_FAVOR_DYNMODS: z.enum(['auto', 'off']).default('auto'),
   /** Where the cgroup v1 hierarchies are mounted. */
   CGROUP_ROOT: z.string().default('/sys/fs/cgroup'),
   /** Largest file a rank may write (RLIMIT_FSIZE). */

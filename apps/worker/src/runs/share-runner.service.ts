@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CANCELLED_BY_USER, LOADER_ENV_PATTERN, rankEntry } from '@mpiaas/contracts';
 import type { Job } from '@mpiaas/db';
 import { collectiveDurations, RankProcess, runAgentShare, SHIM_PATH, type ShareOutcome, type StopVerdict } from '@mpiaas/runtime';
@@ -13,6 +13,7 @@ import { killProcessesOf, RankUserPool } from './rank-users';
 import { JOB_TMP_NAME, RankSandbox } from './rank-sandbox';
 import { runIdOf, type ShareOrder, type ShareReport } from './share-order';
 import { JobCgroup, jobCgroupsEnabled, removeWorkerCgroups, type JobLimits, type LimitHit } from './job-cgroup';
+import { favorDynamicCgroups } from './cgroup-favor-dynmods';
 import { diskUsage, JobUsageWatch } from './job-usage-watch';
 import type { LaunchedRank } from './launcher/launched-rank';
 import { RANK_LAUNCHER } from './launcher/rank-launcher.provider';
@@ -63,7 +64,7 @@ function stopVerdict(reason: StopReason, workerId: string): StopVerdict {
  * reports how it ended. A failing script is a report, not an error.
  */
 @Injectable()
-export class ShareRunner implements OnApplicationShutdown {
+export class ShareRunner implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ShareRunner.name);
   private readonly rankUsers: RankUserPool | undefined;
   /** Whether each job's ranks get cgroups of their own (memory and processes of the job as a whole). */
@@ -83,6 +84,17 @@ export class ShareRunner implements OnApplicationShutdown {
     this.rankUsers = base === undefined ? undefined : new RankUserPool(base, config.SLOTS);
     this.cgroups = jobCgroupsEnabled(config, launcher);
     if (!this.cgroups && !launcher) this.logger.warn('no cgroups for jobs: memory and processes are bounded per rank only');
+  }
+
+  /** A worker that puts its ranks in cgroups lets them join without waiting (cgroup-favor-dynmods.ts). */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.cgroups || this.config.CGROUP_FAVOR_DYNMODS === 'off' || process.getuid?.() !== 0) return;
+    const outcome = await favorDynamicCgroups();
+    if (outcome.state === 'unavailable') {
+      this.logger.warn(`cgroup favordynmods not set (${outcome.why}): each rank waits an RCU grace period to join its job's cgroups`);
+    } else if (outcome.state === 'turned on') {
+      this.logger.log(`cgroup favordynmods set on ${outcome.mountPoint} for this host (CGROUP_FAVOR_DYNMODS=off leaves it alone)`);
+    }
   }
 
   /** At a clean shutdown (every share has ended): this worker's folders go too. */
