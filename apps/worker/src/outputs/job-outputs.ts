@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, realpath } from 'node:fs/promises';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -49,9 +49,9 @@ export class JobOutputs {
     for (const dir of [root, ...ranks.map((rank) => path.join(root, String(rank)))]) {
       // Shared with the ranks' container through the group (setgid); otherwise the ranks' own
       // (0700 whatever the umask, which only takes bits away).
-      await mkdir(dir, { mode: 0o700 });
-      if (this.launcher) await chmod(dir, 0o2770);
-      if (owner) await chown(dir, owner.uid, owner.gid);
+      mkdirSync(dir, { mode: 0o700 });
+      if (this.launcher) chmodSync(dir, 0o2770);
+      if (owner) chownSync(dir, owner.uid, owner.gid);
     }
   }
 
@@ -95,6 +95,8 @@ export class JobOutputs {
     const file = path.join(jobDir, RESULT_FILE_NAME);
     // The ranks' user may have taken the worker's read access away: the launcher gives it back.
     if (this.launcher) await this.launcher.collect(file, 1).catch(() => undefined);
+    // Most jobs leave none (a synchronous look: see job-cgroup.ts, readSmallFile).
+    if (!lstatSync(file, { throwIfNoEntry: false })) return;
     let opened;
     try {
       opened = await openOutputFile(jobDir, RESULT_FILE_NAME);
@@ -129,13 +131,15 @@ export class JobOutputs {
     const maxEntries = Math.max(this.config.OUTPUT_MAX_FILES, 1) * 4 + 100;
     if (this.launcher) await this.launcher.collect(root, maxEntries).catch((error: Error) => this.logger.warn(`job ${jobId}: ${error.message}`));
     // The rank may have replaced `output` or its own folder by a link: nothing is read through one.
-    const real = await realpath(root).catch(() => undefined);
+    const real = realpathOrUndefined(root);
     const listing =
       real === undefined
         ? { files: [], skipped: [] }
-        : real !== path.join(await realpath(jobDir), OUTPUT_DIR_NAME, String(rank))
+        : real !== path.join(realpathSync(jobDir), OUTPUT_DIR_NAME, String(rank))
           ? { files: [], skipped: [{ rel: '.', why: 'the output folder was replaced by a symbolic link' }] }
-          : await listOutputFiles(root, maxEntries);
+          : isEmptyFolder(real)
+            ? { files: [], skipped: [] } // most ranks leave nothing: looked at synchronously, as above
+            : await listOutputFiles(root, maxEntries);
     const candidates: FileCandidate[] = listing.files.map((file) => {
       const filePath = `${rank}/${file.rel}`;
       return { path: filePath, rank, bytes: file.bytes, storageKey: storageKeyOf(jobId, attempt, filePath) };
@@ -189,5 +193,21 @@ export class JobOutputs {
     await this.store.put(storageKey, Readable.from([text]), text.length);
     await this.files.record(jobId, attempt, [{ path: markerPath, rank: null, bytes: text.length, storageKey }]);
     if (uncounted > 0) await this.files.countDropped(jobId, attempt, uncounted);
+  }
+}
+
+function realpathOrUndefined(file: string): string | undefined {
+  try {
+    return realpathSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function isEmptyFolder(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return false; // listOutputFiles says why
   }
 }

@@ -1,4 +1,5 @@
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { JOB_TMP_NAME } from './rank-sandbox';
 
@@ -20,6 +21,9 @@ export class JobWorkspace {
   /**
    * `owner`: the ranks' user and group, when they differ from the worker's. `shared`: the
    * ranks run in another container as another user of the worker's group (rank launcher).
+   * The folder, the script and /tmp are made synchronously: on the worker's own scratch disk
+   * each call takes microseconds, and handing each to libuv's thread pool cost the worker more
+   * CPU than the call itself (see job-cgroup.ts, readSmallFile).
    */
   static async create(root: string, jobId: string, script: string, owner?: { uid: number; gid: number }, shared = false): Promise<JobWorkspace> {
     // The root is traversable so ranks of another user reach their own directory; each job's
@@ -32,18 +36,20 @@ export class JobWorkspace {
       }
       if (!shared) preparedRoots.add(root);
     }
-    const dir = await mkdtemp(path.join(root, `${jobId}-`)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT' || !preparedRoots.delete(root)) throw error;
-      return undefined; // removed behind our back: prepared again below
-    });
-    if (dir === undefined) return JobWorkspace.create(root, jobId, script, owner, shared);
+    let dir: string;
+    try {
+      dir = mkdtempSync(path.join(root, `${jobId}-`));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !preparedRoots.delete(root)) throw error;
+      return JobWorkspace.create(root, jobId, script, owner, shared); // removed behind our back: prepared again
+    }
     const scriptPath = path.join(dir, 'script.py');
-    await writeFile(scriptPath, script, { mode: 0o600 });
+    writeFileSync(scriptPath, script, { mode: 0o600 });
     // The job's own /tmp (shared by its ranks on this worker, removed with the directory).
     const tmp = path.join(dir, JOB_TMP_NAME);
-    await mkdir(tmp, { mode: 0o700 });
+    mkdirSync(tmp, { mode: 0o700 });
     if (owner) {
-      for (const file of [dir, scriptPath, tmp]) await chown(file, owner.uid, owner.gid);
+      for (const file of [dir, scriptPath, tmp]) chownSync(file, owner.uid, owner.gid);
     }
     if (shared) {
       await chmod(root, 0o2750);
@@ -54,8 +60,36 @@ export class JobWorkspace {
   }
 
   async remove(): Promise<void> {
+    try {
+      if (removeSmallTree(this.dir)) return;
+    } catch {
+      // gone meanwhile, or something it cannot remove alone: rm says what, or forces it
+    }
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Most jobs leave their folder as it was made (script, /tmp, output folders): removed with a
+ * few synchronous calls, as it was made. A folder with more than this in it goes through the
+ * thread pool, so that a job leaving thousands of files does not hold up the other jobs'
+ * traffic in the worker's event loop.
+ */
+const SYNC_REMOVE_ENTRIES = 32;
+
+/** Removes `dir` if it holds at most SYNC_REMOVE_ENTRIES entries (links are removed, never followed). */
+function removeSmallTree(dir: string): boolean {
+  const files: string[] = [];
+  const dirs = [dir];
+  for (let i = 0; i < dirs.length; i++) {
+    for (const entry of readdirSync(dirs[i] as string, { withFileTypes: true })) {
+      (entry.isDirectory() ? dirs : files).push(path.join(dirs[i] as string, entry.name));
+      if (files.length + dirs.length > SYNC_REMOVE_ENTRIES) return false;
+    }
+  }
+  for (const file of files) unlinkSync(file);
+  for (const folder of dirs.reverse()) rmdirSync(folder);
+  return true;
 }
 
 /**
