@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', 'packages/db/src/generated/**', '**/node_modules/**', 'packages/runtime/python/**', 'bench/results/**'] },
+  { ignores: ['**/dist/**', 'apps/worker/dist-*/**', 'packages/db/src/generated/**', '**/node_modules/**', 'packages/runtime/python/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
