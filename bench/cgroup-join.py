@@ -38,19 +38,25 @@ def one_join(parents, n):
     try:
         pid = os.fork()
         if pid == 0:
-            os.close(read)
-            spent = []
-            for folder in dirs:
-                started = time.perf_counter()
-                with open(os.path.join(folder, "cgroup.procs"), "w") as procs:
-                    procs.write("0")
-                spent.append(time.perf_counter() - started)
-            os.write(write, repr(spent).encode())
-            os._exit(0)
+            status = 1
+            try:  # the child never returns into the parent's loop, whatever happens
+                os.close(read)
+                spent = []
+                for folder in dirs:
+                    started = time.perf_counter()
+                    with open(os.path.join(folder, "cgroup.procs"), "w") as procs:
+                        procs.write("0")
+                    spent.append(time.perf_counter() - started)
+                os.write(write, repr(spent).encode())
+                status = 0
+            finally:
+                os._exit(status)
         os.close(write)
-        spent = eval(os.read(read, 4096))  # noqa: S307 - our own child's repr of a list of floats
-        os.waitpid(pid, 0)
-        return spent
+        answer = os.read(read, 4096)
+        _, status = os.waitpid(pid, 0)
+        if status != 0 or not answer:
+            sys.exit("cgroup-join: the child could not join its cgroups")
+        return [float(value) for value in answer.decode().strip("[]").split(",")]
     finally:
         os.close(read)
         for folder in dirs:

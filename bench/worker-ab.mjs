@@ -1,7 +1,8 @@
-// Two builds of the worker on tiny jobs (`pass`, np 1), alternating round by round so the
-// machine's drift falls on both alike: each round starts a private stack (this checkout's api)
-// with one worker of one build, queues the jobs first, then times how fast that worker runs
-// them and the CPU it spends a job (its own process, with the threads of its pool).
+// Two builds of the worker on tiny jobs (`pass`, np 1), alternating (ABBA…) so the machine's
+// drift falls on both alike: each round starts a private stack (this checkout's api) with one
+// worker of one build, stops that worker (SIGSTOP) while the jobs are queued, then lets it go
+// and times how fast it runs them and the CPU it spends a job (its own process, with the
+// threads of its pool).
 // Usage: node bench/worker-ab.mjs OTHER_DIST [--jobs=500] [--rounds=3]
 //   OTHER_DIST: another build of apps/worker/dist, copied beside it so that it finds this
 //   checkout's packages (the worker's own code is what differs), e.g.
@@ -37,8 +38,10 @@ async function oneRound(main) {
   let result;
   await stack.guard(async () => {
     await stack.open();
-    const worker = stack.startProcess('worker', main, stack.env({ WORKER_ID: `ab-${stack.id}` }));
+    // Silent while stopped: it keeps its slots for that long.
+    const worker = stack.startProcess('worker', main, stack.env({ WORKER_ID: `ab-${stack.id}`, WORKER_TIMEOUT_MS: '60000' }));
     await stack.waitFor('worker', stack.workerSeen, worker);
+    worker.child.kill('SIGSTOP');
     const ids = [];
     for (let i = 0; i < jobs; i += 50) {
       const batch = Array.from({ length: Math.min(50, jobs - i) }, () => stack.api('POST', '/jobs', { script: 'pass\n', np: 1 }));
@@ -46,6 +49,7 @@ async function oneRound(main) {
     }
     const cpuBefore = cpuMs(worker.child.pid);
     const started = Date.now();
+    worker.child.kill('SIGCONT');
     for (;;) {
       const { rows } = await stack.db.query(`SELECT count(*)::int AS n FROM jobs WHERE status = 'SUCCEEDED' AND id = ANY($1::uuid[])`, [ids]);
       if (rows[0].n === jobs) break;
@@ -61,7 +65,8 @@ async function oneRound(main) {
 const loadBefore = os.loadavg();
 const samples = Object.fromEntries(Object.keys(builds).map((name) => [name, []]));
 for (let round = 0; round < rounds; round++) {
-  for (const [name, main] of Object.entries(builds)) samples[name].push(await oneRound(main));
+  const order = round % 2 === 0 ? Object.entries(builds) : Object.entries(builds).reverse();
+  for (const [name, main] of order) samples[name].push(await oneRound(main));
 }
 console.log(`\n${machineLine(loadBefore, false)}; ${jobs} jobs queued first, then run by one worker; ${rounds} rounds, builds alternating\n`);
 console.log('| worker build | jobs/s (median, each round) | worker CPU per job (median, each round) |');

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -12,6 +12,7 @@ import { RANK_LAUNCHER } from '../runs/launcher/rank-launcher.provider';
 import { JobFilesRepository, type FileCandidate } from './job-files.repository';
 import { OBJECT_STORE } from './object-store.provider';
 import { listOutputFiles, openOutputFile } from './output-walk';
+import { firstEntries } from '../runs/first-entries';
 
 /** The folder of the job's directory holding one folder per rank (MPIAAS_OUTPUT). */
 export const OUTPUT_DIR_NAME = 'output';
@@ -95,8 +96,9 @@ export class JobOutputs {
     const file = path.join(jobDir, RESULT_FILE_NAME);
     // The ranks' user may have taken the worker's read access away: the launcher gives it back.
     if (this.launcher) await this.launcher.collect(file, 1).catch(() => undefined);
-    // Most jobs leave none (a synchronous look: see job-cgroup.ts, readSmallFile).
-    if (!lstatSync(file, { throwIfNoEntry: false })) return;
+    // Most jobs leave none (a synchronous look: see job-cgroup.ts, readSmallFile); any other
+    // answer than "no such file" is the open's below to report.
+    if (!existsNoFollow(file)) return;
     let opened;
     try {
       opened = await openOutputFile(jobDir, RESULT_FILE_NAME);
@@ -206,8 +208,16 @@ function realpathOrUndefined(file: string): string | undefined {
 
 function isEmptyFolder(dir: string): boolean {
   try {
-    return readdirSync(dir).length === 0;
+    return firstEntries(dir, 0) !== undefined;
   } catch {
     return false; // listOutputFiles says why
+  }
+}
+
+function existsNoFollow(file: string): boolean {
+  try {
+    return lstatSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
   }
 }

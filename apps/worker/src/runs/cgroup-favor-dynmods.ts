@@ -20,7 +20,9 @@ import { promisify } from 'node:util';
 export interface CgroupMount {
   mountPoint: string;
   fsType: 'cgroup' | 'cgroup2';
-  /** The filesystem's own options (its fifth-from-last field), e.g. `rw,nsdelegate`. */
+  /** The mount's own flags (sixth field), e.g. `rw,nosuid,nodev,noexec,relatime`. */
+  mountOptions: string[];
+  /** The filesystem's own options (the last field), e.g. `rw,nsdelegate`. */
   superOptions: string[];
 }
 
@@ -39,11 +41,12 @@ export function cgroupMounts(mountinfo: string): CgroupMount[] {
     if (!before || !after) continue;
     const [fsType, , superOptions = ''] = after.split(' ');
     if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
-    const mountPoint = before.split(' ')[4];
+    const [, , , , mountPoint, mountOptions = ''] = before.split(' ');
     if (!mountPoint) continue;
     mounts.push({
       mountPoint: mountPoint.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))),
       fsType,
+      mountOptions: mountOptions.split(',').filter(Boolean),
       superOptions: superOptions.split(',').filter(Boolean),
     });
   }
@@ -52,21 +55,30 @@ export function cgroupMounts(mountinfo: string): CgroupMount[] {
 
 /**
  * Already on where any cgroup mount shows the option (it is one setting for the host). If not,
- * the cgroup2 mount is remounted with its own options and this one added: a remount sets all
- * of cgroup2's options at once, so leaving one out would turn it off. Cgroup v1 hierarchies
- * cannot change their options once mounted; a host with no cgroup2 mount is left as it is.
+ * the cgroup2 mount is remounted with all it had and this option added: a remount sets the
+ * mount's flags (ro, nosuid, nodev, noexec, …) and cgroup2's own options at once, so leaving
+ * one out would clear it. Cgroup v1 hierarchies cannot change their options once mounted; a
+ * host with no cgroup2 mount is left as it is.
  */
 export function favorDynmodsPlan(mounts: readonly CgroupMount[]): FavorDynmodsPlan {
   const on = mounts.find((mount) => mount.superOptions.includes('favordynmods'));
   if (on) return { kind: 'on', mountPoint: on.mountPoint };
   const v2 = mounts.find((mount) => mount.fsType === 'cgroup2');
   if (!v2) return { kind: 'unavailable', why: 'no cgroup2 mount to set it on' };
-  const kept = v2.superOptions.filter((option) => option !== 'rw' && option !== 'ro');
-  return { kind: 'remount', mountPoint: v2.mountPoint, options: ['remount', ...kept, 'favordynmods'].join(',') };
+  const flags = v2.mountOptions.filter((option) => option !== 'rw');
+  const own = v2.superOptions.filter((option) => option !== 'rw' && option !== 'ro');
+  const options = [...new Set(['remount', ...flags, ...own, 'favordynmods'])];
+  return { kind: 'remount', mountPoint: v2.mountPoint, options: options.join(',') };
 }
 
 /** What the worker found or did, for its start-up log. */
 export type FavorDynmodsOutcome = { state: 'already on' | 'turned on'; mountPoint: string } | { state: 'unavailable'; why: string };
+
+/** Whether the host's cgroups favour moves already, as the mount table shows; never throws. */
+export async function favorDynmodsShown(mountinfoPath = '/proc/self/mountinfo'): Promise<boolean> {
+  const mountinfo = await readFile(mountinfoPath, 'utf8').catch(() => '');
+  return favorDynmodsPlan(cgroupMounts(mountinfo)).kind === 'on';
+}
 
 /** Turns favordynmods on for this host if it is not (see above); never throws. */
 export async function favorDynamicCgroups(
@@ -83,13 +95,21 @@ export async function favorDynamicCgroups(
   if (plan.kind === 'on') return { state: 'already on', mountPoint: plan.mountPoint };
   try {
     await remount(plan.mountPoint, plan.options);
-    return { state: 'turned on', mountPoint: plan.mountPoint };
   } catch (error) {
     return { state: 'unavailable', why: `mount -o ${plan.options} ${plan.mountPoint}: ${(error as Error).message.trim()}` };
   }
+  // The kernel takes the option quietly and ignores it from a cgroup namespace of its own (a
+  // container): only the mount table says whether it holds.
+  const after = await readFile(mountinfoPath, 'utf8').catch(() => '');
+  const mount = cgroupMounts(after).find((candidate) => candidate.mountPoint === plan.mountPoint);
+  if (!mount?.superOptions.includes('favordynmods')) {
+    return { state: 'unavailable', why: `${plan.mountPoint} was remounted but does not show the option (a cgroup namespace of its own?)` };
+  }
+  return { state: 'turned on', mountPoint: plan.mountPoint };
 }
 
 async function mountWithOptions(mountPoint: string, options: string): Promise<void> {
-  // util-linux mount (what a host has): Node has no mount(2) of its own.
-  await promisify(execFile)('mount', ['-t', 'cgroup2', '-o', options, 'none', mountPoint], { timeout: 10_000 });
+  // util-linux mount (every host has it), by its path: never the PATH of a root process.
+  // Node has no mount(2) of its own.
+  await promisify(execFile)('/bin/mount', ['-t', 'cgroup2', '-o', options, 'none', mountPoint], { timeout: 10_000 });
 }

@@ -1,5 +1,5 @@
 import { accessSync, chownSync, constants, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { readdir, readFile, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkerConfig } from '../config/worker-config';
@@ -7,6 +7,8 @@ import type { WorkerConfig } from '../config/worker-config';
 /** The cgroup v1 hierarchies a job's ranks are put in: what bounds memory and processes, and what counts CPU time. */
 const CONTROLLERS = ['memory', 'pids', 'cpuacct'] as const;
 const PARENT = 'mpiaas';
+/** Passes of SIGKILL over a job's cgroup before its folder is removed (a fork bomb is bounded by pids.max). */
+const KILL_PASSES = 20;
 
 export interface JobLimits {
   /** Memory of all the ranks of the share together (RSS + page cache), bytes. */
@@ -36,6 +38,7 @@ export function jobCgroupsEnabled(config: Pick<WorkerConfig, 'RANK_CGROUPS' | 'C
 export class JobCgroup {
   private constructor(
     private readonly dirs: Record<'memory' | 'pids', string> & { cpuacct?: string },
+    private readonly quick: boolean,
   ) {}
 
   /** Whether this machine lets the worker create cgroups (v1 memory and pids mounted rw). */
@@ -50,27 +53,33 @@ export class JobCgroup {
     });
   }
 
-  /** `countCpu`: a cpuacct cgroup too, to read the ranks' CPU seconds from (JOB_CPU_SECONDS). */
+  /**
+   * `countCpu`: a cpuacct cgroup too, to read the ranks' CPU seconds from (JOB_CPU_SECONDS).
+   * `quick`: the host's cgroups favour moves (cgroup-favor-dynmods.ts): the cgroups are made
+   * and removed synchronously (see readSmallFile). Otherwise through the thread pool: making
+   * or removing a cgroup waits for the kernel's cgroup lock, which a rank joining its cgroups
+   * holds for an RCU grace period (14-20 ms), and the worker's loop must not wait with it.
+   */
   static async create(
     root: string,
     scratchName: string,
     runId: string,
     limits: JobLimits,
-    owner?: { uid: number; gid: number },
-    countCpu = true,
+    { owner, countCpu = true, quick = false }: { owner?: { uid: number; gid: number }; countCpu?: boolean; quick?: boolean } = {},
   ): Promise<JobCgroup> {
     const dirs = {} as Record<(typeof CONTROLLERS)[number], string>;
     for (const controller of CONTROLLERS) {
       if (controller === 'cpuacct' && !countCpu) continue;
       const dir = path.join(root, controller, PARENT, scratchName, runId);
-      mkdirSync(dir, { recursive: true });
+      if (quick) mkdirSync(dir, { recursive: true });
+      else await mkdir(dir, { recursive: true });
       dirs[controller] = dir;
       // The rank moves itself in (as its own user) before it execs the script.
       if (owner) chownSync(path.join(dir, 'cgroup.procs'), owner.uid, owner.gid);
     }
     writeFileSync(path.join(dirs.memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
     writeFileSync(path.join(dirs.pids, 'pids.max'), String(limits.processes));
-    return new JobCgroup(dirs);
+    return new JobCgroup(dirs, quick);
   }
 
   /**
@@ -94,7 +103,15 @@ export class JobCgroup {
    * many there were.
    */
   async killAll(): Promise<number> {
-    return killMembers(this.dirs.pids);
+    // Until none is left: a process forking at the moment of a pass would escape it.
+    let killed = 0;
+    for (let pass = 0; pass < KILL_PASSES; pass++) {
+      const found = await killMembers(this.dirs.pids);
+      if (found === 0) break;
+      killed += found;
+      await delay(5);
+    }
+    return killed;
   }
 
   /** Which limit the ranks ran into, if any (an OOM kill, or a refused fork). */
@@ -115,7 +132,7 @@ export class JobCgroup {
 
   /** Kills whatever is still in the cgroups and removes them. */
   async destroy(): Promise<void> {
-    for (const dir of Object.values(this.dirs)) await removeCgroup(dir);
+    for (const dir of Object.values(this.dirs)) await removeCgroup(dir, this.quick);
   }
 }
 
@@ -173,10 +190,11 @@ async function killMembers(dir: string): Promise<number> {
 }
 
 /** A cgroup can only be removed once empty (it usually is by now): kill what is in it, then remove it. */
-async function removeCgroup(dir: string): Promise<void> {
+async function removeCgroup(dir: string, quick = false): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt++) {
     try {
-      rmdirSync(dir);
+      if (quick) rmdirSync(dir);
+      else await rmdir(dir);
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;

@@ -1,6 +1,7 @@
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, lstatSync, mkdirSync, mkdtempSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { firstEntries } from './first-entries';
 import { JOB_TMP_NAME } from './rank-sandbox';
 
 /** Roots whose modes are set (a worker's scratch folder); removed roots must be forgotten. */
@@ -77,15 +78,23 @@ export class JobWorkspace {
  */
 const SYNC_REMOVE_ENTRIES = 32;
 
-/** Removes `dir` if it holds at most SYNC_REMOVE_ENTRIES entries (links are removed, never followed). */
-function removeSmallTree(dir: string): boolean {
+/**
+ * Removes `dir` if it holds at most SYNC_REMOVE_ENTRIES entries (false: it holds more, nothing
+ * removed). A link is removed, never followed: every folder is checked to be one (lstat) just
+ * before it is read. The job's processes are gone by now, so nothing swaps a folder for a link
+ * meanwhile: a sandboxed rank is its PID namespace's first process (all it started die with
+ * it), and the job's cgroup, its user's processes or the launcher's container are emptied first.
+ */
+export function removeSmallTree(dir: string): boolean {
   const files: string[] = [];
   const dirs = [dir];
   for (let i = 0; i < dirs.length; i++) {
-    for (const entry of readdirSync(dirs[i] as string, { withFileTypes: true })) {
-      (entry.isDirectory() ? dirs : files).push(path.join(dirs[i] as string, entry.name));
-      if (files.length + dirs.length > SYNC_REMOVE_ENTRIES) return false;
-    }
+    const folder = dirs[i] as string;
+    if (!lstatSync(folder).isDirectory()) return false;
+    const entries = firstEntries(folder, SYNC_REMOVE_ENTRIES);
+    if (!entries) return false;
+    for (const entry of entries) (entry.isDirectory() ? dirs : files).push(path.join(folder, entry.name));
+    if (files.length + dirs.length > SYNC_REMOVE_ENTRIES) return false;
   }
   for (const file of files) unlinkSync(file);
   for (const folder of dirs.reverse()) rmdirSync(folder);

@@ -13,7 +13,7 @@ import { killProcessesOf, RankUserPool } from './rank-users';
 import { JOB_TMP_NAME, RankSandbox } from './rank-sandbox';
 import { runIdOf, type ShareOrder, type ShareReport } from './share-order';
 import { JobCgroup, jobCgroupsEnabled, removeWorkerCgroups, type JobLimits, type LimitHit } from './job-cgroup';
-import { favorDynamicCgroups } from './cgroup-favor-dynmods';
+import { favorDynamicCgroups, favorDynmodsShown } from './cgroup-favor-dynmods';
 import { diskUsage, JobUsageWatch } from './job-usage-watch';
 import type { LaunchedRank } from './launcher/launched-rank';
 import { RANK_LAUNCHER } from './launcher/rank-launcher.provider';
@@ -69,6 +69,8 @@ export class ShareRunner implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly rankUsers: RankUserPool | undefined;
   /** Whether each job's ranks get cgroups of their own (memory and processes of the job as a whole). */
   private readonly cgroups: boolean;
+  /** Whether the host's cgroups favour moves (cgroup-favor-dynmods.ts), so that cgroupfs calls never wait long. */
+  private cgroupMovesQuick = false;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -88,8 +90,13 @@ export class ShareRunner implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** A worker that puts its ranks in cgroups lets them join without waiting (cgroup-favor-dynmods.ts). */
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.cgroups || this.config.CGROUP_FAVOR_DYNMODS === 'off' || process.getuid?.() !== 0) return;
+    if (!this.cgroups) return;
+    if (this.config.CGROUP_FAVOR_DYNMODS === 'off' || process.getuid?.() !== 0) {
+      this.cgroupMovesQuick = await favorDynmodsShown();
+      return;
+    }
     const outcome = await favorDynamicCgroups();
+    this.cgroupMovesQuick = outcome.state !== 'unavailable';
     if (outcome.state === 'unavailable') {
       this.logger.warn(`cgroup favordynmods not set (${outcome.why}): each rank waits an RCU grace period to join its job's cgroups`);
     } else if (outcome.state === 'turned on') {
@@ -146,7 +153,11 @@ export class ShareRunner implements OnApplicationBootstrap, OnApplicationShutdow
     await this.outputs.prepare(workspace.dir, hosted, owner);
     const limits = this.limitsOf(order);
     const cgroup = this.cgroups
-      ? await JobCgroup.create(this.config.CGROUP_ROOT, path.basename(scratch), runIdOf(jobId, order.attempt), limits, owner, this.config.JOB_CPU_SECONDS > 0)
+      ? await JobCgroup.create(this.config.CGROUP_ROOT, path.basename(scratch), runIdOf(jobId, order.attempt), limits, {
+          owner,
+          countCpu: this.config.JOB_CPU_SECONDS > 0,
+          quick: this.cgroupMovesQuick,
+        })
       : undefined;
     const sink = new LogSink(
       jobId,
