@@ -1404,6 +1404,12 @@ def _bind_world():
     if world_rank is not None:
         return
     from ._world import world_rank as rank, world_size as size
+    if not 0 <= rank < size:
+        # Checked before either communicator is touched: a half set-up COMM_WORLD would fail
+        # later, far from the cause (an environment set by hand, rank without size).
+        raise RuntimeError('mpiaas: this process is rank %d of a job of %d: MPIAAS_RANK/MPIAAS_SIZE '
+                           '(or OMPI_COMM_WORLD_RANK/SIZE, PMI_RANK/SIZE) must give 0 <= rank < size'
+                           % (rank, size))
     COMM_WORLD._setup('w', range(size), rank, 'MPI_COMM_WORLD')
     COMM_SELF._setup('s%d' % rank, [rank], rank, 'MPI_COMM_SELF')
     world_rank, world_size = rank, size

@@ -88,3 +88,29 @@ class TestProfile(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TestWorldFromEnvironment(unittest.TestCase):
+    """A rank outside the job's size (an environment set by hand) is refused at import with
+    the variables to fix, before COMM_WORLD is half set up."""
+
+    def _run(self, **variables):
+        env = dict(os.environ, PYTHONPATH=SHIM, **variables)
+        for name in ('MPIAAS_PROTOCOL', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'PMI_RANK', 'PMI_SIZE'):
+            if name not in variables:
+                env.pop(name, None)
+        return subprocess.run([sys.executable, '-c', 'from mpi4py import MPI'], env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    def test_rank_past_the_size(self):
+        out = self._run(MPIAAS_RANK='3', MPIAAS_SIZE='2')
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn('rank 3 of a job of 2', out.stderr)
+        self.assertIn('MPIAAS_RANK/MPIAAS_SIZE', out.stderr)
+
+    def test_rank_without_a_size(self):
+        out = self._run(OMPI_COMM_WORLD_RANK='5', MPIAAS_RANK='', MPIAAS_SIZE='')
+        self.assertIn('rank 5 of a job of 1', out.stderr)
+
+    def test_negative_rank(self):
+        self.assertIn('rank -1 of a job of 4', self._run(MPIAAS_RANK='-1', MPIAAS_SIZE='4').stderr)
