@@ -5,11 +5,12 @@ import { promisify } from 'node:util';
 /**
  * Moving a process into a cgroup (writing its pid to `cgroup.procs`, as every rank does to
  * join its job's cgroups) takes the kernel's cgroup_threadgroup_rwsem for writing. By default
- * that lock favours forks and exits, so each writer first waits for an RCU grace period: 14-20
- * ms on our 2-core hosts, longer than a `pass` job's whole rank. Measured with nothing else
- * running (bench/cgroup-join.py): the first write of a rank 14 ms, the next ones 0.1 ms.
+ * that lock favours forks and exits, so each writer first waits for an RCU grace period, holding
+ * the kernel's cgroup_mutex meanwhile (no cgroup can be made or removed): 14-20 ms on our
+ * 2-core hosts, longer than a `pass` job's whole rank. Measured with nothing else running
+ * (bench/cgroup-join.py): the first write of a process 14-19.5 ms, the next ones 0.1 ms.
  *
- * The cgroup mount option `favordynmods` makes the kernel favour such moves instead (0.2 ms),
+ * The cgroup mount option `favordynmods` makes the kernel favour such moves instead (0.3 ms),
  * at some cost to forks and exits, which the kernel documents for hosts that move tasks
  * often. It holds for the whole host and, on recent kernels, until reboot even if the option
  * is removed: a worker turns it on only where it manages its ranks' cgroups itself (a host
