@@ -4,6 +4,7 @@
 // Usage: npm run bench:tiny [-- --quick] [-- --jobs=N] [-- --profile=DIR] [-- --env=NAME=VALUE …]
 //   --env: worker configuration for the run (e.g. --env=RANK_WARM_POOL=0 to compare);
 //   --profile=DIR: the api and worker run with --cpu-prof, profiles written to DIR.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { API_MAIN, MIGRATE, WORKER_MAIN, machineLine, requireFiles } from './lib/common.mjs';
 import { createPrivateStack } from './lib/private-stack.mjs';
@@ -28,7 +29,11 @@ await stack.guard(async () => {
 
 if (result) {
   const r = result.row;
-  console.log(`\n${machineLine(loadBefore, quick)}${Object.keys(workerEnv).length ? `; worker ${JSON.stringify(workerEnv)}` : ''}\n`);
+  // Whether ranks joined their cgroups without the kernel's grace period (apps/worker/src/runs/cgroup-favor-dynmods.ts).
+  const favored = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => / - cgroup2? \S+ \S*favordynmods/.test(line));
+  console.log(
+    `\n${machineLine(loadBefore, quick)}; cgroup favordynmods ${favored ? 'on' : 'not shown'}${Object.keys(workerEnv).length ? `; worker ${JSON.stringify(workerEnv)}` : ''}\n`,
+  );
   console.log('| benchmark | baseline (same run) | mpiaas | ratio | target | met |');
   console.log('|---|---:|---:|---:|---|:-:|');
   console.log(`| ${r.name} | ${r.base} | ${r.ours} | ${r.ratio} | ${r.target} | ${r.met ? 'yes' : 'no'} |`);
