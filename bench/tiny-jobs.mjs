@@ -4,7 +4,6 @@
 // Usage: npm run bench:tiny [-- --quick] [-- --jobs=N] [-- --profile=DIR] [-- --env=NAME=VALUE …]
 //   --env: worker configuration for the run (e.g. --env=RANK_WARM_POOL=0 to compare);
 //   --profile=DIR: the api and worker run with --cpu-prof, profiles written to DIR.
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { API_MAIN, MIGRATE, WORKER_MAIN, machineLine, requireFiles } from './lib/common.mjs';
 import { createPrivateStack } from './lib/private-stack.mjs';
@@ -29,8 +28,10 @@ await stack.guard(async () => {
 
 if (result) {
   const r = result.row;
-  // Whether ranks joined their cgroups without the kernel's grace period (apps/worker/src/runs/cgroup-favor-dynmods.ts).
-  const favored = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => / - cgroup2? \S+ \S*favordynmods/.test(line));
+  // Whether ranks joined their cgroups without the kernel's grace period, as the worker reads it
+  // (its build, imported once requireFiles has found it).
+  const { favorDynmodsShown } = await import('../apps/worker/dist/runs/cgroup-favor-dynmods.js');
+  const favored = await favorDynmodsShown();
   console.log(
     `\n${machineLine(loadBefore, quick)}; cgroup favordynmods ${favored ? 'on' : 'not shown'}${Object.keys(workerEnv).length ? `; worker ${JSON.stringify(workerEnv)}` : ''}\n`,
   );

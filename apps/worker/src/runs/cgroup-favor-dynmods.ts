@@ -75,10 +75,15 @@ export function favorDynmodsPlan(mounts: readonly CgroupMount[]): FavorDynmodsPl
 /** What the worker found or did, for its start-up log. */
 export type FavorDynmodsOutcome = { state: 'already on' | 'turned on'; mountPoint: string } | { state: 'unavailable'; why: string };
 
+/** The cgroup mounts of the mount table at `mountinfoPath`. */
+async function readCgroupMounts(mountinfoPath: string): Promise<CgroupMount[]> {
+  return cgroupMounts(await readFile(mountinfoPath, 'utf8'));
+}
+
 /** Whether the host's cgroups favour moves already, as the mount table shows; never throws. */
 export async function favorDynmodsShown(mountinfoPath = '/proc/self/mountinfo'): Promise<boolean> {
-  const mountinfo = await readFile(mountinfoPath, 'utf8').catch(() => '');
-  return favorDynmodsPlan(cgroupMounts(mountinfo)).kind === 'on';
+  const mounts = await readCgroupMounts(mountinfoPath).catch(() => []);
+  return favorDynmodsPlan(mounts).kind === 'on';
 }
 
 /** Turns favordynmods on for this host if it is not (see above); never throws. */
@@ -88,7 +93,7 @@ export async function favorDynamicCgroups(
 ): Promise<FavorDynmodsOutcome> {
   let plan: FavorDynmodsPlan;
   try {
-    plan = favorDynmodsPlan(cgroupMounts(await readFile(mountinfoPath, 'utf8')));
+    plan = favorDynmodsPlan(await readCgroupMounts(mountinfoPath));
   } catch (error) {
     return { state: 'unavailable', why: `cannot read ${mountinfoPath}: ${(error as Error).message}` };
   }
@@ -101,8 +106,8 @@ export async function favorDynamicCgroups(
   }
   // The kernel takes the option quietly and ignores it from a cgroup namespace of its own (a
   // container): only the mount table says whether it holds.
-  const after = await readFile(mountinfoPath, 'utf8').catch(() => '');
-  const mount = cgroupMounts(after).find((candidate) => candidate.mountPoint === plan.mountPoint);
+  const after = await readCgroupMounts(mountinfoPath).catch(() => []);
+  const mount = after.find((candidate) => candidate.mountPoint === plan.mountPoint);
   if (!mount?.superOptions.includes('favordynmods')) {
     return { state: 'unavailable', why: `${plan.mountPoint} was remounted but does not show the option (a cgroup namespace of its own?)` };
   }
