@@ -100,9 +100,13 @@ export class LaunchedRank implements RankHandle {
     if (this.running) this.killGroup(signal);
   }
 
-  /** The launcher SIGKILLs a rank's group when it exits: afterwards there is nothing to signal. */
+  /**
+   * The launcher SIGKILLs a rank's group when it exits: afterwards there is nothing to signal,
+   * and the launcher may already have closed its end (a write would fail with EPIPE).
+   */
   killGroup(signal: NodeJS.Signals): void {
-    if (!this.control.destroyed && this.control.writable) this.control.write(`${JSON.stringify({ kill: signal })}\n`);
+    if (!this.running || this.control.destroyed || !this.control.writable) return;
+    this.control.write(`${JSON.stringify({ kill: signal })}\n`);
   }
 }
 
