@@ -161,6 +161,31 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it('answers as the mpi4py release asked for (--mpi4py, or MPIAAS_MPI4PY inherited), forked or not; 3.1.4 by default', async () => {
+    const line = (rank: number, release: string) =>
+      release === '3.1.4' ? `rank ${rank} mpi4py 3.1.4 envelope 4 contents 3 warnings 0` : `rank ${rank} mpi4py 4.1.2 envelope 5 contents 4 warnings 1`;
+    for (const [np, args, env, release] of [
+      [4, [], {}, '3.1.4'],
+      [4, ['--mpi4py', '4'], {}, '4.1.2'],
+      [3, ['--mpi4py', '4.1'], {}, '4.1.2'],
+      [3, [], { MPIAAS_MPI4PY: '4.0' }, '4.1.2'],
+      [4, ['--mpi4py', '3.1'], { MPIAAS_MPI4PY: '4' }, '3.1.4'],
+    ] as const) {
+      const run = await mpiaasExec(['-n', String(np), ...args, fixture('mpi4py_release.py')], { env });
+      // nothing on stderr: not even the ResourceWarning for the agent's socket that CPython
+      // printed at exit once a script's catch_warnings had caught a warning
+      expect(run.stderr).toBe('');
+      const lines = run.stdout.split('\n').filter(Boolean).sort();
+      expect(lines).toEqual(Array.from({ length: np }, (_, rank) => line(rank, release)));
+    }
+    const refused = await mpiaasExec(['-n', '1', '--mpi4py', '5', fixture('mpi4py_release.py')]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("option '--mpi4py <release>' argument '5' is invalid");
+    const unknown = await mpiaasExec(['-n', '1', fixture('mpi4py_release.py')], { env: { MPIAAS_MPI4PY: 'latest' } });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("RuntimeError: mpiaas: MPIAAS_MPI4PY='latest'");
+  });
+
   it('says clearly when the interpreter cannot be started, forking or not', async () => {
     for (const np of ['3', '4']) {
       const run = await mpiaasExec(['-n', np, '--python', '/nonexistent/python3', fixture('rank_parent.py')]);

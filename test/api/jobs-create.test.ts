@@ -126,6 +126,11 @@ describe('POST /jobs validation', () => {
     ['env name reserved', jobBody({ env: { PYTHONPATH: '/tmp' } }), 'env name "PYTHONPATH" is reserved by the runtime'],
     ['loader variable', jobBody({ env: { LD_PRELOAD: '/tmp/evil.so' } }), 'env name "LD_PRELOAD" is reserved by the runtime'],
     ['env value not a string', jobBody({ env: { A: 1 } }), 'env value of "A" must be a string'],
+    [
+      'mpi4py release unknown',
+      jobBody({ env: { MPIAAS_MPI4PY: '4.2' } }),
+      'env value of "MPIAAS_MPI4PY" must name an mpi4py release: 3, 3.1 or 3.1.x (3.1.4), or 4, 4.0, 4.1, 4.0.x or 4.1.x (4.1.2)',
+    ],
     ['env value too long', jobBody({ env: { A: 'x'.repeat(JOB_LIMITS.maxEnvValueBytes + 1) } }), 'env value of "A" must be at most 16384 bytes of UTF-8'],
     [
       'too many env vars',

@@ -82,6 +82,26 @@ describe('POST /jobs → queue → worker → ranks → results and logs in Post
     expect(stderr.map((l) => l.text).join('')).toBe('giving up\n');
   });
 
+  it('answers as the mpi4py release the job names in MPIAAS_MPI4PY, 3.1.4 by default', async () => {
+    const script =
+      'import mpi4py\nfrom mpi4py import MPI\nt = MPI.INT.Create_vector(2, 1, 3)\n' +
+      'print(mpi4py.__version__, len(t.Get_envelope()), MPI.COMM_WORLD.rank)\n';
+    const [asDefault, as4] = await Promise.all([
+      submit({ script, np: 2 }),
+      submit({ script, np: 2, env: { MPIAAS_MPI4PY: '4.1' } }),
+    ]);
+    for (const [job, expected] of [
+      [asDefault, '3.1.4 4'],
+      [as4, '4.1.2 5'],
+    ] as const) {
+      expect(await waitFinal(job.id), stack.logs()).toMatchObject({ status: 'SUCCEEDED' });
+      for (const rank of [0, 1]) {
+        const stdout = (await request(stack.url).get(`/jobs/${job.id}/ranks/${rank}/stdout`).expect(200)).text;
+        expect(stdout).toBe(`${expected} ${rank}\n`);
+      }
+    }
+  });
+
   it('times a job out: TIMED_OUT', async () => {
     const job = await submit({ script: 'import time\ntime.sleep(30)\n', np: 2, timeoutSeconds: 1 });
     expect(await waitFinal(job.id)).toMatchObject({ status: 'TIMED_OUT', exitCode: 124 });

@@ -8,3 +8,4 @@ export * from './tenants';
 export * from './diagnosis';
 export * from './profile';
 export * from './outputs';
+export * from './mpi4py-release';

@@ -2,9 +2,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { positiveSeconds, wholeNumber } from './argument-parsers';
+import { MPI4PY_OPTION_HELP, mpi4pyRelease, positiveSeconds, wholeNumber } from './argument-parsers';
 // Only what exec needs, before its ranks start: the contracts' index loads their schemas.
 import { rankEntry } from '@mpiaas/contracts/launcher';
+import { MPI4PY_RELEASE_ENV } from '@mpiaas/contracts/mpi4py-release';
 import { roundRobinPlacement, startRanksEarly, type ForkRanks } from '@mpiaas/runtime/early-ranks';
 import { redisUsesTls, restoreDeferredCaCerts, rerunWithCaCerts } from '../deferred-ca-certs';
 import { loadLocalConfig } from '../local-config';
@@ -17,6 +18,7 @@ interface ExecOptions {
   python?: string;
   agents: number;
   futures: boolean;
+  mpi4py?: string;
   profile: boolean;
 }
 
@@ -35,6 +37,7 @@ export function execCommand(): Command {
     .option('--python <path>', 'interpreter for the ranks (default: $MPIAAS_PYTHON or python3; needs numpy)')
     .option('--agents <K>', 'spread the ranks over K agents, each with its own Redis connections, as on K hosts (one agent needs no Redis)', wholeNumber('K', 1), 1)
     .option('--futures', 'run as `python -m mpi4py.futures script`: rank 0 runs the script, the others serve its MPIPoolExecutor tasks', false)
+    .option('--mpi4py <release>', MPI4PY_OPTION_HELP, mpi4pyRelease)
     .option('--profile', 'at the end, print on stderr where the time went: per MPI op and per rank (as mpiaas profile)', false)
     .passThroughOptions()
     .addHelpText('after', '\nExample:\n  $ mpiaas exec -n 4 examples/pi.py\n  $ mpiaas exec -n 2 --tag-output --timeout 60 job.py --steps 10')
@@ -76,6 +79,7 @@ export function execCommand(): Command {
         python: options.python ?? config.python,
         cwd: process.cwd(),
         inheritEnv: true,
+        ...(options.mpi4py === undefined ? {} : { env: { [MPI4PY_RELEASE_ENV]: options.mpi4py } }),
         stdin: process.stdin,
       };
       // The ranks boot while the runtime and its Redis client load and connect: their first

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ENV_NAME_PATTERN, PLACEMENT_POLICIES, type CreateJobRequest, type PlacementPolicy } from '@mpiaas/contracts';
-import { wholeNumber } from './argument-parsers';
+import { ENV_NAME_PATTERN, MPI4PY_RELEASE_ENV, PLACEMENT_POLICIES, type CreateJobRequest, type PlacementPolicy } from '@mpiaas/contracts';
+import { MPI4PY_OPTION_HELP, mpi4pyRelease, wholeNumber } from './argument-parsers';
 
 export interface JobRequestFlags {
   np: number;
@@ -12,6 +12,7 @@ export interface JobRequestFlags {
   placement?: PlacementPolicy;
   oversubscribe?: boolean;
   futures?: boolean;
+  mpi4py?: string;
 }
 
 function keyValue(kind: string, check?: (key: string) => string | undefined) {
@@ -40,6 +41,7 @@ export function addJobRequestOptions(command: Command): Command {
     )
     .option('--oversubscribe', 'run even if np exceeds every live worker\'s slots together (several ranks per slot)')
     .option('--futures', 'run as `python -m mpi4py.futures script`: rank 0 runs the script, the others serve its MPIPoolExecutor tasks')
+    .option('--mpi4py <release>', MPI4PY_OPTION_HELP, mpi4pyRelease)
     .addOption(new Option('--label <key=value>', 'a label (repeatable)').argParser(keyValue('a label')).default({}, 'none'))
     .addOption(
       new Option('--env <NAME=VALUE>', 'an environment variable for the ranks (repeatable)')
@@ -62,7 +64,8 @@ export async function buildJobRequest(script: string, args: string[], flags: Job
   if (flags.timeout !== undefined) request.timeoutSeconds = flags.timeout;
   if (flags.name !== undefined) request.name = flags.name;
   if (Object.keys(flags.label).length > 0) request.labels = flags.label;
-  if (Object.keys(flags.env).length > 0) request.env = flags.env;
+  const env = flags.mpi4py === undefined ? flags.env : { ...flags.env, [MPI4PY_RELEASE_ENV]: flags.mpi4py };
+  if (Object.keys(env).length > 0) request.env = env;
   if (flags.placement !== undefined) request.placement = flags.placement;
   if (flags.oversubscribe) request.oversubscribe = true;
   if (flags.futures) request.launcher = 'futures';

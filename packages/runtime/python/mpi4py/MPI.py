@@ -4,6 +4,7 @@ from ._errors import *                      # noqa: F401,F403  (error classes, E
 from ._errors import Get_error_string, Get_error_class, ERR_LASTCODE  # noqa: F401
 from ._datatypes import *                   # noqa: F401,F403  (Datatype, INT, DOUBLE, ...)
 from ._datatypes import _typedict, _typedict_c, _typedict_f, _typecode, _typealign  # noqa
+from ._datatypes import _pair_codes  # noqa: F401  (util.dtlib's)
 from ._buffers import IN_PLACE, BOTTOM, BUFFER_AUTOMATIC  # noqa: F401
 from ._pickle import Pickle, pickle     # noqa: F401  (lower-case serializer)
 from ._ops import *                         # noqa: F401,F403  (Op, SUM, ..., MAXLOC)
@@ -14,6 +15,8 @@ from ._comm import (Comm, Intracomm, Topocomm, Cartcomm, Graphcomm, Distgraphcom
                     Intercomm, COMM_NULL, COMM_WORLD, COMM_SELF, ROOT, _comm_lock_table)
 from ._comm import _bind_world
 _bind_world()                               # a rank forked from a warm interpreter: now
+from ._api_release import check as _check_release
+_check_release()                            # the job's MPIAAS_MPI4PY names a release
 from ._graphs import UNWEIGHTED, WEIGHTS_EMPTY  # noqa: F401
 from ._message import Message, MESSAGE_NULL, MESSAGE_NO_PROC  # noqa: F401
 from ._topology import Compute_dims, CART, GRAPH, DIST_GRAPH  # noqa: F401

@@ -5,10 +5,18 @@ library underneath.  `from mpi4py import MPI` stays cheap: numpy and the socket 
 touched when a script actually needs them.
 """
 
-__version__ = '3.1.4'
 __author__ = 'mpiaas (API of mpi4py by Lisandro Dalcin)'
 
 __all__ = ['MPI']
+
+
+def __getattr__(name):
+    # __version__: 3.1.4 unless the job asks for 4.x (_api_release). Read when asked, not at
+    # import: a warm interpreter imports this package before it knows the job.
+    if name == '__version__':
+        from ._api_release import release
+        return release()
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))
 
 
 class Rc:

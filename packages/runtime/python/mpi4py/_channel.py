@@ -138,6 +138,15 @@ class Channel:
         if self.sock is None:
             self.connect()
 
+    def let_go(self):
+        """At exit, after the goodbye: the socket object gives up fd 3 without closing it (the
+        process's exit closes it). Otherwise interpreter shutdown finds an unclosed socket and
+        may print a ResourceWarning: CPython then warns by the filters it last saw, which a
+        script's warnings.catch_warnings can leave at 'always'."""
+        sock = self.sock
+        if sock is not None:
+            sock.detach()
+
     def new_req(self):
         return next(self._req_ids)
 

@@ -62,6 +62,20 @@ def _pickle_target(buf):
     return message(buf, False)[0]
 
 
+def _warn_buffer_argument():
+    """mpi4py 4.x warns that recv's and sendrecv's buffer argument is deprecated (the
+    caller's line named, as there); 3.1.4 does not (_api_release)."""
+    from ._api_release import is_4x
+    if not is_4x():
+        return
+    import sys
+    import warnings
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_globals.get('__name__', '').startswith('mpi4py.'):
+        frame, level = frame.f_back, level + 1      # past the shim's frames (locks...)
+    warnings.warn("the 'buf' argument is deprecated", UserWarning, stacklevel=level)
+
+
 def _part_of(data, index, count):
     """Part `index` of `count` equal parts of data (an entry of a Scatter or an Alltoall met
     in shared memory: every part, back to back)."""
@@ -464,6 +478,8 @@ class Comm:
 
     def Sendrecv(self, sendbuf, dest, sendtag=0, recvbuf=None, source=ANY_SOURCE,
                  recvtag=ANY_TAG, status=None):
+        if recvbuf is not None:
+            _warn_buffer_argument()
         extra = []
         if source != PROC_NULL:
             self._recv_args(source, recvtag)
@@ -618,6 +634,8 @@ class Comm:
         req._finish(None)
 
     def recv(self, buf=None, source=ANY_SOURCE, tag=ANY_TAG, status=None):
+        if buf is not None:
+            _warn_buffer_argument()
         if source == PROC_NULL:
             if status is not None:
                 status._set(PROC_NULL, ANY_TAG, 0)
@@ -652,6 +670,8 @@ class Comm:
 
     def sendrecv(self, sendobj, dest, sendtag=0, recvbuf=None, source=ANY_SOURCE,
                  recvtag=ANY_TAG, status=None):
+        if recvbuf is not None:
+            _warn_buffer_argument()
         extra = []
         if source != PROC_NULL:
             self._recv_args(source, recvtag)

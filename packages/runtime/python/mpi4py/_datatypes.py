@@ -13,10 +13,14 @@ from . import _derived
 _keyvals = [200]     # datatype keyvals handed out so far
 _serial = [0]        # derived datatypes made so far: each gets its own name
 
-# pair types used by MAXLOC/MINLOC: (value dtype, padded extent)
+_INT_MAX = 2**31 - 1      # a C int's: MPI 3.1's counts
+
+# pair types used by MAXLOC/MINLOC: the value's numpy type code. Each is laid out as C lays
+# out struct {value v; int i;}: the index aligned after the value, the extent padded to the
+# larger alignment (MPI_SHORT_INT: index at 4, extent 8), as Open MPI builds them.
 _PAIRS = {
-    'MPI_FLOAT_INT': ('f4', 8), 'MPI_DOUBLE_INT': ('f8', 16), 'MPI_LONG_INT': ('i8', 16),
-    'MPI_2INT': ('i4', 8), 'MPI_SHORT_INT': ('i2', 8), 'MPI_LONG_DOUBLE_INT': ('g', 32),
+    'MPI_FLOAT_INT': 'f4', 'MPI_DOUBLE_INT': 'f8', 'MPI_LONG_INT': 'i8',
+    'MPI_2INT': 'i4', 'MPI_SHORT_INT': 'i2', 'MPI_LONG_DOUBLE_INT': 'g',
 }
 
 
@@ -77,7 +81,8 @@ class Datatype:
     def Get_true_extent(self):
         self._chk()
         if self._segs is None:
-            return (0, self._size)
+            # a pair type's data ends with its index, after the value's padding
+            return (0, -(-self._size // 4) * 4 if self._name in _PAIRS else self._size)
         if not self._segs:
             return (0, 0)
         lo = min(off for off, _ in self._segs)
@@ -116,13 +121,15 @@ class Datatype:
         return contents(self)
 
     def decode(self):
-        """(oldtype, combiner name, constructor keywords), or self if named."""
+        """(oldtype, combiner name, constructor keywords); a named type gives itself (3.1.4)
+        or (itself, 'NAMED', {}) (4.x): see _typecontents.decoded."""
         self._chk()
-        return self if self._decoded is None else self._decoded
+        from ._typecontents import decoded
+        return decoded(self)
 
     envelope = property(Get_envelope)
     contents = property(Get_contents)
-    combiner = property(lambda self: self.Get_envelope()[3])
+    combiner = property(lambda self: self.Get_envelope()[-1])
 
     def Commit(self):
         self._chk()
@@ -135,6 +142,16 @@ class Datatype:
         if self._segs is None:
             raise _MPIException(ERR_TYPE)
         self.__dict__.update(Datatype().__dict__)
+
+    def free(self):
+        """mpi4py 4.x: Free unless null or predefined. A module constant (MPI.INT) stays as
+        it is; another handle of a predefined type just becomes null."""
+        if self._null or any(globals().get(name) is self for name in _NAMED):
+            return
+        if self._segs is None:
+            self.__dict__.update(Datatype().__dict__)
+            return
+        self.Free()
 
     def Dup(self):
         self._chk()
@@ -180,7 +197,7 @@ class Datatype:
             from ._handles import reduce_handle
             return reduce_handle(self, globals(), _NAMED)
         self._chk()
-        old, name, kwargs = self.decode()
+        old, name, kwargs = self._decoded
         return (_rebuild, (old if old is not self else None, name, kwargs))
 
     @classmethod
@@ -240,9 +257,8 @@ class Datatype:
         if dt is None:
             import numpy
             if self._name in _PAIRS:
-                v, ext = _PAIRS[self._name]
-                dt = numpy.dtype({'names': ['v', 'i'], 'formats': [v, 'i4'],
-                                  'offsets': [0, numpy.dtype(v).itemsize], 'itemsize': ext})
+                dt = numpy.dtype({'names': ['v', 'i'], 'formats': [_PAIRS[self._name], 'i4']},
+                                 align=True)
             elif self._np is None:
                 dt = numpy.dtype('V%d' % max(self._extent, 1))
             else:
@@ -256,7 +272,23 @@ class Datatype:
                      name, kwargs)
 
     def Create_contiguous(self, count):
+        if count > _INT_MAX:
+            from ._api_release import is_4x
+            if is_4x():
+                return self._contiguous_past_int_max(count)
         return self._derive([0], [count], 'CONTIGUOUS', {'count': count})
+
+    def _contiguous_past_int_max(self, count):
+        """mpi4py 4.x over an MPI 3.1 library (what MPI.Get_version() says): a count past
+        2**31 - 1 as MPI 3.1's C calls can take it, a struct of a vector of whole INT_MAX
+        blocks and a contiguous rest (decoded so, as there)."""
+        whole, rest = divmod(count, _INT_MAX)
+        blocks = self.Create_vector(whole, _INT_MAX, _INT_MAX)
+        tail = self.Create_contiguous(rest)
+        new = Datatype.Create_struct([1, 1], [0, whole * _INT_MAX * self._extent], [blocks, tail])
+        blocks.Free()
+        tail.Free()
+        return new
 
     def Create_vector(self, count, blocklength, stride):
         ext = self._extent
@@ -270,12 +302,14 @@ class Datatype:
                                         'stride': stride})
 
     def Create_indexed(self, blocklengths, displacements):
+        _same_lengths(blocklengths, displacements)
         ext = self._extent
         return self._derive([d * ext for d in displacements], blocklengths, 'INDEXED',
                             {'blocklengths': list(blocklengths),
                              'displacements': list(displacements)})
 
     def Create_hindexed(self, blocklengths, displacements):
+        _same_lengths(blocklengths, displacements)
         return self._derive(displacements, blocklengths, 'HINDEXED',
                             {'blocklengths': list(blocklengths),
                              'displacements': list(displacements)})
@@ -315,6 +349,7 @@ class Datatype:
     def Create_struct(cls, blocklengths, displacements, datatypes):
         blocklengths, displacements = list(blocklengths), list(displacements)
         datatypes = list(datatypes)
+        _same_lengths(blocklengths, displacements, datatypes)
         layout, align, same = _derived.struct(blocklengths, displacements, datatypes)
         new = _derived_type(BYTE if same is None else same, layout)    # noqa: F821
         new._align = align
@@ -363,6 +398,14 @@ def _derived_type(child, layout):
     dt._base = child if child._base is None else child._base
     dt._committed = False
     return dt
+
+
+def _same_lengths(*sequences):
+    """A type's per-block lists must agree in length (mpi4py's ValueError; zip would
+    silently drop blocks)."""
+    lengths = [len(s) for s in sequences]
+    if len(set(lengths)) > 1:
+        raise ValueError('expecting %d items, got %d' % (lengths[0], max(lengths[1:])))
 
 
 def _made(new, oldtype, name, kwargs):
@@ -528,6 +571,14 @@ def _typealign(datatype):
     if datatype._null or datatype._segs is not None:
         return None
     return _derived.alignment(datatype)
+
+
+def _pair_codes(datatype):
+    """(value code, index code) of a predefined MAXLOC/MINLOC pair type, else None."""
+    if datatype._segs is not None or datatype._decoded is not None:
+        return None
+    value = _PAIRS.get(datatype._name)
+    return None if value is None else (value, 'i4')
 
 
 def _typecode(datatype):

@@ -92,6 +92,7 @@ def _at_exit():
             Finalize()
         except BaseException:
             pass
+    channel.let_go()
 
 
 atexit.register(_at_exit)

@@ -2,6 +2,7 @@
 (computed from the constructor's keywords that `decode` returns), and the Fortran 90
 parameterized types and Match_size, with Open MPI 4.1's values."""
 
+from ._api_release import is_4x
 from ._errors import Exception as MPIException, ERR_TYPE, ERR_ARG
 
 COMBINER_NAMED, COMBINER_DUP, COMBINER_CONTIGUOUS, COMBINER_VECTOR = 0, 1, 2, 3
@@ -54,17 +55,49 @@ def _ints_addrs_types(dt):
     return [kw['p'], kw['r']], [], []      # F90_REAL, F90_COMPLEX
 
 
+# mpi4py 4.x (MPI 4.0's large-count forms) adds a count of large counts: (ni, na, nc, nd,
+# combiner) and (integers, addresses, counts, datatypes). A job chooses which (_api_release);
+# the shim never has large counts to report, so nc is 0 and the counts empty.
 def envelope(dt):
     if dt._decoded is None:
-        return (0, 0, 0, COMBINER_NAMED)
-    i, a, d = _ints_addrs_types(dt)
-    return (len(i), len(a), len(d), globals()['COMBINER_' + dt._decoded[1]])
+        i, a, d, combiner = (), (), (), COMBINER_NAMED
+    else:
+        i, a, d = _ints_addrs_types(dt)
+        combiner = globals()['COMBINER_' + dt._decoded[1]]
+    if is_4x():
+        return (len(i), len(a), 0, len(d), combiner)
+    return (len(i), len(a), len(d), combiner)
+
+
+def decoded(dt):
+    """What Datatype.decode() answers: (oldtype, combiner name, constructor keywords), the
+    keywords and the derived datatypes' handles fresh copies (callers may change or free
+    them, as MPI_Type_get_contents's). A named type gives itself in 3.1.4 and
+    (itself, 'NAMED', {}) in 4.x; a struct's oldtype is DATATYPE_NULL, in 4.x its one
+    datatype when it has only one (as mpi4py builds it from MPI_Type_get_contents)."""
+    if dt._decoded is None:
+        return (dt, 'NAMED', {}) if is_4x() else dt
+    from ._datatypes import DATATYPE_NULL, _kept
+    old, name, kwargs = dt._decoded
+    kwargs = {key: list(value) if isinstance(value, list) else value
+              for key, value in kwargs.items()}
+    if 'datatypes' in kwargs:
+        kwargs['datatypes'] = [_kept(t) for t in kwargs['datatypes']]
+    if name == 'STRUCT':
+        types = kwargs['datatypes']
+        old = types[0] if len(types) == 1 and is_4x() else DATATYPE_NULL
+    elif old is not dt:
+        old = _kept(old)
+    return (old, name, kwargs)
 
 
 def contents(dt):
     if dt._decoded is None:
         raise MPIException(ERR_TYPE)        # a named type has no contents
-    return _ints_addrs_types(dt)
+    from ._datatypes import _kept
+    i, a, d = _ints_addrs_types(dt)
+    d = [_kept(t) for t in d]      # handles of their own: freeing them frees no part of dt
+    return (i, a, [], d) if is_4x() else (i, a, d)
 
 
 # -- Fortran 90 parameterized types -------------------------------------------------------

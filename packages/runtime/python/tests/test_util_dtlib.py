@@ -1,5 +1,7 @@
 """mpi4py.util.dtlib: numpy dtype <-> MPI datatype, round trips as mpi4py's tests ask."""
+import os
 import unittest
+from unittest import mock
 
 from mpi4py import MPI
 from mpi4py.util.dtlib import from_numpy_dtype, to_numpy_dtype
@@ -68,8 +70,14 @@ class TestDtlib(unittest.TestCase):
         self.assertRaises(ValueError, from_numpy_dtype, numpy.dtype('O'))
         self.assertRaises(ValueError, from_numpy_dtype, numpy.dtype('V'))
         self.assertRaises(ValueError, to_numpy_dtype, MPI.DATATYPE_NULL)
-        self.assertRaises(ValueError, to_numpy_dtype, MPI.INT_INT)
         self.assertRaises(ValueError, to_numpy_dtype, MPI.INT.Create_resized(0, 32))
+
+    def test_pair_types_by_release(self):
+        # 3.1.4 has no dtype for a MAXLOC/MINLOC pair; 4.x gives the aligned struct
+        with mock.patch.dict(os.environ, {'MPIAAS_MPI4PY': '3.1.4'}):
+            self.assertRaises(ValueError, to_numpy_dtype, MPI.INT_INT)
+        with mock.patch.dict(os.environ, {'MPIAAS_MPI4PY': '4.1'}):
+            self.assertEqual(to_numpy_dtype(MPI.INT_INT), numpy.dtype('i4,i4', align=True))
 
     def test_alignment(self):
         self.assertEqual(dtlib._get_alignment_ctypes('d'), numpy.dtype('d').alignment)

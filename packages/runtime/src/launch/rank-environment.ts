@@ -3,10 +3,11 @@ import { PROTOCOL_VERSION } from '../protocol/version';
 
 /**
  * Variables a rank never inherits: anything of mpiaas's own configuration and the usual
- * names of database and Redis credentials. Ranks are untrusted code. MPIAAS_PROFILE is no
- * configuration of ours but the ranks' own switch (the shim's profile timers): it passes.
+ * names of database and Redis credentials. Ranks are untrusted code. MPIAAS_PROFILE and
+ * MPIAAS_MPI4PY are no configuration of ours but the ranks' own switches (the shim's profile
+ * timers; which mpi4py release's API it answers with): they pass.
  */
-const WITHHELD = /^(MPIAAS_(?!PROFILE$)|REDIS|DATABASE_URL$|PG[A-Z]+$|POSTGRES)/;
+const WITHHELD = /^(MPIAAS_(?!(PROFILE|MPI4PY)$)|REDIS|DATABASE_URL$|PG[A-Z]+$|POSTGRES)/;
 
 export interface RankEnvironmentOptions {
   rank: number;

@@ -7,6 +7,8 @@ export interface StringMapRules {
   /** The problem with this key, if any. */
   keyProblem: (key: string) => string | undefined;
   maxValueBytes: number;
+  /** The problem with this key's value beyond its size (a value some names must take), if any. */
+  valueProblem?: (key: string, value: string) => string | undefined;
 }
 
 export function stringMapProblem(value: unknown, rules: StringMapRules): string | undefined {
@@ -20,6 +22,8 @@ export function stringMapProblem(value: unknown, rules: StringMapRules): string 
     if (Buffer.byteLength(entry, 'utf8') > rules.maxValueBytes) {
       return `value of ${JSON.stringify(key)} must be at most ${rules.maxValueBytes} bytes of UTF-8`;
     }
+    const valueProblem = rules.valueProblem?.(key, entry);
+    if (valueProblem) return valueProblem;
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
 import { registerDecorator } from 'class-validator';
-import { ENV_NAME_PATTERN, isReservedEnvName, JOB_LIMITS, LABEL_KEY_PATTERN } from '@mpiaas/contracts';
+import { ENV_NAME_PATTERN, isReservedEnvName, JOB_LIMITS, LABEL_KEY_PATTERN, MPI4PY_RELEASE_ENV, mpi4pyReleaseProblem } from '@mpiaas/contracts';
 import { stringMapProblem, type StringMapRules } from './string-map';
 
 function IsStringMap(name: string, rules: StringMapRules): PropertyDecorator {
@@ -23,6 +23,7 @@ const ENV_RULES: StringMapRules = {
     if (isReservedEnvName(key)) return `name ${JSON.stringify(key)} is reserved by the runtime`;
     return undefined;
   },
+  valueProblem: (key, value) => (key === MPI4PY_RELEASE_ENV ? mpi4pyReleaseProblem(value) : undefined),
 };
 
 const LABEL_RULES: StringMapRules = {

@@ -9,6 +9,7 @@ the identity. numpy is imported on the first call.
 """
 
 from .. import MPI
+from .._api_release import is_4x
 
 __all__ = ['from_numpy_dtype', 'to_numpy_dtype']
 
@@ -78,16 +79,21 @@ def _from_struct(dtype):
 
 
 # -- MPI -> numpy -------------------------------------------------------------------------
+# combiners of types that are one predefined scalar (decode() differs between mpi4py 3.1.4
+# and 4.x for named types: the combiner does not)
+_SCALARS = (MPI.COMBINER_NAMED, MPI.COMBINER_F90_INTEGER, MPI.COMBINER_F90_REAL,
+            MPI.COMBINER_F90_COMPLEX)
+
+
 def to_numpy_dtype(datatype):
     """The numpy dtype laying out memory as the MPI datatype does (ValueError for a type
-    numpy cannot describe: DATATYPE_NULL, pair types, negative lower bounds...)."""
+    numpy cannot describe: DATATYPE_NULL, negative lower bounds...)."""
     np = _np()
     if datatype == MPI.DATATYPE_NULL:
         raise ValueError('cannot convert MPI.DATATYPE_NULL to a numpy dtype')
-    decoded = datatype.decode()
-    if decoded is datatype or decoded[1] in ('F90_INTEGER', 'F90_REAL', 'F90_COMPLEX'):
+    if datatype.combiner in _SCALARS:
         return _to_scalar(datatype)
-    oldtype, combiner, kw = decoded
+    oldtype, combiner, kw = datatype.decode()
     if combiner == 'DUP':
         return to_numpy_dtype(oldtype)
     if combiner == 'CONTIGUOUS':
@@ -132,6 +138,11 @@ def to_numpy_dtype(datatype):
 
 def _to_scalar(datatype):
     np = _np()
+    pair = MPI._pair_codes(datatype)
+    if pair is not None and is_4x():
+        # a MAXLOC/MINLOC pair: the aligned struct of its value and index, as C lays it out
+        # (mpi4py 4.x; 3.1.4 had no dtype for it: the ValueError below)
+        return np.dtype('%s,%s' % pair, align=True)
     code = MPI._typecode(datatype)
     if code is None:
         raise ValueError('cannot convert MPI datatype %s to a numpy dtype'
@@ -202,13 +213,12 @@ def _get_alignment_ctypes(typecode):
 
 def _get_alignment(datatype):
     """Alignment of an MPI datatype: its largest scalar member's."""
-    decoded = datatype.decode()
-    if decoded is datatype or decoded[1].startswith('F90'):
+    if datatype.combiner in _SCALARS:
         code = MPI._typecode(datatype)
         if code is None:
             return min(max(datatype.Get_size(), 1), 8)
         return _get_alignment_ctypes(code)
-    oldtype, combiner, kw = decoded
+    oldtype, combiner, kw = datatype.decode()
     if combiner == 'STRUCT':
         return max([_get_alignment(t) for t in kw['datatypes']] or [1])
     return _get_alignment(oldtype)
