@@ -186,6 +186,15 @@ describe('mpiaas exec: what a rank sees', () => {
     expect(unknown.stderr).toContain("RuntimeError: mpiaas: MPIAAS_MPI4PY='latest'");
   });
 
+  it('ends quietly with a daemon thread still in an MPI call, forked or not', async () => {
+    for (const np of ['3', '4']) {
+      const run = await mpiaasExec(['-n', np, fixture('daemon_thread_in_recv.py')]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(Array.from({ length: Number(np) }, (_, rank) => `rank ${rank} done`));
+    }
+  });
+
   it('says clearly when the interpreter cannot be started, forking or not', async () => {
     for (const np of ['3', '4']) {
       const run = await mpiaasExec(['-n', np, '--python', '/nonexistent/python3', fixture('rank_parent.py')]);

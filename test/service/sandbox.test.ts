@@ -87,6 +87,24 @@ describe.skipIf(unsupported !== undefined).each(['auto', 'off'])('a script tryin
     expect(out).toBe(`numpy imported ${pool === 'auto' ? 'True' : 'False'}\n`);
   });
 
+  // The zygote imported mpi4py before it knew the job: the release is read when asked.
+  it('answers as the mpi4py release its job names in MPIAAS_MPI4PY, 3.1.4 by default', async () => {
+    const script =
+      'import sys\nwarm = "numpy" in sys.modules\nimport mpi4py\nfrom mpi4py import MPI\n' +
+      'print(warm, mpi4py.__version__, len(MPI.INT.Create_vector(2, 1, 3).Get_envelope()))';
+    const post = async (env?: Record<string, string>) =>
+      ((await request(stack.url).post('/jobs').send({ script, np: 1, ...(env ? { env } : {}) }).expect(201)).body as JobView).id;
+    const [asDefault, as4] = [await post(), await post({ MPIAAS_MPI4PY: '4' })];
+    const warm = pool === 'auto' ? 'True' : 'False';
+    for (const [id, expected] of [
+      [asDefault, `${warm} 3.1.4 4`],
+      [as4, `${warm} 4.1.2 5`],
+    ] as const) {
+      expect((await finished(id)).status).toBe('SUCCEEDED');
+      expect(await stdout(id)).toBe(`${expected}\n`);
+    }
+  });
+
   // A fresh rank inherits what the worker's own parent left open (and not marked close-on-exec).
   it.runIf(pool === 'auto')('holds no file descriptor but its stdio and its channel to the agent', async () => {
     const { out } = await beside('import os\nprint(sorted(int(fd) for fd in os.listdir("/proc/self/fd")))');

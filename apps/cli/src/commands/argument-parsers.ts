@@ -21,7 +21,7 @@ export function positiveSeconds(value: string): number {
   return parsed;
 }
 
-/** Parses an mpi4py release for --mpi4py (the job's MPIAAS_MPI4PY): 3, 3.1, 3.1.x, 4, 4.0, 4.1, 4.x.y. */
+/** Parses an mpi4py release for --mpi4py (the job's MPIAAS_MPI4PY): 3, 3.1, 3.1.y, 4, 4.0, 4.1, 4.0.y, 4.1.y. */
 export function mpi4pyRelease(value: string): string {
   if (!MPI4PY_RELEASE_PATTERN.test(value)) {
     throw new InvalidArgumentError('release must be 3, 3.1 or 3.1.x (mpi4py 3.1.4), or 4, 4.0, 4.1, 4.0.x or 4.1.x (4.1.2)');

@@ -19,11 +19,11 @@ VARIABLE = 'MPIAAS_MPI4PY'
 # the release the shim answers as, by major version
 RELEASES = {'3': '3.1.4', '4': '4.1.2'}
 DEFAULT = RELEASES['3']
-_PATTERN = re.compile(r'(3(\.1(\.\d+)?)?|4(\.[01](\.\d+)?)?)\Z')
+_PATTERN = re.compile(r'(3(\.1(\.[0-9]+)?)?|4(\.[01](\.[0-9]+)?)?)\Z')   # contracts' rule
 
 
 def _value():
-    return os.environ.get(VARIABLE, '').strip()
+    return os.environ.get(VARIABLE, '')
 
 
 def release():

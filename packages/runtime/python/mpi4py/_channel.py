@@ -69,6 +69,17 @@ def frame(header, bodylen=0):
     return _pack_ii(4 + len(header) + bodylen, len(header)) + header
 
 
+def _script_threads_alive():
+    """Whether a thread of the script's other than the main one still runs (the shim's own
+    stdout flusher is a bare thread, not among threading's; a script's bare threads are not
+    seen either)."""
+    threading = sys.modules.get('threading')
+    if threading is None:
+        return False
+    main = threading.main_thread()
+    return any(t is not main and t.is_alive() for t in threading.enumerate())
+
+
 class Channel:
     """fd-3 connection to the agent; one instance per process (`channel`)."""
 
@@ -140,11 +151,14 @@ class Channel:
 
     def let_go(self):
         """At exit, after the goodbye: the socket object gives up fd 3 without closing it (the
-        process's exit closes it). Otherwise interpreter shutdown finds an unclosed socket and
-        may print a ResourceWarning: CPython then warns by the filters it last saw, which a
-        script's warnings.catch_warnings can leave at 'always'."""
-        sock = self.sock
-        if sock is not None:
+        process's exit closes it). Otherwise interpreter shutdown may find an unclosed socket
+        and print a ResourceWarning for it, as CPython 3.11 does once a script's
+        warnings.catch_warnings has caught a warning. Only when no thread of the script's is
+        left (a daemon thread may still be in a call on the socket: it is left as it was)."""
+        sock, lock = self.sock, self._lock
+        if sock is None or _script_threads_alive():
+            return
+        if lock.acquire(False):
             sock.detach()
 
     def new_req(self):

@@ -478,8 +478,6 @@ class Comm:
 
     def Sendrecv(self, sendbuf, dest, sendtag=0, recvbuf=None, source=ANY_SOURCE,
                  recvtag=ANY_TAG, status=None):
-        if recvbuf is not None:
-            _warn_buffer_argument()
         extra = []
         if source != PROC_NULL:
             self._recv_args(source, recvtag)

@@ -404,8 +404,9 @@ def _same_lengths(*sequences):
     """A type's per-block lists must agree in length (mpi4py's ValueError; zip would
     silently drop blocks)."""
     lengths = [len(s) for s in sequences]
-    if len(set(lengths)) > 1:
-        raise ValueError('expecting %d items, got %d' % (lengths[0], max(lengths[1:])))
+    for length in lengths[1:]:
+        if length != lengths[0]:
+            raise ValueError('expecting %d items, got %d' % (lengths[0], length))
 
 
 def _made(new, oldtype, name, kwargs):

@@ -74,7 +74,8 @@ def decoded(dt):
     keywords and the derived datatypes' handles fresh copies (callers may change or free
     them, as MPI_Type_get_contents's). A named type gives itself in 3.1.4 and
     (itself, 'NAMED', {}) in 4.x; a struct's oldtype is DATATYPE_NULL, in 4.x its one
-    datatype when it has only one (as mpi4py builds it from MPI_Type_get_contents)."""
+    datatype when it has only one (as mpi4py builds it from MPI_Type_get_contents); an F90
+    type's is DATATYPE_NULL."""
     if dt._decoded is None:
         return (dt, 'NAMED', {}) if is_4x() else dt
     from ._datatypes import DATATYPE_NULL, _kept
@@ -86,7 +87,9 @@ def decoded(dt):
     if name == 'STRUCT':
         types = kwargs['datatypes']
         old = types[0] if len(types) == 1 and is_4x() else DATATYPE_NULL
-    elif old is not dt:
+    elif name.startswith('F90_'):
+        old = DATATYPE_NULL         # made of no datatype (the marker keeps itself as its old)
+    else:
         old = _kept(old)
     return (old, name, kwargs)
 

@@ -88,7 +88,7 @@ export class CreateJobDto implements CreateJobRequest {
 
   @ApiPropertyOptional({
     ...STRING_MAP,
-    description: `Extra environment of every rank; names match ${ENV_NAME_PATTERN.source}, runtime names are reserved. ${MPI4PY_RELEASE_ENV} chooses the mpi4py release the ranks answer as where 3.1.4 and 4.x differ: 3.1.4 by default, 4.1.2 for 4, 4.0, 4.1 (or 4.x.y).`,
+    description: `Extra environment of every rank; names match ${ENV_NAME_PATTERN.source}, runtime names are reserved. ${MPI4PY_RELEASE_ENV} chooses the mpi4py release the ranks answer as where 3.1.4 and 4.x differ: 3.1.4 by default (3, 3.1, 3.1.y), 4.1.2 for 4, 4.0, 4.1, 4.0.y or 4.1.y.`,
     example: { OMP_NUM_THREADS: '1' },
   })
   @IsOptional()

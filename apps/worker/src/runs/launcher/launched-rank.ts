@@ -76,7 +76,10 @@ export class LaunchedRank implements RankHandle {
         }
       });
       this.control.on('data', (chunk: Buffer) => lines.push(chunk));
-      this.control.on('error', (error) => {
+      this.control.on('error', (error: NodeJS.ErrnoException) => {
+        // EPIPE: a kill written just as the launcher closed after the rank's exit, its exit line
+        // not read yet. Nothing the rank did; the close below ends it as ever.
+        if (error.code === 'EPIPE') return;
         this.stderr.write(`rank launcher: ${error.message}\n`);
       });
       // The launcher never leaves a rank running without its control: no exit line means it is gone.
