@@ -25,12 +25,13 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.join(REPO_ROOT, 'docs'
 
 /** Writes to MPIAAS_OUTPUT and MPIAAS_RESULT where the service gives them (issue 13's files and result). */
 const HELLO = `import json, os, sys
+import mpi4py
 from mpi4py import MPI
 
 comm = MPI.COMM_WORLD
 rank, size = comm.Get_rank(), comm.Get_size()
 total = comm.allreduce(rank, op=MPI.SUM)
-print(f"hello from rank {rank} of {size} greeting={os.environ.get('GREETING')} args={','.join(sys.argv[1:])}")
+print(f"hello from rank {rank} of {size} greeting={os.environ.get('GREETING')} args={','.join(sys.argv[1:])} mpi4py={mpi4py.__version__}")
 print(f"warning from rank {rank}", file=sys.stderr)
 out = os.environ.get("MPIAAS_OUTPUT")
 if out:
@@ -192,6 +193,7 @@ describe.skipIf(!haveChromium && !CI)('dashboard in Chromium', () => {
     await form.locator('input[name=timeoutSeconds]').fill('60');
     await form.locator('textarea[name=args]').fill('alpha\nbeta');
     await form.locator('textarea[name=env]').fill('GREETING=hi');
+    await form.locator('select[name=mpi4py]').selectOption('4.1');
     await form.locator('textarea[name=labels]').fill('suite=ui\nkind=hello');
     await form.locator('input[name=webhook]').fill(receiverUrl);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'new-job.png') });
@@ -219,7 +221,7 @@ describe.skipIf(!haveChromium && !CI)('dashboard in Chromium', () => {
 
     // Rank 1's output, stdout and stderr side by side.
     await page.getByRole('tab', { name: 'rank 1' }).click();
-    await expect.poll(() => streamText(page, 'stdout')).toContain('hello from rank 1 of 2 greeting=hi args=alpha,beta');
+    await expect.poll(() => streamText(page, 'stdout')).toContain('hello from rank 1 of 2 greeting=hi args=alpha,beta mpi4py=4.1.2');
     expect(await streamText(page, 'stderr')).toContain('warning from rank 1');
     expect(await streamText(page, 'stdout')).not.toContain('rank 0');
     await page.getByRole('tab', { name: 'rank 0' }).click();

@@ -10,6 +10,12 @@ total = comm.allreduce(rank, op=MPI.SUM)
 print(f"hello from rank {rank} of {size}; sum of ranks {total}")
 `;
 
+/** The mpi4py releases a job's ranks may answer as (the job's MPIAAS_MPI4PY; docs/compat.md). */
+const MPI4PY_RELEASES = [
+  { value: '', label: '3.1.4 (Debian’s; the default)' },
+  { value: '4.1', label: '4.1.2 (current, from pip)' },
+] as const;
+
 /** `KEY=VALUE` lines into a map; blank lines and `#` comments skipped; a line without `=` is an error. */
 export function parsePairs(text: string, what: string): Record<string, string> {
   const pairs: Record<string, string> = {};
@@ -41,6 +47,7 @@ export function SubmitForm() {
   const [timeout, setTimeoutSeconds] = useState('');
   const [args, setArgs] = useState('');
   const [env, setEnv] = useState('');
+  const [mpi4py, setMpi4py] = useState('');
   const [labels, setLabels] = useState('');
   const [webhook, setWebhook] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -57,6 +64,7 @@ export function SubmitForm() {
       const argList = args.split('\n').filter((line) => line.length > 0);
       if (argList.length) body.args = argList;
       const envMap = parsePairs(env, 'Environment');
+      if (mpi4py) envMap.MPIAAS_MPI4PY = mpi4py;
       if (Object.keys(envMap).length) body.env = envMap;
       const labelMap = parsePairs(labels, 'Labels');
       if (Object.keys(labelMap).length) body.labels = labelMap;
@@ -116,6 +124,16 @@ export function SubmitForm() {
           <label>
             Arguments (one per line)
             <textarea name="args" rows={3} className="mono" value={args} onChange={(event) => setArgs(event.target.value)} />
+          </label>
+          <label>
+            mpi4py API
+            <select name="mpi4py" value={mpi4py} onChange={(event) => setMpi4py(event.target.value)}>
+              {MPI4PY_RELEASES.map((release) => (
+                <option key={release.value} value={release.value}>
+                  {release.label}
+                </option>
+              ))}
+            </select>
           </label>
           <label>
             Environment (NAME=value per line)
