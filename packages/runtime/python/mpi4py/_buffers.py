@@ -121,8 +121,20 @@ def _unpack(msg, vector=False):
     return msg, None, None, None
 
 
-def _infer_count(nbytes, dt, blocks):
+def _usable_extent(dt, what):
+    """The extent of a datatype a count or a displacement is measured in: a null type, or
+    one of extent <= 0, measures nothing (mpi4py's ValueError, not a division by zero)."""
+    if dt._null:
+        raise ValueError('message: cannot %s, datatype is null' % what)
     ext = dt._extent
+    if ext <= 0:
+        raise ValueError('message: cannot %s, datatype extent %d (lb:%d, ub:%d)'
+                         % (what, ext, dt._lb, dt._lb + ext))
+    return ext
+
+
+def _infer_count(nbytes, dt, blocks):
+    ext = _usable_extent(dt, 'infer count')
     if nbytes % ext:
         raise ValueError('message: cannot infer count, buffer length %d is not a multiple '
                          'of datatype extent %d (lb:0, ub:%d)' % (nbytes, ext, ext))
@@ -177,18 +189,25 @@ def message(msg, readonly, blocks=1):
     mv, fmt = getbuffer(o_buf, readonly)
     dt = _datatype_of(fmt, o_type)
     ext = dt._extent
-    if o_count is None:
-        count = _infer_count(len(mv), dt, blocks) if len(mv) else 0
-    else:
-        count = int(o_count)
-        if count < 0:
-            raise ValueError('message: negative count %d' % count)
     start = 0
     if o_displ is not None:
         displ = int(o_displ)
         if displ < 0:
             raise ValueError('message: negative diplacement %d' % displ)
-        start = displ * ext
+        if displ > 0:
+            ext = _usable_extent(dt, 'handle diplacement')
+            start = displ * ext
+            if start > len(mv):
+                raise ValueError('message: displacement %d out of bounds, number of datatype '
+                                 'entries %d' % (displ, len(mv) // ext))
+    if o_count is None:
+        # what the displacement leaves (mpi4py counts from there)
+        rest = len(mv) - start
+        count = _infer_count(rest, dt, blocks) if rest else 0
+    else:
+        count = int(o_count)
+        if count < 0:
+            raise ValueError('message: negative count %d' % count)
     if dt._segs is not None:
         return _packed(mv, dt, start, count, blocks, readonly)
     end = start + count * blocks * ext
@@ -327,17 +346,39 @@ def _absolute(address, nbytes):
     return memoryview((ctypes.c_char * nbytes).from_address(address)).cast('B')
 
 
+def _unpack_w(msg, blocks):
+    """The parts of an Alltoallw spec as mpi4py reads them: [A, types], [A, (counts, displs),
+    types] or [A, counts, displs, types]. Without counts and displacements each peer gets
+    one element at the start of A; BOTTOM needs both (the types hold absolute addresses)."""
+    if not isinstance(msg, (list, tuple)):
+        raise TypeError('message: expecting a list or tuple')
+    if len(msg) == 2:
+        (o_buf, o_types), o_counts, o_displs = msg, None, None
+    elif len(msg) == 3:
+        o_buf, (o_counts, o_displs), o_types = msg
+    elif len(msg) == 4:
+        o_buf, o_counts, o_displs, o_types = msg
+    else:
+        raise ValueError('message: expecting 2 to 4 items')
+    if o_buf is BOTTOM:
+        if o_counts is None:
+            raise ValueError('message: BOTTOM requires counts')
+        if o_displs is None:
+            raise ValueError('message: BOTTOM requires displs')
+    if o_counts is None and o_displs is None:
+        return o_buf, [1] * blocks, [0] * blocks, o_types
+    for part in (o_counts, o_displs):
+        if part is not None and len(part) != blocks:
+            raise ValueError('message: expecting %d items, got %d' % (blocks, len(part)))
+    return o_buf, o_counts, o_displs, o_types
+
+
 def message_w_slots(msg, readonly, blocks):
     """An Alltoallw spec [A, (counts, displs), types] as one byte slot per peer (what the
     agent moves). A is a buffer or BOTTOM (the types then hold absolute addresses, from
     Get_address); byte displacements; a derived type's slot is its elements packed, and a
     receive's packed slot is copied back into place when the request completes."""
-    if not isinstance(msg, (list, tuple)) or len(msg) not in (3, 4):
-        raise ValueError('message: expecting 3 to 4 items')
-    if len(msg) == 3:
-        o_buf, (o_counts, o_displs), o_types = msg
-    else:
-        o_buf, o_counts, o_displs, o_types = msg
+    o_buf, o_counts, o_displs, o_types = _unpack_w(msg, blocks)
     bottom = o_buf is None or o_buf is BOTTOM
     plain = not bottom and not (isinstance(o_types, (list, tuple)) and
                                 any(asdatatype(t)._segs is not None for t in o_types)) \
@@ -390,12 +431,7 @@ def _w_slot(mv, displ, count, dt, readonly):
 def message_w(msg, readonly, blocks):
     """Alltoallw spec [A, (counts, displs), types]: displacements are in BYTES and each
     peer has its own datatype. Returns (bytes view, byte offsets, byte lengths, types)."""
-    if not isinstance(msg, (list, tuple)) or len(msg) not in (3, 4):
-        raise ValueError('message: expecting 3 to 4 items')
-    if len(msg) == 3:
-        o_buf, (o_counts, o_displs), o_types = msg
-    else:
-        o_buf, o_counts, o_displs, o_types = msg
+    o_buf, o_counts, o_displs, o_types = _unpack_w(msg, blocks)
     mv, fmt = getbuffer(o_buf, readonly)
     counts = [int(x) for x in o_counts]
     if isinstance(o_types, (list, tuple)):

@@ -174,3 +174,48 @@ class TestEmptyVector(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TestMessageSpecRules(unittest.TestCase):
+    """mpi4py's rules for [buf, (count, displ), type] and Alltoallw's specs (as 3.1.4 and
+    4.1.2 read them): a count left out is what the displacement leaves; what cannot be
+    measured is a ValueError, never a division by zero."""
+
+    def test_count_left_out_is_what_the_displacement_leaves(self):
+        buf = array.array('i', range(5))
+        mv, count, dt = message([buf, (None, 2)], True)
+        self.assertEqual((count, dt, bytes(mv)), (3, MPI.INT, array.array('i', [2, 3, 4]).tobytes()))
+        mv, count, _ = message([buf, (None, 5)], True)
+        self.assertEqual((count, len(mv)), (0, 0))
+
+    def test_displacement_past_the_end(self):
+        with self.assertRaisesRegex(ValueError, 'displacement 6 out of bounds, number of datatype entries 5'):
+            message([array.array('i', range(5)), (0, 6)], True)
+
+    def test_a_type_that_measures_nothing(self):
+        buf = bytearray(8)
+        for spec in ([buf, None, 0, MPI.DATATYPE_NULL], [buf, 0, 1, MPI.DATATYPE_NULL]):
+            with self.subTest(spec=spec), self.assertRaisesRegex(ValueError, 'datatype is null'):
+                message(spec, True)
+        negative = MPI.INT.Create_resized(0, -4).Commit()
+        for spec in ([buf, None, negative], [buf, 0, 1, negative]):
+            with self.subTest(spec=spec), self.assertRaisesRegex(ValueError, r'datatype extent -4 \(lb:0, ub:-4\)'):
+                message(spec, True)
+        negative.Free()
+
+    def test_alltoallw_without_counts_sends_one_element_each(self):
+        buf = bytearray(b'abc')
+        for spec in ([buf, [MPI.CHAR] * 3], [buf, None, None, [MPI.CHAR] * 3]):
+            _, displs, lens, types = message_w(spec, True, 3)
+            self.assertEqual((displs, lens, types), ([0, 0, 0], [1, 1, 1], [MPI.CHAR] * 3))
+
+    def test_alltoallw_bad_specs(self):
+        buf = bytearray(4)
+        with self.assertRaisesRegex(ValueError, 'expecting 2 to 4 items'):
+            message_w([buf, [0], [0], [MPI.BYTE], None], True, 1)
+        with self.assertRaisesRegex(ValueError, 'expecting 2 items, got 1'):
+            message_w([buf, [1], [0], [MPI.BYTE]], True, 2)
+        with self.assertRaisesRegex(ValueError, 'BOTTOM requires counts'):
+            message_w([MPI.BOTTOM, [MPI.BYTE]], True, 1)
+        with self.assertRaisesRegex(ValueError, 'BOTTOM requires displs'):
+            message_w([MPI.BOTTOM, [1], None, [MPI.BYTE]], True, 1)
