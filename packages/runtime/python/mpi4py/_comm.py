@@ -31,6 +31,7 @@ from ._graphs import (GraphTopology, DistGraphTopology, graph_shape, graph_map,
 from ._neighbors import NeighborCollectives
 from ._intercomm import RemoteGroup
 from ._persistent import persistent
+from ._attributes import Keyvals
 from . import _warm_modules
 from ._shm_collectives import CAPACITY as _SHM_CAPACITY, Parts as _Parts, enabled as _shm_enabled, \
     segment_for as _shm_segment_for, forget as _shm_forget, BARRIER as _SHM_BARRIER, \
@@ -42,7 +43,7 @@ from ._shm_collectives import CAPACITY as _SHM_CAPACITY, Parts as _Parts, enable
 TAG_UB = 2147483647     # attribute value (Open MPI's)
 ROOT = -4
 _KEYVAL_INVALID = -1
-_keyvals = [100]        # communicator keyvals handed out so far
+_KEYVALS = Keyvals(100)     # communicator keyvals (the predefined ones are 0..6)
 _group_counts = {}      # (tag, ranks) -> Create_group calls so far: a fresh ctx each
 _handles = []           # [py2f's integers -> their communicators], made at the first py2f
 
@@ -293,16 +294,15 @@ class Comm:
 
     def Set_attr(self, keyval, attrval):
         self._chk()
-        self._attrs[keyval] = attrval
+        _KEYVALS.set(self, self._attrs, keyval, attrval)
 
     def Delete_attr(self, keyval):
         self._chk()
-        self._attrs.pop(keyval, None)
+        _KEYVALS.delete(self, self._attrs, keyval)
 
     @classmethod
     def Create_keyval(cls, copy_fn=None, delete_fn=None, nopython=False):
-        _keyvals[0] += 1
-        return _keyvals[0]
+        return _KEYVALS.create(copy_fn, delete_fn)
 
     @classmethod
     def Free_keyval(cls, keyval):
@@ -1139,7 +1139,9 @@ class Comm:
 
     def Dup(self, info=None):
         self._chk()
-        return self._register(type(self), self._child_ctx(), self._group)._copy_topo(self)
+        new = self._register(type(self), self._child_ctx(), self._group)._copy_topo(self)
+        new._attrs = _KEYVALS.copied(self, self._attrs)
+        return new
 
     Clone = Dup
 
@@ -1195,6 +1197,7 @@ class Comm:
         self._chk()
         if self._ctx == 'w' or self._ctx == 's%d' % world_rank:
             _bad(ERR_COMM)      # the predefined handles cannot be freed (Open MPI: ERR_COMM)
+        _KEYVALS.delete_all(self, self._attrs)
         channel.oneway_later(frame(('{"op":"free","ctx":"%s"}' % self._ctx).encode()))
         _shm_forget(self._ctx)
         self._ctx = None

@@ -9,8 +9,9 @@ Derived datatypes (vector, indexed, ...) are described here and packed by `_deri
 from ._unsupported import _stub
 from ._errors import Exception as _MPIException, ERR_TYPE, ERR_KEYVAL
 from . import _derived
+from ._attributes import Keyvals
 
-_keyvals = [200]     # datatype keyvals handed out so far
+_KEYVALS = Keyvals(200)     # datatype keyvals
 _serial = [0]        # derived datatypes made so far: each gets its own name
 
 _INT_MAX = 2**31 - 1      # a C int's: MPI 3.1's counts
@@ -141,6 +142,7 @@ class Datatype:
         # predefined one cannot be freed
         if self._segs is None:
             raise _MPIException(ERR_TYPE)
+        _KEYVALS.delete_all(self, self.__dict__.get('_attrs', {}))
         self.__dict__.update(Datatype().__dict__)
 
     def free(self):
@@ -157,6 +159,9 @@ class Datatype:
         self._chk()
         new = _derived_type(self, _derived.dup(self))
         new._committed = self._committed
+        attrs = _KEYVALS.copied(self, self.__dict__.get('_attrs', {}))
+        if attrs:
+            new._attrs = attrs
         return _made(new, self, 'DUP', {})
 
     Create_dup = Dup        # what decode() names it
@@ -236,16 +241,15 @@ class Datatype:
         self._chk()
         if keyval == -1:
             raise _MPIException(ERR_KEYVAL)
-        self.__dict__.setdefault('_attrs', {})[keyval] = attrval
+        _KEYVALS.set(self, self.__dict__.setdefault('_attrs', {}), keyval, attrval)
 
     def Delete_attr(self, keyval):
         self._chk()
-        self.__dict__.get('_attrs', {}).pop(keyval, None)
+        _KEYVALS.delete(self, self.__dict__.get('_attrs', {}), keyval)
 
     @classmethod
     def Create_keyval(cls, copy_fn=None, delete_fn=None, nopython=False):
-        _keyvals[0] += 1
-        return _keyvals[0]
+        return _KEYVALS.create(copy_fn, delete_fn)
 
     @classmethod
     def Free_keyval(cls, keyval):
