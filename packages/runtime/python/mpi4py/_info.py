@@ -17,10 +17,31 @@ class Info:
         return self._d
 
     @classmethod
-    def Create(cls):
+    def Create(cls, items=None):
+        """A new Info; mpi4py 4.x: holding `items` (a mapping or (key, value) pairs)."""
         info = cls()
         info._d = {}
+        if items is not None:
+            info.update(items)
         return info
+
+    @classmethod
+    def Create_env(cls, args=None):
+        # MPI 4.0's MPI_Info_create_env: over an MPI 3.1 library (what Get_version says)
+        # mpi4py 4.x raises this too
+        raise NotImplementedError('MPI.Info.Create_env needs MPI 4.0; mpiaas answers as MPI 3.1')
+
+    def __reduce__(self):
+        # mpi4py 4.x: INFO_NULL and INFO_ENV unpickle as themselves, a copy of either as an
+        # equal handle, a created Info as a new one holding the same items
+        for name in ('INFO_NULL', 'INFO_ENV'):
+            if self is globals()[name]:
+                return name
+        if self._d is None:
+            return (Info, ())
+        if self._d is INFO_ENV._d:
+            return (Info, (INFO_ENV,))
+        return (Info.Create, (self.items(),))
 
     def Free(self):
         self._dict()
@@ -74,14 +95,34 @@ class Info:
     def __iter__(self):
         return iter(self._d if self._d is not None else ())
 
+    # On INFO_NULL the mapping methods raise KeyError, as mpi4py's (the MPI calls raise
+    # MPI_ERR_INFO).
+    def _mapping(self, key):
+        if self._d is None:
+            raise KeyError(key)
+        return self._d
+
     def __getitem__(self, key):
-        return self._dict()[key]
+        return self._mapping(key)[key]
 
     def __setitem__(self, key, value):
+        self._mapping(key)
         self.Set(key, value)
 
     def __delitem__(self, key):
-        self.Delete(key)
+        del self._mapping(key)[key]
+
+    def pop(self, key, *default):
+        if self._d is None or key not in self._d:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        return self._d.pop(key)
+
+    def popitem(self):
+        if not self._d:
+            raise KeyError('popitem(): info is empty')
+        return self._d.popitem()
 
     def get(self, key, default=None):
         return self._d.get(key, default) if self._d is not None else default
@@ -96,15 +137,17 @@ class Info:
         return [(k, self._d[k]) for k in self]
 
     def update(self, other=(), **kwds):
-        d = self._dict()
+        d = self._mapping('update')
         for k, v in dict(other, **kwds).items():
             d[str(k)] = str(v)
 
     def copy(self):
-        return self.Dup()
+        # a copy of INFO_NULL is a null handle (equal to it); of any other, a Dup
+        return Info() if self._d is None else self.Dup()
 
     def clear(self):
-        self._dict().clear()
+        if self._d is not None:
+            self._d.clear()
 
     def py2f(self):
         return 0 if self._d is None else id(self._d) & 0x7fffffff
