@@ -28,6 +28,7 @@ class Rc:
     finalize = None
     fast_reduce = True
     recv_mprobe = True
+    irecv_bufsz = 32768     # mpi4py 4.x
     errors = 'exception'
 
     def __init__(self, **kwargs):
@@ -39,6 +40,14 @@ class Rc:
                 raise TypeError("unexpected argument '{0}'".format(key))
         for key, value in kwargs.items():
             setattr(self, key, value)
+
+    def __setattr__(self, name, value):
+        # mpi4py 4.x refuses an option it does not have (3.1.4 took any attribute)
+        if not hasattr(type(self), name):
+            from ._api_release import is_4x
+            if is_4x():
+                raise TypeError("object has no attribute '{0}'".format(name))
+        object.__setattr__(self, name, value)
 
     def __repr__(self):
         return '<{0}.rc>'.format(__name__)

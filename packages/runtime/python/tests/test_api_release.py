@@ -185,6 +185,22 @@ class TestLowerCaseFree(unittest.TestCase):
         MPI.DATATYPE_NULL.free()
 
 
+class TestRc(unittest.TestCase):
+
+    def test_4_x_options_and_unknown_names(self):
+        rc = type(mpi4py.rc)()
+        self.assertEqual(rc.irecv_bufsz, 32768)
+        rc(irecv_bufsz=1024)
+        self.assertEqual(rc.irecv_bufsz, 1024)
+        with self.assertRaises(TypeError):
+            rc(no_such_option=1)
+        with release('4'), self.assertRaises(TypeError):
+            rc.no_such_option = 1
+        with release('3'):
+            rc.no_such_option = 1       # 3.1.4's rc took any attribute
+        self.assertEqual(rc.no_such_option, 1)
+
+
 class TestBufferArgument(unittest.TestCase):
 
     def recv_warnings(self, value):
