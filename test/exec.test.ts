@@ -195,6 +195,16 @@ describe('mpiaas exec: what a rank sees', () => {
     }
   });
 
+  it("runs COMM_SELF's attribute delete callbacks at Finalize, while MPI still works (a library's clean-up hook)", async () => {
+    for (const np of [3, 4]) {
+      const run = await mpiaasExec(['-n', String(np), fixture('self_cleanup_hook.py')]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const expected = Array.from({ length: np }, (_, rank) => [`rank ${rank} cleanup hook, ${np} ranks`, `rank ${rank} done`]).flat();
+      expect(run.stdout.split('\n').filter(Boolean).sort()).toEqual(expected.sort());
+    }
+  });
+
   it('says clearly when the interpreter cannot be started, forking or not', async () => {
     for (const np of ['3', '4']) {
       const run = await mpiaasExec(['-n', np, '--python', '/nonexistent/python3', fixture('rank_parent.py')]);

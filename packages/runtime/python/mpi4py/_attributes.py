@@ -21,6 +21,8 @@ class Keyvals:
 
     def create(self, copy_fn, delete_fn):
         self.last += 1
+        if delete_fn is True or delete_fn is False:
+            delete_fn = None        # as mpi4py: only a callable is called
         self.callbacks[self.last] = (copy_fn, delete_fn)
         return self.last
 
@@ -39,22 +41,33 @@ class Keyvals:
         return new
 
     def set(self, obj, attrs, keyval, value):
-        """Set an attribute; a value it replaces is deleted first, as MPI does."""
-        self.delete(obj, attrs, keyval)
+        """Set an attribute; a value it replaces is deleted, as MPI does (the new value is
+        kept even if that delete callback fails)."""
+        had, old = keyval in attrs, attrs.get(keyval)
         attrs[keyval] = value
+        if had:
+            self._deleted(obj, keyval, old)
 
     def delete(self, obj, attrs, keyval):
-        if keyval not in attrs:
-            return
-        value = attrs.pop(keyval)
+        if keyval in attrs:
+            self._deleted(obj, keyval, attrs.pop(keyval))
+
+    def delete_all(self, obj, attrs):
+        """When obj is freed: every attribute's delete callback, all of them even if one
+        fails (the first failure is raised at the end; the caller frees obj regardless)."""
+        failure = None
+        for keyval in list(attrs):
+            try:
+                self.delete(obj, attrs, keyval)
+            except MPIException as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
+
+    def _deleted(self, obj, keyval, value):
         delete_fn = self.callbacks.get(keyval, (None, None))[1]
         if delete_fn is not None:
             _called(delete_fn, obj, keyval, value)
-
-    def delete_all(self, obj, attrs):
-        """Before obj is freed: every attribute's delete callback."""
-        for keyval in list(attrs):
-            self.delete(obj, attrs, keyval)
 
 
 def _called(fn, *args):

@@ -365,11 +365,18 @@ def _unpack_w(msg, blocks):
             raise ValueError('message: BOTTOM requires counts')
         if o_displs is None:
             raise ValueError('message: BOTTOM requires displs')
+    if isinstance(o_types, (list, tuple)) and len(o_types) != blocks:
+        raise ValueError('message: expecting %d items, got %d' % (blocks, len(o_types)))
     if o_counts is None and o_displs is None:
-        return o_buf, [1] * blocks, [0] * blocks, o_types
+        o_counts, o_displs = [1] * blocks, [0] * blocks
     for part in (o_counts, o_displs):
         if part is not None and len(part) != blocks:
             raise ValueError('message: expecting %d items, got %d' % (blocks, len(part)))
+    if o_buf is None:
+        # no memory behind it (as an empty message's): nothing may be read or written
+        for count in o_counts:
+            if int(count) > 0:
+                raise ValueError('message: buffer is None but count is %d' % int(count))
     return o_buf, o_counts, o_displs, o_types
 
 

@@ -1140,7 +1140,11 @@ class Comm:
     def Dup(self, info=None):
         self._chk()
         new = self._register(type(self), self._child_ctx(), self._group)._copy_topo(self)
-        new._attrs = _KEYVALS.copied(self, self._attrs)
+        try:
+            new._attrs = _KEYVALS.copied(self, self._attrs)
+        except BaseException:
+            new.Free()          # a copy callback failed: the Dup fails whole
+            raise
         return new
 
     Clone = Dup
@@ -1197,7 +1201,13 @@ class Comm:
         self._chk()
         if self._ctx == 'w' or self._ctx == 's%d' % world_rank:
             _bad(ERR_COMM)      # the predefined handles cannot be freed (Open MPI: ERR_COMM)
-        _KEYVALS.delete_all(self, self._attrs)
+        try:
+            _KEYVALS.delete_all(self, self._attrs)
+        finally:
+            self._release()
+
+    def _release(self):
+        """The agent forgets the communicator; this handle becomes null."""
         channel.oneway_later(frame(('{"op":"free","ctx":"%s"}' % self._ctx).encode()))
         _shm_forget(self._ctx)
         self._ctx = None

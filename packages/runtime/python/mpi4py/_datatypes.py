@@ -37,6 +37,7 @@ class Datatype:
         if _spec is None:
             _spec = ('MPI_DATATYPE_NULL', 0, 0, None, None)
         self._name, self._size, self._extent, self._tc, self._np = _spec
+        self._attrs = {}        # shared by copies of this handle (Datatype(t)), as in MPI
         self._label = self._name
         self._null = _spec[0] == 'MPI_DATATYPE_NULL'
         self._npdtype = None
@@ -142,8 +143,10 @@ class Datatype:
         # predefined one cannot be freed
         if self._segs is None:
             raise _MPIException(ERR_TYPE)
-        _KEYVALS.delete_all(self, self.__dict__.get('_attrs', {}))
-        self.__dict__.update(Datatype().__dict__)
+        try:
+            _KEYVALS.delete_all(self, self._attrs)
+        finally:
+            self.__dict__.update(Datatype().__dict__)
 
     def free(self):
         """mpi4py 4.x: Free unless null or predefined. A module constant (MPI.INT) stays as
@@ -159,7 +162,7 @@ class Datatype:
         self._chk()
         new = _derived_type(self, _derived.dup(self))
         new._committed = self._committed
-        attrs = _KEYVALS.copied(self, self.__dict__.get('_attrs', {}))
+        attrs = _KEYVALS.copied(self, self._attrs)
         if attrs:
             new._attrs = attrs
         return _made(new, self, 'DUP', {})
@@ -235,17 +238,17 @@ class Datatype:
         self._chk()
         if keyval == -1:        # KEYVAL_INVALID
             raise _MPIException(ERR_KEYVAL)
-        return self.__dict__.get('_attrs', {}).get(keyval)
+        return self._attrs.get(keyval)
 
     def Set_attr(self, keyval, attrval):
         self._chk()
         if keyval == -1:
             raise _MPIException(ERR_KEYVAL)
-        _KEYVALS.set(self, self.__dict__.setdefault('_attrs', {}), keyval, attrval)
+        _KEYVALS.set(self, self._attrs, keyval, attrval)
 
     def Delete_attr(self, keyval):
         self._chk()
-        _KEYVALS.delete(self, self.__dict__.get('_attrs', {}), keyval)
+        _KEYVALS.delete(self, self._attrs, keyval)
 
     @classmethod
     def Create_keyval(cls, copy_fn=None, delete_fn=None, nopython=False):

@@ -73,6 +73,7 @@ def Finalize():
     """Tell the agent this rank is done (once); implicit at exit."""
     if _state['final']:
         return
+    _delete_self_attributes()
     _state['final'] = True
     if channel.sock is None:
         channel.connect()
@@ -81,6 +82,19 @@ def Finalize():
         shm.verify_all()    # a last eager bcast whose members disagreed on the root
     from ._profile import report_frame
     channel.write([report_frame() + frame(b'{"op":"finalize"}')])
+
+
+def _delete_self_attributes():
+    """MPI_Finalize's first step: COMM_SELF's attributes are deleted, so their delete
+    callbacks run while MPI still works (the usual place for a library's clean-up hook).
+    A failing callback's error is printed (_attributes); Finalize goes on."""
+    comm = sys.modules.get('mpi4py._comm')
+    if comm is None or not comm.COMM_SELF._attrs:
+        return
+    try:
+        comm._KEYVALS.delete_all(comm.COMM_SELF, comm.COMM_SELF._attrs)
+    except Exception:       # noqa: BLE001  (already printed; the rank still says goodbye)
+        pass
 
 
 def _at_exit():

@@ -41,7 +41,7 @@ class Info:
             return (Info, ())
         if self._d is INFO_ENV._d:
             return (Info, (INFO_ENV,))
-        return (Info.Create, (self.items(),))
+        return (type(self).Create, (self.items(),))
 
     def Free(self):
         self._dict()

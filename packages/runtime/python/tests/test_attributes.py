@@ -63,6 +63,35 @@ class AttributeCases:
             self.assertIn('ValueError: from the callback', stderr.getvalue())
 
 
+    def test_failing_delete_callback_keeps_a_replacing_value_and_still_frees(self):
+        def fail(o, k, v):
+            raise ValueError('no')
+        keyval = self.cls.Create_keyval(None, fail)
+        self.obj.Set_attr(keyval, 'old')
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(MPI.Exception):
+            self.obj.Set_attr(keyval, 'new')
+        self.assertEqual(self.obj.Get_attr(keyval), 'new')
+        other = self.cls.Create_keyval(None, lambda o, k, v: calls.append(v))
+        calls = []
+        dup = self.obj.Dup()
+        dup.Set_attr(keyval, 'x')
+        dup.Set_attr(other, 'y')
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(MPI.Exception):
+            dup.Free()
+        self.assertEqual(calls, ['y'])      # every callback ran
+        self.assertFalse(dup)               # and the handle is null
+        self.obj.Delete_attr(other)
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(MPI.Exception):
+            self.obj.Delete_attr(keyval)
+
+    def test_boolean_delete_callback_is_none(self):
+        for delete_fn in (True, False):
+            keyval = self.cls.Create_keyval(None, delete_fn)
+            self.obj.Set_attr(keyval, 1)
+            self.obj.Delete_attr(keyval)
+            self.assertIsNone(self.obj.Get_attr(keyval))
+
+
 class TestDatatypeAttributes(AttributeCases, unittest.TestCase):
 
     def make(self):
@@ -73,6 +102,26 @@ class TestCommAttributes(AttributeCases, unittest.TestCase):
 
     def make(self):
         return MPI.COMM_SELF.Dup()
+
+    def test_only_the_dup_family_copies(self):
+        keyval = MPI.Comm.Create_keyval(True, None)
+        self.obj.Set_attr(keyval, 'kept')
+        for made in (self.obj.Create(self.obj.Get_group()),):   # (Split needs an agent)
+            self.assertIsNone(made.Get_attr(keyval))
+            made.Free()
+        for made in (self.obj.Dup(), self.obj.Idup()[0], self.obj.Dup_with_info(MPI.INFO_NULL)):
+            self.assertEqual(made.Get_attr(keyval), 'kept')
+            made.Free()
+
+
+class TestHandleCopies(unittest.TestCase):
+
+    def test_copies_of_a_handle_share_its_attributes(self):
+        keyval = MPI.Datatype.Create_keyval()
+        copy = MPI.Datatype(MPI.FLOAT)
+        MPI.FLOAT.Set_attr(keyval, 1)
+        self.assertEqual(copy.Get_attr(keyval), 1)
+        MPI.FLOAT.Delete_attr(keyval)
 
 
 if __name__ == '__main__':

@@ -3,7 +3,7 @@ import array
 import unittest
 
 from mpi4py import MPI
-from mpi4py._buffers import message, message_vector, message_w, getbuffer
+from mpi4py._buffers import message, message_vector, message_w, message_w_slots, getbuffer
 
 try:
     import numpy as np
@@ -172,9 +172,6 @@ class TestEmptyVector(unittest.TestCase):
             message_vector([None, ([1, 0, 0], None), MPI.INT], False, 3)
 
 
-if __name__ == '__main__':
-    unittest.main()
-
 
 class TestMessageSpecRules(unittest.TestCase):
     """mpi4py's rules for [buf, (count, displ), type] and Alltoallw's specs (as 3.1.4 and
@@ -219,3 +216,13 @@ class TestMessageSpecRules(unittest.TestCase):
             message_w([MPI.BOTTOM, [MPI.BYTE]], True, 1)
         with self.assertRaisesRegex(ValueError, 'BOTTOM requires displs'):
             message_w([MPI.BOTTOM, [1], None, [MPI.BYTE]], True, 1)
+        with self.assertRaisesRegex(ValueError, 'expecting 2 items, got 1'):
+            message_w([buf, ([1, 1], [0, 1]), [MPI.BYTE]], True, 2)
+        for spec in ([None, [MPI.INT] * 2], [None, (None, None), [MPI.INT] * 2]):
+            with self.subTest(spec=spec), self.assertRaisesRegex(ValueError, 'buffer is None but count is 1'):
+                message_w_slots(spec, True, 2)
+        self.assertEqual(message_w_slots([None, [0, 0], [0, 0], [MPI.INT] * 2], True, 2), [b'', b''])
+
+
+if __name__ == '__main__':
+    unittest.main()
