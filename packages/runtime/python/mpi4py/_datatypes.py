@@ -131,7 +131,11 @@ class Datatype:
 
     envelope = property(Get_envelope)
     contents = property(Get_contents)
-    combiner = property(lambda self: self.Get_envelope()[-1])
+    @property
+    def combiner(self):
+        self._chk()
+        from ._typecontents import combiner_of
+        return combiner_of(self)
 
     def Commit(self):
         self._chk()

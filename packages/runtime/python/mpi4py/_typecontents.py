@@ -58,12 +58,15 @@ def _ints_addrs_types(dt):
 # mpi4py 4.x (MPI 4.0's large-count forms) adds a count of large counts: (ni, na, nc, nd,
 # combiner) and (integers, addresses, counts, datatypes). A job chooses which (_api_release);
 # the shim never has large counts to report, so nc is 0 and the counts empty.
+def combiner_of(dt):
+    """The combiner of how dt was made (COMBINER_NAMED for a named type), without building
+    its contents as the envelope does."""
+    return COMBINER_NAMED if dt._decoded is None else globals()['COMBINER_' + dt._decoded[1]]
+
+
 def envelope(dt):
-    if dt._decoded is None:
-        i, a, d, combiner = (), (), (), COMBINER_NAMED
-    else:
-        i, a, d = _ints_addrs_types(dt)
-        combiner = globals()['COMBINER_' + dt._decoded[1]]
+    combiner = combiner_of(dt)
+    i, a, d = ((), (), ()) if dt._decoded is None else _ints_addrs_types(dt)
     if is_4x():
         return (len(i), len(a), 0, len(d), combiner)
     return (len(i), len(a), len(d), combiner)
